@@ -1,0 +1,348 @@
+"""Card content: the schema editors write against, and loading it from ``content/``.
+
+Content is data. Every card lives in its own YAML file so a correction is a one-file diff,
+and every fact carries the ids of the sources it rests on, so a reader can check it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
+LANGUAGES = ("en", "ru")
+
+SLUG_RE = r"^[a-z0-9][a-z0-9-]{1,46}[a-z0-9]$"
+"""Slugs double as deep-link payloads, so they stay inside Telegram's payload alphabet."""
+
+PARTIAL_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+# Private contact details must never reach a card; institutional addresses are allowed only
+# inside an "actions" entry, which says when and where they were published.
+PHONE_RE = re.compile(r"(?<![\w/])\+?\d[\d\s().-]{8,}\d")
+PHONE_MIN_DIGITS = 10
+"""Fewer digits than this is a date or a range of years, not a phone number."""
+EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+
+
+class ContentError(Exception):
+    """A content file is wrong; the message names the file and the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Text(_Strict):
+    """The same words in both languages: a card is never half translated."""
+
+    en: str = Field(min_length=1)
+    ru: str = Field(min_length=1)
+
+    def get(self, language: str) -> str:
+        return self.ru if language == "ru" else self.en
+
+
+class Fact(Text):
+    """A statement on a card and the sources that back it."""
+
+    sources: list[str] = Field(min_length=1)
+    date: str | None = None
+    """Optional date the fact refers to (YYYY, YYYY-MM or YYYY-MM-DD)."""
+
+    @field_validator("date")
+    @classmethod
+    def _valid_date(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_partial_date(value)
+        return value
+
+
+class Status(_Strict):
+    """What is known of a person's situation, true only as of a dated source."""
+
+    value: Literal["jailed", "released", "died", "awaiting_trial", "on_trial", "probation",
+                   "detained", "freed_on_bail", "unknown"]
+    as_of: str
+    sources: list[str] = Field(min_length=1)
+    note: Text | None = None
+
+    @field_validator("as_of")
+    @classmethod
+    def _valid_date(cls, value: str) -> str:
+        parse_partial_date(value)
+        return value
+
+
+class Action(_Strict):
+    """Something a reader can do, as published by the campaign (addresses may be stale)."""
+
+    title: Text
+    body: Text
+    published: str
+    sources: list[str] = Field(min_length=1)
+
+    @field_validator("published")
+    @classmethod
+    def _valid_date(cls, value: str) -> str:
+        parse_partial_date(value)
+        return value
+
+
+Slug = Annotated[str, Field(pattern=SLUG_RE)]
+
+
+class Card(_Strict):
+    """One fact card: a prisoner, someone persecuted, someone killed, or a dated event."""
+
+    id: Slug
+    kind: Literal["prisoner", "memorial", "anniversary"]
+    name: Text
+    aliases: list[str] = Field(default_factory=list)
+    date: str | None = None
+    """For anniversaries: the day it recurs on (YYYY-MM-DD); a month-only date is never reminded."""
+    topics: list[Literal["dec16", "trials", "strike", "repression", "solidarity"]] = Field(
+        default_factory=list
+    )
+    summary: Fact
+    timeline: list[Fact] = Field(default_factory=list)
+    charges: list[Fact] = Field(default_factory=list)
+    sentence: Fact | None = None
+    status: Status | None = None
+    figures: list[Fact] = Field(default_factory=list)
+    ill_treatment: list[Fact] = Field(default_factory=list)
+    """Graphic detail: always rendered behind a content warning and a spoiler."""
+    disagreements: list[Fact] = Field(default_factory=list)
+    open_questions: list[Fact] = Field(default_factory=list)
+    commemoration: list[Fact] = Field(default_factory=list)
+    demands: list[Fact] = Field(default_factory=list)
+    actions: list[Action] = Field(default_factory=list)
+    related: list[Slug] = Field(default_factory=list)
+
+    @field_validator("date")
+    @classmethod
+    def _valid_date(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_partial_date(value)
+        return value
+
+    def facts(self) -> Iterable[Fact]:
+        yield self.summary
+        for name in ("timeline", "charges", "figures", "ill_treatment", "disagreements",
+                     "open_questions", "commemoration", "demands"):
+            yield from getattr(self, name)
+        if self.sentence:
+            yield self.sentence
+
+    def source_ids(self) -> list[str]:
+        """Every source the card cites, in first-cited order."""
+        seen: dict[str, None] = {}
+        for fact in self.facts():
+            seen.update(dict.fromkeys(fact.sources))
+        if self.status:
+            seen.update(dict.fromkeys(self.status.sources))
+        for action in self.actions:
+            seen.update(dict.fromkeys(action.sources))
+        return list(seen)
+
+    @property
+    def anniversary_day(self) -> tuple[int, int] | None:
+        """(month, day) the card recurs on, if it has a full date."""
+        if self.date is None:
+            return None
+        parsed = parse_partial_date(self.date)
+        if parsed[2] is None:
+            return None
+        return parsed[1], parsed[2]  # type: ignore[return-value]
+
+    @property
+    def year(self) -> int | None:
+        return parse_partial_date(self.date)[0] if self.date else None
+
+
+class Source(_Strict):
+    """A published piece a card rests on: who published it, what it is called, when."""
+
+    id: Slug
+    publication: str
+    title: str
+    date: str
+    author: str | None = None
+    seed_file: str | None = None
+    url: str | None = None
+
+    @field_validator("date")
+    @classmethod
+    def _valid_date(cls, value: str) -> str:
+        parse_partial_date(value)
+        return value
+
+
+class ProtestEvent(_Strict):
+    """A dated protest (outside an embassy, say) that subscribers in its city are reminded of."""
+
+    id: Slug
+    city: Text
+    venue: Text
+    address: str
+    starts_at: datetime
+    """Local wall-clock time at the venue, without offset; ``timezone`` says where."""
+    timezone: str
+    organiser: Text
+    link: str | None = None
+    note: Text | None = None
+    cancelled: bool = False
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
+def parse_partial_date(value: str) -> tuple[int, int | None, int | None]:
+    """Parse YYYY, YYYY-MM or YYYY-MM-DD and reject impossible dates like 2011-02-30."""
+    match = PARTIAL_DATE_RE.match(str(value))
+    if not match:
+        raise ValueError(f"invalid date {value!r}: use YYYY, YYYY-MM or YYYY-MM-DD")
+    year, month, day = (int(part) if part else None for part in match.groups())
+    if month is not None and not 1 <= month <= 12:
+        raise ValueError(f"invalid month in {value!r}")
+    if day is not None:
+        date(year, month, day)  # type: ignore[arg-type]
+    return year, month, day  # type: ignore[return-value]
+
+
+@dataclass
+class Content:
+    """Everything under ``content/``, validated and cross-checked."""
+
+    sources: dict[str, Source] = field(default_factory=dict)
+    cards: dict[str, Card] = field(default_factory=dict)
+    events: dict[str, ProtestEvent] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)
+    """Which file each card, source and event came from, for error messages."""
+
+    def by_kind(self, *kinds: str) -> list[Card]:
+        return [card for card in self.cards.values() if card.kind in kinds]
+
+
+def _read_yaml(path: Path) -> object:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ContentError(f"{path}: cannot read YAML: {exc}") from exc
+
+
+def _describe(path: Path, exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        lines.append(f"{path}: field {where}: {error['msg']}")
+    return "\n".join(lines)
+
+
+def _load_dir(directory: Path, model: type[_Strict], errors: list[str]) -> list[tuple[Path, _Strict]]:
+    loaded = []
+    for path in sorted(directory.glob("*.yaml")):
+        if path.name.startswith("_"):
+            continue  # templates and examples
+        raw = _read_yaml(path)
+        try:
+            loaded.append((path, model.model_validate(raw)))
+        except ValidationError as exc:
+            errors.append(_describe(path, exc))
+    return loaded
+
+
+def load_content(root: Path = CONTENT_DIR) -> Content:
+    """Load and check all content; raise ContentError listing every problem found."""
+    errors: list[str] = []
+    content = Content()
+    for path, source in _load_dir(root / "sources", Source, errors):
+        _add_unique(content.sources, source, path, content.files, errors)
+    for sub in ("people", "anniversaries"):
+        for path, card in _load_dir(root / sub, Card, errors):
+            _add_unique(content.cards, card, path, content.files, errors)
+    for path, event in _load_dir(root / "events", ProtestEvent, errors):
+        _add_unique(content.events, event, path, content.files, errors)
+    errors.extend(cross_check(content))
+    if errors:
+        raise ContentError("\n".join(errors))
+    return content
+
+
+def _add_unique(target: dict, item, path: Path, files: dict[str, Path], errors: list[str]) -> None:
+    if item.id in target:
+        errors.append(f"{path}: field id: {item.id!r} already used in {files[item.id]}")
+        return
+    if item.id in files:
+        errors.append(f"{path}: field id: {item.id!r} already used in {files[item.id]}")
+        return
+    target[item.id] = item
+    files[item.id] = path
+
+
+def cross_check(content: Content) -> list[str]:
+    """Checks no single file can make: references, collisions, private data."""
+    from bot.search import normalise  # local: search depends on content, not the reverse
+
+    errors: list[str] = []
+    alias_owner: dict[str, str] = {}
+    for card in content.cards.values():
+        where = content.files.get(card.id, card.id)
+        for number, fact in enumerate(card.facts()):
+            for source_id in fact.sources:
+                if source_id not in content.sources:
+                    errors.append(f"{where}: unknown source {source_id!r} (fact {number})")
+        for source_id in card.source_ids():
+            if source_id not in content.sources:
+                errors.append(f"{where}: unknown source {source_id!r}")
+        for related in card.related:
+            if related not in content.cards:
+                errors.append(f"{where}: field related: unknown card {related!r}")
+        if card.kind == "anniversary" and not card.date:
+            errors.append(f"{where}: field date: anniversaries need a date")
+        names = {card.name.en, card.name.ru, *card.aliases}
+        for name in names:
+            key = normalise(name)
+            if not key:
+                continue
+            owner = alias_owner.setdefault(key, card.id)
+            if owner != card.id:
+                errors.append(f"{where}: field aliases: {name!r} also names {owner!r}")
+        for text in _card_texts(card, include_actions=False):
+            if EMAIL_RE.search(text):
+                errors.append(f"{where}: an e-mail address outside 'actions': {text[:60]!r}")
+            if any(
+                sum(ch.isdigit() for ch in match.group()) >= PHONE_MIN_DIGITS
+                for match in PHONE_RE.finditer(text)
+            ):
+                errors.append(f"{where}: what looks like a phone number: {text[:60]!r}")
+    return sorted(set(errors), key=errors.index)
+
+
+def _card_texts(card: Card, include_actions: bool = True) -> Iterable[str]:
+    yield card.name.en
+    yield card.name.ru
+    for fact in card.facts():
+        yield fact.en
+        yield fact.ru
+    if card.status and card.status.note:
+        yield card.status.note.en
+        yield card.status.note.ru
+    if include_actions:
+        for action in card.actions:
+            yield from (action.title.en, action.title.ru, action.body.en, action.body.ru)
