@@ -68,8 +68,17 @@ class Fact(Text):
 class Status(_Strict):
     """What is known of a person's situation, true only as of a dated source."""
 
-    value: Literal["jailed", "released", "died", "awaiting_trial", "on_trial", "probation",
-                   "detained", "freed_on_bail", "unknown"]
+    value: Literal[
+        "jailed",
+        "released",
+        "died",
+        "awaiting_trial",
+        "on_trial",
+        "probation",
+        "detained",
+        "freed_on_bail",
+        "unknown",
+    ]
     as_of: str
     sources: list[str] = Field(min_length=1)
     note: Text | None = None
@@ -107,7 +116,7 @@ class Card(_Strict):
     name: Text
     aliases: list[str] = Field(default_factory=list)
     date: str | None = None
-    """For anniversaries: the day it recurs on (YYYY-MM-DD); a month-only date is never reminded."""
+    """For anniversaries: the day it recurs on (YYYY-MM-DD); month-only dates are never reminded."""
     topics: list[Literal["dec16", "trials", "strike", "repression", "solidarity"]] = Field(
         default_factory=list
     )
@@ -135,8 +144,16 @@ class Card(_Strict):
 
     def facts(self) -> Iterable[Fact]:
         yield self.summary
-        for name in ("timeline", "charges", "figures", "ill_treatment", "disagreements",
-                     "open_questions", "commemoration", "demands"):
+        for name in (
+            "timeline",
+            "charges",
+            "figures",
+            "ill_treatment",
+            "disagreements",
+            "open_questions",
+            "commemoration",
+            "demands",
+        ):
             yield from getattr(self, name)
         if self.sentence:
             yield self.sentence
@@ -254,7 +271,9 @@ def _describe(path: Path, exc: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def _load_dir(directory: Path, model: type[_Strict], errors: list[str]) -> list[tuple[Path, _Strict]]:
+def _load_dir(
+    directory: Path, model: type[_Strict], errors: list[str]
+) -> list[tuple[Path, _Strict]]:
     loaded = []
     for path in sorted(directory.glob("*.yaml")):
         if path.name.startswith("_"):

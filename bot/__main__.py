@@ -1,0 +1,123 @@
+"""``python -m bot``: run the bot (the sandbox when there is no token), or a maintenance task.
+
+python -m bot                          run (BOT_TOKEN set) or open the local sandbox
+python -m bot content check            validate every content file and render every card
+python -m bot content preview ID [--lang ru]   show a card as the bot would
+python -m bot backup [FILE]            write a consistent snapshot of the store
+python -m bot restore FILE             bring a snapshot back (checked first)
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import logging
+import sys
+from pathlib import Path
+
+from bot.config import ConfigError, load_config
+from bot.logs import configure_logging
+
+log = logging.getLogger("bot")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="task")
+    content = sub.add_parser("content", help="check or preview the cards")
+    content_sub = content.add_subparsers(dest="action", required=True)
+    content_sub.add_parser("check", help="validate content and render every card")
+    preview = content_sub.add_parser("preview", help="render one card in the terminal")
+    preview.add_argument("card_id", nargs="?", help="card id or name; all cards if omitted")
+    preview.add_argument("--lang", choices=("en", "ru"), default="en")
+    preview.add_argument("--html", action="store_true", help="show the raw HTML")
+    backup = sub.add_parser("backup", help="write a snapshot of subscribers and settings")
+    backup.add_argument("file", nargs="?", type=Path)
+    restore = sub.add_parser("restore", help="restore a snapshot written by 'backup'")
+    restore.add_argument("file", type=Path)
+    sandbox = sub.add_parser("sandbox", help="open the local sandbox even if BOT_TOKEN is set")
+    sandbox.add_argument("--lang", choices=("en", "ru"), default=None)
+    args = parser.parse_args(argv)
+
+    if args.task == "content":
+        from bot import content_cli
+
+        return (
+            content_cli.check()
+            if args.action == "check"
+            else content_cli.preview(args.card_id, args.lang, raw=args.html)
+        )
+
+    configure_logging()
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+
+    if args.task == "backup":
+        from bot.backup import backup as write_backup
+
+        out = (
+            write_backup(config.data_dir, args.file)
+            if args.file
+            else write_backup(config.data_dir, None)
+        )
+        print(f"Backup written to {out}")
+        return 0
+    if args.task == "restore":
+        from bot.backup import restore as restore_backup
+        from bot.store import StoreError
+
+        try:
+            restore_backup(config.data_dir, args.file)
+        except (StoreError, OSError, ValueError) as exc:
+            print(f"Restore refused: {exc}", file=sys.stderr)
+            return 2
+        print(f"Restored {args.file} into {config.data_dir}")
+        return 0
+    if config.sandbox or args.task == "sandbox":
+        from bot.sandbox import run_sandbox
+
+        return run_sandbox(config, language=getattr(args, "lang", None)) or 0
+    return run_bot(config)
+
+
+def run_bot(config) -> int:
+    """Serve Telegram: long polling, or a webhook when BOT_WEBHOOK_URL and PORT are set."""
+    from bot.store import Store, StoreCorrupted
+
+    from bot.app import build_application
+    from bot.content import ContentError, load_content
+    from bot.handlers import ALLOWED_UPDATES
+
+    try:
+        load_content()
+        store = Store.open(config.data_dir)
+    except ContentError as exc:
+        print(f"Content error, the bot did not start:\n{exc}", file=sys.stderr)
+        return 2
+    except StoreCorrupted as exc:
+        print(f"Data error, the bot did not start: {exc}", file=sys.stderr)
+        return 2
+    application = build_application(config, store)
+    if config.webhook_url:
+        # The secret path and header are derived from the token, so they are stable across
+        # restarts yet unguessable; the token itself never appears in the URL.
+        secret = hashlib.sha256(config.token.encode()).hexdigest()[:32]
+        application.run_webhook(
+            listen="0.0.0.0",
+            port=config.port,
+            url_path=secret,
+            webhook_url=f"{config.webhook_url}/{secret}",
+            secret_token=secret,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+    else:
+        application.run_polling(allowed_updates=ALLOWED_UPDATES)
+    log.info("stopped cleanly")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

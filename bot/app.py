@@ -1,0 +1,128 @@
+"""Building the Application: the real entry point, the sandbox and the tests all call
+``build_application`` so they run exactly the same bot."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+from bot.store import Store
+from telegram import BotCommand
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+
+from bot.config import Config
+from bot.content import load_content
+from bot.context import BotApplication, BotContext, BotData, ChatData
+from bot.handlers import register_all
+from bot.i18n import N_, RUSSIAN_READERS, translator
+from bot.library import Library, content_documents
+
+log = logging.getLogger(__name__)
+
+CONCURRENT_UPDATES = 64
+"""Updates handled at once: lets one durable write batch many users' changes (group commit)
+and keeps the bot answering while a slow request is in flight."""
+
+MENU_COMMANDS = (
+    ("start", N_("Main menu")),
+    ("prisoners", N_("Prisoners and the persecuted")),
+    ("prisoner", N_("One card by name")),
+    ("anniversaries", N_("Calendar of anniversaries")),
+    ("anniversary", N_("One anniversary by name or date")),
+    ("today", N_("What happened on this day")),
+    ("subscribe", N_("Reminders before 16 December and protests")),
+    ("settings", N_("Your reminder settings")),
+    ("protests", N_("Upcoming protests")),
+    ("calendar", N_("Calendar file for your phone")),
+    ("language", N_("English or Russian")),
+    ("help", N_("What the bot can do")),
+    ("forget", N_("Delete what the bot stores about this chat")),
+)
+DESCRIPTION = N_(
+    "Sourced fact cards on the Zhanaozen massacre of 16 December 2011 and on the Kazakh oil "
+    "workers and activists jailed after it, with reminders before the commemorations and "
+    "embassy protests. In English and Russian."
+)
+SHORT_DESCRIPTION = N_("Zhanaozen 2011: fact cards on the prisoners, reminders for 16 December.")
+
+
+def build_application(config: Config, store: Store | None = None) -> BotApplication:
+    """The configured Application; services are opened in ``post_init``."""
+    if not config.token:
+        raise ValueError("build_application needs a token; the sandbox supplies its own")
+    context_types = ContextTypes(context=BotContext, chat_data=ChatData, bot_data=BotData)
+    builder = (
+        ApplicationBuilder()
+        .token(config.token)
+        .base_url(config.base_url)
+        .base_file_url(config.base_file_url)
+        .context_types(context_types)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=None))
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(CONCURRENT_UPDATES)
+        .post_init(setup_application)
+        .post_shutdown(close_application)
+    )
+    application: BotApplication = builder.build()
+    application.bot_data.config = config
+    application.bot_data.store = store
+    return application
+
+
+async def setup_application(application: BotApplication) -> None:
+    """Open the store, load the content, register handlers, publish menus and descriptions."""
+    data = application.bot_data
+    config = data.config
+    assert config is not None
+    if data.store is None:
+        data.store = Store.open(config.data_dir)
+    content = load_content()
+    if data.store.sync_content(content_documents(content)):
+        log.info("content changed since the last start: reloaded into the store")
+    data.library = Library.from_documents(
+        {table: data.store.content_table(table) for table in ("cards", "sources", "events")}
+    )
+    data.username = application.bot.username
+    register_all(application)
+    await publish_menus(application)
+    if not application.bot.supports_inline_queries:
+        log.warning(
+            "inline mode is off for this bot: enable it with @BotFather (/setinline) "
+            "so cards can be shared into any chat"
+        )
+    await _start_feature("bot.scheduling", application)
+
+
+async def _start_feature(module_name: str, application: BotApplication) -> None:
+    """Start a feature's background work if that feature has landed."""
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        return
+    await module.start(application)
+
+
+async def close_application(application: BotApplication) -> None:
+    store = application.bot_data.store
+    if store is not None:
+        await store.aclose()
+
+
+async def publish_menus(application: Application) -> None:
+    """Command menus and descriptions per language; a failure here must not stop the bot."""
+    bot = application.bot
+    try:
+        for code in (None, "ru", *sorted(RUSSIAN_READERS - {"ru"})):
+            tr = translator("ru" if code else "en")
+            commands = [BotCommand(name, tr.gettext(text)) for name, text in MENU_COMMANDS]
+            await bot.set_my_commands(commands, language_code=code)
+        for code in (None, "ru"):
+            tr = translator("ru" if code else "en")
+            await bot.set_my_description(tr.gettext(DESCRIPTION), language_code=code)
+            await bot.set_my_short_description(tr.gettext(SHORT_DESCRIPTION), language_code=code)
+    except TelegramError as exc:
+        log.warning("could not publish command menus: %s", exc)

@@ -1,0 +1,235 @@
+"""Turning a card into Telegram HTML: escaped, sourced, paged within the 4096 limit.
+
+Rendering is plain Python so the content check, the preview command and the tests can render
+every card without Telegram.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from bot.content import Card, Fact
+from bot.i18n import N_, Translator
+from bot.library import Library
+
+MESSAGE_LIMIT = 4096
+PAGE_BUDGET = 3900
+"""Visible characters per page: below Telegram's 4096 with room for the page footer."""
+
+STATUS_LABELS = {
+    "jailed": N_("in prison"),
+    "released": N_("released"),
+    "died": N_("died"),
+    "awaiting_trial": N_("awaiting trial"),
+    "on_trial": N_("on trial"),
+    "probation": N_("on probation"),
+    "detained": N_("detained"),
+    "freed_on_bail": N_("freed pending trial"),
+    "unknown": N_("unknown"),
+}
+KIND_LABELS = {
+    "prisoner": N_("Prisoner and persecuted"),
+    "memorial": N_("In memory"),
+    "anniversary": N_("Anniversary"),
+}
+SECTION_TITLES = (
+    # (card field, heading); order is the order on the card.
+    ("timeline", N_("What happened")),
+    ("charges", N_("Charges")),
+    ("figures", N_("Figures")),
+    ("disagreements", N_("Where sources disagree")),
+    ("open_questions", N_("Questions still open")),
+    ("commemoration", N_("Commemoration")),
+    ("demands", N_("What campaigners demand")),
+)
+
+_TAG_RE = re.compile(r"<[^>]+>")
+
+
+def esc(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def visible_length(markup: str) -> int:
+    """Length Telegram counts: text after the HTML entities are parsed."""
+    return len(html.unescape(_TAG_RE.sub("", markup)))
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedCard:
+    card: Card
+    pages: list[str]
+
+
+class CardRenderer:
+    """Renders cards for one language; numbers sources in the order a card first cites them."""
+
+    def __init__(self, library: Library, tr: Translator, bot_username: str | None = None) -> None:
+        self.library = library
+        self.tr = tr
+        self.bot_username = bot_username
+
+    def render(self, card: Card) -> RenderedCard:
+        _ = self.tr.gettext
+        numbers = {source_id: n for n, source_id in enumerate(card.source_ids(), start=1)}
+        header = self._header(card)
+        blocks: list[str] = [self._fact(card.summary, numbers)]
+        if card.sentence:
+            blocks.append(f"<b>{esc(_('Sentence'))}</b>\n{self._fact(card.sentence, numbers)}")
+        if card.status:
+            blocks.append(self._status(card, numbers))
+        for field, title in SECTION_TITLES:
+            facts: list[Fact] = getattr(card, field)
+            if facts:
+                lines = "\n".join(f"• {self._fact(fact, numbers)}" for fact in facts)
+                blocks.append(f"<b>{esc(_(title))}</b>\n{lines}")
+        if card.ill_treatment:
+            blocks.append(self._content_warning(card, numbers))
+        for action in card.actions:
+            published = self.tr.partial_date(action.published)
+            refs = self._refs(action.sources, numbers)
+            blocks.append(
+                f"<b>{esc(_('What you can do'))}: {esc(action.title.get(self.tr.language))}</b>\n"
+                f"<i>{esc(_('Published %(date)s; addresses and names may be out of date.') % {'date': published})}</i>\n"  # noqa: E501
+                f"{esc(action.body.get(self.tr.language))}{refs}"
+            )
+        blocks.append(self._sources(card, numbers))
+        footer = self._footer(card)
+        return RenderedCard(card, paginate(header, blocks, footer))
+
+    def _header(self, card: Card) -> str:
+        _ = self.tr.gettext
+        title = f"<b>{esc(card.name.get(self.tr.language))}</b>"
+        kind = esc(_(KIND_LABELS[card.kind]))
+        if card.kind == "anniversary" and card.date:
+            kind = f"{kind} · {esc(self.tr.partial_date(card.date))}"
+        return f"{title}\n<i>{kind}</i>"
+
+    def _fact(self, fact: Fact, numbers: dict[str, int]) -> str:
+        text = esc(fact.get(self.tr.language))
+        if fact.date:
+            text = f"<b>{esc(self.tr.partial_date(fact.date))}</b>: {text}"
+        return text + self._refs(fact.sources, numbers)
+
+    @staticmethod
+    def _refs(source_ids: list[str], numbers: dict[str, int]) -> str:
+        return " " + "".join(f"[{numbers[s]}]" for s in source_ids if s in numbers)
+
+    def _status(self, card: Card, numbers: dict[str, int]) -> str:
+        _ = self.tr.gettext
+        status = card.status
+        assert status is not None
+        line = _("%(status)s (as of %(date)s)") % {
+            "status": _(STATUS_LABELS[status.value]),
+            "date": self.tr.partial_date(status.as_of),
+        }
+        text = f"<b>{esc(_('Status'))}</b>: {esc(line)}{self._refs(status.sources, numbers)}"
+        if status.note:
+            text += f"\n{esc(status.note.get(self.tr.language))}"
+        return text
+
+    def _content_warning(self, card: Card, numbers: dict[str, int]) -> str:
+        _ = self.tr.gettext
+        warning = _("Content warning: reported torture or violence. Tap to reveal.")
+        details = "\n".join(f"• {self._fact(fact, numbers)}" for fact in card.ill_treatment)
+        return (
+            f"<b>{esc(_('Reported ill-treatment'))}</b>\n⚠️ <i>{esc(warning)}</i>\n"
+            f"<tg-spoiler>{details}</tg-spoiler>"
+        )
+
+    def _sources(self, card: Card, numbers: dict[str, int]) -> str:
+        _ = self.tr.gettext
+        lines = []
+        for source_id, number in numbers.items():
+            source = self.library.sources.get(source_id)
+            if source is None:
+                continue
+            when = self.tr.partial_date(source.date)
+            lines.append(
+                f"[{number}] {esc(source.publication)}, «{esc(source.title)}», {esc(when)}"
+                if self.tr.language == "ru"
+                else f"[{number}] {esc(source.publication)}, “{esc(source.title)}”, {esc(when)}"
+            )
+        return f"<b>{esc(_('Sources'))}</b>\n" + "\n".join(lines)
+
+    def _footer(self, card: Card) -> str:
+        if not self.bot_username:
+            return ""
+        link = deep_link(self.bot_username, card.id)
+        return f'<a href="{esc(link)}">{esc(self.tr.gettext("Open this card in the bot"))}</a>'
+
+    def summary_line(self, card: Card) -> str:
+        """Plain one-line description (inline results, lists, reminders)."""
+        return card.summary.get(self.tr.language)
+
+
+def deep_link(bot_username: str, payload: str) -> str:
+    return f"https://t.me/{bot_username}?start={payload}"
+
+
+def paginate(header: str, blocks: list[str], footer: str) -> list[str]:
+    """Pack blocks into pages under the limit; every page repeats the header and footer so a
+    forwarded page still says what it is and where it comes from."""
+    fixed = visible_length(header) + visible_length(footer) + 16
+    budget = PAGE_BUDGET - fixed
+    pages: list[list[str]] = [[]]
+    used = 0
+    for block in blocks:
+        for piece in _split_block(block, budget):
+            size = visible_length(piece) + 2
+            if pages[-1] and used + size > budget:
+                pages.append([])
+                used = 0
+            pages[-1].append(piece)
+            used += size
+    total = len(pages)
+    rendered = []
+    for number, page_blocks in enumerate(pages, start=1):
+        head = header if total == 1 else f"{header} ({number}/{total})"
+        parts = [head, *page_blocks]
+        if footer:
+            parts.append(footer)
+        rendered.append("\n\n".join(parts))
+    return rendered
+
+
+def _split_block(block: str, budget: int) -> list[str]:
+    """A block too long for one page is cut between lines (never inside a tag)."""
+    if visible_length(block) <= budget:
+        return [block]
+    if block.count("<tg-spoiler>"):
+        # Cutting inside a spoiler would break the HTML: re-open it on each piece.
+        head, _, rest = block.partition("<tg-spoiler>")
+        inner = rest.removesuffix("</tg-spoiler>")
+        return [
+            f"{head}<tg-spoiler>{piece}</tg-spoiler>"
+            if i == 0
+            else f"<tg-spoiler>{piece}</tg-spoiler>"
+            for i, piece in enumerate(_split_lines(inner, budget - visible_length(head)))
+        ]
+    return _split_lines(block, budget)
+
+
+def _split_lines(text: str, budget: int) -> list[str]:
+    pieces: list[str] = [""]
+    for line in text.split("\n"):
+        candidate = f"{pieces[-1]}\n{line}" if pieces[-1] else line
+        if visible_length(candidate) > budget and pieces[-1]:
+            pieces.append(line)
+        else:
+            pieces[-1] = candidate
+    return pieces
+
+
+def age_line(tr: Translator, card: Card, today: date) -> str:
+    """'in 22 days · 15 years ago' style line for calendars and reminders."""
+    from bot.library import next_occurrence
+
+    day = next_occurrence(card, today)
+    if day is None or card.year is None:
+        return ""
+    years = day.year - card.year
+    return f"{tr.days_until((day - today).days)} · {tr.years_ago(years)}"

@@ -1,0 +1,86 @@
+"""Editors' tools: check all content, preview a card in the terminal without Telegram."""
+
+from __future__ import annotations
+
+import html
+import re
+import sys
+
+from bot.cards import MESSAGE_LIMIT, CardRenderer, visible_length
+from bot.content import ContentError, load_content
+from bot.i18n import LANGUAGES, translator
+from bot.library import Library, content_documents
+
+PREVIEW_USERNAME = "your_bot"
+
+
+def render_problems(library: Library) -> list[str]:
+    """Every card in both languages must render within Telegram's limits."""
+    problems = []
+    for language in LANGUAGES:
+        renderer = CardRenderer(library, translator(language), PREVIEW_USERNAME)
+        for card in library.cards.values():
+            for number, page in enumerate(renderer.render(card).pages, start=1):
+                if visible_length(page) > MESSAGE_LIMIT:
+                    problems.append(
+                        f"{card.id} ({language}) page {number}: "
+                        f"{visible_length(page)} characters, over {MESSAGE_LIMIT}"
+                    )
+    return problems
+
+
+def check() -> int:
+    try:
+        content = load_content()
+    except ContentError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    library = Library.from_documents(content_documents(content))
+    problems = render_problems(library)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        return 1
+    kinds: dict[str, int] = {}
+    for card in content.cards.values():
+        kinds[card.kind] = kinds.get(card.kind, 0) + 1
+    summary = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
+    print(
+        f"content OK: {len(content.cards)} cards ({summary}), {len(content.sources)} sources, "
+        f"{len(content.events)} protest events"
+    )
+    return 0
+
+
+def preview(card_id: str | None, language: str, raw: bool = False) -> int:
+    try:
+        content = load_content()
+    except ContentError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    library = Library.from_documents(content_documents(content))
+    if card_id:
+        card = library.get(card_id)
+        if card is None:
+            matches = library.find(card_id)
+            card = library.get(matches[0].key) if matches else None
+        if card is None:
+            print(f"no card {card_id!r}", file=sys.stderr)
+            return 1
+        cards = [card]
+    else:
+        cards = list(library.cards.values())
+    renderer = CardRenderer(library, translator(language), PREVIEW_USERNAME)
+    for card in cards:
+        for page in renderer.render(card).pages:
+            print(page if raw else to_terminal(page))
+            print(f"\n--- {visible_length(page)} characters ---\n")
+    return 0
+
+
+def to_terminal(markup: str) -> str:
+    """Rough terminal rendering of Telegram HTML: bold stays visible, spoilers are marked."""
+    text = markup.replace("<tg-spoiler>", "[spoiler: ").replace("</tg-spoiler>", "]")
+    text = re.sub(r"</?b>", "*", text)
+    text = re.sub(r"<[^>]+>", "", text)
+    return html.unescape(text)

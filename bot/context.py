@@ -1,0 +1,80 @@
+"""Typed context: the services every handler reaches through ``context``.
+
+Handlers get the store, the card library and the user's language from here rather than from
+module globals, so tests and the sandbox can build as many independent bots as they like.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from telegram import Update
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.i18n import Translator, pick_language, translator
+
+if TYPE_CHECKING:
+    from bot.store import ChatSettings, Store
+
+    from bot.config import Config
+    from bot.library import Library
+
+
+class BotData:
+    """Application-wide services, filled in by ``setup_application``."""
+
+    __slots__ = ("config", "library", "store", "username")
+
+    def __init__(self) -> None:
+        self.config: Config | None = None
+        self.store: Store | None = None
+        self.library: Library | None = None
+        self.username: str | None = None
+
+
+class ChatData:
+    """Per-chat state that lives only in memory: nothing here is ever written to disk."""
+
+    __slots__ = ("awaiting_correction_for", "pending")
+
+    def __init__(self) -> None:
+        self.awaiting_correction_for: str | None = None
+        self.pending: dict | None = None
+        """A multi-step flow in progress (admin event entry, broadcast preview)."""
+
+
+class BotContext(CallbackContext[ExtBot, dict, ChatData, BotData]):
+    """CallbackContext with typed shortcuts to the services."""
+
+    @property
+    def store(self) -> Store:
+        assert self.bot_data.store is not None
+        return self.bot_data.store
+
+    @property
+    def library(self) -> Library:
+        assert self.bot_data.library is not None
+        return self.bot_data.library
+
+    @property
+    def config(self) -> Config:
+        assert self.bot_data.config is not None
+        return self.bot_data.config
+
+    @property
+    def bot_username(self) -> str:
+        return self.bot_data.username or self.bot.username
+
+    def settings_for(self, update: object) -> ChatSettings | None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        return self.store.chat(chat.id) if chat else None
+
+    def tr(self, update: object) -> Translator:
+        """The language to answer this update in: the chat's choice, else the user's app."""
+        settings = self.settings_for(update)
+        user = update.effective_user if isinstance(update, Update) else None
+        chosen = settings.language if settings else None
+        return translator(pick_language(chosen, user.language_code if user else None))
+
+
+BotApplication = Application[ExtBot, BotContext, dict, ChatData, BotData, object]

@@ -1,0 +1,280 @@
+"""Commands and buttons that show cards: /start, /help, lists, single cards, /today."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot import callbacks
+from bot.cards import CardRenderer, age_line, esc
+from bot.content import Card
+from bot.context import BotContext
+from bot.handlers import corrections
+from bot.handlers.common import command_argument, main_menu, reply, share_button
+from bot.i18n import Translator
+from bot.library import PEOPLE_KINDS
+
+PAGE_SIZE = 8
+"""List entries per page: fits a phone screen with the navigation row."""
+
+PAYLOAD_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+LIST_KINDS = {"p": ("prisoner",), "m": ("memorial",), "a": ("anniversary",)}
+
+
+async def start(update: Update, context: BotContext) -> None:
+    """Welcome and main menu, or the card a deep link points at."""
+    payload = command_argument(context)
+    if payload and PAYLOAD_RE.match(payload):
+        fix_id = payload.removeprefix(corrections.PAYLOAD_PREFIX)
+        if payload.startswith(corrections.PAYLOAD_PREFIX) and context.library.get(fix_id):
+            await corrections.ask_for_correction(update, context, fix_id)
+            return
+        card = context.library.get(payload.lower())
+        if card is not None:
+            await send_card(update, context, card)
+            return
+    tr = context.tr(update)
+    _ = tr.gettext
+    text = (
+        f"<b>{esc(_('Zhanaozen: facts and reminders'))}</b>\n\n"
+        + esc(
+            _(
+                "On 16 December 2011 police fired on striking oil workers in Zhanaozen, western "
+                "Kazakhstan. Dozens of workers and supporters were then tried and jailed."
+            )
+        )
+        + "\n\n"
+        + esc(
+            _(
+                "This bot gives sourced fact cards on the prisoners, on those who died and on "
+                "the anniversaries, reminds you before 16 December and before protests, and lets "
+                "you share any card into a group."
+            )
+        )
+        + "\n\n"
+        + esc(_("Choose below, or just type a name or a date."))
+    )
+    await reply(update, context, text, main_menu(tr))
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    """What every command does, in the user's language."""
+    tr = context.tr(update)
+    await reply(update, context, help_text(tr, context.bot_username), main_menu(tr))
+
+
+def help_text(tr: Translator, bot_username: str) -> str:
+    _ = tr.gettext
+    rows = [
+        ("/prisoners", _("list of prisoners and the persecuted")),
+        ("/prisoner", _("one card, e.g. /prisoner Tuletaeva")),
+        ("/anniversaries", _("the calendar, next date first")),
+        ("/anniversary", _("one anniversary, e.g. /anniversary 16.12")),
+        ("/today", _("what happened on this day")),
+        ("/subscribe", _("reminders before 16 December and protests")),
+        ("/settings", _("your reminder settings")),
+        ("/timezone", _("your time zone for reminders")),
+        ("/protests", _("upcoming protests")),
+        ("/calendar", _("a calendar file for your phone")),
+        ("/language", _("English or Russian")),
+        ("/forget", _("delete everything the bot stores about this chat")),
+    ]
+    lines = [f"{command} — {esc(description)}" for command, description in rows]
+    share = _("To share a card in any chat, tap Share under it, or type @%(bot)s and a name.")
+    return (
+        f"<b>{esc(_('Commands'))}</b>\n"
+        + "\n".join(lines)
+        + "\n\n"
+        + esc(share % {"bot": bot_username})
+    )
+
+
+async def prisoners(update: Update, context: BotContext) -> None:
+    """Paged list of prisoner and memorial cards."""
+    await send_list(update, context, "p", 0)
+
+
+async def anniversaries(update: Update, context: BotContext) -> None:
+    """The calendar of anniversaries, next upcoming first."""
+    await send_list(update, context, "a", 0)
+
+
+async def prisoner(update: Update, context: BotContext) -> None:
+    """One person's card, found by any spelling of the name."""
+    await find_and_send(update, context, command_argument(context), PEOPLE_KINDS, "p")
+
+
+async def anniversary(update: Update, context: BotContext) -> None:
+    """One anniversary card, by name or by date."""
+    await find_and_send(update, context, command_argument(context), ("anniversary",), "a")
+
+
+async def card_command(update: Update, context: BotContext) -> None:
+    """Any card by name, e.g. /card Tuletaeva posted in a group puts the card there."""
+    await find_and_send(update, context, command_argument(context), None, "p")
+
+
+async def today(update: Update, context: BotContext) -> None:
+    """What happened on today's date; else the next anniversary."""
+    tr = context.tr(update)
+    now = datetime.now(UTC).date()
+    cards = context.library.on_day(now.month, now.day)
+    if cards:
+        for card in cards:
+            await send_card(update, context, card)
+        return
+    calendar = context.library.calendar(now)
+    if not calendar:
+        await reply(update, context, esc(tr.gettext("No anniversaries are recorded yet.")))
+        return
+    upcoming = calendar[0]
+    text = esc(
+        tr.gettext(
+            "Nothing in the record happened on this day. The next anniversary is "
+            "%(name)s, %(when)s."
+        )
+        % {"name": upcoming.card.name.get(tr.language), "when": tr.days_until(upcoming.days_away)}
+    )
+    await reply(update, context, text)
+    await send_card(update, context, upcoming.card)
+
+
+async def find_and_send(
+    update: Update, context: BotContext, query: str, kinds: tuple[str, ...] | None, list_kind: str
+) -> None:
+    tr = context.tr(update)
+    _ = tr.gettext
+    if not query:
+        await send_list(update, context, list_kind, 0)
+        return
+    library = context.library
+    found = [library.cards[m.key] for m in library.find(query, kinds)]
+    if not found and kinds in (None, ("anniversary",)):
+        found = library.by_date_query(query)
+    if len(found) == 1:
+        await send_card(update, context, found[0])
+        return
+    if found:
+        await reply(
+            update,
+            context,
+            esc(_("Several cards match. Which one?")),
+            card_buttons(found[:PAGE_SIZE], tr),
+        )
+        return
+    suggestions = library.suggest(query, kinds)
+    text = esc(_("I found no card for “%(query)s”.") % {"query": query})
+    if suggestions:
+        text += "\n" + esc(_("Did you mean one of these?"))
+        await reply(update, context, text, card_buttons(suggestions, tr))
+    else:
+        text += "\n" + esc(_("Try a surname, a date like 16.12, or open the list."))
+        await reply(update, context, text, main_menu(tr))
+
+
+def card_buttons(cards: list[Card], tr: Translator) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    card.name.get(tr.language)[:60], callback_data=callbacks.build("card", card.id)
+                )
+            ]
+            for card in cards
+        ]
+    )
+
+
+async def send_card(
+    update: Update, context: BotContext, card: Card, page: int = 0, *, edit: bool = False
+) -> None:
+    tr = context.tr(update)
+    rendered = CardRenderer(context.library, tr, context.bot_username).render(card)
+    page = max(0, min(page, len(rendered.pages) - 1))
+    markup = card_keyboard(card, tr, page, len(rendered.pages))
+    await reply(update, context, rendered.pages[page], markup, edit=edit)
+
+
+def card_keyboard(card: Card, tr: Translator, page: int, pages: int) -> InlineKeyboardMarkup:
+    _ = tr.gettext
+    rows: list[list[InlineKeyboardButton]] = []
+    if pages > 1:
+        nav = []
+        if page > 0:
+            nav.append(
+                InlineKeyboardButton(
+                    f"◂ {page}/{pages}", callback_data=callbacks.build("card", card.id, page - 1)
+                )
+            )
+        if page < pages - 1:
+            nav.append(
+                InlineKeyboardButton(
+                    _("More ▸ %(page)d/%(pages)d") % {"page": page + 2, "pages": pages},
+                    callback_data=callbacks.build("card", card.id, page + 1),
+                )
+            )
+        rows.append(nav)
+    rows.append(
+        [
+            share_button(tr, card.name.get(tr.language)),
+            InlineKeyboardButton(
+                _("Report a correction"), callback_data=callbacks.build("fix", card.id)
+            ),
+        ]
+    )
+    list_kind = {"prisoner": "p", "memorial": "m", "anniversary": "a"}[card.kind]
+    rows.append(
+        [InlineKeyboardButton(_("◂ All cards"), callback_data=callbacks.build("list", list_kind))]
+    )
+    return InlineKeyboardMarkup(rows)
+
+
+async def send_list(
+    update: Update, context: BotContext, kind: str, page: int, *, edit: bool = False
+) -> None:
+    tr = context.tr(update)
+    _ = tr.gettext
+    today_date = datetime.now(UTC).date()
+    if kind == "a":
+        entries = [
+            (
+                occ.card,
+                f"{tr.date(occ.day, 'd MMM')} · {occ.card.name.get(tr.language)}",
+                age_line(tr, occ.card, today_date),
+            )
+            for occ in context.library.calendar(today_date)
+        ]
+        title = _("Anniversaries, next first")
+    else:
+        entries = [
+            (card, card.name.get(tr.language), "")
+            for card in context.library.people(LIST_KINDS[kind])
+        ]
+        title = _("Prisoners and the persecuted") if kind == "p" else _("In memory")
+    pages = max(1, -(-len(entries) // PAGE_SIZE))
+    page = max(0, min(page, pages - 1))
+    chunk = entries[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    lines = [f"<b>{esc(title)}</b> ({page + 1}/{pages})"]
+    for _card, label, extra in chunk:
+        lines.append(f"• {esc(label)}" + (f" — <i>{esc(extra)}</i>" if extra else ""))
+    if not chunk:
+        lines.append(esc(_("No cards yet.")))
+    rows = [
+        [InlineKeyboardButton(label[:60], callback_data=callbacks.build("card", card.id))]
+        for card, label, _extra in chunk
+    ]
+    nav = []
+    if page > 0:
+        nav.append(
+            InlineKeyboardButton("◂", callback_data=callbacks.build("list", kind, page - 1))
+        )
+    if page < pages - 1:
+        nav.append(
+            InlineKeyboardButton("▸", callback_data=callbacks.build("list", kind, page + 1))
+        )
+    if nav:
+        rows.append(nav)
+    rows.append([InlineKeyboardButton(_("◂ Menu"), callback_data=callbacks.build("menu", "main"))])
+    await reply(update, context, "\n".join(lines), InlineKeyboardMarkup(rows), edit=edit)

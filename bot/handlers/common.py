@@ -1,0 +1,107 @@
+"""Helpers every handler module shares: replying in place, menus, command arguments."""
+
+from __future__ import annotations
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+    SwitchInlineQueryChosenChat,
+    Update,
+)
+
+from bot import callbacks
+from bot.context import BotContext
+from bot.i18n import Translator
+
+MAX_QUERY = 100
+"""Longer search text is cut: no name is that long, and it bounds the work per message."""
+
+
+async def reply(
+    update: Update,
+    context: BotContext,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+    *,
+    edit: bool = False,
+) -> Message | None:
+    """Answer where the user asked: edit the pressed message, or reply to the command.
+
+    In groups the answer is a reply to the message that asked, so a busy group sees which
+    question it answers.
+    """
+    query = update.callback_query
+    if edit and query and query.message and isinstance(query.message, Message):
+        return await query.edit_message_text(
+            text, reply_markup=markup, link_preview_options=_no_preview()
+        )
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    message = update.effective_message
+    reply_params = None
+    if message is not None and chat.type != "private" and not query:
+        reply_params = ReplyParameters(
+            message_id=message.message_id, allow_sending_without_reply=True
+        )
+    return await context.bot.send_message(
+        chat.id,
+        text,
+        reply_markup=markup,
+        reply_parameters=reply_params,
+        link_preview_options=_no_preview(),
+    )
+
+
+def _no_preview():
+    from telegram import LinkPreviewOptions
+
+    return LinkPreviewOptions(is_disabled=True)
+
+
+def command_argument(context: BotContext) -> str:
+    return " ".join(context.args or [])[:MAX_QUERY].strip()
+
+
+def main_menu(tr: Translator) -> InlineKeyboardMarkup:
+    _ = tr.gettext
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(_("Prisoners"), callback_data=callbacks.build("list", "p")),
+                InlineKeyboardButton(_("In memory"), callback_data=callbacks.build("list", "m")),
+            ],
+            [
+                InlineKeyboardButton(
+                    _("Anniversaries"), callback_data=callbacks.build("list", "a")
+                ),
+                InlineKeyboardButton(_("Today"), callback_data=callbacks.build("menu", "today")),
+            ],
+            [
+                InlineKeyboardButton(
+                    _("Reminders"), callback_data=callbacks.build("menu", "settings")
+                ),
+                InlineKeyboardButton(
+                    _("Language"), callback_data=callbacks.build("menu", "language")
+                ),
+            ],
+            [InlineKeyboardButton(_("Help"), callback_data=callbacks.build("menu", "help"))],
+        ]
+    )
+
+
+def share_button(tr: Translator, query: str) -> InlineKeyboardButton:
+    """Opens the chat picker with the card's inline query filled in: two taps to share."""
+    return InlineKeyboardButton(
+        tr.gettext("Share"),
+        switch_inline_query_chosen_chat=SwitchInlineQueryChosenChat(
+            query=query, allow_user_chats=True, allow_group_chats=True, allow_channel_chats=True
+        ),
+    )
+
+
+def is_admin(update: Update, context: BotContext) -> bool:
+    user = update.effective_user
+    return bool(user and user.id in context.config.admin_ids)

@@ -1,0 +1,33 @@
+"""The one error handler: log the failure, then apologise to the user in their language."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import Forbidden, TelegramError
+
+from bot.context import BotContext
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Log first, then tell the user something went wrong; a blocked bot is not an error."""
+    error = context.error
+    if isinstance(error, Forbidden):
+        return  # the user blocked the bot or removed it from the group: nothing to say
+    # The exception text can carry user input, but never the token: PTB's request errors do
+    # not include URLs, and httpx's own logger is kept at WARNING (see bot.logging_setup).
+    log.error("update failed: %s", error.__class__.__name__, exc_info=error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    tr = context.tr(update)
+    text = tr.gettext("Sorry, something went wrong on my side. Please try again in a moment.")
+    try:
+        if update.callback_query:
+            await update.callback_query.answer(text, show_alert=True)
+        else:
+            await context.bot.send_message(update.effective_chat.id, text)
+    except TelegramError:
+        log.warning("could not tell the user about the failure")

@@ -1,0 +1,46 @@
+"""/language: English or Russian, remembered for the chat."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from bot.store import ChatSettings
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot import callbacks
+from bot.cards import esc
+from bot.context import BotContext
+from bot.handlers.common import main_menu, reply
+from bot.handlers.permissions import may_change_settings
+from bot.i18n import translator
+
+
+async def language(update: Update, context: BotContext) -> None:
+    """Offer the two languages as buttons."""
+    tr = context.tr(update)
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("English", callback_data=callbacks.build("lang", "en")),
+                InlineKeyboardButton("Русский", callback_data=callbacks.build("lang", "ru")),
+            ]
+        ]
+    )
+    await reply(update, context, esc(tr.gettext("Choose the language of the bot:")), markup)
+
+
+async def set_language(update: Update, context: BotContext, code: str) -> None:
+    chat = update.effective_chat
+    query = update.callback_query
+    if chat is None:
+        return
+    if not await may_change_settings(update, context):
+        return
+    settings = context.store.chat(chat.id) or ChatSettings(chat_id=chat.id, chat_type=chat.type)
+    await context.store.put_chat(dataclasses.replace(settings, language=code))
+    tr = translator(code)
+    if query:
+        await query.answer(tr.gettext("Language saved."))
+    await reply(
+        update, context, esc(tr.gettext("From now on I will answer in English.")), main_menu(tr)
+    )
