@@ -126,3 +126,29 @@ async def publish_menus(application: Application) -> None:
             await bot.set_my_short_description(tr.gettext(SHORT_DESCRIPTION), language_code=code)
     except TelegramError as exc:
         log.warning("could not publish command menus: %s", exc)
+
+
+async def start_application(application: BotApplication, *, poll_timeout: int = 10) -> None:
+    """Start the way run_polling does, for callers that own the event loop (the sandbox,
+    the tests, the benchmarks)."""
+    from bot.handlers import ALLOWED_UPDATES
+
+    await application.initialize()
+    if application.post_init:
+        await application.post_init(application)
+    assert application.updater is not None
+    await application.updater.start_polling(
+        poll_interval=0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
+    )
+    await application.start()
+
+
+async def stop_application(application: BotApplication) -> None:
+    """Stop in run_polling's order, so the store is flushed last."""
+    if application.updater and application.updater.running:
+        await application.updater.stop()
+    if application.running:
+        await application.stop()
+    await application.shutdown()
+    if application.post_shutdown:
+        await application.post_shutdown(application)

@@ -341,7 +341,8 @@ def cross_check(content: Content) -> list[str]:
                 continue
             owner = alias_owner.setdefault(key, card.id)
             if owner != card.id:
-                errors.append(f"{where}: field aliases: {name!r} also names {owner!r}")
+                errors.append(f"{where}: field aliases: {name!r} also names {owner!r} "
+                              f"({content.files.get(owner, owner)})")
         for text in _card_texts(card, include_actions=False):
             if EMAIL_RE.search(text):
                 errors.append(f"{where}: an e-mail address outside 'actions': {text[:60]!r}")

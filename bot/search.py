@@ -117,7 +117,7 @@ def rank(query: str, candidates: dict[str, Iterable[str]], limit: int = 10) -> l
     fuzzy similarity counts if it is close enough to be a misspelling.
     """
     wanted = normalise(query)
-    if len(wanted.replace(" ", "")) < MIN_QUERY:
+    if len(re.sub(r"[^a-z0-9]", "", transliterate(query))) < MIN_QUERY or not wanted:
         return []
     scores: dict[str, float] = {}
     for key, names in candidates.items():

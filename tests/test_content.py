@@ -1,0 +1,102 @@
+"""Content: every card valid, sourced, within Telegram's limits in both languages, and the
+check catches each kind of mistake an editor can make."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.cards import MESSAGE_LIMIT, CardRenderer, visible_length
+from bot.content import CONTENT_DIR, ContentError, load_content
+from bot.content_cli import render_problems
+from bot.i18n import translator
+from bot.library import Library, content_documents
+
+
+@pytest.fixture(scope="module")
+def library():
+    return Library.from_documents(content_documents(load_content()))
+
+
+def test_content_loads_and_renders(library):
+    assert not render_problems(library)
+    assert library.get("roza-tuletaeva") and library.get("zhanaozen-massacre")
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_every_card_has_sources_and_fits(library, language):
+    renderer = CardRenderer(library, translator(language), "bot")
+    for card in library.cards.values():
+        pages = renderer.render(card).pages
+        for page in pages:
+            assert visible_length(page) <= MESSAGE_LIMIT
+        assert "[1]" in pages[0], card.id
+
+
+def test_graphic_detail_is_behind_a_spoiler(library):
+    card = library.get("roza-tuletaeva")
+    page = "".join(CardRenderer(library, translator("en")).render(card).pages)
+    assert "<tg-spoiler>" in page
+    warning_at = page.index("Content warning")
+    assert warning_at < page.index("<tg-spoiler>")
+
+
+def test_check_command_passes():
+    result = subprocess.run([sys.executable, "-m", "bot", "content", "check"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "content OK" in result.stdout
+
+
+def test_preview_command_in_russian():
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "content", "preview", "тулетаева", "--lang", "ru"],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Роза Тулетаева" in result.stdout
+
+
+def _copy_content(tmp_path: Path) -> Path:
+    target = tmp_path / "content"
+    shutil.copytree(CONTENT_DIR, target)
+    return target
+
+
+def _edit(path: Path, change) -> None:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda d: d["name"].pop("ru"), "name.ru"),
+        (lambda d: d["summary"].__setitem__("sources", ["no-such-source"]), "no-such-source"),
+        (lambda d: d.__setitem__("date", "2011-02-30"), "date"),
+        (lambda d: d.__setitem__("aliases", ["Zhanaozen massacre"]), "aliases"),
+        (lambda d: d["summary"].__setitem__("en", "Call him on +7 701 123 45 67."), "phone"),
+        (lambda d: d["summary"].__setitem__("en", "Write to someone@example.org now."),
+         "e-mail"),
+        (lambda d: d.__setitem__("id", "zhanaozen-massacre"), "already used"),
+    ],
+)
+def test_check_catches_mistakes(tmp_path, change, expected):
+    root = _copy_content(tmp_path)
+    path = root / "people" / "roza-tuletaeva.yaml"
+    _edit(path, change)
+    with pytest.raises(ContentError) as caught:
+        load_content(root)
+    assert "roza-tuletaeva.yaml" in str(caught.value) or expected == "already used"
+    assert expected in str(caught.value)
+
+
+def test_oversized_card_is_caught(tmp_path):
+    root = _copy_content(tmp_path)
+    path = root / "people" / "roza-tuletaeva.yaml"
+    _edit(path, lambda d: d["summary"].__setitem__("en", "word " * 1000))
+    library = Library.from_documents(content_documents(load_content(root)))
+    assert any("roza-tuletaeva" in problem for problem in render_problems(library))

@@ -1,0 +1,36 @@
+"""Names match across scripts, transliterations and the sources' spelling variants."""
+
+import pytest
+
+from bot.content import load_content
+from bot.library import Library, content_documents, parse_day_month
+
+
+@pytest.fixture(scope="module")
+def library():
+    return Library.from_documents(content_documents(load_content()))
+
+
+@pytest.mark.parametrize("query", ["Tuletaeva", "Тулетаева", "tuletayeva", "tulet", "Роза"])
+def test_tuletaeva_spellings(library, query):
+    assert library.find(query)[0].key == "roza-tuletaeva"
+
+
+@pytest.mark.parametrize("query", ["Dosmagambetov", "Dosmagamebetov", "Досмагамбетов"])
+def test_dosmagambetov_spellings(library, query):
+    assert library.find(query)[0].key == "maksat-dosmagambetov"
+
+
+def test_dates(library):
+    assert parse_day_month("16.12") == (12, 16, None)
+    assert parse_day_month("16 dec") == (12, 16, None)
+    assert parse_day_month("16 декабря 2011") == (12, 16, 2011)
+    assert parse_day_month("31.02") is None
+    assert parse_day_month("hello") is None
+    assert "zhanaozen-massacre" in [c.id for c in library.by_date_query("16.12.2011")]
+
+
+def test_nothing_for_garbage(library):
+    assert library.find("") == []
+    assert library.find("x") == []
+    assert library.find("qqqqzzzz") == []
