@@ -18,6 +18,7 @@ from bot.context import BotApplication, BotContext, BotData, ChatData
 from bot.handlers import register_all
 from bot.i18n import N_, RUSSIAN_READERS, translator
 from bot.library import Library, content_documents
+from bot.logs import quiet_noisy_loggers
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ def build_application(config: Config, store: Store | None = None) -> BotApplicat
     """The configured Application; services are opened in ``post_init``."""
     if not config.token:
         raise ValueError("build_application needs a token; the sandbox supplies its own")
+    quiet_noisy_loggers()  # httpx logs request URLs, and those carry the token
     context_types = ContextTypes(context=BotContext, chat_data=ChatData, bot_data=BotData)
     builder = (
         ApplicationBuilder()

@@ -53,6 +53,10 @@ def esc(text: str) -> str:
     return html.escape(text, quote=False)
 
 
+def heading(text: str) -> str:
+    return f"<b>{esc(text)}</b>"
+
+
 def visible_length(markup: str) -> int:
     """Length Telegram counts: text after the HTML entities are parsed."""
     return len(html.unescape(_TAG_RE.sub("", markup)))
@@ -78,23 +82,24 @@ class CardRenderer:
         header = self._header(card)
         blocks: list[str] = [self._fact(card.summary, numbers)]
         if card.sentence:
-            blocks.append(f"<b>{esc(_('Sentence'))}</b>\n{self._fact(card.sentence, numbers)}")
+            blocks.append(heading(_("Sentence")) + "\n" + self._fact(card.sentence, numbers))
         if card.status:
             blocks.append(self._status(card, numbers))
         for field, title in SECTION_TITLES:
             facts: list[Fact] = getattr(card, field)
             if facts:
                 lines = "\n".join(f"• {self._fact(fact, numbers)}" for fact in facts)
-                blocks.append(f"<b>{esc(_(title))}</b>\n{lines}")
+                blocks.append(heading(_(title)) + "\n" + lines)
         if card.ill_treatment:
             blocks.append(self._content_warning(card, numbers))
         for action in card.actions:
             published = self.tr.partial_date(action.published)
             refs = self._refs(action.sources, numbers)
+            stale = _("Published %(date)s; addresses and names may be out of date.")
             blocks.append(
-                f"<b>{esc(_('What you can do'))}: {esc(action.title.get(self.tr.language))}</b>\n"
-                f"<i>{esc(_('Published %(date)s; addresses and names may be out of date.') % {'date': published})}</i>\n"  # noqa: E501
-                f"{esc(action.body.get(self.tr.language))}{refs}"
+                heading(_("What you can do") + ": " + action.title.get(self.tr.language))
+                + f"\n<i>{esc(stale % {'date': published})}</i>\n"
+                + f"{esc(action.body.get(self.tr.language))}{refs}"
             )
         blocks.append(self._sources(card, numbers))
         footer = self._footer(card)
@@ -126,7 +131,7 @@ class CardRenderer:
             "status": _(STATUS_LABELS[status.value]),
             "date": self.tr.partial_date(status.as_of),
         }
-        text = f"<b>{esc(_('Status'))}</b>: {esc(line)}{self._refs(status.sources, numbers)}"
+        text = heading(_("Status")) + f": {esc(line)}{self._refs(status.sources, numbers)}"
         if status.note:
             text += f"\n{esc(status.note.get(self.tr.language))}"
         return text
@@ -136,7 +141,8 @@ class CardRenderer:
         warning = _("Content warning: reported torture or violence. Tap to reveal.")
         details = "\n".join(f"• {self._fact(fact, numbers)}" for fact in card.ill_treatment)
         return (
-            f"<b>{esc(_('Reported ill-treatment'))}</b>\n⚠️ <i>{esc(warning)}</i>\n"
+            heading(_("Reported ill-treatment"))
+            + f"\n⚠️ <i>{esc(warning)}</i>\n"
             f"<tg-spoiler>{details}</tg-spoiler>"
         )
 
@@ -153,7 +159,7 @@ class CardRenderer:
                 if self.tr.language == "ru"
                 else f"[{number}] {esc(source.publication)}, “{esc(source.title)}”, {esc(when)}"
             )
-        return f"<b>{esc(_('Sources'))}</b>\n" + "\n".join(lines)
+        return heading(_("Sources")) + "\n" + "\n".join(lines)
 
     def _footer(self, card: Card) -> str:
         if not self.bot_username:

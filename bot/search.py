@@ -117,7 +117,8 @@ def rank(query: str, candidates: dict[str, Iterable[str]], limit: int = 10) -> l
     fuzzy similarity counts if it is close enough to be a misspelling.
     """
     wanted = normalise(query)
-    if len(re.sub(r"[^a-z0-9]", "", transliterate(query))) < MIN_QUERY or not wanted:
+    letters = len(re.sub(r"[^a-z0-9]", "", transliterate(query)))
+    if letters < MIN_QUERY or len(wanted.replace(" ", "")) < MIN_QUERY:
         return []
     scores: dict[str, float] = {}
     for key, names in candidates.items():

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import callbacks
-from bot.cards import CardRenderer, age_line, esc
+from bot.cards import CardRenderer, age_line, esc, heading
 from bot.content import Card
 from bot.context import BotContext
 from bot.handlers import corrections
@@ -38,7 +38,8 @@ async def start(update: Update, context: BotContext) -> None:
     tr = context.tr(update)
     _ = tr.gettext
     text = (
-        f"<b>{esc(_('Zhanaozen: facts and reminders'))}</b>\n\n"
+        heading(_("Zhanaozen: facts and reminders"))
+        + "\n\n"
         + esc(
             _(
                 "On 16 December 2011 police fired on striking oil workers in Zhanaozen, western "
@@ -84,7 +85,8 @@ def help_text(tr: Translator, bot_username: str) -> str:
     lines = [f"{command} — {esc(description)}" for command, description in rows]
     share = _("To share a card in any chat, tap Share under it, or type @%(bot)s and a name.")
     return (
-        f"<b>{esc(_('Commands'))}</b>\n"
+        heading(_("Commands"))
+        + "\n"
         + "\n".join(lines)
         + "\n\n"
         + esc(share % {"bot": bot_username})

@@ -1,0 +1,134 @@
+"""Inline mode and groups: cards one tap away from any chat, and a bot that behaves in groups.
+
+Commands in groups need nothing here: CommandHandler already answers ``/card`` and
+``/card@thisbot`` (and ignores ``/card@otherbot``), the fallbacks ignore group chatter, and
+``reply()`` answers the message that asked.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from telegram import (
+    ChatMember,
+    ChatMemberUpdated,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InlineQueryResultsButton,
+    InputTextMessageContent,
+    LinkPreviewOptions,
+    Update,
+)
+from telegram.constants import ChatType, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    ChatMemberHandler,
+    ChosenInlineResultHandler,
+    InlineQueryHandler,
+)
+
+from bot import sharing
+from bot.context import BotContext
+from bot.handlers.common import share_button
+from bot.i18n import Translator, pick_language, translator
+
+log = logging.getLogger(__name__)
+
+GROUP_TYPES = (ChatType.GROUP, ChatType.SUPERGROUP)
+PRESENT = (ChatMember.MEMBER, ChatMember.ADMINISTRATOR, ChatMember.OWNER)
+
+
+def register(application: Application) -> None:
+    application.add_handler(InlineQueryHandler(inline_query))
+    application.add_handler(ChosenInlineResultHandler(chosen_result))
+    application.add_handler(ChatMemberHandler(added_to_group, ChatMemberHandler.MY_CHAT_MEMBER))
+
+
+def user_translator(update: Update, context: BotContext) -> Translator:
+    """The querying user's language: their choice in the bot's private chat, else the app's.
+
+    An inline query has no chat, so ``context.tr`` would ignore a saved choice; a user's
+    private chat has the user's id.
+    """
+    user = update.effective_user
+    if user is None:
+        return translator(pick_language(None, None))
+    settings = context.store.chat(user.id)
+    return translator(pick_language(settings.language if settings else None,
+                                    user.language_code))
+
+
+async def inline_query(update: Update, context: BotContext) -> None:
+    """Cards (and upcoming protests) matching the query, in the user's language, paged."""
+    query = update.inline_query
+    if query is None:
+        return
+    tr = user_translator(update, context)
+    now = datetime.now(UTC)
+    page = sharing.inline_page(context.library, tr, context.bot_username, query.query,
+                               query.offset, now.date(),
+                               sharing.event_shares(context.library, context.store, now))
+    button = None
+    if not page.items and not query.offset:
+        button = InlineQueryResultsButton(
+            text=tr.gettext("No card found. Open the bot"),
+            start_parameter=sharing.NO_RESULTS_PAYLOAD)
+    # is_personal: the same text gets different answers in English and in Russian.
+    await query.answer([article(item, tr) for item in page.items],
+                       cache_time=sharing.CACHE_SECONDS, is_personal=True,
+                       next_offset=page.next_offset, button=button)
+
+
+def article(item: sharing.SharedItem, tr: Translator) -> InlineQueryResultArticle:
+    """A result whose message carries a button back to the bot and one to share it on."""
+    markup = InlineKeyboardMarkup([
+        [InlineKeyboardButton(item.link_label, url=item.link)],
+        [share_button(tr, item.share_query)],
+    ])
+    return InlineQueryResultArticle(
+        id=item.result_id,
+        title=item.title,
+        description=item.description,
+        input_message_content=InputTextMessageContent(
+            item.text, parse_mode=ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=True)),
+        reply_markup=markup,
+    )
+
+
+async def chosen_result(update: Update, context: BotContext) -> None:
+    """Which card travelled (needs /setinlinefeedback); the card id only, never who shared."""
+    chosen = update.chosen_inline_result
+    if chosen is not None:
+        log.info("card shared through inline mode: %s", chosen.result_id[:64])
+
+
+def _present(member: ChatMember) -> bool:
+    return member.status in PRESENT or (
+        member.status == ChatMember.RESTRICTED and bool(getattr(member, "is_member", False)))
+
+
+def joined(change: ChatMemberUpdated) -> bool:
+    """True only for the change that put the bot into the chat, not for later promotions."""
+    return not _present(change.old_chat_member) and _present(change.new_chat_member)
+
+
+async def added_to_group(update: Update, context: BotContext) -> None:
+    """Introduce the bot once, when it joins a group, in the language of whoever added it."""
+    change = update.my_chat_member
+    if change is None or change.chat.type not in GROUP_TYPES or not joined(change):
+        return  # removed, promoted, restricted, or a channel: say nothing
+    settings = context.store.chat(change.chat.id)
+    tr = translator(pick_language(settings.language if settings else None,
+                                  change.from_user.language_code if change.from_user else None))
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton(
+        tr.gettext("Open the bot"), url=f"https://t.me/{context.bot_username}")]])
+    try:
+        await context.bot.send_message(
+            change.chat.id, sharing.group_welcome(tr, context.bot_username),
+            reply_markup=markup, link_preview_options=LinkPreviewOptions(is_disabled=True))
+    except TelegramError as exc:  # e.g. the group does not let new members post
+        log.warning("could not introduce the bot in a new group: %s", exc.__class__.__name__)

@@ -1,0 +1,77 @@
+"""Shared fixtures: a local Bot API emulator on 127.0.0.1 and the real Application polling it
+over real HTTP. No part of python-telegram-bot is mocked.
+
+Any request the bot sends that the real Telegram would reject (unknown method, missing
+parameter, text over 4096 characters, callback data over 64 bytes, malformed HTML...) is
+recorded by the emulator, and the ``emulator`` fixture fails the test that caused it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.app import build_application, start_application, stop_application
+from bot.config import Config
+from bot.emulator import Emulator
+
+TOKEN = "123456:TEST-token-ABCDEFGHIJKLMNOPQRSTUV"
+ADMIN_ID = 1000
+BOT_USERNAME = "zhanaozen_test_bot"
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[Emulator]:
+    async with Emulator(username=BOT_USERNAME) as emu:
+        yield emu
+        assert not emu.violations, f"requests the Bot API would reject: {emu.violations}"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir(mode=0o700)
+    return path
+
+
+@pytest.fixture
+def config(emulator: Emulator, data_dir: Path) -> Config:
+    return make_config(emulator, data_dir)
+
+
+def make_config(emulator: Emulator, data_dir: Path, **overrides) -> Config:
+    values = dict(token=TOKEN, api_url=emulator.root_url, data_dir=data_dir,
+                  admin_ids=frozenset({ADMIN_ID}))
+    values.update(overrides)
+    return Config(**values)
+
+
+@contextlib.asynccontextmanager
+async def running_bot(config: Config):
+    """The real Application, started as run_polling would start it, stopped cleanly after."""
+    application = build_application(config)
+    await start_application(application, poll_timeout=1)
+    try:
+        yield application
+    finally:
+        await stop_application(application)
+
+
+@pytest.fixture
+async def app(config: Config):
+    async with running_bot(config) as application:
+        yield application
+
+
+@pytest.fixture(autouse=True)
+def _no_token_in_logs(caplog: pytest.LogCaptureFixture):
+    """Every test doubles as a check that the token never reaches a log record."""
+    caplog.set_level(logging.DEBUG)
+    yield
+    secret = TOKEN.split(":", 1)[1]
+    leaked = [r.getMessage() for r in caplog.records if secret in r.getMessage()]
+    assert not leaked, f"token leaked into logs: {leaked[:1]}"
