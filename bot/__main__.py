@@ -85,11 +85,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_bot(config) -> int:
     """Serve Telegram: long polling, or a webhook when BOT_WEBHOOK_URL and PORT are set."""
-    from bot.store import Store, StoreCorrupted
-
     from bot.app import build_application
     from bot.content import ContentError, load_content
     from bot.handlers import ALLOWED_UPDATES
+    from bot.store import Store, StoreCorrupted
 
     try:
         load_content()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib
 import logging
 
-from bot.store import Store
 from telegram import BotCommand
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
@@ -19,6 +18,7 @@ from bot.handlers import register_all
 from bot.i18n import N_, RUSSIAN_READERS, translator
 from bot.library import Library, content_documents
 from bot.logs import quiet_noisy_loggers
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,9 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.i18n import Translator, pick_language, translator
 
 if TYPE_CHECKING:
-    from bot.store import ChatSettings, Store
-
     from bot.config import Config
     from bot.library import Library
+    from bot.store import ChatSettings, Store
 
 
 class BotData:

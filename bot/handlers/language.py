@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from bot.store import ChatSettings
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import callbacks
@@ -13,6 +12,7 @@ from bot.context import BotContext
 from bot.handlers.common import main_menu, reply
 from bot.handlers.permissions import may_change_settings
 from bot.i18n import translator
+from bot.store import ChatSettings
 
 
 async def language(update: Update, context: BotContext) -> None:

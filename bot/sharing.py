@@ -1,0 +1,428 @@
+"""Inline mode: which cards answer a query, and the self-contained message each one posts.
+
+A shared card lands in chats where the bot is not a member and is often forwarded further, so
+every message built here stands on its own: title, key facts, an "as of" date, the sources and
+a link back to the bot. Plain Python, so tests and benchmarks call it without Telegram.
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import partial
+from typing import TYPE_CHECKING
+
+from bot.cards import MESSAGE_LIMIT, STATUS_LABELS, CardRenderer, deep_link, esc, visible_length
+from bot.content import Card, ProtestEvent, parse_partial_date
+from bot.i18n import LANGUAGES, N_, Translator, translator
+from bot.library import Library, next_occurrence
+from bot.search import normalise, rank
+
+if TYPE_CHECKING:
+    from bot.store import Store
+
+PAGE_SIZE = 20
+"""Results per answer. Telegram allows 50, but every result carries a whole card (up to 4 KB),
+so smaller pages reach a phone sooner; the client fetches the next page as the user scrolls."""
+MAX_RESULTS = 50
+"""Telegram's hard limit per answerInlineQuery."""
+CACHE_SECONDS = 300
+"""Cards change only on redeploy; "in 3 days" lines change daily, so minutes, not hours."""
+MAX_QUERY = 100
+"""Inline queries may be 256 characters; no name or date is longer than this."""
+MAX_RESULT_ID = 64
+TITLE_LIMIT = 64
+DESCRIPTION_LIMIT = 120
+"""Clients show about two lines under a result's title; longer text is cut mid-word."""
+DEFAULT_PRISONERS = 3
+"""How many prisoners the empty query offers after the anniversaries."""
+DEC16_CARD = "zhanaozen-massacre"
+MIN_WORD = 4
+MAX_WORDS = 6
+"""A query that matches nothing as a whole is tried word by word: words this long, this many."""
+
+PAYLOAD_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+"""Telegram's rule for /start payloads (and InlineQueryResultsButton.start_parameter)."""
+NO_RESULTS_PAYLOAD = "inline"
+"""Start parameter of the "open the bot" button shown when nothing matched; /start treats it
+as unknown and shows the welcome and menu, which is what such a user needs."""
+
+OTHER_LANGUAGE_LABELS = {"en": N_("In English"), "ru": N_("In Russian")}
+
+# Words that ask for a whole kind of card rather than a name (compared as name skeletons).
+_KIND_WORDS: dict[str, tuple[str, ...]] = {
+    "prisoner": ("prisoner", "prisoners", "political prisoners", "jailed", "заключенные",
+                 "заключенный", "политзаключенные", "узники"),
+    "memorial": ("memorial", "in memory", "killed", "died", "память", "погибшие", "погибли"),
+    "anniversary": ("anniversary", "anniversaries", "calendar", "dates", "годовщина",
+                    "годовщины", "памятные даты", "календарь"),
+    "event": ("protest", "protests", "demo", "picket", "embassy", "protest action", "акция",
+              "акции", "протест", "протесты", "пикет", "посольство", "митинг"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SharedItem:
+    """One inline result, Telegram-free: the handler turns it into an InlineQueryResultArticle."""
+
+    result_id: str
+    title: str
+    description: str
+    text: str
+    """Telegram HTML, complete on its own, at most 4096 characters once parsed."""
+    link: str
+    """Deep link (or other URL) for the button under the posted message."""
+    link_label: str
+    share_query: str
+    """Pre-filled inline query for the Share button, so the card can travel on."""
+
+
+@dataclass(frozen=True, slots=True)
+class EventShare:
+    """An upcoming protest as something shareable (built by ``bot.events`` when present)."""
+
+    id: str
+    names: tuple[str, ...]
+    """City and venue in every language, matched like card names."""
+    starts: datetime
+    build: Callable[[Translator, str], SharedItem]
+    """Renders the event in one language for a bot username."""
+
+
+@dataclass(frozen=True, slots=True)
+class InlinePage:
+    items: list[SharedItem]
+    next_offset: str
+    """"" on the last page, as Telegram expects."""
+
+
+Entry = tuple[Card | EventShare, str]
+"""Something to show and the language to show it in."""
+
+
+def clean_query(query: str) -> str:
+    """The query cut to a searchable length; emoji and punctuation alone count as empty."""
+    text = " ".join(query[:MAX_QUERY].split())
+    return text if normalise(text) else ""
+
+
+def payload_for(card_id: str) -> str:
+    """A deep-link payload; card slugs are designed to be valid ones, this makes sure."""
+    if not PAYLOAD_RE.fullmatch(card_id):
+        raise ValueError(f"{card_id!r} is not a valid /start payload")
+    return card_id
+
+
+def is_valid_payload(payload: str) -> bool:
+    return bool(PAYLOAD_RE.fullmatch(payload))
+
+
+def inline_page(library: Library, tr: Translator, bot_username: str, query: str,
+                offset: str, today: date, events: Sequence[EventShare] = (),
+                page_size: int = PAGE_SIZE) -> InlinePage:
+    """One page of results for an inline query, in ``tr``'s language, from ``offset`` on."""
+    if offset and not offset.isdigit():
+        return InlinePage([], "")  # not an offset we gave out: end the list
+    start = int(offset or 0)
+    size = max(1, min(page_size, MAX_RESULTS))
+    entries = matching_entries(library, clean_query(query), tr.language, today, events)
+    chunk = entries[start:start + size]
+    items = [_item(library, subject, translator(language), bot_username, tr.language, today)
+             for subject, language in chunk]
+    more = start + size < len(entries)
+    return InlinePage(items, str(start + size) if more else "")
+
+
+def matching_entries(library: Library, query: str, language: str, today: date,
+                     events: Sequence[EventShare] = ()) -> list[Entry]:
+    """Everything that answers the query, best first, without duplicates."""
+    if not query:
+        subjects: list[Card | EventShare] = [*default_cards(library, today),
+                                             *events[:1], *_all_cards(library, today),
+                                             *events]
+        return [(subject, language) for subject in _unique(subjects)]
+    # On a date, the 16 December card comes first, then the later events (the campaign's).
+    on_date = sorted(_by_date(library, query), key=_campaign_first)
+    named = _unique([*on_date,
+                     *(library.cards[m.key] for m in library.find(query, limit=MAX_RESULTS))])
+    found = _unique([*named, *_events_matching(query, events),
+                     *_kind_matches(library, query, today, events)])
+    if not found:
+        found = named = _by_words(library, query) or list(library.suggest(query))
+    entries: list[Entry] = [(subject, language) for subject in found]
+    if named and found[0] is named[0]:
+        # The best match also in the other language: sharers often post into a group that
+        # reads the other one (an English-speaking campaigner, a Russian-speaking union).
+        other = next(code for code in LANGUAGES if code != language)
+        entries.insert(1, (found[0], other))
+    return entries
+
+
+def default_cards(library: Library, today: date) -> list[Card]:
+    """What the empty query offers first: the next anniversary, 16 December, a few prisoners."""
+    picked: list[Card] = []
+    calendar = library.calendar(today)
+    if calendar:
+        next_day = [occ.card for occ in calendar if occ.day == calendar[0].day]
+        picked.append(min(next_day, key=_campaign_first))
+    dec16 = library.get(DEC16_CARD)
+    if dec16 is not None:
+        picked.append(dec16)
+    related = dec16.related if dec16 else []
+    prisoners = sorted(library.people(("prisoner",)), key=lambda card: (
+        card.id not in related, not (card.status and card.status.value == "jailed")))
+    picked.extend(prisoners[:DEFAULT_PRISONERS])
+    return _unique(picked)
+
+
+def _by_date(library: Library, query: str) -> list[Card]:
+    try:
+        return library.by_date_query(query)
+    except ValueError:  # digits int() cannot read, such as "¹": not a date
+        return []
+
+
+def _by_words(library: Library, query: str) -> list[Card]:
+    """Cards named by any single word, for queries like "Tuletaeva trial 2012"."""
+    words = [word for word in query.split() if len(normalise(word)) >= MIN_WORD][:MAX_WORDS]
+    if len(words) < 2:
+        return []
+    return _unique([library.cards[m.key] for word in words for m in library.find(word)])
+
+
+def _campaign_first(card: Card) -> tuple[bool, int]:
+    """Among cards on one day: 16 December 2011 first, then the most recent events."""
+    return card.id != DEC16_CARD, -(card.year or 0)
+
+
+def _all_cards(library: Library, today: date) -> list[Card]:
+    """Every card, for scrolling on past the defaults: the calendar, then people by surname."""
+    return [*(occ.card for occ in library.calendar(today)),
+            *library.anniversaries(), *library.people()]
+
+
+def _events_matching(query: str, events: Sequence[EventShare]) -> list[EventShare]:
+    by_id = {event.id: event for event in events}
+    return [by_id[m.key] for m in rank(query, {e.id: e.names for e in events}, limit=MAX_RESULTS)
+            if m.score >= 0.8]
+
+
+def _kind_matches(library: Library, query: str, today: date,
+                  events: Sequence[EventShare]) -> list[Card | EventShare]:
+    wanted = normalise(query)
+    matched: list[Card | EventShare] = []
+    for kind, words in _KIND_WORDS.items():
+        if not any(normalise(word) == wanted for word in words):
+            continue
+        if kind == "event":
+            matched.extend(events)
+        elif kind == "anniversary":
+            matched.extend(occ.card for occ in library.calendar(today))
+        else:
+            matched.extend(library.people((kind,)))
+    return matched
+
+
+def _unique(subjects: Sequence[Card | EventShare]) -> list[Card | EventShare]:
+    seen: dict[tuple[str, str], Card | EventShare] = {}
+    for subject in subjects:
+        key = ("event" if isinstance(subject, EventShare) else "card", subject.id)
+        seen.setdefault(key, subject)
+    return list(seen.values())
+
+
+def _item(library: Library, subject: Card | EventShare, tr: Translator, bot_username: str,
+          reader_language: str, today: date) -> SharedItem:
+    if isinstance(subject, EventShare):
+        return subject.build(tr, bot_username)
+    return card_item(library, tr, bot_username, subject, today, reader_language)
+
+
+def card_item(library: Library, tr: Translator, bot_username: str, card: Card, today: date,
+              reader_language: str | None = None) -> SharedItem:
+    """A card as an inline result: short title and description, the whole card as message.
+
+    ``reader_language`` is the querying user's: a result in another language says so.
+    """
+    _ = tr.gettext
+    title = card.name.get(tr.language)
+    description = card_description(tr, card, today)
+    if reader_language and reader_language != tr.language:
+        description = f"{_(OTHER_LANGUAGE_LABELS[tr.language])} · {description}"
+    return SharedItem(
+        result_id=result_id("c", card.id, tr.language),
+        title=shorten(title, TITLE_LIMIT),
+        description=shorten(description, DESCRIPTION_LIMIT),
+        text=share_text(library, tr, bot_username, card),
+        link=deep_link(bot_username, payload_for(card.id)),
+        link_label=_("Open in the bot"),
+        share_query=title,
+    )
+
+
+def card_description(tr: Translator, card: Card, today: date) -> str:
+    """One line under the title: status and its date for people, the date for anniversaries."""
+    _ = tr.gettext
+    parts: list[str] = []
+    if card.status:
+        parts.append(_("%(status)s (as of %(date)s)") % {
+            "status": _(STATUS_LABELS[card.status.value]),
+            "date": str(parse_partial_date(card.status.as_of)[0])})
+    elif card.date:
+        parts.append(tr.partial_date(card.date))
+        upcoming = next_occurrence(card, today)
+        if upcoming is not None:
+            parts.append(tr.days_until((upcoming - today).days))
+    parts.append(card.summary.get(tr.language))
+    return " · ".join(parts)
+
+
+def result_id(kind: str, subject_id: str, language: str) -> str:
+    """Unique within an answer (a card may appear in both languages), at most 64 bytes."""
+    value = f"{kind}.{subject_id}.{language}"
+    if len(value.encode()) > MAX_RESULT_ID:
+        raise ValueError(f"inline result id {value!r} is longer than 64 bytes")
+    return value
+
+
+def shorten(text: str, limit: int) -> str:
+    """Cut at a word boundary with an ellipsis, for titles and descriptions."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    if " " in cut[limit // 2:]:
+        cut = cut[:cut.rindex(" ")]
+    return cut.rstrip(" ,.;:—-") + "…"
+
+
+# --- the posted message ---------------------------------------------------------------------
+
+TRIM_ORDER = ("actions", "ill_treatment", "demands", "commemoration", "open_questions",
+              "disagreements", "figures", "charges", "timeline")
+"""What a card longer than one message gives up first: the reverse of the order it is read in,
+so what remains is the card's first page, always with its sources."""
+
+_texts: weakref.WeakKeyDictionary[Library, dict[tuple[str, str, str], str]] = (
+    weakref.WeakKeyDictionary())
+"""Rendered share texts per library: content is fixed while a Library lives."""
+
+
+def share_text(library: Library, tr: Translator, bot_username: str, card: Card) -> str:
+    """The whole card as one message, or its first part with a link to the rest."""
+    cache = _texts.setdefault(library, {})
+    key = (tr.language, bot_username, card.id)
+    if key not in cache:
+        cache[key] = _compose(library, tr, bot_username, card)
+    return cache[key]
+
+
+def _compose(library: Library, tr: Translator, bot_username: str, card: Card) -> str:
+    renderer = CardRenderer(library, tr, bot_username=None)
+    shown = card
+    while True:
+        pages = renderer.render(shown).pages
+        text = _with_footer(library, tr, bot_username, shown, pages[0], trimmed=shown != card)
+        if len(pages) == 1 and visible_length(text) <= MESSAGE_LIMIT:
+            return text
+        smaller = _drop_last_fact(shown)
+        if smaller is None:
+            return text  # summary, sentence and status alone: always well under the limit
+        shown = smaller
+
+
+def _drop_last_fact(card: Card) -> Card | None:
+    for field in TRIM_ORDER:
+        items = getattr(card, field)
+        if items:
+            return card.model_copy(update={field: items[:-1]})
+    return None
+
+
+def _with_footer(library: Library, tr: Translator, bot_username: str, card: Card, page: str,
+                 *, trimmed: bool) -> str:
+    _ = tr.gettext
+    lines = [page]
+    as_of = facts_as_of(library, card)
+    if card.status is None and as_of:
+        lines.append(f"<i>{esc(_('Facts as of %(date)s (latest source).') % {'date': tr.partial_date(as_of)})}</i>")  # noqa: E501
+    label = _("Read the full card in the bot") if trimmed else _("Open this card in the bot")
+    link = deep_link(bot_username, payload_for(card.id))
+    lines.append(f'<a href="{esc(link)}">{esc(label)}</a>')
+    return "\n\n".join(lines)
+
+
+def facts_as_of(library: Library, card: Card) -> str | None:
+    """Date of the newest source the card cites: nothing on it is newer than that."""
+    dates = [library.sources[s].date for s in card.source_ids() if s in library.sources]
+    return max(dates, key=lambda value: tuple(part or 0 for part in parse_partial_date(value)),
+               default=None)
+
+
+# --- protests ------------------------------------------------------------------------------
+
+EVENTS_PAYLOAD = "protests"
+"""Deep link under a shared protest: opens the bot (the list of protests once /start knows
+this payload; until then the welcome, which leads there too)."""
+
+
+def event_shares(library: Library, store: Store, now: datetime) -> list[EventShare]:
+    """Upcoming protests as shareable items, if the reminders feature (bot.events) is there."""
+    try:
+        from bot import events
+    except ModuleNotFoundError as exc:
+        if exc.name != "bot.events":
+            raise
+        return []
+    shares = []
+    for event in events.upcoming(events.all_events(library, store), now):
+        names = (event.city.en, event.city.ru, event.venue.en, event.venue.ru)
+        shares.append(EventShare(event.id, names, events.event_start(event),
+                                 partial(_event_item, event)))
+    return shares
+
+
+def _event_item(event: ProtestEvent, tr: Translator, bot_username: str) -> SharedItem:
+    from bot import events
+
+    _ = tr.gettext
+    title = _("Protest in %(city)s") % {"city": event.city.get(tr.language)}
+    link = deep_link(bot_username, EVENTS_PAYLOAD)
+    text = "\n\n".join([
+        events.describe(tr, event),
+        f"<i>{esc(_('Announced by the organiser; check the bot before you go, plans change.'))}</i>",  # noqa: E501
+        f'<a href="{esc(link)}">{esc(_("All upcoming protests in the bot"))}</a>',
+    ])
+    return SharedItem(
+        result_id=result_id("e", event.id, tr.language),
+        title=shorten(title, TITLE_LIMIT),
+        description=shorten(events.short_line(tr, event), DESCRIPTION_LIMIT),
+        text=text,
+        link=link,
+        link_label=_("Open in the bot"),
+        share_query=event.city.get(tr.language),
+    )
+
+
+# --- groups ---------------------------------------------------------------------------------
+
+def group_welcome(tr: Translator, bot_username: str) -> str:
+    """The one message the bot posts when added to a group: what it is and how to use it."""
+    _ = tr.gettext
+    bot = f"@{bot_username}"
+    intro = _("Hello! I am %(bot)s: sourced fact cards on the Zhanaozen massacre of 16 December "
+              "2011 and on the Kazakh oil workers and activists jailed after it.") % {"bot": bot}
+    rows = [
+        (f"/card@{bot_username} Tuletaeva",
+         _("puts a card into this group (a name, or a date like 16.12)")),
+        (f"/subscribe@{bot_username}",
+         _("reminders here before 16 December and before protests (group admins only)")),
+        (f"/help@{bot_username}", _("everything I can do")),
+    ]
+    usage = "\n".join(f"• {esc(command)} — {esc(text)}" for command, text in rows)
+    share = _("From any chat, type %(bot)s and a name to share a card. I do not read your "
+              "conversation: I only answer commands addressed to me.") % {"bot": bot}
+    return f"<b>{esc(intro)}</b>\n\n{usage}\n\n{esc(share)}"
