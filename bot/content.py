@@ -116,7 +116,7 @@ class Card(_Strict):
     name: Text
     aliases: list[str] = Field(default_factory=list)
     date: str | None = None
-    """For anniversaries: the day it recurs on (YYYY-MM-DD); month-only dates are never reminded."""
+    """For anniversaries: the recurring day (YYYY-MM-DD); month-only dates are never reminded."""
     topics: list[Literal["dec16", "trials", "strike", "repression", "solidarity"]] = Field(
         default_factory=list
     )
