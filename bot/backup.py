@@ -1,0 +1,153 @@
+"""Snapshots: one JSON file with every chat, delivery row, event and meta value.
+
+``python -m bot backup [FILE]`` may run while the bot is serving (it reads the files, which are
+only ever replaced atomically); ``python -m bot restore FILE`` checks the whole snapshot before
+it touches anything and refuses to run while the bot holds the data dir. Content is left out:
+it is rebuilt from ``content/`` at every start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bot.storage import MARKER_TABLE, StoreError, lock_data_dir, marker, table_lines, write_atomic
+from bot.store import (
+    CHAT_SHARDS,
+    DELIVERY_BUCKETS,
+    KINDS,
+    OCCURRENCE_PREFIX,
+    SETTINGS_FIELDS,
+    STATE_CODES,
+    TOUCHED_DOC,
+    ChatSettings,
+    Store,
+    encode_settings,
+)
+
+SNAPSHOT_FORMAT = "zhanaozen-bot-snapshot"
+SNAPSHOT_VERSION = 1
+
+
+def backup(data_dir: Path, out: Path | None = None) -> Path:
+    """Write a snapshot to ``out`` (a file, or a directory to put a dated file in)."""
+    store = Store.open(Path(data_dir), read_only=True)  # no lock: the bot may be running
+    if out is None:
+        out = store.data_dir / "backups"
+        out.mkdir(mode=0o700, exist_ok=True)
+    out = Path(out)
+    if out.is_dir():
+        out = out / f"snapshot-{datetime.now(UTC):%Y%m%d-%H%M%S}.json"
+    store.snapshot(out)
+    return out
+
+
+def restore(data_dir: Path, file: Path) -> None:
+    """Bring a snapshot back; raises StoreError, changing nothing, if it is not usable."""
+    Store.restore(Path(data_dir), Path(file))
+
+
+def restore_files(data_dir: Path, snapshot: Path) -> None:
+    """Check the snapshot, keep the current files as ``.pre-restore``, write the new ones."""
+    files = read_snapshot(snapshot)  # raises before anything is touched
+    lock = lock_data_dir(data_dir, [f"{kind}.json" for kind in KINDS])
+    try:
+        for kind in files:
+            path = data_dir / f"{kind}.json"
+            if path.exists():
+                write_atomic(path.with_name(path.name + ".pre-restore"), path.read_bytes())
+        for kind, tables in files.items():
+            write_atomic(data_dir / f"{kind}.json", table_lines(tables), backup_after=True)
+    finally:
+        lock.release()
+
+
+def write_snapshot(path: Path, chats: Iterable[ChatSettings],
+                   deliveries: dict[str, dict[str, Any]], events: list[dict],
+                   meta: dict[str, Any]) -> None:
+    document = {
+        "format": SNAPSHOT_FORMAT,
+        "version": SNAPSHOT_VERSION,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "chats": [{name: getattr(chat, name) for name in SETTINGS_FIELDS} for chat in chats],
+        "deliveries": deliveries,
+        "events": events,
+        "meta": meta,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, orjson.dumps(document, option=orjson.OPT_NON_STR_KEYS))
+
+
+class _Refused(Exception):
+    pass
+
+
+def read_snapshot(path: Path) -> dict[str, dict[str, dict]]:
+    """Check a snapshot and turn it into the tables of each data file.
+
+    Raises StoreError naming the file and the first problem; nothing is written here.
+    """
+    try:
+        return _tables(_load(path))
+    except _Refused as exc:
+        raise StoreError(f"refusing to restore {path}: {exc}; nothing was changed") from None
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise _Refused(f"cannot read it ({exc.strerror or exc})") from None
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise _Refused(f"it is not valid JSON ({exc})") from None
+    if not isinstance(data, dict) or data.get("format") != SNAPSHOT_FORMAT:
+        raise _Refused("it is not a snapshot written by `python -m bot backup`")
+    if data.get("version") != SNAPSHOT_VERSION:
+        raise _Refused(f"unsupported snapshot version {data.get('version')!r}")
+    for key, kind in (("chats", list), ("deliveries", dict), ("events", list), ("meta", dict)):
+        if not isinstance(data.get(key), kind):
+            raise _Refused(f"{key!r} is missing or not a JSON {kind.__name__}")
+    return data
+
+
+def _tables(data: dict[str, Any]) -> dict[str, dict[str, dict]]:
+    chats: dict[str, dict] = {MARKER_TABLE: marker("chats")}
+    for number, item in enumerate(data["chats"], 1):
+        try:
+            settings = ChatSettings(**item)
+            doc = encode_settings(settings)
+        except (TypeError, ValueError) as exc:
+            raise _Refused(f"chat #{number} is invalid ({exc})") from None
+        chats.setdefault(f"c{settings.chat_id % CHAT_SHARDS}", {})[str(settings.chat_id)] = doc
+
+    deliveries: dict[str, dict] = {MARKER_TABLE: marker("deliveries")}
+    for occurrence, log in data["deliveries"].items():
+        rows = log.get("rows") if isinstance(log, dict) else None
+        day = log.get("day") if isinstance(log, dict) else None
+        if not isinstance(rows, dict) or not isinstance(day, int) or not occurrence:
+            raise _Refused(f"delivery log {occurrence!r} is malformed")
+        table: dict[str, dict] = {str(TOUCHED_DOC): {"day": day}}
+        for chat_id, state in rows.items():
+            if not chat_id.lstrip("-").isdigit() or state not in STATE_CODES:
+                raise _Refused(f"delivery row {occurrence!r}/{chat_id!r} is invalid")
+            bucket = table.setdefault(str(int(chat_id) % DELIVERY_BUCKETS), {})
+            bucket[str(int(chat_id))] = STATE_CODES[state]
+        deliveries[OCCURRENCE_PREFIX + occurrence] = table
+
+    events: dict[str, dict] = {}
+    for number, event in enumerate(data["events"], 1):
+        if not isinstance(event, dict) or "id" not in event:
+            raise _Refused(f"event #{number} has no 'id'")
+        events[str(number)] = event
+    return {
+        "chats": chats,
+        "deliveries": deliveries,
+        "events": {MARKER_TABLE: marker("events"), "events": events,
+                   "meta": {"1": data["meta"]}},
+    }
