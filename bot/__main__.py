@@ -85,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_bot(config) -> int:
     """Serve Telegram: long polling, or a webhook when BOT_WEBHOOK_URL and PORT are set."""
+    from telegram.error import InvalidToken
+
     from bot.app import build_application
     from bot.content import ContentError, load_content
     from bot.handlers import ALLOWED_UPDATES
@@ -100,6 +102,17 @@ def run_bot(config) -> int:
         print(f"Data error, the bot did not start: {exc}", file=sys.stderr)
         return 2
     application = build_application(config, store)
+    try:
+        serve(application, config, ALLOWED_UPDATES)
+    except InvalidToken:  # its message quotes the token: never let it reach a traceback
+        print("BOT_TOKEN was rejected by Telegram; copy it again from @BotFather.",
+              file=sys.stderr)
+        return 2
+    log.info("stopped cleanly")
+    return 0
+
+
+def serve(application, config, allowed_updates: list[str]) -> None:
     if config.webhook_url:
         # The secret path and header are derived from the token, so they are stable across
         # restarts yet unguessable; the token itself never appears in the URL.
@@ -110,12 +123,10 @@ def run_bot(config) -> int:
             url_path=secret,
             webhook_url=f"{config.webhook_url}/{secret}",
             secret_token=secret,
-            allowed_updates=ALLOWED_UPDATES,
+            allowed_updates=allowed_updates,
         )
     else:
-        application.run_polling(allowed_updates=ALLOWED_UPDATES)
-    log.info("stopped cleanly")
-    return 0
+        application.run_polling(allowed_updates=allowed_updates)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,12 @@ class RedactTokens(logging.Filter):
         if _TOKEN_RE.search(message):
             record.msg = _TOKEN_RE.sub("<token>", message)
             record.args = ()
+        if record.exc_info and not record.exc_text:
+            # PTB's InvalidToken quotes the token; the traceback is formatted after filters
+            # run, so format it here (the formatter reuses exc_text) and redact it.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = _TOKEN_RE.sub("<token>", record.exc_text)
         return True
 
 

@@ -73,6 +73,8 @@ class Fault:
     def matches(self, method: str, chat_id: int | str | None, rng: random.Random) -> bool:
         if self.times is not None and self.hits >= self.times:
             return False
+        if self.method is None and method == "getUpdates":
+            return False  # "any method" means the bot's calls, not the polling loop
         if self.method is not None and self.method.lower() != method.lower():
             return False
         if self.chat_id is not None and str(self.chat_id) != str(chat_id):

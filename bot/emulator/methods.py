@@ -94,7 +94,7 @@ def _record(emu: SimulatedUsers, method_name: str, message: dict, source: str,
     emu.record_message(BotMessage(
         chat_id=message["chat"]["id"], message_id=message["message_id"], method=method_name,
         text=parsed.text, raw_text=source, parse_mode=params.get("parse_mode"),
-        entities=list(parsed.entities), reply_markup=message.get("reply_markup"),
+        entities=list(parsed.entities), reply_markup=params.get("reply_markup"),
         reply_to=reply.get("message_id"), **extra))
 
 
@@ -147,7 +147,8 @@ def _edit(emu: SimulatedUsers, params: dict, name: str, changes: dict,
     if not inline:
         target["edit_date"] = emu.now()
     text = target.get("text", target.get("caption", ""))
-    parsed = parsed or ParsedText(text, target.get("entities", []))
+    parsed = parsed or ParsedText(text, target.get("entities",
+                                                    target.get("caption_entities", [])))
     emu.record_message(BotMessage(
         chat_id=target.get("chat_id") if inline else target["chat"]["id"],
         message_id=None if inline else target["message_id"], method=name, text=parsed.text,

@@ -33,7 +33,8 @@ class BotMessage:
     """One message the bot sent, or one edit of it (edited=True), in the order they happened.
 
     ``text`` is what the user sees (HTML parsed; the caption for documents); ``raw_text`` is
-    what the bot sent.
+    what the bot sent. ``reply_markup`` is as sent (reply keyboards too), or after an edit the
+    message's inline keyboard.
     """
 
     chat_id: int | None

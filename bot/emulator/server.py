@@ -137,8 +137,10 @@ class Emulator(SimulatedUsers):
         self._inflight += busy
         try:
             params = self.spec.decode(method, raw, files)
-            self.requests.append(ApiRequest(method, params, params.get("chat_id")))
-            self.emit("request", self.requests[-1])
+            request = ApiRequest(method, params, params.get("chat_id"))
+            if self.record_requests:
+                self.requests.append(request)
+            self.emit("request", request)
             result = await self._call(method, params, closed)
             return 200, {"ok": True, "result": result}
         except SpecError as error:

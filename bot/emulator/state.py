@@ -48,7 +48,8 @@ class EmulatorState:
     def __init__(self, *, username: str = DEFAULT_USERNAME,
                  first_name: str = "Zhanaozen Sandbox", token: str | None = None,
                  can_join_groups: bool = True, supports_inline_queries: bool = True,
-                 privacy_mode: bool = True, strict_chats: bool = False, seed: int = 0) -> None:
+                 privacy_mode: bool = True, strict_chats: bool = False, seed: int = 0,
+                 record_requests: bool = True) -> None:
         self.spec = load_spec()
         self.username = username
         self.first_name = first_name
@@ -61,6 +62,8 @@ class EmulatorState:
         self.strict_chats = strict_chats
         """Answer "chat not found" for chats no simulated user has written from."""
         self.rng = random.Random(seed)
+        self.record_requests = record_requests
+        """False keeps ``requests`` empty: long benchmarks need not hold every call."""
         self.listeners: list[Listener] = []
         self.changed = Signal()
         self.new_updates = Signal()

@@ -66,25 +66,27 @@ def entity_spans(text: str, entities: list[dict]) -> list[tuple[int, int, dict]]
     return spans
 
 
-def unescape(source: str, byte_base: int = 0) -> str:
-    """Decode the allowed entities; anything else that starts with '&' is an error."""
-    out: list[str] = []
-    position = 0
-    while (amp := source.find("&", position)) >= 0:
-        out.append(source[position:amp])
-        char, position = _entity(source, amp, byte_base)
-        out.append(char)
-    out.append(source[position:])
-    return "".join(out)
+def unescape_attribute(value: str) -> str:
+    """Decode entities in an attribute value. A bare '&' is part of the tag here (think of
+    query strings in href), so Telegram keeps it, and so do we."""
+    def decode(match: re.Match) -> str:
+        decimal, hexadecimal, name = match.groups()
+        if name is not None:
+            return NAMED_ENTITIES.get(name, match.group(0))
+        code = int(decimal) if decimal is not None else int(hexadecimal, 16)
+        valid = 0 < code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF
+        return chr(code) if valid else match.group(0)
+
+    return ENTITY_RE.sub(decode, value)
 
 
 def _byte_offset(source: str, index: int) -> int:
     return len(source[:index].encode("utf-8"))
 
 
-def _entity(source: str, index: int, byte_base: int = 0) -> tuple[str, int]:
+def _entity(source: str, index: int) -> tuple[str, int]:
     match = ENTITY_RE.match(source, index)
-    where = byte_base + _byte_offset(source, index)
+    where = _byte_offset(source, index)
     if not match:
         raise HtmlParseError(f'Unescaped "&" at byte offset {where}: write &amp; instead')
     decimal, hexadecimal, name = match.groups()
@@ -178,7 +180,7 @@ def _attributes(source: str, index: int, tag: str, where: int) -> tuple[dict[str
                 while end < len(source) and not source[end].isspace() and source[end] != ">":
                     end += 1
                 raw, index = source[index:end], end
-            value = unescape(raw, _byte_offset(source, index - len(raw)))
+            value = unescape_attribute(raw)
         attrs[name] = value
 
 

@@ -125,7 +125,7 @@ class SimulatedUsers(EmulatorState):
             self._check_button(stored and stored["message"].get("reply_markup"), callback_data,
                                f"message {message_id} in chat {chat_id}")
         query = {"from": self.user(self._user_id(chat, user_id), language_code),
-                 "chat_instance": str(abs(hash(("chat", chat_id))))}
+                 "chat_instance": str(10**12 + abs(chat_id))}
         if stored is not None:
             query["message"] = stored["message"]
         else:

@@ -29,6 +29,7 @@ DESCRIPTION_MAX = {"setMyDescription": ("description", 512),
                    "setMyName": ("name", 64)}
 LANGUAGE_CODE_RE = re.compile(r"[a-z]{2}")
 START_PARAMETER_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+SECRET_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 PARSE_MODES = {"html", "markdownv2", "markdown"}
 BUTTON_STYLES = {"danger", "success", "primary"}
 BUTTON_URL_SCHEMES = {"http", "https", "tg"}
@@ -82,10 +83,19 @@ class _Checker:
         elif method in DESCRIPTION_MAX:
             name, maximum = DESCRIPTION_MAX[method]
             self.limit(params.get(name), maximum, name)
+        elif method == "setWebhook":
+            self.webhook(params)
         elif method == "getUpdates":
             limit = params.get("limit", 100)
             if not 1 <= limit <= 100:
                 self.add(f"limit: {limit} is outside 1-100")
+
+    def webhook(self, params: dict) -> None:
+        if params["url"] and not params["url"].startswith("https://"):
+            self.add("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = params.get("secret_token")
+        if secret is not None and not SECRET_TOKEN_RE.fullmatch(secret):
+            self.add("secret_token must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
 
     def limit(self, value: str | None, maximum: int, path: str) -> None:
         if value is not None and len(value) > maximum:
@@ -202,6 +212,6 @@ class _Checker:
                 self.add(f"BOT_COMMAND_INVALID: {command['command']!r} must be 1-32 characters "
                          f"of a-z, 0-9 and _ (in {path})")
             description = command["description"]
-            if not 1 <= len(description.strip()) <= COMMAND_DESCRIPTION_MAX:
+            if not description.strip() or len(description) > COMMAND_DESCRIPTION_MAX:
                 self.add(f"BOT_COMMAND_DESCRIPTION_INVALID: description must be 1-"
                          f"{COMMAND_DESCRIPTION_MAX} characters (in {path})")
