@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from datetime import UTC
 
 from telegram import BotCommand
 from telegram.constants import ParseMode
@@ -61,7 +62,7 @@ def build_application(config: Config, store: Store | None = None) -> BotApplicat
         .base_url(config.base_url)
         .base_file_url(config.base_file_url)
         .context_types(context_types)
-        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=None))
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=UTC))
         .rate_limiter(AIORateLimiter(max_retries=3))
         .concurrent_updates(CONCURRENT_UPDATES)
         .post_init(setup_application)
