@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -101,9 +102,13 @@ class CardRenderer:
                 + f"\n<i>{esc(stale % {'date': published})}</i>\n"
                 + f"{esc(action.body.get(self.tr.language))}{refs}"
             )
-        blocks.append(self._sources(card, numbers))
         footer = self._footer(card)
-        return RenderedCard(card, paginate(header, blocks, footer))
+        by_number = {number: source_id for source_id, number in numbers.items()}
+
+        def sources_for(cited: set[int]) -> str:
+            return self._sources({by_number[n]: n for n in sorted(cited) if n in by_number})
+
+        return RenderedCard(card, paginate(header, blocks, footer, sources_for))
 
     def _header(self, card: Card) -> str:
         _ = self.tr.gettext
@@ -146,7 +151,7 @@ class CardRenderer:
             f"<tg-spoiler>{details}</tg-spoiler>"
         )
 
-    def _sources(self, card: Card, numbers: dict[str, int]) -> str:
+    def _sources(self, numbers: dict[str, int]) -> str:
         _ = self.tr.gettext
         lines = []
         for source_id, number in numbers.items():
@@ -176,30 +181,48 @@ def deep_link(bot_username: str, payload: str) -> str:
     return f"https://t.me/{bot_username}?start={payload}"
 
 
-def paginate(header: str, blocks: list[str], footer: str) -> list[str]:
-    """Pack blocks into pages under the limit; every page repeats the header and footer so a
-    forwarded page still says what it is and where it comes from."""
+def paginate(header: str, blocks: list[str], footer: str,
+             sources_for: Callable[[set[int]], str] | None = None) -> list[str]:
+    """Pack blocks into pages under the limit.
+
+    Every page repeats the header and footer and lists the sources its own facts cite, so a
+    page forwarded on its own still says what it is, where it comes from and who says so.
+    """
     fixed = visible_length(header) + visible_length(footer) + 16
     budget = PAGE_BUDGET - fixed
     pages: list[list[str]] = [[]]
-    used = 0
     for block in blocks:
-        for piece in _split_block(block, budget):
-            size = visible_length(piece) + 2
-            if pages[-1] and used + size > budget:
-                pages.append([])
-                used = 0
-            pages[-1].append(piece)
-            used += size
+        for piece in _split_block(block, budget // 2 if sources_for else budget):
+            candidate = [*pages[-1], piece]
+            if pages[-1] and _page_size(candidate, sources_for) > budget:
+                pages.append([piece])
+            else:
+                pages[-1] = candidate
     total = len(pages)
     rendered = []
     for number, page_blocks in enumerate(pages, start=1):
         head = header if total == 1 else f"{header} ({number}/{total})"
         parts = [head, *page_blocks]
+        if sources_for:
+            parts.append(sources_for(_cited(page_blocks)))
         if footer:
             parts.append(footer)
         rendered.append("\n\n".join(parts))
     return rendered
+
+
+_REF_RE = re.compile(r"\[(\d+)\]")
+
+
+def _cited(blocks: list[str]) -> set[int]:
+    return {int(n) for block in blocks for n in _REF_RE.findall(block)}
+
+
+def _page_size(blocks: list[str], sources_for: Callable[[set[int]], str] | None) -> int:
+    size = sum(visible_length(block) + 2 for block in blocks)
+    if sources_for:
+        size += visible_length(sources_for(_cited(blocks))) + 2
+    return size
 
 
 def _split_block(block: str, budget: int) -> list[str]:
