@@ -12,6 +12,8 @@ from bot.content import Card, Content, ProtestEvent, Source
 from bot.search import Match, normalise, rank
 
 PEOPLE_KINDS = ("prisoner", "memorial")
+FIND_CACHE_SIZE = 1024
+"""Searches remembered: when a card goes viral, thousands of people type the same names."""
 
 _DAY_MONTH_RE = re.compile(r"^\s*(\d{1,2})[./\s-](\d{1,2})(?:[./\s-](\d{2,4}))?\s*$")
 _MONTHS = {
@@ -73,6 +75,8 @@ class Library:
         self.sources = {source.id: source for source in sources}
         self.content_events = {event.id: event for event in events or []}
         self._names = {card.id: [card.name.en, card.name.ru, *card.aliases] for card in cards}
+        self._found: dict[tuple, list[Match]] = {}
+        self._calendars: dict[date, list[Occurrence]] = {}
 
     @classmethod
     def from_documents(cls, documents: dict[str, list[dict]]) -> Library:
@@ -98,6 +102,15 @@ class Library:
         self, query: str, kinds: tuple[str, ...] | None = None, limit: int = 10
     ) -> list[Match]:
         """Cards whose names match the query, best first, across scripts and spellings."""
+        key = (query, kinds, limit)
+        found = self._found.get(key)
+        if found is None:
+            if len(self._found) >= FIND_CACHE_SIZE:
+                del self._found[next(iter(self._found))]  # the oldest: dicts keep order
+            found = self._found[key] = self._find(query, kinds, limit)
+        return list(found)
+
+    def _find(self, query: str, kinds: tuple[str, ...] | None, limit: int) -> list[Match]:
         names = {
             key: value
             for key, value in self._names.items()
@@ -127,6 +140,13 @@ class Library:
 
     def calendar(self, today: date) -> list[Occurrence]:
         """Every dated anniversary, the next upcoming first (today counts as upcoming)."""
+        found = self._calendars.get(today)
+        if found is None:
+            self._calendars.clear()  # only today's (or a test's) date is ever asked again
+            found = self._calendars[today] = self._calendar(today)
+        return list(found)
+
+    def _calendar(self, today: date) -> list[Occurrence]:
         occurrences = []
         for card in self.anniversaries():
             day = next_occurrence(card, today)
@@ -162,7 +182,7 @@ def parse_day_month(text: str) -> tuple[int, int, int | None] | None:
         year_value = int(year) + (2000 if year and len(year) == 2 else 0) if year else None
     else:
         words = re.findall(r"\d+|[^\W\d]+", text.casefold())
-        numbers = [int(word) for word in words if word.isdigit()]
+        numbers = [int(word) for word in words if word.isdecimal()]
         months = [_MONTHS[word[:3]] for word in words if word[:3] in _MONTHS]
         if not months or not numbers or len(words) > 4:
             return None

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 _CYRILLIC = {
     "а": "a",
@@ -84,6 +85,7 @@ MIN_QUERY = 2
 """Shorter queries match nearly everything and help nobody."""
 
 
+@lru_cache(maxsize=8192)
 def transliterate(text: str) -> str:
     """Lower-case Latin rendering of any Latin or Cyrillic text, accents stripped."""
     lowered = text.casefold()
@@ -94,8 +96,12 @@ def transliterate(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+@lru_cache(maxsize=8192)
 def normalise(text: str) -> str:
-    """Skeleton of a name: transliterated, folded, doubled letters and punctuation removed."""
+    """Skeleton of a name: transliterated, folded, doubled letters and punctuation removed.
+
+    Cached: every query is compared with every card's names, and those never change.
+    """
     latin = transliterate(text)
     latin = re.sub(r"[^a-z0-9]+", " ", latin)
     for old, new in _FOLDS:
@@ -131,6 +137,9 @@ def rank(query: str, candidates: dict[str, Iterable[str]], limit: int = 10) -> l
     return [Match(key, score) for key, score in ranked[:limit]]
 
 
+FUZZY_CUTOFF = 0.75
+
+
 def _score(wanted: str, name: str) -> float:
     if not name:
         return 0.0
@@ -141,7 +150,30 @@ def _score(wanted: str, name: str) -> float:
         return 0.9
     if wanted in name:
         return 0.8
-    best = difflib.SequenceMatcher(None, wanted, name).ratio()
-    for word in words:
-        best = max(best, difflib.SequenceMatcher(None, wanted, word).ratio())
-    return best * 0.75 if best >= 0.75 else 0.0
+    best = 0.0
+    for candidate in (name, *words):
+        best = max(best, _similarity(wanted, candidate, max(best, FUZZY_CUTOFF)))
+    return best * 0.75 if best >= FUZZY_CUTOFF else 0.0
+
+
+def _similarity(wanted: str, candidate: str, needed: float) -> float:
+    """difflib's ratio(wanted, candidate), or 0 when it cannot reach ``needed``.
+
+    The two cheap upper bounds difflib offers settle most pairs; only the rest pay for the
+    full comparison, so the result is what the full comparison of every pair would give.
+    """
+    total = len(wanted) + len(candidate)
+    if not total or 2.0 * min(len(wanted), len(candidate)) / total < needed:
+        return 0.0
+    matcher = _matcher(candidate)
+    matcher.set_seq1(wanted)
+    if matcher.quick_ratio() < needed:
+        return 0.0
+    return matcher.ratio()
+
+
+@lru_cache(maxsize=4096)
+def _matcher(candidate: str) -> difflib.SequenceMatcher:
+    """A matcher with ``candidate`` as its second sequence, indexed once (single-threaded
+    use: every caller sets the first sequence before reading a ratio)."""
+    return difflib.SequenceMatcher(None, "", candidate)

@@ -124,16 +124,33 @@ def inline_page(library: Library, tr: Translator, bot_username: str, query: str,
                 offset: str, today: date, events: Sequence[EventShare] = (),
                 page_size: int = PAGE_SIZE) -> InlinePage:
     """One page of results for an inline query, in ``tr``'s language, from ``offset`` on."""
-    if offset and not offset.isdigit():
+    if offset and not offset.isdecimal():
         return InlinePage([], "")  # not an offset we gave out: end the list
     start = int(offset or 0)
     size = max(1, min(page_size, MAX_RESULTS))
-    entries = matching_entries(library, clean_query(query), tr.language, today, events)
+    entries = _cached_entries(library, clean_query(query), tr.language, today, events)
     chunk = entries[start:start + size]
     items = [_item(library, subject, translator(language), bot_username, tr.language, today)
              for subject, language in chunk]
     more = start + size < len(entries)
     return InlinePage(items, str(start + size) if more else "")
+
+
+_entries: weakref.WeakKeyDictionary[Library, dict[tuple, list[Entry]]] = (
+    weakref.WeakKeyDictionary())
+ENTRY_CACHE_SIZE = 512
+"""Queries remembered per library: scrolling to the next page repeats the same search."""
+
+
+def _cached_entries(library: Library, query: str, language: str, today: date,
+                    events: Sequence[EventShare]) -> list[Entry]:
+    cache = _entries.setdefault(library, {})
+    key = (query.casefold(), language, today, tuple((e.id, e.starts) for e in events))
+    if key not in cache:
+        if len(cache) >= ENTRY_CACHE_SIZE:
+            del cache[next(iter(cache))]  # the oldest: dicts keep insertion order
+        cache[key] = matching_entries(library, query, language, today, events)
+    return cache[key]
 
 
 def matching_entries(library: Library, query: str, language: str, today: date,
@@ -145,11 +162,15 @@ def matching_entries(library: Library, query: str, language: str, today: date,
                                              *events]
         return [(subject, language) for subject in _unique(subjects)]
     # On a date, the 16 December card comes first, then the later events (the campaign's).
-    on_date = sorted(_by_date(library, query), key=_campaign_first)
-    named = _unique([*on_date,
-                     *(library.cards[m.key] for m in library.find(query, limit=MAX_RESULTS))])
-    found = _unique([*named, *_events_matching(query, events),
-                     *_kind_matches(library, query, today, events)])
+    on_date = sorted(library.by_date_query(query), key=_campaign_first)
+    matches = library.find(query, limit=MAX_RESULTS)
+    exact = [library.cards[m.key] for m in matches if m.score >= 1.0]
+    named = _unique([*on_date, *exact, *(library.cards[m.key] for m in matches)])
+    # Upcoming protests, and lists asked for by a word like "protests", come before cards
+    # that only partly match: "London" wants next week's protest there more than a
+    # historical card with London in its name.
+    found = _unique([*on_date, *exact, *_events_matching(query, events),
+                     *_kind_matches(library, query, today, events), *named])
     if not found:
         found = named = _by_words(library, query) or list(library.suggest(query))
     entries: list[Entry] = [(subject, language) for subject in found]
@@ -176,13 +197,6 @@ def default_cards(library: Library, today: date) -> list[Card]:
         card.id not in related, not (card.status and card.status.value == "jailed")))
     picked.extend(prisoners[:DEFAULT_PRISONERS])
     return _unique(picked)
-
-
-def _by_date(library: Library, query: str) -> list[Card]:
-    try:
-        return library.by_date_query(query)
-    except ValueError:  # digits int() cannot read, such as "¹": not a date
-        return []
 
 
 def _by_words(library: Library, query: str) -> list[Card]:
@@ -405,24 +419,3 @@ def _event_item(event: ProtestEvent, tr: Translator, bot_username: str) -> Share
         link_label=_("Open in the bot"),
         share_query=event.city.get(tr.language),
     )
-
-
-# --- groups ---------------------------------------------------------------------------------
-
-def group_welcome(tr: Translator, bot_username: str) -> str:
-    """The one message the bot posts when added to a group: what it is and how to use it."""
-    _ = tr.gettext
-    bot = f"@{bot_username}"
-    intro = _("Hello! I am %(bot)s: sourced fact cards on the Zhanaozen massacre of 16 December "
-              "2011 and on the Kazakh oil workers and activists jailed after it.") % {"bot": bot}
-    rows = [
-        (f"/card@{bot_username} Tuletaeva",
-         _("puts a card into this group (a name, or a date like 16.12)")),
-        (f"/subscribe@{bot_username}",
-         _("reminders here before 16 December and before protests (group admins only)")),
-        (f"/help@{bot_username}", _("everything I can do")),
-    ]
-    usage = "\n".join(f"• {esc(command)} — {esc(text)}" for command, text in rows)
-    share = _("From any chat, type %(bot)s and a name to share a card. I do not read your "
-              "conversation: I only answer commands addressed to me.") % {"bot": bot}
-    return f"<b>{esc(intro)}</b>\n\n{usage}\n\n{esc(share)}"

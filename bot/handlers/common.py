@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -10,6 +13,7 @@ from telegram import (
     SwitchInlineQueryChosenChat,
     Update,
 )
+from telegram.error import BadRequest
 
 from bot import callbacks
 from bot.context import BotContext
@@ -34,9 +38,16 @@ async def reply(
     """
     query = update.callback_query
     if edit and query and query.message and isinstance(query.message, Message):
-        return await query.edit_message_text(
-            text, reply_markup=markup, link_preview_options=_no_preview()
-        )
+        if _unchanged(query.message, text, markup):
+            return query.message
+        try:
+            return await query.edit_message_text(
+                text, reply_markup=markup, link_preview_options=_no_preview()
+            )
+        except BadRequest as exc:  # a second tap on the same button: nothing to change
+            if "not modified" not in exc.message.lower():
+                raise
+            return None
     chat = update.effective_chat
     if chat is None:
         return None
@@ -53,6 +64,12 @@ async def reply(
         reply_parameters=reply_params,
         link_preview_options=_no_preview(),
     )
+
+
+def _unchanged(message: Message, text: str, markup: InlineKeyboardMarkup | None) -> bool:
+    """Telegram refuses an edit that changes nothing (a double tap, a stale button)."""
+    plain = html.unescape(re.sub(r"<[^>]*>", "", text)).strip()
+    return (message.text or "").strip() == plain and message.reply_markup == markup
 
 
 def _no_preview():

@@ -32,7 +32,9 @@ async def language(update: Update, context: BotContext) -> None:
 async def set_language(update: Update, context: BotContext, code: str) -> None:
     chat = update.effective_chat
     query = update.callback_query
-    if chat is None:
+    if chat is None:  # a button under a message shared inline: no chat to set
+        if query:
+            await query.answer()
         return
     if not await may_change_settings(update, context):
         return

@@ -31,6 +31,7 @@ from telegram.ext import (
 )
 
 from bot import sharing
+from bot.cards import esc
 from bot.context import BotContext
 from bot.handlers.common import share_button
 from bot.i18n import Translator, pick_language, translator
@@ -77,9 +78,11 @@ async def inline_query(update: Update, context: BotContext) -> None:
             text=tr.gettext("No card found. Open the bot"),
             start_parameter=sharing.NO_RESULTS_PAYLOAD)
     # is_personal: the same text gets different answers in English and in Russian.
+    # The last page omits next_offset instead of sending "": with Defaults set, PTB 22.8 turns
+    # every empty-string parameter into [] and Telegram would get the offset "[]".
     await query.answer([article(item, tr) for item in page.items],
                        cache_time=sharing.CACHE_SECONDS, is_personal=True,
-                       next_offset=page.next_offset, button=button)
+                       next_offset=page.next_offset or None, button=button)
 
 
 def article(item: sharing.SharedItem, tr: Translator) -> InlineQueryResultArticle:
@@ -128,7 +131,26 @@ async def added_to_group(update: Update, context: BotContext) -> None:
         tr.gettext("Open the bot"), url=f"https://t.me/{context.bot_username}")]])
     try:
         await context.bot.send_message(
-            change.chat.id, sharing.group_welcome(tr, context.bot_username),
+            change.chat.id, group_welcome(tr, context.bot_username),
             reply_markup=markup, link_preview_options=LinkPreviewOptions(is_disabled=True))
     except TelegramError as exc:  # e.g. the group does not let new members post
         log.warning("could not introduce the bot in a new group: %s", exc.__class__.__name__)
+
+
+def group_welcome(tr: Translator, bot_username: str) -> str:
+    """The one message the bot posts when added to a group: what it is and how to use it."""
+    _ = tr.gettext
+    bot = f"@{bot_username}"
+    intro = _("Hello! I am %(bot)s: sourced fact cards on the Zhanaozen massacre of 16 December "
+              "2011 and on the Kazakh oil workers and activists jailed after it.") % {"bot": bot}
+    rows = [
+        (f"/card@{bot_username} Tuletaeva",
+         _("puts a card into this group (a name, or a date like 16.12)")),
+        (f"/subscribe@{bot_username}",
+         _("reminders here before 16 December and before protests (group admins only)")),
+        (f"/help@{bot_username}", _("everything I can do")),
+    ]
+    usage = "\n".join(f"• {esc(command)} — {esc(text)}" for command, text in rows)
+    share = _("From any chat, type %(bot)s and a name to share a card. I do not read your "
+              "conversation: I only answer commands addressed to me.") % {"bot": bot}
+    return f"<b>{esc(intro)}</b>\n\n{usage}\n\n{esc(share)}"
