@@ -362,7 +362,8 @@ def _with_footer(library: Library, tr: Translator, bot_username: str, card: Card
     lines = [page]
     as_of = facts_as_of(library, card)
     if card.status is None and as_of:
-        lines.append(f"<i>{esc(_('Facts as of %(date)s (latest source).') % {'date': tr.partial_date(as_of)})}</i>")  # noqa: E501
+        as_of_line = _("Facts as of %(date)s (latest source).") % {"date": tr.partial_date(as_of)}
+        lines.append(f"<i>{esc(as_of_line)}</i>")
     label = _("Read the full card in the bot") if trimmed else _("Open this card in the bot")
     link = deep_link(bot_username, payload_for(card.id))
     lines.append(f'<a href="{esc(link)}">{esc(label)}</a>')
@@ -407,8 +408,9 @@ def _event_item(event: ProtestEvent, tr: Translator, bot_username: str) -> Share
     link = deep_link(bot_username, EVENTS_PAYLOAD)
     text = "\n\n".join([
         events.describe(tr, event),
-        f"<i>{esc(_('Announced by the organiser; check the bot before you go, plans change.'))}</i>",  # noqa: E501
-        f'<a href="{esc(link)}">{esc(_("All upcoming protests in the bot"))}</a>',
+        "<i>" + esc(_("Announced by the organiser; check the bot before you go, plans change."))
+        + "</i>",
+        f'<a href="{esc(link)}">' + esc(_("All upcoming protests in the bot")) + "</a>",
     ])
     return SharedItem(
         result_id=result_id("e", event.id, tr.language),
