@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -69,6 +70,12 @@ class RenderedCard:
     pages: list[str]
 
 
+_rendered: weakref.WeakKeyDictionary[Library, dict[tuple, RenderedCard]] = (
+    weakref.WeakKeyDictionary())
+"""Rendered cards per library: the content of a library never changes, and a card is read
+far more often than the content is reloaded (which builds a new library)."""
+
+
 class CardRenderer:
     """Renders cards for one language; numbers sources in the order a card first cites them."""
 
@@ -78,6 +85,15 @@ class CardRenderer:
         self.bot_username = bot_username
 
     def render(self, card: Card) -> RenderedCard:
+        """The card's pages, rendered once per language and bot name."""
+        cache = _rendered.setdefault(self.library, {})
+        key = (card.id, self.tr.language, self.bot_username)
+        found = cache.get(key)
+        if found is None or found.card is not card:
+            found = cache[key] = self._render(card)
+        return RenderedCard(card, list(found.pages))
+
+    def _render(self, card: Card) -> RenderedCard:
         _ = self.tr.gettext
         numbers = {source_id: n for n, source_id in enumerate(card.source_ids(), start=1)}
         header = self._header(card)

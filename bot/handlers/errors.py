@@ -25,9 +25,8 @@ async def on_error(update: object, context: BotContext) -> None:
     tr = context.tr(update)
     text = tr.gettext("Sorry, something went wrong on my side. Please try again in a moment.")
     try:
-        if update.callback_query:
-            await update.callback_query.answer(text, show_alert=True)
-        else:
-            await context.bot.send_message(update.effective_chat.id, text)
+        # A message even after a button: the handler may have answered the query already,
+        # and Telegram refuses a second answer.
+        await context.bot.send_message(update.effective_chat.id, text)
     except TelegramError:
         log.warning("could not tell the user about the failure")

@@ -1,0 +1,78 @@
+"""/protests and /calendar: upcoming protests, and .ics files for the user's calendar app."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from telegram import InputFile, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot import callbacks, events
+from bot.calendar_ics import CALENDAR_FILE, event_calendar, reminders_calendar
+from bot.cards import esc
+from bot.context import BotContext
+from bot.handlers.common import reply
+
+
+async def send_calendar(update: Update, context: BotContext) -> None:
+    """The chat's anniversaries and its cities' protests, alarms at its own lead times."""
+    chat = update.effective_chat
+    assert chat is not None
+    tr = context.tr(update)
+    now = datetime.now(UTC)
+    settings = context.store.chat(chat.id)
+    every = events.all_events(context.library, context.store)
+    upcoming = events.upcoming(every, now, settings)
+    if settings and settings.cities:
+        upcoming = [e for e in upcoming if "*" in settings.cities
+                    or events.city_key(e.city.en) in settings.cities]
+    data = reminders_calendar(tr, context.library.anniversaries(), upcoming, settings,
+                              context.bot_username, now)
+    caption = tr.gettext("Open this file to add the anniversaries and protests to your "
+                         "calendar, with alarms at your reminder times.")
+    await context.bot.send_document(chat.id, InputFile(data, filename=CALENDAR_FILE),
+                                    caption=esc(caption))
+
+
+async def show_protests(update: Update, context: BotContext) -> None:
+    """Upcoming protests, the chat's own cities first, each with its own .ics button."""
+    chat = update.effective_chat
+    assert chat is not None
+    tr = context.tr(update)
+    settings = context.store.chat(chat.id)
+    listed = events.upcoming(events.all_events(context.library, context.store),
+                             datetime.now(UTC), settings)
+    zone_name = settings.timezone if settings else None
+    await reply(update, context, events.list_text(tr, listed, zone_name),
+                events.list_markup(tr, listed))
+
+
+async def on_event_button(update: Update, context: BotContext) -> None:
+    """One protest's .ics (a cancelled one too: it tells the calendar app to drop it)."""
+    query = update.callback_query
+    assert query is not None
+    parsed = callbacks.parse(query.data)
+    chat = update.effective_chat
+    if parsed is None or chat is None:
+        await query.answer()
+        return
+    tr = context.tr(update)
+    if parsed.args["op"] == "list":
+        await query.answer()
+        await show_protests(update, context)
+        return
+    event = events.find_event(context.library, context.store, parsed.args.get("id", ""))
+    if event is None:
+        await query.answer(tr.gettext("This protest is no longer listed."))
+        return
+    await query.answer()
+    data = event_calendar(tr, event, context.store.chat(chat.id), datetime.now(UTC))
+    await context.bot.send_document(chat.id, InputFile(data, filename=f"{event.id}.ics"),
+                                    caption=esc(events.short_line(tr, event)))
+
+
+def register(application: Application) -> None:
+    application.add_handler(CommandHandler("calendar", send_calendar))
+    application.add_handler(CommandHandler("protests", show_protests))
+    application.add_handler(CallbackQueryHandler(
+        on_event_button, pattern=callbacks.pattern_for(events.EVENT_ACTION)))

@@ -1,0 +1,328 @@
+"""When reminders fall due: pure functions of the settings, the content and a given "now".
+
+Nothing here talks to Telegram or reads the clock, so every rule (time zones, daylight
+saving, 29 February, quiet hours, catch-up after downtime) is tested with plain datetimes.
+
+A reminder is identified by its occurrence key and the chat: ``a:<card>:<year>:<lead>`` for
+an anniversary, ``e:<event>:<lead>`` for a protest. The delivery log is keyed the same way,
+which is what makes a restart unable to send one twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.content import Card, ProtestEvent
+from bot.i18n import Translator
+from bot.store import ChatSettings
+
+log = logging.getLogger(__name__)
+
+CATCH_UP_LIMIT = timedelta(hours=12)
+"""A reminder later than this is no longer useful ("tomorrow" would be wrong): skip it."""
+SKIP_LOOKBACK = timedelta(days=30)
+"""How far back a restart after long downtime still records skipped reminders."""
+QUIET_FROM, QUIET_UNTIL = 22, 8
+"""No messages between 22:00 and 08:00 in the chat's own time zone."""
+DELIVERY_HOURS = tuple(range(QUIET_UNTIL, QUIET_FROM))
+LEAD_CHOICES = (7, 1, 0)
+EVENT_SAME_DAY_MARGIN = timedelta(hours=1)
+"""The on-the-day protest reminder comes at least this long before the protest starts."""
+NEXT_SEARCH = timedelta(days=400)
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    """One message owed to one chat."""
+
+    key: str
+    chat_id: int
+    due: datetime
+    """When it should arrive (aware, UTC)."""
+    kind: str  # "anniversary" | "event"
+    subject_id: str
+    lead: int
+    day: date
+    """The anniversary's date, or the protest's date in the chat's time zone."""
+    timezone: str
+
+
+@dataclass(slots=True)
+class SweepPlan:
+    """What a sweep at "now" does with the reminders that have fallen due."""
+
+    send: list[Reminder] = field(default_factory=list)
+    skip: list[Reminder] = field(default_factory=list)
+    uncertain: list[Reminder] = field(default_factory=list)
+    """Written "pending" by a process that died mid-send: maybe delivered, never resent."""
+    defer: list[tuple[Reminder, datetime]] = field(default_factory=list)
+    """Due during quiet hours (after downtime): wait until morning, if still in time."""
+
+
+# Time zones ------------------------------------------------------------------------------
+
+@cache
+def _zone_names() -> dict[str, str]:
+    return {name.casefold(): name for name in available_timezones()}
+
+
+def canonical_zone(text: str) -> str | None:
+    """The IANA name the user meant ("europe/berlin" -> "Europe/Berlin"), or None."""
+    cleaned = text.strip().replace(" ", "_")
+    if not cleaned or len(cleaned) > 64:
+        return None
+    return _zone_names().get(cleaned.casefold())
+
+
+def zone(name: str) -> ZoneInfo:
+    """The chat's zone; a name that no longer exists in tzdata falls back to UTC."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("unknown time zone %r, using UTC", name)
+        return ZoneInfo("UTC")
+
+
+def delivery_hour(hour: int) -> int:
+    """The hour actually used: never inside quiet hours, whatever is stored."""
+    return min(max(hour, QUIET_UNTIL), QUIET_FROM - 1)
+
+
+def local_time(day: date, hour: int, tz: ZoneInfo) -> datetime:
+    """``hour``:00 on ``day`` in ``tz``, as UTC.
+
+    zoneinfo resolves a wall-clock time skipped by a spring-forward change with the offset
+    before the change (so it lands an hour later on the clock), and a repeated one as its
+    first occurrence: either way exactly one instant, never none and never two.
+    """
+    return datetime.combine(day, time(hour), tzinfo=tz).astimezone(UTC)
+
+
+def in_quiet_hours(moment: datetime, tz: ZoneInfo) -> bool:
+    hour = moment.astimezone(tz).hour
+    return hour >= QUIET_FROM or hour < QUIET_UNTIL
+
+
+def quiet_hours_end(moment: datetime, tz: ZoneInfo) -> datetime:
+    """The next 08:00 local after ``moment`` (which is inside quiet hours)."""
+    local = moment.astimezone(tz)
+    day = local.date() if local.hour < QUIET_UNTIL else local.date() + timedelta(days=1)
+    return local_time(day, QUIET_UNTIL, tz)
+
+
+# Anniversaries -----------------------------------------------------------------------------
+
+def anniversary_in(card: Card, year: int) -> date | None:
+    """The day the card is remembered in ``year``: 29 February falls on 28 February in
+    common years, the day people would otherwise miss it."""
+    month_day = card.anniversary_day
+    if month_day is None or card.year is None or year <= card.year:
+        return None
+    try:
+        return date(year, *month_day)
+    except ValueError:
+        return date(year, 2, 28)
+
+
+def wanted_cards(chat: ChatSettings, cards: Iterable[Card]) -> list[Card]:
+    """Anniversaries this chat asked for; only cards with a full date can be reminded."""
+    return [card for card in cards if card.kind == "anniversary" and card.anniversary_day
+            and (chat.topics == "all" or "dec16" in card.topics)]
+
+
+def _cards_by_day(cards: Iterable[Card]) -> dict[tuple[int, int], list[Card]]:
+    index: dict[tuple[int, int], list[Card]] = {}
+    for card in cards:
+        if card.anniversary_day:
+            index.setdefault(card.anniversary_day, []).append(card)
+    return index
+
+
+def _cards_on(day: date, index: dict[tuple[int, int], list[Card]]) -> list[Card]:
+    found = list(index.get((day.month, day.day), ()))
+    if (day.month, day.day) == (2, 28) and not _is_leap(day.year):
+        found += index.get((2, 29), [])
+    return [card for card in found if anniversary_in(card, day.year) == day]
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def anniversary_key(card_id: str, year: int, lead: int) -> str:
+    return f"a:{card_id}:{year}:{lead}"
+
+
+# Protest events ----------------------------------------------------------------------------
+
+def city_key(name: str) -> str:
+    """Stable ASCII key for a city ("New York" -> "new-york"): settings and buttons use it."""
+    return re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-")[:32]
+
+
+def event_start(event: ProtestEvent) -> datetime:
+    """The protest's start as an aware UTC instant (the file gives local wall-clock time)."""
+    return event.starts_at.replace(tzinfo=zone(event.timezone)).astimezone(UTC)
+
+
+def wants_event(chat: ChatSettings, event: ProtestEvent) -> bool:
+    return not event.cancelled and ("*" in chat.cities or city_key(event.city.en) in chat.cities)
+
+
+def event_key(event_id: str, lead: int) -> str:
+    return f"e:{event_id}:{lead}"
+
+
+def event_due(event: ProtestEvent, lead: int, chat: ChatSettings) -> datetime | None:
+    """When the ``lead``-days-before reminder of a protest reaches this chat, or None if
+    there is no sensible time (a protest before 08:00 gets no same-day reminder)."""
+    start = event_start(event)
+    tz = zone(chat.timezone)
+    day = start.astimezone(tz).date()
+    due = local_time(day - timedelta(days=lead), delivery_hour(chat.hour), tz)
+    if lead == 0:
+        due = min(due, start - EVENT_SAME_DAY_MARGIN)
+        due = max(due, local_time(day, QUIET_UNTIL, tz))
+    return due if due < start else None
+
+
+# Putting it together -----------------------------------------------------------------------
+
+def due_between(chats: Iterable[ChatSettings], cards: Iterable[Card],
+                events: Iterable[ProtestEvent], start: datetime,
+                end: datetime) -> list[Reminder]:
+    """Every reminder with ``start < due <= end`` for these chats, earliest first."""
+    cards = list(cards)
+    events = [event for event in events if not event.cancelled and event_start(event) > start]
+    # Two topic choices, so two indexes, built once for every chat.
+    indexes = {topics: _cards_by_day(wanted_cards(ChatSettings(0, topics=topics), cards))
+               for topics in ("all", "dec16")}
+    found: list[Reminder] = []
+    for chat in chats:
+        tz = zone(chat.timezone)
+        leads = sorted({lead for lead in chat.leads if lead in LEAD_CHOICES}, reverse=True)
+        hour = delivery_hour(chat.hour)
+        index = indexes.get(chat.topics) or _cards_by_day(wanted_cards(chat, cards))
+        send_day, last_day = start.astimezone(tz).date(), end.astimezone(tz).date()
+        while index and send_day <= last_day:
+            due = local_time(send_day, hour, tz)
+            if start < due <= end:
+                for lead in leads:
+                    target = send_day + timedelta(days=lead)
+                    found.extend(
+                        Reminder(anniversary_key(card.id, target.year, lead), chat.chat_id,
+                                 due, "anniversary", card.id, lead, target, chat.timezone)
+                        for card in _cards_on(target, index))
+            send_day += timedelta(days=1)
+        for event in events:
+            if not wants_event(chat, event):
+                continue
+            for lead in leads:
+                due = event_due(event, lead, chat)
+                if due is not None and start < due <= end:
+                    day = event_start(event).astimezone(tz).date()
+                    found.append(Reminder(event_key(event.id, lead), chat.chat_id, due, "event",
+                                          event.id, lead, day, chat.timezone))
+    found.sort(key=lambda r: (r.due, r.chat_id, r.key))
+    return found
+
+
+def next_reminder(chat: ChatSettings, cards: Iterable[Card], events: Iterable[ProtestEvent],
+                  now: datetime) -> Reminder | None:
+    """The next reminder this chat will get (for the confirmation after a change)."""
+    upcoming = due_between([chat], cards, events, now, now + NEXT_SEARCH)
+    return upcoming[0] if upcoming else None
+
+
+def plan_sweep(reminders: Iterable[Reminder], state_of: Callable[[str, int], str | None],
+               now: datetime) -> SweepPlan:
+    """Decide, for reminders already due, what to do now.
+
+    Sent, failed, skipped and uncertain reminders are settled. "pending" means a previous
+    run wrote its intent and died before recording the outcome: the message may have gone
+    out, so it is marked uncertain rather than risk sending it twice.
+    """
+    plan = SweepPlan()
+    for reminder in reminders:
+        if reminder.due > now:
+            continue
+        state = state_of(reminder.key, reminder.chat_id)
+        if state == "pending":
+            plan.uncertain.append(reminder)
+        elif state is not None:
+            continue
+        elif now - reminder.due >= CATCH_UP_LIMIT:
+            plan.skip.append(reminder)
+        elif in_quiet_hours(now, tz := zone(reminder.timezone)):
+            morning = quiet_hours_end(now, tz)
+            if morning - reminder.due < CATCH_UP_LIMIT:
+                plan.defer.append((reminder, morning))
+            else:
+                plan.skip.append(reminder)
+        else:
+            plan.send.append(reminder)
+    return plan
+
+
+def sweep_window(now: datetime, last_swept: datetime | None) -> tuple[datetime, datetime]:
+    """(from, to) a sweep at ``now`` must look at.
+
+    The last 12 hours are always re-examined (cheap, and it heals anything a crash left
+    unsent); further back only what fell due since the previous sweep, to log it as skipped.
+    """
+    recent = now - CATCH_UP_LIMIT
+    if last_swept is None or last_swept >= recent:
+        return recent, now
+    return max(last_swept, now - SKIP_LOOKBACK), now
+
+
+# Text ---------------------------------------------------------------------------------------
+
+def first_sentence(text: str, limit: int = 280) -> str:
+    """"One line of what happened": the summary's first sentence, kept short."""
+    match = re.match(r"(.+?[.!?])(\s|$)", text)
+    sentence = match.group(1) if match else text
+    return sentence if len(sentence) <= limit else sentence[:limit - 1].rstrip() + "…"
+
+
+def anniversary_text(tr: Translator, card: Card, reminder: Reminder,
+                     protests: list[ProtestEvent]) -> str:
+    """What day it is, how many years since, what happened, and protests near the chat."""
+    from bot.cards import esc
+    from bot.events import short_line
+
+    _ = tr.gettext
+    years = reminder.day.year - (card.year or reminder.day.year)
+    day = tr.date(reminder.day)
+    if reminder.lead == 0:
+        when = _("Today, %(date)s.") % {"date": day}
+        since = tr.ngettext("It is %(num)d year since.", "It is %(num)d years since.", years)
+    else:
+        when = (_("Tomorrow, %(date)s.") % {"date": day} if reminder.lead == 1 else
+                tr.ngettext("In %(num)d day, on %(date)s.", "In %(num)d days, on %(date)s.",
+                            reminder.lead) % {"num": reminder.lead, "date": day})
+        since = tr.ngettext("It will be %(num)d year since.", "It will be %(num)d years since.",
+                            years)
+    lines = [f"🕯 <b>{esc(card.name.get(tr.language))}</b>",
+             esc(f"{when} {since % {'num': years}}"), "",
+             esc(first_sentence(card.summary.get(tr.language)))]
+    if protests:
+        heading = _("Protests near you")
+        lines += ["", f"<b>{esc(heading)}</b>"]
+        lines += [f"• {esc(short_line(tr, event))}" for event in protests[:3]]
+    return "\n".join(lines)
+
+
+def anniversary_markup(tr: Translator, card: Card) -> InlineKeyboardMarkup:
+    from bot import callbacks
+
+    return InlineKeyboardMarkup([[InlineKeyboardButton(
+        tr.gettext("Open the card"), callback_data=callbacks.build("card", card.id))]])

@@ -1,0 +1,373 @@
+"""JobQueue glue: reminder jobs rebuilt from the store at every start, fan-outs in background.
+
+JobQueue (APScheduler) keeps its jobs in memory only, so nothing about a reminder lives in a
+job: the store's settings, content and delivery log say what is owed, and the jobs only say
+when to look. At start a catch-up sweep runs at once; a planning job then schedules one job
+per instant at which some chat's reminder falls due, a little ahead. Every sweep looks back
+twelve hours, so a job that fired late, a crash or a restart never loses a reminder, and the
+delivery log means none is sent twice.
+
+APScheduler's default misfire grace time is one second: a job that starts later than that
+(the event loop busy with a fan-out, say) is silently dropped. Here it is set on every job,
+on purpose, to the twelve hours a reminder stays worth sending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import weakref
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from telegram.error import TelegramError
+from telegram.ext import Application
+
+from bot.broadcast import FanOut, FanOutResult, Outgoing, Pacer
+from bot.content import ProtestEvent
+from bot.events import (
+    all_events,
+    cancellation_text,
+    find_event,
+    nearby,
+    reminded_chats,
+    reminder_markup,
+    reminder_text,
+)
+from bot.i18n import translator
+from bot.reminders import (
+    CATCH_UP_LIMIT,
+    Reminder,
+    anniversary_markup,
+    anniversary_text,
+    due_between,
+    next_reminder,
+    plan_sweep,
+    sweep_window,
+)
+from bot.store import ChatSettings
+
+log = logging.getLogger(__name__)
+
+PLAN_JOB = "reminders:plan"
+SWEEP_JOB = "reminders:sweep:"
+PRUNE_JOB = "reminders:prune"
+FANOUT_JOB = "fanout:"
+PLAN_INTERVAL = timedelta(minutes=10)
+PLAN_AHEAD = timedelta(minutes=30)
+"""Sweep jobs are created this far ahead; a plan run every 10 minutes keeps it topped up."""
+PRUNE_INTERVAL = timedelta(days=1)
+KEEP_LOG_DAYS = 60
+LAST_SWEPT = "reminders.last_swept"
+FANOUTS = "fanouts"
+"""Meta key: broadcasts and cancellation notices still being sent (resumed after a restart)."""
+
+SWEEP_JOB_KWARGS = {"misfire_grace_time": int(CATCH_UP_LIMIT.total_seconds()), "coalesce": True}
+PLAN_JOB_KWARGS = {"misfire_grace_time": int(PLAN_INTERVAL.total_seconds()), "coalesce": True}
+FANOUT_JOB_KWARGS = {"misfire_grace_time": None, "coalesce": True}
+"""None: a fan-out that could not start on time starts late rather than never."""
+
+_SERVICES: weakref.WeakKeyDictionary[Application, ReminderService] = weakref.WeakKeyDictionary()
+
+
+async def start(application: Application) -> None:
+    """Called from post_init: rebuild every job from the store and catch up."""
+    service = ReminderService(application)
+    _SERVICES[application] = service
+    await service.start()
+
+
+def service(application: Application) -> ReminderService | None:
+    return _SERVICES.get(application)
+
+
+def settings_changed(application: Application, chat_id: int | None = None) -> None:
+    """What or when someone hears changed: plan again, and deliver at once what is owed now
+    (to that chat only, if one is given; to everyone after a protest was added)."""
+    found = service(application)
+    if found is None:
+        return
+    if chat_id is None:
+        found.replan()
+        found.schedule_sweep(None)
+    else:
+        found.schedule_chat_sweep(chat_id)
+
+
+class ReminderService:
+    """Owns the reminder jobs of one Application."""
+
+    def __init__(self, application: Application) -> None:
+        self.application = application
+        self.job_queue = application.job_queue
+        self._sweep_lock = asyncio.Lock()
+        self.pacer = Pacer(application.bot_data.config.broadcast_rate)
+        """Shared by every fan-out, so a broadcast and a reminder sweep together keep the cap."""
+
+    # Services ------------------------------------------------------------------------------
+    @property
+    def store(self):
+        return self.application.bot_data.store
+
+    @property
+    def library(self):
+        return self.application.bot_data.library
+
+    @property
+    def config(self):
+        return self.application.bot_data.config
+
+    @staticmethod
+    def now() -> datetime:
+        return datetime.now(UTC)
+
+    def events(self) -> list[ProtestEvent]:
+        return all_events(self.library, self.store)
+
+    def fan_out(self) -> FanOut:
+        return FanOut(self.application.bot, self.store, rate=self.config.broadcast_rate,
+                      paid=self.config.paid_broadcast, pacer=self.pacer)
+
+    def _running(self) -> bool:
+        return self.application.running
+
+    # Jobs ----------------------------------------------------------------------------------
+    async def start(self) -> None:
+        for key in self.store.meta(FANOUTS, {}):
+            self._schedule_fanout(key)
+        self.job_queue.run_once(_sweep_job, when=0, data=self, name=SWEEP_JOB + "catch-up",
+                                job_kwargs=SWEEP_JOB_KWARGS)
+        # An interval job whose first run is "now" is moved a whole interval on if the
+        # scheduler starts a moment later (as it does: post_init runs before it starts), so
+        # the first planning is a one-off job of its own.
+        self.replan()
+        self.job_queue.run_repeating(_plan_job, interval=PLAN_INTERVAL, first=PLAN_INTERVAL,
+                                     data=self, name=PLAN_JOB, job_kwargs=PLAN_JOB_KWARGS)
+        self.job_queue.run_repeating(_prune_job, interval=PRUNE_INTERVAL, first=timedelta(hours=1),
+                                     data=self, name=PRUNE_JOB, job_kwargs=PLAN_JOB_KWARGS)
+
+    def replan(self) -> None:
+        if not self.job_queue.get_jobs_by_name(PLAN_JOB + ":now"):
+            self.job_queue.run_once(_plan_job, when=0, data=self, name=PLAN_JOB + ":now",
+                                    job_kwargs=PLAN_JOB_KWARGS)
+
+    def schedule_chat_sweep(self, chat_id: int) -> None:
+        name = f"{SWEEP_JOB}chat:{chat_id}"
+        if not self.job_queue.get_jobs_by_name(name):
+            self.job_queue.run_once(_chat_sweep_job, when=0, data=(self, chat_id), name=name,
+                                    job_kwargs=SWEEP_JOB_KWARGS)
+
+    def schedule_sweep(self, when: datetime | None) -> None:
+        """A sweep at ``when`` (None: now), unless one is already scheduled for then."""
+        name = SWEEP_JOB + (when.isoformat() if when else "now")
+        if not self.job_queue.get_jobs_by_name(name):
+            self.job_queue.run_once(_sweep_job, when=when or 0, data=self, name=name,
+                                    job_kwargs=SWEEP_JOB_KWARGS)
+
+    def plan(self, now: datetime | None = None, only_chat: int | None = None) -> list[datetime]:
+        """Create a sweep job for each instant in the next half hour at which a reminder is
+        due; returns those instants.
+
+        The window starts at the last sweep, not at "now": an instant that passed between the
+        last sweep and this plan (during start-up, say) gets a sweep at once.
+        """
+        now = now or self.now()
+        since = max(self._last_swept() or now, now - CATCH_UP_LIMIT)
+        if only_chat is None:
+            chats = self.store.subscribers()
+        else:
+            chat = self.store.chat(only_chat)
+            chats = [chat] if chat and chat.subscribed else []
+        due = due_between(chats, self.library.anniversaries(), self.events(),
+                          min(since, now), now + PLAN_AHEAD)
+        instants = sorted({reminder.due for reminder in due})
+        if only_chat is None and any(instant <= now for instant in instants):
+            self.schedule_sweep(None)
+        for instant in instants:
+            if instant > now:
+                self.schedule_sweep(instant)
+        log.debug("planned sweeps at %s", [instant.isoformat() for instant in instants])
+        return instants
+
+    def _last_swept(self) -> datetime | None:
+        last = self.store.meta(LAST_SWEPT)
+        return datetime.fromisoformat(last) if last else None
+
+    # Sweeping ------------------------------------------------------------------------------
+    async def sweep(self, now: datetime | None = None,
+                    only_chat: int | None = None) -> FanOutResult:
+        """Deliver what is due, log what is too late, settle what a crash left open.
+
+        ``only_chat``: just that chat's reminders of the last 12 hours (after it changed its
+        settings); the record of the last full sweep is left alone.
+        """
+        async with self._sweep_lock:
+            now = now or self.now()
+            if only_chat is None:
+                start, end = sweep_window(now, self._last_swept())
+                subscribers = {chat.chat_id: chat for chat in self.store.subscribers()}
+            else:
+                start, end = now - CATCH_UP_LIMIT, now
+                chat = self.store.chat(only_chat)
+                subscribers = {only_chat: chat} if chat and chat.subscribed else {}
+            events = self.events()
+            due = due_between(subscribers.values(), self.library.anniversaries(), events,
+                              start, end)
+            plan = plan_sweep(due, self.store.delivery, now)
+            log.debug("sweep at %s over (%s, %s]: %d to send, %d skipped, %d uncertain",
+                      now.isoformat(), start.isoformat(), end.isoformat(), len(plan.send),
+                      len(plan.skip), len(plan.uncertain))
+            await self._settle(plan.uncertain, "uncertain",
+                               "%d reminders of %s may have been sent before a crash: not resent")
+            await self._settle(plan.skip, "skipped",
+                               "%d reminders of %s were more than 12 hours late: skipped")
+            for _reminder, morning in plan.defer:
+                self.schedule_sweep(morning)
+            outgoing = self._render_all(plan.send, subscribers, events)
+            result = await self.fan_out().run(outgoing, keep_going=self._running)
+            if not result.stopped and only_chat is None:
+                await self.store.set_meta(LAST_SWEPT, now.isoformat())
+            if plan.send:
+                log.info("reminders: %d sent, %d failed, %d blocked, %d migrated",
+                         result.sent, result.failed, result.blocked, result.migrated)
+            return result
+
+    async def _settle(self, reminders: list[Reminder], state: str, message: str) -> None:
+        if not reminders:
+            return
+        await self.store.set_deliveries([(r.key, r.chat_id, state) for r in reminders])
+        for key, count in Counter(r.key for r in reminders).items():
+            log.warning(message, count, key)
+
+    def _render_all(self, reminders: list[Reminder], chats: dict[int, ChatSettings],
+                    events: list[ProtestEvent]) -> Iterator[Outgoing]:
+        by_id = {event.id: event for event in events}
+        for reminder in reminders:
+            outgoing = self.render(reminder, chats[reminder.chat_id], by_id, events)
+            if outgoing is not None:
+                yield outgoing
+
+    def render(self, reminder: Reminder, chat: ChatSettings, by_id: dict[str, ProtestEvent],
+               events: list[ProtestEvent]) -> Outgoing | None:
+        tr = translator(chat.language or "en")
+        if reminder.kind == "event":
+            event = by_id.get(reminder.subject_id)
+            if event is None:
+                return None
+            return Outgoing(reminder.key, chat.chat_id,
+                            reminder_text(tr, event, reminder.lead, chat.timezone),
+                            reminder_markup(tr, event))
+        card = self.library.get(reminder.subject_id)
+        if card is None:
+            return None
+        protests = nearby(events, chat, reminder.due)
+        return Outgoing(reminder.key, chat.chat_id, anniversary_text(tr, card, reminder, protests),
+                        anniversary_markup(tr, card))
+
+    def upcoming_for(self, chat: ChatSettings, now: datetime | None = None) -> Reminder | None:
+        """The next reminder this chat gets: one owed now (sent within minutes), else the
+        first in the future."""
+        now = now or self.now()
+        cards, events = self.library.anniversaries(), self.events()
+        owed = [r for r in due_between([chat], cards, events, now - CATCH_UP_LIMIT, now)
+                if self.store.delivery(r.key, r.chat_id) is None]
+        return owed[0] if owed else next_reminder(chat, cards, events, now)
+
+    async def settle_before_subscribing(self, chat: ChatSettings,
+                                        now: datetime | None = None) -> None:
+        """A new subscriber does not get the reminders that fell due before they joined."""
+        now = now or self.now()
+        due = due_between([chat], self.library.anniversaries(), self.events(),
+                          now - CATCH_UP_LIMIT, now)
+        rows = [(r.key, r.chat_id, "skipped") for r in due
+                if self.store.delivery(r.key, r.chat_id) is None]
+        if rows:
+            await self.store.set_deliveries(rows)
+
+    # Broadcasts and cancellation notices ---------------------------------------------------
+    async def start_fanout(self, key: str, spec: dict[str, Any]) -> None:
+        """Record the fan-out durably, then run it as a background job (resumed on restart)."""
+        fanouts = self.store.meta(FANOUTS, {})
+        fanouts[key] = spec
+        await self.store.set_meta(FANOUTS, fanouts)
+        self._schedule_fanout(key)
+
+    def _schedule_fanout(self, key: str) -> None:
+        self.job_queue.run_once(_fanout_job, when=0, data=(self, key), name=FANOUT_JOB + key,
+                                job_kwargs=FANOUT_JOB_KWARGS)
+
+    async def run_fanout(self, key: str) -> FanOutResult | None:
+        spec = self.store.meta(FANOUTS, {}).get(key)
+        if spec is None:
+            return None
+        progress = self._progress_reporter(spec)
+        result = await self.fan_out().run(self._fanout_items(key, spec), progress,
+                                          keep_going=self._running)
+        if not result.stopped:
+            fanouts = self.store.meta(FANOUTS, {})
+            fanouts.pop(key, None)
+            await self.store.set_meta(FANOUTS, fanouts)
+            log.info("fan-out %s finished: %d sent, %d failed", key, result.sent, result.failed)
+        return result
+
+    def _fanout_items(self, key: str, spec: dict[str, Any]) -> Iterator[Outgoing]:
+        if spec["kind"] == "cancel":
+            event = find_event(self.library, self.store, spec["event"])
+            if event is None:
+                return
+            for chat_id in reminded_chats(self.store, event.id):
+                chat = self.store.chat(chat_id)
+                tr = translator(chat.language if chat and chat.language else "en")
+                yield Outgoing(key, chat_id, cancellation_text(tr, event))
+        elif spec["kind"] == "broadcast":
+            texts = spec["text"]
+            for chat in self.store.subscribers():
+                text = texts.get(chat.language or "en") or texts["en"]
+                yield Outgoing(key, chat.chat_id, text)
+
+    def _progress_reporter(self, spec: dict[str, Any]):
+        chat_id, message_id = spec.get("report_chat"), spec.get("report_message")
+        if not chat_id or not message_id:
+            return None
+        tr = translator(spec.get("report_language", "en"))
+        total = len(self.store.subscribers())
+
+        async def report(result: FanOutResult) -> None:
+            text = tr.gettext("Sending: %(done)d of about %(total)d (%(sent)d sent, "
+                              "%(failed)d failed).") % {
+                "done": result.done, "total": total, "sent": result.sent,
+                "failed": result.failed}
+            # "Message is not modified" and the like: progress is best effort.
+            with contextlib.suppress(TelegramError):
+                await self.application.bot.edit_message_text(text, chat_id, message_id)
+
+        return report
+
+
+async def _sweep_job(context) -> None:
+    await context.job.data.sweep()
+
+
+async def _chat_sweep_job(context) -> None:
+    """After one chat's change: its sweep jobs for the next half hour, and what it is owed."""
+    found, chat_id = context.job.data
+    found.plan(only_chat=chat_id)
+    await found.sweep(only_chat=chat_id)
+
+
+async def _plan_job(context) -> None:
+    context.job.data.plan()
+
+
+async def _prune_job(context) -> None:
+    dropped = await context.job.data.store.prune_deliveries(KEEP_LOG_DAYS)
+    if dropped:
+        log.info("dropped the delivery log of %d old occurrences", dropped)
+
+
+async def _fanout_job(context) -> None:
+    found, key = context.job.data
+    await found.run_fanout(key)

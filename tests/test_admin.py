@@ -1,0 +1,139 @@
+"""Organisers' commands through the real bot: /event_add checks, /broadcast, /stats, /backup."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+import time_machine
+from conftest import ADMIN_ID, make_config, running_bot
+
+from bot import events
+from bot.emulator import Emulator
+from bot.store import ChatSettings
+
+ADMIN = ADMIN_ID
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    with time_machine.travel(datetime(2026, 11, 30, 6, tzinfo=UTC), tick=True) as traveller:
+        yield traveller
+
+
+async def say(emulator: Emulator, chat_id: int, text: str, language: str = "en"):
+    emulator.user_message(chat_id, text, user_id=chat_id, language_code=language)
+    return await emulator.next_message(chat_id)
+
+
+async def press(emulator: Emulator, chat_id: int, message, label: str):
+    emulator.press(chat_id, message.message_id, message.button(label)["callback_data"],
+                   user_id=chat_id)
+    return await emulator.next_message(chat_id)
+
+
+async def test_event_add_checks_every_answer(app, emulator):
+    store = app.bot_data.store
+    await say(emulator, ADMIN, "/event_add")
+    await emulator.next_message(ADMIN)  # step 1
+    retry = await say(emulator, ADMIN, "Алматы-Сити")
+    assert "English" in retry.text, "a city needs an English name (it becomes the key)"
+    await say(emulator, ADMIN, "Berlin")  # known city: Russian filled in
+    await say(emulator, ADMIN, "Embassy of Kazakhstan / Посольство Казахстана")
+    await say(emulator, ADMIN, "Nordendstraße 14")
+    retry = await say(emulator, ADMIN, "next Tuesday")
+    assert "2026-12-16 12:00" in retry.text
+    zone = await say(emulator, ADMIN, "2026-11-01 12:00")  # in the past: caught at the end
+    assert "Europe/Vienna" in zone.text
+    await say(emulator, ADMIN, "Europe/Berlin")
+    await say(emulator, ADMIN, "Kazakhstan Solidarity / Солидарность с Казахстаном")
+    retry = await say(emulator, ADMIN, "not a link")
+    assert "https://" in retry.text
+    prompt = await say(emulator, ADMIN, "https://example.org/berlin")
+    again = await press(emulator, ADMIN, prompt, "Skip")  # no note; the date is re-asked
+    assert "passed" in again.text
+    preview = await say(emulator, ADMIN, "16.12.2026 18:30")
+    assert "Берлин" in preview.text and "Berlin" in preview.text
+    done = await press(emulator, ADMIN, preview, "Publish")
+    assert "berlin-2026-12-16" in done.text
+    (stored,) = store.events()
+    assert stored["starts_at"] == "2026-12-16T18:30:00" and stored["timezone"] == "Europe/Berlin"
+    assert stored["link"] == "https://example.org/berlin" and stored["note"] is None
+
+
+async def test_event_add_can_be_cancelled(app, emulator):
+    await say(emulator, ADMIN, "/event_add")
+    prompt = await emulator.next_message(ADMIN)
+    cancelled = await press(emulator, ADMIN, prompt, "Cancel")
+    assert "Cancelled" in cancelled.text
+    after = await say(emulator, ADMIN, "Tuletaeva")  # free text is a search again
+    assert "Tuletaeva" in after.text
+    assert app.bot_data.store.events() == []
+
+
+async def test_broadcast_previews_then_sends_in_the_background(emulator, data_dir):
+    config = make_config(emulator, data_dir, broadcast_rate=5.0)
+    subscribers = list(range(3001, 3016))
+    async with running_bot(config) as app:
+        store = app.bot_data.store
+        for chat_id in subscribers:
+            await store.put_chat(ChatSettings(chat_id, language="ru" if chat_id % 2 else "en",
+                                              subscribed=True))
+        await say(emulator, ADMIN, "/broadcast")
+        await say(emulator, ADMIN, "Vigil on 16 December & <everyone> welcome")
+        preview_en = await say(emulator, ADMIN, "Акция памяти 16 декабря")
+        preview_ru = await emulator.next_message(ADMIN)
+        question = await emulator.next_message(ADMIN)
+        assert "Vigil" in preview_en.text and "Акция" in preview_ru.text
+        assert not any(emulator.delivered[c] for c in subscribers), "nothing before confirming"
+        progress = await press(emulator, ADMIN, question, "15")
+
+        # The bot keeps answering while the broadcast goes out.
+        reply = await say(emulator, 4242, "/start")
+        assert reply.text
+        assert sum(emulator.delivered[c] for c in subscribers) < len(subscribers)
+
+        await emulator.wait_for(lambda: all(emulator.delivered[c] for c in subscribers),
+                                timeout=20, what="the broadcast")
+        final = await emulator.wait_for(
+            lambda: "15 of about 15" in (emulator.message(ADMIN, progress.message_id) or {})
+            .get("text", ""), timeout=10, what="the final progress report")
+        assert final
+    assert all(emulator.delivered[c] == 1 for c in subscribers)
+    english = emulator.sent(3002)[0].text
+    russian = emulator.sent(3001)[0].text
+    assert english == "Vigil on 16 December & <everyone> welcome"
+    assert russian == "Акция памяти 16 декабря"
+
+
+async def test_stats_are_counts_only(app, emulator):
+    store = app.bot_data.store
+    await store.put_chat(ChatSettings(11, language="ru", timezone="Asia/Almaty",
+                                      subscribed=True))
+    await store.put_chat(ChatSettings(12, language="en", topics="dec16", subscribed=True))
+    await store.put_chat(ChatSettings(13))
+    await store.set_deliveries([("a:zhanaozen-massacre:2026:7", 11, "sent"),
+                                ("a:zhanaozen-massacre:2026:7", 12, "failed")])
+    stats = await say(emulator, ADMIN, "/stats")
+    assert "Chats: 3, subscribed: 2" in stats.text
+    assert "ru: 1" in stats.text and "Asia/Almaty: 1" in stats.text and "dec16: 1" in stats.text
+    assert "sent: 1" in stats.text and "failed: 1" in stats.text
+    for chat_id in ("11", "12", "13"):
+        assert chat_id not in stats.text.replace("2026", "")
+
+
+async def test_backup_sends_the_snapshot_in_private_only(app, emulator):
+    store = app.bot_data.store
+    await store.put_chat(ChatSettings(11, subscribed=True))
+    await events.save_event(store, events.ProtestEvent.model_validate({
+        "id": "almaty-2026-12-16", "city": {"en": "Almaty", "ru": "Алматы"},
+        "venue": {"en": "Square", "ru": "Площадь"}, "address": "Street",
+        "starts_at": "2026-12-16T12:00:00", "timezone": "Asia/Almaty",
+        "organiser": {"en": "Group", "ru": "Группа"}}))
+    reply = await say(emulator, ADMIN, "/backup")
+    snapshot = orjson.loads(reply.document.data)
+    assert snapshot["chats"][0]["chat_id"] == 11 and snapshot["events"]
+    emulator.user_message(-900, "/backup", user_id=ADMIN, chat_type="group")
+    refusal = await emulator.next_message(-900)
+    assert refusal.document is None and "organisers" in refusal.text

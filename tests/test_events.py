@@ -1,0 +1,159 @@
+"""Protest events: listing, calendar files, /event_add checks and cancellation notices."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from conftest import ADMIN_ID
+from icalendar import Calendar
+from test_reminders import card, event
+
+from bot import events, scheduling
+from bot.calendar_ics import event_calendar, reminders_calendar
+from bot.content import load_content
+from bot.emulator import Emulator
+from bot.emulator.telegram_html import parse_html
+from bot.i18n import translator
+from bot.library import Library, content_documents
+from bot.store import ChatSettings, Store
+
+USER, OTHER = 42, 43
+NOW = datetime(2026, 11, 30, 6, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    with time_machine.travel(NOW, tick=True) as traveller:
+        yield traveller
+
+
+# Pure logic --------------------------------------------------------------------------------
+
+def test_new_event_ids_are_readable_and_unique():
+    starts = datetime(2026, 12, 16, 12)
+    assert events.new_event_id("New York", starts, []) == "new-york-2026-12-16"
+    assert events.new_event_id("Almaty", starts, ["almaty-2026-12-16"]) == "almaty-2026-12-16-2"
+
+
+def test_upcoming_puts_the_chats_cities_first_and_drops_past_and_cancelled():
+    london = event("london-2026-12-12", "London", "2026-12-12T13:00:00", "Europe/London")
+    almaty = event("almaty-2026-12-16")
+    past = event("almaty-2026-11-01", starts="2026-11-01T12:00:00")
+    off = event("almaty-2026-12-20", starts="2026-12-20T12:00:00").model_copy(
+        update={"cancelled": True})
+    chat = ChatSettings(1, cities=["almaty"])
+    listed = events.upcoming([london, almaty, past, off], NOW, chat)
+    assert [e.id for e in listed] == ["almaty-2026-12-16", "london-2026-12-12"]
+    assert [e.id for e in events.upcoming([london, almaty], NOW)] == [
+        "london-2026-12-12", "almaty-2026-12-16"]
+    assert events.nearby([london, almaty], chat, NOW) == [almaty]
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_event_texts_are_valid_telegram_html(language):
+    tr = translator(language)
+    protest = event().model_copy(update={"link": "https://example.org/?a=1&b=<2>"})
+    for text in (events.describe(tr, protest, "Europe/London"),
+                 events.reminder_text(tr, protest, 7, "Asia/Almaty"),
+                 events.cancellation_text(tr, protest), events.list_text(tr, [protest], None)):
+        parsed = parse_html(text)
+        assert ("Алматы" if language == "ru" else "Almaty") in parsed.text
+    # Somebody in London sees the venue's time and their own.
+    assert "07:00" in parse_html(events.describe(tr, protest, "Europe/London")).text
+
+
+def test_event_calendar_file():
+    tr = translator("en")
+    data = event_calendar(tr, event(), ChatSettings(1, leads=[7, 0]), NOW)
+    calendar = Calendar.from_ical(data)
+    (entry,) = calendar.walk("VEVENT")
+    assert entry["dtstart"].dt == datetime(2026, 12, 16, 7, tzinfo=UTC)
+    assert str(entry["dtstart"].params["TZID"]) == "Asia/Almaty"
+    assert calendar.walk("VTIMEZONE"), "the zone travels with the file"
+    assert sorted(a["trigger"].dt for a in entry.walk("VALARM")) == [timedelta(days=-7),
+                                                                     timedelta(hours=-1)]
+    cancelled = Calendar.from_ical(event_calendar(
+        tr, event().model_copy(update={"cancelled": True}), None, NOW))
+    assert cancelled.walk("VEVENT")[0]["status"] == "CANCELLED"
+
+
+def test_leap_day_anniversary_recurs_on_the_last_day_of_february():
+    data = reminders_calendar(translator("ru"), [card("leap-day", "2012-02-29", ("strike",))],
+                              [], ChatSettings(1), "bot", NOW)
+    (entry,) = Calendar.from_ical(data).walk("VEVENT")
+    assert entry["rrule"]["BYMONTHDAY"] == [-1] and entry["rrule"]["BYMONTH"] == [2]
+
+
+async def test_cancel_event_and_who_was_reminded(tmp_path):
+    store = Store.open(tmp_path)
+    library = Library([], [], [event()])
+    await store.set_deliveries([("e:almaty-2026-12-16:7", 1, "sent"),
+                                ("e:almaty-2026-12-16:1", 2, "uncertain"),
+                                ("e:almaty-2026-12-16:1", 3, "failed")])
+    cancelled = await events.cancel_event(library, store, "almaty-2026-12-16")
+    assert cancelled is not None and cancelled.cancelled
+    assert events.find_event(library, store, "almaty-2026-12-16").cancelled
+    assert await events.cancel_event(library, store, "almaty-2026-12-16") is None
+    assert events.reminded_chats(store, "almaty-2026-12-16") == [1, 2]
+    await store.aclose()
+
+
+def test_content_events_load_through_the_library():
+    library = Library.from_documents(content_documents(load_content()))
+    for protest in library.content_events.values():
+        assert events.city_key(protest.city.en)
+
+
+# Through the bot ---------------------------------------------------------------------------
+
+async def say(emulator: Emulator, chat_id: int, text: str, language: str = "en"):
+    emulator.user_message(chat_id, text, user_id=chat_id, language_code=language)
+    return await emulator.next_message(chat_id)
+
+
+async def press(emulator: Emulator, chat_id: int, message, label: str):
+    emulator.press(chat_id, message.message_id, message.button(label)["callback_data"],
+                   user_id=chat_id)
+    return await emulator.next_message(chat_id)
+
+
+async def test_protests_list_with_a_calendar_file_each(app, emulator):
+    store = app.bot_data.store
+    await events.save_event(store, event())
+    await store.put_chat(ChatSettings(USER, language="ru", timezone="Asia/Almaty",
+                                      cities=["almaty"], subscribed=True))
+    listed = await say(emulator, USER, "/protests", "ru")
+    assert "Старая площадь" in listed.text
+    document = await press(emulator, USER, listed, "📅")
+    assert document.document.file_name == "almaty-2026-12-16.ics"
+    assert Calendar.from_ical(document.document.data).walk("VEVENT")
+
+
+async def test_cancelling_tells_only_those_already_reminded(app, emulator):
+    store = app.bot_data.store
+    service = scheduling.service(app)
+    await events.save_event(store, event())
+    await store.put_chat(ChatSettings(USER, language="ru", timezone="Asia/Almaty",
+                                      cities=["almaty"], subscribed=True, topics="dec16",
+                                      leads=[7, 1]))
+    await store.put_chat(ChatSettings(OTHER, timezone="Europe/London", cities=["london"],
+                                      subscribed=True, topics="dec16", leads=[7, 1]))
+    await service.sweep(datetime(2026, 12, 9, 5, 0, 1, tzinfo=UTC))
+    assert store.delivery("e:almaty-2026-12-16:7", USER) == "sent"
+    assert store.delivery("e:almaty-2026-12-16:7", OTHER) is None
+
+    choose = await say(emulator, ADMIN_ID, "/event_cancel")
+    confirm = await press(emulator, ADMIN_ID, choose, "Almaty")
+    assert "Old Square" in confirm.text
+    done = await press(emulator, ADMIN_ID, confirm, "Yes")
+    assert "1" in done.text
+    notice = await emulator.wait_for(
+        lambda: [m for m in emulator.sent(USER) if m.text.startswith("❌")], timeout=10)
+    assert "Старая площадь" in notice[0].text
+    assert not [m for m in emulator.sent(OTHER) if m.text.startswith("❌")]
+    # No further reminder of a cancelled protest.
+    await emulator.wait_for(lambda: not store.meta(scheduling.FANOUTS), timeout=10)
+    result = await service.sweep(datetime(2026, 12, 15, 5, 0, 1, tzinfo=UTC))
+    assert store.delivery("e:almaty-2026-12-16:1", USER) is None and result.failed == 0

@@ -1,0 +1,260 @@
+"""When reminders fall due: pure logic, with plain datetimes as the clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.content import Card, ProtestEvent
+from bot.i18n import translator
+from bot.reminders import (
+    anniversary_in,
+    anniversary_text,
+    canonical_zone,
+    city_key,
+    delivery_hour,
+    due_between,
+    event_due,
+    first_sentence,
+    in_quiet_hours,
+    next_reminder,
+    plan_sweep,
+    quiet_hours_end,
+    sweep_window,
+)
+from bot.store import ChatSettings
+
+ALMATY = ZoneInfo("Asia/Almaty")
+BERLIN = ZoneInfo("Europe/Berlin")
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def card(card_id: str = "zhanaozen-massacre", day: str = "2011-12-16",
+         topics: tuple[str, ...] = ("dec16",)) -> Card:
+    return Card.model_validate({
+        "id": card_id, "kind": "anniversary", "date": day, "topics": list(topics),
+        "name": {"en": "The Zhanaozen massacre", "ru": "Расстрел в Жанаозене"},
+        "summary": {"en": "Police fired on strikers. Many died.",
+                    "ru": "Полиция стреляла в бастующих. Многие погибли.", "sources": ["s"]},
+    })
+
+
+def event(event_id: str = "almaty-2026-12-16", city: str = "Almaty",
+          starts: str = "2026-12-16T12:00:00", zone: str = "Asia/Almaty") -> ProtestEvent:
+    return ProtestEvent.model_validate({
+        "id": event_id, "city": {"en": city, "ru": "Алматы"},
+        "venue": {"en": "Old Square", "ru": "Старая площадь"}, "address": "Abylai Khan Ave",
+        "starts_at": starts, "timezone": zone,
+        "organiser": {"en": "Solidarity group", "ru": "Группа солидарности"},
+    })
+
+
+def chat(chat_id: int = 1, **changes) -> ChatSettings:
+    return ChatSettings(chat_id=chat_id, subscribed=True, **changes)
+
+
+def local(tz: ZoneInfo, *args: int) -> datetime:
+    return datetime(*args, tzinfo=tz).astimezone(UTC)
+
+
+def test_almaty_subscriber_gets_three_reminders_at_ten_local() -> None:
+    almaty = chat(timezone="Asia/Almaty", language="ru")
+    found = due_between([almaty], [card()], [], local(ALMATY, 2026, 12, 1),
+                        local(ALMATY, 2026, 12, 31))
+    assert [(r.key, r.due) for r in found] == [
+        ("a:zhanaozen-massacre:2026:7", local(ALMATY, 2026, 12, 9, 10)),
+        ("a:zhanaozen-massacre:2026:1", local(ALMATY, 2026, 12, 15, 10)),
+        ("a:zhanaozen-massacre:2026:0", local(ALMATY, 2026, 12, 16, 10)),
+    ]
+    assert all(r.day == date(2026, 12, 16) for r in found)
+    assert found[0].due == datetime(2026, 12, 9, 5, tzinfo=UTC)  # Almaty is UTC+5 since 2024
+
+
+def test_daylight_saving_change_keeps_the_local_hour() -> None:
+    """Europe/Berlin moves to summer time on 29 March 2026: the 7-day reminder is in winter
+    time, the same-day one in summer time, both at 10:00 on the wall clock."""
+    berlin = chat(timezone="Europe/Berlin")
+    spring = card("spring-day", "2012-04-01", ("strike",))
+    found = due_between([berlin], [spring], [], local(BERLIN, 2026, 3, 20),
+                        local(BERLIN, 2026, 4, 2))
+    assert [r.due for r in found] == [datetime(2026, 3, 25, 9, tzinfo=UTC),
+                                      datetime(2026, 3, 31, 8, tzinfo=UTC),
+                                      datetime(2026, 4, 1, 8, tzinfo=UTC)]
+    assert all(r.due.astimezone(BERLIN).hour == 10 for r in found)
+
+
+def test_daylight_saving_autumn_in_new_york() -> None:
+    york = chat(timezone="America/New_York", hour=8, leads=[1])
+    autumn = card("autumn-day", "2012-11-02", ("strike",))  # clocks go back on 1 Nov 2026
+    (reminder,) = due_between([york], [autumn], [], local(NEW_YORK, 2026, 10, 30),
+                              local(NEW_YORK, 2026, 11, 3))
+    assert reminder.due == datetime(2026, 11, 1, 13, tzinfo=UTC)
+    assert reminder.due.astimezone(NEW_YORK).hour == 8
+
+
+def test_29_february_falls_on_28_february_in_common_years() -> None:
+    leap = card("leap-day", "2012-02-29", ("strike",))
+    assert anniversary_in(leap, 2027) == date(2027, 2, 28)
+    assert anniversary_in(leap, 2028) == date(2028, 2, 29)
+    assert anniversary_in(leap, 2012) is None  # the day itself is not an anniversary
+    berlin = chat(timezone="Europe/Berlin", leads=[1, 0])
+    common = due_between([berlin], [leap], [], local(BERLIN, 2027, 2, 1),
+                         local(BERLIN, 2027, 3, 5))
+    assert [(r.key, r.due.astimezone(BERLIN).date()) for r in common] == [
+        ("a:leap-day:2027:1", date(2027, 2, 27)), ("a:leap-day:2027:0", date(2027, 2, 28))]
+    leap_year = due_between([berlin], [leap], [], local(BERLIN, 2028, 2, 1),
+                            local(BERLIN, 2028, 3, 5))
+    assert [r.due.astimezone(BERLIN).date() for r in leap_year] == [date(2028, 2, 28),
+                                                                    date(2028, 2, 29)]
+
+
+def test_topics_and_leads_filter() -> None:
+    other = card("strike-day", "2011-07-08", ("strike",))
+    dec16_only = chat(topics="dec16", leads=[0])
+    window = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 12, 31, tzinfo=UTC))
+    found = due_between([dec16_only], [card(), other], [], *window)
+    assert [r.key for r in found] == ["a:zhanaozen-massacre:2026:0"]
+    everything = due_between([chat(leads=[7, 1, 0])], [card(), other], [], *window)
+    assert len(everything) == 6
+
+
+def test_month_only_dates_are_never_reminded() -> None:
+    vague = card("vague", "2011-12", ("dec16",))
+    assert due_between([chat()], [vague], [], datetime(2026, 1, 1, tzinfo=UTC),
+                       datetime(2027, 1, 1, tzinfo=UTC)) == []
+
+
+def test_quiet_hours() -> None:
+    assert delivery_hour(23) == 21
+    assert delivery_hour(3) == 8
+    assert delivery_hour(10) == 10
+    assert in_quiet_hours(local(ALMATY, 2026, 12, 9, 22), ALMATY)
+    assert in_quiet_hours(local(ALMATY, 2026, 12, 9, 7, 59), ALMATY)
+    assert not in_quiet_hours(local(ALMATY, 2026, 12, 9, 8), ALMATY)
+    assert quiet_hours_end(local(ALMATY, 2026, 12, 9, 23), ALMATY) == local(ALMATY, 2026, 12,
+                                                                           10, 8)
+    assert quiet_hours_end(local(ALMATY, 2026, 12, 10, 3), ALMATY) == local(ALMATY, 2026, 12,
+                                                                           10, 8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(zone_name=st.sampled_from(["Asia/Almaty", "Europe/London", "America/New_York",
+                                  "Asia/Kolkata", "Australia/Adelaide", "Pacific/Chatham"]),
+       hour=st.integers(0, 23), days=st.integers(0, 3000))
+def test_reminders_never_fall_in_quiet_hours(zone_name: str, hour: int, days: int) -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=days)
+    subscriber = chat(timezone=zone_name, hour=hour)
+    for reminder in due_between([subscriber], [card(), card("leap", "2012-02-29")], [], start,
+                                start + timedelta(days=60)):
+        assert not in_quiet_hours(reminder.due, ZoneInfo(zone_name))
+
+
+def test_catch_up_sends_recent_and_skips_old() -> None:
+    now = datetime(2026, 12, 9, 12, tzinfo=UTC)  # 17:00 in Almaty
+    subscriber = chat(timezone="Asia/Almaty")
+    reminders = due_between([subscriber], [card()], [], now - timedelta(days=30), now)
+    assert [r.key for r in reminders] == ["a:zhanaozen-massacre:2026:7"]
+    plan = plan_sweep(reminders, lambda key, chat_id: None, now)
+    assert plan.send == reminders and not plan.skip
+    later = plan_sweep(reminders, lambda key, chat_id: None, now + timedelta(hours=8))
+    assert later.skip == reminders and not later.send  # due 05:00 UTC, now 20:00 UTC: 15 h late
+
+
+def test_catch_up_waits_for_the_morning_inside_quiet_hours() -> None:
+    evening = chat(timezone="Asia/Almaty", hour=21)
+    reminders = due_between([evening], [card()], [], local(ALMATY, 2026, 12, 9),
+                            local(ALMATY, 2026, 12, 9, 23))
+    now = local(ALMATY, 2026, 12, 9, 23)
+    plan = plan_sweep(reminders, lambda key, chat_id: None, now)
+    assert plan.defer == [(reminders[0], local(ALMATY, 2026, 12, 10, 8))]
+    too_late = chat(timezone="Asia/Almaty", hour=10)
+    late = due_between([too_late], [card()], [], local(ALMATY, 2026, 12, 9),
+                       local(ALMATY, 2026, 12, 9, 23))
+    # due 10:00, morning would be 22 h late: skipped rather than sent out of context
+    assert plan_sweep(late, lambda key, chat_id: None, local(ALMATY, 2026, 12, 9, 21, 59)).send
+    assert plan_sweep(late, lambda key, chat_id: None, now).skip == late
+
+
+def test_pending_rows_become_uncertain_and_settled_rows_are_left_alone() -> None:
+    now = datetime(2026, 12, 9, 6, tzinfo=UTC)
+    reminders = due_between([chat(1, timezone="Asia/Almaty"), chat(2, timezone="Asia/Almaty"),
+                             chat(3, timezone="Asia/Almaty")], [card()], [],
+                            now - timedelta(hours=12), now)
+    states = {1: "pending", 2: "sent", 3: None}
+    plan = plan_sweep(reminders, lambda key, chat_id: states[chat_id], now)
+    assert [r.chat_id for r in plan.uncertain] == [1]
+    assert [r.chat_id for r in plan.send] == [3]
+
+
+def test_sweep_window() -> None:
+    now = datetime(2026, 12, 9, 12, tzinfo=UTC)
+    assert sweep_window(now, None) == (now - timedelta(hours=12), now)
+    assert sweep_window(now, now - timedelta(minutes=5)) == (now - timedelta(hours=12), now)
+    assert sweep_window(now, now - timedelta(days=2)) == (now - timedelta(days=2), now)
+    assert sweep_window(now, now - timedelta(days=90)) == (now - timedelta(days=30), now)
+
+
+def test_event_reminders_in_the_chosen_city_only() -> None:
+    protest = event()
+    almaty = chat(1, timezone="Asia/Almaty", cities=["almaty"])
+    nowhere = chat(2, timezone="Asia/Almaty")
+    everywhere = chat(3, timezone="Europe/London", cities=["*"])
+    found = due_between([almaty, nowhere, everywhere], [], [protest],
+                        datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 12, 31, tzinfo=UTC))
+    assert {r.chat_id for r in found} == {1, 3}
+    keys = [r.key for r in found if r.chat_id == 1]
+    assert keys == ["e:almaty-2026-12-16:7", "e:almaty-2026-12-16:1", "e:almaty-2026-12-16:0"]
+    same_day = next(r for r in found if r.chat_id == 1 and r.lead == 0)
+    assert same_day.due == local(ALMATY, 2026, 12, 16, 10)
+    cancelled = protest.model_copy(update={"cancelled": True})
+    assert due_between([almaty], [], [cancelled], datetime(2026, 12, 1, tzinfo=UTC),
+                       datetime(2026, 12, 31, tzinfo=UTC)) == []
+
+
+def test_same_day_protest_reminder_comes_before_an_early_protest() -> None:
+    almaty = chat(timezone="Asia/Almaty", cities=["almaty"])
+    early = event(starts="2026-12-16T09:30:00")
+    assert event_due(early, 0, almaty) == local(ALMATY, 2026, 12, 16, 8, 30)
+    dawn = event(starts="2026-12-16T07:30:00")
+    assert event_due(dawn, 0, almaty) is None
+    assert event_due(dawn, 1, almaty) == local(ALMATY, 2026, 12, 15, 10)
+
+
+def test_next_reminder_under_a_controlled_clock() -> None:
+    subscriber = chat(timezone="Asia/Almaty", leads=[1, 0], cities=["almaty"])
+    with time_machine.travel(datetime(2026, 12, 9, 5, 30, tzinfo=UTC), tick=False):
+        now = datetime.now(UTC)
+        protest = event("almaty-2026-12-12", starts="2026-12-12T15:00:00")
+        upcoming = next_reminder(subscriber, [card()], [protest], now)
+    assert upcoming is not None
+    assert (upcoming.key, upcoming.due) == ("e:almaty-2026-12-12:1", local(ALMATY, 2026, 12, 11,
+                                                                          10))
+
+
+def test_canonical_zone_and_city_key() -> None:
+    assert canonical_zone("europe/berlin") == "Europe/Berlin"
+    assert canonical_zone(" Asia/Almaty ") == "Asia/Almaty"
+    assert canonical_zone("America/New York") == "America/New_York"
+    assert canonical_zone("Mars/Olympus") is None
+    assert canonical_zone("../../etc/passwd") is None
+    assert city_key("New York") == "new-york"
+    assert city_key("  Almaty ") == "almaty"
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_anniversary_text(language: str) -> None:
+    tr = translator(language)
+    subscriber = chat(timezone="Asia/Almaty", language=language, leads=[7])
+    (reminder,) = due_between([subscriber], [card()], [], datetime(2026, 12, 1, tzinfo=UTC),
+                              datetime(2026, 12, 31, tzinfo=UTC))
+    text = anniversary_text(tr, card(), reminder, [event()])
+    assert "15" in text
+    assert ("Police fired on strikers." if language == "en" else
+            "Полиция стреляла в бастующих.") in text
+    assert "Old Square" in text or "Старая площадь" in text
+    assert first_sentence("One. Two.") == "One."
