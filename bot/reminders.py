@@ -118,6 +118,9 @@ def quiet_hours_end(moment: datetime, tz: ZoneInfo) -> datetime:
     return local_time(day, QUIET_UNTIL, tz)
 
 
+DEC16 = (12, 16)
+
+
 # Anniversaries -----------------------------------------------------------------------------
 
 def anniversary_in(card: Card, year: int) -> date | None:
@@ -133,9 +136,13 @@ def anniversary_in(card: Card, year: int) -> date | None:
 
 
 def wanted_cards(chat: ChatSettings, cards: Iterable[Card]) -> list[Card]:
-    """Anniversaries this chat asked for; only cards with a full date can be reminded."""
+    """Anniversaries this chat asked for; only cards with a full date can be reminded.
+
+    "Only 16 December" means the date itself, not the content tag: the tag also marks cards
+    about the massacre's aftermath, whose own dates are other days.
+    """
     return [card for card in cards if card.kind == "anniversary" and card.anniversary_day
-            and (chat.topics == "all" or "dec16" in card.topics)]
+            and (chat.topics == "all" or card.anniversary_day == DEC16)]
 
 
 def _cards_by_day(cards: Iterable[Card]) -> dict[tuple[int, int], list[Card]]:

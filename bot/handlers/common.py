@@ -37,7 +37,10 @@ async def reply(
     question it answers.
     """
     query = update.callback_query
-    if edit and query and query.message and isinstance(query.message, Message):
+    # A deleted or too old message arrives with date 0 (PTB still makes it a Message):
+    # it cannot be edited, so the answer goes out as a new message.
+    if (edit and query and isinstance(query.message, Message)
+            and query.message.is_accessible):
         if _unchanged(query.message, text, markup):
             return query.message
         try:
