@@ -103,3 +103,8 @@ async def test_command_menus_in_both_languages(app, emulator):
     russian = emulator.commands_for("default", "ru")
     assert any(c["command"] == "prisoner" for c in english)
     assert any("Карточка" in c["description"] for c in russian)
+
+
+async def test_protests_deep_link_opens_the_list(app, emulator):
+    reply = await ask(emulator, "/start protests", "en")
+    assert "protest" in reply.text.lower()

@@ -15,6 +15,7 @@ from bot.handlers import corrections
 from bot.handlers.common import command_argument, main_menu, reply, share_button
 from bot.i18n import Translator
 from bot.library import PEOPLE_KINDS
+from bot.sharing import EVENTS_PAYLOAD
 
 PAGE_SIZE = 8
 """List entries per page: fits a phone screen with the navigation row."""
@@ -30,6 +31,11 @@ async def start(update: Update, context: BotContext) -> None:
         fix_id = payload.removeprefix(corrections.PAYLOAD_PREFIX)
         if payload.startswith(corrections.PAYLOAD_PREFIX) and context.library.get(fix_id):
             await corrections.ask_for_correction(update, context, fix_id)
+            return
+        if payload == EVENTS_PAYLOAD:  # a shared protest links to the list
+            from bot.handlers.protests import show_protests
+
+            await show_protests(update, context)
             return
         card = context.library.get(payload.lower())
         if card is not None:

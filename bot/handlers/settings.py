@@ -319,9 +319,9 @@ async def on_button(update: Update, context: BotContext) -> None:
     elif op == "hour" and arg and arg.isdigit() and int(arg) in DELIVERY_HOURS:
         settings = dataclasses.replace(settings, hour=int(arg))
     elif op == "tz" and (arg == "utc" or arg in events.KNOWN_CITIES):
-        await query.answer(tr.gettext("Saved."))
         zone_name = "UTC" if arg == "utc" else events.KNOWN_CITIES[arg][0]
         await apply_zone(update, context, zone_name, None if arg == "utc" else arg, edit=True)
+        await query.answer(tr.gettext("Saved."))  # only once the zone is on disk
         return
     elif op == "city" and arg:
         settings = dataclasses.replace(settings, cities=_toggle_city(settings.cities, arg))
