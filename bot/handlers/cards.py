@@ -182,12 +182,20 @@ async def find_and_send(
         await reply(update, context, text, main_menu(tr))
 
 
+def shorten(label: str, limit: int = 48) -> str:
+    """Button labels longer than a phone's width are cut at a word, with an ellipsis."""
+    if len(label) <= limit:
+        return label
+    return label[: limit - 1].rsplit(" ", 1)[0].rstrip(" ·,") + "…"
+
+
 def card_buttons(cards: list[Card], tr: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
                 InlineKeyboardButton(
-                    card.name.get(tr.language)[:60], callback_data=callbacks.build("card", card.id)
+                    shorten(card.name.get(tr.language)),
+                    callback_data=callbacks.build("card", card.id),
                 )
             ]
             for card in cards
@@ -270,7 +278,7 @@ async def send_list(
     if not chunk:
         lines.append(esc(_("No cards yet.")))
     rows = [
-        [InlineKeyboardButton(label[:60], callback_data=callbacks.build("card", card.id))]
+        [InlineKeyboardButton(shorten(label), callback_data=callbacks.build("card", card.id))]
         for card, label, _extra in chunk
     ]
     nav = []
