@@ -79,8 +79,28 @@ def main(argv: list[str] | None = None) -> int:
     if config.sandbox or args.task == "sandbox":
         from bot.sandbox import run_sandbox
 
+        store = open_checked(config)
+        if store is None:
+            return 2
+        store.close()  # the sandbox opens its own, on its own event loop
         return run_sandbox(config, language=getattr(args, "lang", None)) or 0
     return run_bot(config)
+
+
+def open_checked(config):
+    """The store, once content and data files are known to load; else None after one clear
+    message (never a traceback, never a silent reset)."""
+    from bot.content import ContentError, load_content
+    from bot.store import Store, StoreError
+
+    try:
+        load_content()
+        return Store.open(config.data_dir)
+    except ContentError as exc:
+        print(f"Content error, the bot did not start:\n{exc}", file=sys.stderr)
+    except StoreError as exc:
+        print(f"Data error, the bot did not start: {exc}", file=sys.stderr)
+    return None
 
 
 def run_bot(config) -> int:
@@ -88,18 +108,10 @@ def run_bot(config) -> int:
     from telegram.error import InvalidToken
 
     from bot.app import build_application
-    from bot.content import ContentError, load_content
     from bot.handlers import ALLOWED_UPDATES
-    from bot.store import Store, StoreCorrupted
 
-    try:
-        load_content()
-        store = Store.open(config.data_dir)
-    except ContentError as exc:
-        print(f"Content error, the bot did not start:\n{exc}", file=sys.stderr)
-        return 2
-    except StoreCorrupted as exc:
-        print(f"Data error, the bot did not start: {exc}", file=sys.stderr)
+    store = open_checked(config)
+    if store is None:
         return 2
     application = build_application(config, store)
     try:

@@ -200,6 +200,12 @@ class Store:
         finally:
             self._close()
 
+    def close(self) -> None:
+        """Flush and release the data directory, for callers without an event loop."""
+        if not self._closed:
+            self.flush_now()
+            self._close()
+
     def flush_now(self) -> None:
         for storage in self._storages:
             storage.flush_sync()
