@@ -374,7 +374,6 @@ DEEP_LINKS = [
     ("../../etc", None),
     ("roza-tuletaeva%00", None),
     (sharing.NO_RESULTS_PAYLOAD, None),
-    (sharing.EVENTS_PAYLOAD, None),
 ]
 
 
