@@ -286,7 +286,10 @@ async def preview_broadcast(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     assert chat is not None
     for language, text in texts.items():
-        await context.bot.send_message(chat.id, f"<b>[{language}]</b>\n{text}")
+        # The label goes separately: a message at Telegram's 4,096-character limit has no
+        # room for it, and the preview then looks exactly like what subscribers will get.
+        await context.bot.send_message(chat.id, f"<b>[{language}]</b>")
+        await context.bot.send_message(chat.id, text)
     count = len(context.store.subscribers())
     label = tr.ngettext("Send to %(num)d subscriber", "Send to %(num)d subscribers",
                         count) % {"num": count}
