@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from datetime import UTC
 
@@ -12,6 +11,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
+from bot import scheduling
 from bot.config import Config
 from bot.content import load_content
 from bot.context import BotApplication, BotContext, BotData, ChatData
@@ -95,18 +95,7 @@ async def setup_application(application: BotApplication) -> None:
             "inline mode is off for this bot: enable it with @BotFather (/setinline) "
             "so cards can be shared into any chat"
         )
-    await _start_feature("bot.scheduling", application)
-
-
-async def _start_feature(module_name: str, application: BotApplication) -> None:
-    """Start a feature's background work if that feature has landed."""
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        return
-    await module.start(application)
+    await scheduling.start(application)
 
 
 async def close_application(application: BotApplication) -> None:

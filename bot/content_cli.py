@@ -7,7 +7,7 @@ import re
 import sys
 
 from bot.cards import MESSAGE_LIMIT, CardRenderer, visible_length
-from bot.content import ContentError, load_content
+from bot.content import Content, ContentError, load_content
 from bot.i18n import LANGUAGES, translator
 from bot.library import Library, content_documents
 
@@ -29,13 +29,21 @@ def render_problems(library: Library) -> list[str]:
     return problems
 
 
-def check() -> int:
+def _load() -> tuple[Content, Library] | None:
+    """Content and the library built from it, or None after printing what is wrong."""
     try:
         content = load_content()
     except ContentError as exc:
         print(exc, file=sys.stderr)
+        return None
+    return content, Library.from_documents(content_documents(content))
+
+
+def check() -> int:
+    loaded = _load()
+    if loaded is None:
         return 1
-    library = Library.from_documents(content_documents(content))
+    content, library = loaded
     problems = render_problems(library)
     for problem in problems:
         print(problem, file=sys.stderr)
@@ -53,12 +61,10 @@ def check() -> int:
 
 
 def preview(card_id: str | None, language: str, raw: bool = False) -> int:
-    try:
-        content = load_content()
-    except ContentError as exc:
-        print(exc, file=sys.stderr)
+    loaded = _load()
+    if loaded is None:
         return 1
-    library = Library.from_documents(content_documents(content))
+    library = loaded[1]
     if card_id:
         card = library.get(card_id)
         if card is None:

@@ -287,25 +287,6 @@ async def _chat(terminal: Terminal, stdin: TextIO, stop: asyncio.Event) -> None:
             return
 
 
-async def _start(application: Any) -> None:
-    """run_polling's order, for a stand-in application (tests build their own)."""
-    await application.initialize()
-    if application.post_init:
-        await application.post_init(application)
-    await application.updater.start_polling(poll_interval=0, timeout=5)
-    await application.start()
-
-
-async def _stop(application: Any) -> None:
-    if application.updater and application.updater.running:
-        await application.updater.stop()
-    if application.running:
-        await application.stop()
-    await application.shutdown()
-    if application.post_shutdown:
-        await application.post_shutdown(application)
-
-
 async def run_sandbox_async(config: Any, *, language: str | None = None,
                             stdin: TextIO | None = None, stdout: TextIO | None = None,
                             admin: bool = False,
@@ -318,13 +299,10 @@ async def run_sandbox_async(config: Any, *, language: str | None = None,
     """
     out = stdout or sys.stdout
     print(TOKEN_HINT, file=out, flush=True)
-    start, stop_app = _start, _stop
-    if build is None:
-        from bot import app
+    from bot.app import build_application, start_application, stop_application
 
-        build = app.build_application
-        start = getattr(app, "start_application", _start)
-        stop_app = getattr(app, "stop_application", _stop)
+    build = build or build_application
+    start, stop_app = start_application, stop_application
     loop = asyncio.get_running_loop()
     async with Emulator(token=SANDBOX_TOKEN) as emulator:
         stdin = stdin or sys.stdin

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 
 from telegram import Update
@@ -15,14 +14,9 @@ from telegram.ext import (
 )
 
 from bot import callbacks
-from bot.handlers import buttons, cards, errors, fallback, language
+from bot.handlers import admin, buttons, cards, errors, fallback, language, settings, sharing
 
 log = logging.getLogger(__name__)
-
-FEATURE_MODULES = ("bot.handlers.settings", "bot.handlers.admin", "bot.handlers.sharing")
-"""Feature modules with their own ``register(application)``; a missing one is skipped, so
-features can land one at a time."""
-
 
 def register_all(application: Application) -> None:
     # Card commands (also answer /command@botname in groups: CommandHandler checks the name).
@@ -43,14 +37,10 @@ def register_all(application: Application) -> None:
         )
     )
 
-    for module_name in FEATURE_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        module.register(application)
+    # Feature modules, each registering its own commands and buttons.
+    settings.register(application)
+    admin.register(application)
+    sharing.register(application)
 
     # Fallbacks, last in the same group so they only see what nothing above took
     # (order matters: commands before text; group chatter is ignored).
