@@ -8,6 +8,7 @@ test can search all of it (for the token, say) at the end.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -165,3 +166,39 @@ async def seed_due_reminders(store: Store, chat_ids: list[int], zone: str) -> di
     for number, chat_id in enumerate(chat_ids):
         await store.put_chat(due_subscriber(chat_id, zone, "ru" if number % 3 == 0 else "en"))
     return event
+
+
+def prepare_fan_out(data_dir: Path, chat_ids: list[int]) -> None:
+    async def seed() -> None:
+        store = Store.open(data_dir)
+        try:
+            await seed_due_reminders(store, chat_ids, midday_zone())
+        finally:
+            await store.aclose()
+
+    asyncio.run(seed())
+
+
+def reminders_per_chat(emulator: EmulatorThread) -> dict[int, int]:
+    def count() -> dict[int, int]:
+        counts: dict[int, int] = {}
+        for message in emulator.emulator.sent():
+            if MARKER_ADDRESS in message.text and not message.edited:
+                counts[message.chat_id] = counts.get(message.chat_id, 0) + 1
+        return counts
+
+    return emulator.call(count)
+
+
+def reminder_rows(store: Store) -> dict[int, str]:
+    key = next(k for k in store.delivery_days() if "reliability-test" in k)
+    return store.deliveries(key)
+
+
+def reminder_rows_or_empty(data_dir: Path, store: Store | None = None) -> dict[int, str]:
+    """The test reminder's delivery log as the files hold it now (none yet: empty)."""
+    try:
+        store = store or Store.open(data_dir, read_only=True)
+        return reminder_rows(store)
+    except StopIteration:
+        return {}

@@ -10,10 +10,12 @@ import time
 from bot_process import (
     BotProcess,
     emulator_thread,
+    prepare_fan_out,
+    reminder_rows,
+    reminders_per_chat,
     wait_polling,
     wait_until,
 )
-from test_crash import prepare_fan_out, reminder_rows, reminders_per_chat
 
 from bot.emulator import EmulatorThread
 from bot.store import Store

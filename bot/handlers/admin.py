@@ -20,7 +20,7 @@ from telegram.constants import ChatType
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import callbacks, events, scheduling
-from bot.cards import esc
+from bot.cards import MESSAGE_LIMIT, esc, visible_length
 from bot.content import ProtestEvent, Text
 from bot.context import BotContext
 from bot.handlers.common import command_argument, is_admin, reply
@@ -286,10 +286,10 @@ async def preview_broadcast(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     assert chat is not None
     for language, text in texts.items():
-        # The label goes separately: a message at Telegram's 4,096-character limit has no
-        # room for it, and the preview then looks exactly like what subscribers will get.
-        await context.bot.send_message(chat.id, f"<b>[{language}]</b>")
-        await context.bot.send_message(chat.id, text)
+        label = f"<b>[{language}]</b>\n"
+        if visible_length(label + text) > MESSAGE_LIMIT:  # a message at the limit: no room
+            label = ""
+        await context.bot.send_message(chat.id, label + text)
     count = len(context.store.subscribers())
     label = tr.ngettext("Send to %(num)d subscriber", "Send to %(num)d subscribers",
                         count) % {"num": count}
