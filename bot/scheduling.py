@@ -214,8 +214,10 @@ class ReminderService:
                 chat = self.store.chat(only_chat)
                 subscribers = {only_chat: chat} if chat and chat.subscribed else {}
             events = self.events()
-            due = due_between(subscribers.values(), self.library.anniversaries(), events,
-                              start, end)
+            # Evaluating 100,000 schedules takes seconds: do it off the event loop so the
+            # bot keeps answering (the inputs are snapshots, the function is pure).
+            due = await asyncio.to_thread(due_between, list(subscribers.values()),
+                                          self.library.anniversaries(), events, start, end)
             plan = plan_sweep(due, self.store.delivery, now)
             log.debug("sweep at %s over (%s, %s]: %d to send, %d skipped, %d uncertain",
                       now.isoformat(), start.isoformat(), end.isoformat(), len(plan.send),
