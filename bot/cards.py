@@ -269,8 +269,27 @@ def _split_lines(text: str, budget: int) -> list[str]:
     return pieces
 
 
+_age_lines: dict[tuple[int, date, str], tuple[Card, str]] = {}
+AGE_LINE_CACHE_SIZE = 4096
+
+
 def age_line(tr: Translator, card: Card, today: date) -> str:
-    """'in 22 days · 15 years ago' style line for calendars and reminders."""
+    """'in 22 days · 15 years ago' style line for calendars and reminders.
+
+    Remembered per card, day and language: every /anniversaries shows the same lines all day.
+    """
+    key = (id(card), today, tr.language)
+    found = _age_lines.get(key)
+    if found is not None and found[0] is card:
+        return found[1]
+    if len(_age_lines) >= AGE_LINE_CACHE_SIZE:
+        _age_lines.clear()
+    line = _age_line(tr, card, today)
+    _age_lines[key] = (card, line)
+    return line
+
+
+def _age_line(tr: Translator, card: Card, today: date) -> str:
     from bot.library import next_occurrence
 
     day = next_occurrence(card, today)

@@ -75,7 +75,7 @@ class Library:
         self.sources = {source.id: source for source in sources}
         self.content_events = {event.id: event for event in events or []}
         self._names = {card.id: [card.name.en, card.name.ru, *card.aliases] for card in cards}
-        self._found: dict[tuple, list[Match]] = {}
+        self._found: dict[tuple, list] = {}  # find() and suggest() results by their arguments
         self._calendars: dict[date, list[Occurrence]] = {}
 
     @classmethod
@@ -125,6 +125,15 @@ class Library:
 
     def suggest(self, query: str, kinds: tuple[str, ...] | None = None) -> list[Card]:
         """Loose guesses for "did you mean", when find() found nothing."""
+        key = ("suggest", query, kinds)
+        found = self._found.get(key)
+        if found is None:
+            if len(self._found) >= FIND_CACHE_SIZE:
+                del self._found[next(iter(self._found))]
+            found = self._found[key] = self._suggest(query, kinds)
+        return list(found)
+
+    def _suggest(self, query: str, kinds: tuple[str, ...] | None) -> list[Card]:
         wanted = normalise(query)
         pool = [c for c in self.cards.values() if kinds is None or c.kind in kinds]
         keyed = {

@@ -1,0 +1,295 @@
+"""A bot in its own process for the benchmarks: the real one or a bare PTB echo bot.
+
+Prints ``{"event": "ready", ...}`` once polling, with the start-up phases timed; then obeys
+one JSON command per line on stdin: ``status`` (delivery counts so far) and ``stop`` (stop
+as ``run_polling`` would, then print peak RSS and CPU time). Logs go to stderr.
+
+``--at`` runs the whole process on a shifted wall clock (time-machine, ticking), so the
+reminder fan-out of 16 December can be benchmarked on any day: the bot's own catch-up sweep
+at start finds the reminders due and sends them, exactly as after a restart at that time.
+"""
+
+from __future__ import annotations
+
+import time
+
+STARTED = time.monotonic()
+
+import argparse  # noqa: E402 - the clock above must start before the imports
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import resource  # noqa: E402
+import sys  # noqa: E402
+from datetime import datetime  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def emit(message: dict) -> None:
+    print(json.dumps(message), flush=True)
+
+
+def _peak_rss() -> float:
+    """This process's peak RSS in MB. VmHWM, not ru_maxrss: the latter survives fork and
+    exec, so a child of a big parent (the benchmark that built the store) reports its peak."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _without_flood_limiter(application: Any) -> None:
+    """Drop the client-side 30 messages/s cap (B1 measures handling, B2 the cap).
+
+    PTB offers no public way to remove a rate limiter from a built bot; the attribute is
+    what ExtBot consults on every request.
+    """
+    application.bot._rate_limiter = None
+
+
+def request_class(json_body: bool) -> type:
+    """PTB's HTTPXRequest, or (``--json-body``) one that posts JSON when nothing is uploaded.
+
+    PTB url-encodes every parameter, one Python call per byte of non-ASCII text (a Russian
+    card is ~8 KB of such bytes); the Bot API accepts application/json bodies as well.
+    """
+    import httpx
+    from telegram._utils.defaultvalue import DefaultValue
+    from telegram.error import NetworkError, TimedOut
+    from telegram.request import HTTPXRequest
+
+    if not json_body:
+        return HTTPXRequest
+
+    def value(given: Any, default: float | None) -> float | None:
+        return default if given is None or isinstance(given, DefaultValue) else given
+
+    class JsonHTTPXRequest(HTTPXRequest):
+        async def do_request(self, url, method, request_data=None, read_timeout=None,
+                             write_timeout=None, connect_timeout=None, pool_timeout=None):
+            if request_data is None or request_data.contains_files:
+                return await super().do_request(url, method, request_data, read_timeout,
+                                                write_timeout, connect_timeout, pool_timeout)
+            defaults = self._client.timeout
+            timeout = httpx.Timeout(
+                connect=value(connect_timeout, defaults.connect),
+                read=value(read_timeout, defaults.read),
+                write=value(write_timeout, defaults.write),
+                pool=value(pool_timeout, defaults.pool))
+            try:
+                response = await self._client.request(
+                    method=method, url=url, content=request_data.json_payload, timeout=timeout,
+                    headers={"User-Agent": self.USER_AGENT, "Content-Type": "application/json"})
+            except httpx.TimeoutException as error:
+                raise TimedOut from error
+            except httpx.HTTPError as error:
+                raise NetworkError(f"httpx.{error.__class__.__name__}: {error}") from error
+            return response.status_code, response.content
+
+    return JsonHTTPXRequest
+
+
+def _with_request(application: Any, args: argparse.Namespace) -> None:
+    """Experiments (``--pool``, ``--json-body``): swap the bot's non-polling request object."""
+    kind = request_class(args.json_body)
+    application.bot._request = (application.bot._request[0],
+                                kind(connection_pool_size=args.pool or 256))
+
+
+async def real_bot(args: argparse.Namespace) -> tuple[Any, dict]:
+    from bot.app import build_application, start_application
+    from bot.config import Config
+    from bot.store import Store
+
+    timings = {"imports_s": time.monotonic() - STARTED}
+    config = Config(token=args.token, api_url=args.api_url, data_dir=Path(args.data_dir),
+                    admin_ids=frozenset({1000}), broadcast_rate=args.rate,
+                    paid_broadcast=args.paid)
+    began = time.monotonic()
+    store = Store.open(config.data_dir)
+    timings["store_open_s"] = time.monotonic() - began
+    timings["peak_rss_store_mb"] = _peak_rss()
+    timings["chats"] = store.chat_count()
+    application = build_application(config, store)
+    if not args.keep_flood_limiter:
+        _without_flood_limiter(application)
+    if args.pool or args.json_body:
+        _with_request(application, args)
+    setup = application.post_init
+
+    async def timed_setup(app: Any) -> None:
+        began = time.monotonic()
+        await setup(app)
+        timings["setup_s"] = time.monotonic() - began  # content, library, menus, jobs
+        timings["peak_rss_setup_mb"] = _peak_rss()
+
+    application.post_init = timed_setup
+    await start_application(application, poll_timeout=args.poll_timeout)
+    return application, timings
+
+
+async def echo_bot(args: argparse.Namespace) -> tuple[Any, dict]:
+    """The floor: python-telegram-bot with the same builder settings and trivial handlers."""
+    from telegram import (
+        InlineKeyboardButton,
+        InlineKeyboardMarkup,
+        InlineQueryResultArticle,
+        InputTextMessageContent,
+    )
+    from telegram.constants import ParseMode
+    from telegram.ext import (
+        AIORateLimiter,
+        ApplicationBuilder,
+        CallbackQueryHandler,
+        Defaults,
+        InlineQueryHandler,
+        MessageHandler,
+        filters,
+    )
+
+    from bot.app import CONCURRENT_UPDATES
+    from bot.handlers import ALLOWED_UPDATES
+
+    timings = {"imports_s": time.monotonic() - STARTED}
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("again", callback_data="card:echo"),
+                                      InlineKeyboardButton("list", callback_data="list:a")]])
+    edits = 0
+
+    async def on_message(update, context) -> None:
+        text = (update.effective_message.text or "?")[:200]
+        await context.bot.send_message(update.effective_chat.id, _escape(text),
+                                       reply_markup=keyboard)
+
+    async def on_button(update, context) -> None:
+        nonlocal edits
+        edits += 1  # an edit must change the text, or Telegram refuses it
+        await update.callback_query.answer()
+        await update.callback_query.edit_message_text(
+            f"{_escape(update.callback_query.data)} #{edits}", reply_markup=keyboard)
+
+    async def on_inline(update, context) -> None:
+        query = update.inline_query.query or "echo"
+        await update.inline_query.answer([InlineQueryResultArticle(
+            id="1", title=query, input_message_content=InputTextMessageContent(_escape(query)))],
+            cache_time=0)
+
+    builder = (ApplicationBuilder().token(args.token).base_url(f"{args.api_url}/bot")
+               .base_file_url(f"{args.api_url}/file/bot")
+               .defaults(Defaults(parse_mode=ParseMode.HTML))
+               .concurrent_updates(CONCURRENT_UPDATES))
+    if args.keep_flood_limiter:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    if args.pool or args.json_body:
+        builder = builder.request(request_class(args.json_body)(
+            connection_pool_size=args.pool or 256))
+    application = builder.build()
+    application.add_handler(MessageHandler(filters.ALL, on_message))
+    application.add_handler(CallbackQueryHandler(on_button))
+    application.add_handler(InlineQueryHandler(on_inline))
+    await application.initialize()
+    await application.updater.start_polling(poll_interval=0, timeout=args.poll_timeout,
+                                            allowed_updates=ALLOWED_UPDATES)
+    await application.start()
+    return application, timings
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def delivery_counts(application: Any) -> dict | None:
+    store = getattr(application.bot_data, "store", None)
+    return store.delivery_counts() if store is not None else None
+
+
+async def bare_sender(args: argparse.Namespace) -> None:
+    """The ceiling for B2: a bare PTB Bot sending ``--messages`` paid-broadcast messages, 64
+    at a time (as the fan-out's workers), with no store, no pacing and no handlers."""
+    from telegram import Bot
+
+    text = ("🕯 <b>Zhanaozen massacre</b>\nToday, 16 December. It is 15 years since.\n\n"
+            "On 16 December 2011 police opened fire on striking oil workers in Zhanaozen.")
+    bot = Bot(args.token, base_url=f"{args.api_url}/bot",
+              request=request_class(args.json_body)(connection_pool_size=args.pool or 256))
+    await bot.initialize()
+    emit({"event": "ready", "timings": {}, "cpu_s": _cpu(), "peak_rss_mb": _peak_rss()})
+    numbers = iter(range(args.messages))
+
+    async def worker() -> None:
+        for number in numbers:
+            await bot.send_message(3_000_000 + number, text, parse_mode="HTML",
+                                   allow_paid_broadcast=True)
+
+    await asyncio.gather(*(worker() for _ in range(64)))
+    await bot.shutdown()
+    emit({"event": "stopped", "cpu_s": _cpu(), "delivery_counts": None,
+          "peak_rss_mb": _peak_rss()})
+
+
+async def run(args: argparse.Namespace) -> None:
+    if args.kind == "sender":
+        await bare_sender(args)
+        return
+    application, timings = await (real_bot(args) if args.kind == "real" else echo_bot(args))
+    timings["ready_s"] = time.monotonic() - STARTED
+    emit({"event": "ready", "timings": timings, "cpu_s": _cpu(), "peak_rss_mb": _peak_rss()})
+    loop = asyncio.get_running_loop()
+    while True:
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        command = json.loads(line)["cmd"] if line.strip() else "stop"
+        if command == "status":
+            emit({"delivery_counts": delivery_counts(application), "cpu_s": _cpu()})
+            continue
+        break
+    if args.kind == "real":
+        from bot.app import stop_application
+
+        await stop_application(application)
+    else:
+        await application.updater.stop()
+        await application.stop()
+        await application.shutdown()
+    emit({"event": "stopped", "cpu_s": _cpu(), "delivery_counts": delivery_counts(application),
+          "peak_rss_mb": _peak_rss()})
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kind", choices=("real", "echo", "sender"), default="real")
+    parser.add_argument("--messages", type=int, default=5000, help="for --kind sender")
+    parser.add_argument("--api-url", required=True)
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--rate", type=float, default=30.0)
+    parser.add_argument("--paid", action="store_true")
+    parser.add_argument("--at", default=None, help="ISO instant the wall clock starts at")
+    parser.add_argument("--keep-flood-limiter", action="store_true")
+    parser.add_argument("--pool", type=int, default=0, help="HTTP connection pool size")
+    parser.add_argument("--json-body", action="store_true", help="post JSON bodies")
+    parser.add_argument("--poll-timeout", type=int, default=10)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("bot").setLevel(logging.INFO)
+    if args.at:
+        import time_machine
+
+        time_machine.travel(datetime.fromisoformat(args.at), tick=True).start()
+    asyncio.run(run(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
