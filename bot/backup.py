@@ -134,7 +134,7 @@ def _tables(data: dict[str, Any]) -> dict[str, dict[str, dict]]:
             raise _Refused(f"delivery log {occurrence!r} is malformed")
         table: dict[str, dict] = {str(TOUCHED_DOC): {"day": day}}
         for chat_id, state in rows.items():
-            if not chat_id.lstrip("-").isdigit() or state not in STATE_CODES:
+            if not chat_id.lstrip("-").isdecimal() or state not in STATE_CODES:
                 raise _Refused(f"delivery row {occurrence!r}/{chat_id!r} is invalid")
             bucket = table.setdefault(str(int(chat_id) % DELIVERY_BUCKETS), {})
             bucket[str(int(chat_id))] = STATE_CODES[state]

@@ -81,7 +81,7 @@ def _check_admin_ids(value: str) -> frozenset[int]:
     for part in value.replace(" ", "").split(","):
         if not part:
             continue
-        if not part.lstrip("-").isdigit():
+        if not part.lstrip("-").isdecimal():
             raise ConfigError(
                 f"BOT_ADMIN_IDS must be comma-separated numeric Telegram user ids, got {part!r}"
             )

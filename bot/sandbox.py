@@ -169,7 +169,7 @@ class Terminal:
                 self.show(self.last)
         elif command in ("/sandbox", "/?"):
             self.say(HELP)
-        elif line.isdigit():
+        elif line.isdecimal():
             await self.choose(int(line))
         elif command.lower() in ("@bot", f"@{self.emulator.username.lower()}"):
             await self.inline(rest.strip())

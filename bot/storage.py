@@ -163,7 +163,7 @@ def _problem(data: Any, kind: str) -> str | None:
         if not isinstance(table, dict):
             return f"table {name!r} is not a JSON object"
         for doc_id, document in table.items():
-            if not isinstance(document, dict) or not doc_id.lstrip("-").isdigit():
+            if not isinstance(document, dict) or not doc_id.lstrip("-").isdecimal():
                 return f"table {name!r} has a malformed document {doc_id!r}"
     return None
 

@@ -35,6 +35,7 @@ def test_full_configuration(tmp_path):
     ("env", "variable"),
     [
         ({"BOT_ADMIN_IDS": "12,abc"}, "BOT_ADMIN_IDS"),
+        ({"BOT_ADMIN_IDS": "²"}, "BOT_ADMIN_IDS"),
         ({"BOT_API_URL": "api.telegram.org"}, "BOT_API_URL"),
         ({"BOT_API_URL": "ftp://x"}, "BOT_API_URL"),
         ({"BOT_TOKEN": "not a token"}, "BOT_TOKEN"),

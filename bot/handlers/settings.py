@@ -313,10 +313,10 @@ async def on_button(update: Update, context: BotContext) -> None:
         note = (tr.gettext("Subscribed.") if op == "sub" else tr.gettext("Unsubscribed."))
     elif op == "topic" and arg in ("all", "dec16"):
         settings = dataclasses.replace(settings, topics=arg)
-    elif op == "lead" and arg and arg.isdigit() and int(arg) in LEAD_CHOICES:
+    elif op == "lead" and arg and arg.isdecimal() and int(arg) in LEAD_CHOICES:
         leads = set(settings.leads) ^ {int(arg)}
         settings = dataclasses.replace(settings, leads=sorted(leads, reverse=True))
-    elif op == "hour" and arg and arg.isdigit() and int(arg) in DELIVERY_HOURS:
+    elif op == "hour" and arg and arg.isdecimal() and int(arg) in DELIVERY_HOURS:
         settings = dataclasses.replace(settings, hour=int(arg))
     elif op == "tz" and (arg == "utc" or arg in events.KNOWN_CITIES):
         zone_name = "UTC" if arg == "utc" else events.KNOWN_CITIES[arg][0]
