@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 import time_machine
+from chat import press, say
 from conftest import ADMIN_ID, make_config, running_bot
 
 from bot import events
-from bot.emulator import Emulator
 from bot.store import ChatSettings
 
 ADMIN = ADMIN_ID
@@ -20,17 +20,6 @@ ADMIN = ADMIN_ID
 def clock():
     with time_machine.travel(datetime(2026, 11, 30, 6, tzinfo=UTC), tick=True) as traveller:
         yield traveller
-
-
-async def say(emulator: Emulator, chat_id: int, text: str, language: str = "en"):
-    emulator.user_message(chat_id, text, user_id=chat_id, language_code=language)
-    return await emulator.next_message(chat_id)
-
-
-async def press(emulator: Emulator, chat_id: int, message, label: str):
-    emulator.press(chat_id, message.message_id, message.button(label)["callback_data"],
-                   user_id=chat_id)
-    return await emulator.next_message(chat_id)
 
 
 async def test_event_add_checks_every_answer(app, emulator):

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from chat import press, say
 from conftest import ADMIN_ID
 from icalendar import Calendar
 from test_reminders import card, event
@@ -13,7 +14,6 @@ from test_reminders import card, event
 from bot import events, scheduling
 from bot.calendar_ics import event_calendar, reminders_calendar
 from bot.content import load_content
-from bot.emulator import Emulator
 from bot.emulator.telegram_html import parse_html
 from bot.i18n import translator
 from bot.library import Library, content_documents
@@ -107,17 +107,6 @@ def test_content_events_load_through_the_library():
 
 
 # Through the bot ---------------------------------------------------------------------------
-
-async def say(emulator: Emulator, chat_id: int, text: str, language: str = "en"):
-    emulator.user_message(chat_id, text, user_id=chat_id, language_code=language)
-    return await emulator.next_message(chat_id)
-
-
-async def press(emulator: Emulator, chat_id: int, message, label: str):
-    emulator.press(chat_id, message.message_id, message.button(label)["callback_data"],
-                   user_id=chat_id)
-    return await emulator.next_message(chat_id)
-
 
 async def test_protests_list_with_a_calendar_file_each(app, emulator):
     store = app.bot_data.store
