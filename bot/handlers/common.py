@@ -8,6 +8,7 @@ import re
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    LinkPreviewOptions,
     Message,
     ReplyParameters,
     SwitchInlineQueryChosenChat,
@@ -45,7 +46,7 @@ async def reply(
             return query.message
         try:
             return await query.edit_message_text(
-                text, reply_markup=markup, link_preview_options=_no_preview()
+                text, reply_markup=markup, link_preview_options=NO_PREVIEW
             )
         except BadRequest as exc:  # a second tap on the same button: nothing to change
             if "not modified" not in exc.message.lower():
@@ -65,7 +66,7 @@ async def reply(
         text,
         reply_markup=markup,
         reply_parameters=reply_params,
-        link_preview_options=_no_preview(),
+        link_preview_options=NO_PREVIEW,
     )
 
 
@@ -75,10 +76,8 @@ def _unchanged(message: Message, text: str, markup: InlineKeyboardMarkup | None)
     return (message.text or "").strip() == plain and message.reply_markup == markup
 
 
-def _no_preview():
-    from telegram import LinkPreviewOptions
-
-    return LinkPreviewOptions(is_disabled=True)
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+"""Cards end with a link back to the bot; its preview would only repeat the card."""
 
 
 def command_argument(context: BotContext) -> str:
