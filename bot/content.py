@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -169,9 +170,10 @@ class Card(_Strict):
             seen.update(dict.fromkeys(action.sources))
         return list(seen)
 
-    @property
+    @cached_property
     def anniversary_day(self) -> tuple[int, int] | None:
-        """(month, day) the card recurs on, if it has a full date."""
+        """(month, day) the card recurs on, if it has a full date (cached: every schedule
+        evaluation asks)."""
         if self.date is None:
             return None
         parsed = parse_partial_date(self.date)
@@ -179,7 +181,7 @@ class Card(_Strict):
             return None
         return parsed[1], parsed[2]  # type: ignore[return-value]
 
-    @property
+    @cached_property
     def year(self) -> int | None:
         return parse_partial_date(self.date)[0] if self.date else None
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache, lru_cache
@@ -189,6 +189,11 @@ def wants_event(chat: ChatSettings, event: ProtestEvent) -> bool:
     return not event.cancelled and ("*" in chat.cities or city_key(event.city.en) in chat.cities)
 
 
+def live_events(events: Iterable[ProtestEvent], after: datetime) -> list[ProtestEvent]:
+    """Protests that can still be reminded of: not cancelled, starting after ``after``."""
+    return [event for event in events if not event.cancelled and event_start(event) > after]
+
+
 def event_key(event_id: str, lead: int) -> str:
     return f"e:{event_id}:{lead}"
 
@@ -208,21 +213,69 @@ def event_due(event: ProtestEvent, lead: int, chat: ChatSettings) -> datetime | 
 
 # Putting it together -----------------------------------------------------------------------
 
+Profile = tuple[str, int, str, tuple[int, ...], tuple[str, ...]]
+"""What decides when a chat hears: (zone, hour, topics, leads, cities). Thousands of chats
+share one, so schedules are evaluated once per profile, not once per chat."""
+
+
+def profile_of(chat: ChatSettings) -> Profile:
+    return (chat.timezone, chat.hour, chat.topics, tuple(chat.leads), tuple(chat.cities))
+
+
 def due_between(chats: Iterable[ChatSettings], cards: Iterable[Card],
                 events: Iterable[ProtestEvent], start: datetime,
                 end: datetime) -> list[Reminder]:
     """Every reminder with ``start < due <= end`` for these chats, earliest first."""
-    cards = list(cards)
-    events = [event for event in events if not event.cancelled and event_start(event) > start]
-    # Two topic choices, so two indexes, built once for every chat.
-    indexes = {topics: _cards_by_day(wanted_cards(ChatSettings(0, topics=topics), cards))
-               for topics in ("all", "dec16")}
-    found: list[Reminder] = []
+    groups: dict[Profile, tuple[ChatSettings, list[int]]] = {}
     for chat in chats:
+        group = groups.setdefault(profile_of(chat), (chat, []))
+        group[1].append(chat.chat_id)
+    return due_for_groups(groups.values(), cards, events, start, end)
+
+
+def due_for_groups(groups: Iterable[tuple[ChatSettings, Sequence[int]]], cards: Iterable[Card],
+                   events: Iterable[ProtestEvent], start: datetime,
+                   end: datetime) -> list[Reminder]:
+    """``due_between`` for chats grouped by profile: each group's settings are evaluated once
+    and the result is given to every chat id in it."""
+    schedule = Schedule(cards, events, start, end)
+    found: list[Reminder] = []
+    for settings, chat_ids in groups:
+        for r in schedule.due(settings):
+            found.extend(Reminder(r.key, chat_id, r.due, r.kind, r.subject_id, r.lead, r.day,
+                                  r.timezone) for chat_id in chat_ids)
+    found.sort(key=lambda r: (r.due, r.chat_id, r.key))
+    return found
+
+
+def due_instants(profiles: Iterable[ChatSettings], cards: Iterable[Card],
+                 events: Iterable[ProtestEvent], start: datetime,
+                 end: datetime) -> set[datetime]:
+    """The instants in ``(start, end]`` at which any of these profiles has a reminder due."""
+    schedule = Schedule(cards, events, start, end)
+    return {r.due for settings in profiles for r in schedule.due(settings)}
+
+
+class Schedule:
+    """The reminders of one window, for any chat settings; the indexes are built once."""
+
+    def __init__(self, cards: Iterable[Card], events: Iterable[ProtestEvent], start: datetime,
+                 end: datetime) -> None:
+        self.cards = list(cards)
+        self.events = live_events(events, start)
+        self.start, self.end = start, end
+        # Two topic choices, so two indexes, built once for every chat.
+        self.indexes = {topics: _cards_by_day(wanted_cards(ChatSettings(0, topics=topics),
+                                                           self.cards))
+                        for topics in ("all", "dec16")}
+
+    def due(self, chat: ChatSettings) -> list[Reminder]:
+        start, end = self.start, self.end
         tz = zone(chat.timezone)
         leads = sorted({lead for lead in chat.leads if lead in LEAD_CHOICES}, reverse=True)
         hour = delivery_hour(chat.hour)
-        index = indexes.get(chat.topics) or _cards_by_day(wanted_cards(chat, cards))
+        index = self.indexes.get(chat.topics) or _cards_by_day(wanted_cards(chat, self.cards))
+        found: list[Reminder] = []
         send_day, last_day = start.astimezone(tz).date(), end.astimezone(tz).date()
         while index and send_day <= last_day:
             due = local_time(send_day, hour, tz)
@@ -234,7 +287,7 @@ def due_between(chats: Iterable[ChatSettings], cards: Iterable[Card],
                                  due, "anniversary", card.id, lead, target, chat.timezone)
                         for card in _cards_on(target, index))
             send_day += timedelta(days=1)
-        for event in events:
+        for event in self.events:
             if not wants_event(chat, event):
                 continue
             for lead in leads:
@@ -243,8 +296,7 @@ def due_between(chats: Iterable[ChatSettings], cards: Iterable[Card],
                     day = event_start(event).astimezone(tz).date()
                     found.append(Reminder(event_key(event.id, lead), chat.chat_id, due, "event",
                                           event.id, lead, day, chat.timezone))
-    found.sort(key=lambda r: (r.due, r.chat_id, r.key))
-    return found
+        return found
 
 
 def next_reminder(chat: ChatSettings, cards: Iterable[Card], events: Iterable[ProtestEvent],

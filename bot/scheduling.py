@@ -44,6 +44,9 @@ from bot.reminders import (
     anniversary_markup,
     anniversary_text,
     due_between,
+    due_for_groups,
+    due_instants,
+    live_events,
     next_reminder,
     plan_sweep,
     sweep_window,
@@ -167,23 +170,32 @@ class ReminderService:
             self.job_queue.run_once(_sweep_job, when=when or 0, data=self, name=name,
                                     job_kwargs=SWEEP_JOB_KWARGS)
 
-    def plan(self, now: datetime | None = None, only_chat: int | None = None) -> list[datetime]:
+    async def plan(self, now: datetime | None = None,
+                   only_chat: int | None = None) -> list[datetime]:
         """Create a sweep job for each instant in the next half hour at which a reminder is
         due; returns those instants.
 
         The window starts at the last sweep, not at "now": an instant that passed between the
-        last sweep and this plan (during start-up, say) gets a sweep at once.
+        last sweep and this plan (during start-up, say) gets a sweep at once. Only the
+        distinct settings matter here (a few thousand among 100,000 subscribers), and they
+        are gathered and evaluated in a worker thread so the bot keeps answering.
         """
         now = now or self.now()
         since = max(self._last_swept() or now, now - CATCH_UP_LIMIT)
+        cards, events = self.library.anniversaries(), self.events()
         if only_chat is None:
-            chats = self.store.subscribers()
+            def evaluate() -> set[datetime]:
+                groups = self.store.subscriber_groups(
+                    by_cities=bool(live_events(events, min(since, now))))
+                profiles = [settings for settings, _ in groups]
+                return due_instants(profiles, cards, events, min(since, now), now + PLAN_AHEAD)
+
+            instants = sorted(await asyncio.to_thread(evaluate))
         else:
             chat = self.store.chat(only_chat)
             chats = [chat] if chat and chat.subscribed else []
-        due = due_between(chats, self.library.anniversaries(), self.events(),
-                          min(since, now), now + PLAN_AHEAD)
-        instants = sorted({reminder.due for reminder in due})
+            instants = sorted(due_instants(chats, cards, events, min(since, now),
+                                           now + PLAN_AHEAD))
         if only_chat is None and any(instant <= now for instant in instants):
             self.schedule_sweep(None)
         for instant in instants:
@@ -206,18 +218,24 @@ class ReminderService:
         """
         async with self._sweep_lock:
             now = now or self.now()
+            events, cards = self.events(), self.library.anniversaries()
             if only_chat is None:
                 start, end = sweep_window(now, self._last_swept())
-                subscribers = {chat.chat_id: chat for chat in self.store.subscribers()}
+
+                def evaluate() -> list[Reminder]:
+                    groups = self.store.subscriber_groups(
+                        by_cities=bool(live_events(events, start)))
+                    return due_for_groups(groups, cards, events, start, end)
+
+                # Reading 100,000 subscribers and expanding their schedules takes a moment:
+                # do it off the event loop so the bot keeps answering (the store's tables
+                # are copy-on-write snapshots, the functions are pure).
+                due = await asyncio.to_thread(evaluate)
             else:
                 start, end = now - CATCH_UP_LIMIT, now
                 chat = self.store.chat(only_chat)
-                subscribers = {only_chat: chat} if chat and chat.subscribed else {}
-            events = self.events()
-            # Evaluating 100,000 schedules takes seconds: do it off the event loop so the
-            # bot keeps answering (the inputs are snapshots, the function is pure).
-            due = await asyncio.to_thread(due_between, list(subscribers.values()),
-                                          self.library.anniversaries(), events, start, end)
+                chats = [chat] if chat and chat.subscribed else []
+                due = due_between(chats, cards, events, start, end)
             plan = plan_sweep(due, self.store.delivery, now)
             log.debug("sweep at %s over (%s, %s]: %d to send, %d skipped, %d uncertain",
                       now.isoformat(), start.isoformat(), end.isoformat(), len(plan.send),
@@ -228,7 +246,7 @@ class ReminderService:
                                "%d reminders of %s were more than 12 hours late: skipped")
             for _reminder, morning in plan.defer:
                 self.schedule_sweep(morning)
-            outgoing = self._render_all(plan.send, subscribers, events)
+            outgoing = self._render_all(plan.send, events)
             result = await self.fan_out().run(outgoing, keep_going=self._running)
             if not result.stopped and only_chat is None:
                 await self.store.set_meta(LAST_SWEPT, now.isoformat())
@@ -244,11 +262,16 @@ class ReminderService:
         for key, count in Counter(r.key for r in reminders).items():
             log.warning(message, count, key)
 
-    def _render_all(self, reminders: list[Reminder], chats: dict[int, ChatSettings],
+    def _render_all(self, reminders: list[Reminder],
                     events: list[ProtestEvent]) -> Iterator[Outgoing]:
+        """Rendered as the fan-out reaches each chat, from its settings as they are then: a
+        chat that unsubscribed or chose another language meanwhile is served accordingly."""
         by_id = {event.id: event for event in events}
         for reminder in reminders:
-            outgoing = self.render(reminder, chats[reminder.chat_id], by_id, events)
+            chat = self.store.chat(reminder.chat_id)
+            if chat is None or not chat.subscribed:
+                continue
+            outgoing = self.render(reminder, chat, by_id, events)
             if outgoing is not None:
                 yield outgoing
 
@@ -326,7 +349,9 @@ class ReminderService:
                 yield Outgoing(key, chat_id, cancellation_text(tr, event))
         elif spec["kind"] == "broadcast":
             texts = spec["text"]
-            for chat in self.store.subscribers():
+            for chat in self.store.all_chats():
+                if not chat.subscribed:
+                    continue
                 text = texts.get(chat.language or "en") or texts["en"]
                 yield Outgoing(key, chat.chat_id, text)
 
@@ -335,7 +360,7 @@ class ReminderService:
         if not chat_id or not message_id:
             return None
         tr = translator(spec.get("report_language", "en"))
-        total = len(self.store.subscribers())
+        total = self.store.subscriber_count()
 
         async def report(result: FanOutResult) -> None:
             text = tr.gettext("Sending: %(done)d of about %(total)d (%(sent)d sent, "
@@ -356,12 +381,12 @@ async def _sweep_job(context) -> None:
 async def _chat_sweep_job(context) -> None:
     """After one chat's change: its sweep jobs for the next half hour, and what it is owed."""
     found, chat_id = context.job.data
-    found.plan(only_chat=chat_id)
+    await found.plan(only_chat=chat_id)
     await found.sweep(only_chat=chat_id)
 
 
 async def _plan_job(context) -> None:
-    context.job.data.plan()
+    await context.job.data.plan()
 
 
 async def _prune_job(context) -> None:

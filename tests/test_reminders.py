@@ -19,6 +19,7 @@ from bot.reminders import (
     city_key,
     delivery_hour,
     due_between,
+    due_instants,
     event_due,
     first_sentence,
     in_quiet_hours,
@@ -152,6 +153,30 @@ def test_reminders_never_fall_in_quiet_hours(zone_name: str, hour: int, days: in
     for reminder in due_between([subscriber], [card(), card("leap", "2012-02-29")], [], start,
                                 start + timedelta(days=60)):
         assert not in_quiet_hours(reminder.due, ZoneInfo(zone_name))
+
+
+chat_settings = st.builds(
+    chat, chat_id=st.integers(1, 40),
+    timezone=st.sampled_from(["UTC", "Asia/Almaty", "Europe/Berlin", "America/New_York"]),
+    hour=st.integers(0, 23), topics=st.sampled_from(["all", "dec16"]),
+    leads=st.lists(st.sampled_from([7, 1, 0, 3]), max_size=4),
+    cities=st.sampled_from([[], ["*"], ["almaty"], ["london"]]))
+
+
+@settings(max_examples=100, deadline=None)
+@given(chats=st.lists(chat_settings, max_size=12, unique_by=lambda c: c.chat_id),
+       days=st.integers(0, 400))
+def test_grouped_evaluation_equals_one_chat_at_a_time(chats: list[ChatSettings],
+                                                       days: int) -> None:
+    """Schedules are evaluated once per distinct settings; no chat may gain or lose one."""
+    start = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=days)
+    end = start + timedelta(days=20)
+    cards = [card(), card("leap", "2012-02-29"), card("spring", "2012-03-10", ())]
+    events = [event(starts=(start + timedelta(days=5)).strftime("%Y-%m-%dT12:00:00"))]
+    one_by_one = sorted((r for c in chats for r in due_between([c], cards, events, start, end)),
+                        key=lambda r: (r.due, r.chat_id, r.key))
+    assert due_between(chats, cards, events, start, end) == one_by_one
+    assert due_instants(chats, cards, events, start, end) == {r.due for r in one_by_one}
 
 
 def test_catch_up_sends_recent_and_skips_old() -> None:

@@ -264,7 +264,7 @@ async def test_jobs_are_rebuilt_with_a_deliberate_misfire_grace_time(app):
     plan = jobs[scheduling.PLAN_JOB]
     assert plan.job.misfire_grace_time == scheduling.PLAN_INTERVAL.total_seconds()
     await app.bot_data.store.put_chat(subscriber(801))
-    instants = scheduling.service(app).plan(datetime(2026, 12, 9, 9, 45, tzinfo=UTC))
+    instants = await scheduling.service(app).plan(datetime(2026, 12, 9, 9, 45, tzinfo=UTC))
     assert instants == [datetime(2026, 12, 9, 10, tzinfo=UTC)]
     (sweep,) = app.job_queue.get_jobs_by_name(scheduling.SWEEP_JOB + instants[0].isoformat())
     assert sweep.job.misfire_grace_time == 12 * 3600 and sweep.job.coalesce

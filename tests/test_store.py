@@ -170,6 +170,23 @@ async def test_concurrent_writes_share_one_flush(store: Store) -> None:
     await store.aclose()
 
 
+async def test_subscribers_are_grouped_by_what_decides_when_they_hear(store: Store) -> None:
+    almaty = ChatSettings(1, language="ru", timezone="Asia/Almaty", subscribed=True)
+    await asyncio.gather(
+        store.put_chat(almaty), store.put_chat(ChatSettings(2, timezone="Asia/Almaty",
+                                                            subscribed=True)),
+        store.put_chat(ChatSettings(3, hour=9, leads=[0], cities=["*"], topics="dec16",
+                                    subscribed=True)),
+        store.put_chat(ChatSettings(4, timezone="Asia/Almaty")))  # not subscribed
+    groups = {tuple(sorted(ids)): settings for settings, ids in store.subscriber_groups()}
+    assert set(groups) == {(1, 2), (3,)}
+    assert (groups[1, 2].timezone, groups[1, 2].hour, groups[1, 2].leads) == (
+        "Asia/Almaty", 10, almaty.leads)
+    assert (groups[3,].hour, groups[3,].leads, groups[3,].cities, groups[3,].topics) == (
+        9, [0], ["*"], "dec16")
+    assert store.subscriber_count() == 3
+
+
 async def test_writers_arriving_during_a_flush_wait_for_the_next(store: Store) -> None:
     before = store.flush_count
     first = asyncio.ensure_future(store.put_chat(ChatSettings(1)))

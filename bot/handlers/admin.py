@@ -290,7 +290,7 @@ async def preview_broadcast(update: Update, context: BotContext) -> None:
         if visible_length(label + text) > MESSAGE_LIMIT:  # a message at the limit: no room
             label = ""
         await context.bot.send_message(chat.id, label + text)
-    count = len(context.store.subscribers())
+    count = context.store.subscriber_count()
     label = tr.ngettext("Send to %(num)d subscriber", "Send to %(num)d subscribers",
                         count) % {"num": count}
     markup = InlineKeyboardMarkup([[_button(label, "bcok"),
