@@ -105,8 +105,7 @@ def fan_out(name: str, work: Path, seed_dir: Path, args: argparse.Namespace, *, 
                  str(data_dir), "--rate", str(rate), "--at", at.isoformat(),
                  "--keep-flood-limiter", *(["--paid"] if paid else []),
                  *(["--pool", str(args.pool)] if args.pool else []),
-                 *(["--json-body"] if args.json_body else []),
-                 *(["--pace-before-send"] if args.pace_before_send else [])]
+                 *(["--json-body"] if args.json_body else [])]
     segments, stalled, cpu, peak_rss, readiness = [], False, 0.0, 0.0, []
     try:
         emulator.request("rate_limit", global_per_second=FREE_RATE, per_group_per_minute=20,
@@ -250,9 +249,6 @@ def main() -> int:
                         help="experiment: the bot's HTTP connection pool size (PTB: 256)")
     parser.add_argument("--json-body", action="store_true",
                         help="experiment: the bot posts JSON bodies, not url-encoded forms")
-    parser.add_argument("--pace-before-send", action="store_true",
-                        help="experiment: the fan-out takes its pacing slot after the durable "
-                             "'pending' write, just before the send")
     parser.add_argument("--stall", type=float, default=60.0,
                         help="give up after this many seconds without a message")
     args = parser.parse_args()

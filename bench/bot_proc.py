@@ -108,47 +108,12 @@ def _with_request(application: Any, args: argparse.Namespace) -> None:
                                 kind(connection_pool_size=args.pool or 256))
 
 
-def pace_before_send() -> None:
-    """Experiment (``--pace-before-send``): take the pacing slot after the durable "pending"
-    write, right before the send, so the write's jitter cannot bunch sends together.
-
-    Replaces ``FanOut.deliver`` with the same steps in that order; remove once
-    ``bot/broadcast.py`` does this itself.
-    """
-    from bot.broadcast import FanOut
-    from bot.store import StoreError
-
-    async def deliver(self, item) -> None:
-        if self.store.delivery(item.key, item.chat_id) is not None:
-            self.result.already += 1
-            return
-        if not self.keep_going():
-            self.result.stopped = True
-            return
-        try:
-            await self.store.set_deliveries([(item.key, item.chat_id, "pending")])
-        except StoreError:
-            self.result.failed += 1
-            return
-        await self.pacer.wait()
-        chat_id, state = await self._send(item)
-        if state == "sent":
-            self.result.sent += 1
-        else:
-            self.result.failed += 1
-        await self.store.set_deliveries([(item.key, chat_id, state)])
-
-    FanOut.deliver = deliver
-
-
 async def real_bot(args: argparse.Namespace) -> tuple[Any, dict]:
     from bot.app import build_application, start_application
     from bot.config import Config
     from bot.store import Store
 
     timings = {"imports_s": time.monotonic() - STARTED}
-    if args.pace_before_send:
-        pace_before_send()
     config = Config(token=args.token, api_url=args.api_url, data_dir=Path(args.data_dir),
                     admin_ids=frozenset({1000}), broadcast_rate=args.rate,
                     paid_broadcast=args.paid)
@@ -313,8 +278,6 @@ def main() -> int:
     parser.add_argument("--keep-flood-limiter", action="store_true")
     parser.add_argument("--pool", type=int, default=0, help="HTTP connection pool size")
     parser.add_argument("--json-body", action="store_true", help="post JSON bodies")
-    parser.add_argument("--pace-before-send", action="store_true",
-                        help="experiment: pace the fan-out just before each send")
     parser.add_argument("--poll-timeout", type=int, default=10)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,

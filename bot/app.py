@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC
 
@@ -107,17 +108,24 @@ async def close_application(application: BotApplication) -> None:
 async def publish_menus(application: Application) -> None:
     """Command menus and descriptions per language; a failure here must not stop the bot."""
     bot = application.bot
-    try:
-        for code in (None, "ru", *sorted(RUSSIAN_READERS - {"ru"})):
-            tr = translator("ru" if code else "en")
-            commands = [BotCommand(name, tr.gettext(text)) for name, text in MENU_COMMANDS]
-            await bot.set_my_commands(commands, language_code=code)
-        for code in (None, "ru"):
-            tr = translator("ru" if code else "en")
-            await bot.set_my_description(tr.gettext(DESCRIPTION), language_code=code)
-            await bot.set_my_short_description(tr.gettext(SHORT_DESCRIPTION), language_code=code)
-    except TelegramError as exc:
-        log.warning("could not publish command menus: %s", exc)
+    requests = []
+    for code in (None, "ru", *sorted(RUSSIAN_READERS - {"ru"})):
+        tr = translator("ru" if code else "en")
+        commands = [BotCommand(name, tr.gettext(text)) for name, text in MENU_COMMANDS]
+        requests.append(bot.set_my_commands(commands, language_code=code))
+    for code in (None, "ru"):
+        tr = translator("ru" if code else "en")
+        requests.append(bot.set_my_description(tr.gettext(DESCRIPTION), language_code=code))
+        requests.append(bot.set_my_short_description(tr.gettext(SHORT_DESCRIPTION),
+                                                     language_code=code))
+    # Independent requests: sent together, they cost one round trip of start-up time.
+    results = await asyncio.gather(*requests, return_exceptions=True)
+    failures = [result for result in results if isinstance(result, BaseException)]
+    for failure in failures:
+        if not isinstance(failure, TelegramError):
+            raise failure
+    if failures:
+        log.warning("could not publish command menus: %s", failures[0])
 
 
 async def start_application(application: BotApplication, *, poll_timeout: int = 10) -> None:

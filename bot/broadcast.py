@@ -14,9 +14,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import math
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -41,7 +42,6 @@ RETRY_DELAYS = (1.0, 5.0, 30.0)
 """Backoff between attempts after a network error or a server error, then give up."""
 MAX_FLOOD_WAITS = 5
 """RetryAfter is waited out this many times (after AIORateLimiter's own retries)."""
-MAX_WORKERS = 64
 PROGRESS_EVERY = 3.0
 """Seconds between progress reports (an edited message for /broadcast)."""
 
@@ -71,12 +71,18 @@ class FanOutResult:
 
 
 PACE_MARGIN = 0.97
-"""Pace a little under the limit: the durable write between pacing and sending adds jitter,
-and at exactly 30/s a strict one-second window then sees 31 and Telegram answers 429."""
+"""Pace a little under the limit: Telegram counts by its own clock, and at exactly 30/s a
+strict one-second window can see 31 and answer 429."""
+STAGE_AHEAD = 0.05
+"""Seconds of sending logged "pending" ahead of the pacer, on top of what a log commit takes:
+enough that a send never waits for the log, little enough that a crash leaves few messages
+"uncertain"."""
+MAX_STAGED = 500
+MAX_IN_FLIGHT = 256
 
 
 class Pacer:
-    """Spaces the starts of sends ``1/rate`` seconds apart, across all workers."""
+    """Spaces the starts of sends ``1/rate`` seconds apart, across all fan-outs."""
 
     def __init__(self, rate: float) -> None:
         self.interval = 1.0 / (rate * PACE_MARGIN)
@@ -91,6 +97,10 @@ class Pacer:
         if delay > 0:
             await asyncio.sleep(delay)
 
+    def hold(self, seconds: float) -> None:
+        """Telegram asked for a pause (429): no send of any fan-out starts before it ends."""
+        self._next = max(self._next, time.monotonic() + seconds)
+
 
 def _seconds(value: int | float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
@@ -103,7 +113,15 @@ def retry_after_seconds(error: RetryAfter) -> float:
 
 
 class FanOut:
-    """Sends ``Outgoing`` messages with the delivery log as the source of truth."""
+    """Sends ``Outgoing`` messages with the delivery log as the source of truth.
+
+    Three parts, so that the log's durable writes never sit between a pacing slot and its
+    send (that made sends bunch, and Telegram answer 429):
+
+    * the stager logs the next few messages "pending" in one write, just ahead of need;
+    * the dispatcher takes a pacing slot, then a staged message, and starts its send;
+    * the recorder logs outcomes ("sent", "failed", ...) in batches as they come.
+    """
 
     def __init__(self, bot: ExtBot, store: Store, *, rate: float, paid: bool = False,
                  pacer: Pacer | None = None,
@@ -116,59 +134,149 @@ class FanOut:
         self.pacer = pacer or Pacer(rate)
         self.result = FanOutResult()
         self.keep_going: Callable[[], bool] = lambda: True
+        self._staged: asyncio.Queue[Outgoing | None] = asyncio.Queue()
+        self._running_low = asyncio.Event()
+        self._outcomes: list[tuple[str, int, str]] = []
+        self._outcome_ready = asyncio.Event()
+        self._finished = False
+        self._reported: FanOutResult | None = None
+        self._commit_seconds = 0.01
+        """A running estimate of one durable log write: how far ahead the stager works."""
 
     async def run(self, items: Iterable[Outgoing],
                   progress: Callable[[FanOutResult], Awaitable[None]] | None = None,
                   keep_going: Callable[[], bool] = lambda: True) -> FanOutResult:
         """Deliver every item; returns the counts. Never raises for a single chat's failure.
 
-        ``keep_going`` is checked before each message: when the bot is stopping, sends in
-        flight finish and are logged, and the rest stay unlogged for the next start.
+        ``keep_going`` is checked before each batch is staged: when the bot is stopping, the
+        few messages already logged "pending" are sent and logged, the rest stay unlogged
+        for the next start.
         """
-        iterator = iter(items)
-        last_report = time.monotonic()
         self.keep_going = keep_going
-
-        async def worker() -> None:
-            nonlocal last_report
-            for item in iterator:  # a shared iterator: each item goes to one worker
-                if not keep_going():
-                    self.result.stopped = True
-                    return
-                try:
-                    await self.deliver(item)
-                except Exception:  # one chat must never stop the fan-out
-                    log.exception("delivery of %s to a chat failed unexpectedly", item.key)
-                if progress and time.monotonic() - last_report >= PROGRESS_EVERY:
-                    last_report = time.monotonic()
-                    await _report(progress, self.result)
-
-        workers = max(1, min(MAX_WORKERS, int(self.rate)))
-        await asyncio.gather(*(worker() for _ in range(workers)))
+        recording = asyncio.ensure_future(self._record(progress))
+        try:
+            await asyncio.gather(self._stage(iter(items)), self._dispatch())
+        finally:
+            self._outcome_ready.set()
+            self._finished = True
+            await recording
         if progress:
-            await _report(progress, self.result)
+            await self._report(progress)
         return self.result
 
-    async def deliver(self, item: Outgoing) -> None:
-        if self.store.delivery(item.key, item.chat_id) is not None:
-            self.result.already += 1
+    async def _report(self, progress: Callable[[FanOutResult], Awaitable[None]]) -> None:
+        """Report the counts unless they are what was last reported (Telegram refuses an
+        edit that changes nothing)."""
+        counts = dataclasses.replace(self.result)
+        if counts == self._reported:
             return
-        await self.pacer.wait()
-        if not self.keep_going():
-            self.result.stopped = True  # not logged: the next start sends it
-            return
+        self._reported = counts
         try:
-            await self.store.set_deliveries([(item.key, item.chat_id, "pending")])
+            await progress(counts)
+        except Exception:  # a failed progress message must not stop the fan-out
+            log.warning("could not report fan-out progress", exc_info=True)
+
+    def _ahead(self) -> int:
+        return max(1, min(MAX_STAGED, math.ceil(self.rate * (STAGE_AHEAD
+                                                             + 2 * self._commit_seconds))))
+
+    async def _stage(self, items: Iterator[Outgoing]) -> None:
+        """Keep about ``_ahead()`` messages logged "pending" and queued for the dispatcher."""
+        try:
+            exhausted = False
+            while not exhausted:
+                if not self.keep_going():
+                    self.result.stopped = True
+                    break
+                batch: dict[tuple[str, int], Outgoing] = {}
+                while self._staged.qsize() + len(batch) < self._ahead():
+                    item = next(items, None)
+                    if item is None:
+                        exhausted = True
+                        break
+                    if ((item.key, item.chat_id) in batch
+                            or self.store.delivery(item.key, item.chat_id) is not None):
+                        self.result.already += 1
+                    else:
+                        batch[item.key, item.chat_id] = item
+                if batch and await self._log_pending(list(batch.values())):
+                    for item in batch.values():
+                        self._staged.put_nowait(item)
+                if not exhausted:
+                    self._running_low.clear()
+                    if self._staged.qsize() > self._ahead() // 2:
+                        await self._running_low.wait()
+        finally:
+            self._staged.put_nowait(None)
+
+    async def _log_pending(self, batch: list[Outgoing]) -> bool:
+        began = time.monotonic()
+        try:
+            await self.store.set_deliveries([(item.key, item.chat_id, "pending")
+                                             for item in batch])
         except StoreError:
-            log.exception("could not log a delivery as pending; not sending %s", item.key)
-            self.result.failed += 1
-            return
-        chat_id, state = await self._send(item)
+            log.exception("could not log %d deliveries as pending; not sending them", len(batch))
+            self.result.failed += len(batch)
+            return False
+        self._commit_seconds = 0.8 * self._commit_seconds + 0.2 * (time.monotonic() - began)
+        return True
+
+    async def _dispatch(self) -> None:
+        """Start each staged send on its own pacing slot."""
+        in_flight = asyncio.Semaphore(max(4, min(MAX_IN_FLIGHT, int(self.rate))))
+        sends: set[asyncio.Task] = set()
+        while True:
+            await in_flight.acquire()
+            await self.pacer.wait()
+            if self._staged.empty():
+                self._running_low.set()
+                item = await self._staged.get()
+                if item is not None:
+                    await self.pacer.wait()  # the slot went by while waiting: take a new one
+            else:
+                item = self._staged.get_nowait()
+            if self._staged.qsize() <= self._ahead() // 2:
+                self._running_low.set()
+            if item is None:
+                break
+            task = asyncio.ensure_future(self._deliver_staged(item))
+            sends.add(task)
+            task.add_done_callback(sends.discard)
+            task.add_done_callback(lambda _task: in_flight.release())
+        if sends:
+            await asyncio.gather(*sends)
+
+    async def _deliver_staged(self, item: Outgoing) -> None:
+        try:
+            chat_id, state = await self._send(item)
+        except Exception:  # one chat must never stop the fan-out
+            log.exception("delivery of %s to a chat failed unexpectedly", item.key)
+            chat_id, state = item.chat_id, "failed"
         if state == "sent":
             self.result.sent += 1
         else:
             self.result.failed += 1
-        await self.store.set_deliveries([(item.key, chat_id, state)])
+        self._outcomes.append((item.key, chat_id, state))
+        self._outcome_ready.set()
+
+    async def _record(self, progress: Callable[[FanOutResult], Awaitable[None]] | None) -> None:
+        """Log outcomes as they come, many per durable write (group commit does the rest)."""
+        last_report = time.monotonic()
+        while True:
+            await self._outcome_ready.wait()
+            self._outcome_ready.clear()
+            rows, self._outcomes = self._outcomes, []
+            if rows:
+                try:
+                    await self.store.set_deliveries(rows)
+                except StoreError:
+                    log.exception("could not log %d delivery outcomes; they stay "
+                                  "\"pending\" and will not be resent", len(rows))
+            if progress and time.monotonic() - last_report >= PROGRESS_EVERY:
+                last_report = time.monotonic()
+                await self._report(progress)
+            if self._finished and not self._outcomes:
+                return
 
     async def _send(self, item: Outgoing) -> tuple[int, str]:
         """Send with retries; returns the chat id it ended up at and the final state."""
@@ -187,7 +295,9 @@ class FanOut:
                 if flood_waits > MAX_FLOOD_WAITS:
                     log.warning("%s: still flood-limited after %d waits", item.key, flood_waits)
                     return chat_id, "failed"
-                await asyncio.sleep(retry_after_seconds(error) + 0.1)
+                pause = retry_after_seconds(error) + 0.1
+                self.pacer.hold(pause)
+                await asyncio.sleep(pause)
                 continue
             except Forbidden:
                 await self._unsubscribe(chat_id)
@@ -226,10 +336,3 @@ class FanOut:
             await self.store.put_chat(dataclasses.replace(settings, subscribed=False))
         log.info("a chat blocked the bot or removed it: unsubscribed")
 
-
-async def _report(progress: Callable[[FanOutResult], Awaitable[None]],
-                  result: FanOutResult) -> None:
-    try:
-        await progress(dataclasses.replace(result))
-    except Exception:  # a failed progress message must not stop the fan-out
-        log.warning("could not report fan-out progress", exc_info=True)
