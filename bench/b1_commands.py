@@ -142,7 +142,8 @@ def main() -> int:
                         help="experiment: the real bot's HTTP connection pool size "
                              "(build_application leaves PTB's 256)")
     parser.add_argument("--json-body", action="store_true",
-                        help="experiment: the real bot posts JSON bodies, not url-encoded forms")
+                        help="with --tune-echo: the echo bot posts JSON bodies as the real bot "
+                             "does (bot/transport.py)")
     parser.add_argument("--tune-echo", action="store_true",
                         help="give the echo bot the same --pool/--json-body (handler cost alone)")
     parser.add_argument("--bots", default="real,echo", help=argparse.SUPPRESS)

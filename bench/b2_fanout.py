@@ -248,7 +248,8 @@ def main() -> int:
     parser.add_argument("--pool", type=int, default=0,
                         help="experiment: the bot's HTTP connection pool size (PTB: 256)")
     parser.add_argument("--json-body", action="store_true",
-                        help="experiment: the bot posts JSON bodies, not url-encoded forms")
+                        help="the bare sender posts JSON bodies as the bot does "
+                             "(bot/transport.py)")
     parser.add_argument("--stall", type=float, default=60.0,
                         help="give up after this many seconds without a message")
     args = parser.parse_args()

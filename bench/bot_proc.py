@@ -60,52 +60,20 @@ def _without_flood_limiter(application: Any) -> None:
 
 
 def request_class(json_body: bool) -> type:
-    """PTB's HTTPXRequest, or (``--json-body``) one that posts JSON when nothing is uploaded.
-
-    PTB url-encodes every parameter, one Python call per byte of non-ASCII text (a Russian
-    card is ~8 KB of such bytes); the Bot API accepts application/json bodies as well.
-    """
-    import httpx
-    from telegram._utils.defaultvalue import DefaultValue
-    from telegram.error import NetworkError, TimedOut
+    """PTB's HTTPXRequest, or (``--json-body``) the bot's own, which posts JSON bodies."""
     from telegram.request import HTTPXRequest
 
-    if not json_body:
-        return HTTPXRequest
+    from bot.transport import JsonRequest
 
-    def value(given: Any, default: float | None) -> float | None:
-        return default if given is None or isinstance(given, DefaultValue) else given
-
-    class JsonHTTPXRequest(HTTPXRequest):
-        async def do_request(self, url, method, request_data=None, read_timeout=None,
-                             write_timeout=None, connect_timeout=None, pool_timeout=None):
-            if request_data is None or request_data.contains_files:
-                return await super().do_request(url, method, request_data, read_timeout,
-                                                write_timeout, connect_timeout, pool_timeout)
-            defaults = self._client.timeout
-            timeout = httpx.Timeout(
-                connect=value(connect_timeout, defaults.connect),
-                read=value(read_timeout, defaults.read),
-                write=value(write_timeout, defaults.write),
-                pool=value(pool_timeout, defaults.pool))
-            try:
-                response = await self._client.request(
-                    method=method, url=url, content=request_data.json_payload, timeout=timeout,
-                    headers={"User-Agent": self.USER_AGENT, "Content-Type": "application/json"})
-            except httpx.TimeoutException as error:
-                raise TimedOut from error
-            except httpx.HTTPError as error:
-                raise NetworkError(f"httpx.{error.__class__.__name__}: {error}") from error
-            return response.status_code, response.content
-
-    return JsonHTTPXRequest
+    return JsonRequest if json_body else HTTPXRequest
 
 
-def _with_request(application: Any, args: argparse.Namespace) -> None:
-    """Experiments (``--pool``, ``--json-body``): swap the bot's non-polling request object."""
-    kind = request_class(args.json_body)
+def _with_pool(application: Any, pool: int) -> None:
+    """Experiment (``--pool``): the bot's own request class with another pool size."""
+    from bot.transport import JsonRequest
+
     application.bot._request = (application.bot._request[0],
-                                kind(connection_pool_size=args.pool or 256))
+                                JsonRequest(connection_pool_size=pool))
 
 
 async def real_bot(args: argparse.Namespace) -> tuple[Any, dict]:
@@ -125,8 +93,8 @@ async def real_bot(args: argparse.Namespace) -> tuple[Any, dict]:
     application = build_application(config, store)
     if not args.keep_flood_limiter:
         _without_flood_limiter(application)
-    if args.pool or args.json_body:
-        _with_request(application, args)
+    if args.pool:
+        _with_pool(application, args.pool)
     setup = application.post_init
 
     async def timed_setup(app: Any) -> None:
@@ -277,7 +245,8 @@ def main() -> int:
     parser.add_argument("--at", default=None, help="ISO instant the wall clock starts at")
     parser.add_argument("--keep-flood-limiter", action="store_true")
     parser.add_argument("--pool", type=int, default=0, help="HTTP connection pool size")
-    parser.add_argument("--json-body", action="store_true", help="post JSON bodies")
+    parser.add_argument("--json-body", action="store_true",
+                        help="post JSON bodies (echo bot, bare sender; the real bot always does)")
     parser.add_argument("--poll-timeout", type=int, default=10)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,

@@ -1,0 +1,37 @@
+"""Requests go to the Bot API as JSON bodies, uploads as multipart, and the API accepts both."""
+
+from __future__ import annotations
+
+import httpx
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import ParseMode
+
+from bot.emulator import Emulator
+from bot.logs import quiet_noisy_loggers
+from bot.transport import JsonRequest
+from tests.conftest import TOKEN
+
+
+async def test_json_bodies_for_messages_and_multipart_for_uploads(emulator: Emulator) -> None:
+    quiet_noisy_loggers()  # as build_application does: httpx logs URLs with the token
+    request = JsonRequest()
+    content_types: list[str] = []
+
+    async def observe(sent: httpx.Request) -> None:
+        content_types.append(sent.headers.get("Content-Type", "").split(";")[0])
+
+    await request.initialize()
+    request._client.event_hooks["request"].append(observe)
+    bot = Bot(TOKEN, base_url=f"{emulator.root_url}/bot", request=request)
+    async with bot:
+        text = "<b>Жанаозен</b>, 16 декабря 2011 года: «расстрел» &amp; память"
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton("Открыть", callback_data="c|x")]])
+        await bot.send_message(42, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        await bot.send_document(42, b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",
+                                filename="zhanaozen.ics", caption="Календарь")
+
+    (message, document) = emulator.sent(42)
+    assert message.text == "Жанаозен, 16 декабря 2011 года: «расстрел» & память"
+    assert message.reply_markup == markup.to_dict()
+    assert emulator.documents(42)[0].file_name == "zhanaozen.ics" and document.text == "Календарь"
+    assert content_types[-2:] == ["application/json", "multipart/form-data"]
