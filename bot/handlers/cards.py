@@ -8,20 +8,17 @@ from datetime import UTC, datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import callbacks
-from bot.cards import CardRenderer, age_line, esc, heading
+from bot.cards import CardRenderer, esc, heading
 from bot.content import Card
 from bot.context import BotContext
 from bot.handlers import corrections
 from bot.handlers.common import command_argument, main_menu, reply, share_button
 from bot.i18n import Translator
 from bot.library import PEOPLE_KINDS
+from bot.lists import PAGE_SIZE, card_buttons, list_page
 from bot.sharing import EVENTS_PAYLOAD
 
-PAGE_SIZE = 8
-"""List entries per page: fits a phone screen with the navigation row."""
-
 PAYLOAD_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-LIST_KINDS = {"p": ("prisoner",), "m": ("memorial",), "a": ("anniversary",)}
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -182,27 +179,6 @@ async def find_and_send(
         await reply(update, context, text, main_menu(tr))
 
 
-def shorten(label: str, limit: int = 48) -> str:
-    """Button labels longer than a phone's width are cut at a word, with an ellipsis."""
-    if len(label) <= limit:
-        return label
-    return label[: limit - 1].rsplit(" ", 1)[0].rstrip(" ·,") + "…"
-
-
-def card_buttons(cards: list[Card], tr: Translator) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    shorten(card.name.get(tr.language)),
-                    callback_data=callbacks.build("card", card.id),
-                )
-            ]
-            for card in cards
-        ]
-    )
-
-
 async def send_card(
     update: Update, context: BotContext, card: Card, page: int = 0, *, edit: bool = False
 ) -> None:
@@ -250,47 +226,6 @@ def card_keyboard(card: Card, tr: Translator, page: int, pages: int) -> InlineKe
 async def send_list(
     update: Update, context: BotContext, kind: str, page: int, *, edit: bool = False
 ) -> None:
-    tr = context.tr(update)
-    _ = tr.gettext
-    today_date = datetime.now(UTC).date()
-    if kind == "a":
-        entries = [
-            (
-                occ.card,
-                f"{tr.date(occ.day, 'd MMM')} · {occ.card.name.get(tr.language)}",
-                age_line(tr, occ.card, today_date),
-            )
-            for occ in context.library.calendar(today_date)
-        ]
-        title = _("Anniversaries, next first")
-    else:
-        entries = [
-            (card, card.name.get(tr.language), "")
-            for card in context.library.people(LIST_KINDS[kind])
-        ]
-        title = _("Prisoners and the persecuted") if kind == "p" else _("In memory")
-    pages = max(1, -(-len(entries) // PAGE_SIZE))
-    page = max(0, min(page, pages - 1))
-    chunk = entries[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
-    lines = [f"<b>{esc(title)}</b> ({page + 1}/{pages})"]
-    for _card, label, extra in chunk:
-        lines.append(f"• {esc(label)}" + (f" — <i>{esc(extra)}</i>" if extra else ""))
-    if not chunk:
-        lines.append(esc(_("No cards yet.")))
-    rows = [
-        [InlineKeyboardButton(shorten(label), callback_data=callbacks.build("card", card.id))]
-        for card, label, _extra in chunk
-    ]
-    nav = []
-    if page > 0:
-        nav.append(
-            InlineKeyboardButton("◂", callback_data=callbacks.build("list", kind, page - 1))
-        )
-    if page < pages - 1:
-        nav.append(
-            InlineKeyboardButton("▸", callback_data=callbacks.build("list", kind, page + 1))
-        )
-    if nav:
-        rows.append(nav)
-    rows.append([InlineKeyboardButton(_("◂ Menu"), callback_data=callbacks.build("menu", "main"))])
-    await reply(update, context, "\n".join(lines), InlineKeyboardMarkup(rows), edit=edit)
+    text, markup = list_page(context.library, context.tr(update), kind, page,
+                             datetime.now(UTC).date())
+    await reply(update, context, text, markup, edit=edit)

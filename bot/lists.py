@@ -1,0 +1,87 @@
+"""The card lists (/prisoners, /anniversaries, "In memory") as pages of text and buttons.
+
+A page depends only on the content, the language and the day (the calendar counts down to
+each date), so it is built once per (kind, page, language, day) and reused: on a busy day
+thousands of people open the same first page.
+"""
+
+from __future__ import annotations
+
+import weakref
+from datetime import date
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot import callbacks
+from bot.cards import age_line, esc
+from bot.content import Card
+from bot.i18n import Translator
+from bot.library import Library
+
+PAGE_SIZE = 8
+"""List entries per page: fits a phone screen with the navigation row."""
+LIST_KINDS = {"p": ("prisoner",), "m": ("memorial",), "a": ("anniversary",)}
+"""Callback codes of the lists (short: callback data has 64 bytes) and the cards in each."""
+LABEL_LIMIT = 48
+
+ListPage = tuple[str, InlineKeyboardMarkup]
+
+_pages: weakref.WeakKeyDictionary[Library, dict[tuple[str, int, str, date], ListPage]] = (
+    weakref.WeakKeyDictionary())
+PAGE_CACHE_SIZE = 256
+
+
+def shorten(label: str, limit: int = LABEL_LIMIT) -> str:
+    """Button labels longer than a phone's width are cut at a word, with an ellipsis."""
+    if len(label) <= limit:
+        return label
+    return label[: limit - 1].rsplit(" ", 1)[0].rstrip(" ·,") + "…"
+
+
+def card_buttons(cards: list[Card], tr: Translator) -> InlineKeyboardMarkup:
+    """One button per card, opening it."""
+    return InlineKeyboardMarkup([
+        [InlineKeyboardButton(shorten(card.name.get(tr.language)),
+                              callback_data=callbacks.build("card", card.id))]
+        for card in cards])
+
+
+def list_page(library: Library, tr: Translator, kind: str, page: int, today: date) -> ListPage:
+    """Page ``page`` (clamped to the pages there are) of list ``kind``, in ``tr``'s language."""
+    cache = _pages.setdefault(library, {})
+    key = (kind, page, tr.language, today)
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= PAGE_CACHE_SIZE:
+            cache.clear()  # a new day: yesterday's pages are all stale anyway
+        found = cache[key] = _build(library, tr, kind, page, today)
+    return found
+
+
+def _build(library: Library, tr: Translator, kind: str, page: int, today: date) -> ListPage:
+    _ = tr.gettext
+    if kind == "a":
+        entries = [(occ.card, f"{tr.date(occ.day, 'd MMM')} · {occ.card.name.get(tr.language)}",
+                    age_line(tr, occ.card, today))
+                   for occ in library.calendar(today)]
+        title = _("Anniversaries, next first")
+    else:
+        entries = [(card, card.name.get(tr.language), "")
+                   for card in library.people(LIST_KINDS[kind])]
+        title = _("Prisoners and the persecuted") if kind == "p" else _("In memory")
+    pages = max(1, -(-len(entries) // PAGE_SIZE))
+    page = max(0, min(page, pages - 1))
+    chunk = entries[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    lines = [f"<b>{esc(title)}</b> ({page + 1}/{pages})"]
+    for _card, label, extra in chunk:
+        lines.append(f"• {esc(label)}" + (f" — <i>{esc(extra)}</i>" if extra else ""))
+    if not chunk:
+        lines.append(esc(_("No cards yet.")))
+    rows = [[InlineKeyboardButton(shorten(label), callback_data=callbacks.build("card", card.id))]
+            for card, label, _extra in chunk]
+    nav = [InlineKeyboardButton(arrow, callback_data=callbacks.build("list", kind, target))
+           for arrow, target in (("◂", page - 1), ("▸", page + 1)) if 0 <= target < pages]
+    if nav:
+        rows.append(nav)
+    rows.append([InlineKeyboardButton(_("◂ Menu"), callback_data=callbacks.build("menu", "main"))])
+    return "\n".join(lines), InlineKeyboardMarkup(rows)

@@ -1,0 +1,44 @@
+"""Card lists: pages within Telegram's limits, in the reader's language, built once a day."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.content import load_content
+from bot.i18n import translator
+from bot.library import Library, content_documents
+from bot.lists import LIST_KINDS, PAGE_SIZE, list_page
+
+TODAY = date(2026, 12, 1)
+
+
+@pytest.fixture(scope="module")
+def library() -> Library:
+    return Library.from_documents(content_documents(load_content()))
+
+
+@pytest.mark.parametrize("kind", sorted(LIST_KINDS))
+def test_every_page_of_every_list_opens_its_cards(library: Library, kind: str) -> None:
+    en, ru = translator("en"), translator("ru")
+    first, _ = list_page(library, en, kind, 0, TODAY)
+    pages = int(first.split("(1/")[1].split(")")[0])
+    opened = []
+    for page in range(pages):
+        text, markup = list_page(library, en, kind, page, TODAY)
+        buttons = [row[0].callback_data for row in markup.inline_keyboard
+                   if row[0].callback_data.startswith("card")]
+        assert 0 < len(buttons) <= PAGE_SIZE and len(text) < 4096
+        opened += buttons
+    assert len(opened) == len(set(opened))
+    assert list_page(library, ru, kind, 0, TODAY)[0] != first  # the reader's language
+
+
+def test_pages_are_built_once_per_day_and_language(library: Library) -> None:
+    en = translator("en")
+    assert list_page(library, en, "a", 0, TODAY) is list_page(library, en, "a", 0, TODAY)
+    tomorrow = list_page(library, en, "a", 0, date(2026, 12, 2))
+    assert tomorrow is not list_page(library, en, "a", 0, TODAY)
+    beyond = list_page(library, en, "p", 999, TODAY)  # a stale button: the last page
+    assert "▸" not in str(beyond[1].to_dict())
