@@ -255,12 +255,31 @@ def _item(library: Library, subject: Card | EventShare, tr: Translator, bot_user
     return card_item(library, tr, bot_username, subject, today, reader_language)
 
 
+_items: weakref.WeakKeyDictionary[Library, dict[tuple, SharedItem]] = (
+    weakref.WeakKeyDictionary())
+ITEM_CACHE_SIZE = 1024
+
+
 def card_item(library: Library, tr: Translator, bot_username: str, card: Card, today: date,
               reader_language: str | None = None) -> SharedItem:
     """A card as an inline result: short title and description, the whole card as message.
 
     ``reader_language`` is the querying user's: a result in another language says so.
+    Remembered per card, languages and day: every inline query shows up to 20 of them.
     """
+    cache = _items.setdefault(library, {})
+    key = (card.id, tr.language, reader_language, today, bot_username)
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= ITEM_CACHE_SIZE:
+            cache.clear()
+        found = cache[key] = _card_item(library, tr, bot_username, card, today,
+                                        reader_language)
+    return found
+
+
+def _card_item(library: Library, tr: Translator, bot_username: str, card: Card, today: date,
+               reader_language: str | None) -> SharedItem:
     _ = tr.gettext
     title = card.name.get(tr.language)
     description = card_description(tr, card, today)

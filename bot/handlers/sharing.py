@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from telegram import (
     ChatMember,
@@ -80,13 +81,18 @@ async def inline_query(update: Update, context: BotContext) -> None:
     # is_personal: the same text gets different answers in English and in Russian.
     # The last page omits next_offset instead of sending "": with Defaults set, PTB 22.8 turns
     # every empty-string parameter into [] and Telegram would get the offset "[]".
-    await query.answer([article(item, tr) for item in page.items],
+    await query.answer([article(item, tr.language) for item in page.items],
                        cache_time=sharing.CACHE_SECONDS, is_personal=True,
                        next_offset=page.next_offset or None, button=button)
 
 
-def article(item: sharing.SharedItem, tr: Translator) -> InlineQueryResultArticle:
-    """A result whose message carries a button back to the bot and one to share it on."""
+@lru_cache(maxsize=2048)
+def article(item: sharing.SharedItem, language: str) -> InlineQueryResultArticle:
+    """A result whose message carries a button back to the bot and one to share it on.
+
+    Cached by value (PTB's objects are immutable): the same cards answer most queries.
+    """
+    tr = translator(language)
     markup = InlineKeyboardMarkup([
         [InlineKeyboardButton(item.link_label, url=item.link)],
         [share_button(tr, item.share_query)],
