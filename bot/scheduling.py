@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from telegram import InlineKeyboardMarkup
 from telegram.error import TelegramError
 from telegram.ext import Application
 
@@ -265,32 +266,47 @@ class ReminderService:
     def _render_all(self, reminders: list[Reminder],
                     events: list[ProtestEvent]) -> Iterator[Outgoing]:
         """Rendered as the fan-out reaches each chat, from its settings as they are then: a
-        chat that unsubscribed or chose another language meanwhile is served accordingly."""
+        chat that unsubscribed or chose another language meanwhile is served accordingly.
+
+        Chats in one language with the same protests nearby get the same words, so each
+        text is composed once per sweep and shared (100,000 reminders, a handful of texts).
+        """
         by_id = {event.id: event for event in events}
+        texts: dict[tuple, tuple[str, InlineKeyboardMarkup | None]] = {}
         for reminder in reminders:
             chat = self.store.chat(reminder.chat_id)
             if chat is None or not chat.subscribed:
                 continue
-            outgoing = self.render(reminder, chat, by_id, events)
+            outgoing = self.render(reminder, chat, by_id, events, texts)
             if outgoing is not None:
                 yield outgoing
 
     def render(self, reminder: Reminder, chat: ChatSettings, by_id: dict[str, ProtestEvent],
-               events: list[ProtestEvent]) -> Outgoing | None:
+               events: list[ProtestEvent],
+               texts: dict[tuple, tuple[str, InlineKeyboardMarkup | None]] | None = None,
+               ) -> Outgoing | None:
         tr = translator(chat.language or "en")
+        texts = {} if texts is None else texts
         if reminder.kind == "event":
             event = by_id.get(reminder.subject_id)
             if event is None:
                 return None
-            return Outgoing(reminder.key, chat.chat_id,
-                            reminder_text(tr, event, reminder.lead, chat.timezone),
-                            reminder_markup(tr, event))
-        card = self.library.get(reminder.subject_id)
-        if card is None:
-            return None
-        protests = nearby(events, chat, reminder.due)
-        return Outgoing(reminder.key, chat.chat_id, anniversary_text(tr, card, reminder, protests),
-                        anniversary_markup(tr, card))
+            key = ("e", event.id, reminder.lead, chat.timezone, tr.language)
+            if key not in texts:
+                texts[key] = (reminder_text(tr, event, reminder.lead, chat.timezone),
+                              reminder_markup(tr, event))
+        else:
+            card = self.library.get(reminder.subject_id)
+            if card is None:
+                return None
+            protests = nearby(events, chat, reminder.due) if events else []
+            key = ("a", card.id, reminder.lead, reminder.day, tr.language,
+                   tuple(event.id for event in protests))
+            if key not in texts:
+                texts[key] = (anniversary_text(tr, card, reminder, protests),
+                              anniversary_markup(tr, card))
+        text, markup = texts[key]
+        return Outgoing(reminder.key, chat.chat_id, text, markup)
 
     def upcoming_for(self, chat: ChatSettings, now: datetime | None = None) -> Reminder | None:
         """The next reminder this chat gets: one owed now (sent within minutes), else the
