@@ -145,25 +145,30 @@ def fan_out(name: str, work: Path, seed_dir: Path, args: argparse.Namespace, *, 
     return summary
 
 
-def bare_ceiling(work: Path, messages: int, args: argparse.Namespace) -> float:
-    """Messages/s a bare PTB Bot reaches against the same emulator: this machine's ceiling."""
+def bare_ceiling(work: Path, messages: int, args: argparse.Namespace,
+                 processes: int = 1) -> float:
+    """Messages/s bare PTB Bots reach together against the same emulator (``processes`` of
+    them, each sending ``messages``): this machine's ceiling."""
     emulator, url = start_emulator(work, "--seed", "1")
+    senders = []
     try:
         emulator.request("rate_limit", global_per_second=FREE_RATE, per_group_per_minute=20,
                          paid_per_second=PAID_RATE)
         emulator.request("track")
-        sender = Child("bot_proc.py", ["--kind", "sender", "--api-url", url, "--token", TOKEN,
-                                       "--messages", str(messages),
-                                       *(["--pool", str(args.pool)] if args.pool else []),
-                                       *(["--json-body"] if args.json_body else [])],
-                       work / "sender.log")
-        try:
+        for number in range(processes):
+            senders.append(Child("bot_proc.py", [
+                "--kind", "sender", "--api-url", url, "--token", TOKEN,
+                "--messages", str(messages), "--first-chat", str(3_000_000 + number * messages),
+                *(["--pool", str(args.pool)] if args.pool else []),
+                *(["--json-body"] if args.json_body else [])], work / f"sender-{number}.log"))
+        for sender in senders:
             sender.receive(120)
+        for sender in senders:
             sender.receive(600)
-        finally:
-            sender.close()
         summary = emulator.request("summary", timeout=120, expected=None, per_chat=1)
     finally:
+        for sender in senders:
+            sender.close()
         emulator.close()
     return (summary["messages"] - 1) / (summary["last"] - summary["first"])
 
@@ -236,6 +241,8 @@ def main() -> int:
                         help="send the whole paid fan-out and check every subscriber")
     parser.add_argument("--restart-after", type=int, default=0,
                         help="stop and restart the bot after this many paid messages")
+    parser.add_argument("--ceiling-processes", type=int, default=1,
+                        help="also measure this many bare senders sending at once")
     parser.add_argument("--ceiling", type=int, default=10_000,
                         help="messages a bare PTB sender sends after the paid run, to show "
                              "this machine's ceiling (0: skip)")
@@ -288,6 +295,10 @@ def main() -> int:
                 ceiling = bare_ceiling(work, args.ceiling, args)
                 show_row("bare PTB sender, same emulator (msg/s)", f"{ceiling:,.1f}")
                 show_row("bot's paid rate / bare sender's", f"{paid['sustained'] / ceiling:.2f}")
+                if args.ceiling_processes > 1:
+                    together = bare_ceiling(work, args.ceiling, args, args.ceiling_processes)
+                    show_row(f"{args.ceiling_processes} bare senders at once (msg/s)",
+                             f"{together:,.1f}")
     return 0 if ok else 1
 
 

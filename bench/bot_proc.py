@@ -197,7 +197,7 @@ async def bare_sender(args: argparse.Namespace) -> None:
 
     async def worker() -> None:
         for number in numbers:
-            await bot.send_message(3_000_000 + number, text, parse_mode="HTML",
+            await bot.send_message(args.first_chat + number, text, parse_mode="HTML",
                                    allow_paid_broadcast=True)
 
     await asyncio.gather(*(worker() for _ in range(64)))
@@ -237,6 +237,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kind", choices=("real", "echo", "sender"), default="real")
     parser.add_argument("--messages", type=int, default=5000, help="for --kind sender")
+    parser.add_argument("--first-chat", type=int, default=3_000_000, help="for --kind sender")
     parser.add_argument("--api-url", required=True)
     parser.add_argument("--token", required=True)
     parser.add_argument("--data-dir", default=None)
