@@ -112,6 +112,12 @@ def retry_after_seconds(error: RetryAfter) -> float:
         return _seconds(error.retry_after)
 
 
+def never_sent(error: TimedOut) -> bool:
+    """True for PTB's pool timeout: every connection was busy, so the request never left
+    (PTB says so in the message; it has no exception class of its own)."""
+    return error.message.startswith("Pool timeout")
+
+
 class FanOut:
     """Sends ``Outgoing`` messages with the delivery log as the source of truth.
 
@@ -317,11 +323,18 @@ class FanOut:
             except BadRequest as error:
                 log.warning("%s: Telegram refused the message: %s", item.key, error.message)
                 return chat_id, "failed"
-            except TimedOut:
-                # Telegram may have delivered it and only the answer was lost: resending
-                # could send it twice, so it stays unsent (at most once) and is logged so.
-                log.warning("%s: no answer from Telegram; not resent", item.key)
-                return chat_id, "uncertain"
+            except TimedOut as error:
+                if not never_sent(error):
+                    # Telegram may have delivered it and only the answer was lost: resending
+                    # could send it twice, so it stays unsent (at most once) and is logged so.
+                    log.warning("%s: no answer from Telegram; not resent", item.key)
+                    return chat_id, "uncertain"
+                if attempt >= len(self.retry_delays):
+                    log.warning("%s: no free connection after %d attempts", item.key,
+                                attempt + 1)
+                    return chat_id, "failed"
+                await asyncio.sleep(self.retry_delays[attempt])
+                attempt += 1
             except (NetworkError, TelegramError) as error:
                 if attempt >= len(self.retry_delays):
                     log.warning("%s: giving up after %d attempts: %s", item.key, attempt + 1,

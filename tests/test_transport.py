@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 
+from bot.broadcast import FanOut, Outgoing
 from bot.emulator import Emulator
 from bot.logs import quiet_noisy_loggers
+from bot.store import Store
 from bot.transport import JsonRequest
 from tests.conftest import TOKEN
 
@@ -35,3 +39,24 @@ async def test_json_bodies_for_messages_and_multipart_for_uploads(emulator: Emul
     assert message.reply_markup == markup.to_dict()
     assert emulator.documents(42)[0].file_name == "zhanaozen.ics" and document.text == "Календарь"
     assert content_types[-2:] == ["application/json", "multipart/form-data"]
+
+
+async def test_a_send_that_waited_for_a_free_connection_is_retried_not_doubted(
+        emulator: Emulator, data_dir: Path) -> None:
+    """PTB's pool timeout means the request never left: unlike a lost answer, it is safe to
+    send again, so the fan-out retries it instead of marking it "uncertain"."""
+    quiet_noisy_loggers()
+    slow, waiting = 71, 72
+    emulator.inject("sendMessage", "timeout", chat_id=slow, hold=1.0, apply=True)
+    request = JsonRequest(connection_pool_size=1, pool_timeout=0.05)
+    store = Store.open(data_dir)
+    try:
+        async with Bot(TOKEN, base_url=f"{emulator.root_url}/bot", request=request) as bot:
+            fan_out = FanOut(bot, store, rate=100, retry_delays=(0.5, 1.0, 1.0))
+            result = await fan_out.run([Outgoing("t:pool", slow, "first"),
+                                        Outgoing("t:pool", waiting, "second")])
+        assert (result.sent, result.failed) == (2, 0)
+        assert store.deliveries("t:pool") == {slow: "sent", waiting: "sent"}
+        assert [m.text for m in emulator.sent(waiting)] == ["second"]
+    finally:
+        await store.aclose()
