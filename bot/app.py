@@ -21,7 +21,7 @@ from bot.i18n import N_, RUSSIAN_READERS, translator
 from bot.library import Library, content_documents
 from bot.logs import quiet_noisy_loggers
 from bot.store import Store
-from bot.transport import JsonRequest
+from bot.transport import request_for
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def build_application(config: Config, store: Store | None = None) -> BotApplicat
         .token(config.token)
         .base_url(config.base_url)
         .base_file_url(config.base_file_url)
-        .request(JsonRequest())
+        .request(request_for(config.broadcast_rate))
         .context_types(context_types)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=UTC))
         .rate_limiter(AIORateLimiter(max_retries=3))

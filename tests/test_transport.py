@@ -12,7 +12,7 @@ from bot.broadcast import FanOut, Outgoing
 from bot.emulator import Emulator
 from bot.logs import quiet_noisy_loggers
 from bot.store import Store
-from bot.transport import JsonRequest
+from bot.transport import CONNECTIONS, JsonRequest, request_for
 from tests.conftest import TOKEN
 
 
@@ -60,3 +60,10 @@ async def test_a_send_that_waited_for_a_free_connection_is_retried_not_doubted(
         assert [m.text for m in emulator.sent(waiting)] == ["second"]
     finally:
         await store.aclose()
+
+
+def test_the_connection_pool_grows_with_the_broadcast_rate() -> None:
+    free, paid = request_for(30), request_for(1000)
+    assert free._client_kwargs["limits"].max_connections == CONNECTIONS
+    assert paid._client_kwargs["limits"].max_connections == 100
+    assert free._client_kwargs["timeout"].pool == paid._client_kwargs["timeout"].pool == 10
