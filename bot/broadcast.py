@@ -35,6 +35,7 @@ from telegram.ext import ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.store import Store, StoreError
+from bot.transport import connections_for
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +78,9 @@ STAGE_AHEAD = 0.05
 """Seconds of sending logged "pending" ahead of the pacer, on top of what a log commit takes:
 enough that a send never waits for the log, little enough that a crash leaves few messages
 "uncertain"."""
-MAX_STAGED = 500
-MAX_IN_FLIGHT = 256
+MAX_STAGE_SECONDS = 0.25
+"""However slow the log's writes get (a busy machine), no more than this much sending is
+staged ahead: every staged message is one more "uncertain" if the process dies."""
 
 
 class Pacer:
@@ -183,8 +185,8 @@ class FanOut:
             log.warning("could not report fan-out progress", exc_info=True)
 
     def _ahead(self) -> int:
-        return max(1, min(MAX_STAGED, math.ceil(self.rate * (STAGE_AHEAD
-                                                             + 2 * self._commit_seconds))))
+        seconds = min(MAX_STAGE_SECONDS, STAGE_AHEAD + 2 * self._commit_seconds)
+        return max(1, math.ceil(self.rate * seconds))
 
     async def _stage(self, items: Iterator[Outgoing]) -> None:
         """Keep about ``_ahead()`` messages logged "pending" and queued for the dispatcher."""
@@ -228,8 +230,12 @@ class FanOut:
         return True
 
     async def _dispatch(self) -> None:
-        """Start each staged send on its own pacing slot."""
-        in_flight = asyncio.Semaphore(max(4, min(MAX_IN_FLIGHT, int(self.rate))))
+        """Start each staged send on its own pacing slot.
+
+        No more sends are in flight than the bot has connections: a send waiting for a
+        connection is logged "pending" and would be one more "uncertain" after a crash.
+        """
+        in_flight = asyncio.Semaphore(connections_for(self.rate))
         sends: set[asyncio.Task] = set()
         while True:
             await in_flight.acquire()

@@ -75,7 +75,13 @@ def _given(value: ODVInput[float], default: float | None) -> float | None:
     return default if isinstance(value, DefaultValue) else value
 
 
+def connections_for(broadcast_rate: float) -> int:
+    """Enough connections for the broadcast rate at ~100 ms a request, and never fewer than
+    ``CONNECTIONS``; the fan-out keeps no more sends in flight than this."""
+    return max(CONNECTIONS, min(256, math.ceil(broadcast_rate / 10)))
+
+
 def request_for(broadcast_rate: float) -> JsonRequest:
-    """The bot's request object: enough connections for its broadcast rate at ~100 ms each."""
-    connections = max(CONNECTIONS, min(256, math.ceil(broadcast_rate / 10)))
-    return JsonRequest(connection_pool_size=connections, pool_timeout=POOL_WAIT)
+    """The bot's request object, with ``connections_for`` its rate."""
+    return JsonRequest(connection_pool_size=connections_for(broadcast_rate),
+                       pool_timeout=POOL_WAIT)
