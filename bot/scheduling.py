@@ -182,21 +182,15 @@ class ReminderService:
         are gathered and evaluated in a worker thread so the bot keeps answering.
         """
         now = now or self.now()
-        since = max(self._last_swept() or now, now - CATCH_UP_LIMIT)
-        cards, events = self.library.anniversaries(), self.events()
-        if only_chat is None:
-            def evaluate() -> set[datetime]:
-                groups = self.store.subscriber_groups(
-                    by_cities=bool(live_events(events, min(since, now))))
-                profiles = [settings for settings, _ in groups]
-                return due_instants(profiles, cards, events, min(since, now), now + PLAN_AHEAD)
+        start = min(max(self._last_swept() or now, now - CATCH_UP_LIMIT), now)
+        events = self.events()
 
-            instants = sorted(await asyncio.to_thread(evaluate))
-        else:
-            chat = self.store.chat(only_chat)
-            chats = [chat] if chat and chat.subscribed else []
-            instants = sorted(due_instants(chats, cards, events, min(since, now),
-                                           now + PLAN_AHEAD))
+        def evaluate() -> set[datetime]:
+            profiles = [settings for settings, _ in self._groups(start, events, only_chat)]
+            return due_instants(profiles, self.library.anniversaries(), events, start,
+                                now + PLAN_AHEAD)
+
+        instants = sorted(await asyncio.to_thread(evaluate))
         if only_chat is None and any(instant <= now for instant in instants):
             self.schedule_sweep(None)
         for instant in instants:
@@ -204,6 +198,15 @@ class ReminderService:
                 self.schedule_sweep(instant)
         log.debug("planned sweeps at %s", [instant.isoformat() for instant in instants])
         return instants
+
+    def _groups(self, start: datetime, events: list[ProtestEvent],
+                only_chat: int | None) -> list[tuple[ChatSettings, list[int]]]:
+        """The subscribers to evaluate, grouped by what decides when they hear: everyone, or
+        just ``only_chat``. Cities matter only while a protest is still to come."""
+        if only_chat is None:
+            return self.store.subscriber_groups(by_cities=bool(live_events(events, start)))
+        chat = self.store.chat(only_chat)
+        return [(chat, [only_chat])] if chat and chat.subscribed else []
 
     def _last_swept(self) -> datetime | None:
         last = self.store.meta(LAST_SWEPT)
@@ -219,24 +222,20 @@ class ReminderService:
         """
         async with self._sweep_lock:
             now = now or self.now()
-            events, cards = self.events(), self.library.anniversaries()
             if only_chat is None:
                 start, end = sweep_window(now, self._last_swept())
-
-                def evaluate() -> list[Reminder]:
-                    groups = self.store.subscriber_groups(
-                        by_cities=bool(live_events(events, start)))
-                    return due_for_groups(groups, cards, events, start, end)
-
-                # Reading 100,000 subscribers and expanding their schedules takes a moment:
-                # do it off the event loop so the bot keeps answering (the store's tables
-                # are copy-on-write snapshots, the functions are pure).
-                due = await asyncio.to_thread(evaluate)
             else:
                 start, end = now - CATCH_UP_LIMIT, now
-                chat = self.store.chat(only_chat)
-                chats = [chat] if chat and chat.subscribed else []
-                due = due_between(chats, cards, events, start, end)
+            events = self.events()
+
+            def evaluate() -> list[Reminder]:
+                return due_for_groups(self._groups(start, events, only_chat),
+                                      self.library.anniversaries(), events, start, end)
+
+            # Reading 100,000 subscribers and expanding their schedules takes a moment: do it
+            # off the event loop so the bot keeps answering (the store's tables are
+            # copy-on-write snapshots, the functions are pure).
+            due = await asyncio.to_thread(evaluate)
             plan = plan_sweep(due, self.store.delivery, now)
             log.debug("sweep at %s over (%s, %s]: %d to send, %d skipped, %d uncertain",
                       now.isoformat(), start.isoformat(), end.isoformat(), len(plan.send),
@@ -283,10 +282,9 @@ class ReminderService:
 
     def render(self, reminder: Reminder, chat: ChatSettings, by_id: dict[str, ProtestEvent],
                events: list[ProtestEvent],
-               texts: dict[tuple, tuple[str, InlineKeyboardMarkup | None]] | None = None,
-               ) -> Outgoing | None:
+               texts: dict[tuple, tuple[str, InlineKeyboardMarkup | None]]) -> Outgoing | None:
+        """One reminder for one chat; ``texts`` holds the texts composed so far this sweep."""
         tr = translator(chat.language or "en")
-        texts = {} if texts is None else texts
         if reminder.kind == "event":
             event = by_id.get(reminder.subject_id)
             if event is None:
@@ -299,7 +297,7 @@ class ReminderService:
             card = self.library.get(reminder.subject_id)
             if card is None:
                 return None
-            protests = nearby(events, chat, reminder.due) if events else []
+            protests = nearby(events, chat, reminder.due)
             key = ("a", card.id, reminder.lead, reminder.day, tr.language,
                    tuple(event.id for event in protests))
             if key not in texts:
