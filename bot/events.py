@@ -18,7 +18,15 @@ from bot.cards import esc
 from bot.content import SLUG_RE, ProtestEvent, Text
 from bot.i18n import Translator
 from bot.library import Library
-from bot.reminders import LEAD_CHOICES, city_key, event_key, event_start, zone
+from bot.reminders import (
+    LEAD_CHOICES,
+    city_key,
+    event_key,
+    event_start,
+    live_events,
+    wants_event,
+    zone,
+)
 from bot.store import ChatSettings, Store
 
 EVENT_ACTION = "ev"
@@ -61,23 +69,18 @@ def find_event(library: Library, store: Store, event_id: str) -> ProtestEvent | 
 def upcoming(events: Iterable[ProtestEvent], now: datetime,
              chat: ChatSettings | None = None) -> list[ProtestEvent]:
     """Protests not yet started and not cancelled; the chat's own cities first."""
-    future = [e for e in events if not e.cancelled and event_start(e) > now]
-    mine = set(chat.cities) if chat else set()
-
     def order(event: ProtestEvent) -> tuple[bool, datetime]:
-        is_mine = "*" in mine or city_key(event.city.en) in mine
-        return (not is_mine, event_start(event))
+        return (not (chat and wants_event(chat, event)), event_start(event))
 
-    return sorted(future, key=order)
+    return sorted(live_events(events, now), key=order)
 
 
 def nearby(events: Iterable[ProtestEvent], chat: ChatSettings, after: datetime,
            within: timedelta = NEARBY_WINDOW) -> list[ProtestEvent]:
     """Protests in the chat's cities in the weeks after ``after`` (for anniversary reminders)."""
-    wanted = set(chat.cities)
-    return sorted((e for e in events if not e.cancelled
-                   and ("*" in wanted or city_key(e.city.en) in wanted)
-                   and after < event_start(e) <= after + within), key=event_start)
+    return sorted((e for e in live_events(events, after)
+                   if wants_event(chat, e) and event_start(e) <= after + within),
+                  key=event_start)
 
 
 def known_cities(events: Iterable[ProtestEvent]) -> dict[str, Text]:
