@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.content import Card, Content, ProtestEvent, Source
+from bot.memo import Memo
 from bot.search import Match, normalise, rank
 
 PEOPLE_KINDS = ("prisoner", "memorial")
@@ -75,7 +76,7 @@ class Library:
         self.sources = {source.id: source for source in sources}
         self.content_events = {event.id: event for event in events or []}
         self._names = {card.id: [card.name.en, card.name.ru, *card.aliases] for card in cards}
-        self._found: dict[tuple, list] = {}  # find() and suggest() results by their arguments
+        self._found: Memo[list] = Memo(FIND_CACHE_SIZE)  # find() and suggest() results
         self._calendars: dict[date, list[Occurrence]] = {}
 
     @classmethod
@@ -102,13 +103,8 @@ class Library:
         self, query: str, kinds: tuple[str, ...] | None = None, limit: int = 10
     ) -> list[Match]:
         """Cards whose names match the query, best first, across scripts and spellings."""
-        key = (query, kinds, limit)
-        found = self._found.get(key)
-        if found is None:
-            if len(self._found) >= FIND_CACHE_SIZE:
-                del self._found[next(iter(self._found))]  # the oldest: dicts keep order
-            found = self._found[key] = self._find(query, kinds, limit)
-        return list(found)
+        return list(self._found.get((query, kinds, limit),
+                                    lambda: self._find(query, kinds, limit)))
 
     def _find(self, query: str, kinds: tuple[str, ...] | None, limit: int) -> list[Match]:
         names = {
@@ -125,13 +121,8 @@ class Library:
 
     def suggest(self, query: str, kinds: tuple[str, ...] | None = None) -> list[Card]:
         """Loose guesses for "did you mean", when find() found nothing."""
-        key = ("suggest", query, kinds)
-        found = self._found.get(key)
-        if found is None:
-            if len(self._found) >= FIND_CACHE_SIZE:
-                del self._found[next(iter(self._found))]
-            found = self._found[key] = self._suggest(query, kinds)
-        return list(found)
+        return list(self._found.get(("suggest", query, kinds),
+                                    lambda: self._suggest(query, kinds)))
 
     def _suggest(self, query: str, kinds: tuple[str, ...] | None) -> list[Card]:
         wanted = normalise(query)

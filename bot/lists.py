@@ -7,7 +7,6 @@ thousands of people open the same first page.
 
 from __future__ import annotations
 
-import weakref
 from datetime import date
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -17,6 +16,7 @@ from bot.cards import age_line, esc
 from bot.content import Card
 from bot.i18n import Translator
 from bot.library import Library
+from bot.memo import PerOwner
 
 PAGE_SIZE = 8
 """List entries per page: fits a phone screen with the navigation row."""
@@ -26,9 +26,8 @@ LABEL_LIMIT = 48
 
 ListPage = tuple[str, InlineKeyboardMarkup]
 
-_pages: weakref.WeakKeyDictionary[Library, dict[tuple[str, int, str, date], ListPage]] = (
-    weakref.WeakKeyDictionary())
 PAGE_CACHE_SIZE = 256
+_pages: PerOwner[ListPage] = PerOwner(PAGE_CACHE_SIZE)
 
 
 def shorten(label: str, limit: int = LABEL_LIMIT) -> str:
@@ -48,14 +47,8 @@ def card_buttons(cards: list[Card], tr: Translator) -> InlineKeyboardMarkup:
 
 def list_page(library: Library, tr: Translator, kind: str, page: int, today: date) -> ListPage:
     """Page ``page`` (clamped to the pages there are) of list ``kind``, in ``tr``'s language."""
-    cache = _pages.setdefault(library, {})
-    key = (kind, page, tr.language, today)
-    found = cache.get(key)
-    if found is None:
-        if len(cache) >= PAGE_CACHE_SIZE:
-            cache.clear()  # a new day: yesterday's pages are all stale anyway
-        found = cache[key] = _build(library, tr, kind, page, today)
-    return found
+    return _pages.get(library, (kind, page, tr.language, today),
+                      lambda: _build(library, tr, kind, page, today))
 
 
 def _build(library: Library, tr: Translator, kind: str, page: int, today: date) -> ListPage:

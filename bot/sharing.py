@@ -8,7 +8,6 @@ a link back to the bot. Plain Python, so tests and benchmarks call it without Te
 from __future__ import annotations
 
 import re
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,6 +18,7 @@ from bot.cards import MESSAGE_LIMIT, STATUS_LABELS, CardRenderer, deep_link, esc
 from bot.content import Card, ProtestEvent, parse_partial_date
 from bot.i18n import LANGUAGES, N_, Translator, translator
 from bot.library import Library, next_occurrence
+from bot.memo import PerOwner
 from bot.search import normalise, rank
 
 if TYPE_CHECKING:
@@ -136,21 +136,16 @@ def inline_page(library: Library, tr: Translator, bot_username: str, query: str,
     return InlinePage(items, str(start + size) if more else "")
 
 
-_entries: weakref.WeakKeyDictionary[Library, dict[tuple, list[Entry]]] = (
-    weakref.WeakKeyDictionary())
 ENTRY_CACHE_SIZE = 512
 """Queries remembered per library: scrolling to the next page repeats the same search."""
+_entries: PerOwner[list[Entry]] = PerOwner(ENTRY_CACHE_SIZE)
 
 
 def _cached_entries(library: Library, query: str, language: str, today: date,
                     events: Sequence[EventShare]) -> list[Entry]:
-    cache = _entries.setdefault(library, {})
     key = (query.casefold(), language, today, tuple((e.id, e.starts) for e in events))
-    if key not in cache:
-        if len(cache) >= ENTRY_CACHE_SIZE:
-            del cache[next(iter(cache))]  # the oldest: dicts keep insertion order
-        cache[key] = matching_entries(library, query, language, today, events)
-    return cache[key]
+    return _entries.get(library, key,
+                        lambda: matching_entries(library, query, language, today, events))
 
 
 def matching_entries(library: Library, query: str, language: str, today: date,
@@ -255,9 +250,8 @@ def _item(library: Library, subject: Card | EventShare, tr: Translator, bot_user
     return card_item(library, tr, bot_username, subject, today, reader_language)
 
 
-_items: weakref.WeakKeyDictionary[Library, dict[tuple, SharedItem]] = (
-    weakref.WeakKeyDictionary())
 ITEM_CACHE_SIZE = 1024
+_items: PerOwner[SharedItem] = PerOwner(ITEM_CACHE_SIZE)
 
 
 def card_item(library: Library, tr: Translator, bot_username: str, card: Card, today: date,
@@ -267,15 +261,9 @@ def card_item(library: Library, tr: Translator, bot_username: str, card: Card, t
     ``reader_language`` is the querying user's: a result in another language says so.
     Remembered per card, languages and day: every inline query shows up to 20 of them.
     """
-    cache = _items.setdefault(library, {})
-    key = (card.id, tr.language, reader_language, today, bot_username)
-    found = cache.get(key)
-    if found is None:
-        if len(cache) >= ITEM_CACHE_SIZE:
-            cache.clear()
-        found = cache[key] = _card_item(library, tr, bot_username, card, today,
-                                        reader_language)
-    return found
+    return _items.get(library, (card.id, tr.language, reader_language, today, bot_username),
+                      lambda: _card_item(library, tr, bot_username, card, today,
+                                         reader_language))
 
 
 def _card_item(library: Library, tr: Translator, bot_username: str, card: Card, today: date,
@@ -339,18 +327,14 @@ TRIM_ORDER = ("actions", "ill_treatment", "demands", "commemoration", "open_ques
 """What a card longer than one message gives up first: the reverse of the order it is read in,
 so what remains is the card's first page, always with its sources."""
 
-_texts: weakref.WeakKeyDictionary[Library, dict[tuple[str, str, str], str]] = (
-    weakref.WeakKeyDictionary())
-"""Rendered share texts per library: content is fixed while a Library lives."""
+_texts: PerOwner[str] = PerOwner()
+"""Rendered share texts per library (one per card, language and bot name)."""
 
 
 def share_text(library: Library, tr: Translator, bot_username: str, card: Card) -> str:
     """The whole card as one message, or its first part with a link to the rest."""
-    cache = _texts.setdefault(library, {})
-    key = (tr.language, bot_username, card.id)
-    if key not in cache:
-        cache[key] = _compose(library, tr, bot_username, card)
-    return cache[key]
+    return _texts.get(library, (tr.language, bot_username, card.id),
+                      lambda: _compose(library, tr, bot_username, card))
 
 
 def _compose(library: Library, tr: Translator, bot_username: str, card: Card) -> str:
