@@ -12,6 +12,7 @@ from bot.calendar_ics import CALENDAR_FILE, event_calendar, reminders_calendar
 from bot.cards import esc
 from bot.context import BotContext
 from bot.handlers.common import reply
+from bot.reminders import wants_event
 
 
 async def send_calendar(update: Update, context: BotContext) -> None:
@@ -24,8 +25,7 @@ async def send_calendar(update: Update, context: BotContext) -> None:
     every = events.all_events(context.library, context.store)
     upcoming = events.upcoming(every, now, settings)
     if settings and settings.cities:
-        upcoming = [e for e in upcoming if "*" in settings.cities
-                    or events.city_key(e.city.en) in settings.cities]
+        upcoming = [e for e in upcoming if wants_event(settings, e)]
     data = reminders_calendar(tr, context.library.anniversaries(), upcoming, settings,
                               context.bot_username, now)
     caption = tr.gettext("Open this file to add the anniversaries and protests to your "
