@@ -10,7 +10,7 @@ from datetime import UTC
 from telegram import BotCommand
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot import scheduling
 from bot.config import Config
@@ -20,6 +20,7 @@ from bot.handlers import register_all
 from bot.i18n import N_, RUSSIAN_READERS, translator
 from bot.library import Library, content_documents
 from bot.logs import quiet_noisy_loggers
+from bot.sendbudget import SendBudget
 from bot.store import Store
 from bot.transport import request_for
 
@@ -66,7 +67,7 @@ def build_application(config: Config, store: Store | None = None) -> BotApplicat
         .request(request_for(config.broadcast_rate))
         .context_types(context_types)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=UTC))
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(SendBudget.from_config(config))  # the one send budget, replies first
         .concurrent_updates(CONCURRENT_UPDATES)
         .post_init(setup_application)
         .post_shutdown(close_application)

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 DEFAULT_API_URL = "https://api.telegram.org"
 DEFAULT_DATA_DIR = "./data"
+MAX_BROADCAST_RATE = 1000.0
+"""Telegram's limit for paid broadcasts, messages per second."""
 
 
 class ConfigError(Exception):
@@ -31,7 +33,11 @@ class Config:
     webhook_url: str | None = None
     port: int | None = None
     broadcast_rate: float = 30.0
-    """Messages per second for fan-out; Telegram's free limit is about 30."""
+    """Messages per second for fan-out (reminders, broadcasts), within the send budget; with
+    paid broadcasts up to 1,000."""
+    send_rate: float = 30.0
+    """The send budget: messages per second for everything the bot sends (Telegram's free
+    limit, 30). Answers to people come first; the fan-out takes what they leave."""
     paid_broadcast: bool = False
     """Send with allow_paid_broadcast (up to 1000 messages/s, charged in Stars)."""
 
@@ -124,6 +130,12 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         raise ConfigError("PORT must be set when BOT_WEBHOOK_URL is (the port to listen on)")
     rate_value = env.get("BOT_BROADCAST_RATE", "").strip()
     rate = float(_check_positive("BOT_BROADCAST_RATE", rate_value, float)) if rate_value else 30.0
+    if rate > MAX_BROADCAST_RATE:
+        raise ConfigError(f"BOT_BROADCAST_RATE must be at most {MAX_BROADCAST_RATE:.0f} "
+                          f"(Telegram's paid broadcast limit), got {rate_value!r}")
+    send_value = env.get("BOT_SEND_RATE", "").strip()
+    send_rate = (float(_check_positive("BOT_SEND_RATE", send_value, float)) if send_value
+                 else 30.0)
     paid = env.get("BOT_PAID_BROADCAST", "").strip().lower() in ("1", "true", "yes")
     return Config(
         token=token,
@@ -133,5 +145,6 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         webhook_url=webhook_url,
         port=port,
         broadcast_rate=rate,
+        send_rate=send_rate,
         paid_broadcast=paid,
     )

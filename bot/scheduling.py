@@ -27,7 +27,7 @@ from telegram import InlineKeyboardMarkup
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot.broadcast import FanOut, FanOutResult, Outgoing, Pacer
+from bot.broadcast import FanOut, FanOutResult, Outgoing
 from bot.content import ProtestEvent
 from bot.events import (
     all_events,
@@ -108,8 +108,6 @@ class ReminderService:
         self.application = application
         self.job_queue = application.job_queue
         self._sweep_lock = asyncio.Lock()
-        self.pacer = Pacer(application.bot_data.config.broadcast_rate)
-        """Shared by every fan-out, so a broadcast and a reminder sweep together keep the cap."""
 
     # Services ------------------------------------------------------------------------------
     @property
@@ -132,8 +130,8 @@ class ReminderService:
         return all_events(self.library, self.store)
 
     def fan_out(self) -> FanOut:
-        return FanOut(self.application.bot, self.store, rate=self.config.broadcast_rate,
-                      paid=self.config.paid_broadcast, pacer=self.pacer)
+        # Every fan-out paces through the bot's one send budget (bot.sendbudget).
+        return FanOut(self.application.bot, self.store)
 
     def _running(self) -> bool:
         return self.application.running
