@@ -118,6 +118,11 @@ class Card(_Strict):
     aliases: list[str] = Field(default_factory=list)
     date: str | None = None
     """For anniversaries: the recurring day (YYYY-MM-DD); month-only dates are never reminded."""
+    commemorated: bool | None = None
+    """Anniversaries only, and required there: true for what people are reminded of every
+    year (the massacre, a death, the verdicts), false for a dated fact that stays on the
+    calendar only (a statement, a visit, an anniversary of an anniversary). An editorial
+    choice, so it lives in the content rather than in code."""
     topics: list[Literal["dec16", "trials", "strike", "repression", "solidarity"]] = Field(
         default_factory=list
     )
@@ -336,6 +341,11 @@ def cross_check(content: Content) -> list[str]:
                 errors.append(f"{where}: field related: unknown card {related!r}")
         if card.kind == "anniversary" and not card.date:
             errors.append(f"{where}: field date: anniversaries need a date")
+        if card.kind == "anniversary" and card.commemorated is None:
+            errors.append(f"{where}: field commemorated: anniversaries need "
+                          "'commemorated: true' (reminded every year) or 'false' (calendar only)")
+        if card.kind != "anniversary" and card.commemorated is not None:
+            errors.append(f"{where}: field commemorated: only anniversaries have it")
         names = {card.name.en, card.name.ru, *card.aliases}
         for name in names:
             key = normalise(name)

@@ -156,15 +156,16 @@ def matching_entries(library: Library, query: str, language: str, today: date,
                                              *events[:1], *_all_cards(library, today),
                                              *events]
         return [(subject, language) for subject in _unique(subjects)]
-    # On a date, the 16 December card comes first, then the later events (the campaign's).
+    # A card named exactly comes first; on a date, the 16 December card, then the later
+    # events (the campaign's).
     on_date = sorted(library.by_date_query(query), key=_campaign_first)
     matches = library.find(query, limit=MAX_RESULTS)
     exact = [library.cards[m.key] for m in matches if m.score >= 1.0]
-    named = _unique([*on_date, *exact, *(library.cards[m.key] for m in matches)])
+    named = _unique([*exact, *on_date, *(library.cards[m.key] for m in matches)])
     # Upcoming protests, and lists asked for by a word like "protests", come before cards
     # that only partly match: "London" wants next week's protest there more than a
     # historical card with London in its name.
-    found = _unique([*on_date, *exact, *_events_matching(query, events),
+    found = _unique([*exact, *on_date, *_events_matching(query, events),
                      *_kind_matches(library, query, today, events), *named])
     if not found:
         found = named = _by_words(library, query) or list(library.suggest(query))
