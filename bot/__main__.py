@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import hmac
 import logging
 import sys
 from pathlib import Path
@@ -124,16 +125,29 @@ def run_bot(config) -> int:
     return 0
 
 
+def webhook_path_and_secret(config) -> tuple[str, str]:
+    """The URL path and the secret header, independent of each other.
+
+    The path shows up wherever requests are logged (a platform router, a proxy); the header
+    is what proves a call comes from Telegram, so nothing in the path may reveal it. Both
+    are keyed hashes of the token under different labels (stable across restarts, the token
+    never in either), unless BOT_WEBHOOK_SECRET gives the header outright.
+    """
+    key = config.token.encode()
+    path = hmac.new(key, b"zhanaozen-bot webhook path", hashlib.sha256).hexdigest()[:32]
+    secret = config.webhook_secret or hmac.new(
+        key, b"zhanaozen-bot webhook secret_token", hashlib.sha256).hexdigest()
+    return path, secret
+
+
 def serve(application, config, allowed_updates: list[str]) -> None:
     if config.webhook_url:
-        # The secret path and header are derived from the token, so they are stable across
-        # restarts yet unguessable; the token itself never appears in the URL.
-        secret = hashlib.sha256(config.token.encode()).hexdigest()[:32]
+        path, secret = webhook_path_and_secret(config)
         application.run_webhook(
             listen="0.0.0.0",
             port=config.port,
-            url_path=secret,
-            webhook_url=f"{config.webhook_url}/{secret}",
+            url_path=path,
+            webhook_url=f"{config.webhook_url}/{path}",
             secret_token=secret,
             allowed_updates=allowed_updates,
         )

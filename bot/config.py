@@ -8,6 +8,7 @@ traceback.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -40,6 +41,12 @@ class Config:
     limit, 30). Answers to people come first; the fan-out takes what they leave."""
     paid_broadcast: bool = False
     """Send with allow_paid_broadcast (up to 1000 messages/s, charged in Stars)."""
+    webhook_secret: str | None = None
+    """The header Telegram sends with each webhook call (BOT_WEBHOOK_SECRET); unset, one is
+    derived from the token, independently of the URL path."""
+    backup_recipient: str | None = None
+    """An age public key (BOT_BACKUP_AGE_RECIPIENT): /backup over Telegram sends only
+    snapshots encrypted to it, and none without it."""
 
     @property
     def base_url(self) -> str:
@@ -137,6 +144,14 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
     send_rate = (float(_check_positive("BOT_SEND_RATE", send_value, float)) if send_value
                  else 30.0)
     paid = env.get("BOT_PAID_BROADCAST", "").strip().lower() in ("1", "true", "yes")
+    webhook_secret = env.get("BOT_WEBHOOK_SECRET", "").strip() or None
+    if webhook_secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", webhook_secret):
+        raise ConfigError("BOT_WEBHOOK_SECRET must be 16 to 256 letters, digits, '_' or '-' "
+                          "(Telegram's rule for secret_token)")
+    recipient = env.get("BOT_BACKUP_AGE_RECIPIENT", "").strip() or None
+    if recipient is not None and not re.fullmatch(r"age1[02-9ac-hj-np-z]{58}", recipient):
+        raise ConfigError("BOT_BACKUP_AGE_RECIPIENT must be an age public key (age1…), "
+                          "as printed by age-keygen")
     return Config(
         token=token,
         api_url=api_url,
@@ -147,4 +162,6 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         broadcast_rate=rate,
         send_rate=send_rate,
         paid_broadcast=paid,
+        webhook_secret=webhook_secret,
+        backup_recipient=recipient,
     )

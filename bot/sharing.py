@@ -14,7 +14,15 @@ from datetime import date, datetime
 from functools import partial
 from typing import TYPE_CHECKING
 
-from bot.cards import MESSAGE_LIMIT, STATUS_LABELS, CardRenderer, deep_link, esc, visible_length
+from bot.cards import (
+    MESSAGE_LIMIT,
+    STATUS_LABELS,
+    CardRenderer,
+    attr,
+    deep_link,
+    esc,
+    visible_length,
+)
 from bot.content import Card, ProtestEvent, parse_partial_date
 from bot.i18n import LANGUAGES, N_, Translator, translator
 from bot.library import Library, next_occurrence
@@ -370,7 +378,7 @@ def _with_footer(library: Library, tr: Translator, bot_username: str, card: Card
         lines.append(f"<i>{esc(as_of_line)}</i>")
     label = _("Read the full card in the bot") if trimmed else _("Open this card in the bot")
     link = deep_link(bot_username, payload_for(card.id))
-    lines.append(f'<a href="{esc(link)}">{esc(label)}</a>')
+    lines.append(f'<a href="{attr(link)}">{esc(label)}</a>')
     return "\n\n".join(lines)
 
 
@@ -414,7 +422,7 @@ def _event_item(event: ProtestEvent, tr: Translator, bot_username: str) -> Share
         events.describe(tr, event),
         "<i>" + esc(_("Announced by the organiser; check the bot before you go, plans change."))
         + "</i>",
-        f'<a href="{esc(link)}">' + esc(_("All upcoming protests in the bot")) + "</a>",
+        f'<a href="{attr(link)}">' + esc(_("All upcoming protests in the bot")) + "</a>",
     ])
     return SharedItem(
         result_id=result_id("e", event.id, tr.language),

@@ -8,7 +8,6 @@ so the commands reveal nothing. Fan-outs run as background jobs, never inside th
 from __future__ import annotations
 
 import asyncio
-import re
 import tempfile
 from collections import Counter
 from datetime import UTC, datetime
@@ -21,7 +20,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from bot import callbacks, events, scheduling
 from bot.cards import MESSAGE_LIMIT, esc, visible_length
-from bot.content import ProtestEvent, Text
+from bot.content import ProtestEvent, Text, parse_http_link
 from bot.context import BotContext
 from bot.handlers.common import command_argument, is_admin, reply
 from bot.handlers.settings import AwaitingText
@@ -131,8 +130,7 @@ async def on_event_text(update: Update, context: BotContext, text: str) -> None:
         value = canonical_zone(text)
         problem = _("I do not know that time zone. Type a name such as Europe/Vienna.")
     elif step == "link":
-        link = text.strip()
-        value = link if re.match(r"^https?://\S{3,}$", link) and len(link) <= 300 else None
+        value = parse_http_link(text)
         problem = _("Please send a link starting with https://, or press Skip.")
     if value is None:
         await ask(update, context, step, problem)
