@@ -5,6 +5,7 @@ python -m bot content check            validate every content file and render ev
 python -m bot content preview ID [--lang ru]   show a card as the bot would
 python -m bot backup [FILE]            write a consistent snapshot of the store
 python -m bot restore FILE             bring a snapshot back (checked first)
+python -m bot site build [--out DIR]   write the static website and printable cards
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     restore.add_argument("file", type=Path)
     sandbox = sub.add_parser("sandbox", help="open the local sandbox even if BOT_TOKEN is set")
     sandbox.add_argument("--lang", choices=("en", "ru"), default=None)
+    site = sub.add_parser("site", help="the static website of the cards")
+    site_sub = site.add_subparsers(dest="action", required=True)
+    site_build = site_sub.add_parser("build", help="write the site into a folder")
+    site_build.add_argument("--out", type=Path, default=Path("site"),
+                            help="output folder (default: ./site)")
     args = parser.parse_args(argv)
 
     if args.task == "content":
@@ -48,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.action == "check"
             else content_cli.preview(args.card_id, args.lang, raw=args.html)
         )
+
+    if args.task == "site":
+        return build_site(args.out)
 
     configure_logging()
     try:
@@ -86,6 +95,29 @@ def main(argv: list[str] | None = None) -> int:
         store.close()  # the sandbox opens its own, on its own event loop
         return run_sandbox(config, language=getattr(args, "lang", None)) or 0
     return run_bot(config)
+
+
+def build_site(out: Path) -> int:
+    """Write the site; one clear line on bad content, settings or folder, not a traceback."""
+    from bot.config import load_site_settings
+    from bot.content import ContentError
+    from bot.site.build import build
+
+    try:
+        built = build(out, load_site_settings())
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+    except ContentError as exc:
+        print(f"Content error, the site was not built:\n{exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"The site was not built: {exc}", file=sys.stderr)
+        return 2
+    print(f"{len(built.pages)} pages and {len(built.files)} other files written to {built.out}")
+    print(f"Look at it: open {built.out / 'index.html'} in a browser, or run "
+          f"python -m http.server -d {built.out}")
+    return 0
 
 
 def open_checked(config):

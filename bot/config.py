@@ -19,6 +19,8 @@ DEFAULT_API_URL = "https://api.telegram.org"
 DEFAULT_DATA_DIR = "./data"
 MAX_BROADCAST_RATE = 1000.0
 """Telegram's limit for paid broadcasts, messages per second."""
+BOT_USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{4,31}$")
+"""Telegram's rule for usernames: 5-32 letters, digits and underscores, a letter first."""
 
 
 class ConfigError(Exception):
@@ -165,3 +167,27 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         webhook_secret=webhook_secret,
         backup_recipient=recipient,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class SiteSettings:
+    """What the static site needs to link back: the bot (deep links) and its own address."""
+
+    bot_username: str | None = None
+    site_url: str | None = None
+    """Where the site is published, for canonical URLs, the sitemap and QR codes."""
+
+
+def load_site_settings(environ: Mapping[str, str] | None = None) -> SiteSettings:
+    """BOT_USERNAME and SITE_URL, checked; the site builds without either."""
+    env = os.environ if environ is None else environ
+    username = env.get("BOT_USERNAME", "").strip().removeprefix("@") or None
+    if username is not None and not BOT_USERNAME_RE.fullmatch(username):
+        raise ConfigError(
+            f"BOT_USERNAME must be the bot's Telegram username such as zhanaozen_bot, "
+            f"got {username!r}"
+        )
+    site_url = env.get("SITE_URL", "").strip() or None
+    if site_url is not None:
+        site_url = _check_url("SITE_URL", site_url)
+    return SiteSettings(bot_username=username, site_url=site_url)
