@@ -34,6 +34,12 @@ class Config:
     """Messages per second for fan-out; Telegram's free limit is about 30."""
     paid_broadcast: bool = False
     """Send with allow_paid_broadcast (up to 1000 messages/s, charged in Stars)."""
+    heartbeat_url: str | None = None
+    """Pinged every few minutes while the bot is healthy (a dead-man's switch)."""
+    backup_dir: Path | None = None
+    """Where the daily snapshots go; None: ``<data_dir>/backups``."""
+    restore_from: str | None = None
+    """A snapshot (file or https URL) restored at start into an empty data directory."""
 
     @property
     def base_url(self) -> str:
@@ -63,7 +69,7 @@ def _check_url(name: str, value: str) -> str:
     return value.rstrip("/")
 
 
-def _check_data_dir(value: str) -> Path:
+def _check_data_dir(value: str, name: str = "BOT_DATA_DIR") -> Path:
     path = Path(value).expanduser()
     try:
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -71,7 +77,7 @@ def _check_data_dir(value: str) -> Path:
             pass
     except OSError as exc:
         raise ConfigError(
-            f"BOT_DATA_DIR {str(path)!r} is not a writable directory: {exc.strerror or exc}"
+            f"{name} {str(path)!r} is not a writable directory: {exc.strerror or exc}"
         ) from exc
     return path
 
@@ -125,6 +131,12 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
     rate_value = env.get("BOT_BROADCAST_RATE", "").strip()
     rate = float(_check_positive("BOT_BROADCAST_RATE", rate_value, float)) if rate_value else 30.0
     paid = env.get("BOT_PAID_BROADCAST", "").strip().lower() in ("1", "true", "yes")
+    heartbeat_url = env.get("BOT_HEARTBEAT_URL", "").strip() or None
+    if heartbeat_url:
+        heartbeat_url = _check_url("BOT_HEARTBEAT_URL", heartbeat_url)
+    backup_value = env.get("BOT_BACKUP_DIR", "").strip()
+    backup_dir = _check_data_dir(backup_value, "BOT_BACKUP_DIR") if backup_value else None
+    restore_from = env.get("BOT_RESTORE_FROM", "").strip() or None
     return Config(
         token=token,
         api_url=api_url,
@@ -134,4 +146,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         port=port,
         broadcast_rate=rate,
         paid_broadcast=paid,
+        heartbeat_url=heartbeat_url,
+        backup_dir=backup_dir,
+        restore_from=restore_from,
     )
