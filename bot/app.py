@@ -12,7 +12,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
-from bot import scheduling
+from bot import health, safekeeping, scheduling
 from bot.config import Config
 from bot.content import load_content
 from bot.context import BotApplication, BotContext, BotData, ChatData
@@ -65,6 +65,7 @@ def build_application(config: Config, store: Store | None = None) -> BotApplicat
         .base_url(config.base_url)
         .base_file_url(config.base_file_url)
         .request(request_for(config.broadcast_rate))
+        .get_updates_request(health.PollingRequest(config.data_dir))
         .context_types(context_types)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=UTC))
         .rate_limiter(SendBudget.from_config(config))  # the one send budget, replies first
@@ -100,6 +101,8 @@ async def setup_application(application: BotApplication) -> None:
             "so cards can be shared into any chat"
         )
     await scheduling.start(application)
+    health.install(application)
+    safekeeping.install(application)
 
 
 async def close_application(application: BotApplication) -> None:

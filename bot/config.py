@@ -49,6 +49,12 @@ class Config:
     backup_recipient: str | None = None
     """An age public key (BOT_BACKUP_AGE_RECIPIENT): /backup over Telegram sends only
     snapshots encrypted to it, and none without it."""
+    heartbeat_url: str | None = None
+    """Pinged every few minutes while the bot is healthy (a dead-man's switch)."""
+    backup_dir: Path | None = None
+    """Where the daily snapshots go; None: ``<data_dir>/backups``."""
+    restore_from: str | None = None
+    """A snapshot (file or https URL) restored at start into an empty data directory."""
 
     @property
     def base_url(self) -> str:
@@ -78,7 +84,7 @@ def _check_url(name: str, value: str) -> str:
     return value.rstrip("/")
 
 
-def _check_data_dir(value: str) -> Path:
+def _check_data_dir(value: str, name: str = "BOT_DATA_DIR") -> Path:
     path = Path(value).expanduser()
     try:
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -86,7 +92,7 @@ def _check_data_dir(value: str) -> Path:
             pass
     except OSError as exc:
         raise ConfigError(
-            f"BOT_DATA_DIR {str(path)!r} is not a writable directory: {exc.strerror or exc}"
+            f"{name} {str(path)!r} is not a writable directory: {exc.strerror or exc}"
         ) from exc
     return path
 
@@ -154,6 +160,12 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
     if recipient is not None and not re.fullmatch(r"age1[02-9ac-hj-np-z]{58}", recipient):
         raise ConfigError("BOT_BACKUP_AGE_RECIPIENT must be an age public key (age1…), "
                           "as printed by age-keygen")
+    heartbeat_url = env.get("BOT_HEARTBEAT_URL", "").strip() or None
+    if heartbeat_url:
+        heartbeat_url = _check_url("BOT_HEARTBEAT_URL", heartbeat_url)
+    backup_value = env.get("BOT_BACKUP_DIR", "").strip()
+    backup_dir = _check_data_dir(backup_value, "BOT_BACKUP_DIR") if backup_value else None
+    restore_from = env.get("BOT_RESTORE_FROM", "").strip() or None
     return Config(
         token=token,
         api_url=api_url,
@@ -166,6 +178,9 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         paid_broadcast=paid,
         webhook_secret=webhook_secret,
         backup_recipient=recipient,
+        heartbeat_url=heartbeat_url,
+        backup_dir=backup_dir,
+        restore_from=restore_from,
     )
 
 

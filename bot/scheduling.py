@@ -27,6 +27,7 @@ from telegram import InlineKeyboardMarkup
 from telegram.error import TelegramError
 from telegram.ext import Application
 
+from bot import alerts, health
 from bot.broadcast import FanOut, FanOutResult, Outgoing
 from bot.content import ProtestEvent
 from bot.events import (
@@ -251,6 +252,7 @@ class ReminderService:
             if plan.send:
                 log.info("reminders: %d sent, %d failed, %d blocked, %d migrated",
                          result.sent, result.failed, result.blocked, result.migrated)
+                await alerts.report_fan_out(self.application, "reminders", result)
             return result
 
     async def _settle(self, reminders: list[Reminder], state: str, message: str) -> None:
@@ -348,6 +350,7 @@ class ReminderService:
             fanouts.pop(key, None)
             await self.store.set_meta(FANOUTS, fanouts)
             log.info("fan-out %s finished: %d sent, %d failed", key, result.sent, result.failed)
+            await alerts.report_fan_out(self.application, spec["kind"], result)
         return result
 
     def _fanout_items(self, key: str, spec: dict[str, Any]) -> Iterator[Outgoing]:
@@ -399,6 +402,7 @@ async def _chat_sweep_job(context) -> None:
 
 async def _plan_job(context) -> None:
     await context.job.data.plan()
+    health.beat(context.job.data.config.data_dir, health.REMINDERS)
 
 
 async def _prune_job(context) -> None:

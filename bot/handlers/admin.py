@@ -18,7 +18,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Upda
 from telegram.constants import ChatType
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import callbacks, events, scheduling
+from bot import callbacks, events, safekeeping, scheduling
 from bot.cards import MESSAGE_LIMIT, esc, visible_length
 from bot.content import ProtestEvent, Text, parse_http_link
 from bot.context import BotContext
@@ -343,6 +343,7 @@ def stats_text(tr: Translator, context: BotContext) -> str:
                                                  for state, count in deliveries.items()),
         esc(_("Upcoming protests: %(num)d") % {"num": len(upcoming)}),
     ]
+    lines.extend(esc(line) for line in safekeeping.stats_lines(tr, context.config))
     return "\n".join(lines)
 
 
