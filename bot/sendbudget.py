@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import enum
 import logging
+import math
 import time
 import warnings
 from collections import deque
@@ -85,21 +86,36 @@ class Ticket:
 
 class Clock:
     """Hands out slots ``1/rate`` seconds apart; waiting replies are served before waiting
-    fan-out requests."""
+    fan-out requests.
+
+    A busy event loop wakes the clock late; the slots it missed in the last ``CATCH_UP``
+    seconds are still handed out (else a loaded bot would send well under its budget), but
+    never more than ``rate`` (less the margin) in any one second.
+    """
+
+    CATCH_UP = 0.25
 
     def __init__(self, rate: float) -> None:
         self.interval = 1.0 / (rate * PACE_MARGIN)
+        self.per_second = max(1, math.floor(rate * PACE_MARGIN))
         self.next_slot = 0.0
         self.held_until = 0.0
+        self._granted: deque[float] = deque()
+        """When each slot of the last second was handed out."""
         self._waiting: dict[Lane, deque[asyncio.Future[None]]] = {
             Lane.REPLY: deque(), Lane.FANOUT: deque()}
         self._ticker: asyncio.Task | None = None
 
     def _take(self, now: float) -> None:
-        self.next_slot = max(now, self.next_slot) + self.interval
+        self.next_slot = max(now - self.CATCH_UP, self.next_slot) + self.interval
+        self._granted.append(now)
 
     def _free_at(self) -> float:
-        return max(self.next_slot, self.held_until)
+        now = time.monotonic()
+        while self._granted and self._granted[0] <= now - 1.0:
+            self._granted.popleft()
+        window = (self._granted[0] + 1.0 if len(self._granted) >= self.per_second else 0.0)
+        return max(self.next_slot, self.held_until, window)
 
     async def slot(self, lane: Lane) -> None:
         """Wait for this lane's turn."""
