@@ -240,6 +240,11 @@ class SendBudget(BaseRateLimiter[Any]):
         self.flood_waits = 0
         """429 answers met so far (for the benchmarks' and operators' eyes)."""
 
+    @property
+    def pace(self) -> float:
+        """Slots a second the free budget hands out now (less than ``rate`` after 429s)."""
+        return 1.0 / self._overall.interval
+
     @classmethod
     def from_config(cls, config: Any) -> SendBudget:
         return cls(config.send_rate, broadcast_rate=config.broadcast_rate,
