@@ -88,14 +88,21 @@ class Clock:
     """Hands out slots ``1/rate`` seconds apart; waiting replies are served before waiting
     fan-out requests.
 
-    A busy event loop wakes the clock late; the slot it missed is still handed out (one, not
-    more: a burst of late slots reaches Telegram bunched, and one 429 pauses every lane for
-    a second), and never more than ``rate`` (less the margin) in any one second.
+    Never more than ``rate`` (less the margin) slots in any one second. Telegram counts
+    messages as they arrive, and a busy machine or network delays some sends more than
+    others, which bunches them: after each 429 the clock slows by ``SLOW_DOWN`` (to at most
+    ``SLOWEST`` of its rate), and creeps back to its rate over the quiet minutes that follow.
     """
 
+    SLOW_DOWN = 1.03
+    SLOWEST = 0.85
+    RECOVER_EVERY = 20.0
+    """Seconds without a 429 after which the clock speeds up one step again."""
+
     def __init__(self, rate: float) -> None:
-        self.interval = 1.0 / (rate * PACE_MARGIN)
+        self.base_interval = self.interval = 1.0 / (rate * PACE_MARGIN)
         self.per_second = max(1, math.floor(rate * PACE_MARGIN))
+        self._slowed_at = 0.0
         self.next_slot = 0.0
         self.held_until = 0.0
         self._granted: deque[float] = deque()
@@ -105,8 +112,16 @@ class Clock:
         self._ticker: asyncio.Task | None = None
 
     def _take(self, now: float) -> None:
-        self.next_slot = max(now - self.interval, self.next_slot) + self.interval
+        if self.interval > self.base_interval and now - self._slowed_at > self.RECOVER_EVERY:
+            self.interval = max(self.base_interval, self.interval / self.SLOW_DOWN)
+            self._slowed_at = now
+        self.next_slot = max(now, self.next_slot) + self.interval
         self._granted.append(now)
+
+    def slow_down(self) -> None:
+        """Telegram saw too many: space slots a little further apart for a while."""
+        self.interval = min(self.interval * self.SLOW_DOWN, self.base_interval / self.SLOWEST)
+        self._slowed_at = time.monotonic()
 
     def _free_at(self) -> float:
         now = time.monotonic()
@@ -274,9 +289,10 @@ class SendBudget(BaseRateLimiter[Any]):
         else:
             await self._overall.slot(Lane.REPLY)
 
-    def _hold(self, seconds: float) -> None:
+    def _hold(self, seconds: float, *, paid: bool) -> None:
         for clock in (self._overall, self._fanout):
             clock.hold(seconds)
+        (self._fanout if paid else self._overall).slow_down()
 
     async def process_request(
         self,
@@ -313,7 +329,7 @@ class SendBudget(BaseRateLimiter[Any]):
                     raise
                 pause = retry_after_seconds(error) + 0.1
                 log.info("Telegram asked for a %.1f s pause; every lane waits", pause)
-                self._hold(pause)
+                self._hold(pause, paid=paid)
                 if not counted:
                     await asyncio.sleep(pause)
             except NetworkError as error:
