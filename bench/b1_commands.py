@@ -9,17 +9,20 @@ and inline queries. Measured per bot: answered updates per second, and latency f
 update being queued in the emulator to the bot's answer being recorded there (p50, p99).
 Target: the real bot handles at least 0.8 of the echo bot's throughput.
 
-Neither bot applies python-telegram-bot's client-side flood limiter here (30 messages/s, the
-real bot's production setting): with it both bots measure the same 30/s cap and nothing
-about themselves; B2 measures the cap. ``--keep-flood-limiter`` runs both with it.
-The echo bot has PTB's defaults except the real bot's update concurrency and HTML parse mode
-(a sequential echo bot would be a straw man); it answers each message with the text and two
-buttons, each button press with answerCallbackQuery and an edit, each inline query with one
-article. ``--pool N`` and ``--json-body`` try HTTP settings on the real bot (``--tune-echo``:
-on both) before anyone changes ``bot/app.py``; ``--profile TOP`` samples each bot with
-py-spy. CPU figures come from /proc (Linux); "CPU per update" is the bot process's CPU time
-divided by the updates it answered, which stays meaningful when the emulator is the
-bottleneck. Alternating turns make the ratio robust to a machine whose speed drifts.
+Three bots take turns: the real bot exactly as shipped; the *echo* bot, PTB's defaults
+except the real bot's update concurrency and HTML parse mode (a sequential echo bot would be
+a straw man), the figure B1 has always reported; and the *fair* echo bot, which also has the
+real bot's HTTP settings (``bot.transport.request_for``: JSON bodies, 16 connections) and its
+send budget (``bot.sendbudget.SendBudget``). The echo bots answer each message with the text
+and two buttons, each button press with answerCallbackQuery and an edit, each inline query
+with one article. Both the real and the fair bot run with a send budget of ``--send-rate``
+(10,000 messages/s: the setting ``BOT_SEND_RATE``), so that B1 measures handling and not
+Telegram's 30 messages/s, which would cap both alike; B4 measures the budget itself.
+``--pool N`` and ``--json-body`` try HTTP settings on the plain echo bot; ``--profile TOP``
+samples each bot with py-spy. CPU figures come from /proc (Linux); "CPU per update" is
+the bot process's CPU time divided by the updates it answered, which stays meaningful when
+the emulator is the bottleneck. Alternating turns make the ratio robust to a machine whose
+speed drifts.
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ from harness import TOKEN, Child, cpu_seconds, machine, show_row, start_emulator
 
 TARGET_RATIO = 0.8
 PROFILES = Path(tempfile.gettempdir()) / "bench-b1-profiles"
-KINDS = ("real", "echo")
+KINDS = ("real", "echo", "fair")
+SEND_RATE = 10_000.0
 
 
 def parse_mix(text: str) -> dict[str, float]:
@@ -54,14 +58,14 @@ def parse_mix(text: str) -> dict[str, float]:
 
 def one_round(kind: str, number: int, url: str, emulator: Child, work: Path,
               args: argparse.Namespace) -> dict:
-    arguments = ["--kind", kind, "--api-url", url, "--token", TOKEN, "--poll-timeout", "1",
+    arguments = ["--kind", "real" if kind == "real" else "echo", "--api-url", url,
+                 "--token", TOKEN, "--poll-timeout", "1", "--send-rate", str(args.send_rate),
                  "--data-dir", str(work / f"data-{kind}-{number}")]
-    if args.keep_flood_limiter:
-        arguments.append("--keep-flood-limiter")
-    tuned = kind == "real" or args.tune_echo
-    if tuned and args.pool:
+    if kind == "fair":
+        arguments.append("--fair")
+    if kind == "echo" and args.pool:
         arguments += ["--pool", str(args.pool)]
-    if tuned and args.json_body:
+    if kind == "echo" and args.json_body:
         arguments.append("--json-body")
     bot = Child("bot_proc.py", arguments, work / f"bot-{kind}-{number}.log")
     try:
@@ -139,18 +143,15 @@ def main() -> int:
                         default=parse_mix("prisoner=0.3,anniversaries=0.2,callback=0.3,"
                                           "inline=0.2"))
     parser.add_argument("--pool", type=int, default=0,
-                        help="experiment: the real bot's HTTP connection pool size "
-                             "(build_application leaves PTB's 256)")
+                        help="experiment: the plain echo bot's HTTP connection pool size")
     parser.add_argument("--json-body", action="store_true",
-                        help="with --tune-echo: the echo bot posts JSON bodies as the real bot "
-                             "does (bot/transport.py)")
-    parser.add_argument("--tune-echo", action="store_true",
-                        help="give the echo bot the same --pool/--json-body (handler cost alone)")
-    parser.add_argument("--bots", default="real,echo", help=argparse.SUPPRESS)
+                        help="experiment: the plain echo bot posts JSON bodies")
+    parser.add_argument("--bots", default="real,echo,fair",
+                        help="which of real, echo, fair take turns")
     parser.add_argument("--profile", type=int, default=0, metavar="TOP",
                         help="sample each bot with py-spy and print its TOP functions")
-    parser.add_argument("--keep-flood-limiter", action="store_true",
-                        help="both bots with AIORateLimiter (30 messages/s), as in production")
+    parser.add_argument("--send-rate", type=float, default=SEND_RATE,
+                        help="the real and the fair bot's send budget (BOT_SEND_RATE)")
     args = parser.parse_args()
     print(f"B1 command handling - {machine()}")
     print(f"  {args.users} simulated users, mix {args.mix}, {args.rounds} x "
@@ -172,7 +173,7 @@ def main() -> int:
                           flush=True)
         finally:
             emulator.close()
-    return report(results) if len(kinds) == 2 else 0
+    return report(results) if {"real", "echo"} <= set(kinds) else 0
 
 
 def report(results: dict[str, list[dict]]) -> int:
@@ -181,10 +182,11 @@ def report(results: dict[str, list[dict]]) -> int:
 
     real, echo = median("real", "per_second"), median("echo", "per_second")
     ratio = real / echo
+    fair = median("fair", "per_second") if results.get("fair") else None
     cpu_ratio = median("echo", "bot_cpu_ms_per_update") / median("real", "bot_cpu_ms_per_update")
     violations = sum(r["violation_count"] for rs in results.values() for r in rs)
     print("\nResults (medians over the rounds)")
-    for kind in KINDS:
+    for kind in results:
         show_row(f"{kind} bot: updates/s", f"{median(kind, 'per_second'):,.1f}")
         show_row(f"{kind} bot: latency p50 / p99 (ms)",
                  f"{median(kind, 'p50_ms'):.1f} / {median(kind, 'p99_ms'):.1f}")
@@ -196,6 +198,12 @@ def report(results: dict[str, list[dict]]) -> int:
         show_row(f"real bot, {kind_name}: p50 / p99 (ms)", f"{p50:.1f} / {p99:.1f}")
     show_row("throughput ratio real/echo", f"{ratio:.2f}", f">= {TARGET_RATIO}",
              ratio >= TARGET_RATIO)
+    if fair:
+        show_row("throughput ratio real/fair echo (same HTTP, same budget)",
+                 f"{real / fair:.2f}", f">= {TARGET_RATIO}")
+        fair_cpu = median("fair", "bot_cpu_ms_per_update")
+        show_row("CPU-per-update ratio fair echo/real",
+                 f"{fair_cpu / median('real', 'bot_cpu_ms_per_update'):.2f}")
     show_row("CPU-per-update ratio echo/real", f"{cpu_ratio:.2f}")
     show_row("requests the Bot API would reject", f"{violations}", "0", violations == 0)
     if violations:

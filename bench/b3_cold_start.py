@@ -52,8 +52,8 @@ def one_start(number: int, url: str, data_dir: Path, emulator: Child, work: Path
     emulator.request("mark")
     spawned = time.monotonic()
     bot = Child("bot_proc.py", ["--kind", "real", "--api-url", url, "--token", TOKEN,
-                                "--data-dir", str(data_dir), "--at", QUIET_MOMENT.isoformat(),
-                                "--keep-flood-limiter"], work / f"bot-{number}.log")
+                                "--data-dir", str(data_dir), "--at", QUIET_MOMENT.isoformat()],
+                work / f"bot-{number}.log")
     try:
         ready = bot.receive(120)
         first_poll = emulator.request("first_poll")["at"]

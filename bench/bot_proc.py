@@ -50,15 +50,6 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _without_flood_limiter(application: Any) -> None:
-    """Drop the client-side 30 messages/s cap (B1 measures handling, B2 the cap).
-
-    PTB offers no public way to remove a rate limiter from a built bot; the attribute is
-    what ExtBot consults on every request.
-    """
-    application.bot._rate_limiter = None
-
-
 def request_class(json_body: bool) -> type:
     """PTB's HTTPXRequest, or (``--json-body``) the bot's own, which posts JSON bodies."""
     from telegram.request import HTTPXRequest
@@ -66,14 +57,6 @@ def request_class(json_body: bool) -> type:
     from bot.transport import JsonRequest
 
     return JsonRequest if json_body else HTTPXRequest
-
-
-def _with_pool(application: Any, pool: int) -> None:
-    """Experiment (``--pool``): the bot's own request class with another pool size."""
-    from bot.transport import JsonRequest
-
-    application.bot._request = (application.bot._request[0],
-                                JsonRequest(connection_pool_size=pool))
 
 
 async def real_bot(args: argparse.Namespace) -> tuple[Any, dict]:
@@ -84,17 +67,13 @@ async def real_bot(args: argparse.Namespace) -> tuple[Any, dict]:
     timings = {"imports_s": time.monotonic() - STARTED}
     config = Config(token=args.token, api_url=args.api_url, data_dir=Path(args.data_dir),
                     admin_ids=frozenset({1000}), broadcast_rate=args.rate,
-                    paid_broadcast=args.paid)
+                    send_rate=args.send_rate, paid_broadcast=args.paid)
     began = time.monotonic()
     store = Store.open(config.data_dir)
     timings["store_open_s"] = time.monotonic() - began
     timings["peak_rss_store_mb"] = _peak_rss()
     timings["chats"] = store.chat_count()
-    application = build_application(config, store)
-    if not args.keep_flood_limiter:
-        _without_flood_limiter(application)
-    if args.pool:
-        _with_pool(application, args.pool)
+    application = build_application(config, store)  # exactly as shipped
     setup = application.post_init
 
     async def timed_setup(app: Any) -> None:
@@ -109,7 +88,9 @@ async def real_bot(args: argparse.Namespace) -> tuple[Any, dict]:
 
 
 async def echo_bot(args: argparse.Namespace) -> tuple[Any, dict]:
-    """The floor: python-telegram-bot with the same builder settings and trivial handlers."""
+    """The floor: python-telegram-bot with trivial handlers, the real bot's update concurrency
+    and parse mode. PTB's defaults otherwise, or (``--fair``) the real bot's HTTP settings
+    (``request_for``: JSON bodies, its pool) and its send budget at the same rate."""
     from telegram import (
         InlineKeyboardButton,
         InlineKeyboardMarkup,
@@ -118,7 +99,6 @@ async def echo_bot(args: argparse.Namespace) -> tuple[Any, dict]:
     )
     from telegram.constants import ParseMode
     from telegram.ext import (
-        AIORateLimiter,
         ApplicationBuilder,
         CallbackQueryHandler,
         Defaults,
@@ -157,9 +137,13 @@ async def echo_bot(args: argparse.Namespace) -> tuple[Any, dict]:
                .base_file_url(f"{args.api_url}/file/bot")
                .defaults(Defaults(parse_mode=ParseMode.HTML))
                .concurrent_updates(CONCURRENT_UPDATES))
-    if args.keep_flood_limiter:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
-    if args.pool or args.json_body:
+    if args.fair:
+        from bot.sendbudget import SendBudget
+        from bot.transport import request_for
+
+        builder = (builder.request(request_for(args.rate))
+                   .rate_limiter(SendBudget(args.send_rate, broadcast_rate=args.rate)))
+    elif args.pool or args.json_body:
         builder = builder.request(request_class(args.json_body)(
             connection_pool_size=args.pool or 256))
     application = builder.build()
@@ -244,8 +228,12 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=30.0)
     parser.add_argument("--paid", action="store_true")
     parser.add_argument("--at", default=None, help="ISO instant the wall clock starts at")
-    parser.add_argument("--keep-flood-limiter", action="store_true")
-    parser.add_argument("--pool", type=int, default=0, help="HTTP connection pool size")
+    parser.add_argument("--send-rate", type=float, default=30.0,
+                        help="the send budget (BOT_SEND_RATE), messages/s")
+    parser.add_argument("--fair", action="store_true",
+                        help="echo bot: the real bot's HTTP settings and send budget")
+    parser.add_argument("--pool", type=int, default=0,
+                        help="HTTP connection pool size (echo bot, bare sender)")
     parser.add_argument("--json-body", action="store_true",
                         help="post JSON bodies (echo bot, bare sender; the real bot always does)")
     parser.add_argument("--poll-timeout", type=int, default=10)

@@ -2,7 +2,8 @@
 
 Prints ``{"port": N}`` once listening, then answers one JSON command per line:
 ``load`` (B1's simulated users), ``rate_limit``, ``track``/``count``/``summary`` (B2's
-delivery accounting), ``mark``/``first_poll`` and ``ask`` (B3), ``reset``, ``stats``.
+delivery accounting), ``people`` (B4's commands from distinct chats at a fixed rate),
+``mark``/``first_poll`` and ``ask`` (B3), ``reset``, ``stats``.
 The simulated users live here, next to the emulator, so "update pushed" and "reply recorded"
 are read on one clock without a process hop in between.
 """
@@ -36,6 +37,68 @@ PEOPLE = ["Tuletaeva", "Тулетаева", "tuletayeva", "Aminov", "Kozlov", "
 INLINE = ["", "Tuletaeva", "Zhanaozen", "Жанаозен", "16.12", "Aminov", "Kozlov", "Atabek",
           "Shetpe", "trial", "Козлов", "Kurmanov", "prisoner"]
 DEFAULT_MIX = {"prisoner": 0.3, "anniversaries": 0.2, "callback": 0.3, "inline": 0.2}
+PEOPLE_FROM = 9_000_000
+"""B4's people write from chat ids at and above this; the fan-out's subscribers are below."""
+COMMANDS = ["/prisoner Tuletaeva", "/prisoner Козлов", "/anniversaries", "/today",
+            "/anniversary 16.12", "/prisoner Aminov"]
+"""What B4's people send: each is answered with one message."""
+
+
+class People:
+    """B4: one command a ``1/rate`` seconds, each from a chat that never wrote before (open
+    loop: nobody waits for an answer before the next person writes). Latency runs from the
+    update being queued to the first message the bot sends into that chat."""
+
+    def __init__(self, emulator: Emulator, rate: float, seconds: float, first_chat: int,
+                 seed: int) -> None:
+        self.emulator = emulator
+        self.rate, self.seconds, self.first_chat = rate, seconds, first_chat
+        self.rng = random.Random(seed)
+        self.waiting: dict[int, tuple[float, asyncio.Future]] = {}
+
+    def on_event(self, event: str, payload: Any) -> None:
+        if event == "message" and isinstance(payload, BotMessage):
+            entry = self.waiting.pop(payload.chat_id, None)
+            if entry is not None and not entry[1].done():
+                entry[1].set_result(time.monotonic() - entry[0])
+
+    async def run(self, tracker: Tracker | None) -> dict:
+        loop = asyncio.get_running_loop()
+        self.emulator.listeners.append(self.on_event)
+        futures = []
+        began = time.monotonic()
+        try:
+            count = round(self.rate * self.seconds)
+            for number in range(count):
+                delay = began + number / self.rate - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                chat_id = self.first_chat + number
+                future = loop.create_future()
+                self.waiting[chat_id] = (time.monotonic(), future)
+                futures.append(future)
+                self.emulator.user_message(chat_id, self.rng.choice(COMMANDS),
+                                           language_code=self.rng.choice(("en", "ru")))
+            ended = time.monotonic()
+            done, _ = await asyncio.wait(futures, timeout=30)
+        finally:
+            self.emulator.listeners.remove(self.on_event)
+        latencies = sorted(f.result() for f in done)
+        result: dict[str, Any] = {
+            "commands": len(futures), "answered": len(latencies),
+            "timeouts": len(futures) - len(latencies), "seconds": ended - began,
+            "p50_s": _pick(latencies, 0.5), "p95_s": _pick(latencies, 0.95),
+            "p99_s": _pick(latencies, 0.99), "max_s": latencies[-1] if latencies else None,
+        }
+        if tracker is not None:
+            result.update(tracker.window(began, ended))
+        return result
+
+
+def _pick(values: list[float], fraction: float) -> float | None:
+    if not values:
+        return None
+    return values[min(len(values) - 1, round(fraction * (len(values) - 1)))]
 
 
 class Load:
@@ -167,11 +230,16 @@ class Tracker:
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
         self.times: list[float] = []
+        self.reply_times: list[float] = []
+        """B4: messages to people (chats from PEOPLE_FROM), apart from the fan-out's."""
         self.pairs: Counter[tuple[int, bytes]] = Counter()
         self.trimmer: asyncio.Task | None = None
 
     def on_event(self, event: str, payload: Any) -> None:
         if event == "message" and isinstance(payload, BotMessage) and not payload.edited:
+            if payload.chat_id is not None and payload.chat_id >= PEOPLE_FROM:
+                self.reply_times.append(time.monotonic())
+                return
             self.times.append(time.monotonic())
             digest = hashlib.blake2b(payload.raw_text.encode(), digest_size=8).digest()
             self.pairs[(payload.chat_id, digest)] += 1
@@ -185,6 +253,26 @@ class Tracker:
             emulator._history.clear()
             emulator._read.clear()
             emulator.messages.clear()
+
+    def window(self, began: float, ended: float) -> dict:
+        """B4: what the fan-out and the replies sent between two instants, and the most
+        messages in any one-second window (Telegram's limit is on that)."""
+        import bisect
+
+        fan_out = [t for t in self.times[bisect.bisect_left(self.times, began):]
+                   if t <= ended]
+        replies = [t for t in self.reply_times[bisect.bisect_left(self.reply_times, began):]
+                   if t <= ended]
+        both = sorted(fan_out + replies)
+        busiest, start = 0, 0
+        for end, moment in enumerate(both):
+            while both[start] <= moment - 1.0:
+                start += 1
+            busiest = max(busiest, end - start + 1)
+        span = max(ended - began, 1e-9)
+        return {"fan_out_per_s": len(fan_out) / span, "replies_per_s": len(replies) / span,
+                "total_per_s": len(both) / span, "busiest_second": busiest,
+                "too_many_requests": self.emulator.too_many_requests}
 
     def summary(self, expected_path: str | None, per_chat: int,
                 cuts: list[int] | None = None) -> dict:
@@ -275,6 +363,10 @@ class Control:
             self.tracker.trimmer = asyncio.create_task(self.tracker.trim())
             gc.freeze()  # the set-up's objects never need collecting again
             return {"ok": True}
+        if name == "people":
+            people = People(emulator, command["rate"], command["seconds"],
+                            command.get("first_chat", PEOPLE_FROM), command.get("seed", 0))
+            return await people.run(self.tracker)
         if name == "count":
             return {"messages": len(self.tracker.times) if self.tracker else 0,
                     "too_many_requests": emulator.too_many_requests}

@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import enum
 import logging
+import math
 import time
 import warnings
 from collections import deque
@@ -85,21 +86,49 @@ class Ticket:
 
 class Clock:
     """Hands out slots ``1/rate`` seconds apart; waiting replies are served before waiting
-    fan-out requests."""
+    fan-out requests.
+
+    Never more than ``rate`` (less the margin) slots in any one second. Telegram counts
+    messages as they arrive, and a busy machine or network delays some sends more than
+    others, which bunches them: after each 429 the clock slows by ``SLOW_DOWN`` (to at most
+    ``SLOWEST`` of its rate), and creeps back to its rate over the quiet minutes that follow.
+    """
+
+    SLOW_DOWN = 1.03
+    SLOWEST = 0.85
+    RECOVER_EVERY = 20.0
+    """Seconds without a 429 after which the clock speeds up one step again."""
 
     def __init__(self, rate: float) -> None:
-        self.interval = 1.0 / (rate * PACE_MARGIN)
+        self.base_interval = self.interval = 1.0 / (rate * PACE_MARGIN)
+        self.per_second = max(1, math.floor(rate * PACE_MARGIN))
+        self._slowed_at = 0.0
         self.next_slot = 0.0
         self.held_until = 0.0
+        self._granted: deque[float] = deque()
+        """When each slot of the last second was handed out."""
         self._waiting: dict[Lane, deque[asyncio.Future[None]]] = {
             Lane.REPLY: deque(), Lane.FANOUT: deque()}
         self._ticker: asyncio.Task | None = None
 
     def _take(self, now: float) -> None:
+        if self.interval > self.base_interval and now - self._slowed_at > self.RECOVER_EVERY:
+            self.interval = max(self.base_interval, self.interval / self.SLOW_DOWN)
+            self._slowed_at = now
         self.next_slot = max(now, self.next_slot) + self.interval
+        self._granted.append(now)
+
+    def slow_down(self) -> None:
+        """Telegram saw too many: space slots a little further apart for a while."""
+        self.interval = min(self.interval * self.SLOW_DOWN, self.base_interval / self.SLOWEST)
+        self._slowed_at = time.monotonic()
 
     def _free_at(self) -> float:
-        return max(self.next_slot, self.held_until)
+        now = time.monotonic()
+        while self._granted and self._granted[0] <= now - 1.0:
+            self._granted.popleft()
+        window = (self._granted[0] + 1.0 if len(self._granted) >= self.per_second else 0.0)
+        return max(self.next_slot, self.held_until, window)
 
     async def slot(self, lane: Lane) -> None:
         """Wait for this lane's turn."""
@@ -226,6 +255,11 @@ class SendBudget(BaseRateLimiter[Any]):
         self.flood_waits = 0
         """429 answers met so far (for the benchmarks' and operators' eyes)."""
 
+    @property
+    def pace(self) -> float:
+        """Slots a second the free budget hands out now (less than ``rate`` after 429s)."""
+        return 1.0 / self._overall.interval
+
     @classmethod
     def from_config(cls, config: Any) -> SendBudget:
         return cls(config.send_rate, broadcast_rate=config.broadcast_rate,
@@ -255,9 +289,10 @@ class SendBudget(BaseRateLimiter[Any]):
         else:
             await self._overall.slot(Lane.REPLY)
 
-    def _hold(self, seconds: float) -> None:
+    def _hold(self, seconds: float, *, paid: bool) -> None:
         for clock in (self._overall, self._fanout):
             clock.hold(seconds)
+        (self._fanout if paid else self._overall).slow_down()
 
     async def process_request(
         self,
@@ -294,7 +329,7 @@ class SendBudget(BaseRateLimiter[Any]):
                     raise
                 pause = retry_after_seconds(error) + 0.1
                 log.info("Telegram asked for a %.1f s pause; every lane waits", pause)
-                self._hold(pause)
+                self._hold(pause, paid=paid)
                 if not counted:
                     await asyncio.sleep(pause)
             except NetworkError as error:

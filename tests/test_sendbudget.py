@@ -130,10 +130,12 @@ async def test_a_flood_answer_is_waited_out_a_bounded_number_of_times(
     fault = emulator.inject("sendMessage", "429", chat_id=77, retry_after=1, times=100)
     store = Store.open(data_dir)
     try:
-        async with ext_bot(emulator, SendBudget(30)) as bot:
+        budget = SendBudget(30)
+        async with ext_bot(emulator, budget) as bot:
             result = await FanOut(bot, store).run([Outgoing("t:flood", 77, "x"),
                                                    Outgoing("t:flood", 78, "y")])
         assert fault.hits == MAX_FLOOD_WAITS + 1, "one attempt plus the budget's waits"
+        assert budget.pace < 30 * 0.97, "Telegram saw too many: the budget slows down"
         assert store.deliveries("t:flood") == {77: "failed", 78: "sent"}
         assert (result.sent, result.failed) == (1, 1)
     finally:
