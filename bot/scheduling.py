@@ -390,7 +390,13 @@ class ReminderService:
         if spec is None:
             return None
         progress = self._progress_reporter(spec)
-        result = await self.fan_out().run(self._fanout_items(key, spec), progress,
+        recipients = None
+        if spec["kind"] == "cancel":
+            # Who was reminded is read from every chat's log: off the event loop.
+            event = find_event(self.library, self.store, spec["event"])
+            recipients = (await asyncio.to_thread(reminded_chats, self.store, event.id, event)
+                          if event else [])
+        result = await self.fan_out().run(self._fanout_items(key, spec, recipients), progress,
                                           keep_going=self._running)
         if not result.stopped:
             fanouts = self.store.meta(FANOUTS, {})
@@ -399,12 +405,13 @@ class ReminderService:
             log.info("fan-out %s finished: %d sent, %d failed", key, result.sent, result.failed)
         return result
 
-    def _fanout_items(self, key: str, spec: dict[str, Any]) -> Iterator[Outgoing]:
+    def _fanout_items(self, key: str, spec: dict[str, Any],
+                      recipients: list[int] | None) -> Iterator[Outgoing]:
         if spec["kind"] == "cancel":
             event = find_event(self.library, self.store, spec["event"])
             if event is None:
                 return
-            for chat_id in reminded_chats(self.store, event.id, event):
+            for chat_id in recipients or []:
                 chat = self.store.chat(chat_id)
                 tr = translator(chat.language if chat and chat.language else "en")
                 yield Outgoing(key, chat_id, cancellation_text(tr, event))
