@@ -77,7 +77,12 @@ async def test_done_means_a_channel_set_up_in_private_gets_the_16_december_remin
         emulator.channel_post(CHANNEL, "/settings")
         emulator.channel_post(CHANNEL, "/subscribe")
         await scheduling.service(app).sweep(moment + timedelta(minutes=5))
-    assert [m.text for m in emulator.sent(CHANNEL)] == [posted.text]
+        # An organiser's broadcast reaches the channel too, in the channel's language.
+        await scheduling.service(app).start_fanout("b:vigil", {
+            "kind": "broadcast", "text": {"en": "Vigil at 18:00", "ru": "Пикет в 18:00"}})
+        announced = await emulator.next_message(CHANNEL, timeout=10)
+        assert announced.text == "Пикет в 18:00"
+    assert [m.text for m in emulator.sent(CHANNEL)] == [posted.text, announced.text]
 
 
 async def test_only_the_channels_administrators_can_set_it_up(app, emulator):
