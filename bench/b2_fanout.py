@@ -3,10 +3,11 @@
 The 16 December reminder to 100,000 subscribers, sent by the real bot (its own reminder
 sweep, ``bot.scheduling``) over real HTTP to the Bot API emulator, which enforces Telegram's
 flood limits and answers 429 with ``retry_after`` when they are exceeded. Each subscriber is
-due two reminders at 10:00 UTC that day (the massacre and Independence Day, both 16 Dec).
+due one message at 10:00 UTC that day (one a day: the massacre; Independence Day, also 16
+December, is a dated fact, not a commemoration, so it is not reminded).
 
 The bot process runs on a shifted wall clock that starts just after 10:00 UTC on 16 December
-(time-machine), so its catch-up sweep at start finds all 200,000 reminders due, as after a
+(time-machine), so its catch-up sweep at start finds all 100,000 messages due, as after a
 restart at that moment; nothing else about the bot is changed (``build_application`` with
 production settings: its one send budget, ``bot/sendbudget.py``, its HTTP settings). The
 emulator counts every message per (chat, text) as it arrives.
@@ -18,7 +19,7 @@ Two runs, each on a fresh copy of the same store and a fresh emulator:
 - paid broadcast, 1,000 messages/s (``broadcast_rate`` 1000 and ``paid_broadcast``, so every
   message carries ``allow_paid_broadcast``; emulator limit 1,000/s for those, counted apart
   from the free 30/s), sampled at ``--paid-messages`` (default 20,000), or ``--full``: all
-  200,000, each subscriber checked. Beside it, the ceiling: bare PTB senders doing nothing
+  100,000, each subscriber checked. Beside it, the ceiling: bare PTB senders doing nothing
   but ``send_message`` against the same emulator, in the same run (target: the bot's paid
   rate >= 0.9 of one bare sender).
 ``--restart-after N`` stops the bot after N paid messages and starts it again on the same
@@ -85,15 +86,16 @@ def build_store(data_dir: Path, subscribers: int) -> list[int]:
 
 
 def expected_per_chat(data_dir: Path, day: date) -> int:
-    """How many reminders each subscriber is due at 10:00 on ``day``, from the bot's rules."""
+    """How many messages each subscriber is due at 10:00 on ``day``, from the bot's rules
+    (one a day, whatever it carries)."""
     from bot.content import load_content
-    from bot.reminders import due_between
+    from bot.reminders import digests, due_between
 
     store = Store.open(data_dir, read_only=True)
     moment = datetime(day.year, day.month, day.day, 10, tzinfo=UTC)
     cards = [card for card in load_content().cards.values() if card.kind == "anniversary"]
     sample = store.subscribers()[:200]
-    counts = {len(due_between([chat], cards, [], moment.replace(hour=9), moment))
+    counts = {len(digests(due_between([chat], cards, [], moment.replace(hour=9), moment)))
               for chat in sample}
     if len(counts) != 1:
         raise SystemExit(f"subscribers are due different numbers of reminders: {counts}")

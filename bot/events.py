@@ -22,6 +22,7 @@ from bot.reminders import (
     LEAD_CHOICES,
     city_key,
     event_key,
+    event_message_key,
     event_start,
     live_events,
     wants_event,
@@ -148,12 +149,29 @@ async def cancel_event(library: Library, store: Store, event_id: str) -> Protest
     return cancelled
 
 
-def reminded_chats(store: Store, event_id: str) -> list[int]:
-    """Chats that got (or may have got) a reminder of this event: they need the cancellation."""
+def reminded_chats(store: Store, event_id: str, event: ProtestEvent | None = None) -> list[int]:
+    """Chats that got (or may have got) a reminder of this event: they need the cancellation.
+
+    Reminders go out in one message a chat and day, logged by day: a chat was reminded if
+    the message of a day that carried this protest went out. Rows of the older log, one per
+    protest reminder, still count.
+    """
     chats: set[int] = set()
+    reached = ("sent", "uncertain")
     for lead in LEAD_CHOICES:
         rows = store.deliveries(event_key(event_id, lead))
-        chats.update(chat_id for chat_id, state in rows.items() if state in ("sent", "uncertain"))
+        chats.update(chat_id for chat_id, state in rows.items() if state in reached)
+    if event is None:
+        return sorted(chats)
+    city = city_key(event.city.en)
+    for chat in store.all_chats():
+        if chat.chat_id in chats or not ("*" in chat.cities or city in chat.cities):
+            continue
+        for lead in set(chat.leads) & set(LEAD_CHOICES):
+            key = event_message_key(event, lead, chat)
+            if key is not None and store.delivery(key, chat.chat_id) in reached:
+                chats.add(chat.chat_id)
+                break
     return sorted(chats)
 
 

@@ -3,9 +3,13 @@
 Nothing here talks to Telegram or reads the clock, so every rule (time zones, daylight
 saving, 29 February, quiet hours, catch-up after downtime) is tested with plain datetimes.
 
-A reminder is identified by its occurrence key and the chat: ``a:<card>:<year>:<lead>`` for
-an anniversary, ``e:<event>:<lead>`` for a protest. The delivery log is keyed the same way,
-which is what makes a restart unable to send one twice.
+A reminder (one item owed to one chat) is named ``a:<card>:<year>:<lead>`` for an
+anniversary, ``e:<event>:<lead>`` for a protest. A chat gets at most one message a day:
+everything due for it on one day of its own calendar goes in one ``Digest``, logged under the
+key ``d:<local date>``. The delivery log is keyed by (that key, chat), which is what makes a
+restart or a catch-up unable to send a second message the same day. The one exception is a
+protest's same-day reminder that its start time puts before the chat's hour: it stands alone,
+under its own item key.
 """
 
 from __future__ import annotations
@@ -53,17 +57,31 @@ class Reminder:
     day: date
     """The anniversary's date, or the protest's date in the chat's time zone."""
     timezone: str
+    alone: bool = False
+    """A protest's same-day reminder due before the chat's hour: a message of its own."""
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """One message to one chat: every item due for it on one local day (or one protest's
+    early same-day reminder), under the key the delivery log knows it by."""
+
+    key: str
+    chat_id: int
+    due: datetime
+    timezone: str
+    items: tuple[Reminder, ...]
 
 
 @dataclass(slots=True)
 class SweepPlan:
-    """What a sweep at "now" does with the reminders that have fallen due."""
+    """What a sweep at "now" does with the messages that have fallen due."""
 
-    send: list[Reminder] = field(default_factory=list)
-    skip: list[Reminder] = field(default_factory=list)
-    uncertain: list[Reminder] = field(default_factory=list)
+    send: list[Digest] = field(default_factory=list)
+    skip: list[Digest] = field(default_factory=list)
+    uncertain: list[Digest] = field(default_factory=list)
     """Written "pending" by a process that died mid-send: maybe delivered, never resent."""
-    defer: list[tuple[Reminder, datetime]] = field(default_factory=list)
+    defer: list[tuple[Digest, datetime]] = field(default_factory=list)
     """Due during quiet hours (after downtime): wait until morning, if still in time."""
 
 
@@ -215,6 +233,23 @@ def event_due(event: ProtestEvent, lead: int, chat: ChatSettings) -> datetime | 
     return due if due < start else None
 
 
+def _stands_alone(lead: int, due: datetime, hour: int, tz: ZoneInfo) -> bool:
+    """A same-day protest reminder that its start time moves off the chat's hour."""
+    return lead == 0 and due != local_time(due.astimezone(tz).date(), hour, tz)
+
+
+def event_message_key(event: ProtestEvent, lead: int, chat: ChatSettings) -> str | None:
+    """The delivery-log key of the message that carries this protest reminder to this chat
+    (None if there is none): what a cancellation notice asks about."""
+    due = event_due(event, lead, chat)
+    if due is None:
+        return None
+    tz = zone(chat.timezone)
+    if _stands_alone(lead, due, delivery_hour(chat.hour), tz):
+        return event_key(event.id, lead)
+    return day_key(due.astimezone(tz).date())
+
+
 # Putting it together -----------------------------------------------------------------------
 
 Profile = tuple[str, int, str, tuple[int, ...], tuple[str, ...]]
@@ -247,7 +282,7 @@ def due_for_groups(groups: Iterable[tuple[ChatSettings, Sequence[int]]], cards: 
     for settings, chat_ids in groups:
         for r in schedule.due(settings):
             found.extend(Reminder(r.key, chat_id, r.due, r.kind, r.subject_id, r.lead, r.day,
-                                  r.timezone) for chat_id in chat_ids)
+                                  r.timezone, r.alone) for chat_id in chat_ids)
     found.sort(key=lambda r: (r.due, r.chat_id, r.key))
     return found
 
@@ -298,8 +333,9 @@ class Schedule:
                 due = event_due(event, lead, chat)
                 if due is not None and start < due <= end:
                     day = event_start(event).astimezone(tz).date()
+                    alone = _stands_alone(lead, due, hour, tz)
                     found.append(Reminder(event_key(event.id, lead), chat.chat_id, due, "event",
-                                          event.id, lead, day, chat.timezone))
+                                          event.id, lead, day, chat.timezone, alone))
         return found
 
 
@@ -310,33 +346,65 @@ def next_reminder(chat: ChatSettings, cards: Iterable[Card], events: Iterable[Pr
     return upcoming[0] if upcoming else None
 
 
-def plan_sweep(reminders: Iterable[Reminder], state_of: Callable[[str, int], str | None],
-               now: datetime) -> SweepPlan:
-    """Decide, for reminders already due, what to do now.
+def day_key(day: date) -> str:
+    return f"d:{day.isoformat()}"
 
-    Sent, failed, skipped and uncertain reminders are settled. "pending" means a previous
+
+def message_key(reminder: Reminder) -> str:
+    """The delivery-log key of the message this item goes out in: the chat's local day,
+    or its own key for a protest's early same-day reminder."""
+    if reminder.alone:
+        return reminder.key
+    return day_key(reminder.due.astimezone(zone(reminder.timezone)).date())
+
+
+def _item_order(reminder: Reminder) -> tuple:
+    """Anniversaries before protests, today's before tomorrow's, the massacre first."""
+    return (reminder.kind != "anniversary", reminder.lead, reminder.subject_id != MASSACRE_CARD,
+            reminder.day, reminder.subject_id)
+
+
+def digests(reminders: Iterable[Reminder]) -> list[Digest]:
+    """The messages these items make: one per chat and local day (plus early same-day
+    protest reminders), earliest first."""
+    grouped: dict[tuple[int, str], list[Reminder]] = {}
+    for reminder in reminders:
+        grouped.setdefault((reminder.chat_id, message_key(reminder)), []).append(reminder)
+    found = [Digest(key, chat_id, min(item.due for item in items), items[0].timezone,
+                    tuple(sorted(items, key=_item_order)))
+             for (chat_id, key), items in grouped.items()]
+    found.sort(key=lambda d: (d.due, d.chat_id, d.key))
+    return found
+
+
+def plan_sweep(messages: Iterable[Digest], state_of: Callable[[str, int], str | None],
+               now: datetime) -> SweepPlan:
+    """Decide, for messages already due, what to do now.
+
+    Sent, failed, skipped and uncertain messages are settled. "pending" means a previous
     run wrote its intent and died before recording the outcome: the message may have gone
-    out, so it is marked uncertain rather than risk sending it twice.
+    out, so it is marked uncertain rather than risk sending it twice. Pure and thread-safe
+    with the store's lookups: sweeps call it in a worker thread.
     """
     plan = SweepPlan()
-    for reminder in reminders:
-        if reminder.due > now:
+    for message in messages:
+        if message.due > now:
             continue
-        state = state_of(reminder.key, reminder.chat_id)
+        state = state_of(message.key, message.chat_id)
         if state == "pending":
-            plan.uncertain.append(reminder)
+            plan.uncertain.append(message)
         elif state is not None:
             continue
-        elif now - reminder.due >= CATCH_UP_LIMIT:
-            plan.skip.append(reminder)
-        elif in_quiet_hours(now, tz := zone(reminder.timezone)):
+        elif now - message.due >= CATCH_UP_LIMIT:
+            plan.skip.append(message)
+        elif in_quiet_hours(now, tz := zone(message.timezone)):
             morning = quiet_hours_end(now, tz)
-            if morning - reminder.due < CATCH_UP_LIMIT:
-                plan.defer.append((reminder, morning))
+            if morning - message.due < CATCH_UP_LIMIT:
+                plan.defer.append((message, morning))
             else:
-                plan.skip.append(reminder)
+                plan.skip.append(message)
         else:
-            plan.send.append(reminder)
+            plan.send.append(message)
     return plan
 
 
@@ -365,7 +433,6 @@ def anniversary_text(tr: Translator, card: Card, reminder: Reminder,
                      protests: list[ProtestEvent]) -> str:
     """What day it is, how many years since, what happened, and protests near the chat."""
     from bot.cards import esc
-    from bot.events import short_line
 
     _ = tr.gettext
     years = reminder.day.year - (card.year or reminder.day.year)
@@ -382,11 +449,44 @@ def anniversary_text(tr: Translator, card: Card, reminder: Reminder,
     lines = [f"🕯 <b>{esc(card.name.get(tr.language))}</b>",
              esc(f"{when} {since % {'num': years}}"), "",
              esc(first_sentence(card.summary.get(tr.language)))]
-    if protests:
-        heading = _("Protests near you")
-        lines += ["", f"<b>{esc(heading)}</b>"]
-        lines += [f"• {esc(short_line(tr, event))}" for event in protests[:3]]
+    return "\n".join(lines) + protests_block(tr, protests)
+
+
+def protests_block(tr: Translator, protests: list[ProtestEvent]) -> str:
+    """"Protests near you", a few lines, for the end of a reminder ("" if none)."""
+    from bot.cards import esc
+    from bot.events import short_line
+
+    if not protests:
+        return ""
+    lines = ["", "", f"<b>{esc(tr.gettext('Protests near you'))}</b>"]
+    lines += [f"• {esc(short_line(tr, event))}" for event in protests[:3]]
     return "\n".join(lines)
+
+
+MESSAGE_LIMIT = 4096
+MAX_DIGEST_ITEMS = 8
+"""Items in one day's message: each brings a row of buttons (Telegram allows 100 buttons),
+and a reminder is read at a glance. More would be a page, not a reminder."""
+
+
+def digest_message(tr: Translator, sections: list[tuple[str, list[InlineKeyboardButton]]],
+                   protests: list[ProtestEvent]) -> tuple[str, InlineKeyboardMarkup]:
+    """One message from several items (text and its row of buttons each), within
+    Telegram's limits: items that do not fit are named in a last line, not sent later."""
+    from bot.cards import esc
+
+    shown = sections[:MAX_DIGEST_ITEMS]
+    while True:
+        left = len(sections) - len(shown)
+        more = ("\n\n" + esc(tr.ngettext("And %(num)d more: /anniversaries",
+                                           "And %(num)d more: /anniversaries", left)
+                              % {"num": left})) if left else ""
+        text = "\n\n".join(body for body, _ in shown) + protests_block(tr, protests) + more
+        if len(text) <= MESSAGE_LIMIT or len(shown) == 1:
+            break
+        shown = shown[:-1]
+    return text, InlineKeyboardMarkup([row for _, row in shown if row])
 
 
 def anniversary_markup(tr: Translator, card: Card) -> InlineKeyboardMarkup:

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from telegram import InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import TelegramError
 from telegram.ext import Application
 
@@ -42,13 +42,21 @@ from bot.events import (
 from bot.i18n import translator
 from bot.reminders import (
     CATCH_UP_LIMIT,
+    Digest,
     Reminder,
+    SweepPlan,
+    anniversary_in,
     anniversary_markup,
     anniversary_text,
+    day_key,
+    digest_message,
+    digests,
     due_between,
     due_for_groups,
     due_instants,
+    event_message_key,
     live_events,
+    message_key,
     next_reminder,
     plan_sweep,
     sweep_window,
@@ -67,6 +75,8 @@ PLAN_AHEAD = timedelta(minutes=30)
 PRUNE_INTERVAL = timedelta(days=1)
 KEEP_LOG_DAYS = 60
 LAST_SWEPT = "reminders.last_swept"
+LOG_FORMAT = "reminders.log_format"
+"""Meta key: 2 once the delivery log is keyed by (chat, local day); see ``upgrade_log``."""
 FANOUTS = "fanouts"
 """Meta key: broadcasts and cancellation notices still being sent (resumed after a restart)."""
 
@@ -139,6 +149,7 @@ class ReminderService:
 
     # Jobs ----------------------------------------------------------------------------------
     async def start(self) -> None:
+        await self.upgrade_log()
         for key in self.store.meta(FANOUTS, {}):
             self._schedule_fanout(key)
         self.job_queue.run_once(_sweep_job, when=0, data=self, name=SWEEP_JOB + "catch-up",
@@ -151,6 +162,19 @@ class ReminderService:
                                      data=self, name=PLAN_JOB, job_kwargs=PLAN_JOB_KWARGS)
         self.job_queue.run_repeating(_prune_job, interval=PRUNE_INTERVAL, first=timedelta(hours=1),
                                      data=self, name=PRUNE_JOB, job_kwargs=PLAN_JOB_KWARGS)
+
+    async def upgrade_log(self) -> None:
+        """Once: give each day on which the older log (one row per reminder item) shows a
+        message to a chat a row under the day's key, so that no restart after the upgrade
+        sends a second message that day. The old rows stay until they are pruned."""
+        if self.store.meta(LOG_FORMAT) == 2:
+            return
+        rows = await asyncio.to_thread(legacy_day_rows, self.store, self.library, self.events())
+        if rows:
+            await self.store.set_deliveries(rows)
+            log.info("delivery log: %d days of messages carried over to the one-a-day log",
+                     len(rows))
+        await self.store.set_meta(LOG_FORMAT, 2)
 
     def replan(self) -> None:
         if not self.job_queue.get_jobs_by_name(PLAN_JOB + ":now"):
@@ -227,15 +251,17 @@ class ReminderService:
                 start, end = now - CATCH_UP_LIMIT, now
             events = self.events()
 
-            def evaluate() -> list[Reminder]:
-                return due_for_groups(self._groups(start, events, only_chat),
-                                      self.library.anniversaries(), events, start, end)
+            def evaluate() -> SweepPlan:
+                due = due_for_groups(self._groups(start, events, only_chat),
+                                     self.library.anniversaries(), events, start, end)
+                return plan_sweep(digests(due), self.store.delivery, now)
 
-            # Reading 100,000 subscribers and expanding their schedules takes a moment: do it
-            # off the event loop so the bot keeps answering (the store's tables are
-            # copy-on-write snapshots, the functions are pure).
-            due = await asyncio.to_thread(evaluate)
-            plan = plan_sweep(due, self.store.delivery, now)
+            # Reading 100,000 subscribers, expanding their schedules into one message per
+            # chat and day and looking each up in the delivery log takes a moment: all of it
+            # runs off the event loop so the bot keeps answering (the store's tables are
+            # copy-on-write snapshots, the functions are pure). A row written meanwhile is
+            # seen by the fan-out, which checks the log again before it sends.
+            plan = await asyncio.to_thread(evaluate)
             log.debug("sweep at %s over (%s, %s]: %d to send, %d skipped, %d uncertain",
                       now.isoformat(), start.isoformat(), end.isoformat(), len(plan.send),
                       len(plan.skip), len(plan.uncertain))
@@ -255,56 +281,76 @@ class ReminderService:
                 await alerts.report_fan_out(self.application, "reminders", result)
             return result
 
-    async def _settle(self, reminders: list[Reminder], state: str, message: str) -> None:
+    async def _settle(self, reminders: list[Digest], state: str, message: str) -> None:
         if not reminders:
             return
         await self.store.set_deliveries([(r.key, r.chat_id, state) for r in reminders])
         for key, count in Counter(r.key for r in reminders).items():
             log.warning(message, count, key)
 
-    def _render_all(self, reminders: list[Reminder],
+    def _render_all(self, messages: list[Digest],
                     events: list[ProtestEvent]) -> Iterator[Outgoing]:
         """Rendered as the fan-out reaches each chat, from its settings as they are then: a
         chat that unsubscribed or chose another language meanwhile is served accordingly.
 
-        Chats in one language with the same protests nearby get the same words, so each
-        text is composed once per sweep and shared (100,000 reminders, a handful of texts).
+        Chats in one language with the same items and protests nearby get the same words, so
+        each text is composed once per sweep and shared (100,000 reminders, a few texts).
         """
         by_id = {event.id: event for event in events}
         texts: dict[tuple, tuple[str, InlineKeyboardMarkup | None]] = {}
-        for reminder in reminders:
-            chat = self.store.chat(reminder.chat_id)
+        for message in messages:
+            chat = self.store.chat(message.chat_id)
             if chat is None or not chat.subscribed:
                 continue
-            outgoing = self.render(reminder, chat, by_id, events, texts)
+            outgoing = self.render(message, chat, by_id, events, texts)
             if outgoing is not None:
                 yield outgoing
 
-    def render(self, reminder: Reminder, chat: ChatSettings, by_id: dict[str, ProtestEvent],
+    def render(self, message: Digest, chat: ChatSettings, by_id: dict[str, ProtestEvent],
                events: list[ProtestEvent],
                texts: dict[tuple, tuple[str, InlineKeyboardMarkup | None]]) -> Outgoing | None:
-        """One reminder for one chat; ``texts`` holds the texts composed so far this sweep."""
+        """One day's message for one chat; ``texts`` holds the texts composed this sweep."""
         tr = translator(chat.language or "en")
-        if reminder.kind == "event":
-            event = by_id.get(reminder.subject_id)
-            if event is None:
-                return None
-            key = ("e", event.id, reminder.lead, chat.timezone, tr.language)
-            if key not in texts:
-                texts[key] = (reminder_text(tr, event, reminder.lead, chat.timezone),
-                              reminder_markup(tr, event))
-        else:
-            card = self.library.get(reminder.subject_id)
-            if card is None:
-                return None
-            protests = nearby(events, chat, reminder.due)
-            key = ("a", card.id, reminder.lead, reminder.day, tr.language,
-                   tuple(event.id for event in protests))
-            if key not in texts:
-                texts[key] = (anniversary_text(tr, card, reminder, protests),
-                              anniversary_markup(tr, card))
+        items: list[tuple[Reminder, Any]] = []
+        for reminder in message.items:
+            subject = (by_id.get(reminder.subject_id) if reminder.kind == "event"
+                       else self.library.get(reminder.subject_id))
+            if subject is not None:
+                items.append((reminder, subject))
+        if not items:
+            return None
+        about = {reminder.subject_id for reminder, _ in items if reminder.kind == "event"}
+        protests = ([event for event in nearby(events, chat, message.due)
+                     if event.id not in about]
+                    if any(reminder.kind == "anniversary" for reminder, _ in items) else [])
+        key = (tuple((r.kind, r.subject_id, r.lead, r.day) for r, _ in items), tr.language,
+               chat.timezone if about else None, tuple(event.id for event in protests))
+        if key not in texts:
+            texts[key] = self._compose(tr, items, protests, chat.timezone)
         text, markup = texts[key]
-        return Outgoing(reminder.key, chat.chat_id, text, markup)
+        return Outgoing(message.key, chat.chat_id, text, markup)
+
+    @staticmethod
+    def _compose(tr, items: list[tuple[Reminder, Any]], protests: list[ProtestEvent],
+                 timezone: str) -> tuple[str, InlineKeyboardMarkup | None]:
+        if len(items) == 1:
+            reminder, subject = items[0]
+            if reminder.kind == "anniversary":
+                return (anniversary_text(tr, subject, reminder, protests),
+                        anniversary_markup(tr, subject))
+            return (reminder_text(tr, subject, reminder.lead, timezone),
+                    reminder_markup(tr, subject))
+        sections = []
+        for reminder, subject in items:
+            if reminder.kind == "anniversary":
+                button = anniversary_markup(tr, subject).inline_keyboard[0][0]
+                label = "🕯 " + subject.name.get(tr.language)
+                sections.append((anniversary_text(tr, subject, reminder, []), [
+                    InlineKeyboardButton(label[:64], callback_data=button.callback_data)]))
+            else:
+                sections.append((reminder_text(tr, subject, reminder.lead, timezone),
+                                 list(reminder_markup(tr, subject).inline_keyboard[0])))
+        return digest_message(tr, sections, protests)
 
     def upcoming_for(self, chat: ChatSettings, now: datetime | None = None) -> Reminder | None:
         """The next reminder this chat gets: one owed now (sent within minutes), else the
@@ -312,7 +358,7 @@ class ReminderService:
         now = now or self.now()
         cards, events = self.library.anniversaries(), self.events()
         owed = [r for r in due_between([chat], cards, events, now - CATCH_UP_LIMIT, now)
-                if self.store.delivery(r.key, r.chat_id) is None]
+                if self.store.delivery(message_key(r), r.chat_id) is None]
         return owed[0] if owed else next_reminder(chat, cards, events, now)
 
     async def settle_before_subscribing(self, chat: ChatSettings,
@@ -321,8 +367,9 @@ class ReminderService:
         now = now or self.now()
         due = due_between([chat], self.library.anniversaries(), self.events(),
                           now - CATCH_UP_LIMIT, now)
-        rows = [(r.key, r.chat_id, "skipped") for r in due
-                if self.store.delivery(r.key, r.chat_id) is None]
+        keys = {message_key(r) for r in due}
+        rows = [(key, chat.chat_id, "skipped") for key in sorted(keys)
+                if self.store.delivery(key, chat.chat_id) is None]
         if rows:
             await self.store.set_deliveries(rows)
 
@@ -343,7 +390,13 @@ class ReminderService:
         if spec is None:
             return None
         progress = self._progress_reporter(spec)
-        result = await self.fan_out().run(self._fanout_items(key, spec), progress,
+        recipients = None
+        if spec["kind"] == "cancel":
+            # Who was reminded is read from every chat's log: off the event loop.
+            event = find_event(self.library, self.store, spec["event"])
+            recipients = (await asyncio.to_thread(reminded_chats, self.store, event.id, event)
+                          if event else [])
+        result = await self.fan_out().run(self._fanout_items(key, spec, recipients), progress,
                                           keep_going=self._running)
         if not result.stopped:
             fanouts = self.store.meta(FANOUTS, {})
@@ -353,12 +406,13 @@ class ReminderService:
             await alerts.report_fan_out(self.application, spec["kind"], result)
         return result
 
-    def _fanout_items(self, key: str, spec: dict[str, Any]) -> Iterator[Outgoing]:
+    def _fanout_items(self, key: str, spec: dict[str, Any],
+                      recipients: list[int] | None) -> Iterator[Outgoing]:
         if spec["kind"] == "cancel":
             event = find_event(self.library, self.store, spec["event"])
             if event is None:
                 return
-            for chat_id in reminded_chats(self.store, event.id):
+            for chat_id in recipients or []:
                 chat = self.store.chat(chat_id)
                 tr = translator(chat.language if chat and chat.language else "en")
                 yield Outgoing(key, chat_id, cancellation_text(tr, event))
@@ -387,6 +441,45 @@ class ReminderService:
                 await self.application.bot.edit_message_text(text, chat_id, message_id)
 
         return report
+
+
+_PRECEDENCE = ("sent", "uncertain", "pending", "failed", "skipped")
+"""Of several old rows for one day, the one that says most about whether a message went."""
+
+
+def legacy_day_rows(store, library, events: list[ProtestEvent]) -> list[tuple[str, int, str]]:
+    """Day-keyed rows implied by the older per-item log (``a:<card>:<year>:<lead>``,
+    ``e:<event>:<lead>``) where the day has no row yet."""
+    by_id = {event.id: event for event in events}
+    found: dict[tuple[str, int], str] = {}
+    for occurrence in store.delivery_days():
+        parts = occurrence.split(":")
+        if parts[0] == "a" and len(parts) == 4 and parts[2].isdigit() and parts[3].isdigit():
+            card = library.get(parts[1])
+            day = anniversary_in(card, int(parts[2])) if card else None
+            if day is None:
+                continue
+            key = day_key(day - timedelta(days=int(parts[3])))
+            keys = dict.fromkeys(store.deliveries(occurrence), key)
+        elif parts[0] == "e" and len(parts) == 3 and parts[2].isdigit():
+            event = by_id.get(parts[1])
+            if event is None:
+                continue
+            keys = {}
+            for chat_id in store.deliveries(occurrence):
+                chat = store.chat(chat_id) or ChatSettings(chat_id)
+                key = event_message_key(event, int(parts[2]), chat)
+                if key is not None and key != occurrence:
+                    keys[chat_id] = key
+        else:
+            continue
+        for chat_id, state in store.deliveries(occurrence).items():
+            if chat_id not in keys or store.delivery(keys[chat_id], chat_id) is not None:
+                continue
+            old = found.get((keys[chat_id], chat_id))
+            if old is None or _PRECEDENCE.index(state) < _PRECEDENCE.index(old):
+                found[keys[chat_id], chat_id] = state
+    return [(key, chat_id, state) for (key, chat_id), state in sorted(found.items())]
 
 
 async def _sweep_job(context) -> None:

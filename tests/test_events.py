@@ -130,8 +130,11 @@ async def test_cancelling_tells_only_those_already_reminded(app, emulator):
     await store.put_chat(ChatSettings(OTHER, timezone="Europe/London", cities=["london"],
                                       subscribed=True, topics="dec16", leads=[7, 1]))
     await service.sweep(datetime(2026, 12, 9, 5, 0, 1, tzinfo=UTC))
-    assert store.delivery("e:almaty-2026-12-16:7", USER) == "sent"
-    assert store.delivery("e:almaty-2026-12-16:7", OTHER) is None
+    # One message that day: the massacre and the protest together, logged by day.
+    assert store.delivery("d:2026-12-09", USER) == "sent"
+    (reminder,) = [m for m in emulator.sent(USER) if not m.edited]
+    assert "Жанаозен" in reminder.text and "Старая площадь" in reminder.text
+    assert store.delivery("d:2026-12-09", OTHER) is None
 
     choose = await say(emulator, ADMIN_ID, "/event_cancel")
     confirm = await press(emulator, ADMIN_ID, choose, "Almaty")
@@ -145,4 +148,6 @@ async def test_cancelling_tells_only_those_already_reminded(app, emulator):
     # No further reminder of a cancelled protest.
     await emulator.wait_for(lambda: not store.meta(scheduling.FANOUTS), timeout=10)
     result = await service.sweep(datetime(2026, 12, 15, 5, 0, 1, tzinfo=UTC))
-    assert store.delivery("e:almaty-2026-12-16:1", USER) is None and result.failed == 0
+    assert store.delivery("d:2026-12-15", USER) == "sent" and result.failed == 0
+    last = [m for m in emulator.sent(USER) if not m.edited][-1]
+    assert "Жанаозен" in last.text and "Старая площадь" not in last.text

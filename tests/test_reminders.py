@@ -298,3 +298,36 @@ def test_anniversary_text(language: str) -> None:
             "Полиция стреляла в бастующих.") in text
     assert "Old Square" in text or "Старая площадь" in text
     assert first_sentence("One. Two.") == "One."
+
+
+def test_a_days_items_make_one_message_within_telegrams_limits() -> None:
+    from telegram import InlineKeyboardButton
+
+    from bot.emulator.telegram_html import parse_html
+    from bot.reminders import MAX_DIGEST_ITEMS, MESSAGE_LIMIT, digest_message
+
+    tr = translator("en")
+    sections = [(f"🕯 <b>Card {n}</b>\n" + "word " * 150,
+                 [InlineKeyboardButton(f"🕯 Card {n}", callback_data=f"card:{n}")])
+                for n in range(12)]
+    text, markup = digest_message(tr, sections, [])
+    assert len(parse_html(text).text) <= MESSAGE_LIMIT
+    shown = len(markup.inline_keyboard)
+    assert 1 < shown <= MAX_DIGEST_ITEMS and f"And {12 - shown} more" in text
+
+
+def test_one_message_per_chat_and_local_day() -> None:
+    from bot.reminders import digests
+
+    almaty = chat(timezone="Asia/Almaty", leads=[7, 1, 0], cities=["*"])
+    cards = [card(), card("verdicts", "2011-12-09", ("trials",))]
+    early = event(starts="2026-12-16T09:00:00")  # same-day reminder at 08:00, before 10:00
+    found = due_between([almaty], cards, [early, event("late", starts="2026-12-16T18:00:00")],
+                        local(ALMATY, 2026, 12, 1), local(ALMATY, 2026, 12, 31))
+    messages = digests(found)
+    assert [(m.key, len(m.items)) for m in messages] == [
+        ("d:2026-12-02", 1), ("d:2026-12-08", 1), ("d:2026-12-09", 4), ("d:2026-12-15", 3),
+        ("e:almaty-2026-12-16:0", 1),
+        ("d:2026-12-16", 2)]
+    assert [r.subject_id for r in messages[2].items] == [
+        "verdicts", "zhanaozen-massacre", "almaty-2026-12-16", "late"]

@@ -16,11 +16,12 @@ from conftest import ADMIN_ID, make_config, running_bot
 from bot import scheduling, sendbudget
 from bot.emulator import Emulator
 from bot.i18n import translator
-from bot.reminders import due_between
+from bot.reminders import due_between, message_key
 from bot.store import ChatSettings, Store
 
 USER = 42
-KEY7 = "a:zhanaozen-massacre:2026:7"
+KEY7 = "d:2026-12-09"
+"""The delivery-log key of a chat's message on 9 December (7 days before 16 December)."""
 CARD_RU = "Расстрел в Жанаозене"
 
 
@@ -77,17 +78,17 @@ async def add_almaty_protest(emulator: Emulator) -> None:
 
 
 def ours(emulator: Emulator) -> list[str]:
-    """The reminders the test is about: 16 December (🕯) and the Almaty protest (📣); other
-    anniversaries the content may hold are left out."""
+    """The reminders the test is about: messages about 16 December (🕯) or the Almaty
+    protest (📣)."""
     return [m.text for m in emulator.sent(USER) if not m.edited and (
         (m.text.startswith("🕯") and CARD_RU in m.text.split("\n")[0])
-        or (m.text.startswith("📣") and "Площадь Республики" in m.text))]
+        or "Площадь Республики" in m.text)]
 
 
 async def test_done_means_almaty_subscriber_in_russian(emulator, data_dir, clock):
     """Subscribed in Russian with Asia/Almaty: the 7-day, 1-day and same-day reminders for
-    16 December 2026 arrive at 10:00 Almaty time, each exactly once across restarts, and so
-    do the reminders of a protest added with /event_add in Almaty."""
+    16 December 2026 arrive at 10:00 Almaty time, each exactly once across restarts, in one
+    message a day with the reminders of a protest added with /event_add in Almaty."""
     config = make_config(emulator, data_dir)
     async with running_bot(config):
         panel = await say(emulator, USER, "/subscribe")
@@ -107,17 +108,17 @@ async def test_done_means_almaty_subscriber_in_russian(emulator, data_dir, clock
         async with running_bot(config) as app:
             store = app.bot_data.store
             # The real JobQueue fires the sweep at 05:00:00 UTC = 10:00 in Almaty.
-            await emulator.wait_for(lambda n=number: len(ours(emulator)) >= 2 * n,
-                                    timeout=15, what="the day's reminders")
+            await emulator.wait_for(lambda n=number: len(ours(emulator)) >= n,
+                                    timeout=15, what="the day's reminder")
             await swept_since(app, emulator, moment + timedelta(seconds=1))
-            assert store.delivery(f"a:zhanaozen-massacre:2026:{lead}", USER) == "sent"
-            assert store.delivery(f"e:almaty-2026-12-16:{lead}", USER) == "sent"
+            assert store.delivery(f"d:2026-12-{moment.day:02d}", USER) == "sent"
+            assert "Площадь Республики" in ours(emulator)[-1], lead
         # Restart within the hour: the catch-up sweep must not send anything again.
         later = moment + timedelta(minutes=20)
         clock.move_to(later)
         async with running_bot(config) as app:
             await swept_since(app, emulator, later)
-        assert len(ours(emulator)) == 2 * number
+        assert len(ours(emulator)) == number
 
     tr = translator("ru")
     day = tr.date(datetime(2026, 12, 16).date())
@@ -134,20 +135,59 @@ async def test_done_means_almaty_subscriber_in_russian(emulator, data_dir, clock
         assert when in text
     since = tr.ngettext("It is %(num)d year since.", "It is %(num)d years since.", 15)
     assert since % {"num": 15} in anniversaries[2]
-    protests = [text for text in ours(emulator) if text.startswith("📣")]
+    protests = [text.split("📣", 1)[1] for text in ours(emulator)]
     assert len(protests) == 3 and all("Алматы" in text for text in protests)
 
 
+async def test_done_means_one_message_a_day_with_the_defaults(emulator, data_dir, clock):
+    """An Asia/Almaty subscriber with the defaults (all anniversaries; 7 days, 1 day, on the
+    day; 10:00) gets exactly one message on each of 9, 15 and 16 December 2026, at 10:00
+    Almaty time, each about the massacre, across restarts. The content also holds
+    Independence Day (16 December) and the massacre's tenth anniversary (15 December):
+    dated facts, never reminders of their own."""
+    config = make_config(emulator, data_dir)
+    async with running_bot(config):
+        panel = await say(emulator, USER, "/subscribe", "en")
+        zones = await press(emulator, USER, panel, "🕒", "en")
+        panel = await press(emulator, USER, zones, "Almaty", "en")
+        assert "10:00 (Asia/Almaty)" in panel.text
+    settings_messages = len(emulator.sent(USER))
+
+    def reminders() -> list[str]:
+        return [m.text for m in emulator.sent(USER)[settings_messages:] if not m.edited]
+
+    for number, day in enumerate((9, 15, 16), start=1):
+        moment = datetime(2026, 12, day, 4, 59, 58, tzinfo=UTC)  # 09:59:58 in Almaty
+        clock.move_to(moment)
+        async with running_bot(config) as app:
+            await emulator.wait_for(lambda n=number: len(reminders()) >= n, timeout=15,
+                                    what="the day's reminder")
+            arrived = datetime.now(UTC)
+            assert datetime(2026, 12, day, 5, tzinfo=UTC) <= arrived < datetime(
+                2026, 12, day, 5, 1, tzinfo=UTC), "sent at 10:00 Almaty time"
+            await swept_since(app, emulator, moment + timedelta(seconds=2))
+            assert app.bot_data.store.delivery(f"d:2026-12-{day:02d}", USER) == "sent"
+        later = moment + timedelta(hours=2)  # a restart later that day: catch-up, no repeat
+        clock.move_to(later)
+        async with running_bot(config) as app:
+            await swept_since(app, emulator, later)
+        texts = reminders()
+        assert len(texts) == number, texts[number - 1:]
+        first_line = texts[-1].split("\n")[0]
+        assert "The Zhanaozen massacre" in first_line
+        assert "Independence" not in texts[-1] and "Tenth anniversary" not in texts[-1]
+    assert "It is 15 years since." in texts[2] and "Today, December 16, 2026." in texts[2]
+
+
 def owed(app, chat_ids, now: datetime) -> dict[int, set[str]]:
-    """Reminder keys due in the 12 hours before ``now``, per chat (the content decides how
-    many: every anniversary card on that day counts)."""
+    """Keys of the messages due in the 12 hours before ``now``, per chat (one a day)."""
     service = scheduling.service(app)
     chats = [app.bot_data.store.chat(chat_id) for chat_id in chat_ids]
     due = due_between(chats, service.library.anniversaries(), service.events(),
                       now - timedelta(hours=12), now)
     keys: dict[int, set[str]] = {chat_id: set() for chat_id in chat_ids}
     for reminder in due:
-        keys[reminder.chat_id].add(reminder.key)
+        keys[reminder.chat_id].add(message_key(reminder))
     return keys
 
 
@@ -276,3 +316,19 @@ async def test_paid_broadcast_is_asked_for_only_when_configured(emulator, data_d
         await scheduling.service(app).sweep(datetime(2026, 12, 9, 10, 0, 5, tzinfo=UTC))
     sends = [r for r in emulator.requests if r.method == "sendMessage" and r.chat_id == 901]
     assert sends and all(r.params.get("allow_paid_broadcast") in (True, "true") for r in sends)
+
+
+async def test_the_older_per_item_log_still_counts_after_the_upgrade(emulator, data_dir, clock):
+    """A message sent on 9 December under the older log (one row per item) is carried over
+    to that day's key at start: a restart after the upgrade sends no second message."""
+    store = Store.open(data_dir)
+    await store.put_chat(subscriber(USER, timezone="Asia/Almaty"))
+    await store.set_deliveries([("a:zhanaozen-massacre:2026:7", USER, "sent")])
+    await store.aclose()
+    back = datetime(2026, 12, 9, 6, tzinfo=UTC)  # 11:00 in Almaty, an hour after it was due
+    clock.move_to(back)
+    async with running_bot(make_config(emulator, data_dir)) as app:
+        await swept_since(app, emulator, back)
+        assert app.bot_data.store.delivery(KEY7, USER) == "sent"
+        assert app.bot_data.store.meta(scheduling.LOG_FORMAT) == 2
+    assert emulator.delivered[USER] == 0

@@ -288,6 +288,11 @@ def _member(emu: SimulatedUsers, chat_id: int, user_id: int) -> dict:
     member: dict = {"status": status, "user": user}
     if status == "administrator":
         member.update(ADMIN_RIGHTS)
+        if emu.chats.get(chat_id, {}).get("type") == "channel":
+            # ChatMemberAdministrator's channel-only rights; pinning is for groups only.
+            member.pop("can_pin_messages", None)
+            member.update({"can_post_messages": (chat_id, user_id) not in emu.cannot_post,
+                           "can_edit_messages": True})
     elif status == "creator":
         member["is_anonymous"] = False
     elif status == "kicked":

@@ -94,6 +94,8 @@ class EmulatorState:
         self.inline_messages: dict[str, dict] = {}
         self.files: dict[str, dict] = {}
         self.member_status: dict[tuple[int, int], str] = {}
+        self.cannot_post: set[tuple[int, int]] = set()
+        """(channel, administrator) pairs whose can_post_messages is false."""
         self.blocked: set[int] = set()
         self.kicked: set[int] = set()
         self.migrated: dict[int, int] = {}
@@ -156,8 +158,18 @@ class EmulatorState:
         """creator, administrator, member, restricted, left or kicked (getChatMember)."""
         self.member_status[(chat_id, user_id)] = status
 
-    def set_admin(self, chat_id: int, user_id: int, status: str = "administrator") -> None:
+    def set_admin(self, chat_id: int, user_id: int, status: str = "administrator", *,
+                  can_post_messages: bool = True) -> None:
+        """In a channel, ``can_post_messages=False`` makes an administrator who cannot post."""
         self.set_member_status(chat_id, user_id, status)
+        if can_post_messages:
+            self.cannot_post.discard((chat_id, user_id))
+        else:
+            self.cannot_post.add((chat_id, user_id))
+
+    def add_channel(self, chat_id: int, username: str, *, title: str = "Test channel") -> dict:
+        """A channel the bot can find with getChat(@username)."""
+        return self.chat(chat_id, "channel", title=title, username=username)
 
     def block(self, user_id: int) -> None:
         """The user blocked the bot: sending to them answers 403 (no update; see users.py)."""

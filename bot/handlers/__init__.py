@@ -14,7 +14,17 @@ from telegram.ext import (
 )
 
 from bot import callbacks
-from bot.handlers import admin, buttons, cards, errors, fallback, language, settings, sharing
+from bot.handlers import (
+    admin,
+    buttons,
+    cards,
+    channels,
+    errors,
+    fallback,
+    language,
+    settings,
+    sharing,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +49,7 @@ def register_all(application: Application) -> None:
 
     # Feature modules, each registering its own commands and buttons.
     settings.register(application)
+    channels.register(application)
     admin.register(application)
     sharing.register(application)
 

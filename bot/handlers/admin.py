@@ -236,7 +236,7 @@ async def do_cancel(update: Update, context: BotContext, event_id: str) -> None:
         await reply(update, context, esc(tr.gettext("There is no upcoming protest to cancel.")),
                     edit=True)
         return
-    told = len(events.reminded_chats(context.store, event.id))
+    told = len(await asyncio.to_thread(events.reminded_chats, context.store, event.id, event))
     service = scheduling.service(context.application)
     if told and service is not None:
         await service.start_fanout(f"x:{event.id}", {"kind": "cancel", "event": event.id})

@@ -1,0 +1,259 @@
+"""Campaign channels: reminders and broadcasts posted to a Telegram channel, set up in private.
+
+A channel cannot press buttons, and its subscribers should never see a settings panel, so an
+administrator of the channel sets it up from their private chat with the bot: ``/channel
+@name`` opens a panel there for that channel (subscription, language, anniversaries, lead
+times, time zone, hour). The channel's id travels in the buttons' callback data, which a
+client can forge: that is why every change asks Telegram again (getChatMember) that the
+person pressing is an administrator of that channel and that the bot may post there.
+Nothing about the person is stored; the channel is stored like any chat (id, type, choices).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+
+from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+)
+
+from bot import callbacks, events, scheduling
+from bot.cards import esc
+from bot.context import BotContext
+from bot.handlers.common import command_argument, reply
+from bot.handlers.settings import LEAD_BUTTONS, city_label, panel_text
+from bot.i18n import N_, Translator
+from bot.reminders import DELIVERY_HOURS, LEAD_CHOICES, delivery_hour
+from bot.store import ChatSettings
+
+log = logging.getLogger(__name__)
+
+ACTION = "chn"
+callbacks.register(ACTION, r"^(?P<op>menu|sub|unsub|lang|topic|lead|zones|tz|hours|hour|forget)"
+                           r":(?P<chat>-\d{1,19})(?::(?P<arg>[a-z0-9*_-]{1,32}))?$")
+ADMIN_STATUSES = frozenset({ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER})
+LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
+_REFERENCE_RE = re.compile(r"^(?:https?://)?(?:t\.me/|telegram\.me/)?@?([A-Za-z][A-Za-z0-9_]{3,31})$")
+_ID_RE = re.compile(r"^-100\d{1,16}$")
+NOT_ADMIN = N_("Only the channel's administrators can change its reminders.")
+
+
+def channel_reference(text: str) -> str | int | None:
+    """What the user typed (@name, t.me/name, name or -100… id) as getChat takes it."""
+    text = text.strip()
+    if _ID_RE.match(text):
+        return int(text)
+    match = _REFERENCE_RE.match(text)
+    return f"@{match.group(1)}" if match else None
+
+
+async def refusal(context: BotContext, channel_id: int, user_id: int) -> str | None:
+    """Why this user may not set up this channel now (None: they may). Asked of Telegram
+    every time: admin lists change, and a stored answer would let a former admin in."""
+    bot = context.bot
+    try:
+        member = await bot.get_chat_member(channel_id, user_id)
+        mine = await bot.get_chat_member(channel_id, bot.id)
+    except TelegramError:
+        return N_("I cannot see that channel. Add me to it as an administrator first.")
+    if member.status not in ADMIN_STATUSES:
+        return NOT_ADMIN
+    if mine.status not in ADMIN_STATUSES or getattr(mine, "can_post_messages", None) is False:
+        return N_("I am not an administrator of that channel who may post messages. Add me "
+                  "as one, then try again.")
+    return None
+
+
+# The panel, in the private chat ---------------------------------------------------------
+
+def _button(label: str, op: str, channel_id: int,
+            arg: object | None = None) -> InlineKeyboardButton:
+    args = (op, channel_id) if arg is None else (op, channel_id, arg)
+    return InlineKeyboardButton(label, callback_data=callbacks.build(ACTION, *args))
+
+
+def channel_panel_text(tr: Translator, context: BotContext, title: str,
+                       settings: ChatSettings, note: str | None = None) -> str:
+    heading = tr.gettext("Channel: %(title)s") % {"title": title}
+    language = tr.gettext("Language of its posts: %(language)s") % {
+        "language": LANGUAGE_NAMES.get(settings.language or "en", "English")}
+    return (f"<b>{esc(heading)}</b>\n{esc(language)}\n\n"
+            + panel_text(tr, context, settings, note))
+
+
+def channel_panel_markup(tr: Translator, settings: ChatSettings) -> InlineKeyboardMarkup:
+    _ = tr.gettext
+    chat_id = settings.chat_id
+
+    def mark(on: bool, label: str) -> str:
+        return ("✓ " if on else "○ ") + label
+
+    subscription = (_button(_("🔕 Unsubscribe"), "unsub", chat_id) if settings.subscribed
+                    else _button(_("🔔 Subscribe"), "sub", chat_id))
+    language = settings.language or "en"
+    return InlineKeyboardMarkup([
+        [subscription],
+        [_button(mark(language == code, name), "lang", chat_id, code)
+         for code, name in LANGUAGE_NAMES.items()],
+        [_button(mark(settings.topics == "all", _("All anniversaries")), "topic", chat_id, "all"),
+         _button(mark(settings.topics == "dec16", _("Only 16 December")), "topic", chat_id,
+                 "dec16")],
+        [_button(mark(lead in settings.leads, _(LEAD_BUTTONS[lead])), "lead", chat_id, lead)
+         for lead in LEAD_CHOICES],
+        [_button(_("🕒 Time zone"), "zones", chat_id),
+         _button(_("⏰ %(hour)02d:00") % {"hour": delivery_hour(settings.hour)}, "hours",
+                 chat_id)],
+        [_button(_("🗑 Forget this channel"), "forget", chat_id)],
+    ])
+
+
+def zones_markup(tr: Translator, chat_id: int) -> InlineKeyboardMarkup:
+    keys = list(events.KNOWN_CITIES)
+    rows = [[_button(city_label(key, tr.language), "tz", chat_id, key) for key in keys[i:i + 3]]
+            for i in range(0, len(keys), 3)]
+    rows.append([_button("UTC", "tz", chat_id, "utc"),
+                 _button(tr.gettext("◂ Back"), "menu", chat_id)])
+    return InlineKeyboardMarkup(rows)
+
+
+def hours_markup(tr: Translator, chat_id: int) -> InlineKeyboardMarkup:
+    hours = list(DELIVERY_HOURS)
+    rows = [[_button(f"{hour:02d}:00", "hour", chat_id, hour) for hour in hours[i:i + 4]]
+            for i in range(0, len(hours), 4)]
+    rows.append([_button(tr.gettext("◂ Back"), "menu", chat_id)])
+    return InlineKeyboardMarkup(rows)
+
+
+def stored(context: BotContext, chat: Chat, tr: Translator) -> ChatSettings:
+    """The channel's settings; a new channel posts in the language of whoever sets it up."""
+    found = context.store.chat(chat.id)
+    return found or ChatSettings(chat_id=chat.id, chat_type=ChatType.CHANNEL,
+                                 language=tr.language)
+
+
+def changed(settings: ChatSettings, op: str, arg: str | None) -> ChatSettings | None:
+    """The settings after pressing ``op``/``arg``, or None if the press changes nothing."""
+    if op == "lang" and arg in LANGUAGE_NAMES:
+        return dataclasses.replace(settings, language=arg)
+    if op == "topic" and arg in ("all", "dec16"):
+        return dataclasses.replace(settings, topics=arg)
+    if op == "lead" and arg and arg.isdecimal() and int(arg) in LEAD_CHOICES:
+        leads = set(settings.leads) ^ {int(arg)}
+        return dataclasses.replace(settings, leads=sorted(leads, reverse=True))
+    if op == "hour" and arg and arg.isdecimal() and int(arg) in DELIVERY_HOURS:
+        return dataclasses.replace(settings, hour=int(arg))
+    if op == "tz" and (arg == "utc" or arg in events.KNOWN_CITIES):
+        if arg == "utc":
+            return dataclasses.replace(settings, timezone="UTC")
+        cities = settings.cities or [arg]  # a campaign in Almaty follows Almaty's protests
+        return dataclasses.replace(settings, timezone=events.KNOWN_CITIES[arg][0],
+                                   cities=cities)
+    if op in ("sub", "unsub"):
+        return dataclasses.replace(settings, subscribed=op == "sub")
+    return None
+
+
+# Handlers --------------------------------------------------------------------------------
+
+async def channel_command(update: Update, context: BotContext) -> None:
+    """/channel @name, in a private chat: the channel's panel, for its administrators."""
+    tr = context.tr(update)
+    _ = tr.gettext
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
+        return
+    if chat.type != ChatType.PRIVATE:
+        await reply(update, context, esc(_("Set up a channel in a private chat with me.")))
+        return
+    text = command_argument(context)
+    reference = channel_reference(text) if text else None
+    if reference is None:
+        await reply(update, context, esc(_(
+            "To post the reminders and announcements in a channel: add me to the channel as "
+            "an administrator who may post messages, then send here /channel and the "
+            "channel's @name (or its id, such as -1001234567890). Only the channel's "
+            "administrators can set it up.")))
+        return
+    try:
+        found = await context.bot.get_chat(reference)
+    except TelegramError:
+        found = None
+    if found is None or found.type != ChatType.CHANNEL:
+        await reply(update, context, esc(_(
+            "I cannot find a channel “%(name)s”. Add me to it as an administrator first, "
+            "then send its @name.") % {"name": text[:64]}))
+        return
+    why_not = await refusal(context, found.id, user.id)
+    if why_not:
+        await reply(update, context, esc(_(why_not)))
+        return
+    settings = stored(context, found, tr)
+    await reply(update, context, channel_panel_text(tr, context, found.title or "", settings),
+                channel_panel_markup(tr, settings))
+
+
+async def on_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query is not None
+    parsed = callbacks.parse(query.data)
+    user = update.effective_user
+    if parsed is None or user is None:
+        await query.answer()
+        return
+    tr = context.tr(update)
+    channel_id, op, arg = int(parsed.args["chat"]), parsed.args["op"], parsed.args.get("arg")
+    why_not = await refusal(context, channel_id, user.id)
+    if why_not:
+        await query.answer(tr.gettext(why_not), show_alert=True)
+        return
+    try:
+        channel = await context.bot.get_chat(channel_id)
+    except TelegramError:
+        await query.answer(tr.gettext(NOT_ADMIN), show_alert=True)
+        return
+    settings = stored(context, channel, tr)
+    if op == "zones":
+        await query.answer()
+        await reply(update, context, esc(tr.gettext(
+            "Choose the city whose time the channel's readers live by.")),
+            zones_markup(tr, channel_id), edit=True)
+        return
+    if op == "hours":
+        await query.answer()
+        await reply(update, context, esc(tr.gettext(
+            "At what time of day should reminders be posted?")),
+            hours_markup(tr, channel_id), edit=True)
+        return
+    if op == "forget":
+        await context.store.forget_chat(channel_id)
+        await query.answer()
+        await reply(update, context, esc(tr.gettext(
+            "Done: the bot no longer stores anything about this channel and posts nothing "
+            "there.")), edit=True)
+        return
+    note = None
+    new = changed(settings, op, arg)
+    if new is not None:
+        if op == "sub" and not settings.subscribed:
+            service = scheduling.service(context.application)
+            if service is not None:
+                await service.settle_before_subscribing(new)
+        await context.store.put_chat(new)
+        scheduling.settings_changed(context.application, channel_id)
+        settings, note = new, tr.gettext("Saved.")
+    await query.answer(note)
+    await reply(update, context, channel_panel_text(tr, context, channel.title or "", settings,
+                                                    note),
+                channel_panel_markup(tr, settings), edit=True)
+
+
+def register(application: Application) -> None:
+    application.add_handler(CommandHandler("channel", channel_command))
+    application.add_handler(CallbackQueryHandler(on_button, pattern=callbacks.pattern_for(ACTION)))
