@@ -93,6 +93,13 @@ async def report_fan_out(application, what: str, result) -> None:
     ) % {"what": what, "failed": result.failed, "sent": result.sent})
 
 
+async def report_second_instance(application) -> None:
+    """Someone started a second copy of the bot with the same token (it was refused)."""
+    await _report(application, "second-instance", lambda tr: tr.gettext(
+        "⚠️ A second copy of this bot tried to start with the same token and was refused. "
+        "Check that only one is deployed."))
+
+
 async def _report(application, kind: str, render) -> None:
     config = application.bot_data.config
     if config is None or not config.admin_ids:

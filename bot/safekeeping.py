@@ -177,11 +177,12 @@ def to_keep(times: Iterable[datetime], daily: int = KEEP_DAILY,
             weekly: int = KEEP_WEEKLY) -> set[datetime]:
     """The newest snapshot of each of the ``daily`` most recent days that have one, and of
     each of the ``weekly`` most recent ISO weeks."""
+    newest_first = sorted(times, reverse=True)
     keep: set[datetime] = set()
     for period, count in ((lambda t: t.date(), daily),
                           (lambda t: t.isocalendar()[:2], weekly)):
         seen: list = []
-        for when in sorted(times, reverse=True):
+        for when in newest_first:
             key = period(when)
             if key in seen:
                 continue
