@@ -42,4 +42,4 @@ HEALTHCHECK --interval=30s --timeout=20s --start-period=60s --retries=3 \
 # python-telegram-bot stops polling, finishes the updates in hand and flushes the store on
 # SIGTERM; give `docker stop` 10 s (its default) or more.
 STOPSIGNAL SIGTERM
-CMD ["python", "-m", "bot"]
+CMD ["python", "-m", "bot", "serve"]

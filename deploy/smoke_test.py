@@ -57,6 +57,7 @@ class Smoke:
         self.run_id = uuid.uuid4().hex[:8]
         self.volume = f"zhanaozen-smoke-{self.run_id}"
         self.containers: list[str] = []
+        self.passed = 0
         self.emulator = EmulatorThread(username="zhanaozen_smoke_bot").start()
 
     def start_container(self, name: str, volume: str | None = None) -> str:
@@ -171,10 +172,12 @@ def main() -> int:
             logs = docker("logs", "--tail", "30", name, check=False)
             print(f"--- {name}\n{logs.stdout}{logs.stderr}", file=sys.stderr)
         print(f"FAILED: {failure}", file=sys.stderr)
+        print(f"smoke: {smoke.passed} passed, 1 failed")
         return 1
     finally:
         smoke.cleanup()
     print(f"deploy smoke test passed in {time.monotonic() - began:.0f}s")
+    print(f"smoke: {smoke.passed} passed, 0 failed")
     return 0
 
 

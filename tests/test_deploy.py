@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 import time
@@ -288,3 +289,32 @@ async def test_failed_fan_out_is_reported_without_chat_ids(emulator, data_dir):
 def _fresh_heartbeats():
     health._last_beat.clear()
     yield
+
+
+# Platforms -----------------------------------------------------------------------------------
+
+def test_serve_without_a_token_is_an_error_not_a_sandbox(tmp_path):
+    env = {key: value for key, value in os.environ.items() if not key.startswith("BOT_")}
+    env["BOT_DATA_DIR"] = str(tmp_path / "data")
+    result = subprocess.run([sys.executable, "-m", "bot", "serve"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60, check=False,
+                            stdin=subprocess.DEVNULL)
+    assert result.returncode == 2 and "BOT_TOKEN is not set" in result.stderr
+
+
+def test_a_heroku_web_dyno_must_serve_a_webhook(tmp_path):
+    from bot.config import ConfigError, load_config
+
+    env = {"BOT_TOKEN": TOKEN, "BOT_DATA_DIR": str(tmp_path), "DYNO": "web.1", "PORT": "5000"}
+    with pytest.raises(ConfigError, match="BOT_WEBHOOK_URL must be set on a Heroku web dyno"):
+        load_config(env)
+    assert load_config({**env, "DYNO": "worker.1"}).webhook_url is None
+    assert load_config({**env, "BOT_WEBHOOK_URL": "https://x.example"}).port == 5000
+
+
+def test_every_variable_is_in_env_example():
+    config_source = (ROOT / "bot" / "config.py").read_text()
+    names = set(re.findall(r'env\.get\("([A-Z_]+)"', config_source))
+    example = (ROOT / ".env.example").read_text()
+    documented = set(re.findall(r"^#? ?([A-Z_]+)=", example, flags=re.MULTILINE))
+    assert names - {"DYNO"} <= documented, names - documented
