@@ -318,3 +318,41 @@ def test_every_variable_is_in_env_example():
     example = (ROOT / ".env.example").read_text()
     documented = set(re.findall(r"^#? ?([A-Z_]+)=", example, flags=re.MULTILINE))
     assert names - {"DYNO"} <= documented, names - documented
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_webhook_mode_answers_healthz(tmp_path):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/healthz"
+
+    def healthz() -> httpx.Response | None:
+        try:
+            return httpx.get(url, timeout=5)
+        except httpx.HTTPError:
+            return None
+
+    with emulator_thread() as emulator:
+        bot = BotProcess(emulator.emulator.root_url, tmp_path / "data", tmp_path / "bot.log",
+                         BOT_WEBHOOK_URL="https://bot.example.org", PORT=str(port))
+        try:
+            bot.start()
+            response = wait_until(lambda: healthz() or (not bot.running and "exited"), 60,
+                                  "/healthz to answer", poll=0.2)
+            assert response != "exited", bot.log()[-2000:]
+            response = wait_until(lambda: (r := healthz()) and r.status_code == 200 and r, 30,
+                                  "/healthz to say healthy", poll=0.2)
+            assert response.text.startswith("healthy")
+            age(health.beat_path(tmp_path / "data", health.REMINDERS),
+                health.STALE_AFTER[health.REMINDERS] + 60)
+            stale = healthz()
+            assert stale is not None and stale.status_code == 503, stale
+            assert bot.terminate() == 0
+        finally:
+            bot.cleanup()
