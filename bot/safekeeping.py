@@ -233,4 +233,4 @@ async def _snapshot_job(context) -> None:
         log.error("the daily snapshot failed: %s", exc.__class__.__name__, exc_info=exc)
         from bot import alerts
 
-        await alerts.report_error(context.application, exc, "the daily snapshot")
+        await alerts.report_error(context.application, exc, "snapshot")

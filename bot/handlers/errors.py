@@ -27,7 +27,7 @@ async def on_error(update: object, context: BotContext) -> None:
     if update is not None or not isinstance(error, NetworkError):  # polling retries those
         # In the background: the user's apology must not wait for the admins' messages.
         context.application.create_task(
-            _report(context, error, "an update" if update is not None else "a job"))
+            _report(context, error, "update" if update is not None else "job"))
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     tr = context.tr(update)
