@@ -36,3 +36,20 @@ lock:
 	$(UV) pip compile pyproject.toml --extra test --generate-hashes --universal \
 	  --python-version 3.11 -c requirements.txt --custom-compile-command "make lock" \
 	  -o requirements-test.txt
+
+# The container image, from the lock file. OFFLINE=1: wheels are fetched here (pip wheel) and the
+# build installs only from them, for builders that cannot reach the package index; BASE_IMAGE
+# then names a local image with python3.11 (deploy/base-image.sh makes one with debootstrap).
+IMAGE ?= zhanaozen-bot:latest
+BASE_IMAGE ?= python:3.11-slim-bookworm
+image:
+	rm -rf wheels
+ifeq ($(OFFLINE),1)
+	$(PYTHON) -m pip wheel --quiet --require-hashes -r requirements.txt -w wheels
+endif
+	docker build --build-arg BASE_IMAGE=$(BASE_IMAGE) -t $(IMAGE) .
+
+# The deploy smoke test: the image against the local Bot API emulator (deploy/smoke_test.py).
+# With no Docker Hub, build on a debootstrapped base: make smoke BASE_IMAGE=zhanaozen-base:bookworm OFFLINE=1
+smoke: $(VENV)/.installed image
+	$(PY) deploy/smoke_test.py --image $(IMAGE)

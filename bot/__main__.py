@@ -1,6 +1,7 @@
 """``python -m bot``: run the bot (the sandbox when there is no token), or a maintenance task.
 
 python -m bot                          run (BOT_TOKEN set) or open the local sandbox
+python -m bot serve                    run; never the sandbox (containers, platforms, systemd)
 python -m bot content check            validate every content file and render every card
 python -m bot content preview ID [--lang ru]   show a card as the bot would
 python -m bot backup [FILE]            write a consistent snapshot of the store
@@ -38,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     backup.add_argument("file", nargs="?", type=Path)
     restore = sub.add_parser("restore", help="restore a snapshot written by 'backup'")
     restore.add_argument("file", type=Path)
+    sub.add_parser("serve", help="serve Telegram; a missing BOT_TOKEN is an error, not a sandbox")
     sub.add_parser("health", help="exit non-zero when polling or the reminder job is stale")
     sandbox = sub.add_parser("sandbox", help="open the local sandbox even if BOT_TOKEN is set")
     sandbox.add_argument("--lang", choices=("en", "ru"), default=None)
@@ -92,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(f"Restored {args.file} into {config.data_dir}")
         return 0
+    if args.task == "serve" and config.sandbox:
+        print("Configuration error: BOT_TOKEN is not set (the token from @BotFather; "
+              "see .env.example)", file=sys.stderr)
+        return 2
     if config.sandbox or args.task == "sandbox":
         from bot.sandbox import run_sandbox
 

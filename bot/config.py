@@ -141,6 +141,9 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
     port = int(_check_positive("PORT", port_value, int)) if port_value else None
     if port is not None and port > 65535:
         raise ConfigError(f"PORT must be at most 65535, got {port_value!r}")
+    if env.get("DYNO", "").startswith("web.") and not webhook_url:
+        raise ConfigError("BOT_WEBHOOK_URL must be set on a Heroku web dyno (which must answer "
+                          "on $PORT); or run the bot as the Procfile's worker")
     if webhook_url and port is None:
         raise ConfigError("PORT must be set when BOT_WEBHOOK_URL is (the port to listen on)")
     rate_value = env.get("BOT_BROADCAST_RATE", "").strip()

@@ -125,6 +125,7 @@ class PollingRequest(HTTPXRequest):
 
 def install(application) -> None:
     """Start the watchers: the dead-man's switch and, in webhook mode, ``/healthz``."""
+    mark_started(application)
     config = application.bot_data.config
     queue = application.job_queue
     if config.heartbeat_url:
@@ -180,17 +181,35 @@ SECOND_INSTANCE_MESSAGE = (
     "stopping this one. Run exactly one (one container, one worker dyno, one service); two "
     "would split the subscribers between two disks."
 )
+YOUNG_FOR = 30.0
+"""Seconds after start during which a 409 means "I am the second instance": Telegram ends
+the older poll when a newer one arrives, so the running bot sees the first 409, and the
+newcomer sees the next one within a few seconds, when the running bot polls again."""
 _refused: weakref.WeakSet = weakref.WeakSet()
+_started: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def refuse_second_instance(application) -> None:
-    """Say so in one line and stop, instead of running deaf while the other one polls."""
+def mark_started(application) -> None:
+    _started[application] = time.monotonic()
+
+
+async def on_conflict(application) -> None:
+    """409 Conflict: a newcomer says so in one line and stops, instead of running deaf while
+    the other one polls; the instance already serving keeps serving and tells the admins."""
     if application in _refused:
         return
-    _refused.add(application)
-    log.critical(SECOND_INSTANCE_MESSAGE)
-    if application.running:
-        application.stop_running()
+    started = _started.get(application)
+    if started is None or time.monotonic() - started < YOUNG_FOR:
+        _refused.add(application)
+        log.critical(SECOND_INSTANCE_MESSAGE)
+        if application.running:
+            application.stop_running()
+        return
+    log.warning("another instance of this bot tried to poll with the same token (409 "
+                "Conflict); this one keeps serving")
+    from bot import alerts
+
+    await alerts.report_second_instance(application)
 
 
 def was_refused(application) -> bool:

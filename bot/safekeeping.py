@@ -177,11 +177,12 @@ def to_keep(times: Iterable[datetime], daily: int = KEEP_DAILY,
             weekly: int = KEEP_WEEKLY) -> set[datetime]:
     """The newest snapshot of each of the ``daily`` most recent days that have one, and of
     each of the ``weekly`` most recent ISO weeks."""
+    newest_first = sorted(times, reverse=True)
     keep: set[datetime] = set()
     for period, count in ((lambda t: t.date(), daily),
                           (lambda t: t.isocalendar()[:2], weekly)):
         seen: list = []
-        for when in sorted(times, reverse=True):
+        for when in newest_first:
             key = period(when)
             if key in seen:
                 continue
@@ -232,4 +233,4 @@ async def _snapshot_job(context) -> None:
         log.error("the daily snapshot failed: %s", exc.__class__.__name__, exc_info=exc)
         from bot import alerts
 
-        await alerts.report_error(context.application, exc, "the daily snapshot")
+        await alerts.report_error(context.application, exc, "snapshot")

@@ -19,7 +19,7 @@ async def on_error(update: object, context: BotContext) -> None:
     if isinstance(error, Forbidden):
         return  # the user blocked the bot or removed it from the group: nothing to say
     if isinstance(error, Conflict):  # another instance polls with this token
-        health.refuse_second_instance(context.application)
+        await health.on_conflict(context.application)
         return
     # The exception text can carry user input, but never the token: PTB's request errors do
     # not include URLs, and httpx's own logger is kept at WARNING (see bot.logging_setup).
@@ -27,7 +27,7 @@ async def on_error(update: object, context: BotContext) -> None:
     if update is not None or not isinstance(error, NetworkError):  # polling retries those
         # In the background: the user's apology must not wait for the admins' messages.
         context.application.create_task(
-            _report(context, error, "an update" if update is not None else "a job"))
+            _report(context, error, "update" if update is not None else "job"))
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     tr = context.tr(update)
