@@ -26,6 +26,11 @@ from bot.store import ChatSettings, Store, StoreCorrupted, StoreError
 ROOT = Path(__file__).resolve().parent.parent
 DATA_FILES = ("content.json", "chats.json", "deliveries.json", "events.json")
 BIG_ID = 987_654_321_987  # long enough that it cannot appear in a file by chance
+PROTEST = {"id": "london-2026-12-16", "city": {"en": "London", "ru": "Лондон"},
+           "venue": {"en": "Embassy", "ru": "Посольство"}, "address": "125 Pall Mall",
+           "starts_at": "2026-12-16T18:00:00", "timezone": "Europe/London",
+           "organiser": {"en": "Group", "ru": "Группа"}, "link": "https://example.org/",
+           "note": None, "cancelled": False}
 
 
 @pytest.fixture
@@ -349,7 +354,7 @@ async def test_snapshot_restore_round_trip(store: Store, tmp_path: Path) -> None
     await store.put_chat(ChatSettings(1, language="en", subscribed=True, cities=["*"]))
     await store.put_chat(ChatSettings(-2, chat_type="channel"))
     await store.set_deliveries([("occ", 1, "sent"), ("occ", -2, "skipped")])
-    await store.put_event({"id": "ev", "city": "London"})
+    await store.put_event(PROTEST)
     await store.set_meta("version", 3)
     snap = tmp_path / "out" / "snap.json"
     store.snapshot(snap)
@@ -362,7 +367,7 @@ async def test_snapshot_restore_round_trip(store: Store, tmp_path: Path) -> None
     assert restored.chat(-2) == ChatSettings(-2, chat_type="channel")
     assert restored.chat(3) is None
     assert restored.deliveries("occ") == {1: "sent", -2: "skipped"}
-    assert restored.events() == [{"id": "ev", "city": "London"}]
+    assert restored.events() == [PROTEST]
     assert restored.meta("version") == 3
     await restored.aclose()
     assert (store.data_dir / "chats.json.pre-restore").exists()
@@ -385,6 +390,16 @@ async def test_backup_module_writes_a_dated_file_beside_a_running_bot(store: Sto
     b'{"o": {"day": 1, "rows": {"1": "lost"}}}, "events": [], "meta": {}}',
     b'{"format": "zhanaozen-bot-snapshot", "version": 1, "chats": [], "deliveries": {},'
     b' "events": [{"city": "x"}], "meta": {}}',
+    # A malformed protest would make every later read of the protests raise (M4)...
+    b'{"format": "zhanaozen-bot-snapshot", "version": 1, "chats": [], "deliveries": {},'
+    b' "events": [{"id": "typo-event", "city": "London"}], "meta": {}}',
+    b'{"format": "zhanaozen-bot-snapshot", "version": 1, "chats": [], "deliveries": {},'
+    b' "events": [' + orjson.dumps({**PROTEST, "link": "javascript:alert(1)"}) + b'], "meta": {}}',
+    # ... and malformed bookkeeping would be iterated letter by letter at start.
+    b'{"format": "zhanaozen-bot-snapshot", "version": 1, "chats": [], "deliveries": {},'
+    b' "events": [], "meta": {"fanouts": "oops"}}',
+    b'{"format": "zhanaozen-bot-snapshot", "version": 1, "chats": [], "deliveries": {},'
+    b' "events": [], "meta": {"reminders.last_swept": "yesterday"}}',
 ])
 async def test_a_bad_snapshot_is_refused_and_changes_nothing(data_dir: Path, tmp_path: Path,
                                                              content: bytes) -> None:
