@@ -14,11 +14,26 @@ from telegram.ext import (
 )
 
 from bot import callbacks
-from bot.handlers import admin, buttons, cards, errors, fallback, language, settings, sharing
+from bot.handlers import (
+    admin,
+    buttons,
+    cards,
+    corrections,
+    errors,
+    fallback,
+    flows,
+    language,
+    settings,
+    sharing,
+)
 
 log = logging.getLogger(__name__)
 
 def register_all(application: Application) -> None:
+    # Multi-step flows first, each in a group of its own before group 0 (see handlers.flows).
+    flows.register(application, [settings.zone_conversation(), corrections.conversation(),
+                                 *admin.conversations()])
+
     # Card commands (also answer /command@botname in groups: CommandHandler checks the name).
     application.add_handler(CommandHandler("start", cards.start))
     application.add_handler(CommandHandler("help", cards.help_command))
@@ -45,7 +60,9 @@ def register_all(application: Application) -> None:
     # Fallbacks, last in the same group so they only see what nothing above took
     # (order matters: commands before text; group chatter is ignored).
     private = filters.ChatType.PRIVATE
-    application.add_handler(MessageHandler(filters.COMMAND, fallback.unknown_command))
+    application.add_handler(
+        MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, fallback.unknown_command)
+    )
     application.add_handler(
         MessageHandler(
             private & filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE,

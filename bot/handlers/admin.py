@@ -10,20 +10,28 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ChatType
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot import callbacks, events, scheduling
 from bot.cards import MESSAGE_LIMIT, esc, visible_length
 from bot.content import ProtestEvent, Text, parse_http_link
-from bot.context import BotContext
+from bot.context import BotContext, ChatData
+from bot.handlers import flows
 from bot.handlers.common import command_argument, is_admin, reply
-from bot.handlers.settings import AwaitingText
 from bot.i18n import N_, Translator, translator
 from bot.reminders import canonical_zone, event_start
 
@@ -376,7 +384,13 @@ async def on_button(update: Update, context: BotContext) -> None:
     if parsed is None:
         await query.answer()
         return
-    op, arg = parsed.args["op"], parsed.args.get("arg")
+    async with flows.chat_lock(context):  # never between two steps of a flow
+        await _on_button(update, context, parsed.args["op"], parsed.args.get("arg"))
+
+
+async def _on_button(update: Update, context: BotContext, op: str, arg: str | None) -> None:
+    query = update.callback_query
+    assert query is not None
     pending = context.chat_data.pending or {}
     await query.answer()
     if op == "discard":
@@ -400,22 +414,58 @@ async def on_button(update: Update, context: BotContext) -> None:
         await do_cancel(update, context, arg)
 
 
-async def on_text(update: Update, context: BotContext) -> None:
-    message = update.effective_message
-    if message is None or not message.text or not await allowed(update, context):
-        return
-    pending = context.chat_data.pending or {}
-    if pending.get("flow") == EVENT_FLOW:
-        await on_event_text(update, context, message.text)
-    elif pending.get("flow") == BROADCAST_FLOW:
-        await on_broadcast_text(update, context, message.text_html)
+def _answers(flow: str):
+    @flows.step
+    async def on_answer(update: Update, context: BotContext) -> bool | None:
+        message = update.effective_message
+        pending = context.chat_data.pending
+        if message is None or not message.text or not pending or pending.get("flow") != flow:
+            return None  # the flow was left or finished: ordinary text again
+        if not await allowed(update, context):
+            return False
+        if flow == EVENT_FLOW:
+            await on_event_text(update, context, message.text)
+        else:
+            await on_broadcast_text(update, context, message.text_html)
+        pending = context.chat_data.pending
+        return bool(pending and pending.get("flow") == flow)
+
+    return on_answer
+
+
+def _entry(command: Callable[[Update, BotContext], Awaitable[None]], flow: str):
+    async def enter(update: Update, context: BotContext) -> object:
+        async with flows.chat_lock(context):
+            await command(update, context)
+        pending = context.chat_data.pending
+        if pending and pending.get("flow") == flow:
+            flows.stay()
+        flows.done()  # refused: answered here, not "unknown command" too
+
+    return enter
+
+
+def _leaver(flow: str):
+    def leave(data: ChatData) -> None:
+        if data.pending and data.pending.get("flow") == flow:
+            data.pending = None
+
+    return leave
+
+
+def conversations() -> list[ConversationHandler]:
+    """/event_add and /broadcast, each a flow (``bot.handlers.flows``)."""
+    typed = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND & flows.NEW_MESSAGES
+    return [flows.conversation(
+        flow,
+        entry_points=[CommandHandler(flow, _entry(command, flow), filters=flows.NEW_MESSAGES)],
+        typing=[MessageHandler(typed, _answers(flow))],
+        leave=_leaver(flow), timeout=flows.LONG_TIMEOUT)
+        for flow, command in ((EVENT_FLOW, event_add), (BROADCAST_FLOW, broadcast))]
 
 
 def register(application: Application) -> None:
-    for name, callback in (("event_add", event_add), ("event_cancel", event_cancel),
-                           ("broadcast", broadcast), ("stats", stats), ("backup", backup)):
+    for name, callback in (("event_cancel", event_cancel), ("stats", stats),
+                           ("backup", backup)):
         application.add_handler(CommandHandler(name, callback))
     application.add_handler(CallbackQueryHandler(on_button, pattern=callbacks.pattern_for(ACTION)))
-    application.add_handler(MessageHandler(
-        filters.TEXT & ~filters.COMMAND & AwaitingText(application, EVENT_FLOW, BROADCAST_FLOW),
-        on_text))
