@@ -204,3 +204,25 @@ async def test_a_command_leaves_an_organisers_flow(app, emulator):
     found = await say(emulator, ADMIN_ID, "Tuletaeva")
     assert "Roza Tuletaeva" in found.text
     assert app.chat_data[ADMIN_ID].pending is None
+
+
+# 5. Two presses at once --------------------------------------------------------------------
+
+async def test_two_buttons_pressed_at_once_both_count(app, emulator, clock):
+    """Subscribing awaits a durable write (what fell due in the last 12 hours is skipped);
+    a press in that window used to be overwritten by the subscription's stale copy."""
+    clock.move_to(datetime(2026, 12, 9, 10, 30, tzinfo=UTC))  # a 7-day reminder fell due
+    store = app.bot_data.store
+    panel = await say(emulator, USER, "/settings")
+    assert not store.chat(USER) or not store.chat(USER).subscribed
+    for label in ("Subscribe", "7 days", "Only 16 December"):
+        emulator.press(USER, panel.message_id, panel.button(label)["callback_data"],
+                       user_id=USER)
+    await emulator.wait_for(
+        lambda: len([a for a in emulator.callback_answers if a.text]) >= 3, timeout=20,
+        what="three answers")
+    await emulator.wait_for(lambda: store.chat(USER) is not None, timeout=10)
+    settings = store.chat(USER)
+    assert settings.subscribed
+    assert 7 not in settings.leads
+    assert settings.topics == "dec16"

@@ -176,13 +176,14 @@ async def subscribe(update: Update, context: BotContext) -> None:
     if not await may_change_settings(update, context):
         return
     tr = context.tr(update)
-    settings = current(update, context, tr)
-    if not settings.subscribed:
-        settings = dataclasses.replace(settings, subscribed=True)
-        service = scheduling.service(context.application)
-        if service is not None:
-            await service.settle_before_subscribing(settings)
-        await save(context, settings)
+    async with flows.chat_lock(context):  # read, await, write: nothing may slip in between
+        settings = current(update, context, tr)
+        if not settings.subscribed:
+            settings = dataclasses.replace(settings, subscribed=True)
+            service = scheduling.service(context.application)
+            if service is not None:
+                await service.settle_before_subscribing(settings)
+            await save(context, settings)
     await show_panel(update, context, settings, tr.gettext(
         "Subscribed. Choose below what you want to hear about and when."))
 
@@ -191,9 +192,10 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
     if not await may_change_settings(update, context):
         return
     tr = context.tr(update)
-    settings = current(update, context, tr)
-    if settings.subscribed:
-        await save(context, dataclasses.replace(settings, subscribed=False))
+    async with flows.chat_lock(context):
+        settings = current(update, context, tr)
+        if settings.subscribed:
+            await save(context, dataclasses.replace(settings, subscribed=False))
     await reply(update, context, esc(tr.gettext(
         "Unsubscribed: no more reminders. Your choices are kept; /subscribe brings them back, "
         "/forget deletes them.")))
@@ -204,7 +206,8 @@ async def timezone(update: Update, context: BotContext) -> None:
     name = command_argument(context)
     if name:
         if await may_change_settings(update, context):
-            await set_zone_from_text(update, context, name)
+            async with flows.chat_lock(context):
+                await set_zone_from_text(update, context, name)
         return
     await show_zones(update, context, edit=False)
 
@@ -302,7 +305,15 @@ async def on_button(update: Update, context: BotContext) -> None:
         return
     if not await may_change_settings(update, context):
         return
-    op, arg = parsed.args["op"], parsed.args.get("arg")
+    # Under concurrent updates two presses would each read, await a write, and save their
+    # own copy: the second would silently undo the first. One change per chat at a time.
+    async with flows.chat_lock(context):
+        await _change(update, context, parsed.args["op"], parsed.args.get("arg"))
+
+
+async def _change(update: Update, context: BotContext, op: str, arg: str | None) -> None:
+    query = update.callback_query
+    assert query is not None
     tr = context.tr(update)
     settings = current(update, context, tr)
     if op in ("menu", "zones", "hours", "cities", "ics", "forgetok"):
