@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime
 
 import pytest
@@ -226,3 +227,33 @@ async def test_two_buttons_pressed_at_once_both_count(app, emulator, clock):
     assert settings.subscribed
     assert 7 not in settings.leads
     assert settings.topics == "dec16"
+
+
+# 9. No apology for what nobody asked -------------------------------------------------------
+
+@pytest.mark.allow_errors("a failing store fails the handler on purpose")
+async def test_no_apology_in_a_group_for_an_update_nobody_addressed_to_the_bot(
+        app, emulator, monkeypatch, caplog):
+    store = app.bot_data.store
+
+    async def disk_full(*args):
+        raise OSError(28, "No space left on device")
+
+    # A group becoming a supergroup is nobody's question: if moving it fails, that is logged,
+    # and nothing is posted into the group.
+    monkeypatch.setattr(store, "migrate_chat", disk_full)
+    basic = -1800
+    emulator.set_admin(basic, GROUP_ADMIN)
+    emulator.user_message(basic, f"/help@{BOT_USERNAME}", user_id=GROUP_ADMIN, chat_type="group")
+    await emulator.next_message(basic)
+    new_id = emulator.migrate_group(basic, by_user_id=GROUP_ADMIN)
+    await emulator.wait_for(lambda: any(r.levelno >= logging.ERROR for r in caplog.records),
+                            timeout=10, what="the failure logged")
+    await asyncio.sleep(0.5)
+    posted = [r for r in emulator.requests if r.method == "sendMessage"
+              and str(r.params.get("chat_id")) in (str(basic), str(new_id))]
+    assert len(posted) == 1, "only the answer to /help, no apology"
+    # A command addressed to the bot that fails does get the apology.
+    emulator.inject("sendMessage", "400", times=1, chat_id=GROUP)
+    answer = await say_in_group(emulator, f"/help@{BOT_USERNAME}")
+    assert "Sorry, something went wrong" in answer.text

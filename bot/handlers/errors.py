@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.error import Forbidden, TelegramError
 
 from bot.context import BotContext
@@ -20,7 +21,7 @@ async def on_error(update: object, context: BotContext) -> None:
     # The exception text can carry user input, but never the token: PTB's request errors do
     # not include URLs, and httpx's own logger is kept at WARNING (see bot.logging_setup).
     log.error("update failed: %s", error.__class__.__name__, exc_info=error)
-    if not isinstance(update, Update) or update.effective_chat is None:
+    if not isinstance(update, Update) or not addressed_to_bot(update, context.bot_username):
         return
     tr = context.tr(update)
     text = tr.gettext("Sorry, something went wrong on my side. Please try again in a moment.")
@@ -30,3 +31,25 @@ async def on_error(update: object, context: BotContext) -> None:
         await context.bot.send_message(update.effective_chat.id, text)
     except TelegramError:
         log.warning("could not tell the user about the failure")
+
+
+def addressed_to_bot(update: Update, bot_username: str) -> bool:
+    """Whether someone asked the bot something and waits for an answer: a button, anything in
+    a private chat, and in a group a command for this bot or a reply to it. A group that
+    became a supergroup, or the bot being added, is not a question: no apology there."""
+    chat = update.effective_chat
+    if chat is None:
+        return False
+    if update.callback_query is not None or chat.type == ChatType.PRIVATE:
+        return True
+    message = update.message
+    if message is None:
+        return False
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and (
+            replied.from_user.username or "").lower() == bot_username.lower():
+        return True
+    command = (message.text or "").split(maxsplit=1)[0] if message.text else ""
+    if not command.startswith("/"):
+        return False
+    return "@" not in command or command.lower().endswith("@" + bot_username.lower())
