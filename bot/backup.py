@@ -67,9 +67,8 @@ def restore_files(data_dir: Path, snapshot: Path) -> None:
         lock.release()
 
 
-def write_snapshot(path: Path, chats: Iterable[ChatSettings],
-                   deliveries: dict[str, dict[str, Any]], events: list[dict],
-                   meta: dict[str, Any]) -> None:
+def snapshot_bytes(chats: Iterable[ChatSettings], deliveries: dict[str, dict[str, Any]],
+                   events: list[dict], meta: dict[str, Any]) -> bytes:
     document = {
         "format": SNAPSHOT_FORMAT,
         "version": SNAPSHOT_VERSION,
@@ -79,8 +78,25 @@ def write_snapshot(path: Path, chats: Iterable[ChatSettings],
         "events": events,
         "meta": meta,
     }
+    return orjson.dumps(document, option=orjson.OPT_NON_STR_KEYS)
+
+
+def write_snapshot(path: Path, chats: Iterable[ChatSettings],
+                   deliveries: dict[str, dict[str, Any]], events: list[dict],
+                   meta: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, orjson.dumps(document, option=orjson.OPT_NON_STR_KEYS))
+    write_atomic(path, snapshot_bytes(chats, deliveries, events, meta))
+
+
+AGE_SUFFIX = ".json.age"
+
+
+def encrypt_to(recipient: str, snapshot: bytes) -> bytes:
+    """The snapshot encrypted with age to one public key (``age1…``): only the holder of the
+    matching private key, kept off the server, can read it (``age -d -i key.txt``)."""
+    import pyrage
+
+    return pyrage.encrypt(snapshot, [pyrage.x25519.Recipient.from_str(recipient)])
 
 
 class _Refused(Exception):

@@ -31,6 +31,7 @@ from bot.storage import (
     json_copy,
     lock_data_dir,
     open_database,
+    write_atomic,
 )
 
 __all__ = ["DELIVERY_STATES", "ChatSettings", "Store", "StoreCorrupted", "StoreError"]
@@ -463,12 +464,17 @@ class Store:
 
         Built in one synchronous pass over memory, so no write can slip in half-way.
         """
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, self.snapshot_bytes())
+
+    def snapshot_bytes(self) -> bytes:
+        """The snapshot file's content, from this store's memory (no second store opened)."""
         from bot import backup  # backup imports this module
 
         deliveries = {occurrence: {"day": day, "rows": self.deliveries(occurrence)}
                       for occurrence, day in self.delivery_days().items()}
-        backup.write_snapshot(Path(path), self.all_chats(), deliveries, self.events(),
-                              self._meta())
+        return backup.snapshot_bytes(self.all_chats(), deliveries, self.events(), self._meta())
 
     @classmethod
     def restore(cls, data_dir: Path, snapshot: Path) -> None:

@@ -8,11 +8,9 @@ so the commands reveal nothing. Fan-outs run as background jobs, never inside th
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 from pydantic import ValidationError
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
@@ -26,6 +24,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import backup as backups
 from bot import callbacks, events, scheduling
 from bot.cards import MESSAGE_LIMIT, esc, visible_length
 from bot.content import ProtestEvent, Text, parse_http_link
@@ -355,22 +354,32 @@ def stats_text(tr: Translator, context: BotContext) -> str:
 
 
 async def backup(update: Update, context: BotContext) -> None:
-    """The snapshot file, sent to the admin (it holds every chat's settings: private only)."""
+    """A snapshot, encrypted to the backup key in the settings, or a refusal without one.
+
+    A plain snapshot lists every subscriber's chat and time zone; in an admin's Telegram cloud
+    it would outlive any phone and be handed over with a phished account. Plain snapshots
+    are for the server's command line (``python -m bot backup``).
+    """
     if not await allowed(update, context):
         return
     tr = context.tr(update)
-    try:
-        from bot import backup as backups
-    except ModuleNotFoundError:
-        await reply(update, context, esc(tr.gettext("Backups are not available in this version.")))
+    recipient = context.config.backup_recipient
+    if recipient is None:
+        await reply(update, context, esc(tr.gettext(
+            "Backups are not sent over Telegram unencrypted. Set BOT_BACKUP_AGE_RECIPIENT to "
+            "an age public key to receive encrypted ones, or run “python -m bot backup” on "
+            "the server.")))
         return
     chat = update.effective_chat
     assert chat is not None
-    with tempfile.TemporaryDirectory() as folder:
-        path = await asyncio.to_thread(backups.backup, context.config.data_dir, Path(folder))
-        await context.bot.send_document(
-            chat.id, InputFile(path.read_bytes(), filename=path.name),
-            caption=esc(tr.gettext("Snapshot of the bot's data. Keep it private.")))
+    plain = context.store.snapshot_bytes()  # one consistent pass over the live store
+    sealed = await asyncio.to_thread(backups.encrypt_to, recipient, plain)
+    del plain
+    name = f"snapshot-{datetime.now(UTC):%Y%m%d-%H%M%S}{backups.AGE_SUFFIX}"
+    await context.bot.send_document(
+        chat.id, InputFile(sealed, filename=name),
+        caption=esc(tr.gettext("Snapshot of the bot's data, encrypted to the backup key. "
+                               "Decrypt it with: age -d -i key.txt")))
 
 
 # Buttons, typed answers, registration --------------------------------------------------------
