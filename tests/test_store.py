@@ -112,7 +112,6 @@ async def test_no_temporary_files_are_left_and_backups_exist(store: Store) -> No
 
 
 async def test_backup_holds_the_previous_version(store: Store) -> None:
-    store._chats.durable.backup_interval = 0  # rotate on every write
     await store.put_chat(ChatSettings(1, hour=1))
     await store.put_chat(ChatSettings(1, hour=2))
     bak = orjson.loads((store.data_dir / "chats.json.bak").read_bytes())
@@ -272,8 +271,6 @@ def assert_nowhere(directory: Path, text: str) -> None:
 
 
 async def test_forget_removes_every_trace(store: Store) -> None:
-    for db in (store._chats, store._deliveries):
-        db.durable.backup_interval = 0  # so that .bak holds the chat too
     await store.put_chat(ChatSettings(BIG_ID, subscribed=True, timezone="Europe/Paris"))
     await store.put_chat(ChatSettings(BIG_ID, subscribed=True, hour=9))  # now also in .bak
     await store.put_chat(ChatSettings(1, subscribed=True))
@@ -493,3 +490,52 @@ def test_settings_dataclass_is_the_documented_one() -> None:
         "chat_id": 5, "chat_type": "private", "language": None, "timezone": "UTC", "hour": 10,
         "subscribed": False, "topics": "all", "cities": [], "leads": [7, 1, 0]}
     assert not hasattr(settings, "__dict__")  # slots=True
+
+
+# Changes to two files (M5) -----------------------------------------------------------------------
+class _Crash(Exception):
+    """The process dies here: nothing after this point reaches the disk."""
+
+
+@pytest.mark.parametrize("crash_after", [1, 2])
+@pytest.mark.parametrize("operation", ["forget", "migrate"])
+async def test_a_crash_between_the_two_files_is_finished_at_start(
+        data_dir: Path, monkeypatch: pytest.MonkeyPatch, operation: str, crash_after: int) -> None:
+    new_id = -100_000_000_000 - BIG_ID % 1000
+    store = Store.open(data_dir)
+    await store.put_chat(ChatSettings(BIG_ID, chat_type="group", subscribed=True))
+    await store.put_chat(ChatSettings(1, subscribed=True))
+    await store.set_deliveries([("a:x:2026:7", BIG_ID, "sent"), ("a:x:2026:7", 1, "sent")])
+
+    commits = 0
+    real_commit = storage.DurableStorage.commit
+
+    async def commit_then_maybe_die(self) -> None:
+        nonlocal commits
+        await real_commit(self)
+        commits += 1
+        if commits == crash_after:
+            raise _Crash
+
+    monkeypatch.setattr(storage.DurableStorage, "commit", commit_then_maybe_die)
+    with pytest.raises(_Crash):
+        if operation == "forget":
+            await store.forget_chat(BIG_ID)
+        else:
+            await store.migrate_chat(BIG_ID, new_id)
+    monkeypatch.undo()
+    store._close()  # the process is gone: memory lost, the directory lock released
+
+    reopened = Store.open(data_dir)
+    try:
+        assert reopened.chat(BIG_ID) is None
+        assert reopened.delivery("a:x:2026:7", BIG_ID) is None
+        assert reopened.delivery("a:x:2026:7", 1) == "sent"
+        if operation == "migrate":
+            assert reopened.chat(new_id).chat_type == "supergroup"
+            assert reopened.delivery("a:x:2026:7", new_id) == "sent", "no reminder twice"
+        else:
+            await reopened.aclose()
+            assert_nowhere(data_dir, str(BIG_ID))
+    finally:
+        await reopened.aclose()
