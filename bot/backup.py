@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.storage import MARKER_TABLE, StoreError, lock_data_dir, marker, table_lines, write_atomic
 from bot.store import (
@@ -66,9 +67,8 @@ def restore_files(data_dir: Path, snapshot: Path) -> None:
         lock.release()
 
 
-def write_snapshot(path: Path, chats: Iterable[ChatSettings],
-                   deliveries: dict[str, dict[str, Any]], events: list[dict],
-                   meta: dict[str, Any]) -> None:
+def snapshot_bytes(chats: Iterable[ChatSettings], deliveries: dict[str, dict[str, Any]],
+                   events: list[dict], meta: dict[str, Any]) -> bytes:
     document = {
         "format": SNAPSHOT_FORMAT,
         "version": SNAPSHOT_VERSION,
@@ -78,12 +78,44 @@ def write_snapshot(path: Path, chats: Iterable[ChatSettings],
         "events": events,
         "meta": meta,
     }
+    return orjson.dumps(document, option=orjson.OPT_NON_STR_KEYS)
+
+
+def write_snapshot(path: Path, chats: Iterable[ChatSettings],
+                   deliveries: dict[str, dict[str, Any]], events: list[dict],
+                   meta: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, orjson.dumps(document, option=orjson.OPT_NON_STR_KEYS))
+    write_atomic(path, snapshot_bytes(chats, deliveries, events, meta))
+
+
+AGE_SUFFIX = ".json.age"
+
+
+def encrypt_to(recipient: str, snapshot: bytes) -> bytes:
+    """The snapshot encrypted with age to one public key (``age1…``): only the holder of the
+    matching private key, kept off the server, can read it (``age -d -i key.txt``)."""
+    import pyrage
+
+    return pyrage.encrypt(snapshot, [pyrage.x25519.Recipient.from_str(recipient)])
 
 
 class _Refused(Exception):
     pass
+
+
+class _FanoutSpec(BaseModel):
+    """A fan-out in progress, as ``scheduling.start_fanout`` records it."""
+
+    model_config = ConfigDict(extra="allow")
+    kind: str
+
+
+class _Meta(BaseModel):
+    """The bookkeeping the bot reads back at start; other keys pass through unchanged."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    fanouts: dict[str, _FanoutSpec] = {}
+    last_swept: datetime | None = Field(None, alias="reminders.last_swept")
 
 
 def read_snapshot(path: Path) -> dict[str, dict[str, dict]]:
@@ -140,14 +172,29 @@ def _tables(data: dict[str, Any]) -> dict[str, dict[str, dict]]:
             bucket[str(int(chat_id))] = STATE_CODES[state]
         deliveries[OCCURRENCE_PREFIX + occurrence] = table
 
+    from bot.content import ProtestEvent  # the live store's model for protests
+
     events: dict[str, dict] = {}
     for number, event in enumerate(data["events"], 1):
         if not isinstance(event, dict) or "id" not in event:
             raise _Refused(f"event #{number} has no 'id'")
-        events[str(number)] = event
+        try:
+            events[str(number)] = ProtestEvent.model_validate(event).model_dump(mode="json")
+        except ValidationError as exc:
+            raise _Refused(f"event {event['id']!r} is invalid ({_first_error(exc)})") from None
+    try:
+        _Meta.model_validate(data["meta"])
+    except ValidationError as exc:
+        raise _Refused(f"'meta' is invalid ({_first_error(exc)})") from None
     return {
         "chats": chats,
         "deliveries": deliveries,
         "events": {MARKER_TABLE: marker("events"), "events": events,
                    "meta": {"1": data["meta"]}},
     }
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"]) or "value"
+    return f"{where}: {error['msg']}"

@@ -6,6 +6,7 @@ module globals, so tests and the sandbox can build as many independent bots as t
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from telegram import Update
@@ -34,12 +35,16 @@ class BotData:
 class ChatData:
     """Per-chat state that lives only in memory: nothing here is ever written to disk."""
 
-    __slots__ = ("awaiting_correction_for", "pending")
+    __slots__ = ("awaiting_correction_for", "last_correction", "lock", "pending")
 
     def __init__(self) -> None:
         self.awaiting_correction_for: str | None = None
         self.pending: dict | None = None
         """A multi-step flow in progress (admin event entry, broadcast preview)."""
+        self.lock: asyncio.Lock | None = None
+        """Serialises this chat's flow steps and settings changes (``flows.chat_lock``)."""
+        self.last_correction: float = 0.0
+        """When this chat last passed a correction on (monotonic clock): the cooldown."""
 
 
 class BotContext(CallbackContext[ExtBot, dict, ChatData, BotData]):

@@ -20,7 +20,6 @@ import contextlib
 import os
 import shutil
 import threading
-import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -33,8 +32,6 @@ from tinydb.table import Table
 FORMAT = "zhanaozen-bot"
 VERSION = 1
 MARKER_TABLE = "_store"
-BACKUP_INTERVAL = 15 * 60.0
-"""Seconds between refreshes of ``<file>.bak``: often enough to matter, rare enough to be free."""
 
 
 class StoreError(Exception):
@@ -224,13 +221,11 @@ def _retrieve(future: asyncio.Future) -> None:
 class DurableStorage(Storage):
     """In-memory TinyDB storage with group-committed, atomic, fsynced file replaces."""
 
-    def __init__(self, path: Path, kind: str, *, read_only: bool = False,
-                 backup_interval: float = BACKUP_INTERVAL) -> None:
+    def __init__(self, path: Path, kind: str, *, read_only: bool = False) -> None:
         super().__init__()
         self.path = path
         self.kind = kind
         self.read_only = read_only
-        self.backup_interval = backup_interval
         self.flush_count = 0
         """Completed file replaces; tests use it to check batching."""
         loaded = load_tables(path, kind)
@@ -240,7 +235,6 @@ class DurableStorage(Storage):
         self._written = 0  # same, as seen by the writing thread (under _lock)
         self._lock = threading.Lock()
         self._fragments: dict[str, tuple[dict, bytes]] = {}
-        self._last_backup: float | None = None
         self._scrub_backup = False
         self._pending: asyncio.Future | None = None
         self._inflight: tuple[int, asyncio.Future] | None = None
@@ -343,14 +337,12 @@ class DurableStorage(Storage):
                     cached = (table, orjson.dumps(name) + b":" + orjson.dumps(table))
                 fragments[name] = cached
             self._fragments = fragments
-            now = time.monotonic()
-            rotate = not scrub and self.path.exists() and (
-                self._last_backup is None or now - self._last_backup >= self.backup_interval
-                or not backup_path(self.path).exists())
+            # ``.bak`` is always the version just before this one (a hard link: free), so
+            # copying it back after damage loses one write, not a quarter of an hour of
+            # "sent" rows (which would send those reminders again).
+            rotate = not scrub and self.path.exists()
             write_atomic(self.path, encode_lines(part for _, part in fragments.values()),
                          backup_before=rotate, backup_after=scrub)
-            if rotate or scrub:
-                self._last_backup = now
             self._written = generation
             self.flush_count += 1
 

@@ -31,6 +31,7 @@ from bot.storage import (
     json_copy,
     lock_data_dir,
     open_database,
+    write_atomic,
 )
 
 __all__ = ["DELIVERY_STATES", "ChatSettings", "Store", "StoreCorrupted", "StoreError"]
@@ -49,6 +50,8 @@ TOUCHED_DOC = DELIVERY_BUCKETS
 """Document id, in each occurrence table, of the day the occurrence was last written."""
 TOUCHED_KEY = str(TOUCHED_DOC)
 OCCURRENCE_PREFIX = "o:"
+INTENTS = "intents"
+"""Table in deliveries.json: cross-file changes (forget, migrate) not yet finished."""
 CONTENT_HASH_TABLE = "_content"
 
 
@@ -151,6 +154,8 @@ class Store:
         self._counts = [0] * len(DELIVERY_STATES)
         for _, table in self._occurrences():
             self._tally(table, 1)
+        if lock is not None:
+            self._finish_intents()
 
     def _share_strings(self) -> None:
         """One object per distinct time zone, language...: saves ~25 MB per 100,000 chats.
@@ -261,31 +266,71 @@ class Store:
 
     async def forget_chat(self, chat_id: int) -> None:
         """Erase the chat and its delivery rows from the files and from their backups."""
-        self._writable()
-        shard = self._shard(chat_id)
-        if shard.raw_doc(chat_id) is not None:
-            shard.remove(doc_ids=[chat_id])
-        self._take_rows(chat_id)
-        await self._commit_scrubbed()
+        await self._across_files({"op": "forget", "chat": chat_id}, chat_id)
 
     async def migrate_chat(self, old_id: int, new_id: int) -> None:
         """A group became a supergroup: move its settings and delivery rows to the new id."""
-        self._writable()
         if old_id == new_id:
+            self._writable()
             return
+        await self._across_files({"op": "migrate", "old": old_id, "new": new_id}, old_id)
+
+    # A change to both chats.json and deliveries.json cannot replace both files at once, so
+    # it is done in an order where every intermediate state is harmless and marked:
+    #   1. deliveries.json: the intent (and, for a migration, the rows copied to the new id);
+    #   2. chats.json: the chat removed or moved;
+    #   3. deliveries.json: the old rows removed, the intent dropped.
+    # Until 3, no chat is without its rows (no reminder twice); a crash anywhere leaves the
+    # intent, and opening the store finishes the change (``_finish_intents``).
+
+    async def _across_files(self, intent: dict[str, Any], key: int) -> None:
+        self._writable()
+        intents = self._deliveries.table(INTENTS)
+        intents.put({key: intent})
+        if intent["op"] == "migrate":
+            self._copy_rows(intent["old"], intent["new"])
+        await self._deliveries.durable.commit()
+        self._apply_to_chats(intent)
+        self._chats.durable.scrub_backup()
+        await self._chats.durable.commit()
+        self._take_rows(intent["chat"] if intent["op"] == "forget" else intent["old"])
+        intents.remove(doc_ids=[key])
+        self._deliveries.durable.scrub_backup()
+        await self._deliveries.durable.commit()
+
+    def _copy_rows(self, old_id: int, new_id: int) -> None:
+        bucket, key = old_id % DELIVERY_BUCKETS, str(old_id)
+        rows = [(occurrence, new_id, found[key]) for occurrence, table in self._occurrences()
+                if (found := table.raw_doc(bucket)) and key in found
+                and self.delivery(occurrence, new_id) is None]
+        self._apply_rows(rows)
+
+    def _apply_to_chats(self, intent: dict[str, Any]) -> None:
+        if intent["op"] == "forget":
+            shard = self._shard(intent["chat"])
+            if shard.raw_doc(intent["chat"]) is not None:
+                shard.remove(doc_ids=[intent["chat"]])
+            return
+        old_id, new_id = intent["old"], intent["new"]
         doc = self._shard(old_id).raw_doc(old_id)
         if doc is not None:
             self._shard(new_id).put({new_id: {**doc, "t": "supergroup"}})
             self._shard(old_id).remove(doc_ids=[old_id])
-        moved = self._take_rows(old_id)
-        self._apply_rows((occurrence, new_id, code) for occurrence, code in moved.items()
-                         if self.delivery(occurrence, new_id) is None)
-        await self._commit_scrubbed()
 
-    async def _commit_scrubbed(self) -> None:
+    def _finish_intents(self) -> None:
+        """Complete cross-file changes a crash interrupted (at open, before anything else)."""
+        intents = self._deliveries.storage.read().get(INTENTS) or {}
+        if not intents:
+            return
+        for doc_id, intent in list(intents.items()):
+            if intent.get("op") == "migrate":
+                self._copy_rows(intent["old"], intent["new"])
+            self._apply_to_chats(intent)
+            self._take_rows(intent["chat"] if intent.get("op") == "forget" else intent["old"])
+            self._deliveries.table(INTENTS).remove(doc_ids=[int(doc_id)])
         for db in (self._chats, self._deliveries):
             db.durable.scrub_backup()
-        await asyncio.gather(self._chats.durable.commit(), self._deliveries.durable.commit())
+            db.durable.flush_sync()
 
     def subscribers(self) -> list[ChatSettings]:
         return [decode_settings(int(chat_id), doc) for shard in self._shards
@@ -463,12 +508,17 @@ class Store:
 
         Built in one synchronous pass over memory, so no write can slip in half-way.
         """
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, self.snapshot_bytes())
+
+    def snapshot_bytes(self) -> bytes:
+        """The snapshot file's content, from this store's memory (no second store opened)."""
         from bot import backup  # backup imports this module
 
         deliveries = {occurrence: {"day": day, "rows": self.deliveries(occurrence)}
                       for occurrence, day in self.delivery_days().items()}
-        backup.write_snapshot(Path(path), self.all_chats(), deliveries, self.events(),
-                              self._meta())
+        return backup.snapshot_bytes(self.all_chats(), deliveries, self.events(), self._meta())
 
     @classmethod
     def restore(cls, data_dir: Path, snapshot: Path) -> None:

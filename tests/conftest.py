@@ -72,6 +72,29 @@ def _no_token_in_logs(caplog: pytest.LogCaptureFixture):
     """Every test doubles as a check that the token never reaches a log record."""
     caplog.set_level(logging.DEBUG)
     yield
+    # The bot logs at INFO (bot.logs.configure_logging); PTB's own DEBUG lines name the Bot
+    # API URL, and the redacting filter on the bot's handlers would catch them even there.
     secret = TOKEN.split(":", 1)[1]
-    leaked = [r.getMessage() for r in caplog.records if secret in r.getMessage()]
+    leaked = [r.getMessage() for r in every_record(caplog)
+              if r.levelno >= logging.INFO and secret in r.getMessage()]
     assert not leaked, f"token leaked into logs: {leaked[:1]}"
+
+
+@pytest.fixture(autouse=True)
+def _no_error_logged(request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture):
+    """An ERROR log record fails the test: a handler that raised must not pass because the
+    user got an apology. Tests that provoke errors on purpose say so with
+    ``@pytest.mark.allow_errors("why")``."""
+    caplog.set_level(logging.DEBUG)
+    yield
+    if request.node.get_closest_marker("allow_errors"):
+        return
+    errors = [f"{r.name}: {r.getMessage()}" for r in every_record(caplog)
+              if r.levelno >= logging.ERROR]
+    assert not errors, f"ERROR logged during the test: {errors[:3]}"
+
+
+def every_record(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    """Setup, call and teardown so far: ``caplog.records`` alone is only the current phase,
+    which in a fixture's teardown is the teardown."""
+    return [*caplog.get_records("setup"), *caplog.get_records("call"), *caplog.records]

@@ -5,15 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import orjson
+import pyrage
 import pytest
 import time_machine
 from chat import press, say
 from conftest import ADMIN_ID, make_config, running_bot
 
 from bot import events
-from bot.store import ChatSettings
+from bot.store import ChatSettings, Store
 
 ADMIN = ADMIN_ID
+BIG_CHAT = 987_654_321_987
 
 
 @pytest.fixture(autouse=True)
@@ -112,17 +114,38 @@ async def test_stats_are_counts_only(app, emulator):
         assert chat_id not in stats.text.replace("2026", "")
 
 
-async def test_backup_sends_the_snapshot_in_private_only(app, emulator):
-    store = app.bot_data.store
-    await store.put_chat(ChatSettings(11, subscribed=True))
-    await events.save_event(store, events.ProtestEvent.model_validate({
-        "id": "almaty-2026-12-16", "city": {"en": "Almaty", "ru": "Алматы"},
-        "venue": {"en": "Square", "ru": "Площадь"}, "address": "Street",
-        "starts_at": "2026-12-16T12:00:00", "timezone": "Asia/Almaty",
-        "organiser": {"en": "Group", "ru": "Группа"}}))
+async def test_backup_is_refused_without_a_backup_key(app, emulator):
+    await app.bot_data.store.put_chat(ChatSettings(11, subscribed=True))
     reply = await say(emulator, ADMIN, "/backup")
-    snapshot = orjson.loads(reply.document.data)
-    assert snapshot["chats"][0]["chat_id"] == 11 and snapshot["events"]
-    emulator.user_message(-900, "/backup", user_id=ADMIN, chat_type="group")
-    refusal = await emulator.next_message(-900)
-    assert refusal.document is None and "organisers" in refusal.text
+    assert reply.document is None and "BOT_BACKUP_AGE_RECIPIENT" in reply.text
+    assert "python -m bot backup" in reply.text
+
+
+async def test_backup_sends_only_an_encrypted_snapshot_of_the_live_store(
+        emulator, data_dir, monkeypatch):
+    key = pyrage.x25519.Identity.generate()
+    config = make_config(emulator, data_dir, backup_recipient=str(key.to_public()))
+    async with running_bot(config) as app:
+        store = app.bot_data.store
+        await store.put_chat(ChatSettings(BIG_CHAT, subscribed=True, timezone="Asia/Almaty"))
+        await events.save_event(store, events.ProtestEvent.model_validate({
+            "id": "almaty-2026-12-16", "city": {"en": "Almaty", "ru": "Алматы"},
+            "venue": {"en": "Square", "ru": "Площадь"}, "address": "Street",
+            "starts_at": "2026-12-16T12:00:00", "timezone": "Asia/Almaty",
+            "organiser": {"en": "Group", "ru": "Группа"}}))
+
+        def no_second_store(*args, **kwargs):
+            raise AssertionError("/backup opened a second store")
+
+        monkeypatch.setattr(Store, "open", no_second_store)
+        reply = await say(emulator, ADMIN, "/backup")
+        monkeypatch.undo()
+        sealed = reply.document.data
+        assert reply.document.file_name.endswith(".json.age")
+        assert sealed.startswith(b"age-encryption.org/v1")
+        assert str(BIG_CHAT).encode() not in sealed and b"Asia/Almaty" not in sealed
+        snapshot = orjson.loads(pyrage.decrypt(sealed, [key]))
+        assert snapshot["chats"][0]["chat_id"] == BIG_CHAT and snapshot["events"]
+        emulator.user_message(-900, "/backup", user_id=ADMIN, chat_type="group")
+        refusal = await emulator.next_message(-900)
+        assert refusal.document is None and "organisers" in refusal.text

@@ -65,6 +65,7 @@ async def ask(emulator: Emulator, chat_id: int, text: str, *, user_id: int | Non
 
 # One fault on a reply ------------------------------------------------------------------------
 
+@pytest.mark.allow_errors("the injected fault fails the handler, and the error handler logs it")
 @pytest.mark.parametrize("kind", FAULT_KINDS)
 async def test_a_failed_reply_never_stops_the_bot(app, emulator, caplog, kind):
     finished = Finished(app)
@@ -89,6 +90,7 @@ async def test_a_failed_reply_never_stops_the_bot(app, emulator, caplog, kind):
     assert (await ask(emulator, USER, "/start")).buttons, "the bot stopped answering"
 
 
+@pytest.mark.allow_errors("PTB logs each failed getUpdates as an ERROR")
 async def test_polling_survives_failures_of_get_updates(app, emulator, caplog):
     await ask(emulator, USER, "/start")
     faults = [emulator.inject("getUpdates", "500", times=1),
@@ -158,6 +160,7 @@ def acknowledged(emulator: Emulator, chat_id: int, update_id: int, command: str,
                for m in emulator.sent(chat_id)[sent_before:])
 
 
+@pytest.mark.allow_errors("injected faults fail handlers, and the error handler logs them")
 async def test_random_faults_during_a_storm_of_settings(emulator, config, caplog):
     rng = random.Random(6)
     chats = [101, 102, 103, 104, 105, 106]

@@ -323,6 +323,8 @@ async def test_inline_uses_the_language_chosen_in_the_bot(app, emulator):
     assert answer.results[0]["id"] == "c.zhanaozen-massacre.ru"
 
 
+@pytest.mark.allow_errors("at shutdown PTB's last getUpdates after a posted inline result hits a "
+                          "pool timeout (transport, issue 13 item 9: not fixed here)")
 async def test_inline_offers_upcoming_protests(app, emulator):
     from datetime import UTC, datetime, timedelta
 

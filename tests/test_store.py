@@ -26,6 +26,11 @@ from bot.store import ChatSettings, Store, StoreCorrupted, StoreError
 ROOT = Path(__file__).resolve().parent.parent
 DATA_FILES = ("content.json", "chats.json", "deliveries.json", "events.json")
 BIG_ID = 987_654_321_987  # long enough that it cannot appear in a file by chance
+PROTEST = {"id": "london-2026-12-16", "city": {"en": "London", "ru": "Лондон"},
+           "venue": {"en": "Embassy", "ru": "Посольство"}, "address": "125 Pall Mall",
+           "starts_at": "2026-12-16T18:00:00", "timezone": "Europe/London",
+           "organiser": {"en": "Group", "ru": "Группа"}, "link": "https://example.org/",
+           "note": None, "cancelled": False}
 
 
 @pytest.fixture
@@ -107,7 +112,6 @@ async def test_no_temporary_files_are_left_and_backups_exist(store: Store) -> No
 
 
 async def test_backup_holds_the_previous_version(store: Store) -> None:
-    store._chats.durable.backup_interval = 0  # rotate on every write
     await store.put_chat(ChatSettings(1, hour=1))
     await store.put_chat(ChatSettings(1, hour=2))
     bak = orjson.loads((store.data_dir / "chats.json.bak").read_bytes())
@@ -267,8 +271,6 @@ def assert_nowhere(directory: Path, text: str) -> None:
 
 
 async def test_forget_removes_every_trace(store: Store) -> None:
-    for db in (store._chats, store._deliveries):
-        db.durable.backup_interval = 0  # so that .bak holds the chat too
     await store.put_chat(ChatSettings(BIG_ID, subscribed=True, timezone="Europe/Paris"))
     await store.put_chat(ChatSettings(BIG_ID, subscribed=True, hour=9))  # now also in .bak
     await store.put_chat(ChatSettings(1, subscribed=True))
@@ -349,7 +351,7 @@ async def test_snapshot_restore_round_trip(store: Store, tmp_path: Path) -> None
     await store.put_chat(ChatSettings(1, language="en", subscribed=True, cities=["*"]))
     await store.put_chat(ChatSettings(-2, chat_type="channel"))
     await store.set_deliveries([("occ", 1, "sent"), ("occ", -2, "skipped")])
-    await store.put_event({"id": "ev", "city": "London"})
+    await store.put_event(PROTEST)
     await store.set_meta("version", 3)
     snap = tmp_path / "out" / "snap.json"
     store.snapshot(snap)
@@ -362,7 +364,7 @@ async def test_snapshot_restore_round_trip(store: Store, tmp_path: Path) -> None
     assert restored.chat(-2) == ChatSettings(-2, chat_type="channel")
     assert restored.chat(3) is None
     assert restored.deliveries("occ") == {1: "sent", -2: "skipped"}
-    assert restored.events() == [{"id": "ev", "city": "London"}]
+    assert restored.events() == [PROTEST]
     assert restored.meta("version") == 3
     await restored.aclose()
     assert (store.data_dir / "chats.json.pre-restore").exists()
@@ -385,6 +387,16 @@ async def test_backup_module_writes_a_dated_file_beside_a_running_bot(store: Sto
     b'{"o": {"day": 1, "rows": {"1": "lost"}}}, "events": [], "meta": {}}',
     b'{"format": "zhanaozen-bot-snapshot", "version": 1, "chats": [], "deliveries": {},'
     b' "events": [{"city": "x"}], "meta": {}}',
+    # A malformed protest would make every later read of the protests raise (M4)...
+    b'{"format": "zhanaozen-bot-snapshot", "version": 1, "chats": [], "deliveries": {},'
+    b' "events": [{"id": "typo-event", "city": "London"}], "meta": {}}',
+    b'{"format": "zhanaozen-bot-snapshot", "version": 1, "chats": [], "deliveries": {},'
+    b' "events": [' + orjson.dumps({**PROTEST, "link": "javascript:alert(1)"}) + b'], "meta": {}}',
+    # ... and malformed bookkeeping would be iterated letter by letter at start.
+    b'{"format": "zhanaozen-bot-snapshot", "version": 1, "chats": [], "deliveries": {},'
+    b' "events": [], "meta": {"fanouts": "oops"}}',
+    b'{"format": "zhanaozen-bot-snapshot", "version": 1, "chats": [], "deliveries": {},'
+    b' "events": [], "meta": {"reminders.last_swept": "yesterday"}}',
 ])
 async def test_a_bad_snapshot_is_refused_and_changes_nothing(data_dir: Path, tmp_path: Path,
                                                              content: bytes) -> None:
@@ -478,3 +490,52 @@ def test_settings_dataclass_is_the_documented_one() -> None:
         "chat_id": 5, "chat_type": "private", "language": None, "timezone": "UTC", "hour": 10,
         "subscribed": False, "topics": "all", "cities": [], "leads": [7, 1, 0]}
     assert not hasattr(settings, "__dict__")  # slots=True
+
+
+# Changes to two files (M5) -----------------------------------------------------------------------
+class _Crash(Exception):
+    """The process dies here: nothing after this point reaches the disk."""
+
+
+@pytest.mark.parametrize("crash_after", [1, 2])
+@pytest.mark.parametrize("operation", ["forget", "migrate"])
+async def test_a_crash_between_the_two_files_is_finished_at_start(
+        data_dir: Path, monkeypatch: pytest.MonkeyPatch, operation: str, crash_after: int) -> None:
+    new_id = -100_000_000_000 - BIG_ID % 1000
+    store = Store.open(data_dir)
+    await store.put_chat(ChatSettings(BIG_ID, chat_type="group", subscribed=True))
+    await store.put_chat(ChatSettings(1, subscribed=True))
+    await store.set_deliveries([("a:x:2026:7", BIG_ID, "sent"), ("a:x:2026:7", 1, "sent")])
+
+    commits = 0
+    real_commit = storage.DurableStorage.commit
+
+    async def commit_then_maybe_die(self) -> None:
+        nonlocal commits
+        await real_commit(self)
+        commits += 1
+        if commits == crash_after:
+            raise _Crash
+
+    monkeypatch.setattr(storage.DurableStorage, "commit", commit_then_maybe_die)
+    with pytest.raises(_Crash):
+        if operation == "forget":
+            await store.forget_chat(BIG_ID)
+        else:
+            await store.migrate_chat(BIG_ID, new_id)
+    monkeypatch.undo()
+    store._close()  # the process is gone: memory lost, the directory lock released
+
+    reopened = Store.open(data_dir)
+    try:
+        assert reopened.chat(BIG_ID) is None
+        assert reopened.delivery("a:x:2026:7", BIG_ID) is None
+        assert reopened.delivery("a:x:2026:7", 1) == "sent"
+        if operation == "migrate":
+            assert reopened.chat(new_id).chat_type == "supergroup"
+            assert reopened.delivery("a:x:2026:7", new_id) == "sent", "no reminder twice"
+        else:
+            await reopened.aclose()
+            assert_nowhere(data_dir, str(BIG_ID))
+    finally:
+        await reopened.aclose()

@@ -19,8 +19,10 @@ from bot.handlers import (
     buttons,
     cards,
     channels,
+    corrections,
     errors,
     fallback,
+    flows,
     language,
     settings,
     sharing,
@@ -29,6 +31,10 @@ from bot.handlers import (
 log = logging.getLogger(__name__)
 
 def register_all(application: Application) -> None:
+    # Multi-step flows first, each in a group of its own before group 0 (see handlers.flows).
+    flows.register(application, [settings.zone_conversation(), corrections.conversation(),
+                                 *admin.conversations()])
+
     # Card commands (also answer /command@botname in groups: CommandHandler checks the name).
     application.add_handler(CommandHandler("start", cards.start))
     application.add_handler(CommandHandler("help", cards.help_command))
@@ -56,7 +62,9 @@ def register_all(application: Application) -> None:
     # Fallbacks, last in the same group so they only see what nothing above took
     # (order matters: commands before text; group chatter is ignored).
     private = filters.ChatType.PRIVATE
-    application.add_handler(MessageHandler(filters.COMMAND, fallback.unknown_command))
+    application.add_handler(
+        MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, fallback.unknown_command)
+    )
     application.add_handler(
         MessageHandler(
             private & filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE,

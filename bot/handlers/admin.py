@@ -8,22 +8,29 @@ so the commands reveal nothing. Fan-outs run as background jobs, never inside th
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 from pydantic import ValidationError
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ChatType
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
 
+from bot import backup as backups
 from bot import callbacks, events, safekeeping, scheduling
 from bot.cards import MESSAGE_LIMIT, esc, visible_length
 from bot.content import ProtestEvent, Text, parse_http_link
-from bot.context import BotContext
+from bot.context import BotContext, ChatData
+from bot.handlers import flows
 from bot.handlers.common import command_argument, is_admin, reply
-from bot.handlers.settings import AwaitingText
 from bot.i18n import N_, Translator, translator
 from bot.reminders import canonical_zone, event_start
 
@@ -348,22 +355,32 @@ def stats_text(tr: Translator, context: BotContext) -> str:
 
 
 async def backup(update: Update, context: BotContext) -> None:
-    """The snapshot file, sent to the admin (it holds every chat's settings: private only)."""
+    """A snapshot, encrypted to the backup key in the settings, or a refusal without one.
+
+    A plain snapshot lists every subscriber's chat and time zone; in an admin's Telegram cloud
+    it would outlive any phone and be handed over with a phished account. Plain snapshots
+    are for the server's command line (``python -m bot backup``).
+    """
     if not await allowed(update, context):
         return
     tr = context.tr(update)
-    try:
-        from bot import backup as backups
-    except ModuleNotFoundError:
-        await reply(update, context, esc(tr.gettext("Backups are not available in this version.")))
+    recipient = context.config.backup_recipient
+    if recipient is None:
+        await reply(update, context, esc(tr.gettext(
+            "Backups are not sent over Telegram unencrypted. Set BOT_BACKUP_AGE_RECIPIENT to "
+            "an age public key to receive encrypted ones, or run “python -m bot backup” on "
+            "the server.")))
         return
     chat = update.effective_chat
     assert chat is not None
-    with tempfile.TemporaryDirectory() as folder:
-        path = await asyncio.to_thread(backups.backup, context.config.data_dir, Path(folder))
-        await context.bot.send_document(
-            chat.id, InputFile(path.read_bytes(), filename=path.name),
-            caption=esc(tr.gettext("Snapshot of the bot's data. Keep it private.")))
+    plain = context.store.snapshot_bytes()  # one consistent pass over the live store
+    sealed = await asyncio.to_thread(backups.encrypt_to, recipient, plain)
+    del plain
+    name = f"snapshot-{datetime.now(UTC):%Y%m%d-%H%M%S}{backups.AGE_SUFFIX}"
+    await context.bot.send_document(
+        chat.id, InputFile(sealed, filename=name),
+        caption=esc(tr.gettext("Snapshot of the bot's data, encrypted to the backup key. "
+                               "Decrypt it with: age -d -i key.txt")))
 
 
 # Buttons, typed answers, registration --------------------------------------------------------
@@ -377,7 +394,13 @@ async def on_button(update: Update, context: BotContext) -> None:
     if parsed is None:
         await query.answer()
         return
-    op, arg = parsed.args["op"], parsed.args.get("arg")
+    async with flows.chat_lock(context):  # never between two steps of a flow
+        await _on_button(update, context, parsed.args["op"], parsed.args.get("arg"))
+
+
+async def _on_button(update: Update, context: BotContext, op: str, arg: str | None) -> None:
+    query = update.callback_query
+    assert query is not None
     pending = context.chat_data.pending or {}
     await query.answer()
     if op == "discard":
@@ -401,22 +424,58 @@ async def on_button(update: Update, context: BotContext) -> None:
         await do_cancel(update, context, arg)
 
 
-async def on_text(update: Update, context: BotContext) -> None:
-    message = update.effective_message
-    if message is None or not message.text or not await allowed(update, context):
-        return
-    pending = context.chat_data.pending or {}
-    if pending.get("flow") == EVENT_FLOW:
-        await on_event_text(update, context, message.text)
-    elif pending.get("flow") == BROADCAST_FLOW:
-        await on_broadcast_text(update, context, message.text_html)
+def _answers(flow: str):
+    @flows.step
+    async def on_answer(update: Update, context: BotContext) -> bool | None:
+        message = update.effective_message
+        pending = context.chat_data.pending
+        if message is None or not message.text or not pending or pending.get("flow") != flow:
+            return None  # the flow was left or finished: ordinary text again
+        if not await allowed(update, context):
+            return False
+        if flow == EVENT_FLOW:
+            await on_event_text(update, context, message.text)
+        else:
+            await on_broadcast_text(update, context, message.text_html)
+        pending = context.chat_data.pending
+        return bool(pending and pending.get("flow") == flow)
+
+    return on_answer
+
+
+def _entry(command: Callable[[Update, BotContext], Awaitable[None]], flow: str):
+    async def enter(update: Update, context: BotContext) -> object:
+        async with flows.chat_lock(context):
+            await command(update, context)
+        pending = context.chat_data.pending
+        if pending and pending.get("flow") == flow:
+            flows.stay()
+        flows.done()  # refused: answered here, not "unknown command" too
+
+    return enter
+
+
+def _leaver(flow: str):
+    def leave(data: ChatData) -> None:
+        if data.pending and data.pending.get("flow") == flow:
+            data.pending = None
+
+    return leave
+
+
+def conversations() -> list[ConversationHandler]:
+    """/event_add and /broadcast, each a flow (``bot.handlers.flows``)."""
+    typed = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND & flows.NEW_MESSAGES
+    return [flows.conversation(
+        flow,
+        entry_points=[CommandHandler(flow, _entry(command, flow), filters=flows.NEW_MESSAGES)],
+        typing=[MessageHandler(typed, _answers(flow))],
+        leave=_leaver(flow), timeout=flows.LONG_TIMEOUT)
+        for flow, command in ((EVENT_FLOW, event_add), (BROADCAST_FLOW, broadcast))]
 
 
 def register(application: Application) -> None:
-    for name, callback in (("event_add", event_add), ("event_cancel", event_cancel),
-                           ("broadcast", broadcast), ("stats", stats), ("backup", backup)):
+    for name, callback in (("event_cancel", event_cancel), ("stats", stats),
+                           ("backup", backup)):
         application.add_handler(CommandHandler(name, callback))
     application.add_handler(CallbackQueryHandler(on_button, pattern=callbacks.pattern_for(ACTION)))
-    application.add_handler(MessageHandler(
-        filters.TEXT & ~filters.COMMAND & AwaitingText(application, EVENT_FLOW, BROADCAST_FLOW),
-        on_text))

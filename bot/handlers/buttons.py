@@ -6,10 +6,11 @@ from telegram import Update
 
 from bot import callbacks
 from bot.context import BotContext
-from bot.handlers import cards, corrections, language
+from bot.handlers import cards, language
 from bot.handlers.common import main_menu, reply
 
-CARD_ACTIONS = ("card", "list", "menu", "lang", "fix", "fixno")
+CARD_ACTIONS = ("card", "list", "menu", "lang")
+"""The correction buttons ("fix", "fixno") belong to its conversation (handlers.corrections)."""
 
 
 async def on_button(update: Update, context: BotContext) -> None:
@@ -39,10 +40,6 @@ async def on_button(update: Update, context: BotContext) -> None:
         await open_menu(update, context, parsed.args["name"])
     elif parsed.action == "lang":
         await language.set_language(update, context, parsed.args["code"])
-    elif parsed.action == "fix":
-        await corrections.ask_for_correction(update, context, parsed.args["id"])
-    elif parsed.action == "fixno":
-        await corrections.cancel_correction(update, context)
 
 
 async def open_menu(update: Update, context: BotContext, name: str) -> None:

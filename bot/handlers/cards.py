@@ -11,7 +11,6 @@ from bot import callbacks
 from bot.cards import CardRenderer, esc, heading
 from bot.content import Card
 from bot.context import BotContext
-from bot.handlers import corrections
 from bot.handlers.common import command_argument, main_menu, reply, share_button
 from bot.i18n import Translator
 from bot.library import PEOPLE_KINDS
@@ -25,10 +24,7 @@ async def start(update: Update, context: BotContext) -> None:
     """Welcome and main menu, or the card a deep link points at."""
     payload = command_argument(context)
     if payload and PAYLOAD_RE.match(payload):
-        fix_id = payload.removeprefix(corrections.PAYLOAD_PREFIX)
-        if payload.startswith(corrections.PAYLOAD_PREFIX) and context.library.get(fix_id):
-            await corrections.ask_for_correction(update, context, fix_id)
-            return
+        # "/start fix-<card>" is the correction conversation's (handlers.corrections).
         if payload == EVENTS_PAYLOAD:  # a shared protest links to the list
             from bot.handlers.protests import show_protests
 

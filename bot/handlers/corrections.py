@@ -1,17 +1,26 @@
 """'Report a correction': the reader's note goes to the admins with the card id; nothing is
-stored (the pending state lives in memory only and is cleared once the note is passed on)."""
+stored (the pending state lives in memory only and is cleared once the note is passed on).
+
+A conversation (``bot.handlers.flows``): it ends after ten quiet minutes or at any command,
+so a reader who moves on and later types a name gets the card, not "passed to the editors".
+One note per reader every few minutes, so nobody can flood the editors or the send budget.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
+from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler
+from telegram.ext import filters as tg_filters
 
 from bot import callbacks
 from bot.cards import deep_link, esc
-from bot.context import BotContext
+from bot.context import BotContext, ChatData
+from bot.handlers import flows
 from bot.handlers.common import reply
 
 log = logging.getLogger(__name__)
@@ -19,10 +28,27 @@ log = logging.getLogger(__name__)
 MAX_CORRECTION = 3000
 """Leaves room for the header inside Telegram's 4096 characters."""
 PAYLOAD_PREFIX = "fix-"
+COOLDOWN = 5 * 60
+"""Seconds between two notes from one reader."""
 
 
-async def ask_for_correction(update: Update, context: BotContext, card_id: str) -> None:
-    """Ask for the correction; in a group, send the reader to a private chat to write it."""
+def cooling_down(context: BotContext) -> bool:
+    return time.monotonic() - context.chat_data.last_correction < COOLDOWN
+
+
+async def refuse_for_now(update: Update, context: BotContext) -> None:
+    text = context.tr(update).gettext(
+        "Thank you, your last note reached the editors a moment ago. Please wait a few "
+        "minutes before sending another.")
+    if update.callback_query:
+        await update.callback_query.answer(text, show_alert=True)
+    else:
+        await reply(update, context, esc(text))
+
+
+async def ask_for_correction(update: Update, context: BotContext, card_id: str) -> bool:
+    """Ask for the correction; in a group, send the reader to a private chat to write it.
+    True if the bot now waits for the note."""
     tr = context.tr(update)
     card = context.library.get(card_id)
     query = update.callback_query
@@ -32,12 +58,15 @@ async def ask_for_correction(update: Update, context: BotContext, card_id: str) 
             await query.answer(
                 tr.gettext("This button is out of date. Send /start to begin again.")
             )
-        return
+        return False
     if chat.type != ChatType.PRIVATE:
         if query:
             # Telegram lets a callback answer open the bot's private chat with a start payload.
             await query.answer(url=deep_link(context.bot_username, PAYLOAD_PREFIX + card.id))
-        return
+        return False
+    if cooling_down(context):
+        await refuse_for_now(update, context)
+        return False
     if query:
         await query.answer()
     context.chat_data.awaiting_correction_for = card.id
@@ -49,6 +78,7 @@ async def ask_for_correction(update: Update, context: BotContext, card_id: str) 
         [[InlineKeyboardButton(tr.gettext("Cancel"), callback_data=callbacks.build("fixno"))]]
     )
     await reply(update, context, esc(text % {"name": card.name.get(tr.language)}), markup)
+    return True
 
 
 async def cancel_correction(update: Update, context: BotContext) -> None:
@@ -56,12 +86,17 @@ async def cancel_correction(update: Update, context: BotContext) -> None:
     tr = context.tr(update)
     if update.callback_query:
         await update.callback_query.answer(tr.gettext("Cancelled."))
+    flows.done()
 
 
 async def pass_on_correction(update: Update, context: BotContext, text: str) -> None:
     """Forward the reader's note to every admin, then thank the reader."""
     card_id = context.chat_data.awaiting_correction_for
     context.chat_data.awaiting_correction_for = None
+    if cooling_down(context):
+        await refuse_for_now(update, context)
+        return
+    context.chat_data.last_correction = time.monotonic()
     tr = context.tr(update)
     note = (
         f"<b>Correction for card</b> <code>{esc(card_id or '?')}</code>\n\n"
@@ -86,3 +121,54 @@ async def pass_on_correction(update: Update, context: BotContext, text: str) -> 
             context,
             esc(tr.gettext("Sorry, no editor could be reached just now. Please try again later.")),
         )
+
+
+# The conversation ----------------------------------------------------------------------------
+
+async def on_fix_button(update: Update, context: BotContext) -> object:
+    parsed = callbacks.parse(update.callback_query.data if update.callback_query else None)
+    waiting = parsed is not None and await ask_for_correction(update, context,
+                                                              parsed.args["id"])
+    if waiting:
+        flows.stay()
+    flows.done()
+
+
+async def from_deep_link(update: Update, context: BotContext) -> object:
+    """``/start fix-<card>``: a reader sent here from a group by the button."""
+    payload = " ".join(context.args or [])
+    card_id = payload.removeprefix(PAYLOAD_PREFIX)
+    if context.library.get(card_id) is None:
+        return ConversationHandler.END  # not a card: /start shows the welcome as usual
+    if await ask_for_correction(update, context, card_id):
+        flows.stay()
+    flows.done()
+
+
+@flows.step
+async def on_note(update: Update, context: BotContext) -> bool | None:
+    message = update.effective_message
+    if not context.chat_data.awaiting_correction_for or message is None or not message.text:
+        return None
+    await pass_on_correction(update, context, message.text)
+    return False
+
+
+def leave(data: ChatData) -> None:
+    data.awaiting_correction_for = None
+
+
+def conversation() -> ConversationHandler:
+    private = tg_filters.ChatType.PRIVATE & flows.NEW_MESSAGES
+    deep_link_command = tg_filters.Regex(rf"^/start(@\w+)? {PAYLOAD_PREFIX}")
+    return flows.conversation(
+        "correction",
+        entry_points=[
+            CallbackQueryHandler(on_fix_button, pattern=callbacks.pattern_for("fix")),
+            CommandHandler("start", from_deep_link, filters=private & deep_link_command),
+        ],
+        typing=[
+            MessageHandler(private & tg_filters.TEXT & ~tg_filters.COMMAND, on_note),
+            CallbackQueryHandler(cancel_correction, pattern=callbacks.pattern_for("fixno")),
+        ],
+        leave=leave, timeout=flows.SHORT_TIMEOUT)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.error import Conflict, Forbidden, NetworkError, TelegramError
 
 from bot import alerts, health
@@ -28,7 +29,7 @@ async def on_error(update: object, context: BotContext) -> None:
         # In the background: the user's apology must not wait for the admins' messages.
         context.application.create_task(
             _report(context, error, "update" if update is not None else "job"))
-    if not isinstance(update, Update) or update.effective_chat is None:
+    if not isinstance(update, Update) or not addressed_to_bot(update, context.bot_username):
         return
     tr = context.tr(update)
     text = tr.gettext("Sorry, something went wrong on my side. Please try again in a moment.")
@@ -45,3 +46,25 @@ async def _report(context: BotContext, error: BaseException, during: str) -> Non
         await alerts.report_error(context.application, error, during)
     except Exception:  # reporting must never turn one failure into two
         log.warning("could not report the error to the admins", exc_info=True)
+
+
+def addressed_to_bot(update: Update, bot_username: str) -> bool:
+    """Whether someone asked the bot something and waits for an answer: a button, anything in
+    a private chat, and in a group a command for this bot or a reply to it. A group that
+    became a supergroup, or the bot being added, is not a question: no apology there."""
+    chat = update.effective_chat
+    if chat is None:
+        return False
+    if update.callback_query is not None or chat.type == ChatType.PRIVATE:
+        return True
+    message = update.message
+    if message is None:
+        return False
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and (
+            replied.from_user.username or "").lower() == bot_username.lower():
+        return True
+    command = (message.text or "").split(maxsplit=1)[0] if message.text else ""
+    if not command.startswith("/"):
+        return False
+    return "@" not in command or command.lower().endswith("@" + bot_username.lower())

@@ -11,17 +11,14 @@ from telegram.constants import ChatType
 
 from bot.cards import esc
 from bot.context import BotContext
-from bot.handlers import cards, corrections
+from bot.handlers import cards
 from bot.handlers.common import MAX_QUERY, main_menu, reply
 
 
 async def free_text(update: Update, context: BotContext) -> None:
-    """Private text: a pending correction, else a search for a card by name or date."""
+    """Private text no flow took (``bot.handlers.flows``): a search by name or date."""
     message = update.effective_message
     if message is None or not message.text:
-        return
-    if context.chat_data.awaiting_correction_for:
-        await corrections.pass_on_correction(update, context, message.text)
         return
     query = message.text[:MAX_QUERY].strip()
     library = context.library

@@ -9,6 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot import callbacks
 from bot.cards import esc
 from bot.context import BotContext
+from bot.handlers import flows
 from bot.handlers.common import main_menu, reply
 from bot.handlers.permissions import may_change_settings
 from bot.i18n import translator
@@ -38,8 +39,10 @@ async def set_language(update: Update, context: BotContext, code: str) -> None:
         return
     if not await may_change_settings(update, context):
         return
-    settings = context.store.chat(chat.id) or ChatSettings(chat_id=chat.id, chat_type=chat.type)
-    await context.store.put_chat(dataclasses.replace(settings, language=code))
+    async with flows.chat_lock(context):  # not between another change's read and write
+        settings = (context.store.chat(chat.id)
+                    or ChatSettings(chat_id=chat.id, chat_type=chat.type))
+        await context.store.put_chat(dataclasses.replace(settings, language=code))
     tr = translator(code)
     if query:
         await query.answer(tr.gettext("Language saved."))

@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import dataclasses
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot import callbacks, events, scheduling
 from bot.cards import esc
-from bot.context import BotContext
-from bot.handlers import protests
+from bot.context import BotContext, ChatData
+from bot.handlers import flows, protests
 from bot.handlers.common import command_argument, reply
 from bot.handlers.permissions import may_change_settings
 from bot.i18n import N_, Translator
@@ -168,13 +176,14 @@ async def subscribe(update: Update, context: BotContext) -> None:
     if not await may_change_settings(update, context):
         return
     tr = context.tr(update)
-    settings = current(update, context, tr)
-    if not settings.subscribed:
-        settings = dataclasses.replace(settings, subscribed=True)
-        service = scheduling.service(context.application)
-        if service is not None:
-            await service.settle_before_subscribing(settings)
-        await save(context, settings)
+    async with flows.chat_lock(context):  # read, await, write: nothing may slip in between
+        settings = current(update, context, tr)
+        if not settings.subscribed:
+            settings = dataclasses.replace(settings, subscribed=True)
+            service = scheduling.service(context.application)
+            if service is not None:
+                await service.settle_before_subscribing(settings)
+            await save(context, settings)
     await show_panel(update, context, settings, tr.gettext(
         "Subscribed. Choose below what you want to hear about and when."))
 
@@ -183,9 +192,10 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
     if not await may_change_settings(update, context):
         return
     tr = context.tr(update)
-    settings = current(update, context, tr)
-    if settings.subscribed:
-        await save(context, dataclasses.replace(settings, subscribed=False))
+    async with flows.chat_lock(context):
+        settings = current(update, context, tr)
+        if settings.subscribed:
+            await save(context, dataclasses.replace(settings, subscribed=False))
     await reply(update, context, esc(tr.gettext(
         "Unsubscribed: no more reminders. Your choices are kept; /subscribe brings them back, "
         "/forget deletes them.")))
@@ -196,7 +206,8 @@ async def timezone(update: Update, context: BotContext) -> None:
     name = command_argument(context)
     if name:
         if await may_change_settings(update, context):
-            await set_zone_from_text(update, context, name)
+            async with flows.chat_lock(context):
+                await set_zone_from_text(update, context, name)
         return
     await show_zones(update, context, edit=False)
 
@@ -262,7 +273,6 @@ async def set_zone_from_text(update: Update, context: BotContext, text: str) -> 
     by_name = {events.city_key(ru): key for key, (_zone, _en, ru) in events.KNOWN_CITIES.items()}
     key = by_name.get(key, key)
     zone_name = events.KNOWN_CITIES[key][0] if key in events.KNOWN_CITIES else canonical_zone(text)
-    context.chat_data.pending = None  # one try; the answer says how to try again
     if zone_name is None:
         await reply(update, context, esc(tr.gettext(
             "I do not know the time zone “%(name)s”. Type a name such as Europe/Vienna or "
@@ -295,10 +305,18 @@ async def on_button(update: Update, context: BotContext) -> None:
         return
     if not await may_change_settings(update, context):
         return
-    op, arg = parsed.args["op"], parsed.args.get("arg")
+    # Under concurrent updates two presses would each read, await a write, and save their
+    # own copy: the second would silently undo the first. One change per chat at a time.
+    async with flows.chat_lock(context):
+        await _change(update, context, parsed.args["op"], parsed.args.get("arg"))
+
+
+async def _change(update: Update, context: BotContext, op: str, arg: str | None) -> None:
+    query = update.callback_query
+    assert query is not None
     tr = context.tr(update)
     settings = current(update, context, tr)
-    if op in ("menu", "zones", "hours", "cities", "ics", "tzother", "forgetok"):
+    if op in ("menu", "zones", "hours", "cities", "ics", "forgetok"):
         await query.answer()
         await _navigate(update, context, op)
         return
@@ -355,12 +373,6 @@ async def _navigate(update: Update, context: BotContext, op: str) -> None:
         await show_cities(update, context)
     elif op == "ics":
         await protests.send_calendar(update, context)
-    elif op == "tzother":
-        user = update.effective_user
-        context.chat_data.pending = {"flow": TIMEZONE_FLOW, "user": user.id if user else None}
-        tr = context.tr(update)
-        await reply(update, context, esc(tr.gettext(
-            "Type the time zone name, for example Asia/Tashkent or America/Chicago.")))
     elif op == "forgetok":
         await forget_chat(update, context)
 
@@ -378,29 +390,55 @@ async def forget_chat(update: Update, context: BotContext) -> None:
 
 # Typed replies and registration --------------------------------------------------------------
 
-class AwaitingText(filters.MessageFilter):
-    """Text from the user a multi-step flow is waiting for (state in ChatData, memory only)."""
+async def ask_for_zone(update: Update, context: BotContext) -> object:
+    """"Other…": ask for a zone name. In a group the prompt forces a reply from the admin who
+    pressed (a selective ForceReply names them), since under privacy mode the bot sees only
+    replies to its own messages."""
+    query = update.callback_query
+    user, chat = update.effective_user, update.effective_chat
+    if query is None or user is None or chat is None or not await may_change_settings(
+            update, context):
+        flows.done()
+    await query.answer()
+    context.chat_data.pending = {"flow": TIMEZONE_FLOW, "user": user.id}
+    tr = context.tr(update)
+    text = esc(tr.gettext("Type the time zone name, for example Asia/Tashkent or "
+                          "America/Chicago."))
+    if chat.type == ChatType.PRIVATE:
+        await reply(update, context, text)
+    else:
+        await context.bot.send_message(
+            chat.id, f"{user.mention_html()}, {text}",
+            reply_markup=ForceReply(selective=True, input_field_placeholder="Asia/Tashkent"))
+    flows.stay()
 
-    def __init__(self, application: Application, *flows: str) -> None:
-        super().__init__(name=f"AwaitingText{flows}")
-        self.application = application
-        self.flows = flows
 
-    def filter(self, message: Message) -> bool:
-        data = self.application.chat_data.get(message.chat.id)
-        pending = getattr(data, "pending", None)
-        if not pending or pending.get("flow") not in self.flows:
-            return False
-        user = message.from_user
-        return pending.get("user") is None or (user is not None and user.id == pending["user"])
-
-
-async def on_zone_text(update: Update, context: BotContext) -> None:
+@flows.step
+async def on_zone_text(update: Update, context: BotContext) -> bool | None:
     message = update.effective_message
-    if message is None or not message.text:
-        return
+    pending = context.chat_data.pending
+    if message is None or not message.text or not pending or pending.get("flow") != TIMEZONE_FLOW:
+        return None
+    context.chat_data.pending = None  # one try; the answer says how to try again
     if await may_change_settings(update, context):
         await set_zone_from_text(update, context, message.text)
+    return False
+
+
+def leave_zone_flow(data: ChatData) -> None:
+    if data.pending and data.pending.get("flow") == TIMEZONE_FLOW:
+        data.pending = None
+
+
+def zone_conversation() -> ConversationHandler:
+    # In groups only replies (to the ForceReply prompt): other chatter is never a zone name.
+    answers = (filters.TEXT & ~filters.COMMAND & flows.NEW_MESSAGES
+               & (filters.ChatType.PRIVATE | filters.REPLY))
+    return flows.conversation(
+        "timezone",
+        entry_points=[CallbackQueryHandler(ask_for_zone, pattern=r"^rs:tzother$")],
+        typing=[MessageHandler(answers, on_zone_text)],
+        leave=leave_zone_flow, timeout=flows.SHORT_TIMEOUT)
 
 
 async def on_migrated(update: Update, context: BotContext) -> None:
@@ -416,8 +454,5 @@ def register(application: Application) -> None:
         application.add_handler(CommandHandler(name, callback))
     application.add_handler(CallbackQueryHandler(on_button, pattern=callbacks.pattern_for(ACTION)))
     protests.register(application)
-    application.add_handler(MessageHandler(
-        filters.TEXT & ~filters.COMMAND & AwaitingText(application, TIMEZONE_FLOW),
-        on_zone_text))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, on_migrated))
 
