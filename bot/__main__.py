@@ -5,12 +5,15 @@ python -m bot content check            validate every content file and render ev
 python -m bot content preview ID [--lang ru]   show a card as the bot would
 python -m bot backup [FILE]            write a consistent snapshot of the store
 python -m bot restore FILE             bring a snapshot back (checked first)
+python -m bot site build [--out DIR]   write the static website and printable cards
+python -m bot health                   exit 0 if polling and the reminder job beat recently
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import hmac
 import logging
 import sys
 from pathlib import Path
@@ -35,8 +38,14 @@ def main(argv: list[str] | None = None) -> int:
     backup.add_argument("file", nargs="?", type=Path)
     restore = sub.add_parser("restore", help="restore a snapshot written by 'backup'")
     restore.add_argument("file", type=Path)
+    sub.add_parser("health", help="exit non-zero when polling or the reminder job is stale")
     sandbox = sub.add_parser("sandbox", help="open the local sandbox even if BOT_TOKEN is set")
     sandbox.add_argument("--lang", choices=("en", "ru"), default=None)
+    site = sub.add_parser("site", help="the static website of the cards")
+    site_sub = site.add_subparsers(dest="action", required=True)
+    site_build = site_sub.add_parser("build", help="write the site into a folder")
+    site_build.add_argument("--out", type=Path, default=Path("site"),
+                            help="output folder (default: ./site)")
     args = parser.parse_args(argv)
 
     if args.task == "content":
@@ -48,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
             else content_cli.preview(args.card_id, args.lang, raw=args.html)
         )
 
+    if args.task == "site":
+        return build_site(args.out)
+
     configure_logging()
     try:
         config = load_config()
@@ -55,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
 
+    if args.task == "health":
+        from bot import health
+
+        return health.main(config)
     if args.task == "backup":
         from bot.backup import backup as write_backup
 
@@ -87,6 +103,29 @@ def main(argv: list[str] | None = None) -> int:
     return run_bot(config)
 
 
+def build_site(out: Path) -> int:
+    """Write the site; one clear line on bad content, settings or folder, not a traceback."""
+    from bot.config import load_site_settings
+    from bot.content import ContentError
+    from bot.site.build import build
+
+    try:
+        built = build(out, load_site_settings())
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+    except ContentError as exc:
+        print(f"Content error, the site was not built:\n{exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"The site was not built: {exc}", file=sys.stderr)
+        return 2
+    print(f"{len(built.pages)} pages and {len(built.files)} other files written to {built.out}")
+    print(f"Look at it: open {built.out / 'index.html'} in a browser, or run "
+          f"python -m http.server -d {built.out}")
+    return 0
+
+
 def open_checked(config):
     """The store, once content and data files are known to load; else None after one clear
     message (never a traceback, never a silent reset)."""
@@ -107,9 +146,16 @@ def run_bot(config) -> int:
     """Serve Telegram: long polling, or a webhook when BOT_WEBHOOK_URL and PORT are set."""
     from telegram.error import InvalidToken
 
+    from bot import health, safekeeping
     from bot.app import build_application
     from bot.handlers import ALLOWED_UPDATES
 
+    try:
+        safekeeping.restore_if_empty(config)
+    except safekeeping.RestoreError as exc:
+        print(f"Restore error, the bot did not start: {exc}", file=sys.stderr)
+        return 2
+    safekeeping.warn_if_ephemeral(config.data_dir)
     store = open_checked(config)
     if store is None:
         return 2
@@ -120,20 +166,35 @@ def run_bot(config) -> int:
         print("BOT_TOKEN was rejected by Telegram; copy it again from @BotFather.",
               file=sys.stderr)
         return 2
+    if health.was_refused(application):
+        return health.SECOND_INSTANCE_EXIT
     log.info("stopped cleanly")
     return 0
 
 
+def webhook_path_and_secret(config) -> tuple[str, str]:
+    """The URL path and the secret header, independent of each other.
+
+    The path shows up wherever requests are logged (a platform router, a proxy); the header
+    is what proves a call comes from Telegram, so nothing in the path may reveal it. Both
+    are keyed hashes of the token under different labels (stable across restarts, the token
+    never in either), unless BOT_WEBHOOK_SECRET gives the header outright.
+    """
+    key = config.token.encode()
+    path = hmac.new(key, b"zhanaozen-bot webhook path", hashlib.sha256).hexdigest()[:32]
+    secret = config.webhook_secret or hmac.new(
+        key, b"zhanaozen-bot webhook secret_token", hashlib.sha256).hexdigest()
+    return path, secret
+
+
 def serve(application, config, allowed_updates: list[str]) -> None:
     if config.webhook_url:
-        # The secret path and header are derived from the token, so they are stable across
-        # restarts yet unguessable; the token itself never appears in the URL.
-        secret = hashlib.sha256(config.token.encode()).hexdigest()[:32]
+        path, secret = webhook_path_and_secret(config)
         application.run_webhook(
             listen="0.0.0.0",
             port=config.port,
-            url_path=secret,
-            webhook_url=f"{config.webhook_url}/{secret}",
+            url_path=path,
+            webhook_url=f"{config.webhook_url}/{path}",
             secret_token=secret,
             allowed_updates=allowed_updates,
         )

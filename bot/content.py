@@ -15,7 +15,16 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 LANGUAGES = ("en", "ru")
@@ -31,6 +40,29 @@ PHONE_RE = re.compile(r"(?<![\w/])\+?\d[\d\s().-]{8,}\d")
 PHONE_MIN_DIGITS = 10
 """Fewer digits than this is a date or a range of years, not a phone number."""
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+
+
+MAX_LINK = 300
+"""A longer link is a pasted tracking URL; it also keeps a protest's text well under limits."""
+_HTTP_URL = TypeAdapter(HttpUrl)
+
+
+def _http_link(value: str) -> str:
+    """An http(s) URL as pydantic parses it: quotes, '<' and spaces percent-encoded, so a
+    pasted link can neither break the HTML it goes into nor point anywhere but the web."""
+    return str(_HTTP_URL.validate_python(value.strip()))
+
+
+HttpLink = Annotated[str, Field(max_length=MAX_LINK), AfterValidator(_http_link)]
+"""A link organisers give for a protest, in event files and through /event_add alike."""
+
+
+def parse_http_link(text: str) -> str | None:
+    """The organiser's typed link, normalised, or None if it is not an http(s) URL."""
+    try:
+        return TypeAdapter(HttpLink).validate_python(text)
+    except ValidationError:
+        return None
 
 
 class ContentError(Exception):
@@ -118,6 +150,11 @@ class Card(_Strict):
     aliases: list[str] = Field(default_factory=list)
     date: str | None = None
     """For anniversaries: the recurring day (YYYY-MM-DD); month-only dates are never reminded."""
+    commemorated: bool | None = None
+    """Anniversaries only, and required there: true for what people are reminded of every
+    year (the massacre, a death, the verdicts), false for a dated fact that stays on the
+    calendar only (a statement, a visit, an anniversary of an anniversary). An editorial
+    choice, so it lives in the content rather than in code."""
     topics: list[Literal["dec16", "trials", "strike", "repression", "solidarity"]] = Field(
         default_factory=list
     )
@@ -241,7 +278,7 @@ class ProtestEvent(_Strict):
     """Local wall-clock time at the venue, without offset; ``timezone`` says where."""
     timezone: str
     organiser: Text
-    link: str | None = None
+    link: HttpLink | None = None
     note: Text | None = None
     cancelled: bool = False
 
@@ -422,6 +459,11 @@ def cross_check(content: Content) -> list[str]:
                 errors.append(f"{where}: field related: unknown card {related!r}")
         if card.kind == "anniversary" and not card.date:
             errors.append(f"{where}: field date: anniversaries need a date")
+        if card.kind == "anniversary" and card.commemorated is None:
+            errors.append(f"{where}: field commemorated: anniversaries need "
+                          "'commemorated: true' (reminded every year) or 'false' (calendar only)")
+        if card.kind != "anniversary" and card.commemorated is not None:
+            errors.append(f"{where}: field commemorated: only anniversaries have it")
         names = {card.name.en, card.name.ru, *card.aliases}
         for name in names:
             key = normalise(name)

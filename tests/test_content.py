@@ -105,6 +105,23 @@ def test_oversized_card_is_caught(tmp_path):
     assert any("roza-tuletaeva" in problem for problem in render_problems(library))
 
 
+def test_every_anniversary_says_whether_it_is_commemorated(tmp_path, library):
+    """What recurs is an editorial choice: the field is required, and the choices made keep
+    the calendar's dated facts (Independence Day, an anniversary of an anniversary) out of
+    the reminders."""
+    anniversaries = library.anniversaries()
+    assert anniversaries and all(card.commemorated is not None for card in anniversaries)
+    chosen = {card.id: card.commemorated for card in anniversaries}
+    assert chosen["zhanaozen-massacre"] is True
+    assert chosen["independence-day"] is False and chosen["tenth-anniversary-2021"] is False
+    root = _copy_content(tmp_path)
+    _edit(root / "anniversaries" / "independence-day.yaml", lambda d: d.pop("commemorated"))
+    with pytest.raises(ContentError) as caught:
+        load_content(root)
+    assert "independence-day.yaml" in str(caught.value)
+    assert "commemorated" in str(caught.value)
+
+
 def test_a_source_spelling_may_be_quoted_where_the_card_reports_the_sources(tmp_path):
     root = _copy_content(tmp_path)
     path = root / "people" / "roza-tuletaeva.yaml"
