@@ -187,7 +187,7 @@ def test_a_card_page_has_everything_the_telegram_card_has(site, content):
         for fact in card.facts():
             assert fact.get(language) in text, fact.get(language)[:40]
         assert card.status.note.get(language) in text
-        assert ("as of" if language == "en" else "по данным на") in text
+        assert ("as of" if language == "en" else "по состоянию на") in text
         for source_id in card.source_ids():
             assert content.sources[source_id].title in text
         hrefs = {value for _element, value in _references(parse(path))}
