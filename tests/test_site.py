@@ -251,6 +251,7 @@ def test_calendar_sitemap_and_robots(site, bare_site, content):
     assert f"{SITE_URL}/en/" in listed and f"{SITE_URL}/" in listed
     assert len(listed) == len(pages(site))
     assert f"Sitemap: {SITE_URL}/sitemap.xml" in (site / "robots.txt").read_text()
+    assert f"{SITE_URL}/ru/calendar.ics" in (site / "ru" / "index.html").read_text()
     assert not (bare_site / "sitemap.xml").exists()  # a sitemap needs absolute addresses
     assert (bare_site / "robots.txt").read_text().startswith("User-agent: *")
 
