@@ -3,12 +3,17 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test lint translations bench site
+.PHONY: run test lint translations bench lock image smoke site
 
-$(VENV)/.installed: pyproject.toml
+# Installs exactly the versions in the lock files (hash-checked), then the bot itself.
+$(VENV)/.installed: requirements.txt requirements-test.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "Python 3.11 or newer is needed: $(PYTHON) is $$($(PYTHON) --version 2>&1)"; \
+	    echo "(set PYTHON=python3.11, or see .python-version)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet --require-hashes -r requirements-test.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
 run: $(VENV)/.installed
@@ -25,3 +30,12 @@ site: $(VENV)/.installed
 translations: $(VENV)/.installed
 	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -k gettext -k ngettext:1,2 --no-location --sort-output --omit-header -o locales/bot.pot .
 	$(VENV)/bin/pybabel update -D bot -i locales/bot.pot -d locales --no-fuzzy-matching --ignore-obsolete
+
+# After changing dependencies in pyproject.toml: re-pin both lock files (needs uv: pip install uv).
+UV ?= uv
+lock:
+	$(UV) pip compile pyproject.toml --generate-hashes --universal --python-version 3.11 \
+	  --custom-compile-command "make lock" -o requirements.txt
+	$(UV) pip compile pyproject.toml --extra test --generate-hashes --universal \
+	  --python-version 3.11 -c requirements.txt --custom-compile-command "make lock" \
+	  -o requirements-test.txt

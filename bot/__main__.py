@@ -6,12 +6,14 @@ python -m bot content preview ID [--lang ru]   show a card as the bot would
 python -m bot backup [FILE]            write a consistent snapshot of the store
 python -m bot restore FILE             bring a snapshot back (checked first)
 python -m bot site build [--out DIR]   write the static website and printable cards
+python -m bot health                   exit 0 if polling and the reminder job beat recently
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import hmac
 import logging
 import sys
 from pathlib import Path
@@ -36,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     backup.add_argument("file", nargs="?", type=Path)
     restore = sub.add_parser("restore", help="restore a snapshot written by 'backup'")
     restore.add_argument("file", type=Path)
+    sub.add_parser("health", help="exit non-zero when polling or the reminder job is stale")
     sandbox = sub.add_parser("sandbox", help="open the local sandbox even if BOT_TOKEN is set")
     sandbox.add_argument("--lang", choices=("en", "ru"), default=None)
     site = sub.add_parser("site", help="the static website of the cards")
@@ -64,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
 
+    if args.task == "health":
+        from bot import health
+
+        return health.main(config)
     if args.task == "backup":
         from bot.backup import backup as write_backup
 
@@ -139,9 +146,16 @@ def run_bot(config) -> int:
     """Serve Telegram: long polling, or a webhook when BOT_WEBHOOK_URL and PORT are set."""
     from telegram.error import InvalidToken
 
+    from bot import health, safekeeping
     from bot.app import build_application
     from bot.handlers import ALLOWED_UPDATES
 
+    try:
+        safekeeping.restore_if_empty(config)
+    except safekeeping.RestoreError as exc:
+        print(f"Restore error, the bot did not start: {exc}", file=sys.stderr)
+        return 2
+    safekeeping.warn_if_ephemeral(config.data_dir)
     store = open_checked(config)
     if store is None:
         return 2
@@ -152,20 +166,35 @@ def run_bot(config) -> int:
         print("BOT_TOKEN was rejected by Telegram; copy it again from @BotFather.",
               file=sys.stderr)
         return 2
+    if health.was_refused(application):
+        return health.SECOND_INSTANCE_EXIT
     log.info("stopped cleanly")
     return 0
 
 
+def webhook_path_and_secret(config) -> tuple[str, str]:
+    """The URL path and the secret header, independent of each other.
+
+    The path shows up wherever requests are logged (a platform router, a proxy); the header
+    is what proves a call comes from Telegram, so nothing in the path may reveal it. Both
+    are keyed hashes of the token under different labels (stable across restarts, the token
+    never in either), unless BOT_WEBHOOK_SECRET gives the header outright.
+    """
+    key = config.token.encode()
+    path = hmac.new(key, b"zhanaozen-bot webhook path", hashlib.sha256).hexdigest()[:32]
+    secret = config.webhook_secret or hmac.new(
+        key, b"zhanaozen-bot webhook secret_token", hashlib.sha256).hexdigest()
+    return path, secret
+
+
 def serve(application, config, allowed_updates: list[str]) -> None:
     if config.webhook_url:
-        # The secret path and header are derived from the token, so they are stable across
-        # restarts yet unguessable; the token itself never appears in the URL.
-        secret = hashlib.sha256(config.token.encode()).hexdigest()[:32]
+        path, secret = webhook_path_and_secret(config)
         application.run_webhook(
             listen="0.0.0.0",
             port=config.port,
-            url_path=secret,
-            webhook_url=f"{config.webhook_url}/{secret}",
+            url_path=path,
+            webhook_url=f"{config.webhook_url}/{path}",
             secret_token=secret,
             allowed_updates=allowed_updates,
         )

@@ -10,9 +10,9 @@ from datetime import UTC
 from telegram import BotCommand
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
-from bot import scheduling
+from bot import health, safekeeping, scheduling
 from bot.config import Config
 from bot.content import load_content
 from bot.context import BotApplication, BotContext, BotData, ChatData
@@ -20,6 +20,7 @@ from bot.handlers import register_all
 from bot.i18n import N_, RUSSIAN_READERS, translator
 from bot.library import Library, content_documents
 from bot.logs import quiet_noisy_loggers
+from bot.sendbudget import SendBudget
 from bot.store import Store
 from bot.transport import request_for
 
@@ -64,9 +65,10 @@ def build_application(config: Config, store: Store | None = None) -> BotApplicat
         .base_url(config.base_url)
         .base_file_url(config.base_file_url)
         .request(request_for(config.broadcast_rate))
+        .get_updates_request(health.PollingRequest(config.data_dir))
         .context_types(context_types)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=UTC))
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(SendBudget.from_config(config))  # the one send budget, replies first
         .concurrent_updates(CONCURRENT_UPDATES)
         .post_init(setup_application)
         .post_shutdown(close_application)
@@ -99,6 +101,8 @@ async def setup_application(application: BotApplication) -> None:
             "so cards can be shared into any chat"
         )
     await scheduling.start(application)
+    health.install(application)
+    safekeeping.install(application)
 
 
 async def close_application(application: BotApplication) -> None:

@@ -1,12 +1,14 @@
-"""Fan-out: one message to many chats at a capped rate, at most once per (occurrence, chat).
+"""Fan-out: one message to many chats within the send budget, at most once per (occurrence, chat).
 
 Every message is logged "pending" durably before it is sent and "sent" or "failed" after, so
 a crash at any point leaves either no row (never attempted: safe to send later) or a
-"pending" row (maybe sent: never resent). Telegram's errors each get their own treatment:
-a chat that blocked the bot is unsubscribed, a group that became a supergroup is moved to its
-new id and sent to there, flood control is waited out, and passing network trouble is
-retried with backoff, except a timeout: the message may have gone out, so it is logged
-"uncertain" and not resent. Nothing here raises: a failure is logged and the fan-out goes on.
+"pending" row (maybe sent: never resent). Pacing, flood waits and retries of requests that
+never left are the send budget's (``bot.sendbudget``): the fan-out is its low-priority lane,
+and takes what answers to people leave. Telegram's other answers each get their own
+treatment here: a chat that blocked the bot is unsubscribed, a group that became a
+supergroup is moved to its new id and sent to there, and a request whose answer was lost is
+logged "uncertain" and not resent (the message may have gone out). Nothing here raises: a
+failure is logged and the fan-out goes on.
 """
 
 from __future__ import annotations
@@ -16,33 +18,25 @@ import dataclasses
 import logging
 import math
 import time
-import warnings
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.error import (
     BadRequest,
     ChatMigrated,
     Forbidden,
-    NetworkError,
     RetryAfter,
     TelegramError,
-    TimedOut,
 )
 from telegram.ext import ExtBot
-from telegram.warnings import PTBDeprecationWarning
 
+from bot.sendbudget import FANOUT, SendBudget, Ticket
 from bot.store import Store, StoreError
-from bot.transport import connections_for
+from bot.transport import connections_for, lost_answer, never_sent
 
 log = logging.getLogger(__name__)
 
-RETRY_DELAYS = (1.0, 5.0, 30.0)
-"""Backoff between attempts after a network error or a server error, then give up."""
-MAX_FLOOD_WAITS = 5
-"""RetryAfter is waited out this many times (after AIORateLimiter's own retries)."""
 PROGRESS_EVERY = 3.0
 """Seconds between progress reports (an edited message for /broadcast)."""
 
@@ -71,53 +65,13 @@ class FanOutResult:
         return self.sent + self.failed + self.already
 
 
-PACE_MARGIN = 0.97
-"""Pace a little under the limit: Telegram counts by its own clock, and at exactly 30/s a
-strict one-second window can see 31 and answer 429."""
 STAGE_AHEAD = 0.05
-"""Seconds of sending logged "pending" ahead of the pacer, on top of what a log commit takes:
+"""Seconds of sending logged "pending" ahead of the dispatcher, on top of what a log commit takes:
 enough that a send never waits for the log, little enough that a crash leaves few messages
 "uncertain"."""
 MAX_STAGE_SECONDS = 0.25
 """However slow the log's writes get (a busy machine), no more than this much sending is
 staged ahead: every staged message is one more "uncertain" if the process dies."""
-
-
-class Pacer:
-    """Spaces the starts of sends ``1/rate`` seconds apart, across all fan-outs."""
-
-    def __init__(self, rate: float) -> None:
-        self.interval = 1.0 / (rate * PACE_MARGIN)
-        self._next = 0.0
-        self._lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        async with self._lock:
-            now = time.monotonic()
-            delay = self._next - now
-            self._next = max(now, self._next) + self.interval
-        if delay > 0:
-            await asyncio.sleep(delay)
-
-    def hold(self, seconds: float) -> None:
-        """Telegram asked for a pause (429): no send of any fan-out starts before it ends."""
-        self._next = max(self._next, time.monotonic() + seconds)
-
-
-def _seconds(value: int | float | timedelta) -> float:
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-def retry_after_seconds(error: RetryAfter) -> float:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        return _seconds(error.retry_after)
-
-
-def never_sent(error: TimedOut) -> bool:
-    """True for PTB's pool timeout: every connection was busy, so the request never left
-    (PTB says so in the message; it has no exception class of its own)."""
-    return error.message.startswith("Pool timeout")
 
 
 class FanOut:
@@ -127,19 +81,20 @@ class FanOut:
     send (that made sends bunch, and Telegram answer 429):
 
     * the stager logs the next few messages "pending" in one write, just ahead of need;
-    * the dispatcher takes a pacing slot, then a staged message, and starts its send;
+    * the dispatcher takes a fan-out slot of the send budget (``SendBudget.reserve``), then
+      a staged message, and starts its send with that slot;
     * the recorder logs outcomes ("sent", "failed", ...) in batches as they come.
     """
 
-    def __init__(self, bot: ExtBot, store: Store, *, rate: float, paid: bool = False,
-                 pacer: Pacer | None = None,
-                 retry_delays: tuple[float, ...] | None = None) -> None:
+    def __init__(self, bot: ExtBot, store: Store) -> None:
+        budget = bot.rate_limiter
+        if not isinstance(budget, SendBudget):
+            raise TypeError("the fan-out needs a bot built with bot.sendbudget.SendBudget")
         self.bot = bot
         self.store = store
-        self.rate = rate
-        self.paid = paid
-        self.retry_delays = RETRY_DELAYS if retry_delays is None else retry_delays
-        self.pacer = pacer or Pacer(rate)
+        self.budget: SendBudget = budget
+        self.rate = budget.fanout_rate
+        self.paid = budget.paid
         self.result = FanOutResult()
         self.keep_going: Callable[[], bool] = lambda: True
         self._staged: asyncio.Queue[Outgoing | None] = asyncio.Queue()
@@ -239,28 +194,28 @@ class FanOut:
         sends: set[asyncio.Task] = set()
         while True:
             await in_flight.acquire()
-            await self.pacer.wait()
+            ticket = await self.budget.reserve()
             if self._staged.empty():
                 self._running_low.set()
                 item = await self._staged.get()
                 if item is not None:
-                    await self.pacer.wait()  # the slot went by while waiting: take a new one
+                    ticket = await self.budget.reserve()  # the slot went by while waiting
             else:
                 item = self._staged.get_nowait()
             if self._staged.qsize() <= self._ahead() // 2:
                 self._running_low.set()
             if item is None:
                 break
-            task = asyncio.ensure_future(self._deliver_staged(item))
+            task = asyncio.ensure_future(self._deliver_staged(item, ticket))
             sends.add(task)
             task.add_done_callback(sends.discard)
             task.add_done_callback(lambda _task: in_flight.release())
         if sends:
             await asyncio.gather(*sends)
 
-    async def _deliver_staged(self, item: Outgoing) -> None:
+    async def _deliver_staged(self, item: Outgoing, ticket: Ticket) -> None:
         try:
-            chat_id, state = await self._send(item)
+            chat_id, state = await self._send(item, ticket)
         except Exception:  # one chat must never stop the fan-out
             log.exception("delivery of %s to a chat failed unexpectedly", item.key)
             chat_id, state = item.chat_id, "failed"
@@ -290,27 +245,22 @@ class FanOut:
             if self._finished and not self._outcomes:
                 return
 
-    async def _send(self, item: Outgoing) -> tuple[int, str]:
-        """Send with retries; returns the chat id it ended up at and the final state."""
+    async def _send(self, item: Outgoing, ticket: Ticket) -> tuple[int, str]:
+        """Send (the budget waits out floods and retries what never left); returns the chat
+        id it ended up at and the final state."""
         chat_id = item.chat_id
-        attempt = flood_waits = 0
+        slot: Ticket | object = ticket
         migrated = False
         while True:
             try:
                 await self.bot.send_message(
                     chat_id, item.text, reply_markup=item.markup,
                     link_preview_options=LinkPreviewOptions(is_disabled=True),
-                    allow_paid_broadcast=True if self.paid else None)
+                    allow_paid_broadcast=True if self.paid else None,
+                    rate_limit_args=slot)
                 return chat_id, "sent"
-            except RetryAfter as error:
-                flood_waits += 1
-                if flood_waits > MAX_FLOOD_WAITS:
-                    log.warning("%s: still flood-limited after %d waits", item.key, flood_waits)
-                    return chat_id, "failed"
-                pause = retry_after_seconds(error) + 0.1
-                self.pacer.hold(pause)
-                await asyncio.sleep(pause)
-                continue
+            except RetryAfter:
+                return chat_id, "failed"  # the budget already waited as long as it should
             except Forbidden:
                 await self._unsubscribe(chat_id)
                 self.result.blocked += 1
@@ -325,29 +275,20 @@ class FanOut:
                 self.result.migrated += 1
                 if self.store.delivery(item.key, chat_id) != "pending":
                     return chat_id, self.store.delivery(item.key, chat_id) or "failed"
+                slot = FANOUT
                 continue
             except BadRequest as error:
                 log.warning("%s: Telegram refused the message: %s", item.key, error.message)
                 return chat_id, "failed"
-            except TimedOut as error:
-                if not never_sent(error):
+            except TelegramError as error:
+                if lost_answer(error):
                     # Telegram may have delivered it and only the answer was lost: resending
                     # could send it twice, so it stays unsent (at most once) and is logged so.
                     log.warning("%s: no answer from Telegram; not resent", item.key)
                     return chat_id, "uncertain"
-                if attempt >= len(self.retry_delays):
-                    log.warning("%s: no free connection after %d attempts", item.key,
-                                attempt + 1)
-                    return chat_id, "failed"
-                await asyncio.sleep(self.retry_delays[attempt])
-                attempt += 1
-            except (NetworkError, TelegramError) as error:
-                if attempt >= len(self.retry_delays):
-                    log.warning("%s: giving up after %d attempts: %s", item.key, attempt + 1,
-                                error.__class__.__name__)
-                    return chat_id, "failed"
-                await asyncio.sleep(self.retry_delays[attempt])
-                attempt += 1
+                what = "no connection" if never_sent(error) else error.__class__.__name__
+                log.warning("%s: giving up after the budget's retries: %s", item.key, what)
+                return chat_id, "failed"
 
     async def _unsubscribe(self, chat_id: int) -> None:
         settings = self.store.chat(chat_id)

@@ -52,7 +52,14 @@ _TAG_RE = re.compile(r"<[^>]+>")
 
 
 def esc(text: str) -> str:
+    """Escape text between tags (quotes may stay as they are there)."""
     return html.escape(text, quote=False)
+
+
+def attr(value: str) -> str:
+    """Escape a value for inside a double-quoted attribute such as ``href="…"``: a bare quote
+    there would end the attribute, and Telegram would reject the whole message."""
+    return html.escape(value, quote=True)
 
 
 def heading(text: str) -> str:
@@ -186,7 +193,7 @@ class CardRenderer:
         if not self.bot_username:
             return ""
         link = deep_link(self.bot_username, card.id)
-        return f'<a href="{esc(link)}">{esc(self.tr.gettext("Open this card in the bot"))}</a>'
+        return f'<a href="{attr(link)}">{esc(self.tr.gettext("Open this card in the bot"))}</a>'
 
     def summary_line(self, card: Card) -> str:
         """Plain one-line description (inline results, lists, reminders)."""

@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 DEFAULT_API_URL = "https://api.telegram.org"
 DEFAULT_DATA_DIR = "./data"
+MAX_BROADCAST_RATE = 1000.0
+"""Telegram's limit for paid broadcasts, messages per second."""
 BOT_USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{4,31}$")
 """Telegram's rule for usernames: 5-32 letters, digits and underscores, a letter first."""
 
@@ -34,9 +36,25 @@ class Config:
     webhook_url: str | None = None
     port: int | None = None
     broadcast_rate: float = 30.0
-    """Messages per second for fan-out; Telegram's free limit is about 30."""
+    """Messages per second for fan-out (reminders, broadcasts), within the send budget; with
+    paid broadcasts up to 1,000."""
+    send_rate: float = 30.0
+    """The send budget: messages per second for everything the bot sends (Telegram's free
+    limit, 30). Answers to people come first; the fan-out takes what they leave."""
     paid_broadcast: bool = False
     """Send with allow_paid_broadcast (up to 1000 messages/s, charged in Stars)."""
+    webhook_secret: str | None = None
+    """The header Telegram sends with each webhook call (BOT_WEBHOOK_SECRET); unset, one is
+    derived from the token, independently of the URL path."""
+    backup_recipient: str | None = None
+    """An age public key (BOT_BACKUP_AGE_RECIPIENT): /backup over Telegram sends only
+    snapshots encrypted to it, and none without it."""
+    heartbeat_url: str | None = None
+    """Pinged every few minutes while the bot is healthy (a dead-man's switch)."""
+    backup_dir: Path | None = None
+    """Where the daily snapshots go; None: ``<data_dir>/backups``."""
+    restore_from: str | None = None
+    """A snapshot (file or https URL) restored at start into an empty data directory."""
 
     @property
     def base_url(self) -> str:
@@ -66,7 +84,7 @@ def _check_url(name: str, value: str) -> str:
     return value.rstrip("/")
 
 
-def _check_data_dir(value: str) -> Path:
+def _check_data_dir(value: str, name: str = "BOT_DATA_DIR") -> Path:
     path = Path(value).expanduser()
     try:
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -74,7 +92,7 @@ def _check_data_dir(value: str) -> Path:
             pass
     except OSError as exc:
         raise ConfigError(
-            f"BOT_DATA_DIR {str(path)!r} is not a writable directory: {exc.strerror or exc}"
+            f"{name} {str(path)!r} is not a writable directory: {exc.strerror or exc}"
         ) from exc
     return path
 
@@ -127,7 +145,27 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         raise ConfigError("PORT must be set when BOT_WEBHOOK_URL is (the port to listen on)")
     rate_value = env.get("BOT_BROADCAST_RATE", "").strip()
     rate = float(_check_positive("BOT_BROADCAST_RATE", rate_value, float)) if rate_value else 30.0
+    if rate > MAX_BROADCAST_RATE:
+        raise ConfigError(f"BOT_BROADCAST_RATE must be at most {MAX_BROADCAST_RATE:.0f} "
+                          f"(Telegram's paid broadcast limit), got {rate_value!r}")
+    send_value = env.get("BOT_SEND_RATE", "").strip()
+    send_rate = (float(_check_positive("BOT_SEND_RATE", send_value, float)) if send_value
+                 else 30.0)
     paid = env.get("BOT_PAID_BROADCAST", "").strip().lower() in ("1", "true", "yes")
+    webhook_secret = env.get("BOT_WEBHOOK_SECRET", "").strip() or None
+    if webhook_secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", webhook_secret):
+        raise ConfigError("BOT_WEBHOOK_SECRET must be 16 to 256 letters, digits, '_' or '-' "
+                          "(Telegram's rule for secret_token)")
+    recipient = env.get("BOT_BACKUP_AGE_RECIPIENT", "").strip() or None
+    if recipient is not None and not re.fullmatch(r"age1[02-9ac-hj-np-z]{58}", recipient):
+        raise ConfigError("BOT_BACKUP_AGE_RECIPIENT must be an age public key (age1…), "
+                          "as printed by age-keygen")
+    heartbeat_url = env.get("BOT_HEARTBEAT_URL", "").strip() or None
+    if heartbeat_url:
+        heartbeat_url = _check_url("BOT_HEARTBEAT_URL", heartbeat_url)
+    backup_value = env.get("BOT_BACKUP_DIR", "").strip()
+    backup_dir = _check_data_dir(backup_value, "BOT_BACKUP_DIR") if backup_value else None
+    restore_from = env.get("BOT_RESTORE_FROM", "").strip() or None
     return Config(
         token=token,
         api_url=api_url,
@@ -136,7 +174,13 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         webhook_url=webhook_url,
         port=port,
         broadcast_rate=rate,
+        send_rate=send_rate,
         paid_broadcast=paid,
+        webhook_secret=webhook_secret,
+        backup_recipient=recipient,
+        heartbeat_url=heartbeat_url,
+        backup_dir=backup_dir,
+        restore_from=restore_from,
     )
 
 

@@ -15,7 +15,16 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 LANGUAGES = ("en", "ru")
@@ -31,6 +40,29 @@ PHONE_RE = re.compile(r"(?<![\w/])\+?\d[\d\s().-]{8,}\d")
 PHONE_MIN_DIGITS = 10
 """Fewer digits than this is a date or a range of years, not a phone number."""
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+
+
+MAX_LINK = 300
+"""A longer link is a pasted tracking URL; it also keeps a protest's text well under limits."""
+_HTTP_URL = TypeAdapter(HttpUrl)
+
+
+def _http_link(value: str) -> str:
+    """An http(s) URL as pydantic parses it: quotes, '<' and spaces percent-encoded, so a
+    pasted link can neither break the HTML it goes into nor point anywhere but the web."""
+    return str(_HTTP_URL.validate_python(value.strip()))
+
+
+HttpLink = Annotated[str, Field(max_length=MAX_LINK), AfterValidator(_http_link)]
+"""A link organisers give for a protest, in event files and through /event_add alike."""
+
+
+def parse_http_link(text: str) -> str | None:
+    """The organiser's typed link, normalised, or None if it is not an http(s) URL."""
+    try:
+        return TypeAdapter(HttpLink).validate_python(text)
+    except ValidationError:
+        return None
 
 
 class ContentError(Exception):
@@ -118,6 +150,11 @@ class Card(_Strict):
     aliases: list[str] = Field(default_factory=list)
     date: str | None = None
     """For anniversaries: the recurring day (YYYY-MM-DD); month-only dates are never reminded."""
+    commemorated: bool | None = None
+    """Anniversaries only, and required there: true for what people are reminded of every
+    year (the massacre, a death, the verdicts), false for a dated fact that stays on the
+    calendar only (a statement, a visit, an anniversary of an anniversary). An editorial
+    choice, so it lives in the content rather than in code."""
     topics: list[Literal["dec16", "trials", "strike", "repression", "solidarity"]] = Field(
         default_factory=list
     )
@@ -204,6 +241,32 @@ class Source(_Strict):
         return value
 
 
+class GlossaryEntry(_Strict):
+    """One name in its one English and one Russian form, so every card spells it alike."""
+
+    en: str
+    ru: str
+    kind: Literal["person", "place", "organisation", "term"]
+    note: str | None = None
+    source_spellings: list[str] = Field(default_factory=list)
+    """Other spellings the sources use: a card may quote them only where it says what the
+    sources say (disagreements, open questions) and in search aliases."""
+    avoid_en: list[str] = Field(default_factory=list)
+    avoid_ru: list[str] = Field(default_factory=list)
+    """Renderings never to use in that language. A trailing ``*`` allows any word ending."""
+
+
+GLOSSARY_FILE = "glossary.yaml"
+QUOTING_FIELDS = ("disagreements", "open_questions")
+"""Fields where a card reports a source's own spelling."""
+
+
+def _spelling_pattern(spelling: str) -> re.Pattern[str]:
+    """A whole-word match, so "Tuletaev" does not fire inside "Tuletaeva"."""
+    stem, any_ending = (spelling[:-1], True) if spelling.endswith("*") else (spelling, False)
+    return re.compile(r"(?<!\w)" + re.escape(stem) + (r"\w*" if any_ending else r"(?!\w)"))
+
+
 class ProtestEvent(_Strict):
     """A dated protest (outside an embassy, say) that subscribers in its city are reminded of."""
 
@@ -215,7 +278,7 @@ class ProtestEvent(_Strict):
     """Local wall-clock time at the venue, without offset; ``timezone`` says where."""
     timezone: str
     organiser: Text
-    link: str | None = None
+    link: HttpLink | None = None
     note: Text | None = None
     cancelled: bool = False
 
@@ -251,6 +314,7 @@ class Content:
     sources: dict[str, Source] = field(default_factory=dict)
     cards: dict[str, Card] = field(default_factory=dict)
     events: dict[str, ProtestEvent] = field(default_factory=dict)
+    glossary: list[GlossaryEntry] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
     """Which file each card, source and event came from, for error messages."""
 
@@ -299,10 +363,69 @@ def load_content(root: Path = CONTENT_DIR) -> Content:
             _add_unique(content.cards, card, path, content.files, errors)
     for path, event in _load_dir(root / "events", ProtestEvent, errors):
         _add_unique(content.events, event, path, content.files, errors)
+    content.glossary = _load_glossary(root / GLOSSARY_FILE, errors)
     errors.extend(cross_check(content))
     if errors:
         raise ContentError("\n".join(errors))
     return content
+
+
+def _load_glossary(path: Path, errors: list[str]) -> list[GlossaryEntry]:
+    if not path.exists():
+        return []
+    raw = _read_yaml(path)
+    if not isinstance(raw, list):
+        errors.append(f"{path}: the glossary is a list of entries")
+        return []
+    entries = []
+    for number, item in enumerate(raw):
+        try:
+            entries.append(GlossaryEntry.model_validate(item))
+        except ValidationError as exc:
+            errors.append(_describe(path, exc).replace(f"{path}: ", f"{path}: entry {number}: "))
+    return entries
+
+
+def glossary_problems(content: Content) -> list[str]:
+    """Cards that spell a glossary name another way than the glossary does."""
+    rules: list[tuple[str, re.Pattern[str], str, bool]] = []
+    for entry in content.glossary:
+        for language, avoid in (("en", entry.avoid_en), ("ru", entry.avoid_ru)):
+            wanted = entry.ru if language == "ru" else entry.en
+            rules.extend((language, _spelling_pattern(s), wanted, False) for s in avoid)
+        for spelling in entry.source_spellings:
+            for language in LANGUAGES:
+                wanted = entry.ru if language == "ru" else entry.en
+                rules.append((language, _spelling_pattern(spelling), wanted, True))
+    problems = []
+    for card in content.cards.values():
+        where = content.files.get(card.id, card.id)
+        for field_name, text_of in _card_fields(card):
+            for language, pattern, wanted, quotable in rules:
+                if quotable and field_name in QUOTING_FIELDS:
+                    continue
+                found = pattern.search(text_of.get(language))
+                if found:
+                    problems.append(
+                        f"{where}: field {field_name}.{language}: {found.group()!r} is not the "
+                        f"glossary's form ({wanted!r}, {GLOSSARY_FILE})")
+    return problems
+
+
+def _card_fields(card: Card) -> Iterable[tuple[str, Text]]:
+    yield "name", card.name
+    for name in ("summary", "sentence"):
+        if getattr(card, name) is not None:
+            yield name, getattr(card, name)
+    for name in ("timeline", "charges", "figures", "ill_treatment", "disagreements",
+                 "open_questions", "commemoration", "demands"):
+        for fact in getattr(card, name):
+            yield name, fact
+    if card.status and card.status.note:
+        yield "status", card.status.note
+    for action in card.actions:
+        yield "actions", action.title
+        yield "actions", action.body
 
 
 def _add_unique(target: dict, item, path: Path, files: dict[str, Path], errors: list[str]) -> None:
@@ -336,6 +459,11 @@ def cross_check(content: Content) -> list[str]:
                 errors.append(f"{where}: field related: unknown card {related!r}")
         if card.kind == "anniversary" and not card.date:
             errors.append(f"{where}: field date: anniversaries need a date")
+        if card.kind == "anniversary" and card.commemorated is None:
+            errors.append(f"{where}: field commemorated: anniversaries need "
+                          "'commemorated: true' (reminded every year) or 'false' (calendar only)")
+        if card.kind != "anniversary" and card.commemorated is not None:
+            errors.append(f"{where}: field commemorated: only anniversaries have it")
         names = {card.name.en, card.name.ru, *card.aliases}
         for name in names:
             key = normalise(name)
@@ -353,6 +481,7 @@ def cross_check(content: Content) -> list[str]:
                 for match in PHONE_RE.finditer(text)
             ):
                 errors.append(f"{where}: what looks like a phone number: {text[:60]!r}")
+    errors.extend(glossary_problems(content))
     return sorted(set(errors), key=errors.index)
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import callbacks
-from bot.cards import esc
+from bot.cards import attr, esc
 from bot.content import SLUG_RE, ProtestEvent, Text
 from bot.i18n import Translator
 from bot.library import Library
@@ -185,7 +185,7 @@ def describe(tr: Translator, event: ProtestEvent, viewer_zone: str | None = None
         lines.append(esc(event.note.get(lang)))
     if event.link:
         label = _("More information")
-        lines.append(f'<a href="{esc(event.link)}">{esc(label)}</a>')
+        lines.append(f'<a href="{attr(event.link)}">{esc(label)}</a>')
     return "\n".join(lines)
 
 

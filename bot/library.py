@@ -119,6 +119,25 @@ class Library:
         # Keep only matches near the best one, so "Tuletaeva" does not also list weak guesses.
         return [match for match in matches if match.score >= min(best, 0.9) - 0.05]
 
+    def lookup(self, query: str, kinds: tuple[str, ...] | None = None) -> list[Card]:
+        """The cards a typed query names, best first; one card when one is the answer.
+
+        A query equal to a card's name or alias (in any script or spelling: names are
+        compared as skeletons) is that card, whatever else starts with the same word; a
+        choice is left only between cards that match equally well. A date opens the one
+        commemoration on it, if there is one (16.12: the massacre, not Independence Day).
+        """
+        matches = self.find(query, kinds)
+        exact = [self.cards[m.key] for m in matches if m.score >= 1.0]
+        if exact:
+            return exact
+        found = [self.cards[m.key] for m in matches]
+        if found or kinds not in (None, ("anniversary",)):
+            return found
+        on_date = self.by_date_query(query)
+        commemorations = [card for card in on_date if card.commemorated]
+        return commemorations if len(commemorations) == 1 else on_date
+
     def suggest(self, query: str, kinds: tuple[str, ...] | None = None) -> list[Card]:
         """Loose guesses for "did you mean", when find() found nothing."""
         return list(self._found.get(("suggest", query, kinds),

@@ -124,6 +124,8 @@ def quiet_hours_end(moment: datetime, tz: ZoneInfo) -> datetime:
 
 
 DEC16 = (12, 16)
+MASSACRE_CARD = "zhanaozen-massacre"
+"""The card "Only 16 December" subscribes to."""
 
 
 # Anniversaries -----------------------------------------------------------------------------
@@ -141,13 +143,15 @@ def anniversary_in(card: Card, year: int) -> date | None:
 
 
 def wanted_cards(chat: ChatSettings, cards: Iterable[Card]) -> list[Card]:
-    """Anniversaries this chat asked for; only cards with a full date can be reminded.
+    """Anniversaries this chat is reminded of; only cards with a full date can be.
 
-    "Only 16 December" means the date itself, not the content tag: the tag also marks cards
-    about the massacre's aftermath, whose own dates are other days.
+    What recurs is the editors' choice (``commemorated`` in the card): a dated fact such as
+    a statement, a visit or Independence Day stays on the calendar and is never reminded.
+    "All anniversaries" means every commemoration; "Only 16 December" means the massacre.
     """
-    return [card for card in cards if card.kind == "anniversary" and card.anniversary_day
-            and (chat.topics == "all" or card.anniversary_day == DEC16)]
+    return [card for card in cards if card.kind == "anniversary" and card.commemorated
+            and card.anniversary_day
+            and (chat.topics == "all" or card.id == MASSACRE_CARD)]
 
 
 def _cards_by_day(cards: Iterable[Card]) -> dict[tuple[int, int], list[Card]]:

@@ -27,7 +27,8 @@ from telegram import InlineKeyboardMarkup
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot.broadcast import FanOut, FanOutResult, Outgoing, Pacer
+from bot import alerts, health
+from bot.broadcast import FanOut, FanOutResult, Outgoing
 from bot.content import ProtestEvent
 from bot.events import (
     all_events,
@@ -108,8 +109,6 @@ class ReminderService:
         self.application = application
         self.job_queue = application.job_queue
         self._sweep_lock = asyncio.Lock()
-        self.pacer = Pacer(application.bot_data.config.broadcast_rate)
-        """Shared by every fan-out, so a broadcast and a reminder sweep together keep the cap."""
 
     # Services ------------------------------------------------------------------------------
     @property
@@ -132,8 +131,8 @@ class ReminderService:
         return all_events(self.library, self.store)
 
     def fan_out(self) -> FanOut:
-        return FanOut(self.application.bot, self.store, rate=self.config.broadcast_rate,
-                      paid=self.config.paid_broadcast, pacer=self.pacer)
+        # Every fan-out paces through the bot's one send budget (bot.sendbudget).
+        return FanOut(self.application.bot, self.store)
 
     def _running(self) -> bool:
         return self.application.running
@@ -253,6 +252,7 @@ class ReminderService:
             if plan.send:
                 log.info("reminders: %d sent, %d failed, %d blocked, %d migrated",
                          result.sent, result.failed, result.blocked, result.migrated)
+                await alerts.report_fan_out(self.application, "reminders", result)
             return result
 
     async def _settle(self, reminders: list[Reminder], state: str, message: str) -> None:
@@ -350,6 +350,7 @@ class ReminderService:
             fanouts.pop(key, None)
             await self.store.set_meta(FANOUTS, fanouts)
             log.info("fan-out %s finished: %d sent, %d failed", key, result.sent, result.failed)
+            await alerts.report_fan_out(self.application, spec["kind"], result)
         return result
 
     def _fanout_items(self, key: str, spec: dict[str, Any]) -> Iterator[Outgoing]:
@@ -401,6 +402,7 @@ async def _chat_sweep_job(context) -> None:
 
 async def _plan_job(context) -> None:
     await context.job.data.plan()
+    health.beat(context.job.data.config.data_dir, health.REMINDERS)
 
 
 async def _prune_job(context) -> None:

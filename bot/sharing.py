@@ -14,7 +14,15 @@ from datetime import date, datetime
 from functools import partial
 from typing import TYPE_CHECKING
 
-from bot.cards import MESSAGE_LIMIT, STATUS_LABELS, CardRenderer, deep_link, esc, visible_length
+from bot.cards import (
+    MESSAGE_LIMIT,
+    STATUS_LABELS,
+    CardRenderer,
+    attr,
+    deep_link,
+    esc,
+    visible_length,
+)
 from bot.content import Card, ProtestEvent, parse_partial_date
 from bot.i18n import LANGUAGES, N_, Translator, translator
 from bot.library import Library, next_occurrence
@@ -156,15 +164,16 @@ def matching_entries(library: Library, query: str, language: str, today: date,
                                              *events[:1], *_all_cards(library, today),
                                              *events]
         return [(subject, language) for subject in _unique(subjects)]
-    # On a date, the 16 December card comes first, then the later events (the campaign's).
+    # A card named exactly comes first; on a date, the 16 December card, then the later
+    # events (the campaign's).
     on_date = sorted(library.by_date_query(query), key=_campaign_first)
     matches = library.find(query, limit=MAX_RESULTS)
     exact = [library.cards[m.key] for m in matches if m.score >= 1.0]
-    named = _unique([*on_date, *exact, *(library.cards[m.key] for m in matches)])
+    named = _unique([*exact, *on_date, *(library.cards[m.key] for m in matches)])
     # Upcoming protests, and lists asked for by a word like "protests", come before cards
     # that only partly match: "London" wants next week's protest there more than a
     # historical card with London in its name.
-    found = _unique([*on_date, *exact, *_events_matching(query, events),
+    found = _unique([*exact, *on_date, *_events_matching(query, events),
                      *_kind_matches(library, query, today, events), *named])
     if not found:
         found = named = _by_words(library, query) or list(library.suggest(query))
@@ -369,7 +378,7 @@ def _with_footer(library: Library, tr: Translator, bot_username: str, card: Card
         lines.append(f"<i>{esc(as_of_line)}</i>")
     label = _("Read the full card in the bot") if trimmed else _("Open this card in the bot")
     link = deep_link(bot_username, payload_for(card.id))
-    lines.append(f'<a href="{esc(link)}">{esc(label)}</a>')
+    lines.append(f'<a href="{attr(link)}">{esc(label)}</a>')
     return "\n\n".join(lines)
 
 
@@ -413,7 +422,7 @@ def _event_item(event: ProtestEvent, tr: Translator, bot_username: str) -> Share
         events.describe(tr, event),
         "<i>" + esc(_("Announced by the organiser; check the bot before you go, plans change."))
         + "</i>",
-        f'<a href="{esc(link)}">' + esc(_("All upcoming protests in the bot")) + "</a>",
+        f'<a href="{attr(link)}">' + esc(_("All upcoming protests in the bot")) + "</a>",
     ])
     return SharedItem(
         result_id=result_id("e", event.id, tr.language),

@@ -108,3 +108,11 @@ async def test_command_menus_in_both_languages(app, emulator):
 async def test_protests_deep_link_opens_the_list(app, emulator):
     reply = await ask(emulator, "/start protests", "en")
     assert "protest" in reply.text.lower()
+
+
+@pytest.mark.parametrize("query", ["zhanaozen", "жанаозен", "16.12"])
+async def test_done_means_anniversary_queries_open_the_massacre_card(app, emulator, query):
+    """An alias typed exactly (any script) or the date opens the card, not a choice."""
+    reply = await ask(emulator, f"/anniversary {query}", "en")
+    assert reply.text.startswith("The Zhanaozen massacre"), reply.text[:80]
+    assert "Sources" in reply.text

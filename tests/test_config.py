@@ -64,3 +64,22 @@ def test_bad_value_stops_start_up_with_one_line(tmp_path):
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "BOT_ADMIN_IDS" in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_webhook_path_does_not_reveal_the_secret_header(tmp_path):
+    """The path is logged by routers and proxies; the header is what authenticates Telegram."""
+    from bot.__main__ import webhook_path_and_secret
+
+    env = {"BOT_TOKEN": "123456:ABCdef_ghi-JKL", "BOT_DATA_DIR": str(tmp_path),
+           "BOT_WEBHOOK_URL": "https://example.org", "PORT": "8443"}
+    path, secret = webhook_path_and_secret(load_config(env))
+    assert path and secret and path != secret
+    assert path not in secret and secret not in path
+    assert "ABCdef" not in path + secret, "the token itself stays out of both"
+    # Stable across restarts, yet the path cannot be turned into the header.
+    assert webhook_path_and_secret(load_config(env)) == (path, secret)
+    chosen = "s3cret-from-the-operator_0123456789"
+    path2, secret2 = webhook_path_and_secret(load_config({**env, "BOT_WEBHOOK_SECRET": chosen}))
+    assert (path2, secret2) == (path, chosen)
+    with pytest.raises(ConfigError, match="BOT_WEBHOOK_SECRET"):
+        load_config({**env, "BOT_WEBHOOK_SECRET": "short"})

@@ -82,6 +82,9 @@ def _edit(path: Path, change) -> None:
         (lambda d: d["summary"].__setitem__("en", "Write to someone@example.org now."),
          "e-mail"),
         (lambda d: d.__setitem__("id", "zhanaozen-massacre"), "already used"),
+        (lambda d: d["summary"].__setitem__("ru", "Член организации «Свобода»."), "glossary"),
+        (lambda d: d["summary"].__setitem__("ru", "Её защищал CWI."), "glossary"),
+        (lambda d: d["summary"].__setitem__("en", "Roza Tuletaev spoke in court."), "glossary"),
     ],
 )
 def test_check_catches_mistakes(tmp_path, change, expected):
@@ -100,3 +103,45 @@ def test_oversized_card_is_caught(tmp_path):
     _edit(path, lambda d: d["summary"].__setitem__("en", "word " * 1000))
     library = Library.from_documents(content_documents(load_content(root)))
     assert any("roza-tuletaeva" in problem for problem in render_problems(library))
+
+
+def test_every_anniversary_says_whether_it_is_commemorated(tmp_path, library):
+    """What recurs is an editorial choice: the field is required, and the choices made keep
+    the calendar's dated facts (Independence Day, an anniversary of an anniversary) out of
+    the reminders."""
+    anniversaries = library.anniversaries()
+    assert anniversaries and all(card.commemorated is not None for card in anniversaries)
+    chosen = {card.id: card.commemorated for card in anniversaries}
+    assert chosen["zhanaozen-massacre"] is True
+    assert chosen["independence-day"] is False and chosen["tenth-anniversary-2021"] is False
+    root = _copy_content(tmp_path)
+    _edit(root / "anniversaries" / "independence-day.yaml", lambda d: d.pop("commemorated"))
+    with pytest.raises(ContentError) as caught:
+        load_content(root)
+    assert "independence-day.yaml" in str(caught.value)
+    assert "commemorated" in str(caught.value)
+
+
+def test_a_source_spelling_may_be_quoted_where_the_card_reports_the_sources(tmp_path):
+    root = _copy_content(tmp_path)
+    path = root / "people" / "roza-tuletaeva.yaml"
+    quote = {"en": 'People and Nature once writes "Roza Tuletaev".',
+             "ru": "People and Nature однажды пишет «Roza Tuletaev».",
+             "sources": ["pn-2015-12-13-who-ordered"]}
+    _edit(path, lambda d: d.setdefault("disagreements", []).append(quote))
+    load_content(root)  # quoting a source's spelling is what disagreements are for
+    _edit(path, lambda d: d.setdefault("timeline", []).append(quote))
+    with pytest.raises(ContentError, match=r"timeline\.en: 'Tuletaev' is not the glossary"):
+        load_content(root)
+
+
+def test_the_glossary_does_not_forbid_its_own_forms():
+    content = load_content()
+    assert content.glossary, "content/glossary.yaml is missing or empty"
+    from bot.content import _spelling_pattern
+
+    for entry in content.glossary:
+        for spelling in entry.avoid_en + entry.source_spellings:
+            assert not _spelling_pattern(spelling).search(entry.en), entry.en
+        for spelling in entry.avoid_ru:
+            assert not _spelling_pattern(spelling).search(entry.ru), entry.ru

@@ -169,6 +169,11 @@ def test_html_entities_use_utf16_offsets() -> None:
     ('<span class="x">s</span>', "tg-spoiler"),
     ("<b", "Unclosed start tag"),
     ("<tg-emoji>x</tg-emoji>", "emoji-id"),
+    # Malformed <a> tags: what an unescaped quote or a careless link turns a message into.
+    ('<a href="https://e.org/?ref="leaflet"">x</a>', "attribute"),
+    ("<a href=https://e.org>x</a>", "Unexpected end of name token"),
+    ("<a href>x</a>", "Expected equal sign"),
+    ('<a href="https://e.org>x</a>', "Unclosed start tag"),
 ])
 def test_html_rejects_what_telegram_rejects(html: str, fragment: str) -> None:
     with pytest.raises(HtmlParseError) as error:

@@ -36,9 +36,10 @@ NEW_YORK = ZoneInfo("America/New_York")
 
 
 def card(card_id: str = "zhanaozen-massacre", day: str = "2011-12-16",
-         topics: tuple[str, ...] = ("dec16",)) -> Card:
+         topics: tuple[str, ...] = ("dec16",), commemorated: bool = True) -> Card:
     return Card.model_validate({
         "id": card_id, "kind": "anniversary", "date": day, "topics": list(topics),
+        "commemorated": commemorated,
         "name": {"en": "The Zhanaozen massacre", "ru": "Расстрел в Жанаозене"},
         "summary": {"en": "Police fired on strikers. Many died.",
                     "ru": "Полиция стреляла в бастующих. Многие погибли.", "sources": ["s"]},
@@ -122,6 +123,20 @@ def test_topics_and_leads_filter() -> None:
     assert [r.key for r in found] == ["a:zhanaozen-massacre:2026:0"]
     everything = due_between([chat(leads=[7, 1, 0])], [card(), other], [], *window)
     assert len(everything) == 6
+
+
+def test_only_commemorations_recur_and_16_december_means_the_massacre() -> None:
+    """Dated facts (Independence Day, the tenth anniversary's events) stay on the calendar:
+    no reminder of them, so none ever counts the years since an anniversary's anniversary."""
+    independence = card("independence-day", "1991-12-16", commemorated=False)
+    tenth = card("tenth-anniversary-2021", "2021-12-15", commemorated=False)
+    verdicts = card("trial-of-37-verdicts", "2012-06-04", ("trials",))
+    window = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 12, 31, tzinfo=UTC))
+    cards = [card(), independence, tenth, verdicts]
+    everything = due_between([chat(leads=[0])], cards, [], *window)
+    assert [r.subject_id for r in everything] == ["trial-of-37-verdicts", "zhanaozen-massacre"]
+    dec16 = due_between([chat(topics="dec16", leads=[7, 1, 0])], cards, [], *window)
+    assert {r.subject_id for r in dec16} == {"zhanaozen-massacre"} and len(dec16) == 3
 
 
 def test_month_only_dates_are_never_reminded() -> None:

@@ -13,7 +13,7 @@ import pytest
 import time_machine
 from conftest import ADMIN_ID, make_config, running_bot
 
-from bot import broadcast, scheduling
+from bot import scheduling, sendbudget
 from bot.emulator import Emulator
 from bot.i18n import translator
 from bot.reminders import due_between
@@ -226,7 +226,7 @@ async def test_downtime_catch_up_skip_and_quiet_hours(emulator, data_dir, clock,
 
 
 async def test_delivery_errors_never_stop_the_fan_out(app, emulator, monkeypatch, caplog):
-    monkeypatch.setattr(broadcast, "RETRY_DELAYS", (0.05, 0.05))
+    monkeypatch.setattr(sendbudget, "RETRY_DELAYS", {"reply": (0.05,), "fanout": (0.05, 0.05)})
     store = app.bot_data.store
     emulator.block(701)
     emulator.inject("sendMessage", "migrate", chat_id=-702, migrate_to=-1000702,

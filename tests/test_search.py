@@ -34,3 +34,16 @@ def test_nothing_for_garbage(library):
     assert library.find("") == []
     assert library.find("x") == []
     assert library.find("qqqqzzzz") == []
+
+
+@pytest.mark.parametrize("query", ["zhanaozen", "ZHANAOZEN", "жанаозен", "Жаңаөзен", "Janaozen",
+                                   "16.12", "16 декабря"])
+def test_an_exact_name_or_the_dates_commemoration_is_the_answer(library, query):
+    """"Zhanaozen" also starts other cards' names, and Independence Day shares the date: an
+    alias named exactly, or the one commemoration on the date, still opens one card."""
+    assert [card.id for card in library.lookup(query, ("anniversary",))] == ["zhanaozen-massacre"]
+    assert [card.id for card in library.lookup(query)] == ["zhanaozen-massacre"]
+
+
+def test_a_choice_is_left_only_between_equal_matches(library):
+    assert len(library.lookup("zhanaozen s", ("anniversary",))) > 1

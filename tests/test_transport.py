@@ -7,10 +7,12 @@ from pathlib import Path
 import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
+from telegram.ext import ExtBot
 
 from bot.broadcast import FanOut, Outgoing
 from bot.emulator import Emulator
 from bot.logs import quiet_noisy_loggers
+from bot.sendbudget import SendBudget
 from bot.store import Store
 from bot.transport import CONNECTIONS, JsonRequest, request_for
 from tests.conftest import TOKEN
@@ -25,7 +27,7 @@ async def test_json_bodies_for_messages_and_multipart_for_uploads(emulator: Emul
         content_types.append(sent.headers.get("Content-Type", "").split(";")[0])
 
     await request.initialize()
-    request._client.event_hooks["request"].append(observe)
+    request.client.event_hooks["request"].append(observe)
     bot = Bot(TOKEN, base_url=f"{emulator.root_url}/bot", request=request)
     async with bot:
         text = "<b>Жанаозен</b>, 16 декабря 2011 года: «расстрел» &amp; память"
@@ -43,16 +45,19 @@ async def test_json_bodies_for_messages_and_multipart_for_uploads(emulator: Emul
 
 async def test_a_send_that_waited_for_a_free_connection_is_retried_not_doubted(
         emulator: Emulator, data_dir: Path) -> None:
-    """PTB's pool timeout means the request never left: unlike a lost answer, it is safe to
-    send again, so the fan-out retries it instead of marking it "uncertain"."""
+    """A pool timeout means the request never left: unlike a lost answer, it is safe to
+    send again, so the send budget retries it instead of the fan-out marking it "uncertain"."""
     quiet_noisy_loggers()
     slow, waiting = 71, 72
     emulator.inject("sendMessage", "timeout", chat_id=slow, hold=1.0, apply=True)
     request = JsonRequest(connection_pool_size=1, pool_timeout=0.05)
     store = Store.open(data_dir)
     try:
-        async with Bot(TOKEN, base_url=f"{emulator.root_url}/bot", request=request) as bot:
-            fan_out = FanOut(bot, store, rate=100, retry_delays=(0.5, 1.0, 1.0))
+        budget = SendBudget(100, broadcast_rate=100,
+                            retry_delays={"reply": (), "fanout": (0.5, 1.0, 1.0)})
+        async with ExtBot(TOKEN, base_url=f"{emulator.root_url}/bot", request=request,
+                          rate_limiter=budget) as bot:
+            fan_out = FanOut(bot, store)
             result = await fan_out.run([Outgoing("t:pool", slow, "first"),
                                         Outgoing("t:pool", waiting, "second")])
         assert (result.sent, result.failed) == (2, 0)
@@ -64,6 +69,6 @@ async def test_a_send_that_waited_for_a_free_connection_is_retried_not_doubted(
 
 def test_the_connection_pool_grows_with_the_broadcast_rate() -> None:
     free, paid = request_for(30), request_for(1000)
-    assert free._client_kwargs["limits"].max_connections == CONNECTIONS
-    assert paid._client_kwargs["limits"].max_connections == 100
-    assert free._client_kwargs["timeout"].pool == paid._client_kwargs["timeout"].pool == 10
+    assert free.limits.max_connections == CONNECTIONS
+    assert paid.limits.max_connections == 100
+    assert free.timeout.pool == paid.timeout.pool == 10

@@ -109,6 +109,9 @@ class RateLimiter:
     paid_per_second: float = 1000
     clock: object = time.monotonic
     _global: deque = field(default_factory=deque)
+    _paid: deque = field(default_factory=deque)
+    """Paid broadcasts are counted apart: Telegram sends them "ignoring broadcasting
+    limits", up to their own 1,000/s, and a bot's free 30/s stays for its other messages."""
     _groups: dict = field(default_factory=dict)
     _chats: dict = field(default_factory=dict)
 
@@ -122,7 +125,7 @@ class RateLimiter:
         checks: list[tuple[deque, float, float]] = []
         overall = self.paid_per_second if paid else self.global_per_second
         if overall:
-            checks.append((self._global, overall, 1.0))
+            checks.append((self._paid if paid else self._global, overall, 1.0))
         is_group = (isinstance(chat_id, int) and chat_id < 0) or isinstance(chat_id, str)
         if is_group and self.per_group_per_minute:
             window = self._groups.setdefault(chat_id, deque())

@@ -153,6 +153,9 @@ def _open_tag(source: str, index: int, stack: list[_Open], units: int) -> int:
 
 
 def _attributes(source: str, index: int, tag: str, where: int) -> tuple[dict[str, str], int]:
+    """Attributes as tdlib reads them: ``name="value"`` or ``name='value'``; an unquoted
+    value may hold only letters, digits, '.' and '-' (so ``href=https://…`` is rejected); a
+    name without '=' is an error, except ``expandable`` on a blockquote."""
     attrs: dict[str, str] = {}
     while True:
         while index < len(source) and source[index].isspace():
@@ -161,26 +164,40 @@ def _attributes(source: str, index: int, tag: str, where: int) -> tuple[dict[str
             raise HtmlParseError(f"Unclosed start tag at byte offset {where}")
         if source[index] == ">":
             return attrs, index + 1
-        name_match = NAME_RE.match(source, index)
-        name = name_match.group(0).lower()
-        if not name:
+        end = index
+        while end < len(source) and not source[end].isspace() and source[end] not in "=>":
+            end += 1
+        name = source[index:end].lower()
+        if not name or not NAME_RE.fullmatch(name):
             raise HtmlParseError(f'Empty attribute name in the tag "{tag}" at byte offset '
                                  f"{where}")
-        index = name_match.end()
-        value = ""
-        if source.startswith("=", index):
+        index = end
+        while index < len(source) and source[index].isspace():
             index += 1
-            if index < len(source) and source[index] in "\"'":
-                end = source.find(source[index], index + 1)
-                if end < 0:
-                    raise HtmlParseError(f"Unclosed start tag at byte offset {where}")
-                raw, index = source[index + 1:end], end + 1
-            else:
-                end = index
-                while end < len(source) and not source[end].isspace() and source[end] != ">":
-                    end += 1
-                raw, index = source[index:end], end
-            value = unescape_attribute(raw)
+        if not source.startswith("=", index):
+            if tag == "blockquote" and name == "expandable":
+                attrs[name] = ""
+                continue
+            raise HtmlParseError(f'Expected equal sign in declaration of an attribute of the '
+                                 f'tag "{tag}" at byte offset {where}')
+        index += 1
+        while index < len(source) and source[index].isspace():
+            index += 1
+        if index >= len(source):
+            raise HtmlParseError(f"Unclosed start tag at byte offset {where}")
+        if source[index] in "\"'":
+            end = source.find(source[index], index + 1)
+            if end < 0:
+                raise HtmlParseError(f"Unclosed start tag at byte offset {where}")
+            value, index = unescape_attribute(source[index + 1:end]), end + 1
+        else:
+            end = index
+            while end < len(source) and (source[end].isalnum() or source[end] in ".-"):
+                end += 1
+            if end < len(source) and not source[end].isspace() and source[end] != ">":
+                raise HtmlParseError("Unexpected end of name token at byte offset "
+                                     f"{_byte_offset(source, index)}")
+            value, index = source[index:end].lower(), end
         attrs[name] = value
 
 

@@ -8,7 +8,6 @@ so the commands reveal nothing. Fan-outs run as background jobs, never inside th
 from __future__ import annotations
 
 import asyncio
-import re
 import tempfile
 from collections import Counter
 from datetime import UTC, datetime
@@ -19,9 +18,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Upda
 from telegram.constants import ChatType
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import callbacks, events, scheduling
+from bot import callbacks, events, safekeeping, scheduling
 from bot.cards import MESSAGE_LIMIT, esc, visible_length
-from bot.content import ProtestEvent, Text
+from bot.content import ProtestEvent, Text, parse_http_link
 from bot.context import BotContext
 from bot.handlers.common import command_argument, is_admin, reply
 from bot.handlers.settings import AwaitingText
@@ -131,8 +130,7 @@ async def on_event_text(update: Update, context: BotContext, text: str) -> None:
         value = canonical_zone(text)
         problem = _("I do not know that time zone. Type a name such as Europe/Vienna.")
     elif step == "link":
-        link = text.strip()
-        value = link if re.match(r"^https?://\S{3,}$", link) and len(link) <= 300 else None
+        value = parse_http_link(text)
         problem = _("Please send a link starting with https://, or press Skip.")
     if value is None:
         await ask(update, context, step, problem)
@@ -345,6 +343,7 @@ def stats_text(tr: Translator, context: BotContext) -> str:
                                                  for state, count in deliveries.items()),
         esc(_("Upcoming protests: %(num)d") % {"num": len(upcoming)}),
     ]
+    lines.extend(esc(line) for line in safekeeping.stats_lines(tr, context.config))
     return "\n".join(lines)
 
 

@@ -155,9 +155,7 @@ async def find_and_send(
         await send_list(update, context, list_kind, 0)
         return
     library = context.library
-    found = [library.cards[m.key] for m in library.find(query, kinds)]
-    if not found and kinds in (None, ("anniversary",)):
-        found = library.by_date_query(query)
+    found = library.lookup(query, kinds)
     if len(found) == 1:
         await send_card(update, context, found[0])
         return

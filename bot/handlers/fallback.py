@@ -25,8 +25,7 @@ async def free_text(update: Update, context: BotContext) -> None:
         return
     query = message.text[:MAX_QUERY].strip()
     library = context.library
-    found = [library.cards[m.key] for m in library.find(query)] or library.by_date_query(query)
-    if found:
+    if library.lookup(query):
         await cards.find_and_send(update, context, query, None, "p")
         return
     tr = context.tr(update)

@@ -1,0 +1,235 @@
+"""Keeping the subscribers across restarts and redeploys, or at least never losing them quietly.
+
+- At start, on a platform known to wipe its disk (a Heroku dyno; Render, Railway or Fly.io
+  without a volume at ``BOT_DATA_DIR``), say so in the log and in ``/stats``.
+- If the data directory holds no data yet and ``BOT_RESTORE_FROM`` names a snapshot (a file,
+  or an https URL such as an object store's signed link), restore it before serving.
+- Once a day, a snapshot into ``BOT_BACKUP_DIR`` (default ``<data dir>/backups/daily``),
+  keeping the last one of each of the 7 most recent days and of the 4 most recent weeks.
+
+Snapshots are written by ``bot.backup``; this module only decides when, and what to keep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+from bot import backup as backups
+
+log = logging.getLogger(__name__)
+
+DATA_FILES = ("chats.json", "deliveries.json", "events.json")
+SNAPSHOT_NAME = re.compile(r"^snapshot-(\d{8}-\d{6})")
+KEEP_DAILY = 7
+KEEP_WEEKLY = 4
+SNAPSHOT_EVERY = timedelta(days=1)
+CHECK_EVERY = timedelta(hours=1)
+"""The job looks hourly whether the newest snapshot is a day old, so a bot restarted more
+often than daily (as a Heroku dyno is) still takes one a day."""
+
+
+# The disk ------------------------------------------------------------------------------------
+
+def mount_points(mountinfo: Path = Path("/proc/self/mountinfo")) -> list[str]:
+    """Where filesystems are mounted (Linux); empty if that cannot be read."""
+    try:
+        lines = mountinfo.read_text().splitlines()
+    except OSError:
+        return []
+    return [line.split()[4].replace("\\040", " ") for line in lines if len(line.split()) > 4]
+
+
+def on_volume(data_dir: Path, mounts: Iterable[str]) -> bool:
+    """Whether ``data_dir`` lies on a filesystem mounted below ``/`` (a volume or a disk)."""
+    path = Path(data_dir).resolve()
+    return any(mount != "/" and path.is_relative_to(mount) for mount in mounts)
+
+
+def ephemeral_platform(data_dir: Path, environ: Mapping[str, str] | None = None,
+                       mounts: Iterable[str] | None = None) -> str | None:
+    """The platform's name if it will wipe ``data_dir`` at the next restart or deploy."""
+    env = os.environ if environ is None else environ
+    if env.get("DYNO"):
+        return "Heroku"  # a dyno's disk is always temporary: Heroku has no volumes
+    platform = ("Render" if env.get("RENDER") else
+                "Railway" if env.get("RAILWAY_ENVIRONMENT") or env.get("RAILWAY_PROJECT_ID") else
+                "Fly.io" if env.get("FLY_APP_NAME") else None)
+    if platform is None:
+        return None
+    mounts = list(mount_points() if mounts is None else mounts)
+    volume = env.get("RAILWAY_VOLUME_MOUNT_PATH")
+    if volume:
+        mounts.append(volume)
+    return None if on_volume(data_dir, mounts) else platform
+
+
+def disk_warning(platform: str, data_dir: Path) -> str:
+    """The log line (English, as every log line)."""
+    return (f"BOT_DATA_DIR {str(data_dir)!r} is on {platform}'s temporary disk: every "
+            f"subscriber is lost at the next restart or deploy. Mount a persistent volume "
+            f"there, or set BOT_RESTORE_FROM (README, Deploying)")
+
+
+def warn_if_ephemeral(data_dir: Path) -> str | None:
+    platform = ephemeral_platform(data_dir)
+    if platform:
+        log.warning(disk_warning(platform, data_dir))
+    return platform
+
+
+def stats_lines(tr, config) -> list[str]:
+    """For /stats: the disk warning and the newest daily snapshot, in the admin's language."""
+    lines = []
+    platform = ephemeral_platform(config.data_dir)
+    if platform:
+        lines.append("⚠️ " + tr.gettext(
+            "The data is on %(platform)s's temporary disk: subscribers are lost at the next "
+            "restart. Mount a volume at BOT_DATA_DIR.") % {"platform": platform})
+    newest = newest_snapshot(backup_dir(config))
+    if newest is None:
+        lines.append(tr.gettext("Daily snapshot: none yet"))
+    else:
+        lines.append(tr.gettext("Daily snapshot: %(when)s UTC") % {
+            "when": newest[0].strftime("%Y-%m-%d %H:%M")})
+    return lines
+
+
+# Restoring at start ----------------------------------------------------------------------------
+
+class RestoreError(Exception):
+    """BOT_RESTORE_FROM was set for an empty data directory and could not be restored."""
+
+
+def has_data(data_dir: Path) -> bool:
+    return any((Path(data_dir) / name).exists() for name in DATA_FILES)
+
+
+def restore_if_empty(config) -> bool:
+    """Restore ``BOT_RESTORE_FROM`` into an empty data directory; True if it did.
+
+    Raises RestoreError rather than let the bot start empty when a snapshot was meant to
+    bring its subscribers back.
+    """
+    source = config.restore_from
+    if source is None:
+        return False
+    if has_data(config.data_dir):
+        log.info("BOT_RESTORE_FROM is set but the data directory has data: left as it is")
+        return False
+    with tempfile.TemporaryDirectory() as scratch:
+        if source.startswith(("https://", "http://")):
+            url, source = source, Path(scratch) / "snapshot.json"
+            try:
+                with httpx.stream("GET", url, timeout=60, follow_redirects=True) as response:
+                    response.raise_for_status()
+                    with source.open("wb") as out:
+                        for chunk in response.iter_bytes():
+                            out.write(chunk)
+            except httpx.HTTPError as exc:
+                raise RestoreError(f"could not download BOT_RESTORE_FROM "
+                                   f"({exc.__class__.__name__})") from None
+        elif not Path(source).expanduser().is_file():
+            raise RestoreError(f"BOT_RESTORE_FROM {source!r} is not a file")
+        try:
+            backups.restore(config.data_dir, Path(source).expanduser())
+        except Exception as exc:
+            raise RestoreError(str(exc)) from None
+    log.info("restored the snapshot named by BOT_RESTORE_FROM into the empty data directory")
+    return True
+
+
+# Daily snapshots -----------------------------------------------------------------------------
+
+def backup_dir(config) -> Path:
+    return config.backup_dir or Path(config.data_dir) / "backups" / "daily"
+
+
+def snapshots(directory: Path) -> list[tuple[datetime, Path]]:
+    """The snapshots in ``directory`` with the time in their name, newest first."""
+    found = []
+    try:
+        entries = list(Path(directory).iterdir())
+    except FileNotFoundError:
+        return []
+    for path in entries:
+        match = SNAPSHOT_NAME.match(path.name)
+        if match and path.is_file():
+            when = datetime.strptime(match.group(1), "%Y%m%d-%H%M%S").replace(tzinfo=UTC)
+            found.append((when, path))
+    return sorted(found, reverse=True)
+
+
+def newest_snapshot(directory: Path) -> tuple[datetime, Path] | None:
+    found = snapshots(directory)
+    return found[0] if found else None
+
+
+def to_keep(times: Iterable[datetime], daily: int = KEEP_DAILY,
+            weekly: int = KEEP_WEEKLY) -> set[datetime]:
+    """The newest snapshot of each of the ``daily`` most recent days that have one, and of
+    each of the ``weekly`` most recent ISO weeks."""
+    keep: set[datetime] = set()
+    for period, count in ((lambda t: t.date(), daily),
+                          (lambda t: t.isocalendar()[:2], weekly)):
+        seen: list = []
+        for when in sorted(times, reverse=True):
+            key = period(when)
+            if key in seen:
+                continue
+            if len(seen) == count:
+                break
+            seen.append(key)
+            keep.add(when)
+    return keep
+
+
+def prune(directory: Path) -> list[Path]:
+    """Delete the snapshots retention does not keep; returns them."""
+    found = snapshots(directory)
+    keep = to_keep(when for when, _ in found)
+    removed = []
+    for when, path in found:
+        if when not in keep:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def snapshot_if_due(config, now: datetime | None = None) -> Path | None:
+    """A snapshot if the newest is a day old (or there is none), then prune; blocking I/O."""
+    now = now or datetime.now(UTC)
+    directory = backup_dir(config)
+    newest = newest_snapshot(directory)
+    if newest is not None and now - newest[0] < SNAPSHOT_EVERY - timedelta(minutes=5):
+        return None
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = backups.backup(config.data_dir, directory)
+    removed = prune(directory)
+    log.info("daily snapshot written; %d old snapshots removed", len(removed))
+    return path
+
+
+def install(application) -> None:
+    """The hourly check for the daily snapshot (the first one a minute after start)."""
+    application.job_queue.run_repeating(_snapshot_job, interval=CHECK_EVERY, first=60,
+                                        name="safekeeping:snapshot")
+
+
+async def _snapshot_job(context) -> None:
+    config = context.application.bot_data.config
+    try:
+        await asyncio.to_thread(snapshot_if_due, config)
+    except Exception as exc:
+        log.error("the daily snapshot failed: %s", exc.__class__.__name__, exc_info=exc)
+        from bot import alerts
+
+        await alerts.report_error(context.application, exc, "the daily snapshot")
