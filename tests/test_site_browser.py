@@ -111,9 +111,9 @@ def longest_card(site: Path, language: str) -> Path:
     return max((site / language / "cards").glob("*.html"), key=length)
 
 
-def test_a_card_reads_on_a_phone(site, tmp_path):
-    page = site / "ru" / "cards" / "roza-tuletaeva.html"
-    image = screenshot(tmp_path, page, PHONE)
+@pytest.mark.parametrize("path", ["ru/cards/roza-tuletaeva.html", "ru/index.html"])
+def test_a_card_and_the_index_read_on_a_phone(site, tmp_path, path):
+    image = screenshot(tmp_path, site / path, PHONE)
     assert image.size == PHONE
     assert is_red(image.getpixel((4, 4))), "the stylesheet did not load"
     colours = image.getcolors(maxcolors=1 << 16)
