@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test lint translations bench lock image smoke
+.PHONY: run test lint translations bench lock image smoke site
 
 # Installs exactly the versions in the lock files (hash-checked), then the bot itself.
 $(VENV)/.installed: requirements.txt requirements-test.txt pyproject.toml
@@ -23,6 +23,9 @@ test: $(VENV)/.installed
 	$(VENV)/bin/ruff check bot tests bench
 	$(PY) -m bot content check
 	$(PY) -m pytest -q -m "not slow" -p no:cacheprovider
+
+site: $(VENV)/.installed
+	$(PY) -m bot site build --out public
 
 translations: $(VENV)/.installed
 	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -k gettext -k ngettext:1,2 --no-location --sort-output --omit-header -o locales/bot.pot .

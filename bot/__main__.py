@@ -46,8 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     site = sub.add_parser("site", help="the static website of the cards")
     site_sub = site.add_subparsers(dest="action", required=True)
     site_build = site_sub.add_parser("build", help="write the site into a folder")
-    site_build.add_argument("--out", type=Path, default=Path("site"),
-                            help="output folder (default: ./site)")
+    site_build.add_argument("--out", type=Path, default=Path("public"),
+                            help="output folder (default: ./public)")
     args = parser.parse_args(argv)
 
     if args.task == "content":

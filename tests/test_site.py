@@ -19,6 +19,7 @@ from icalendar import Calendar
 from sitebuild import BARE, NOW, PUBLISHED, SITE_URL, build_site
 
 from bot.__main__ import main
+from bot.config import ConfigError, SiteSettings, load_site_settings
 from bot.content import CONTENT_DIR, LANGUAGES, load_content
 from bot.handlers.cards import PAYLOAD_RE
 from bot.site.build import MARKER, build
@@ -251,6 +252,7 @@ def test_calendar_sitemap_and_robots(site, bare_site, content):
     assert f"{SITE_URL}/en/" in listed and f"{SITE_URL}/" in listed
     assert len(listed) == len(pages(site))
     assert f"Sitemap: {SITE_URL}/sitemap.xml" in (site / "robots.txt").read_text()
+    assert f"{SITE_URL}/ru/calendar.ics" in (site / "ru" / "index.html").read_text()
     assert not (bare_site / "sitemap.xml").exists()  # a sitemap needs absolute addresses
     assert (bare_site / "robots.txt").read_text().startswith("User-agent: *")
 
@@ -304,3 +306,14 @@ def test_the_command_builds_and_explains_bad_settings(tmp_path, monkeypatch, cap
     assert main(["site", "build", "--out", str(tmp_path / "out2")]) == 2
     assert "BOT_USERNAME" in capsys.readouterr().err
     assert not (tmp_path / "out2").exists()
+
+
+def test_site_settings_are_checked():
+    settings = load_site_settings({"BOT_USERNAME": " @zhanaozen_bot ",
+                                   "SITE_URL": "https://example.org/z/"})
+    assert settings == SiteSettings("zhanaozen_bot", "https://example.org/z")
+    assert load_site_settings({}) == SiteSettings(None, None)
+    for bad in ({"SITE_URL": "example.org"}, {"SITE_URL": "ftp://example.org"},
+                {"BOT_USERNAME": "bot"}, {"BOT_USERNAME": "has space_bot"}):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            load_site_settings(bad)

@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib.resources import files
+from importlib.resources import files as package_files
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
 
@@ -194,7 +194,8 @@ class Site:
             for card_id in sorted(self.library.cards):
                 out[card_path(language, card_id)] = self.card_page(language, card_id)
             out[f"{language}/{CALENDAR}"] = self.calendar_file(language)
-        out[STYLESHEET] = files("bot.site").joinpath("static", STYLESHEET).read_text("utf-8")
+        stylesheet = package_files("bot.site").joinpath("static", STYLESHEET)
+        out[STYLESHEET] = stylesheet.read_text(encoding="utf-8")
         out["robots.txt"] = self.robots()
         if self.settings.site_url:  # a sitemap must list absolute addresses
             out["sitemap.xml"] = self.sitemap(p for p in out if p.endswith(".html"))

@@ -152,7 +152,7 @@ def _refs(source_ids: list[str], numbers: dict[str, int]) -> list[int]:
 class CalendarEntry:
     card: CardLink
     day: str
-    """Day and month ("16 December"), or the month alone when that is all the sources give."""
+    """Day and month ("16 December"), or "" when the sources give only the month."""
     year: int | None
 
 
@@ -204,8 +204,8 @@ def index_view(library: Library, tr: Translator, today: date, now: datetime) -> 
         year, month, day = parse_partial_date(card.date) if card.date else (None, None, None)
         if month is None:
             continue
-        shown = (tr.date(date(2000, month, day), "d MMMM") if day
-                 else tr.date(date(2000, month, 1), "LLLL"))
+        # Only the month is known for some: the month's heading says it, the day stays empty.
+        shown = tr.date(date(2000, month, day), "d MMMM") if day else ""
         months.setdefault(month, []).append(
             ((day or 0, year or 0, card.id), CalendarEntry(card_link(tr, card), shown, year)))
     calendar = [
