@@ -55,10 +55,12 @@ from bot.reminders import (
     due_instants,
     event_message_key,
     live_events,
+    local_time,
     message_key,
     next_reminder,
     plan_sweep,
     sweep_window,
+    zone,
 )
 from bot.store import ChatSettings
 
@@ -354,12 +356,18 @@ class ReminderService:
 
     def upcoming_for(self, chat: ChatSettings, now: datetime | None = None) -> Reminder | None:
         """The next reminder this chat gets: one owed now (sent within minutes), else the
-        first in the future."""
+        first in the future, leaving out days whose message has already gone."""
         now = now or self.now()
         cards, events = self.library.anniversaries(), self.events()
         owed = [r for r in due_between([chat], cards, events, now - CATCH_UP_LIMIT, now)
                 if self.store.delivery(message_key(r), r.chat_id) is None]
-        return owed[0] if owed else next_reminder(chat, cards, events, now)
+        if owed:
+            return owed[0]
+        upcoming = next_reminder(chat, cards, events, now)
+        if upcoming is None or self.store.delivery(message_key(upcoming), chat.chat_id) is None:
+            return upcoming
+        tomorrow = upcoming.due.astimezone(zone(chat.timezone)).date() + timedelta(days=1)
+        return next_reminder(chat, cards, events, local_time(tomorrow, 0, zone(chat.timezone)))
 
     async def settle_before_subscribing(self, chat: ChatSettings,
                                         now: datetime | None = None) -> None:
