@@ -49,16 +49,14 @@ from bot.reminders import (
     anniversary_text,
     day_key,
     digest_message,
-    digests,
     due_between,
-    due_for_groups,
     due_instants,
     event_message_key,
     live_events,
     local_time,
     message_key,
     next_reminder,
-    plan_sweep,
+    plan_for_groups,
     sweep_window,
     zone,
 )
@@ -255,9 +253,9 @@ class ReminderService:
             events = self.events()
 
             def evaluate() -> SweepPlan:
-                due = due_for_groups(self._groups(start, events, only_chat),
-                                     self.library.anniversaries(), events, start, end)
-                return plan_sweep(digests(due), self.store.delivery, now)
+                return plan_for_groups(self._groups(start, events, only_chat),
+                                       self.library.anniversaries(), events, start, end,
+                                       self.store.deliveries, now)
 
             # Reading 100,000 subscribers, expanding their schedules into one message per
             # chat and day and looking each up in the delivery log takes a moment: all of it
