@@ -193,6 +193,7 @@ class GroupWindow:
         self.span = span
         self._sent: dict[int | str, deque[float]] = {}
         self._locks: dict[int | str, asyncio.Lock] = {}
+        self._pruned = 0.0
 
     async def wait(self, chat_id: int | str) -> bool:
         """Count one message to ``chat_id``; returns True if it had to wait."""
@@ -209,7 +210,8 @@ class GroupWindow:
                 waited = True
                 await asyncio.sleep(sent[0] + self.span - now + 0.01)
             sent.append(now)
-        if len(self._sent) > 1024:
+        if now - self._pruned > self.span:  # a fan-out reaches thousands of groups a minute
+            self._pruned = now
             self._forget_quiet(now)
         return waited
 
