@@ -117,7 +117,7 @@ class Clock:
             self._slowed_at = now
         # A clock woken late by a busy event loop loses that time rather than catching up:
         # catching up bunches sends, and in B4 on a loaded machine even one slot of catching
-        # up provoked 7 answers 429 (each pausing everything for a second) where none did 1.
+        # up provoked 7 answers 429 (each pausing everything for a second), against 1 without.
         self.next_slot = max(now, self.next_slot) + self.interval
         self._granted.append(now)
 
