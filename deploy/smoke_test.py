@@ -113,6 +113,7 @@ class Smoke:
 
         def done(what: str) -> None:
             nonlocal step
+            self.passed += 1
             print(f"ok  {what} ({time.monotonic() - step:.1f}s)", flush=True)
             step = time.monotonic()
 
