@@ -65,7 +65,7 @@ def build_application(config: Config, store: Store | None = None) -> BotApplicat
         .base_url(config.base_url)
         .base_file_url(config.base_file_url)
         .request(request_for(config.broadcast_rate))
-        .get_updates_request(health.PollingRequest(config.data_dir))
+        .get_updates_request(health.polling_request(config.data_dir))
         .context_types(context_types)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=UTC))
         .rate_limiter(SendBudget.from_config(config))  # the one send budget, replies first
