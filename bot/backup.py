@@ -91,6 +91,14 @@ def write_snapshot(path: Path, chats: Iterable[ChatSettings],
 AGE_SUFFIX = ".json.age"
 
 
+def encrypt_snapshot(recipient: str, tables: dict[str, dict[str, dict]]) -> bytes:
+    """Encode the live store's tables (``Store.snapshot_tables``) and encrypt them, in one
+    worker thread: the plain text exists only there, and only until it is encrypted."""
+    from bot.store import snapshot_from_tables
+
+    return encrypt_to(recipient, snapshot_from_tables(tables))
+
+
 def encrypt_to(recipient: str, snapshot: bytes) -> bytes:
     """The snapshot encrypted with age to one public key (``age1…``): only the holder of the
     matching private key, kept off the server, can read it (``age -d -i key.txt``)."""

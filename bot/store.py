@@ -514,11 +514,17 @@ class Store:
 
     def snapshot_bytes(self) -> bytes:
         """The snapshot file's content, from this store's memory (no second store opened)."""
-        from bot import backup  # backup imports this module
+        return snapshot_from_tables(self.snapshot_tables())
 
-        deliveries = {occurrence: {"day": day, "rows": self.deliveries(occurrence)}
-                      for occurrence, day in self.delivery_days().items()}
-        return backup.snapshot_bytes(self.all_chats(), deliveries, self.events(), self._meta())
+    def snapshot_tables(self) -> dict[str, dict[str, dict]]:
+        """The current tables of chats, deliveries and events, in one cheap synchronous step.
+
+        Tables and documents are replaced on every write, never changed in place (see
+        ``FastTable``), so these references stay a consistent snapshot that a worker thread
+        can encode while the bot goes on (``snapshot_from_tables``).
+        """
+        return {kind: dict(db.durable.read()) for kind, db in (
+            ("chats", self._chats), ("deliveries", self._deliveries), ("events", self._events))}
 
     @classmethod
     def restore(cls, data_dir: Path, snapshot: Path) -> None:
@@ -529,3 +535,20 @@ class Store:
         from bot import backup  # backup imports this module
 
         backup.restore_files(Path(data_dir), Path(snapshot))
+
+
+def snapshot_from_tables(tables: dict[str, dict[str, dict]]) -> bytes:
+    """Encode ``Store.snapshot_tables`` as a snapshot file; reads only, safe in a thread."""
+    from bot import backup  # backup imports this module
+
+    chats = (decode_settings(int(chat_id), doc) for n in range(CHAT_SHARDS)
+             for chat_id, doc in tables["chats"].get(f"c{n}", {}).items())
+    deliveries = {
+        name[len(OCCURRENCE_PREFIX):]: {
+            "day": table.get(TOUCHED_KEY, {}).get("day", 0),
+            "rows": {int(chat_id): DELIVERY_STATES[code] for doc_id, rows in table.items()
+                     if doc_id != TOUCHED_KEY for chat_id, code in rows.items()}}
+        for name, table in tables["deliveries"].items() if name.startswith(OCCURRENCE_PREFIX)}
+    events = list(tables["events"].get("events", {}).values())
+    meta = tables["events"].get("meta", {}).get("1", {})
+    return backup.snapshot_bytes(chats, deliveries, events, meta)
