@@ -392,3 +392,25 @@ async def test_heartbeat_url_is_pinged_only_while_healthy(emulator, data_dir):
             assert pings == ["/ping/abc"], "pinged although the reminder job had stopped"
     finally:
         server.shutdown()
+
+
+# The lock files ----------------------------------------------------------------------------------
+
+def test_lock_files_pin_every_declared_dependency():
+    """A dependency added to pyproject.toml without `make lock` would be missing from the
+    image, from Heroku and from CI (they install only the lock files)."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    def pinned(path: Path) -> set[str]:
+        names = re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==", path.read_text(), re.MULTILINE)
+        return {canonicalize_name(name) for name in names}
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = {canonicalize_name(Requirement(r).name) for r in project["dependencies"]}
+    test = {canonicalize_name(Requirement(r).name)
+            for r in project["optional-dependencies"]["test"]}
+    assert runtime <= pinned(ROOT / "requirements.txt"), "run `make lock`"
+    assert runtime | test <= pinned(ROOT / "requirements-test.txt"), "run `make lock`"
