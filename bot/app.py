@@ -10,7 +10,7 @@ from datetime import UTC
 from telegram import BotCommand
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, JobQueue
 
 from bot import health, safekeeping, scheduling
 from bot.config import Config
@@ -67,6 +67,7 @@ def build_application(config: Config, store: Store | None = None) -> BotApplicat
         .request(request_for(config.broadcast_rate))
         .get_updates_request(health.PollingRequest(config.data_dir))
         .context_types(context_types)
+        .job_queue(JobQueue[BotContext]())  # what PTB would make; typed for our context
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=UTC))
         .rate_limiter(SendBudget.from_config(config))  # the one send budget, replies first
         .concurrent_updates(CONCURRENT_UPDATES)

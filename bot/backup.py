@@ -8,7 +8,7 @@ it is rebuilt from ``content/`` at every start.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -68,7 +68,7 @@ def restore_files(data_dir: Path, snapshot: Path) -> None:
 
 
 def snapshot_bytes(chats: Iterable[ChatSettings], deliveries: dict[str, dict[str, Any]],
-                   events: list[dict], meta: dict[str, Any]) -> bytes:
+                   events: list[dict], meta: Mapping[str, Any]) -> bytes:
     document = {
         "format": SNAPSHOT_FORMAT,
         "version": SNAPSHOT_VERSION,

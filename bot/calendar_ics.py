@@ -56,8 +56,8 @@ def _leads(chat: ChatSettings | None) -> list[int]:
 def anniversary_event(tr: Translator, card: Card, chat: ChatSettings | None,
                       bot_username: str | None, stamp: datetime) -> Event:
     """A yearly all-day event on the anniversary, alarms at the chat's delivery hour."""
-    month, day = card.anniversary_day  # type: ignore[misc]
-    assert card.year is not None
+    assert card.anniversary_day is not None and card.year is not None
+    month, day = card.anniversary_day
     entry = Event()
     entry.add("uid", f"{card.id}@{UID_DOMAIN}")
     entry.add("dtstamp", stamp)
@@ -90,7 +90,8 @@ def protest_event(tr: Translator, event: ProtestEvent, chat: ChatSettings | None
     entry = Event()
     entry.add("uid", f"{event.id}@{UID_DOMAIN}")
     entry.add("dtstamp", stamp)
-    entry.add("summary", tr.gettext("Protest in %(city)s") % {"city": event.city.get(lang)})
+    summary = tr.gettext("Protest in %(city)s") % {"city": event.city.get(lang)}
+    entry.add("summary", summary)
     entry.add("dtstart", start)
     entry.add("location", f"{event.venue.get(lang)}, {event.address}, {event.city.get(lang)}")
     lines = [tr.gettext("Organiser: %(name)s") % {"name": event.organiser.get(lang)}]
@@ -104,7 +105,7 @@ def protest_event(tr: Translator, event: ProtestEvent, chat: ChatSettings | None
     if not event.cancelled:
         for lead in _leads(chat):
             trigger = -timedelta(days=lead) if lead else -EVENT_SAME_DAY_ALARM
-            entry.add_component(_alarm(entry["summary"], trigger))
+            entry.add_component(_alarm(summary, trigger))
     return entry
 
 

@@ -213,10 +213,10 @@ class Card(_Strict):
         evaluation asks)."""
         if self.date is None:
             return None
-        parsed = parse_partial_date(self.date)
-        if parsed[2] is None:
+        _, month, day = parse_partial_date(self.date)
+        if month is None or day is None:
             return None
-        return parsed[1], parsed[2]  # type: ignore[return-value]
+        return month, day
 
     @cached_property
     def year(self) -> int | None:
@@ -299,12 +299,15 @@ def parse_partial_date(value: str) -> tuple[int, int | None, int | None]:
     match = PARTIAL_DATE_RE.match(str(value))
     if not match:
         raise ValueError(f"invalid date {value!r}: use YYYY, YYYY-MM or YYYY-MM-DD")
-    year, month, day = (int(part) if part else None for part in match.groups())
+    year_part, month_part, day_part = match.groups()
+    year = int(year_part)
+    month = int(month_part) if month_part else None
+    day = int(day_part) if day_part else None
     if month is not None and not 1 <= month <= 12:
         raise ValueError(f"invalid month in {value!r}")
-    if day is not None:
-        date(year, month, day)  # type: ignore[arg-type]
-    return year, month, day  # type: ignore[return-value]
+    if month is not None and day is not None:
+        date(year, month, day)
+    return year, month, day
 
 
 @dataclass

@@ -10,7 +10,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from telegram import Update
-from telegram.ext import Application, CallbackContext, ExtBot
+from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from bot.i18n import Translator, pick_language, translator
 
@@ -66,6 +66,13 @@ class BotContext(CallbackContext[ExtBot, dict, ChatData, BotData]):
         return self.bot_data.config
 
     @property
+    def chat_state(self) -> ChatData:
+        """This chat's ``ChatData``; only for updates that have a chat (PTB gives
+        ``chat_data`` as None otherwise)."""
+        assert self.chat_data is not None
+        return self.chat_data
+
+    @property
     def bot_username(self) -> str:
         return self.bot_data.username or self.bot.username
 
@@ -81,4 +88,6 @@ class BotContext(CallbackContext[ExtBot, dict, ChatData, BotData]):
         return translator(pick_language(chosen, user.language_code if user else None))
 
 
-BotApplication = Application[ExtBot, BotContext, dict, ChatData, BotData, object]
+BotApplication = Application[
+    ExtBot, BotContext, dict, ChatData, BotData, JobQueue[BotContext]
+]

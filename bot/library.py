@@ -169,7 +169,7 @@ class Library:
         occurrences = []
         for card in self.anniversaries():
             day = next_occurrence(card, today)
-            if day is None:
+            if day is None or card.year is None:
                 continue
             occurrences.append(Occurrence(card, day, (day - today).days, day.year - card.year))
         return sorted(occurrences, key=lambda occ: (occ.day, occ.card.year or 0, occ.card.id))
@@ -206,9 +206,10 @@ def parse_day_month(text: str) -> tuple[int, int, int | None] | None:
         if not months or not numbers or len(words) > 4:
             return None
         month = months[0]
-        day = next((n for n in numbers if 1 <= n <= 31), None)
-        if day is None:
+        found_day = next((n for n in numbers if 1 <= n <= 31), None)
+        if found_day is None:
             return None
+        day = found_day
         year_value = next((n for n in numbers if n > 31), None)
     try:
         date(2000, month, day)  # a leap year, so 29 February is a valid anniversary

@@ -330,11 +330,11 @@ class Schedule:
             if not wants_event(chat, event):
                 continue
             for lead in leads:
-                due = event_due(event, lead, chat)
-                if due is not None and start < due <= end:
+                when = event_due(event, lead, chat)
+                if when is not None and start < when <= end:
                     day = event_start(event).astimezone(tz).date()
-                    alone = _stands_alone(lead, due, hour, tz)
-                    found.append(Reminder(event_key(event.id, lead), chat.chat_id, due, "event",
+                    alone = _stands_alone(lead, when, hour, tz)
+                    found.append(Reminder(event_key(event.id, lead), chat.chat_id, when, "event",
                                           event.id, lead, day, chat.timezone, alone))
         return found
 

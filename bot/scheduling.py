@@ -117,6 +117,8 @@ class ReminderService:
 
     def __init__(self, application: Application) -> None:
         self.application = application
+        if application.job_queue is None:
+            raise RuntimeError("reminders need PTB's JobQueue: python-telegram-bot[job-queue]")
         self.job_queue = application.job_queue
         self._sweep_lock = asyncio.Lock()
 
@@ -459,8 +461,8 @@ def legacy_day_rows(store, library, events: list[ProtestEvent]) -> list[tuple[st
             day = anniversary_in(card, int(parts[2])) if card else None
             if day is None:
                 continue
-            key = day_key(day - timedelta(days=int(parts[3])))
-            keys = dict.fromkeys(store.deliveries(occurrence), key)
+            keys = dict.fromkeys(store.deliveries(occurrence),
+                                 day_key(day - timedelta(days=int(parts[3]))))
         elif parts[0] == "e" and len(parts) == 3 and parts[2].isdigit():
             event = by_id.get(parts[1])
             if event is None:
@@ -468,9 +470,9 @@ def legacy_day_rows(store, library, events: list[ProtestEvent]) -> list[tuple[st
             keys = {}
             for chat_id in store.deliveries(occurrence):
                 chat = store.chat(chat_id) or ChatSettings(chat_id)
-                key = event_message_key(event, int(parts[2]), chat)
-                if key is not None and key != occurrence:
-                    keys[chat_id] = key
+                event_key = event_message_key(event, int(parts[2]), chat)
+                if event_key is not None and event_key != occurrence:
+                    keys[chat_id] = event_key
         else:
             continue
         for chat_id, state in store.deliveries(occurrence).items():

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.cards import (
     MESSAGE_LIMIT,
@@ -173,8 +173,9 @@ def matching_entries(library: Library, query: str, language: str, today: date,
     # Upcoming protests, and lists asked for by a word like "protests", come before cards
     # that only partly match: "London" wants next week's protest there more than a
     # historical card with London in its name.
-    found = _unique([*exact, *on_date, *_events_matching(query, events),
-                     *_kind_matches(library, query, today, events), *named])
+    found: Sequence[Card | EventShare] = _unique([
+        *exact, *on_date, *_events_matching(query, events),
+        *_kind_matches(library, query, today, events), *named])
     if not found:
         found = named = _by_words(library, query) or list(library.suggest(query))
     entries: list[Entry] = [(subject, language) for subject in found]
@@ -244,8 +245,10 @@ def _kind_matches(library: Library, query: str, today: date,
     return matched
 
 
-def _unique(subjects: Sequence[Card | EventShare]) -> list[Card | EventShare]:
-    seen: dict[tuple[str, str], Card | EventShare] = {}
+Subject = TypeVar("Subject", bound="Card | EventShare")
+
+def _unique(subjects: Sequence[Subject]) -> list[Subject]:
+    seen: dict[tuple[str, str], Subject] = {}
     for subject in subjects:
         key = ("event" if isinstance(subject, EventShare) else "card", subject.id)
         seen.setdefault(key, subject)

@@ -15,10 +15,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -128,7 +128,7 @@ def encode_settings(s: ChatSettings) -> dict[str, Any]:
     return doc
 
 
-def decode_settings(chat_id: int, doc: dict[str, Any]) -> ChatSettings:
+def decode_settings(chat_id: int, doc: Mapping[str, Any]) -> ChatSettings:
     cities, leads = doc.get("c"), doc.get("d")
     return ChatSettings(chat_id, doc.get("t", "private"), doc.get("l"), doc.get("z", "UTC"),
                         doc.get("h", 10), bool(doc.get("s")), doc.get("o", "all"),
@@ -165,9 +165,10 @@ class Store:
         shared: dict[str, str] = {}
         for shard in self._shards:
             for doc in shard.raw().values():
-                for key, value in doc.items():
+                loaded = cast(dict[str, Any], doc)  # read-only by contract, but not flushed yet
+                for key, value in loaded.items():
                     if value.__class__ is str:
-                        doc[key] = shared.setdefault(value, value)
+                        loaded[key] = shared.setdefault(value, value)
 
     @classmethod
     def open(cls, data_dir: Path, *, read_only: bool = False) -> Store:
@@ -319,7 +320,7 @@ class Store:
 
     def _finish_intents(self) -> None:
         """Complete cross-file changes a crash interrupted (at open, before anything else)."""
-        intents = self._deliveries.storage.read().get(INTENTS) or {}
+        intents = self._deliveries.durable.read().get(INTENTS) or {}
         if not intents:
             return
         for doc_id, intent in list(intents.items()):
@@ -371,12 +372,12 @@ class Store:
     # Delivery log --------------------------------------------------------------------------
     def _occurrences(self) -> list[tuple[str, FastTable]]:
         return [(name[len(OCCURRENCE_PREFIX):], self._deliveries.table(name))
-                for name in list(self._deliveries.storage.read())
+                for name in list(self._deliveries.durable.read())
                 if name.startswith(OCCURRENCE_PREFIX)]
 
     def _occurrence(self, occurrence: str) -> FastTable | None:
         name = OCCURRENCE_PREFIX + occurrence
-        return self._deliveries.table(name) if name in self._deliveries.storage.read() else None
+        return self._deliveries.table(name) if name in self._deliveries.durable.read() else None
 
     def delivery(self, occurrence: str, chat_id: int) -> str | None:
         table = self._occurrence(occurrence)
@@ -413,8 +414,9 @@ class Store:
     def _apply_rows(self, rows: Iterable[tuple[str, int, int]]) -> None:
         grouped: dict[str, dict[int, dict[str, int]]] = {}
         for occurrence, chat_id, code in rows:
-            bucket = grouped.setdefault(occurrence, {}).setdefault(chat_id % DELIVERY_BUCKETS, {})
-            bucket[str(chat_id)] = code
+            bucket_rows = grouped.setdefault(occurrence, {}).setdefault(
+                chat_id % DELIVERY_BUCKETS, {})
+            bucket_rows[str(chat_id)] = code
         day = int(time.time() // 86400)
         for occurrence, buckets in grouped.items():
             table = self._deliveries.table(OCCURRENCE_PREFIX + occurrence)
@@ -490,7 +492,7 @@ class Store:
             await self._events.durable.commit()
         return bool(found)
 
-    def _meta(self) -> dict[str, Any]:
+    def _meta(self) -> Mapping[str, Any]:
         return self._events.table("meta").raw_doc(1) or {}
 
     def meta(self, key: str, default: Any = None) -> Any:

@@ -15,7 +15,7 @@ import dataclasses
 import logging
 import re
 
-from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Chat, ChatFullInfo, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -131,7 +131,7 @@ def hours_markup(tr: Translator, chat_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(rows)
 
 
-def stored(context: BotContext, chat: Chat, tr: Translator) -> ChatSettings:
+def stored(context: BotContext, chat: Chat | ChatFullInfo, tr: Translator) -> ChatSettings:
     """The channel's settings; a new channel posts in the language of whoever sets it up."""
     found = context.store.chat(chat.id)
     return found or ChatSettings(chat_id=chat.id, chat_type=ChatType.CHANNEL,

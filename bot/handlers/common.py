@@ -45,9 +45,10 @@ async def reply(
         if _unchanged(query.message, text, markup):
             return query.message
         try:
-            return await query.edit_message_text(
+            edited = await query.edit_message_text(
                 text, reply_markup=markup, link_preview_options=NO_PREVIEW
             )
+            return edited if isinstance(edited, Message) else None  # True: inline messages
         except BadRequest as exc:  # a second tap on the same button: nothing to change
             if "not modified" not in exc.message.lower():
                 raise

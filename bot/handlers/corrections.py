@@ -33,7 +33,7 @@ COOLDOWN = 5 * 60
 
 
 def cooling_down(context: BotContext) -> bool:
-    return time.monotonic() - context.chat_data.last_correction < COOLDOWN
+    return time.monotonic() - context.chat_state.last_correction < COOLDOWN
 
 
 async def refuse_for_now(update: Update, context: BotContext) -> None:
@@ -69,7 +69,7 @@ async def ask_for_correction(update: Update, context: BotContext, card_id: str) 
         return False
     if query:
         await query.answer()
-    context.chat_data.awaiting_correction_for = card.id
+    context.chat_state.awaiting_correction_for = card.id
     text = tr.gettext(
         "What is wrong on the card “%(name)s”? Write it in one message, with a "
         "source if you have one. It goes to the editors; the bot keeps no copy."
@@ -82,7 +82,7 @@ async def ask_for_correction(update: Update, context: BotContext, card_id: str) 
 
 
 async def cancel_correction(update: Update, context: BotContext) -> None:
-    context.chat_data.awaiting_correction_for = None
+    context.chat_state.awaiting_correction_for = None
     tr = context.tr(update)
     if update.callback_query:
         await update.callback_query.answer(tr.gettext("Cancelled."))
@@ -91,12 +91,12 @@ async def cancel_correction(update: Update, context: BotContext) -> None:
 
 async def pass_on_correction(update: Update, context: BotContext, text: str) -> None:
     """Forward the reader's note to every admin, then thank the reader."""
-    card_id = context.chat_data.awaiting_correction_for
-    context.chat_data.awaiting_correction_for = None
+    card_id = context.chat_state.awaiting_correction_for
+    context.chat_state.awaiting_correction_for = None
     if cooling_down(context):
         await refuse_for_now(update, context)
         return
-    context.chat_data.last_correction = time.monotonic()
+    context.chat_state.last_correction = time.monotonic()
     tr = context.tr(update)
     note = (
         f"<b>Correction for card</b> <code>{esc(card_id or '?')}</code>\n\n"
@@ -148,7 +148,7 @@ async def from_deep_link(update: Update, context: BotContext) -> object:
 @flows.step
 async def on_note(update: Update, context: BotContext) -> bool | None:
     message = update.effective_message
-    if not context.chat_data.awaiting_correction_for or message is None or not message.text:
+    if not context.chat_state.awaiting_correction_for or message is None or not message.text:
         return None
     await pass_on_correction(update, context, message.text)
     return False

@@ -382,8 +382,8 @@ async def forget_chat(update: Update, context: BotContext) -> None:
     assert chat is not None
     tr = context.tr(update)
     await context.store.forget_chat(chat.id)
-    context.chat_data.pending = None
-    context.chat_data.awaiting_correction_for = None
+    context.chat_state.pending = None
+    context.chat_state.awaiting_correction_for = None
     await reply(update, context, esc(tr.gettext(
         "Done: the bot no longer stores anything about this chat.")), edit=True)
 
@@ -400,7 +400,7 @@ async def ask_for_zone(update: Update, context: BotContext) -> object:
             update, context):
         flows.done()
     await query.answer()
-    context.chat_data.pending = {"flow": TIMEZONE_FLOW, "user": user.id}
+    context.chat_state.pending = {"flow": TIMEZONE_FLOW, "user": user.id}
     tr = context.tr(update)
     text = esc(tr.gettext("Type the time zone name, for example Asia/Tashkent or "
                           "America/Chicago."))
@@ -416,10 +416,10 @@ async def ask_for_zone(update: Update, context: BotContext) -> object:
 @flows.step
 async def on_zone_text(update: Update, context: BotContext) -> bool | None:
     message = update.effective_message
-    pending = context.chat_data.pending
+    pending = context.chat_state.pending
     if message is None or not message.text or not pending or pending.get("flow") != TIMEZONE_FLOW:
         return None
-    context.chat_data.pending = None  # one try; the answer says how to try again
+    context.chat_state.pending = None  # one try; the answer says how to try again
     if await may_change_settings(update, context):
         await set_zone_from_text(update, context, message.text)
     return False

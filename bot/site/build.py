@@ -77,7 +77,9 @@ class Site:
             lstrip_blocks=True,
             extensions=["jinja2.ext.i18n"],
         )
-        env.install_gettext_callables(tr.gettext, tr.ngettext, newstyle=True)
+        # Added to the Environment at run time by the i18n extension, unseen by type stubs.
+        env.install_gettext_callables(  # type: ignore[attr-defined]
+            tr.gettext, tr.ngettext, newstyle=True)
         return env
 
     # Addresses ----------------------------------------------------------------------------
