@@ -14,11 +14,11 @@ from icalendar import Alarm, Calendar, Event
 from bot.cards import deep_link
 from bot.content import Card, ProtestEvent
 from bot.i18n import Translator
+from bot.reminder_texts import first_sentence
 from bot.reminders import (
     LEAD_CHOICES,
     delivery_hour,
     event_start,
-    first_sentence,
     wanted_cards,
     zone,
 )

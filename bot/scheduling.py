@@ -40,16 +40,14 @@ from bot.events import (
     reminder_text,
 )
 from bot.i18n import translator
+from bot.reminder_texts import anniversary_markup, anniversary_text, digest_message
 from bot.reminders import (
     CATCH_UP_LIMIT,
     Digest,
     Reminder,
     SweepPlan,
     anniversary_in,
-    anniversary_markup,
-    anniversary_text,
     day_key,
-    digest_message,
     digests,
     due_between,
     due_for_groups,
