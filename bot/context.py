@@ -17,19 +17,22 @@ from bot.i18n import Translator, pick_language, translator
 if TYPE_CHECKING:
     from bot.config import Config
     from bot.library import Library
+    from bot.scheduling import ReminderService
     from bot.store import ChatSettings, Store
 
 
 class BotData:
     """Application-wide services, filled in by ``setup_application``."""
 
-    __slots__ = ("config", "library", "store", "username")
+    __slots__ = ("config", "library", "reminders", "store", "username")
 
     def __init__(self) -> None:
         self.config: Config | None = None
         self.store: Store | None = None
         self.library: Library | None = None
         self.username: str | None = None
+        self.reminders: ReminderService | None = None
+        """The reminder jobs (``bot.scheduling``), set when they start."""
 
 
 class ChatData:

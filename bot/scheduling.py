@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import weakref
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -83,18 +82,16 @@ PLAN_JOB_KWARGS = {"misfire_grace_time": int(PLAN_INTERVAL.total_seconds()), "co
 FANOUT_JOB_KWARGS = {"misfire_grace_time": None, "coalesce": True}
 """None: a fan-out that could not start on time starts late rather than never."""
 
-_SERVICES: weakref.WeakKeyDictionary[Application, ReminderService] = weakref.WeakKeyDictionary()
-
-
 async def start(application: Application) -> None:
     """Called from post_init: rebuild every job from the store and catch up."""
     service = ReminderService(application)
-    _SERVICES[application] = service
+    application.bot_data.reminders = service
     await service.start()
 
 
 def service(application: Application) -> ReminderService | None:
-    return _SERVICES.get(application)
+    """The Application's reminder service (in ``bot_data``), None before ``start``."""
+    return application.bot_data.reminders
 
 
 def settings_changed(application: Application, chat_id: int | None = None) -> None:

@@ -34,9 +34,7 @@ from bot.handlers.common import command_argument, is_admin, reply
 from bot.i18n import N_, Translator, translator
 from bot.reminders import canonical_zone, event_start
 
-ACTION = "adm"
-callbacks.register(ACTION, r"^(?P<op>tz|skip|publish|discard|bcok|bcno|cancel|cancelok)"
-                           r"(?::(?P<arg>[a-z0-9-]{1,48}))?$")
+ACTION = callbacks.ADMIN
 EVENT_FLOW, BROADCAST_FLOW = "event_add", "broadcast"
 MAX_FIELD, MAX_NOTE = events.MAX_FIELD, 600
 

@@ -35,9 +35,7 @@ from bot.store import ChatSettings
 
 log = logging.getLogger(__name__)
 
-ACTION = "chn"
-callbacks.register(ACTION, r"^(?P<op>menu|sub|unsub|lang|topic|lead|zones|tz|hours|hour|forget)"
-                           r":(?P<chat>-\d{1,19})(?::(?P<arg>[a-z0-9*_-]{1,32}))?$")
+ACTION = callbacks.CHANNEL
 ADMIN_STATUSES = frozenset({ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER})
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
 _REFERENCE_RE = re.compile(r"^(?:https?://)?(?:t\.me/|telegram\.me/)?@?([A-Za-z][A-Za-z0-9_]{3,31})$")

@@ -37,9 +37,7 @@ from bot.reminders import (
 )
 from bot.store import ChatSettings
 
-ACTION = "rs"
-callbacks.register(ACTION, r"^(?P<op>sub|unsub|menu|topic|lead|zones|tz|tzother|hours|hour|"
-                           r"cities|city|ics|forget|forgetok)(?::(?P<arg>[a-z0-9*_-]{1,32}))?$")
+ACTION = callbacks.SETTINGS
 
 LEAD_LABELS = {7: N_("7 days before"), 1: N_("1 day before"), 0: N_("on the day")}
 LEAD_BUTTONS = {7: N_("7 days"), 1: N_("1 day"), 0: N_("On the day")}
