@@ -16,7 +16,7 @@ from bot import health, safekeeping, scheduling
 from bot.config import Config
 from bot.content import load_content
 from bot.context import BotApplication, BotContext, BotData, ChatData
-from bot.handlers import register_all
+from bot.handlers import ALLOWED_UPDATES, register_all
 from bot.i18n import N_, RUSSIAN_READERS, translator
 from bot.library import Library, content_documents
 from bot.logs import quiet_noisy_loggers
@@ -138,8 +138,6 @@ async def publish_menus(application: Application) -> None:
 async def start_application(application: BotApplication, *, poll_timeout: int = 10) -> None:
     """Start the way run_polling does, for callers that own the event loop (the sandbox,
     the tests, the benchmarks)."""
-    from bot.handlers import ALLOWED_UPDATES
-
     await application.initialize()
     if application.post_init:
         await application.post_init(application)

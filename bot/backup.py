@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot.content import ProtestEvent
 from bot.storage import MARKER_TABLE, StoreError, lock_data_dir, marker, table_lines, write_atomic
 from bot.store import (
     CHAT_SHARDS,
@@ -34,6 +35,23 @@ SNAPSHOT_FORMAT = "zhanaozen-bot-snapshot"
 SNAPSHOT_VERSION = 1
 
 
+def write_snapshot(store: Store, path: Path) -> None:
+    """Write everything but the content to one JSON file, atomically and consistently.
+
+    Built in one synchronous pass over memory, so no write can slip in half-way.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, snapshot_bytes(store))
+
+
+def snapshot_bytes(store: Store) -> bytes:
+    """The snapshot file's content, from the store's memory (no second store opened)."""
+    deliveries = {occurrence: {"day": day, "rows": store.deliveries(occurrence)}
+                  for occurrence, day in store.delivery_days().items()}
+    return _encode(store.all_chats(), deliveries, store.events(), store.all_meta())
+
+
 def backup(data_dir: Path, out: Path | None = None) -> Path:
     """Write a snapshot to ``out`` (a file, or a directory to put a dated file in)."""
     store = Store.open(Path(data_dir), read_only=True)  # no lock: the bot may be running
@@ -43,17 +61,17 @@ def backup(data_dir: Path, out: Path | None = None) -> Path:
     out = Path(out)
     if out.is_dir():
         out = out / f"snapshot-{datetime.now(UTC):%Y%m%d-%H%M%S}.json"
-    store.snapshot(out)
+    write_snapshot(store, out)
     return out
 
 
-def restore(data_dir: Path, file: Path) -> None:
-    """Bring a snapshot back; raises StoreError, changing nothing, if it is not usable."""
-    Store.restore(Path(data_dir), Path(file))
+def restore(data_dir: Path, snapshot: Path) -> None:
+    """Replace chats, deliveries, events and meta with a snapshot, checked first; raises
+    StoreError, changing nothing, if it is not usable.
 
-
-def restore_files(data_dir: Path, snapshot: Path) -> None:
-    """Check the snapshot, keep the current files as ``.pre-restore``, write the new ones."""
+    The current files are kept as ``<file>.pre-restore``; refused while the bot runs.
+    """
+    data_dir, snapshot = Path(data_dir), Path(snapshot)
     files = read_snapshot(snapshot)  # raises before anything is touched
     lock = lock_data_dir(data_dir, [f"{kind}.json" for kind in KINDS])
     try:
@@ -67,8 +85,8 @@ def restore_files(data_dir: Path, snapshot: Path) -> None:
         lock.release()
 
 
-def snapshot_bytes(chats: Iterable[ChatSettings], deliveries: dict[str, dict[str, Any]],
-                   events: list[dict], meta: Mapping[str, Any]) -> bytes:
+def _encode(chats: Iterable[ChatSettings], deliveries: dict[str, dict[str, Any]],
+            events: list[dict], meta: Mapping[str, Any]) -> bytes:
     document = {
         "format": SNAPSHOT_FORMAT,
         "version": SNAPSHOT_VERSION,
@@ -79,13 +97,6 @@ def snapshot_bytes(chats: Iterable[ChatSettings], deliveries: dict[str, dict[str
         "meta": meta,
     }
     return orjson.dumps(document, option=orjson.OPT_NON_STR_KEYS)
-
-
-def write_snapshot(path: Path, chats: Iterable[ChatSettings],
-                   deliveries: dict[str, dict[str, Any]], events: list[dict],
-                   meta: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, snapshot_bytes(chats, deliveries, events, meta))
 
 
 AGE_SUFFIX = ".json.age"
@@ -171,8 +182,6 @@ def _tables(data: dict[str, Any]) -> dict[str, dict[str, dict]]:
             bucket = table.setdefault(str(int(chat_id) % DELIVERY_BUCKETS), {})
             bucket[str(int(chat_id))] = STATE_CODES[state]
         deliveries[OCCURRENCE_PREFIX + occurrence] = table
-
-    from bot.content import ProtestEvent  # the live store's model for protests
 
     events: dict[str, dict] = {}
     for number, event in enumerate(data["events"], 1):

@@ -15,7 +15,7 @@ from datetime import date
 
 from bot.content import Card, Fact
 from bot.i18n import N_, Translator
-from bot.library import Library
+from bot.library import Library, next_occurrence
 
 MESSAGE_LIMIT = 4096
 PAGE_BUDGET = 3900
@@ -297,8 +297,6 @@ def age_line(tr: Translator, card: Card, today: date) -> str:
 
 
 def _age_line(tr: Translator, card: Card, today: date) -> str:
-    from bot.library import next_occurrence
-
     day = next_occurrence(card, today)
     if day is None or card.year is None:
         return ""

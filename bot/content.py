@@ -26,6 +26,8 @@ from pydantic import (
     field_validator,
 )
 
+from bot.search import normalise
+
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 LANGUAGES = ("en", "ru")
 
@@ -444,8 +446,6 @@ def _add_unique(target: dict, item, path: Path, files: dict[str, Path], errors: 
 
 def cross_check(content: Content) -> list[str]:
     """Checks no single file can make: references, collisions, private data."""
-    from bot.search import normalise  # local: search depends on content, not the reverse
-
     errors: list[str] = []
     alias_owner: dict[str, str] = {}
     for card in content.cards.values():

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
+from bot import events
 from bot.cards import (
     MESSAGE_LIMIT,
     STATUS_LABELS,
@@ -395,18 +396,11 @@ def facts_as_of(library: Library, card: Card) -> str | None:
 # --- protests ------------------------------------------------------------------------------
 
 EVENTS_PAYLOAD = "protests"
-"""Deep link under a shared protest: opens the bot (the list of protests once /start knows
-this payload; until then the welcome, which leads there too)."""
+"""Deep link under a shared protest: /start with it opens the list of protests."""
 
 
 def event_shares(library: Library, store: Store, now: datetime) -> list[EventShare]:
-    """Upcoming protests as shareable items, if the reminders feature (bot.events) is there."""
-    try:
-        from bot import events
-    except ModuleNotFoundError as exc:
-        if exc.name != "bot.events":
-            raise
-        return []
+    """Upcoming protests as shareable items."""
     shares = []
     for event in events.upcoming(events.all_events(library, store), now):
         names = (event.city.en, event.city.ru, event.venue.en, event.venue.ru)
@@ -416,8 +410,6 @@ def event_shares(library: Library, store: Store, now: datetime) -> list[EventSha
 
 
 def _event_item(event: ProtestEvent, tr: Translator, bot_username: str) -> SharedItem:
-    from bot import events
-
     _ = tr.gettext
     title = _("Protest in %(city)s") % {"city": event.city.get(tr.language)}
     link = deep_link(bot_username, EVENTS_PAYLOAD)

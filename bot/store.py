@@ -31,7 +31,6 @@ from bot.storage import (
     json_copy,
     lock_data_dir,
     open_database,
-    write_atomic,
 )
 
 __all__ = ["DELIVERY_STATES", "ChatSettings", "Store", "StoreCorrupted", "StoreError"]
@@ -504,30 +503,6 @@ class Store:
         self._events.table("meta").put({1: {**self._meta(), key: json_copy(value)}})
         await self._events.durable.commit()
 
-    # Backup and restore --------------------------------------------------------------------
-    def snapshot(self, path: Path) -> None:
-        """Write everything but the content to one JSON file, atomically and consistently.
-
-        Built in one synchronous pass over memory, so no write can slip in half-way.
-        """
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, self.snapshot_bytes())
-
-    def snapshot_bytes(self) -> bytes:
-        """The snapshot file's content, from this store's memory (no second store opened)."""
-        from bot import backup  # backup imports this module
-
-        deliveries = {occurrence: {"day": day, "rows": self.deliveries(occurrence)}
-                      for occurrence, day in self.delivery_days().items()}
-        return backup.snapshot_bytes(self.all_chats(), deliveries, self.events(), self._meta())
-
-    @classmethod
-    def restore(cls, data_dir: Path, snapshot: Path) -> None:
-        """Replace chats, deliveries, events and meta with a snapshot, checked first.
-
-        The current files are kept as ``<file>.pre-restore``; refused while the bot runs.
-        """
-        from bot import backup  # backup imports this module
-
-        backup.restore_files(Path(data_dir), Path(snapshot))
+    def all_meta(self) -> Mapping[str, Any]:
+        """Every meta value, read-only (snapshots carry them all)."""
+        return self._meta()

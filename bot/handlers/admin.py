@@ -371,7 +371,7 @@ async def backup(update: Update, context: BotContext) -> None:
         return
     chat = update.effective_chat
     assert chat is not None
-    plain = context.store.snapshot_bytes()  # one consistent pass over the live store
+    plain = backups.snapshot_bytes(context.store)  # one consistent pass over the live store
     sealed = await asyncio.to_thread(backups.encrypt_to, recipient, plain)
     del plain
     name = f"snapshot-{datetime.now(UTC):%Y%m%d-%H%M%S}{backups.AGE_SUFFIX}"

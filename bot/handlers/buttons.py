@@ -6,7 +6,7 @@ from telegram import Update
 
 from bot import callbacks
 from bot.context import BotContext
-from bot.handlers import cards, language
+from bot.handlers import cards, language, settings
 from bot.handlers.common import main_menu, reply
 
 CARD_ACTIONS = ("card", "list", "menu", "lang")
@@ -56,8 +56,6 @@ async def open_menu(update: Update, context: BotContext, name: str) -> None:
         kind = {"people": "p", "memorial": "m", "calendar": "a"}[name]
         await cards.send_list(update, context, kind, 0)
     elif name == "settings":
-        from bot.handlers import settings  # the reminders feature registers it
-
         await settings.settings(update, context)
 
 

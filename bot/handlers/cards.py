@@ -12,6 +12,7 @@ from bot.cards import CardRenderer, esc, heading
 from bot.content import Card
 from bot.context import BotContext
 from bot.handlers.common import command_argument, main_menu, reply, share_button
+from bot.handlers.protests import show_protests
 from bot.i18n import Translator
 from bot.library import PEOPLE_KINDS
 from bot.lists import PAGE_SIZE, card_buttons, list_page
@@ -26,8 +27,6 @@ async def start(update: Update, context: BotContext) -> None:
     if payload and PAYLOAD_RE.match(payload):
         # "/start fix-<card>" is the correction conversation's (handlers.corrections).
         if payload == EVENTS_PAYLOAD:  # a shared protest links to the list
-            from bot.handlers.protests import show_protests
-
             await show_protests(update, context)
             return
         card = context.library.get(payload.lower())
