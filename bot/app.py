@@ -54,7 +54,8 @@ SHORT_DESCRIPTION = N_("Zhanaozen 2011: fact cards on the prisoners, reminders f
 
 
 def build_application(config: Config, store: Store | None = None) -> BotApplication:
-    """The configured Application; services are opened in ``post_init``."""
+    """The configured Application with all its handlers; services are opened in
+    ``post_init``."""
     if not config.token:
         raise ValueError("build_application needs a token; the sandbox supplies its own")
     quiet_noisy_loggers()  # httpx logs request URLs, and those carry the token
@@ -77,11 +78,12 @@ def build_application(config: Config, store: Store | None = None) -> BotApplicat
     application: BotApplication = builder.build()
     application.bot_data.config = config
     application.bot_data.store = store
+    register_all(application)  # the handler table: bot/handlers/__init__.py
     return application
 
 
 async def setup_application(application: BotApplication) -> None:
-    """Open the store, load the content, register handlers, publish menus and descriptions."""
+    """Open the store, load the content, publish menus and descriptions, start the jobs."""
     data = application.bot_data
     config = data.config
     assert config is not None
@@ -94,7 +96,6 @@ async def setup_application(application: BotApplication) -> None:
         {table: data.store.content_table(table) for table in ("cards", "sources", "events")}
     )
     data.username = application.bot.username
-    register_all(application)
     await publish_menus(application)
     if not application.bot.supports_inline_queries:
         log.warning(

@@ -16,8 +16,6 @@ from pydantic import ValidationError
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ChatType
 from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
     MessageHandler,
@@ -470,10 +468,3 @@ def conversations() -> list[ConversationHandler]:
         typing=[MessageHandler(typed, _answers(flow))],
         leave=_leaver(flow), timeout=flows.LONG_TIMEOUT)
         for flow, command in ((EVENT_FLOW, event_add), (BROADCAST_FLOW, broadcast))]
-
-
-def register(application: Application) -> None:
-    for name, callback in (("event_cancel", event_cancel), ("stats", stats),
-                           ("backup", backup)):
-        application.add_handler(CommandHandler(name, callback))
-    application.add_handler(CallbackQueryHandler(on_button, pattern=callbacks.pattern_for(ACTION)))

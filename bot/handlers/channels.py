@@ -18,11 +18,6 @@ import re
 from telegram import Chat, ChatFullInfo, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-)
 
 from bot import callbacks, events, scheduling
 from bot.cards import esc
@@ -250,8 +245,3 @@ async def on_button(update: Update, context: BotContext) -> None:
     await reply(update, context, channel_panel_text(tr, context, channel.title or "", settings,
                                                     note),
                 channel_panel_markup(tr, settings), edit=True)
-
-
-def register(application: Application) -> None:
-    application.add_handler(CommandHandler("channel", channel_command))
-    application.add_handler(CallbackQueryHandler(on_button, pattern=callbacks.pattern_for(ACTION)))

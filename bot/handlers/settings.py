@@ -12,9 +12,7 @@ import dataclasses
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.ext import (
-    Application,
     CallbackQueryHandler,
-    CommandHandler,
     ConversationHandler,
     MessageHandler,
     filters,
@@ -444,13 +442,3 @@ async def on_migrated(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is not None and message.migrate_to_chat_id:
         await context.store.migrate_chat(message.chat.id, message.migrate_to_chat_id)
-
-
-def register(application: Application) -> None:
-    for name, callback in (("subscribe", subscribe), ("unsubscribe", unsubscribe),
-                           ("settings", settings), ("timezone", timezone), ("forget", forget)):
-        application.add_handler(CommandHandler(name, callback))
-    application.add_handler(CallbackQueryHandler(on_button, pattern=callbacks.pattern_for(ACTION)))
-    protests.register(application)
-    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, on_migrated))
-
