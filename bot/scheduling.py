@@ -47,16 +47,16 @@ from bot.reminders import (
     SweepPlan,
     anniversary_in,
     day_key,
-    digests,
     due_between,
-    due_for_groups,
     due_instants,
     event_message_key,
     live_events,
+    local_time,
     message_key,
     next_reminder,
-    plan_sweep,
+    plan_for_groups,
     sweep_window,
+    zone,
 )
 from bot.store import ChatSettings
 
@@ -249,9 +249,9 @@ class ReminderService:
             events = self.events()
 
             def evaluate() -> SweepPlan:
-                due = due_for_groups(self._groups(start, events, only_chat),
-                                     self.library.anniversaries(), events, start, end)
-                return plan_sweep(digests(due), self.store.delivery, now)
+                return plan_for_groups(self._groups(start, events, only_chat),
+                                       self.library.anniversaries(), events, start, end,
+                                       self.store.deliveries, now)
 
             # Reading 100,000 subscribers, expanding their schedules into one message per
             # chat and day and looking each up in the delivery log takes a moment: all of it
@@ -351,12 +351,18 @@ class ReminderService:
 
     def upcoming_for(self, chat: ChatSettings, now: datetime | None = None) -> Reminder | None:
         """The next reminder this chat gets: one owed now (sent within minutes), else the
-        first in the future."""
+        first in the future, leaving out days whose message has already gone."""
         now = now or self.now()
         cards, events = self.library.anniversaries(), self.events()
         owed = [r for r in due_between([chat], cards, events, now - CATCH_UP_LIMIT, now)
                 if self.store.delivery(message_key(r), r.chat_id) is None]
-        return owed[0] if owed else next_reminder(chat, cards, events, now)
+        if owed:
+            return owed[0]
+        upcoming = next_reminder(chat, cards, events, now)
+        if upcoming is None or self.store.delivery(message_key(upcoming), chat.chat_id) is None:
+            return upcoming
+        tomorrow = upcoming.due.astimezone(zone(chat.timezone)).date() + timedelta(days=1)
+        return next_reminder(chat, cards, events, local_time(tomorrow, 0, zone(chat.timezone)))
 
     async def settle_before_subscribing(self, chat: ChatSettings,
                                         now: datetime | None = None) -> None:

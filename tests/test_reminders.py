@@ -193,6 +193,52 @@ def test_grouped_evaluation_equals_one_chat_at_a_time(chats: list[ChatSettings],
     assert due_instants(chats, cards, events, start, end) == {r.due for r in one_by_one}
 
 
+@settings(max_examples=100, deadline=None)
+@given(chats=st.lists(chat_settings, max_size=12, unique_by=lambda c: c.chat_id),
+       hours=st.integers(0, 400 * 24), logged=st.dictionaries(
+           st.integers(1, 40), st.sampled_from(["pending", "sent", "failed", "skipped"])))
+def test_planning_by_profile_equals_planning_each_message(chats: list[ChatSettings], hours: int,
+                                                          logged: dict[int, str]) -> None:
+    """The sweep plans per profile with whole log tables; it must decide exactly what
+    planning each chat's messages one lookup at a time decides."""
+    from bot.reminders import digests, due_for_groups, plan_for_groups
+
+    now = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=hours)
+    start = now - timedelta(days=2)
+    cards = [card(), card("leap", "2012-02-29"), card("spring", "2012-03-10", ())]
+    events = [event(starts=(now + timedelta(days=1)).strftime("%Y-%m-%dT09:00:00"))]
+    groups: dict[tuple, tuple[ChatSettings, list[int]]] = {}
+    for c in chats:
+        groups.setdefault(profile_key(c), (c, []))[1].append(c.chat_id)
+    first_day = {}  # each chat's earliest message key carries its logged state
+    for message in digests(due_between(chats, cards, events, start, now)):
+        first_day.setdefault(message.chat_id, message.key)
+    states = {(first_day[chat_id], chat_id): state for chat_id, state in logged.items()
+              if chat_id in first_day}
+
+    def table(key: str) -> dict[int, str]:
+        return {chat_id: state for (k, chat_id), state in states.items() if k == key}
+
+    expected = plan_sweep(digests(due_for_groups(list(groups.values()), cards, events, start,
+                                                 now)),
+                          lambda key, chat_id: states.get((key, chat_id)), now)
+    found = plan_for_groups(list(groups.values()), cards, events, start, now, table, now)
+
+    def seen(message) -> tuple:
+        return (message.key, message.chat_id, message.due, message.timezone,
+                [(r.kind, r.subject_id, r.lead, r.day) for r in message.items])
+
+    for name in ("send", "skip", "uncertain"):
+        assert [seen(m) for m in getattr(found, name)] == [
+            seen(m) for m in getattr(expected, name)], name
+    assert sorted((seen(m), when) for m, when in found.defer) == sorted(
+        (seen(m), when) for m, when in expected.defer)
+
+
+def profile_key(c: ChatSettings) -> tuple:
+    return (c.timezone, c.hour, c.topics, tuple(c.leads), tuple(c.cities))
+
+
 def test_catch_up_sends_recent_and_skips_old() -> None:
     now = datetime(2026, 12, 9, 12, tzinfo=UTC)  # 17:00 in Almaty
     subscriber = chat(timezone="Asia/Almaty")

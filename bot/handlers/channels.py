@@ -127,8 +127,7 @@ def hours_markup(tr: Translator, chat_id: int) -> InlineKeyboardMarkup:
 def stored(context: BotContext, chat: Chat | ChatFullInfo, tr: Translator) -> ChatSettings:
     """The channel's settings; a new channel posts in the language of whoever sets it up."""
     found = context.store.chat(chat.id)
-    return found or ChatSettings(chat_id=chat.id, chat_type=ChatType.CHANNEL,
-                                 language=tr.language)
+    return found or ChatSettings(chat_id=chat.id, chat_type="channel", language=tr.language)
 
 
 def changed(settings: ChatSettings, op: str, arg: str | None) -> ChatSettings | None:
