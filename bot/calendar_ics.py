@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from icalendar import Alarm, Calendar, Event
+from telegram.helpers import create_deep_linked_url
 
-from bot.cards import deep_link
 from bot.content import Card, ProtestEvent
 from bot.i18n import Translator
 from bot.reminder_texts import first_sentence
@@ -71,7 +71,7 @@ def anniversary_event(tr: Translator, card: Card, chat: ChatSettings | None,
     entry.add("transp", "TRANSPARENT")
     description = first_sentence(card.summary.get(tr.language))
     if bot_username:
-        link = deep_link(bot_username, card.id)
+        link = create_deep_linked_url(bot_username, card.id)
         description += "\n" + link
         entry.add("url", link)
     entry.add("description", description)

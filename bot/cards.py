@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from telegram.helpers import create_deep_linked_url
+
 from bot.content import Card, Fact
 from bot.i18n import N_, Translator
 from bot.library import Library, next_occurrence
@@ -192,16 +194,19 @@ class CardRenderer:
     def _footer(self, card: Card) -> str:
         if not self.bot_username:
             return ""
-        link = deep_link(self.bot_username, card.id)
+        link = create_deep_linked_url(self.bot_username, card.id)
         return f'<a href="{attr(link)}">{esc(self.tr.gettext("Open this card in the bot"))}</a>'
 
-    def summary_line(self, card: Card) -> str:
-        """Plain one-line description (inline results, lists, reminders)."""
-        return card.summary.get(self.tr.language)
 
-
-def deep_link(bot_username: str, payload: str) -> str:
-    return f"https://t.me/{bot_username}?start={payload}"
+def shorten(text: str, limit: int) -> str:
+    """Cut at a word boundary with an ellipsis: button labels, inline titles, descriptions."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    if " " in cut[limit // 2:]:
+        cut = cut[:cut.rindex(" ")]
+    return cut.rstrip(" ·,.;:—-") + "…"
 
 
 def paginate(header: str, blocks: list[str], footer: str,

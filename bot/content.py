@@ -26,10 +26,10 @@ from pydantic import (
     field_validator,
 )
 
+from bot.i18n import LANGUAGES
 from bot.search import normalise
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
-LANGUAGES = ("en", "ru")
 
 SLUG_RE = r"^[a-z0-9][a-z0-9-]{1,46}[a-z0-9]$"
 """Slugs double as deep-link payloads, so they stay inside Telegram's payload alphabet."""
@@ -57,6 +57,15 @@ def _http_link(value: str) -> str:
 
 HttpLink = Annotated[str, Field(max_length=MAX_LINK), AfterValidator(_http_link)]
 """A link organisers give for a protest, in event files and through /event_add alike."""
+
+
+def _partial_date(value: str) -> str:
+    parse_partial_date(value)
+    return value
+
+
+PartialDate = Annotated[str, AfterValidator(_partial_date)]
+"""YYYY, YYYY-MM or YYYY-MM-DD, and a real date (not 2011-02-30)."""
 
 
 def parse_http_link(text: str) -> str | None:
@@ -89,15 +98,8 @@ class Fact(Text):
     """A statement on a card and the sources that back it."""
 
     sources: list[str] = Field(min_length=1)
-    date: str | None = None
+    date: PartialDate | None = None
     """Optional date the fact refers to (YYYY, YYYY-MM or YYYY-MM-DD)."""
-
-    @field_validator("date")
-    @classmethod
-    def _valid_date(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_partial_date(value)
-        return value
 
 
 class Status(_Strict):
@@ -114,15 +116,9 @@ class Status(_Strict):
         "freed_on_bail",
         "unknown",
     ]
-    as_of: str
+    as_of: PartialDate
     sources: list[str] = Field(min_length=1)
     note: Text | None = None
-
-    @field_validator("as_of")
-    @classmethod
-    def _valid_date(cls, value: str) -> str:
-        parse_partial_date(value)
-        return value
 
 
 class Action(_Strict):
@@ -130,14 +126,8 @@ class Action(_Strict):
 
     title: Text
     body: Text
-    published: str
+    published: PartialDate
     sources: list[str] = Field(min_length=1)
-
-    @field_validator("published")
-    @classmethod
-    def _valid_date(cls, value: str) -> str:
-        parse_partial_date(value)
-        return value
 
 
 Slug = Annotated[str, Field(pattern=SLUG_RE)]
@@ -150,7 +140,7 @@ class Card(_Strict):
     kind: Literal["prisoner", "memorial", "anniversary"]
     name: Text
     aliases: list[str] = Field(default_factory=list)
-    date: str | None = None
+    date: PartialDate | None = None
     """For anniversaries: the recurring day (YYYY-MM-DD); month-only dates are never reminded."""
     commemorated: bool | None = None
     """Anniversaries only, and required there: true for what people are reminded of every
@@ -174,13 +164,6 @@ class Card(_Strict):
     demands: list[Fact] = Field(default_factory=list)
     actions: list[Action] = Field(default_factory=list)
     related: list[Slug] = Field(default_factory=list)
-
-    @field_validator("date")
-    @classmethod
-    def _valid_date(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_partial_date(value)
-        return value
 
     def facts(self) -> Iterable[Fact]:
         yield self.summary
@@ -231,16 +214,10 @@ class Source(_Strict):
     id: Slug
     publication: str
     title: str
-    date: str
+    date: PartialDate
     author: str | None = None
     seed_file: str | None = None
     url: str | None = None
-
-    @field_validator("date")
-    @classmethod
-    def _valid_date(cls, value: str) -> str:
-        parse_partial_date(value)
-        return value
 
 
 class GlossaryEntry(_Strict):
@@ -322,9 +299,6 @@ class Content:
     glossary: list[GlossaryEntry] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
     """Which file each card, source and event came from, for error messages."""
-
-    def by_kind(self, *kinds: str) -> list[Card]:
-        return [card for card in self.cards.values() if card.kind in kinds]
 
 
 def _read_yaml(path: Path) -> object:
@@ -434,10 +408,7 @@ def _card_fields(card: Card) -> Iterable[tuple[str, Text]]:
 
 
 def _add_unique(target: dict, item, path: Path, files: dict[str, Path], errors: list[str]) -> None:
-    if item.id in target:
-        errors.append(f"{path}: field id: {item.id!r} already used in {files[item.id]}")
-        return
-    if item.id in files:
+    if item.id in target or item.id in files:
         errors.append(f"{path}: field id: {item.id!r} already used in {files[item.id]}")
         return
     target[item.id] = item

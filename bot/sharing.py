@@ -7,12 +7,13 @@ a link back to the bot. Plain Python, so tests and benchmarks call it without Te
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
+
+from telegram.helpers import create_deep_linked_url
 
 from bot import events
 from bot.cards import (
@@ -20,8 +21,8 @@ from bot.cards import (
     STATUS_LABELS,
     CardRenderer,
     attr,
-    deep_link,
     esc,
+    shorten,
     visible_length,
 )
 from bot.content import Card, ProtestEvent, parse_partial_date
@@ -53,8 +54,6 @@ MIN_WORD = 4
 MAX_WORDS = 6
 """A query that matches nothing as a whole is tried word by word: words this long, this many."""
 
-PAYLOAD_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-"""Telegram's rule for /start payloads (and InlineQueryResultsButton.start_parameter)."""
 NO_RESULTS_PAYLOAD = "inline"
 """Start parameter of the "open the bot" button shown when nothing matched; /start treats it
 as unknown and shows the welcome and menu, which is what such a user needs."""
@@ -116,17 +115,6 @@ def clean_query(query: str) -> str:
     """The query cut to a searchable length; emoji and punctuation alone count as empty."""
     text = " ".join(query[:MAX_QUERY].split())
     return text if normalise(text) else ""
-
-
-def payload_for(card_id: str) -> str:
-    """A deep-link payload; card slugs are designed to be valid ones, this makes sure."""
-    if not PAYLOAD_RE.fullmatch(card_id):
-        raise ValueError(f"{card_id!r} is not a valid /start payload")
-    return card_id
-
-
-def is_valid_payload(payload: str) -> bool:
-    return bool(PAYLOAD_RE.fullmatch(payload))
 
 
 def inline_page(library: Library, tr: Translator, bot_username: str, query: str,
@@ -291,7 +279,7 @@ def _card_item(library: Library, tr: Translator, bot_username: str, card: Card, 
         title=shorten(title, TITLE_LIMIT),
         description=shorten(description, DESCRIPTION_LIMIT),
         text=share_text(library, tr, bot_username, card),
-        link=deep_link(bot_username, payload_for(card.id)),
+        link=create_deep_linked_url(bot_username, card.id),
         link_label=_("Open in the bot"),
         share_query=title,
     )
@@ -320,17 +308,6 @@ def result_id(kind: str, subject_id: str, language: str) -> str:
     if len(value.encode()) > MAX_RESULT_ID:
         raise ValueError(f"inline result id {value!r} is longer than 64 bytes")
     return value
-
-
-def shorten(text: str, limit: int) -> str:
-    """Cut at a word boundary with an ellipsis, for titles and descriptions."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    cut = text[:limit - 1]
-    if " " in cut[limit // 2:]:
-        cut = cut[:cut.rindex(" ")]
-    return cut.rstrip(" ,.;:—-") + "…"
 
 
 # --- the posted message ---------------------------------------------------------------------
@@ -381,7 +358,7 @@ def _with_footer(library: Library, tr: Translator, bot_username: str, card: Card
         as_of_line = _("Facts as of %(date)s (latest source).") % {"date": tr.partial_date(as_of)}
         lines.append(f"<i>{esc(as_of_line)}</i>")
     label = _("Read the full card in the bot") if trimmed else _("Open this card in the bot")
-    link = deep_link(bot_username, payload_for(card.id))
+    link = create_deep_linked_url(bot_username, card.id)
     lines.append(f'<a href="{attr(link)}">{esc(label)}</a>')
     return "\n\n".join(lines)
 
@@ -412,7 +389,7 @@ def event_shares(library: Library, store: Store, now: datetime) -> list[EventSha
 def _event_item(event: ProtestEvent, tr: Translator, bot_username: str) -> SharedItem:
     _ = tr.gettext
     title = _("Protest in %(city)s") % {"city": event.city.get(tr.language)}
-    link = deep_link(bot_username, EVENTS_PAYLOAD)
+    link = create_deep_linked_url(bot_username, EVENTS_PAYLOAD)
     text = "\n\n".join([
         events.describe(tr, event),
         "<i>" + esc(_("Announced by the organiser; check the bot before you go, plans change."))

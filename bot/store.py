@@ -482,15 +482,6 @@ class Store:
             table.put({found: doc})
         await self._events.durable.commit()
 
-    async def delete_event(self, event_id: Any) -> bool:
-        self._writable()
-        table = self._events.table("events")
-        found = [int(doc_id) for doc_id, old in table.raw().items() if old.get("id") == event_id]
-        if found:
-            table.remove(doc_ids=found)
-            await self._events.durable.commit()
-        return bool(found)
-
     def _meta(self) -> Mapping[str, Any]:
         return self._events.table("meta").raw_doc(1) or {}
 

@@ -94,8 +94,6 @@ async def test_updates_replace_documents_and_counts(store: Store) -> None:
     assert store.events() == [{"id": "e", "city": "Paris"}]
     assert store.delivery_counts()["pending"] == 0
     assert store.delivery_counts()["sent"] == 1
-    assert await store.delete_event("e") is True
-    assert store.events() == []
 
 
 async def test_no_temporary_files_are_left_and_backups_exist(store: Store) -> None:

@@ -11,6 +11,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 
 from pydantic import ValidationError
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
@@ -28,7 +29,7 @@ from bot.cards import MESSAGE_LIMIT, esc, visible_length
 from bot.content import ProtestEvent, Text, parse_http_link
 from bot.context import BotContext, ChatData
 from bot.handlers import flows
-from bot.handlers.common import command_argument, is_admin, reply
+from bot.handlers.common import action_button, command_argument, is_admin, reply
 from bot.i18n import N_, Translator, translator
 from bot.reminders import canonical_zone, event_start
 
@@ -53,9 +54,8 @@ PROMPTS = {
 OPTIONAL = frozenset({"link", "note"})
 
 
-def _button(label: str, op: str, arg: str | None = None) -> InlineKeyboardButton:
-    data = callbacks.build(ACTION, op) if arg is None else callbacks.build(ACTION, op, arg)
-    return InlineKeyboardButton(label, callback_data=data)
+_button = partial(action_button, ACTION)
+"""``_button(label, op[, arg])``: a button of the organisers' flows."""
 
 
 async def allowed(update: Update, context: BotContext) -> bool:

@@ -14,15 +14,16 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+from functools import partial
 
-from telegram import Chat, ChatFullInfo, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Chat, ChatFullInfo, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 
 from bot import callbacks, events, scheduling
 from bot.cards import esc
 from bot.context import BotContext
-from bot.handlers.common import command_argument, reply
+from bot.handlers.common import action_button, command_argument, reply
 from bot.handlers.settings import LEAD_BUTTONS, city_label, panel_text
 from bot.i18n import N_, Translator
 from bot.reminders import DELIVERY_HOURS, LEAD_CHOICES, delivery_hour
@@ -66,10 +67,8 @@ async def refusal(context: BotContext, channel_id: int, user_id: int) -> str | N
 
 # The panel, in the private chat ---------------------------------------------------------
 
-def _button(label: str, op: str, channel_id: int,
-            arg: object | None = None) -> InlineKeyboardButton:
-    args = (op, channel_id) if arg is None else (op, channel_id, arg)
-    return InlineKeyboardButton(label, callback_data=callbacks.build(ACTION, *args))
+_button = partial(action_button, ACTION)
+"""``_button(label, op, channel_id[, arg])``: a button of a channel's panel."""
 
 
 def channel_panel_text(tr: Translator, context: BotContext, title: str,

@@ -19,8 +19,8 @@ from telegram.error import BadRequest
 from bot import callbacks
 from bot.context import BotContext
 from bot.i18n import Translator
+from bot.sharing import MAX_QUERY
 
-MAX_QUERY = 100
 """Longer search text is cut: no name is that long, and it bounds the work per message."""
 
 
@@ -70,6 +70,11 @@ async def reply(
         link_preview_options=NO_PREVIEW,
     )
 
+
+
+def action_button(action: str, label: str, *args: object) -> InlineKeyboardButton:
+    """A button whose callback data is ``action:args…``, checked by ``callbacks.build``."""
+    return InlineKeyboardButton(label, callback_data=callbacks.build(action, *args))
 
 def _unchanged(message: Message, text: str, markup: InlineKeyboardMarkup | None) -> bool:
     """Telegram refuses an edit that changes nothing (a double tap, a stale button)."""

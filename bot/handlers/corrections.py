@@ -16,9 +16,10 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler
 from telegram.ext import filters as tg_filters
+from telegram.helpers import create_deep_linked_url
 
 from bot import callbacks
-from bot.cards import deep_link, esc
+from bot.cards import esc
 from bot.context import BotContext, ChatData
 from bot.handlers import flows
 from bot.handlers.common import reply
@@ -62,7 +63,8 @@ async def ask_for_correction(update: Update, context: BotContext, card_id: str) 
     if chat.type != ChatType.PRIVATE:
         if query:
             # Telegram lets a callback answer open the bot's private chat with a start payload.
-            await query.answer(url=deep_link(context.bot_username, PAYLOAD_PREFIX + card.id))
+            await query.answer(url=create_deep_linked_url(context.bot_username,
+                                                              PAYLOAD_PREFIX + card.id))
         return False
     if cooling_down(context):
         await refuse_for_now(update, context)

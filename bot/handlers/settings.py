@@ -8,8 +8,9 @@ zone and language, so the user sees at once what they will get and when.
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 
-from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import ForceReply, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.ext import (
     CallbackQueryHandler,
@@ -22,7 +23,7 @@ from bot import callbacks, events, scheduling
 from bot.cards import esc
 from bot.context import BotContext, ChatData
 from bot.handlers import flows, protests
-from bot.handlers.common import command_argument, reply
+from bot.handlers.common import action_button, command_argument, reply
 from bot.handlers.permissions import may_change_settings
 from bot.i18n import N_, Translator
 from bot.reminders import (
@@ -42,9 +43,8 @@ LEAD_BUTTONS = {7: N_("7 days"), 1: N_("1 day"), 0: N_("On the day")}
 TIMEZONE_FLOW = "timezone"
 
 
-def _button(label: str, op: str, arg: object | None = None) -> InlineKeyboardButton:
-    data = callbacks.build(ACTION, op) if arg is None else callbacks.build(ACTION, op, arg)
-    return InlineKeyboardButton(label, callback_data=data)
+_button = partial(action_button, ACTION)
+"""``_button(label, op[, arg])``: a button of the settings panel."""
 
 
 def city_label(key: str, language: str, known: dict | None = None) -> str:
