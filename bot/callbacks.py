@@ -26,15 +26,15 @@ _PATTERNS = MappingProxyType({
     # action: regex over the arguments after "action:"
     "card": re.compile(r"^(?P<id>[a-z0-9-]{3,48})(?::(?P<page>\d{1,2}))?$"),
     "list": re.compile(r"^(?P<kind>[pma])(?::(?P<page>\d{1,3}))?$"),
-    "menu": re.compile(r"^(?P<name>main|help|people|memorial|calendar|today|language|settings)$"),
+    "menu": re.compile(r"^(?P<name>main|help|today|language|settings)$"),
     "lang": re.compile(r"^(?P<code>en|ru)$"),
     "fix": re.compile(r"^(?P<id>[a-z0-9-]{3,48})$"),
     "fixno": re.compile(r"^$"),
     SETTINGS: re.compile(r"^(?P<op>sub|unsub|menu|topic|lead|zones|tz|tzother|hours|hour|"
-                         r"cities|city|ics|forget|forgetok)(?::(?P<arg>[a-z0-9*_-]{1,32}))?$"),
+                         r"cities|city|ics|forgetok)(?::(?P<arg>[a-z0-9*_-]{1,32}))?$"),
     CHANNEL: re.compile(r"^(?P<op>menu|sub|unsub|lang|topic|lead|zones|tz|hours|hour|forget)"
                         r":(?P<chat>-\d{1,19})(?::(?P<arg>[a-z0-9*_-]{1,32}))?$"),
-    ADMIN: re.compile(r"^(?P<op>tz|skip|publish|discard|bcok|bcno|cancel|cancelok)"
+    ADMIN: re.compile(r"^(?P<op>tz|skip|publish|discard|bcok|cancel|cancelok)"
                       r"(?::(?P<arg>[a-z0-9-]{1,48}))?$"),
     EVENT: re.compile(r"^(?P<op>ics|list)(?::(?P<id>[a-z0-9-]{3,48}))?$"),
 })

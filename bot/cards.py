@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import re
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -18,6 +17,7 @@ from telegram.helpers import create_deep_linked_url
 from bot.content import Card, Fact
 from bot.i18n import N_, Translator
 from bot.library import Library, next_occurrence
+from bot.memo import Memo, PerOwner
 
 MESSAGE_LIMIT = 4096
 PAGE_BUDGET = 3900
@@ -79,8 +79,7 @@ class RenderedCard:
     pages: list[str]
 
 
-_rendered: weakref.WeakKeyDictionary[Library, dict[tuple, RenderedCard]] = (
-    weakref.WeakKeyDictionary())
+_rendered: PerOwner[RenderedCard] = PerOwner()
 """Rendered cards per library: the content of a library never changes, and a card is read
 far more often than the content is reloaded (which builds a new library)."""
 
@@ -95,11 +94,10 @@ class CardRenderer:
 
     def render(self, card: Card) -> RenderedCard:
         """The card's pages, rendered once per language and bot name."""
-        cache = _rendered.setdefault(self.library, {})
         key = (card.id, self.tr.language, self.bot_username)
-        found = cache.get(key)
-        if found is None or found.card is not card:
-            found = cache[key] = self._render(card)
+        found = _rendered.get(self.library, key, lambda: self._render(card))
+        if found.card is not card:  # not this library's card (a variant made in a test)
+            found = self._render(card)
         return RenderedCard(card, list(found.pages))
 
     def _render(self, card: Card) -> RenderedCard:
@@ -281,8 +279,8 @@ def _split_lines(text: str, budget: int) -> list[str]:
     return pieces
 
 
-_age_lines: dict[tuple[int, date, str], tuple[Card, str]] = {}
 AGE_LINE_CACHE_SIZE = 4096
+_age_lines: Memo[str] = Memo(AGE_LINE_CACHE_SIZE)
 
 
 def age_line(tr: Translator, card: Card, today: date) -> str:
@@ -290,15 +288,8 @@ def age_line(tr: Translator, card: Card, today: date) -> str:
 
     Remembered per card, day and language: every /anniversaries shows the same lines all day.
     """
-    key = (id(card), today, tr.language)
-    found = _age_lines.get(key)
-    if found is not None and found[0] is card:
-        return found[1]
-    if len(_age_lines) >= AGE_LINE_CACHE_SIZE:
-        _age_lines.clear()
-    line = _age_line(tr, card, today)
-    _age_lines[key] = (card, line)
-    return line
+    # The line depends on the card only through its date.
+    return _age_lines.get((card.date, today, tr.language), lambda: _age_line(tr, card, today))
 
 
 def _age_line(tr: Translator, card: Card, today: date) -> str:

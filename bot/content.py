@@ -6,6 +6,7 @@ and every fact carries the ids of the sources it rests on, so a reader can check
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -271,6 +272,14 @@ class ProtestEvent(_Strict):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+
+def observed_day(year: int, month: int, day: int) -> date:
+    """The day an anniversary on ``month``/``day`` is marked in ``year``: 29 February falls
+    on 28 February in common years, the day people would otherwise miss it."""
+    if (month, day) == (2, 29) and not calendar.isleap(year):
+        return date(year, 2, 28)
+    return date(year, month, day)
 
 
 def parse_partial_date(value: str) -> tuple[int, int | None, int | None]:

@@ -14,6 +14,7 @@ under its own item key.
 
 from __future__ import annotations
 
+import calendar
 import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -22,7 +23,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cache, lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from bot.content import Card, ProtestEvent
+from bot.content import Card, ProtestEvent, observed_day
 from bot.store import ChatSettings
 
 log = logging.getLogger(__name__)
@@ -146,15 +147,11 @@ MASSACRE_CARD = "zhanaozen-massacre"
 # Anniversaries -----------------------------------------------------------------------------
 
 def anniversary_in(card: Card, year: int) -> date | None:
-    """The day the card is remembered in ``year``: 29 February falls on 28 February in
-    common years, the day people would otherwise miss it."""
+    """The day the card is remembered in ``year`` (``observed_day``), after its first."""
     month_day = card.anniversary_day
     if month_day is None or card.year is None or year <= card.year:
         return None
-    try:
-        return date(year, *month_day)
-    except ValueError:
-        return date(year, 2, 28)
+    return observed_day(year, *month_day)
 
 
 def wanted_cards(chat: ChatSettings, cards: Iterable[Card]) -> list[Card]:
@@ -179,13 +176,9 @@ def _cards_by_day(cards: Iterable[Card]) -> dict[tuple[int, int], list[Card]]:
 
 def _cards_on(day: date, index: dict[tuple[int, int], list[Card]]) -> list[Card]:
     found = list(index.get((day.month, day.day), ()))
-    if (day.month, day.day) == (2, 28) and not _is_leap(day.year):
+    if (day.month, day.day) == (2, 28) and not calendar.isleap(day.year):
         found += index.get((2, 29), [])
     return [card for card in found if anniversary_in(card, day.year) == day]
-
-
-def _is_leap(year: int) -> bool:
-    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
 def anniversary_key(card_id: str, year: int, lead: int) -> str:

@@ -64,7 +64,6 @@ _CYRILLIC = {
 _FOLDS = (
     ("kh", "h"),
     ("zh", "j"),
-    ("dzh", "j"),
     ("dj", "j"),
     ("sh", "s"),
     ("ch", "c"),

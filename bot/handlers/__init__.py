@@ -25,6 +25,7 @@ from bot.handlers import (
     buttons,
     cards,
     channels,
+    common,
     corrections,
     errors,
     fallback,
@@ -104,7 +105,7 @@ def register_all(application: Application) -> None:
     add(MessageHandler(
         private & ~filters.TEXT & ~filters.StatusUpdate.ALL & filters.UpdateType.MESSAGE,
         fallback.other_message))
-    add(CallbackQueryHandler(buttons.stale_button))
+    add(CallbackQueryHandler(common.stale_button))
 
     # Errors: logged, the admins told, the user offered an apology.
     application.add_error_handler(errors.on_error)

@@ -130,3 +130,14 @@ def share_button(tr: Translator, query: str) -> InlineKeyboardButton:
 def is_admin(update: Update, context: BotContext) -> bool:
     user = update.effective_user
     return bool(user and user.id in context.config.admin_ids)
+
+
+async def stale_button(update: Update, context: BotContext) -> None:
+    """Forged, stale or foreign callback data: say so, change nothing."""
+    query = update.callback_query
+    if query is None:
+        return
+    tr = context.tr(update)
+    await query.answer(
+        tr.gettext("This button is out of date. Send /start to begin again."), show_alert=False
+    )

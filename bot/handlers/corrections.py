@@ -22,7 +22,7 @@ from bot import callbacks
 from bot.cards import esc
 from bot.context import BotContext, ChatData
 from bot.handlers import flows
-from bot.handlers.common import reply
+from bot.handlers.common import reply, stale_button
 
 log = logging.getLogger(__name__)
 
@@ -55,16 +55,13 @@ async def ask_for_correction(update: Update, context: BotContext, card_id: str) 
     query = update.callback_query
     chat = update.effective_chat
     if card is None or chat is None:
-        if query:
-            await query.answer(
-                tr.gettext("This button is out of date. Send /start to begin again.")
-            )
+        await stale_button(update, context)
         return False
     if chat.type != ChatType.PRIVATE:
         if query:
             # Telegram lets a callback answer open the bot's private chat with a start payload.
-            await query.answer(url=create_deep_linked_url(context.bot_username,
-                                                              PAYLOAD_PREFIX + card.id))
+            await query.answer(
+                url=create_deep_linked_url(context.bot_username, PAYLOAD_PREFIX + card.id))
         return False
     if cooling_down(context):
         await refuse_for_now(update, context)
