@@ -66,7 +66,7 @@ def build_application(config: Config, store: Store | None = None) -> BotApplicat
         .base_url(config.base_url)
         .base_file_url(config.base_file_url)
         .request(request_for(config.broadcast_rate))
-        .get_updates_request(health.PollingRequest(config.data_dir))
+        .get_updates_request(health.polling_request(config.data_dir))
         .context_types(context_types)
         .job_queue(JobQueue[BotContext]())  # what PTB would make; typed for our context
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=UTC))

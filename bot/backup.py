@@ -21,13 +21,16 @@ from bot.storage import MARKER_TABLE, StoreError, lock_data_dir, marker, table_l
 from bot.store import (
     CHAT_SHARDS,
     DELIVERY_BUCKETS,
+    DELIVERY_STATES,
     KINDS,
     OCCURRENCE_PREFIX,
     SETTINGS_FIELDS,
     STATE_CODES,
     TOUCHED_DOC,
+    TOUCHED_KEY,
     ChatSettings,
     Store,
+    decode_settings,
     encode_settings,
 )
 
@@ -47,9 +50,22 @@ def write_snapshot(store: Store, path: Path) -> None:
 
 def snapshot_bytes(store: Store) -> bytes:
     """The snapshot file's content, from the store's memory (no second store opened)."""
-    deliveries = {occurrence: {"day": day, "rows": store.deliveries(occurrence)}
-                  for occurrence, day in store.delivery_days().items()}
-    return _encode(store.all_chats(), deliveries, store.events(), store.all_meta())
+    return snapshot_from_tables(store.snapshot_tables())
+
+
+def snapshot_from_tables(tables: dict[str, dict[str, dict]]) -> bytes:
+    """Encode ``Store.snapshot_tables`` as a snapshot file; reads only, safe in a thread."""
+    chats = (decode_settings(int(chat_id), doc) for n in range(CHAT_SHARDS)
+             for chat_id, doc in tables["chats"].get(f"c{n}", {}).items())
+    deliveries = {
+        name[len(OCCURRENCE_PREFIX):]: {
+            "day": table.get(TOUCHED_KEY, {}).get("day", 0),
+            "rows": {int(chat_id): DELIVERY_STATES[code] for doc_id, rows in table.items()
+                     if doc_id != TOUCHED_KEY for chat_id, code in rows.items()}}
+        for name, table in tables["deliveries"].items() if name.startswith(OCCURRENCE_PREFIX)}
+    events = list(tables["events"].get("events", {}).values())
+    meta = tables["events"].get("meta", {}).get("1", {})
+    return _encode(chats, deliveries, events, meta)
 
 
 def backup(data_dir: Path, out: Path | None = None) -> Path:
@@ -100,6 +116,12 @@ def _encode(chats: Iterable[ChatSettings], deliveries: dict[str, dict[str, Any]]
 
 
 AGE_SUFFIX = ".json.age"
+
+
+def encrypt_snapshot(recipient: str, tables: dict[str, dict[str, dict]]) -> bytes:
+    """Encode the live store's tables (``Store.snapshot_tables``) and encrypt them, in one
+    worker thread: the plain text exists only there, and only until it is encrypted."""
+    return encrypt_to(recipient, snapshot_from_tables(tables))
 
 
 def encrypt_to(recipient: str, snapshot: bytes) -> bytes:

@@ -52,7 +52,7 @@ class Config:
     heartbeat_url: str | None = None
     """Pinged every few minutes while the bot is healthy (a dead-man's switch)."""
     backup_dir: Path | None = None
-    """Where the daily snapshots go; None: ``<data_dir>/backups``."""
+    """Where the daily snapshots go; None: ``<data_dir>/backups/daily``."""
     restore_from: str | None = None
     """A snapshot (file or https URL) restored at start into an empty data directory."""
 

@@ -23,10 +23,6 @@ import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-import tornado.web
-from telegram.request import HTTPXRequest
-
 log = logging.getLogger(__name__)
 
 POLLING = "polling"
@@ -109,18 +105,22 @@ def main(config) -> int:
     return 0 if verdict.healthy else 1
 
 
-class PollingRequest(HTTPXRequest):
-    """The request object of ``getUpdates`` alone: each answer Telegram gives is a beat."""
+def polling_request(data_dir: Path):
+    """The request object of ``getUpdates`` alone: each answer Telegram gives is a beat.
 
-    def __init__(self, data_dir: Path) -> None:
-        super().__init__(connection_pool_size=1)  # PTB's own default for getUpdates
-        self._data_dir = Path(data_dir)
+    Built here rather than at import: ``python -m bot health`` runs every 30 s and needs
+    none of PTB or httpx.
+    """
+    from telegram.request import HTTPXRequest
 
-    async def do_request(self, *args, **kwargs) -> tuple[int, bytes]:
-        code, payload = await super().do_request(*args, **kwargs)
-        if code == 200:
-            beat(self._data_dir, POLLING)
-        return code, payload
+    class PollingRequest(HTTPXRequest):
+        async def do_request(self, *args, **kwargs) -> tuple[int, bytes]:
+            code, payload = await super().do_request(*args, **kwargs)
+            if code == 200:
+                beat(data_dir, POLLING)
+            return code, payload
+
+    return PollingRequest(connection_pool_size=1)  # PTB's own default for getUpdates
 
 
 def install(application) -> None:
@@ -135,6 +135,8 @@ def install(application) -> None:
 
 
 async def _ping_job(context) -> None:
+    import httpx
+
     config = context.application.bot_data.config
     verdict = check(config.data_dir, polling=not config.webhook_url)
     if not verdict.healthy:
@@ -158,19 +160,24 @@ async def _add_healthz_job(context) -> None:
     if web_app is None or not hasattr(web_app, "add_handlers"):
         log.warning("could not add %s to the webhook server", HEALTHZ_PATH)
         return
-    web_app.add_handlers(r".*", [(HEALTHZ_PATH, _HealthzHandler,
+    web_app.add_handlers(r".*", [(HEALTHZ_PATH, _healthz_handler(),
                                   {"data_dir": application.bot_data.config.data_dir})])
 
 
-class _HealthzHandler(tornado.web.RequestHandler):
-    def initialize(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
+def _healthz_handler():
+    import tornado.web
 
-    def get(self) -> None:
-        verdict = check(self.data_dir, polling=False)
-        self.set_status(200 if verdict.healthy else 503)
-        self.set_header("Content-Type", "text/plain; charset=utf-8")
-        self.finish(verdict.summary() + "\n")
+    class HealthzHandler(tornado.web.RequestHandler):
+        def initialize(self, data_dir: Path) -> None:
+            self.data_dir = data_dir
+
+        def get(self) -> None:
+            verdict = check(self.data_dir, polling=False)
+            self.set_status(200 if verdict.healthy else 503)
+            self.set_header("Content-Type", "text/plain; charset=utf-8")
+            self.finish(verdict.summary() + "\n")
+
+    return HealthzHandler
 
 
 # A second instance ---------------------------------------------------------------------------

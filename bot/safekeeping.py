@@ -35,6 +35,8 @@ SNAPSHOT_EVERY = timedelta(days=1)
 CHECK_EVERY = timedelta(hours=1)
 """The job looks hourly whether the newest snapshot is a day old, so a bot restarted more
 often than daily (as a Heroku dyno is) still takes one a day."""
+FIRST_CHECK = timedelta(minutes=10)
+"""Not during start-up, which has its own work (the catch-up sweep, planning)."""
 
 
 # The disk ------------------------------------------------------------------------------------
@@ -220,8 +222,8 @@ def snapshot_if_due(config, now: datetime | None = None) -> Path | None:
 
 
 def install(application) -> None:
-    """The hourly check for the daily snapshot (the first one a minute after start)."""
-    application.job_queue.run_repeating(_snapshot_job, interval=CHECK_EVERY, first=60,
+    """The hourly check for the daily snapshot (the first one ten minutes after start)."""
+    application.job_queue.run_repeating(_snapshot_job, interval=CHECK_EVERY, first=FIRST_CHECK,
                                         name="safekeeping:snapshot")
 
 

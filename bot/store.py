@@ -494,6 +494,12 @@ class Store:
         self._events.table("meta").put({1: {**self._meta(), key: json_copy(value)}})
         await self._events.durable.commit()
 
-    def all_meta(self) -> Mapping[str, Any]:
-        """Every meta value, read-only (snapshots carry them all)."""
-        return self._meta()
+    def snapshot_tables(self) -> dict[str, dict[str, dict]]:
+        """The current tables of chats, deliveries and events, in one cheap synchronous step.
+
+        Tables and documents are replaced on every write, never changed in place (see
+        ``FastTable``), so these references stay a consistent snapshot that a worker thread
+        can encode while the bot goes on (``backup.snapshot_from_tables``).
+        """
+        return {kind: dict(db.durable.read()) for kind, db in (
+            ("chats", self._chats), ("deliveries", self._deliveries), ("events", self._events))}

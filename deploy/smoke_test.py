@@ -113,9 +113,16 @@ class Smoke:
 
         def done(what: str) -> None:
             nonlocal step
+            self.passed += 1
             print(f"ok  {what} ({time.monotonic() - step:.1f}s)", flush=True)
             step = time.monotonic()
 
+        image = json.loads(docker("image", "inspect", self.image).stdout)[0]["Config"]
+        assert image["User"] not in ("", "root", "0"), "the image runs as root"
+        assert "/data" in (image.get("Volumes") or {}), "/data is not declared a VOLUME"
+        assert image["Healthcheck"]["Test"][1:] == ["python", "-m", "bot", "health"], \
+            image["Healthcheck"]
+        done(f"the image runs as {image['User']!r}, declares /data and a HEALTHCHECK")
         first = self.start_container(f"zhanaozen-smoke-a-{self.run_id}")
         self.wait_running(first)
         done("the container starts and polls the emulator")

@@ -356,3 +356,39 @@ def test_webhook_mode_answers_healthz(tmp_path):
             assert bot.terminate() == 0
         finally:
             bot.cleanup()
+
+
+# The dead-man's switch ---------------------------------------------------------------------------
+
+async def test_heartbeat_url_is_pinged_only_while_healthy(emulator, data_dir):
+    import http.server
+    import threading
+
+    pings: list[str] = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            pings.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/ping/abc"
+    try:
+        config = make_config(emulator, data_dir, heartbeat_url=url)
+        async with running_bot(config) as application:
+            await emulator.wait_for(
+                lambda: health.check(data_dir).healthy, timeout=30, what="a healthy bot")
+            (job,) = application.job_queue.get_jobs_by_name("health:ping")
+            await job.run(application)
+            assert pings == ["/ping/abc"]
+            age(health.beat_path(data_dir, health.REMINDERS),
+                health.STALE_AFTER[health.REMINDERS] + 60)
+            await job.run(application)
+            assert pings == ["/ping/abc"], "pinged although the reminder job had stopped"
+    finally:
+        server.shutdown()

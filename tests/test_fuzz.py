@@ -39,15 +39,12 @@ from fuzzing import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from telegram import Update
-from telegram.ext import TypeHandler
 
 from bot.app import build_application, start_application, stop_application
 from bot.emulator import BotMessage, Emulator
 from bot.handlers import ALLOWED_UPDATES
 from bot.i18n import LOCALES_DIR, pick_language
 
-DONE_GROUP = 99
-"""Handler group of the marker that tells the test an update is finished (runs last)."""
 SENTINEL_ENTITIES = frozenset({"underline", "strikethrough"})
 """The bot never formats with <u> or <s>: such an entity means user text went out unescaped."""
 FUZZ_EXAMPLES = 120
@@ -156,8 +153,8 @@ class FuzzBot:
         self.emulator = Emulator(username=BOT_USERNAME)
         await self.emulator.start()
         self.app = build_application(make_config(self.emulator, self.data_dir))
+        self._watch_updates()
         await start_application(self.app, poll_timeout=1)
-        self.app.add_handler(TypeHandler(Update, self._processed), group=DONE_GROUP)
         for chat_id, chat_type in self.group_type.items():
             await self._run(self.emulator.bot_added_to_group(chat_id, GROUP_ADMIN,
                                                              chat_type=chat_type))
@@ -168,11 +165,24 @@ class FuzzBot:
         try:
             await stop_application(self.app)
         finally:
+            type(self.app).process_update = self._process_update
             await self.emulator.stop()
 
-    async def _processed(self, update: Update, _context: object) -> None:
-        self.done.add(update.update_id)
-        self._wake.set()
+    def _watch_updates(self) -> None:
+        """Note each update once the Application is done with it. A handler in a last group
+        would miss those a flow stops with ApplicationHandlerStop (bot.handlers.flows)."""
+        app_class, fuzz = type(self.app), self
+        self._process_update = original = app_class.process_update
+
+        async def process_update(app, update: object) -> None:
+            try:
+                await original(app, update)
+            finally:
+                if app is fuzz.app and isinstance(update, Update):
+                    fuzz.done.add(update.update_id)
+                    fuzz._wake.set()
+
+        app_class.process_update = process_update
 
     async def _run(self, update_id: int | None) -> None:
         """Wait for the marker handler to see the update (or for an error to be logged)."""

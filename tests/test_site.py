@@ -241,7 +241,8 @@ def test_qr_codes_carry_the_web_address_else_the_deep_link(site, bare_site, tmp_
 
 
 def test_calendar_sitemap_and_robots(site, bare_site, content):
-    dated = {card.id for card in content.cards.values() if card.anniversary_day}
+    dated = {card.id for card in content.cards.values()
+             if card.anniversary_day and card.commemorated}
     for language in LANGUAGES:
         calendar = Calendar.from_ical((site / language / "calendar.ics").read_bytes())
         uids = {str(event["uid"]).split("@")[0] for event in calendar.walk("VEVENT")}

@@ -369,9 +369,8 @@ async def backup(update: Update, context: BotContext) -> None:
         return
     chat = update.effective_chat
     assert chat is not None
-    plain = backups.snapshot_bytes(context.store)  # one consistent pass over the live store
-    sealed = await asyncio.to_thread(backups.encrypt_to, recipient, plain)
-    del plain
+    tables = context.store.snapshot_tables()  # consistent, and cheap on the event loop
+    sealed = await asyncio.to_thread(backups.encrypt_snapshot, recipient, tables)
     name = f"snapshot-{datetime.now(UTC):%Y%m%d-%H%M%S}{backups.AGE_SUFFIX}"
     await context.bot.send_document(
         chat.id, InputFile(sealed, filename=name),

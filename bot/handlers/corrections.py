@@ -125,9 +125,14 @@ async def pass_on_correction(update: Update, context: BotContext, text: str) -> 
 # The conversation ----------------------------------------------------------------------------
 
 async def on_fix_button(update: Update, context: BotContext) -> object:
-    parsed = callbacks.parse(update.callback_query.data if update.callback_query else None)
-    waiting = parsed is not None and await ask_for_correction(update, context,
-                                                              parsed.args["id"])
+    query = update.callback_query
+    parsed = callbacks.parse(query.data if query else None)
+    if parsed is None:  # forged or malformed: out of date, like any unknown button
+        if query:
+            await query.answer(context.tr(update).gettext(
+                "This button is out of date. Send /start to begin again."))
+        flows.done()
+    waiting = await ask_for_correction(update, context, parsed.args["id"])
     if waiting:
         flows.stay()
     flows.done()

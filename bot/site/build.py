@@ -171,7 +171,8 @@ class Site:
     def calendar_file(self, language: str) -> bytes:
         protests = sorted(live_events(self.library.content_events.values(), self.now),
                           key=lambda event: event.starts_at)
-        return reminders_calendar(translator(language), self.library.anniversaries(),
+        commemorations = [card for card in self.library.anniversaries() if card.commemorated]
+        return reminders_calendar(translator(language), commemorations,
                                   protests, None, self.settings.bot_username, self.now)
 
     def sitemap(self, pages: Iterable[str]) -> str:

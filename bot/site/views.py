@@ -189,7 +189,8 @@ class IndexView:
 
 def index_view(library: Library, tr: Translator, today: date, now: datetime) -> IndexView:
     lang = tr.language
-    upcoming = library.calendar(today)
+    # What the editors mark as commemorated (as the reminders do), not every dated fact.
+    upcoming = [occ for occ in library.calendar(today) if occ.card.commemorated]
     # The 16 December commemoration leads; then whatever comes sooner, if anything does.
     chosen = [occ for occ in upcoming if occ.card.id == DEC16_CARD][:1]
     if upcoming and upcoming[0] not in chosen:
