@@ -48,6 +48,7 @@ from bench_store import random_chat
 from harness import TOKEN, Child, cpu_seconds, machine, show_row, start_emulator
 
 from bot.backup import SNAPSHOT_FORMAT, SNAPSHOT_VERSION
+from bot.backup import restore as restore_snapshot
 from bot.store import Store
 
 TARGET_SHARE = 0.95
@@ -80,7 +81,7 @@ def build_store(data_dir: Path, subscribers: int) -> list[int]:
     snapshot.write_text(json.dumps({"format": SNAPSHOT_FORMAT, "version": SNAPSHOT_VERSION,
                                     "chats": chats, "deliveries": {}, "events": [],
                                     "meta": {}}))
-    Store.restore(data_dir, snapshot)
+    restore_snapshot(data_dir, snapshot)
     snapshot.unlink()
     return [chat["chat_id"] for chat in chats]
 

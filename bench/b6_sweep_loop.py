@@ -31,10 +31,10 @@ import time_machine
 from bot import scheduling
 from bot.app import build_application, start_application, stop_application
 from bot.backup import SNAPSHOT_FORMAT, SNAPSHOT_VERSION
+from bot.backup import restore as restore_snapshot
 from bot.config import Config
 from bot.emulator import Emulator
 from bot.reminders import digests, due_for_groups, plan_sweep
-from bot.store import Store
 
 TOKEN = "123456:BENCH-token-ABCDEFGHIJKLMNOPQRSTUV"
 DUE = datetime(2026, 12, 16, 10, tzinfo=UTC)
@@ -52,7 +52,7 @@ def build(data_dir: Path, subscribers: int) -> None:
         "format": SNAPSHOT_FORMAT, "version": SNAPSHOT_VERSION, "chats": chats,
         "deliveries": {"d:2026-12-16": {"day": day, "rows": rows}}, "events": [],
         "meta": {scheduling.LOG_FORMAT: 2}}))
-    Store.restore(data_dir, snapshot)
+    restore_snapshot(data_dir, snapshot)
 
 
 async def longest_stall(work) -> tuple[float, float]:

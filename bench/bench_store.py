@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.backup import SNAPSHOT_FORMAT, SNAPSHOT_VERSION
+from bot.backup import restore as restore_snapshot
 from bot.store import ChatSettings, Store
 
 SUBSCRIBERS = 100_000
@@ -55,7 +56,7 @@ def build(data_dir: Path) -> float:
                                     "chats": chats, "deliveries": {}, "events": [],
                                     "meta": {}}))
     started = time.perf_counter()
-    Store.restore(data_dir, snapshot)
+    restore_snapshot(data_dir, snapshot)
     return time.perf_counter() - started
 
 

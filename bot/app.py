@@ -10,13 +10,13 @@ from datetime import UTC
 from telegram import BotCommand
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, JobQueue
 
 from bot import health, safekeeping, scheduling
 from bot.config import Config
 from bot.content import load_content
 from bot.context import BotApplication, BotContext, BotData, ChatData
-from bot.handlers import register_all
+from bot.handlers import ALLOWED_UPDATES, register_all
 from bot.i18n import N_, RUSSIAN_READERS, translator
 from bot.library import Library, content_documents
 from bot.logs import quiet_noisy_loggers
@@ -54,7 +54,8 @@ SHORT_DESCRIPTION = N_("Zhanaozen 2011: fact cards on the prisoners, reminders f
 
 
 def build_application(config: Config, store: Store | None = None) -> BotApplication:
-    """The configured Application; services are opened in ``post_init``."""
+    """The configured Application with all its handlers; services are opened in
+    ``post_init``."""
     if not config.token:
         raise ValueError("build_application needs a token; the sandbox supplies its own")
     quiet_noisy_loggers()  # httpx logs request URLs, and those carry the token
@@ -67,6 +68,7 @@ def build_application(config: Config, store: Store | None = None) -> BotApplicat
         .request(request_for(config.broadcast_rate))
         .get_updates_request(health.polling_request(config.data_dir))
         .context_types(context_types)
+        .job_queue(JobQueue[BotContext]())  # what PTB would make; typed for our context
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=UTC))
         .rate_limiter(SendBudget.from_config(config))  # the one send budget, replies first
         .concurrent_updates(CONCURRENT_UPDATES)
@@ -76,11 +78,12 @@ def build_application(config: Config, store: Store | None = None) -> BotApplicat
     application: BotApplication = builder.build()
     application.bot_data.config = config
     application.bot_data.store = store
+    register_all(application)  # the handler table: bot/handlers/__init__.py
     return application
 
 
 async def setup_application(application: BotApplication) -> None:
-    """Open the store, load the content, register handlers, publish menus and descriptions."""
+    """Open the store, load the content, publish menus and descriptions, start the jobs."""
     data = application.bot_data
     config = data.config
     assert config is not None
@@ -93,7 +96,6 @@ async def setup_application(application: BotApplication) -> None:
         {table: data.store.content_table(table) for table in ("cards", "sources", "events")}
     )
     data.username = application.bot.username
-    register_all(application)
     await publish_menus(application)
     if not application.bot.supports_inline_queries:
         log.warning(
@@ -137,8 +139,6 @@ async def publish_menus(application: Application) -> None:
 async def start_application(application: BotApplication, *, poll_timeout: int = 10) -> None:
     """Start the way run_polling does, for callers that own the event loop (the sandbox,
     the tests, the benchmarks)."""
-    from bot.handlers import ALLOWED_UPDATES
-
     await application.initialize()
     if application.post_init:
         await application.post_init(application)

@@ -8,7 +8,7 @@ it is rebuilt from ``content/`` at every start.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,22 +16,56 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot.content import ProtestEvent
 from bot.storage import MARKER_TABLE, StoreError, lock_data_dir, marker, table_lines, write_atomic
 from bot.store import (
     CHAT_SHARDS,
     DELIVERY_BUCKETS,
+    DELIVERY_STATES,
     KINDS,
     OCCURRENCE_PREFIX,
     SETTINGS_FIELDS,
     STATE_CODES,
     TOUCHED_DOC,
+    TOUCHED_KEY,
     ChatSettings,
     Store,
+    decode_settings,
     encode_settings,
 )
 
 SNAPSHOT_FORMAT = "zhanaozen-bot-snapshot"
 SNAPSHOT_VERSION = 1
+
+
+def write_snapshot(store: Store, path: Path) -> None:
+    """Write everything but the content to one JSON file, atomically and consistently.
+
+    Built in one synchronous pass over memory, so no write can slip in half-way.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, snapshot_bytes(store))
+
+
+def snapshot_bytes(store: Store) -> bytes:
+    """The snapshot file's content, from the store's memory (no second store opened)."""
+    return snapshot_from_tables(store.snapshot_tables())
+
+
+def snapshot_from_tables(tables: dict[str, dict[str, dict]]) -> bytes:
+    """Encode ``Store.snapshot_tables`` as a snapshot file; reads only, safe in a thread."""
+    chats = (decode_settings(int(chat_id), doc) for n in range(CHAT_SHARDS)
+             for chat_id, doc in tables["chats"].get(f"c{n}", {}).items())
+    deliveries = {
+        name[len(OCCURRENCE_PREFIX):]: {
+            "day": table.get(TOUCHED_KEY, {}).get("day", 0),
+            "rows": {int(chat_id): DELIVERY_STATES[code] for doc_id, rows in table.items()
+                     if doc_id != TOUCHED_KEY for chat_id, code in rows.items()}}
+        for name, table in tables["deliveries"].items() if name.startswith(OCCURRENCE_PREFIX)}
+    events = list(tables["events"].get("events", {}).values())
+    meta = tables["events"].get("meta", {}).get("1", {})
+    return _encode(chats, deliveries, events, meta)
 
 
 def backup(data_dir: Path, out: Path | None = None) -> Path:
@@ -43,17 +77,17 @@ def backup(data_dir: Path, out: Path | None = None) -> Path:
     out = Path(out)
     if out.is_dir():
         out = out / f"snapshot-{datetime.now(UTC):%Y%m%d-%H%M%S}.json"
-    store.snapshot(out)
+    write_snapshot(store, out)
     return out
 
 
-def restore(data_dir: Path, file: Path) -> None:
-    """Bring a snapshot back; raises StoreError, changing nothing, if it is not usable."""
-    Store.restore(Path(data_dir), Path(file))
+def restore(data_dir: Path, snapshot: Path) -> None:
+    """Replace chats, deliveries, events and meta with a snapshot, checked first; raises
+    StoreError, changing nothing, if it is not usable.
 
-
-def restore_files(data_dir: Path, snapshot: Path) -> None:
-    """Check the snapshot, keep the current files as ``.pre-restore``, write the new ones."""
+    The current files are kept as ``<file>.pre-restore``; refused while the bot runs.
+    """
+    data_dir, snapshot = Path(data_dir), Path(snapshot)
     files = read_snapshot(snapshot)  # raises before anything is touched
     lock = lock_data_dir(data_dir, [f"{kind}.json" for kind in KINDS])
     try:
@@ -67,8 +101,8 @@ def restore_files(data_dir: Path, snapshot: Path) -> None:
         lock.release()
 
 
-def snapshot_bytes(chats: Iterable[ChatSettings], deliveries: dict[str, dict[str, Any]],
-                   events: list[dict], meta: dict[str, Any]) -> bytes:
+def _encode(chats: Iterable[ChatSettings], deliveries: dict[str, dict[str, Any]],
+            events: list[dict], meta: Mapping[str, Any]) -> bytes:
     document = {
         "format": SNAPSHOT_FORMAT,
         "version": SNAPSHOT_VERSION,
@@ -81,21 +115,12 @@ def snapshot_bytes(chats: Iterable[ChatSettings], deliveries: dict[str, dict[str
     return orjson.dumps(document, option=orjson.OPT_NON_STR_KEYS)
 
 
-def write_snapshot(path: Path, chats: Iterable[ChatSettings],
-                   deliveries: dict[str, dict[str, Any]], events: list[dict],
-                   meta: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, snapshot_bytes(chats, deliveries, events, meta))
-
-
 AGE_SUFFIX = ".json.age"
 
 
 def encrypt_snapshot(recipient: str, tables: dict[str, dict[str, dict]]) -> bytes:
     """Encode the live store's tables (``Store.snapshot_tables``) and encrypt them, in one
     worker thread: the plain text exists only there, and only until it is encrypted."""
-    from bot.store import snapshot_from_tables
-
     return encrypt_to(recipient, snapshot_from_tables(tables))
 
 
@@ -179,8 +204,6 @@ def _tables(data: dict[str, Any]) -> dict[str, dict[str, dict]]:
             bucket = table.setdefault(str(int(chat_id) % DELIVERY_BUCKETS), {})
             bucket[str(int(chat_id))] = STATE_CODES[state]
         deliveries[OCCURRENCE_PREFIX + occurrence] = table
-
-    from bot.content import ProtestEvent  # the live store's model for protests
 
     events: dict[str, dict] = {}
     for number, event in enumerate(data["events"], 1):

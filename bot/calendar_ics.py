@@ -10,15 +10,15 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from icalendar import Alarm, Calendar, Event
+from telegram.helpers import create_deep_linked_url
 
-from bot.cards import deep_link
 from bot.content import Card, ProtestEvent
 from bot.i18n import Translator
+from bot.reminder_texts import first_sentence
 from bot.reminders import (
     LEAD_CHOICES,
     delivery_hour,
     event_start,
-    first_sentence,
     wanted_cards,
     zone,
 )
@@ -56,8 +56,8 @@ def _leads(chat: ChatSettings | None) -> list[int]:
 def anniversary_event(tr: Translator, card: Card, chat: ChatSettings | None,
                       bot_username: str | None, stamp: datetime) -> Event:
     """A yearly all-day event on the anniversary, alarms at the chat's delivery hour."""
-    month, day = card.anniversary_day  # type: ignore[misc]
-    assert card.year is not None
+    assert card.anniversary_day is not None and card.year is not None
+    month, day = card.anniversary_day
     entry = Event()
     entry.add("uid", f"{card.id}@{UID_DOMAIN}")
     entry.add("dtstamp", stamp)
@@ -71,7 +71,7 @@ def anniversary_event(tr: Translator, card: Card, chat: ChatSettings | None,
     entry.add("transp", "TRANSPARENT")
     description = first_sentence(card.summary.get(tr.language))
     if bot_username:
-        link = deep_link(bot_username, card.id)
+        link = create_deep_linked_url(bot_username, card.id)
         description += "\n" + link
         entry.add("url", link)
     entry.add("description", description)
@@ -90,7 +90,8 @@ def protest_event(tr: Translator, event: ProtestEvent, chat: ChatSettings | None
     entry = Event()
     entry.add("uid", f"{event.id}@{UID_DOMAIN}")
     entry.add("dtstamp", stamp)
-    entry.add("summary", tr.gettext("Protest in %(city)s") % {"city": event.city.get(lang)})
+    summary = tr.gettext("Protest in %(city)s") % {"city": event.city.get(lang)}
+    entry.add("summary", summary)
     entry.add("dtstart", start)
     entry.add("location", f"{event.venue.get(lang)}, {event.address}, {event.city.get(lang)}")
     lines = [tr.gettext("Organiser: %(name)s") % {"name": event.organiser.get(lang)}]
@@ -104,7 +105,7 @@ def protest_event(tr: Translator, event: ProtestEvent, chat: ChatSettings | None
     if not event.cancelled:
         for lead in _leads(chat):
             trigger = -timedelta(days=lead) if lead else -EVENT_SAME_DAY_ALARM
-            entry.add_component(_alarm(entry["summary"], trigger))
+            entry.add_component(_alarm(summary, trigger))
     return entry
 
 

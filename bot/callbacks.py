@@ -9,18 +9,36 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from types import MappingProxyType
 
 MAX_BYTES = 64
 
-_PATTERNS = {
+SETTINGS = "rs"
+"""The reminder settings panel (``handlers.settings``)."""
+CHANNEL = "chn"
+"""A channel's settings panel, pressed in a private chat (``handlers.channels``)."""
+ADMIN = "adm"
+"""Organisers' flows: protests and broadcasts (``handlers.admin``)."""
+EVENT = "ev"
+"""A protest's buttons under reminders and lists (``handlers.protests``)."""
+
+_PATTERNS = MappingProxyType({
     # action: regex over the arguments after "action:"
     "card": re.compile(r"^(?P<id>[a-z0-9-]{3,48})(?::(?P<page>\d{1,2}))?$"),
     "list": re.compile(r"^(?P<kind>[pma])(?::(?P<page>\d{1,3}))?$"),
-    "menu": re.compile(r"^(?P<name>main|help|people|memorial|calendar|today|language|settings)$"),
+    "menu": re.compile(r"^(?P<name>main|help|today|language|settings)$"),
     "lang": re.compile(r"^(?P<code>en|ru)$"),
     "fix": re.compile(r"^(?P<id>[a-z0-9-]{3,48})$"),
     "fixno": re.compile(r"^$"),
-}
+    SETTINGS: re.compile(r"^(?P<op>sub|unsub|menu|topic|lead|zones|tz|tzother|hours|hour|"
+                         r"cities|city|ics|forgetok)(?::(?P<arg>[a-z0-9*_-]{1,32}))?$"),
+    CHANNEL: re.compile(r"^(?P<op>menu|sub|unsub|lang|topic|lead|zones|tz|hours|hour|forget)"
+                        r":(?P<chat>-\d{1,19})(?::(?P<arg>[a-z0-9*_-]{1,32}))?$"),
+    ADMIN: re.compile(r"^(?P<op>tz|skip|publish|discard|bcok|cancel|cancelok)"
+                      r"(?::(?P<arg>[a-z0-9-]{1,48}))?$"),
+    EVENT: re.compile(r"^(?P<op>ics|list)(?::(?P<id>[a-z0-9-]{3,48}))?$"),
+})
+"""Every button format of the bot, fixed at import: no module adds to it later."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +70,6 @@ def parse(data: str | None) -> Callback | None:
     if match is None:
         return None
     return Callback(action, {k: v for k, v in match.groupdict().items() if v is not None})
-
-
-def register(action: str, pattern: str) -> None:
-    """Let a feature module (settings, events) add its own strictly parsed format."""
-    _PATTERNS[action] = re.compile(pattern)
 
 
 def pattern_for(*actions: str) -> re.Pattern[str]:

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import html
 import re
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from telegram.helpers import create_deep_linked_url
+
 from bot.content import Card, Fact
 from bot.i18n import N_, Translator
-from bot.library import Library
+from bot.library import Library, next_occurrence
+from bot.memo import Memo, PerOwner
 
 MESSAGE_LIMIT = 4096
 PAGE_BUDGET = 3900
@@ -77,8 +79,7 @@ class RenderedCard:
     pages: list[str]
 
 
-_rendered: weakref.WeakKeyDictionary[Library, dict[tuple, RenderedCard]] = (
-    weakref.WeakKeyDictionary())
+_rendered: PerOwner[RenderedCard] = PerOwner()
 """Rendered cards per library: the content of a library never changes, and a card is read
 far more often than the content is reloaded (which builds a new library)."""
 
@@ -93,11 +94,10 @@ class CardRenderer:
 
     def render(self, card: Card) -> RenderedCard:
         """The card's pages, rendered once per language and bot name."""
-        cache = _rendered.setdefault(self.library, {})
         key = (card.id, self.tr.language, self.bot_username)
-        found = cache.get(key)
-        if found is None or found.card is not card:
-            found = cache[key] = self._render(card)
+        found = _rendered.get(self.library, key, lambda: self._render(card))
+        if found.card is not card:  # not this library's card (a variant made in a test)
+            found = self._render(card)
         return RenderedCard(card, list(found.pages))
 
     def _render(self, card: Card) -> RenderedCard:
@@ -192,16 +192,19 @@ class CardRenderer:
     def _footer(self, card: Card) -> str:
         if not self.bot_username:
             return ""
-        link = deep_link(self.bot_username, card.id)
+        link = create_deep_linked_url(self.bot_username, card.id)
         return f'<a href="{attr(link)}">{esc(self.tr.gettext("Open this card in the bot"))}</a>'
 
-    def summary_line(self, card: Card) -> str:
-        """Plain one-line description (inline results, lists, reminders)."""
-        return card.summary.get(self.tr.language)
 
-
-def deep_link(bot_username: str, payload: str) -> str:
-    return f"https://t.me/{bot_username}?start={payload}"
+def shorten(text: str, limit: int) -> str:
+    """Cut at a word boundary with an ellipsis: button labels, inline titles, descriptions."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    if " " in cut[limit // 2:]:
+        cut = cut[:cut.rindex(" ")]
+    return cut.rstrip(" ·,.;:—-") + "…"
 
 
 def paginate(header: str, blocks: list[str], footer: str,
@@ -276,8 +279,8 @@ def _split_lines(text: str, budget: int) -> list[str]:
     return pieces
 
 
-_age_lines: dict[tuple[int, date, str], tuple[Card, str]] = {}
 AGE_LINE_CACHE_SIZE = 4096
+_age_lines: Memo[str] = Memo(AGE_LINE_CACHE_SIZE)
 
 
 def age_line(tr: Translator, card: Card, today: date) -> str:
@@ -285,20 +288,11 @@ def age_line(tr: Translator, card: Card, today: date) -> str:
 
     Remembered per card, day and language: every /anniversaries shows the same lines all day.
     """
-    key = (id(card), today, tr.language)
-    found = _age_lines.get(key)
-    if found is not None and found[0] is card:
-        return found[1]
-    if len(_age_lines) >= AGE_LINE_CACHE_SIZE:
-        _age_lines.clear()
-    line = _age_line(tr, card, today)
-    _age_lines[key] = (card, line)
-    return line
+    # The line depends on the card only through its date.
+    return _age_lines.get((card.date, today, tr.language), lambda: _age_line(tr, card, today))
 
 
 def _age_line(tr: Translator, card: Card, today: date) -> str:
-    from bot.library import next_occurrence
-
     day = next_occurrence(card, today)
     if day is None or card.year is None:
         return ""

@@ -6,6 +6,7 @@ and every fact carries the ids of the sources it rests on, so a reader can check
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -26,8 +27,10 @@ from pydantic import (
     field_validator,
 )
 
+from bot.i18n import LANGUAGES
+from bot.search import normalise
+
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
-LANGUAGES = ("en", "ru")
 
 SLUG_RE = r"^[a-z0-9][a-z0-9-]{1,46}[a-z0-9]$"
 """Slugs double as deep-link payloads, so they stay inside Telegram's payload alphabet."""
@@ -55,6 +58,15 @@ def _http_link(value: str) -> str:
 
 HttpLink = Annotated[str, Field(max_length=MAX_LINK), AfterValidator(_http_link)]
 """A link organisers give for a protest, in event files and through /event_add alike."""
+
+
+def _partial_date(value: str) -> str:
+    parse_partial_date(value)
+    return value
+
+
+PartialDate = Annotated[str, AfterValidator(_partial_date)]
+"""YYYY, YYYY-MM or YYYY-MM-DD, and a real date (not 2011-02-30)."""
 
 
 def parse_http_link(text: str) -> str | None:
@@ -87,15 +99,8 @@ class Fact(Text):
     """A statement on a card and the sources that back it."""
 
     sources: list[str] = Field(min_length=1)
-    date: str | None = None
+    date: PartialDate | None = None
     """Optional date the fact refers to (YYYY, YYYY-MM or YYYY-MM-DD)."""
-
-    @field_validator("date")
-    @classmethod
-    def _valid_date(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_partial_date(value)
-        return value
 
 
 class Status(_Strict):
@@ -112,15 +117,9 @@ class Status(_Strict):
         "freed_on_bail",
         "unknown",
     ]
-    as_of: str
+    as_of: PartialDate
     sources: list[str] = Field(min_length=1)
     note: Text | None = None
-
-    @field_validator("as_of")
-    @classmethod
-    def _valid_date(cls, value: str) -> str:
-        parse_partial_date(value)
-        return value
 
 
 class Action(_Strict):
@@ -128,14 +127,8 @@ class Action(_Strict):
 
     title: Text
     body: Text
-    published: str
+    published: PartialDate
     sources: list[str] = Field(min_length=1)
-
-    @field_validator("published")
-    @classmethod
-    def _valid_date(cls, value: str) -> str:
-        parse_partial_date(value)
-        return value
 
 
 Slug = Annotated[str, Field(pattern=SLUG_RE)]
@@ -148,7 +141,7 @@ class Card(_Strict):
     kind: Literal["prisoner", "memorial", "anniversary"]
     name: Text
     aliases: list[str] = Field(default_factory=list)
-    date: str | None = None
+    date: PartialDate | None = None
     """For anniversaries: the recurring day (YYYY-MM-DD); month-only dates are never reminded."""
     commemorated: bool | None = None
     """Anniversaries only, and required there: true for what people are reminded of every
@@ -172,13 +165,6 @@ class Card(_Strict):
     demands: list[Fact] = Field(default_factory=list)
     actions: list[Action] = Field(default_factory=list)
     related: list[Slug] = Field(default_factory=list)
-
-    @field_validator("date")
-    @classmethod
-    def _valid_date(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_partial_date(value)
-        return value
 
     def facts(self) -> Iterable[Fact]:
         yield self.summary
@@ -213,10 +199,10 @@ class Card(_Strict):
         evaluation asks)."""
         if self.date is None:
             return None
-        parsed = parse_partial_date(self.date)
-        if parsed[2] is None:
+        _, month, day = parse_partial_date(self.date)
+        if month is None or day is None:
             return None
-        return parsed[1], parsed[2]  # type: ignore[return-value]
+        return month, day
 
     @cached_property
     def year(self) -> int | None:
@@ -229,16 +215,10 @@ class Source(_Strict):
     id: Slug
     publication: str
     title: str
-    date: str
+    date: PartialDate
     author: str | None = None
     seed_file: str | None = None
     url: str | None = None
-
-    @field_validator("date")
-    @classmethod
-    def _valid_date(cls, value: str) -> str:
-        parse_partial_date(value)
-        return value
 
 
 class GlossaryEntry(_Strict):
@@ -294,17 +274,28 @@ class ProtestEvent(_Strict):
         return value
 
 
+def observed_day(year: int, month: int, day: int) -> date:
+    """The day an anniversary on ``month``/``day`` is marked in ``year``: 29 February falls
+    on 28 February in common years, the day people would otherwise miss it."""
+    if (month, day) == (2, 29) and not calendar.isleap(year):
+        return date(year, 2, 28)
+    return date(year, month, day)
+
+
 def parse_partial_date(value: str) -> tuple[int, int | None, int | None]:
     """Parse YYYY, YYYY-MM or YYYY-MM-DD and reject impossible dates like 2011-02-30."""
     match = PARTIAL_DATE_RE.match(str(value))
     if not match:
         raise ValueError(f"invalid date {value!r}: use YYYY, YYYY-MM or YYYY-MM-DD")
-    year, month, day = (int(part) if part else None for part in match.groups())
+    year_part, month_part, day_part = match.groups()
+    year = int(year_part)
+    month = int(month_part) if month_part else None
+    day = int(day_part) if day_part else None
     if month is not None and not 1 <= month <= 12:
         raise ValueError(f"invalid month in {value!r}")
-    if day is not None:
-        date(year, month, day)  # type: ignore[arg-type]
-    return year, month, day  # type: ignore[return-value]
+    if month is not None and day is not None:
+        date(year, month, day)
+    return year, month, day
 
 
 @dataclass
@@ -317,9 +308,6 @@ class Content:
     glossary: list[GlossaryEntry] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
     """Which file each card, source and event came from, for error messages."""
-
-    def by_kind(self, *kinds: str) -> list[Card]:
-        return [card for card in self.cards.values() if card.kind in kinds]
 
 
 def _read_yaml(path: Path) -> object:
@@ -429,10 +417,7 @@ def _card_fields(card: Card) -> Iterable[tuple[str, Text]]:
 
 
 def _add_unique(target: dict, item, path: Path, files: dict[str, Path], errors: list[str]) -> None:
-    if item.id in target:
-        errors.append(f"{path}: field id: {item.id!r} already used in {files[item.id]}")
-        return
-    if item.id in files:
+    if item.id in target or item.id in files:
         errors.append(f"{path}: field id: {item.id!r} already used in {files[item.id]}")
         return
     target[item.id] = item
@@ -441,8 +426,6 @@ def _add_unique(target: dict, item, path: Path, files: dict[str, Path], errors: 
 
 def cross_check(content: Content) -> list[str]:
     """Checks no single file can make: references, collisions, private data."""
-    from bot.search import normalise  # local: search depends on content, not the reverse
-
     errors: list[str] = []
     alias_owner: dict[str, str] = {}
     for card in content.cards.values():

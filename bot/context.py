@@ -10,26 +10,29 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from telegram import Update
-from telegram.ext import Application, CallbackContext, ExtBot
+from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from bot.i18n import Translator, pick_language, translator
 
 if TYPE_CHECKING:
     from bot.config import Config
     from bot.library import Library
+    from bot.scheduling import ReminderService
     from bot.store import ChatSettings, Store
 
 
 class BotData:
     """Application-wide services, filled in by ``setup_application``."""
 
-    __slots__ = ("config", "library", "store", "username")
+    __slots__ = ("config", "library", "reminders", "store", "username")
 
     def __init__(self) -> None:
         self.config: Config | None = None
         self.store: Store | None = None
         self.library: Library | None = None
         self.username: str | None = None
+        self.reminders: ReminderService | None = None
+        """The reminder jobs (``bot.scheduling``), set when they start."""
 
 
 class ChatData:
@@ -66,6 +69,13 @@ class BotContext(CallbackContext[ExtBot, dict, ChatData, BotData]):
         return self.bot_data.config
 
     @property
+    def chat_state(self) -> ChatData:
+        """This chat's ``ChatData``; only for updates that have a chat (PTB gives
+        ``chat_data`` as None otherwise)."""
+        assert self.chat_data is not None
+        return self.chat_data
+
+    @property
     def bot_username(self) -> str:
         return self.bot_data.username or self.bot.username
 
@@ -81,4 +91,6 @@ class BotContext(CallbackContext[ExtBot, dict, ChatData, BotData]):
         return translator(pick_language(chosen, user.language_code if user else None))
 
 
-BotApplication = Application[ExtBot, BotContext, dict, ChatData, BotData, object]
+BotApplication = Application[
+    ExtBot, BotContext, dict, ChatData, BotData, JobQueue[BotContext]
+]

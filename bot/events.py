@@ -30,8 +30,7 @@ from bot.reminders import (
 )
 from bot.store import ChatSettings, Store
 
-EVENT_ACTION = "ev"
-callbacks.register(EVENT_ACTION, r"^(?P<op>ics|list)(?::(?P<id>[a-z0-9-]{3,48}))?$")
+EVENT_ACTION = callbacks.EVENT
 
 NEARBY_WINDOW = timedelta(days=30)
 """Protests this close after a reminder are mentioned in it."""

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from bot.content import Card, Content, ProtestEvent, Source
+from bot.content import Card, Content, ProtestEvent, Source, observed_day
 from bot.memo import Memo
 from bot.search import Match, normalise, rank
 
@@ -77,7 +77,8 @@ class Library:
         self.content_events = {event.id: event for event in events or []}
         self._names = {card.id: [card.name.en, card.name.ru, *card.aliases] for card in cards}
         self._found: Memo[list] = Memo(FIND_CACHE_SIZE)  # find() and suggest() results
-        self._calendars: dict[date, list[Occurrence]] = {}
+        self._calendars: Memo[list[Occurrence]] = Memo(1)
+        """Only today's (or a test's) date is ever asked again."""
 
     @classmethod
     def from_documents(cls, documents: dict[str, list[dict]]) -> Library:
@@ -159,17 +160,13 @@ class Library:
 
     def calendar(self, today: date) -> list[Occurrence]:
         """Every dated anniversary, the next upcoming first (today counts as upcoming)."""
-        found = self._calendars.get(today)
-        if found is None:
-            self._calendars.clear()  # only today's (or a test's) date is ever asked again
-            found = self._calendars[today] = self._calendar(today)
-        return list(found)
+        return list(self._calendars.get(today, lambda: self._calendar(today)))
 
     def _calendar(self, today: date) -> list[Occurrence]:
         occurrences = []
         for card in self.anniversaries():
             day = next_occurrence(card, today)
-            if day is None:
+            if day is None or card.year is None:
                 continue
             occurrences.append(Occurrence(card, day, (day - today).days, day.year - card.year))
         return sorted(occurrences, key=lambda occ: (occ.day, occ.card.year or 0, occ.card.id))
@@ -206,9 +203,10 @@ def parse_day_month(text: str) -> tuple[int, int, int | None] | None:
         if not months or not numbers or len(words) > 4:
             return None
         month = months[0]
-        day = next((n for n in numbers if 1 <= n <= 31), None)
-        if day is None:
+        found_day = next((n for n in numbers if 1 <= n <= 31), None)
+        if found_day is None:
             return None
+        day = found_day
         year_value = next((n for n in numbers if n > 31), None)
     try:
         date(2000, month, day)  # a leap year, so 29 February is a valid anniversary
@@ -225,18 +223,8 @@ def next_occurrence(card: Card, today: date) -> date | None:
     month_day = card.anniversary_day
     if month_day is None:
         return None
-    for year in (today.year, today.year + 1):
-        day = _safe_date(year, *month_day)
-        if day >= today:
-            return day
-    return None  # unreachable: next year is always later
-
-
-def _safe_date(year: int, month: int, day: int) -> date:
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return date(year, 2, 28)
+    this_year = observed_day(today.year, *month_day)
+    return this_year if this_year >= today else observed_day(today.year + 1, *month_day)
 
 
 def _surname_key(name: str) -> str:

@@ -12,7 +12,7 @@ from datetime import date
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import callbacks
-from bot.cards import age_line, esc
+from bot.cards import age_line, esc, shorten
 from bot.content import Card
 from bot.i18n import Translator
 from bot.library import Library
@@ -30,17 +30,10 @@ PAGE_CACHE_SIZE = 256
 _pages: PerOwner[ListPage] = PerOwner(PAGE_CACHE_SIZE)
 
 
-def shorten(label: str, limit: int = LABEL_LIMIT) -> str:
-    """Button labels longer than a phone's width are cut at a word, with an ellipsis."""
-    if len(label) <= limit:
-        return label
-    return label[: limit - 1].rsplit(" ", 1)[0].rstrip(" ·,") + "…"
-
-
 def card_buttons(cards: list[Card], tr: Translator) -> InlineKeyboardMarkup:
     """One button per card, opening it."""
     return InlineKeyboardMarkup([
-        [InlineKeyboardButton(shorten(card.name.get(tr.language)),
+        [InlineKeyboardButton(shorten(card.name.get(tr.language), LABEL_LIMIT),
                               callback_data=callbacks.build("card", card.id))]
         for card in cards])
 
@@ -70,7 +63,8 @@ def _build(library: Library, tr: Translator, kind: str, page: int, today: date) 
         lines.append(f"• {esc(label)}" + (f" — <i>{esc(extra)}</i>" if extra else ""))
     if not chunk:
         lines.append(esc(_("No cards yet.")))
-    rows = [[InlineKeyboardButton(shorten(label), callback_data=callbacks.build("card", card.id))]
+    rows = [[InlineKeyboardButton(shorten(label, LABEL_LIMIT),
+                                  callback_data=callbacks.build("card", card.id))]
             for card, label, _extra in chunk]
     nav = [InlineKeyboardButton(arrow, callback_data=callbacks.build("list", kind, target))
            for arrow, target in (("◂", page - 1), ("▸", page + 1)) if 0 <= target < pages]

@@ -14,6 +14,7 @@ under its own item key.
 
 from __future__ import annotations
 
+import calendar
 import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -22,10 +23,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cache, lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-
-from bot.content import Card, ProtestEvent
-from bot.i18n import Translator
+from bot.content import Card, ProtestEvent, observed_day
 from bot.store import ChatSettings
 
 log = logging.getLogger(__name__)
@@ -149,15 +147,11 @@ MASSACRE_CARD = "zhanaozen-massacre"
 # Anniversaries -----------------------------------------------------------------------------
 
 def anniversary_in(card: Card, year: int) -> date | None:
-    """The day the card is remembered in ``year``: 29 February falls on 28 February in
-    common years, the day people would otherwise miss it."""
+    """The day the card is remembered in ``year`` (``observed_day``), after its first."""
     month_day = card.anniversary_day
     if month_day is None or card.year is None or year <= card.year:
         return None
-    try:
-        return date(year, *month_day)
-    except ValueError:
-        return date(year, 2, 28)
+    return observed_day(year, *month_day)
 
 
 def wanted_cards(chat: ChatSettings, cards: Iterable[Card]) -> list[Card]:
@@ -182,13 +176,9 @@ def _cards_by_day(cards: Iterable[Card]) -> dict[tuple[int, int], list[Card]]:
 
 def _cards_on(day: date, index: dict[tuple[int, int], list[Card]]) -> list[Card]:
     found = list(index.get((day.month, day.day), ()))
-    if (day.month, day.day) == (2, 28) and not _is_leap(day.year):
+    if (day.month, day.day) == (2, 28) and not calendar.isleap(day.year):
         found += index.get((2, 29), [])
     return [card for card in found if anniversary_in(card, day.year) == day]
-
-
-def _is_leap(year: int) -> bool:
-    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
 def anniversary_key(card_id: str, year: int, lead: int) -> str:
@@ -330,11 +320,11 @@ class Schedule:
             if not wants_event(chat, event):
                 continue
             for lead in leads:
-                due = event_due(event, lead, chat)
-                if due is not None and start < due <= end:
+                when = event_due(event, lead, chat)
+                if when is not None and start < when <= end:
                     day = event_start(event).astimezone(tz).date()
-                    alone = _stands_alone(lead, due, hour, tz)
-                    found.append(Reminder(event_key(event.id, lead), chat.chat_id, due, "event",
+                    alone = _stands_alone(lead, when, hour, tz)
+                    found.append(Reminder(event_key(event.id, lead), chat.chat_id, when, "event",
                                           event.id, lead, day, chat.timezone, alone))
         return found
 
@@ -431,6 +421,7 @@ def plan_for_groups(groups: Iterable[tuple[ChatSettings, Sequence[int]]], cards:
             if states is None:
                 states = tables[template.key] = states_of(template.key)
             tz = zone(template.timezone)
+            fresh: list[Digest] | None  # where new messages go; None: wait for the morning
             if now - template.due >= CATCH_UP_LIMIT:
                 fresh, morning = plan.skip, None
             elif in_quiet_hours(now, tz):
@@ -449,6 +440,7 @@ def plan_for_groups(groups: Iterable[tuple[ChatSettings, Sequence[int]]], cards:
                 elif fresh is not None:
                     fresh.append(message)
                 else:
+                    assert morning is not None  # set whenever fresh is None
                     plan.defer.append((message, morning))
     for found in (plan.send, plan.skip, plan.uncertain):
         found.sort(key=lambda m: (m.due, m.chat_id, m.key))
@@ -465,79 +457,3 @@ def sweep_window(now: datetime, last_swept: datetime | None) -> tuple[datetime, 
     if last_swept is None or last_swept >= recent:
         return recent, now
     return max(last_swept, now - SKIP_LOOKBACK), now
-
-
-# Text ---------------------------------------------------------------------------------------
-
-def first_sentence(text: str, limit: int = 280) -> str:
-    """"One line of what happened": the summary's first sentence, kept short."""
-    match = re.match(r"(.+?[.!?])(\s|$)", text)
-    sentence = match.group(1) if match else text
-    return sentence if len(sentence) <= limit else sentence[:limit - 1].rstrip() + "…"
-
-
-def anniversary_text(tr: Translator, card: Card, reminder: Reminder,
-                     protests: list[ProtestEvent]) -> str:
-    """What day it is, how many years since, what happened, and protests near the chat."""
-    from bot.cards import esc
-
-    _ = tr.gettext
-    years = reminder.day.year - (card.year or reminder.day.year)
-    day = tr.date(reminder.day)
-    if reminder.lead == 0:
-        when = _("Today, %(date)s.") % {"date": day}
-        since = tr.ngettext("It is %(num)d year since.", "It is %(num)d years since.", years)
-    else:
-        when = (_("Tomorrow, %(date)s.") % {"date": day} if reminder.lead == 1 else
-                tr.ngettext("In %(num)d day, on %(date)s.", "In %(num)d days, on %(date)s.",
-                            reminder.lead) % {"num": reminder.lead, "date": day})
-        since = tr.ngettext("It will be %(num)d year since.", "It will be %(num)d years since.",
-                            years)
-    lines = [f"🕯 <b>{esc(card.name.get(tr.language))}</b>",
-             esc(f"{when} {since % {'num': years}}"), "",
-             esc(first_sentence(card.summary.get(tr.language)))]
-    return "\n".join(lines) + protests_block(tr, protests)
-
-
-def protests_block(tr: Translator, protests: list[ProtestEvent]) -> str:
-    """"Protests near you", a few lines, for the end of a reminder ("" if none)."""
-    from bot.cards import esc
-    from bot.events import short_line
-
-    if not protests:
-        return ""
-    lines = ["", "", f"<b>{esc(tr.gettext('Protests near you'))}</b>"]
-    lines += [f"• {esc(short_line(tr, event))}" for event in protests[:3]]
-    return "\n".join(lines)
-
-
-MESSAGE_LIMIT = 4096
-MAX_DIGEST_ITEMS = 8
-"""Items in one day's message: each brings a row of buttons (Telegram allows 100 buttons),
-and a reminder is read at a glance. More would be a page, not a reminder."""
-
-
-def digest_message(tr: Translator, sections: list[tuple[str, list[InlineKeyboardButton]]],
-                   protests: list[ProtestEvent]) -> tuple[str, InlineKeyboardMarkup]:
-    """One message from several items (text and its row of buttons each), within
-    Telegram's limits: items that do not fit are named in a last line, not sent later."""
-    from bot.cards import esc
-
-    shown = sections[:MAX_DIGEST_ITEMS]
-    while True:
-        left = len(sections) - len(shown)
-        more = ("\n\n" + esc(tr.ngettext("And %(num)d more: /anniversaries",
-                                           "And %(num)d more: /anniversaries", left)
-                              % {"num": left})) if left else ""
-        text = "\n\n".join(body for body, _ in shown) + protests_block(tr, protests) + more
-        if len(text) <= MESSAGE_LIMIT or len(shown) == 1:
-            break
-        shown = shown[:-1]
-    return text, InlineKeyboardMarkup([row for _, row in shown if row])
-
-
-def anniversary_markup(tr: Translator, card: Card) -> InlineKeyboardMarkup:
-    from bot import callbacks
-
-    return InlineKeyboardMarkup([[InlineKeyboardButton(
-        tr.gettext("Open the card"), callback_data=callbacks.build("card", card.id))]])

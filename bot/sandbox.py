@@ -194,11 +194,13 @@ class Terminal:
         choice = self.choices[number - 1]
         if choice.kind == "callback_data":
             record = choice.record
+            assert record is not None  # a button always belongs to a message
             if record.inline_message_id:
                 update_id = self.emulator.press_inline(
                     record.inline_message_id, choice.value, user_id=self.user_id,
                     language_code=self.language, strict=False)
             else:
+                assert record.chat_id is not None and record.message_id is not None
                 update_id = self.emulator.press(record.chat_id, record.message_id, choice.value,
                                                 user_id=self.user_id,
                                                 language_code=self.language, strict=False)

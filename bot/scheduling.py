@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import weakref
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -40,16 +39,14 @@ from bot.events import (
     reminder_text,
 )
 from bot.i18n import translator
+from bot.reminder_texts import anniversary_markup, anniversary_text, digest_message
 from bot.reminders import (
     CATCH_UP_LIMIT,
     Digest,
     Reminder,
     SweepPlan,
     anniversary_in,
-    anniversary_markup,
-    anniversary_text,
     day_key,
-    digest_message,
     due_between,
     due_instants,
     event_message_key,
@@ -85,18 +82,16 @@ PLAN_JOB_KWARGS = {"misfire_grace_time": int(PLAN_INTERVAL.total_seconds()), "co
 FANOUT_JOB_KWARGS = {"misfire_grace_time": None, "coalesce": True}
 """None: a fan-out that could not start on time starts late rather than never."""
 
-_SERVICES: weakref.WeakKeyDictionary[Application, ReminderService] = weakref.WeakKeyDictionary()
-
-
 async def start(application: Application) -> None:
     """Called from post_init: rebuild every job from the store and catch up."""
     service = ReminderService(application)
-    _SERVICES[application] = service
+    application.bot_data.reminders = service
     await service.start()
 
 
 def service(application: Application) -> ReminderService | None:
-    return _SERVICES.get(application)
+    """The Application's reminder service (in ``bot_data``), None before ``start``."""
+    return application.bot_data.reminders
 
 
 def settings_changed(application: Application, chat_id: int | None = None) -> None:
@@ -117,6 +112,8 @@ class ReminderService:
 
     def __init__(self, application: Application) -> None:
         self.application = application
+        if application.job_queue is None:
+            raise RuntimeError("reminders need PTB's JobQueue: python-telegram-bot[job-queue]")
         self.job_queue = application.job_queue
         self._sweep_lock = asyncio.Lock()
 
@@ -465,8 +462,8 @@ def legacy_day_rows(store, library, events: list[ProtestEvent]) -> list[tuple[st
             day = anniversary_in(card, int(parts[2])) if card else None
             if day is None:
                 continue
-            key = day_key(day - timedelta(days=int(parts[3])))
-            keys = dict.fromkeys(store.deliveries(occurrence), key)
+            keys = dict.fromkeys(store.deliveries(occurrence),
+                                 day_key(day - timedelta(days=int(parts[3]))))
         elif parts[0] == "e" and len(parts) == 3 and parts[2].isdigit():
             event = by_id.get(parts[1])
             if event is None:
@@ -474,9 +471,9 @@ def legacy_day_rows(store, library, events: list[ProtestEvent]) -> list[tuple[st
             keys = {}
             for chat_id in store.deliveries(occurrence):
                 chat = store.chat(chat_id) or ChatSettings(chat_id)
-                key = event_message_key(event, int(parts[2]), chat)
-                if key is not None and key != occurrence:
-                    keys[chat_id] = key
+                event_key = event_message_key(event, int(parts[2]), chat)
+                if event_key is not None and event_key != occurrence:
+                    keys[chat_id] = event_key
         else:
             continue
         for chat_id, state in store.deliveries(occurrence).items():

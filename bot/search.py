@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -64,7 +64,6 @@ _CYRILLIC = {
 _FOLDS = (
     ("kh", "h"),
     ("zh", "j"),
-    ("dzh", "j"),
     ("dj", "j"),
     ("sh", "s"),
     ("ch", "c"),
@@ -116,7 +115,7 @@ class Match:
     score: float
 
 
-def rank(query: str, candidates: dict[str, Iterable[str]], limit: int = 10) -> list[Match]:
+def rank(query: str, candidates: Mapping[str, Iterable[str]], limit: int = 10) -> list[Match]:
     """Rank candidate keys by how well any of their names matches the query.
 
     An exact skeleton match scores 1, a word-prefix match 0.9, a substring 0.8; otherwise a

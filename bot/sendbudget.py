@@ -313,12 +313,13 @@ class SendBudget(BaseRateLimiter[Any]):
         paid = bool(data.get("allow_paid_broadcast"))
         chat_id = data.get("chat_id")
         counted = chat_id is not None and endpoint.startswith(COUNTED_PREFIXES)
-        group = counted and (isinstance(chat_id, str) or int(chat_id) < 0)
+        group = (chat_id if chat_id is not None and counted
+                 and (isinstance(chat_id, str) or int(chat_id) < 0) else None)
         delays = (self.retry_delays or RETRY_DELAYS)[lane.value]
         flood_waits = retries = 0
         while True:
             if counted:
-                waited = group and await self._groups.wait(chat_id)
+                waited = group is not None and await self._groups.wait(group)
                 if ticket is not None and not ticket.spent and not waited:
                     ticket.spent = True  # its slot was taken just before this request
                 else:

@@ -7,20 +7,22 @@ a link back to the bot. Plain Python, so tests and benchmarks call it without Te
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
+from telegram.helpers import create_deep_linked_url
+
+from bot import events
 from bot.cards import (
     MESSAGE_LIMIT,
     STATUS_LABELS,
     CardRenderer,
     attr,
-    deep_link,
     esc,
+    shorten,
     visible_length,
 )
 from bot.content import Card, ProtestEvent, parse_partial_date
@@ -52,8 +54,6 @@ MIN_WORD = 4
 MAX_WORDS = 6
 """A query that matches nothing as a whole is tried word by word: words this long, this many."""
 
-PAYLOAD_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-"""Telegram's rule for /start payloads (and InlineQueryResultsButton.start_parameter)."""
 NO_RESULTS_PAYLOAD = "inline"
 """Start parameter of the "open the bot" button shown when nothing matched; /start treats it
 as unknown and shows the welcome and menu, which is what such a user needs."""
@@ -117,17 +117,6 @@ def clean_query(query: str) -> str:
     return text if normalise(text) else ""
 
 
-def payload_for(card_id: str) -> str:
-    """A deep-link payload; card slugs are designed to be valid ones, this makes sure."""
-    if not PAYLOAD_RE.fullmatch(card_id):
-        raise ValueError(f"{card_id!r} is not a valid /start payload")
-    return card_id
-
-
-def is_valid_payload(payload: str) -> bool:
-    return bool(PAYLOAD_RE.fullmatch(payload))
-
-
 def inline_page(library: Library, tr: Translator, bot_username: str, query: str,
                 offset: str, today: date, events: Sequence[EventShare] = (),
                 page_size: int = PAGE_SIZE) -> InlinePage:
@@ -173,8 +162,9 @@ def matching_entries(library: Library, query: str, language: str, today: date,
     # Upcoming protests, and lists asked for by a word like "protests", come before cards
     # that only partly match: "London" wants next week's protest there more than a
     # historical card with London in its name.
-    found = _unique([*exact, *on_date, *_events_matching(query, events),
-                     *_kind_matches(library, query, today, events), *named])
+    found: Sequence[Card | EventShare] = _unique([
+        *exact, *on_date, *_events_matching(query, events),
+        *_kind_matches(library, query, today, events), *named])
     if not found:
         found = named = _by_words(library, query) or list(library.suggest(query))
     entries: list[Entry] = [(subject, language) for subject in found]
@@ -244,8 +234,10 @@ def _kind_matches(library: Library, query: str, today: date,
     return matched
 
 
-def _unique(subjects: Sequence[Card | EventShare]) -> list[Card | EventShare]:
-    seen: dict[tuple[str, str], Card | EventShare] = {}
+Subject = TypeVar("Subject", bound="Card | EventShare")
+
+def _unique(subjects: Sequence[Subject]) -> list[Subject]:
+    seen: dict[tuple[str, str], Subject] = {}
     for subject in subjects:
         key = ("event" if isinstance(subject, EventShare) else "card", subject.id)
         seen.setdefault(key, subject)
@@ -287,7 +279,7 @@ def _card_item(library: Library, tr: Translator, bot_username: str, card: Card, 
         title=shorten(title, TITLE_LIMIT),
         description=shorten(description, DESCRIPTION_LIMIT),
         text=share_text(library, tr, bot_username, card),
-        link=deep_link(bot_username, payload_for(card.id)),
+        link=create_deep_linked_url(bot_username, card.id),
         link_label=_("Open in the bot"),
         share_query=title,
     )
@@ -316,17 +308,6 @@ def result_id(kind: str, subject_id: str, language: str) -> str:
     if len(value.encode()) > MAX_RESULT_ID:
         raise ValueError(f"inline result id {value!r} is longer than 64 bytes")
     return value
-
-
-def shorten(text: str, limit: int) -> str:
-    """Cut at a word boundary with an ellipsis, for titles and descriptions."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    cut = text[:limit - 1]
-    if " " in cut[limit // 2:]:
-        cut = cut[:cut.rindex(" ")]
-    return cut.rstrip(" ,.;:—-") + "…"
 
 
 # --- the posted message ---------------------------------------------------------------------
@@ -377,7 +358,7 @@ def _with_footer(library: Library, tr: Translator, bot_username: str, card: Card
         as_of_line = _("Facts as of %(date)s (latest source).") % {"date": tr.partial_date(as_of)}
         lines.append(f"<i>{esc(as_of_line)}</i>")
     label = _("Read the full card in the bot") if trimmed else _("Open this card in the bot")
-    link = deep_link(bot_username, payload_for(card.id))
+    link = create_deep_linked_url(bot_username, card.id)
     lines.append(f'<a href="{attr(link)}">{esc(label)}</a>')
     return "\n\n".join(lines)
 
@@ -392,18 +373,11 @@ def facts_as_of(library: Library, card: Card) -> str | None:
 # --- protests ------------------------------------------------------------------------------
 
 EVENTS_PAYLOAD = "protests"
-"""Deep link under a shared protest: opens the bot (the list of protests once /start knows
-this payload; until then the welcome, which leads there too)."""
+"""Deep link under a shared protest: /start with it opens the list of protests."""
 
 
 def event_shares(library: Library, store: Store, now: datetime) -> list[EventShare]:
-    """Upcoming protests as shareable items, if the reminders feature (bot.events) is there."""
-    try:
-        from bot import events
-    except ModuleNotFoundError as exc:
-        if exc.name != "bot.events":
-            raise
-        return []
+    """Upcoming protests as shareable items."""
     shares = []
     for event in events.upcoming(events.all_events(library, store), now):
         names = (event.city.en, event.city.ru, event.venue.en, event.venue.ru)
@@ -413,11 +387,9 @@ def event_shares(library: Library, store: Store, now: datetime) -> list[EventSha
 
 
 def _event_item(event: ProtestEvent, tr: Translator, bot_username: str) -> SharedItem:
-    from bot import events
-
     _ = tr.gettext
     title = _("Protest in %(city)s") % {"city": event.city.get(tr.language)}
-    link = deep_link(bot_username, EVENTS_PAYLOAD)
+    link = create_deep_linked_url(bot_username, EVENTS_PAYLOAD)
     text = "\n\n".join([
         events.describe(tr, event),
         "<i>" + esc(_("Announced by the organiser; check the bot before you go, plans change."))

@@ -354,10 +354,10 @@ class FastTable(Table):
     for the flushing thread. Callers must treat ``raw``/``raw_doc`` results as read-only.
     """
 
-    def raw(self) -> dict[str, dict]:
+    def raw(self) -> dict[str, Mapping[str, Any]]:
         return self._read_table()
 
-    def raw_doc(self, doc_id: int) -> dict | None:
+    def raw_doc(self, doc_id: int) -> Mapping[str, Any] | None:
         return self._read_table().get(str(doc_id))
 
     def put(self, documents: Mapping[int, dict]) -> None:

@@ -15,10 +15,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -31,7 +31,6 @@ from bot.storage import (
     json_copy,
     lock_data_dir,
     open_database,
-    write_atomic,
 )
 
 __all__ = ["DELIVERY_STATES", "ChatSettings", "Store", "StoreCorrupted", "StoreError"]
@@ -128,7 +127,7 @@ def encode_settings(s: ChatSettings) -> dict[str, Any]:
     return doc
 
 
-def decode_settings(chat_id: int, doc: dict[str, Any]) -> ChatSettings:
+def decode_settings(chat_id: int, doc: Mapping[str, Any]) -> ChatSettings:
     cities, leads = doc.get("c"), doc.get("d")
     return ChatSettings(chat_id, doc.get("t", "private"), doc.get("l"), doc.get("z", "UTC"),
                         doc.get("h", 10), bool(doc.get("s")), doc.get("o", "all"),
@@ -165,9 +164,10 @@ class Store:
         shared: dict[str, str] = {}
         for shard in self._shards:
             for doc in shard.raw().values():
-                for key, value in doc.items():
+                loaded = cast(dict[str, Any], doc)  # read-only by contract, but not flushed yet
+                for key, value in loaded.items():
                     if value.__class__ is str:
-                        doc[key] = shared.setdefault(value, value)
+                        loaded[key] = shared.setdefault(value, value)
 
     @classmethod
     def open(cls, data_dir: Path, *, read_only: bool = False) -> Store:
@@ -319,7 +319,7 @@ class Store:
 
     def _finish_intents(self) -> None:
         """Complete cross-file changes a crash interrupted (at open, before anything else)."""
-        intents = self._deliveries.storage.read().get(INTENTS) or {}
+        intents = self._deliveries.durable.read().get(INTENTS) or {}
         if not intents:
             return
         for doc_id, intent in list(intents.items()):
@@ -371,12 +371,12 @@ class Store:
     # Delivery log --------------------------------------------------------------------------
     def _occurrences(self) -> list[tuple[str, FastTable]]:
         return [(name[len(OCCURRENCE_PREFIX):], self._deliveries.table(name))
-                for name in list(self._deliveries.storage.read())
+                for name in list(self._deliveries.durable.read())
                 if name.startswith(OCCURRENCE_PREFIX)]
 
     def _occurrence(self, occurrence: str) -> FastTable | None:
         name = OCCURRENCE_PREFIX + occurrence
-        return self._deliveries.table(name) if name in self._deliveries.storage.read() else None
+        return self._deliveries.table(name) if name in self._deliveries.durable.read() else None
 
     def delivery(self, occurrence: str, chat_id: int) -> str | None:
         table = self._occurrence(occurrence)
@@ -413,8 +413,9 @@ class Store:
     def _apply_rows(self, rows: Iterable[tuple[str, int, int]]) -> None:
         grouped: dict[str, dict[int, dict[str, int]]] = {}
         for occurrence, chat_id, code in rows:
-            bucket = grouped.setdefault(occurrence, {}).setdefault(chat_id % DELIVERY_BUCKETS, {})
-            bucket[str(chat_id)] = code
+            bucket_rows = grouped.setdefault(occurrence, {}).setdefault(
+                chat_id % DELIVERY_BUCKETS, {})
+            bucket_rows[str(chat_id)] = code
         day = int(time.time() // 86400)
         for occurrence, buckets in grouped.items():
             table = self._deliveries.table(OCCURRENCE_PREFIX + occurrence)
@@ -481,16 +482,7 @@ class Store:
             table.put({found: doc})
         await self._events.durable.commit()
 
-    async def delete_event(self, event_id: Any) -> bool:
-        self._writable()
-        table = self._events.table("events")
-        found = [int(doc_id) for doc_id, old in table.raw().items() if old.get("id") == event_id]
-        if found:
-            table.remove(doc_ids=found)
-            await self._events.durable.commit()
-        return bool(found)
-
-    def _meta(self) -> dict[str, Any]:
+    def _meta(self) -> Mapping[str, Any]:
         return self._events.table("meta").raw_doc(1) or {}
 
     def meta(self, key: str, default: Any = None) -> Any:
@@ -502,53 +494,12 @@ class Store:
         self._events.table("meta").put({1: {**self._meta(), key: json_copy(value)}})
         await self._events.durable.commit()
 
-    # Backup and restore --------------------------------------------------------------------
-    def snapshot(self, path: Path) -> None:
-        """Write everything but the content to one JSON file, atomically and consistently.
-
-        Built in one synchronous pass over memory, so no write can slip in half-way.
-        """
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, self.snapshot_bytes())
-
-    def snapshot_bytes(self) -> bytes:
-        """The snapshot file's content, from this store's memory (no second store opened)."""
-        return snapshot_from_tables(self.snapshot_tables())
-
     def snapshot_tables(self) -> dict[str, dict[str, dict]]:
         """The current tables of chats, deliveries and events, in one cheap synchronous step.
 
         Tables and documents are replaced on every write, never changed in place (see
         ``FastTable``), so these references stay a consistent snapshot that a worker thread
-        can encode while the bot goes on (``snapshot_from_tables``).
+        can encode while the bot goes on (``backup.snapshot_from_tables``).
         """
         return {kind: dict(db.durable.read()) for kind, db in (
             ("chats", self._chats), ("deliveries", self._deliveries), ("events", self._events))}
-
-    @classmethod
-    def restore(cls, data_dir: Path, snapshot: Path) -> None:
-        """Replace chats, deliveries, events and meta with a snapshot, checked first.
-
-        The current files are kept as ``<file>.pre-restore``; refused while the bot runs.
-        """
-        from bot import backup  # backup imports this module
-
-        backup.restore_files(Path(data_dir), Path(snapshot))
-
-
-def snapshot_from_tables(tables: dict[str, dict[str, dict]]) -> bytes:
-    """Encode ``Store.snapshot_tables`` as a snapshot file; reads only, safe in a thread."""
-    from bot import backup  # backup imports this module
-
-    chats = (decode_settings(int(chat_id), doc) for n in range(CHAT_SHARDS)
-             for chat_id, doc in tables["chats"].get(f"c{n}", {}).items())
-    deliveries = {
-        name[len(OCCURRENCE_PREFIX):]: {
-            "day": table.get(TOUCHED_KEY, {}).get("day", 0),
-            "rows": {int(chat_id): DELIVERY_STATES[code] for doc_id, rows in table.items()
-                     if doc_id != TOUCHED_KEY for chat_id, code in rows.items()}}
-        for name, table in tables["deliveries"].items() if name.startswith(OCCURRENCE_PREFIX)}
-    events = list(tables["events"].get("events", {}).values())
-    meta = tables["events"].get("meta", {}).get("1", {})
-    return backup.snapshot_bytes(chats, deliveries, events, meta)

@@ -28,7 +28,7 @@ def test_content_loads_and_renders(library):
 
 @pytest.mark.parametrize("language", ["en", "ru"])
 def test_every_card_has_sources_and_fits(library, language):
-    renderer = CardRenderer(library, translator(language), "bot")
+    renderer = CardRenderer(library, translator(language), "zhanaozen_test_bot")
     for card in library.cards.values():
         pages = renderer.render(card).pages
         for page in pages:

@@ -12,16 +12,15 @@ from hypothesis import strategies as st
 
 from bot.content import Card, ProtestEvent
 from bot.i18n import translator
+from bot.reminder_texts import anniversary_text, first_sentence
 from bot.reminders import (
     anniversary_in,
-    anniversary_text,
     canonical_zone,
     city_key,
     delivery_hour,
     due_between,
     due_instants,
     event_due,
-    first_sentence,
     in_quiet_hours,
     next_reminder,
     plan_sweep,
@@ -349,8 +348,9 @@ def test_anniversary_text(language: str) -> None:
 def test_a_days_items_make_one_message_within_telegrams_limits() -> None:
     from telegram import InlineKeyboardButton
 
+    from bot.cards import MESSAGE_LIMIT
     from bot.emulator.telegram_html import parse_html
-    from bot.reminders import MAX_DIGEST_ITEMS, MESSAGE_LIMIT, digest_message
+    from bot.reminder_texts import MAX_DIGEST_ITEMS, digest_message
 
     tr = translator("en")
     sections = [(f"🕯 <b>Card {n}</b>\n" + "word " * 150,

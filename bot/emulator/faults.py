@@ -10,6 +10,7 @@ import math
 import random
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 FAULT_KINDS = ("429", "403", "400", "migrate", "500", "timeout")
@@ -107,7 +108,7 @@ class RateLimiter:
     per_group_per_minute: int | None = 20
     per_chat_per_second: float | None = None
     paid_per_second: float = 1000
-    clock: object = time.monotonic
+    clock: Callable[[], float] = time.monotonic
     _global: deque = field(default_factory=deque)
     _paid: deque = field(default_factory=deque)
     """Paid broadcasts are counted apart: Telegram sends them "ignoring broadcasting

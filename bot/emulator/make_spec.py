@@ -23,7 +23,7 @@ DISCRIMINATORS = ("type", "status", "source")
 
 
 def _type_names(types: list[str]) -> set[str]:
-    names = set()
+    names: set[str] = set()
     for entry in types:
         while entry.startswith("Array of "):
             entry = entry.removeprefix("Array of ")

@@ -221,7 +221,8 @@ def _file(emu: SimulatedUsers, value: UploadedFile | str) -> dict:
     serial = emu.next_serial()
     mime = (value.content_type if value.content_type != "application/octet-stream"
             else mimetypes.guess_type(value.filename)[0] or value.content_type)
-    file = {"file_id": f"BQACAgIAAx-emulated-{serial}", "file_unique_id": f"AgAD{serial}",
+    file: dict[str, Any] = {
+            "file_id": f"BQACAgIAAx-emulated-{serial}", "file_unique_id": f"AgAD{serial}",
             "file_name": value.filename, "mime_type": mime, "file_size": len(value.data),
             "data": value.data, "file_path": f"documents/file_{serial}_{value.filename}"}
     emu.files[file["file_id"]] = file

@@ -137,7 +137,9 @@ class Emulator(SimulatedUsers):
         self._inflight += busy
         try:
             params = self.spec.decode(method, raw, files)
-            request = ApiRequest(method, params, params.get("chat_id"))
+            chat_id = params.get("chat_id")
+            request = ApiRequest(method, params,
+                                 chat_id if isinstance(chat_id, int | str) else None)
             if self.record_requests:
                 self.requests.append(request)
             self.emit("request", request)
@@ -176,7 +178,9 @@ class Emulator(SimulatedUsers):
             fault.hits += 1
             if fault.error == "timeout":
                 return await self._time_out(fault, method, params, closed)
-            raise fault.error_for(chat_id)
+            error = fault.error_for(chat_id)
+            assert error is not None  # only "timeout" has none, and it returned above
+            raise error
         if self.rate_limiter is not None and RateLimiter.applies_to(method):
             wait = self.rate_limiter.check(chat_id, paid=bool(params.get("allow_paid_broadcast")))
             if wait is not None:

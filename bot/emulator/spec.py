@@ -62,7 +62,9 @@ class Spec:
         for name, upload in files.items():
             if name in fields and name not in params:
                 params[name] = upload
-        return _resolve_attachments(params, files)
+        resolved = _resolve_attachments(params, files)
+        assert isinstance(resolved, dict)  # a dict in, a dict out
+        return resolved
 
     # -- checking ---------------------------------------------------------------------------
 

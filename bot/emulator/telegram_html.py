@@ -133,6 +133,7 @@ def parse_html(source: str) -> ParsedText:
 def _open_tag(source: str, index: int, stack: list[_Open], units: int) -> int:
     where = _byte_offset(source, index)
     name_match = NAME_RE.match(source, index + 1)
+    assert name_match is not None  # the pattern matches the empty string too
     tag = name_match.group(0).lower()
     if tag not in SIMPLE_TAGS and tag not in OTHER_TAGS:
         raise HtmlParseError(f'Unsupported start tag "{tag}" at byte offset {where}'
@@ -205,6 +206,7 @@ def _close_tag(source: str, index: int, stack: list[_Open], entities: list[dict]
                units: int) -> int:
     where = _byte_offset(source, index)
     name_match = NAME_RE.match(source, index + 2)
+    assert name_match is not None  # the pattern matches the empty string too
     tag = name_match.group(0).lower()
     end = name_match.end()
     while end < len(source) and source[end].isspace():

@@ -217,7 +217,7 @@ class SimulatedUsers(EmulatorState):
     # -- membership -------------------------------------------------------------------------
 
     def _member(self, user: dict, status: str) -> dict:
-        member = {"status": status, "user": user}
+        member: dict[str, object] = {"status": status, "user": user}
         if status == "kicked":
             member["until_date"] = 0
         elif status == "administrator":

@@ -1,14 +1,20 @@
-"""Telegram glue: each module owns one intent; ``register_all`` wires them in order."""
+"""Telegram glue: one module per intent, and below, the whole handler table in one place.
+
+Read ``register_all`` top to bottom to see what answers an update: PTB tries the handlers of
+each group in the order they were added and runs the first that matches (groups in ascending
+order), so order matters, as in PTB's examples.
+"""
 
 from __future__ import annotations
-
-import logging
 
 from telegram import Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
+    ChatMemberHandler,
+    ChosenInlineResultHandler,
     CommandHandler,
+    InlineQueryHandler,
     MessageHandler,
     filters,
 )
@@ -19,65 +25,89 @@ from bot.handlers import (
     buttons,
     cards,
     channels,
+    common,
     corrections,
     errors,
     fallback,
     flows,
     language,
+    protests,
     settings,
     sharing,
 )
 
-log = logging.getLogger(__name__)
 
 def register_all(application: Application) -> None:
-    # Multi-step flows first, each in a group of its own before group 0 (see handlers.flows).
-    flows.register(application, [settings.zone_conversation(), corrections.conversation(),
-                                 *admin.conversations()])
+    """Every handler of the bot, in order (called when the Application is built)."""
+    # Multi-step flows, each a ConversationHandler in a group of its own before group 0; a
+    # command from the flow's user leaves it first (see handlers.flows).
+    flows.register(application, [
+        settings.zone_conversation(),  # "Other…" time zone: the typed name
+        corrections.conversation(),  # "Report a correction": the reader's note
+        *admin.conversations(),  # /event_add, /broadcast (organisers)
+    ])
+    add = application.add_handler
 
-    # Card commands (also answer /command@botname in groups: CommandHandler checks the name).
-    application.add_handler(CommandHandler("start", cards.start))
-    application.add_handler(CommandHandler("help", cards.help_command))
-    application.add_handler(CommandHandler("prisoners", cards.prisoners))
-    application.add_handler(CommandHandler("prisoner", cards.prisoner))
-    application.add_handler(CommandHandler("anniversaries", cards.anniversaries))
-    application.add_handler(CommandHandler("anniversary", cards.anniversary))
-    application.add_handler(CommandHandler("today", cards.today))
-    application.add_handler(CommandHandler("card", cards.card_command))
-    application.add_handler(CommandHandler("language", language.language))
-
+    # Cards (CommandHandler also takes /command@botname in groups, and checks the name).
+    add(CommandHandler("start", cards.start))
+    add(CommandHandler("help", cards.help_command))
+    add(CommandHandler("prisoners", cards.prisoners))
+    add(CommandHandler("prisoner", cards.prisoner))
+    add(CommandHandler("anniversaries", cards.anniversaries))
+    add(CommandHandler("anniversary", cards.anniversary))
+    add(CommandHandler("today", cards.today))
+    add(CommandHandler("card", cards.card_command))
+    add(CommandHandler("language", language.language))
     # Card, list, menu and language buttons.
-    application.add_handler(
-        CallbackQueryHandler(
-            buttons.on_button, pattern=callbacks.pattern_for(*buttons.CARD_ACTIONS)
-        )
-    )
+    add(CallbackQueryHandler(buttons.on_button,
+                             pattern=callbacks.pattern_for(*buttons.CARD_ACTIONS)))
 
-    # Feature modules, each registering its own commands and buttons.
-    settings.register(application)
-    channels.register(application)
-    admin.register(application)
-    sharing.register(application)
+    # Reminder settings of this chat, and leaving: /forget deletes everything about it.
+    add(CommandHandler("subscribe", settings.subscribe))
+    add(CommandHandler("unsubscribe", settings.unsubscribe))
+    add(CommandHandler("settings", settings.settings))
+    add(CommandHandler("timezone", settings.timezone))
+    add(CommandHandler("forget", settings.forget))
+    add(CallbackQueryHandler(settings.on_button,
+                             pattern=callbacks.pattern_for(callbacks.SETTINGS)))
 
-    # Fallbacks, last in the same group so they only see what nothing above took
-    # (order matters: commands before text; group chatter is ignored).
+    # Protests and calendar files.
+    add(CommandHandler("calendar", protests.send_calendar))
+    add(CommandHandler("protests", protests.show_protests))
+    add(CallbackQueryHandler(protests.on_event_button,
+                             pattern=callbacks.pattern_for(callbacks.EVENT)))
+
+    # A group became a supergroup: its settings move with it.
+    add(MessageHandler(filters.StatusUpdate.MIGRATE, settings.on_migrated))
+
+    # Campaign channels, set up from a private chat.
+    add(CommandHandler("channel", channels.channel_command))
+    add(CallbackQueryHandler(channels.on_button,
+                             pattern=callbacks.pattern_for(callbacks.CHANNEL)))
+
+    # Organisers (each handler checks BOT_ADMIN_IDS).
+    add(CommandHandler("event_cancel", admin.event_cancel))
+    add(CommandHandler("stats", admin.stats))
+    add(CommandHandler("backup", admin.backup))
+    add(CallbackQueryHandler(admin.on_button, pattern=callbacks.pattern_for(callbacks.ADMIN)))
+
+    # Sharing: inline mode in any chat, and the bot's hello when added to a group.
+    add(InlineQueryHandler(sharing.inline_query))
+    add(ChosenInlineResultHandler(sharing.chosen_result))
+    add(ChatMemberHandler(sharing.added_to_group, ChatMemberHandler.MY_CHAT_MEMBER))
+
+    # Fallbacks, last in group 0 so they only see what nothing above took (commands before
+    # text; group chatter is ignored), then buttons nothing knows (stale or forged).
     private = filters.ChatType.PRIVATE
-    application.add_handler(
-        MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, fallback.unknown_command)
-    )
-    application.add_handler(
-        MessageHandler(
-            private & filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE,
-            fallback.free_text,
-        )
-    )
-    application.add_handler(
-        MessageHandler(
-            private & ~filters.TEXT & ~filters.StatusUpdate.ALL & filters.UpdateType.MESSAGE,
-            fallback.other_message,
-        )
-    )
-    application.add_handler(CallbackQueryHandler(buttons.stale_button))
+    add(MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, fallback.unknown_command))
+    add(MessageHandler(private & filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE,
+                       fallback.free_text))
+    add(MessageHandler(
+        private & ~filters.TEXT & ~filters.StatusUpdate.ALL & filters.UpdateType.MESSAGE,
+        fallback.other_message))
+    add(CallbackQueryHandler(common.stale_button))
+
+    # Errors: logged, the admins told, the user offered an apology.
     application.add_error_handler(errors.on_error)
 
 

@@ -11,13 +11,12 @@ import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 
 from pydantic import ValidationError
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ChatType
 from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
     MessageHandler,
@@ -30,13 +29,11 @@ from bot.cards import MESSAGE_LIMIT, esc, visible_length
 from bot.content import ProtestEvent, Text, parse_http_link
 from bot.context import BotContext, ChatData
 from bot.handlers import flows
-from bot.handlers.common import command_argument, is_admin, reply
+from bot.handlers.common import action_button, command_argument, is_admin, reply
 from bot.i18n import N_, Translator, translator
 from bot.reminders import canonical_zone, event_start
 
-ACTION = "adm"
-callbacks.register(ACTION, r"^(?P<op>tz|skip|publish|discard|bcok|bcno|cancel|cancelok)"
-                           r"(?::(?P<arg>[a-z0-9-]{1,48}))?$")
+ACTION = callbacks.ADMIN
 EVENT_FLOW, BROADCAST_FLOW = "event_add", "broadcast"
 MAX_FIELD, MAX_NOTE = events.MAX_FIELD, 600
 
@@ -57,9 +54,8 @@ PROMPTS = {
 OPTIONAL = frozenset({"link", "note"})
 
 
-def _button(label: str, op: str, arg: str | None = None) -> InlineKeyboardButton:
-    data = callbacks.build(ACTION, op) if arg is None else callbacks.build(ACTION, op, arg)
-    return InlineKeyboardButton(label, callback_data=data)
+_button = partial(action_button, ACTION)
+"""``_button(label, op[, arg])``: a button of the organisers' flows."""
 
 
 async def allowed(update: Update, context: BotContext) -> bool:
@@ -81,7 +77,7 @@ async def event_add(update: Update, context: BotContext) -> None:
     if not await allowed(update, context):
         return
     user = update.effective_user
-    context.chat_data.pending = {"flow": EVENT_FLOW, "user": user.id if user else None,
+    context.chat_state.pending = {"flow": EVENT_FLOW, "user": user.id if user else None,
                                  "step": STEPS[0], "data": {}}
     tr = context.tr(update)
     await reply(update, context, esc(tr.gettext(
@@ -112,7 +108,7 @@ async def ask(update: Update, context: BotContext, step: str, problem: str | Non
 async def on_event_text(update: Update, context: BotContext, text: str) -> None:
     tr = context.tr(update)
     _ = tr.gettext
-    pending = context.chat_data.pending
+    pending = context.chat_state.pending
     assert pending is not None
     step, data = pending["step"], pending["data"]
     value: object = None
@@ -147,7 +143,7 @@ async def on_event_text(update: Update, context: BotContext, text: str) -> None:
 
 
 async def advance(update: Update, context: BotContext) -> None:
-    pending = context.chat_data.pending
+    pending = context.chat_state.pending
     assert pending is not None
     data = pending["data"]
     remaining = [step for step in STEPS if step not in data]
@@ -189,14 +185,14 @@ def build_event(tr: Translator, context: BotContext,
 
 async def publish(update: Update, context: BotContext) -> None:
     tr = context.tr(update)
-    pending = context.chat_data.pending or {}
+    pending = context.chat_state.pending or {}
     document = pending.get("event")
     if pending.get("flow") != EVENT_FLOW or document is None:
         await reply(update, context, esc(tr.gettext("Nothing to publish.")), edit=True)
         return
     event = ProtestEvent.model_validate(document)
     await events.save_event(context.store, event)
-    context.chat_data.pending = None
+    context.chat_state.pending = None
     scheduling.settings_changed(context.application)
     text = tr.gettext("Published as %(id)s. Subscribers following %(city)s will be reminded "
                       "at their chosen times.") % {"id": event.id,
@@ -260,7 +256,7 @@ async def broadcast(update: Update, context: BotContext) -> None:
     if not await allowed(update, context):
         return
     user = update.effective_user
-    context.chat_data.pending = {"flow": BROADCAST_FLOW, "user": user.id if user else None,
+    context.chat_state.pending = {"flow": BROADCAST_FLOW, "user": user.id if user else None,
                                  "step": "en", "text": {}}
     tr = context.tr(update)
     await reply(update, context, esc(tr.gettext(
@@ -270,7 +266,7 @@ async def broadcast(update: Update, context: BotContext) -> None:
 
 async def on_broadcast_text(update: Update, context: BotContext, html_text: str) -> None:
     tr = context.tr(update)
-    pending = context.chat_data.pending
+    pending = context.chat_state.pending
     assert pending is not None
     pending["text"][pending["step"]] = html_text
     if pending["step"] == "en":
@@ -285,7 +281,7 @@ async def on_broadcast_text(update: Update, context: BotContext, html_text: str)
 
 async def preview_broadcast(update: Update, context: BotContext) -> None:
     tr = context.tr(update)
-    pending = context.chat_data.pending
+    pending = context.chat_state.pending
     assert pending is not None
     texts = pending["text"]
     chat = update.effective_chat
@@ -305,13 +301,13 @@ async def preview_broadcast(update: Update, context: BotContext) -> None:
 
 async def start_broadcast(update: Update, context: BotContext) -> None:
     tr = context.tr(update)
-    pending = context.chat_data.pending or {}
+    pending = context.chat_state.pending or {}
     service = scheduling.service(context.application)
     chat = update.effective_chat
     if pending.get("flow") != BROADCAST_FLOW or not pending.get("text") or service is None:
         await reply(update, context, esc(tr.gettext("Nothing to send.")), edit=True)
         return
-    context.chat_data.pending = None
+    context.chat_state.pending = None
     progress = await reply(update, context, esc(tr.gettext("Sending…")), edit=True)
     key = "b:" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     await service.start_fanout(key, {
@@ -400,10 +396,10 @@ async def on_button(update: Update, context: BotContext) -> None:
 async def _on_button(update: Update, context: BotContext, op: str, arg: str | None) -> None:
     query = update.callback_query
     assert query is not None
-    pending = context.chat_data.pending or {}
+    pending = context.chat_state.pending or {}
     await query.answer()
     if op == "discard":
-        context.chat_data.pending = None
+        context.chat_state.pending = None
         await reply(update, context, esc(context.tr(update).gettext("Cancelled.")), edit=True)
     elif op == "tz" and arg in events.KNOWN_CITIES and pending.get("step") == "timezone":
         pending["data"]["timezone"] = events.KNOWN_CITIES[arg][0]
@@ -427,7 +423,7 @@ def _answers(flow: str):
     @flows.step
     async def on_answer(update: Update, context: BotContext) -> bool | None:
         message = update.effective_message
-        pending = context.chat_data.pending
+        pending = context.chat_state.pending
         if message is None or not message.text or not pending or pending.get("flow") != flow:
             return None  # the flow was left or finished: ordinary text again
         if not await allowed(update, context):
@@ -436,7 +432,7 @@ def _answers(flow: str):
             await on_event_text(update, context, message.text)
         else:
             await on_broadcast_text(update, context, message.text_html)
-        pending = context.chat_data.pending
+        pending = context.chat_state.pending
         return bool(pending and pending.get("flow") == flow)
 
     return on_answer
@@ -446,7 +442,7 @@ def _entry(command: Callable[[Update, BotContext], Awaitable[None]], flow: str):
     async def enter(update: Update, context: BotContext) -> object:
         async with flows.chat_lock(context):
             await command(update, context)
-        pending = context.chat_data.pending
+        pending = context.chat_state.pending
         if pending and pending.get("flow") == flow:
             flows.stay()
         flows.done()  # refused: answered here, not "unknown command" too
@@ -471,10 +467,3 @@ def conversations() -> list[ConversationHandler]:
         typing=[MessageHandler(typed, _answers(flow))],
         leave=_leaver(flow), timeout=flows.LONG_TIMEOUT)
         for flow, command in ((EVENT_FLOW, event_add), (BROADCAST_FLOW, broadcast))]
-
-
-def register(application: Application) -> None:
-    for name, callback in (("event_cancel", event_cancel), ("stats", stats),
-                           ("backup", backup)):
-        application.add_handler(CommandHandler(name, callback))
-    application.add_handler(CallbackQueryHandler(on_button, pattern=callbacks.pattern_for(ACTION)))

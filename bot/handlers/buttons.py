@@ -6,8 +6,8 @@ from telegram import Update
 
 from bot import callbacks
 from bot.context import BotContext
-from bot.handlers import cards, language
-from bot.handlers.common import main_menu, reply
+from bot.handlers import cards, language, settings
+from bot.handlers.common import main_menu, reply, stale_button
 
 CARD_ACTIONS = ("card", "list", "menu", "lang")
 """The correction buttons ("fix", "fixno") belong to its conversation (handlers.corrections)."""
@@ -52,21 +52,5 @@ async def open_menu(update: Update, context: BotContext, name: str) -> None:
         await cards.today(update, context)
     elif name == "language":
         await language.language(update, context)
-    elif name in ("people", "memorial", "calendar"):
-        kind = {"people": "p", "memorial": "m", "calendar": "a"}[name]
-        await cards.send_list(update, context, kind, 0)
     elif name == "settings":
-        from bot.handlers import settings  # the reminders feature registers it
-
         await settings.settings(update, context)
-
-
-async def stale_button(update: Update, context: BotContext) -> None:
-    """Forged, stale or foreign callback data: say so, change nothing."""
-    query = update.callback_query
-    if query is None:
-        return
-    tr = context.tr(update)
-    await query.answer(
-        tr.gettext("This button is out of date. Send /start to begin again."), show_alert=False
-    )

@@ -12,22 +12,22 @@ from bot.cards import CardRenderer, esc, heading
 from bot.content import Card
 from bot.context import BotContext
 from bot.handlers.common import command_argument, main_menu, reply, share_button
+from bot.handlers.protests import show_protests
 from bot.i18n import Translator
 from bot.library import PEOPLE_KINDS
 from bot.lists import PAGE_SIZE, card_buttons, list_page
 from bot.sharing import EVENTS_PAYLOAD
 
 PAYLOAD_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+"""Telegram's rule for /start payloads (``create_deep_linked_url`` makes only these)."""
 
 
 async def start(update: Update, context: BotContext) -> None:
     """Welcome and main menu, or the card a deep link points at."""
     payload = command_argument(context)
-    if payload and PAYLOAD_RE.match(payload):
+    if payload and PAYLOAD_RE.fullmatch(payload):
         # "/start fix-<card>" is the correction conversation's (handlers.corrections).
         if payload == EVENTS_PAYLOAD:  # a shared protest links to the list
-            from bot.handlers.protests import show_protests
-
             await show_protests(update, context)
             return
         card = context.library.get(payload.lower())

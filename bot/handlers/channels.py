@@ -14,20 +14,16 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+from functools import partial
 
-from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Chat, ChatFullInfo, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-)
 
 from bot import callbacks, events, scheduling
 from bot.cards import esc
 from bot.context import BotContext
-from bot.handlers.common import command_argument, reply
+from bot.handlers.common import action_button, command_argument, reply
 from bot.handlers.settings import LEAD_BUTTONS, city_label, panel_text
 from bot.i18n import N_, Translator
 from bot.reminders import DELIVERY_HOURS, LEAD_CHOICES, delivery_hour
@@ -35,9 +31,7 @@ from bot.store import ChatSettings
 
 log = logging.getLogger(__name__)
 
-ACTION = "chn"
-callbacks.register(ACTION, r"^(?P<op>menu|sub|unsub|lang|topic|lead|zones|tz|hours|hour|forget)"
-                           r":(?P<chat>-\d{1,19})(?::(?P<arg>[a-z0-9*_-]{1,32}))?$")
+ACTION = callbacks.CHANNEL
 ADMIN_STATUSES = frozenset({ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER})
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
 _REFERENCE_RE = re.compile(r"^(?:https?://)?(?:t\.me/|telegram\.me/)?@?([A-Za-z][A-Za-z0-9_]{3,31})$")
@@ -73,10 +67,8 @@ async def refusal(context: BotContext, channel_id: int, user_id: int) -> str | N
 
 # The panel, in the private chat ---------------------------------------------------------
 
-def _button(label: str, op: str, channel_id: int,
-            arg: object | None = None) -> InlineKeyboardButton:
-    args = (op, channel_id) if arg is None else (op, channel_id, arg)
-    return InlineKeyboardButton(label, callback_data=callbacks.build(ACTION, *args))
+_button = partial(action_button, ACTION)
+"""``_button(label, op, channel_id[, arg])``: a button of a channel's panel."""
 
 
 def channel_panel_text(tr: Translator, context: BotContext, title: str,
@@ -131,7 +123,7 @@ def hours_markup(tr: Translator, chat_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(rows)
 
 
-def stored(context: BotContext, chat: Chat, tr: Translator) -> ChatSettings:
+def stored(context: BotContext, chat: Chat | ChatFullInfo, tr: Translator) -> ChatSettings:
     """The channel's settings; a new channel posts in the language of whoever sets it up."""
     found = context.store.chat(chat.id)
     return found or ChatSettings(chat_id=chat.id, chat_type="channel", language=tr.language)
@@ -251,8 +243,3 @@ async def on_button(update: Update, context: BotContext) -> None:
     await reply(update, context, channel_panel_text(tr, context, channel.title or "", settings,
                                                     note),
                 channel_panel_markup(tr, settings), edit=True)
-
-
-def register(application: Application) -> None:
-    application.add_handler(CommandHandler("channel", channel_command))
-    application.add_handler(CallbackQueryHandler(on_button, pattern=callbacks.pattern_for(ACTION)))

@@ -19,8 +19,8 @@ from telegram.error import BadRequest
 from bot import callbacks
 from bot.context import BotContext
 from bot.i18n import Translator
+from bot.sharing import MAX_QUERY
 
-MAX_QUERY = 100
 """Longer search text is cut: no name is that long, and it bounds the work per message."""
 
 
@@ -45,9 +45,10 @@ async def reply(
         if _unchanged(query.message, text, markup):
             return query.message
         try:
-            return await query.edit_message_text(
+            edited = await query.edit_message_text(
                 text, reply_markup=markup, link_preview_options=NO_PREVIEW
             )
+            return edited if isinstance(edited, Message) else None  # True: inline messages
         except BadRequest as exc:  # a second tap on the same button: nothing to change
             if "not modified" not in exc.message.lower():
                 raise
@@ -69,6 +70,11 @@ async def reply(
         link_preview_options=NO_PREVIEW,
     )
 
+
+
+def action_button(action: str, label: str, *args: object) -> InlineKeyboardButton:
+    """A button whose callback data is ``action:args…``, checked by ``callbacks.build``."""
+    return InlineKeyboardButton(label, callback_data=callbacks.build(action, *args))
 
 def _unchanged(message: Message, text: str, markup: InlineKeyboardMarkup | None) -> bool:
     """Telegram refuses an edit that changes nothing (a double tap, a stale button)."""
@@ -124,3 +130,14 @@ def share_button(tr: Translator, query: str) -> InlineKeyboardButton:
 def is_admin(update: Update, context: BotContext) -> bool:
     user = update.effective_user
     return bool(user and user.id in context.config.admin_ids)
+
+
+async def stale_button(update: Update, context: BotContext) -> None:
+    """Forged, stale or foreign callback data: say so, change nothing."""
+    query = update.callback_query
+    if query is None:
+        return
+    tr = context.tr(update)
+    await query.answer(
+        tr.gettext("This button is out of date. Send /start to begin again."), show_alert=False
+    )

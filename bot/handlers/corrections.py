@@ -16,12 +16,13 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler
 from telegram.ext import filters as tg_filters
+from telegram.helpers import create_deep_linked_url
 
 from bot import callbacks
-from bot.cards import deep_link, esc
+from bot.cards import esc
 from bot.context import BotContext, ChatData
 from bot.handlers import flows
-from bot.handlers.common import reply
+from bot.handlers.common import reply, stale_button
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ COOLDOWN = 5 * 60
 
 
 def cooling_down(context: BotContext) -> bool:
-    return time.monotonic() - context.chat_data.last_correction < COOLDOWN
+    return time.monotonic() - context.chat_state.last_correction < COOLDOWN
 
 
 async def refuse_for_now(update: Update, context: BotContext) -> None:
@@ -54,22 +55,20 @@ async def ask_for_correction(update: Update, context: BotContext, card_id: str) 
     query = update.callback_query
     chat = update.effective_chat
     if card is None or chat is None:
-        if query:
-            await query.answer(
-                tr.gettext("This button is out of date. Send /start to begin again.")
-            )
+        await stale_button(update, context)
         return False
     if chat.type != ChatType.PRIVATE:
         if query:
             # Telegram lets a callback answer open the bot's private chat with a start payload.
-            await query.answer(url=deep_link(context.bot_username, PAYLOAD_PREFIX + card.id))
+            await query.answer(
+                url=create_deep_linked_url(context.bot_username, PAYLOAD_PREFIX + card.id))
         return False
     if cooling_down(context):
         await refuse_for_now(update, context)
         return False
     if query:
         await query.answer()
-    context.chat_data.awaiting_correction_for = card.id
+    context.chat_state.awaiting_correction_for = card.id
     text = tr.gettext(
         "What is wrong on the card “%(name)s”? Write it in one message, with a "
         "source if you have one. It goes to the editors; the bot keeps no copy."
@@ -82,7 +81,7 @@ async def ask_for_correction(update: Update, context: BotContext, card_id: str) 
 
 
 async def cancel_correction(update: Update, context: BotContext) -> None:
-    context.chat_data.awaiting_correction_for = None
+    context.chat_state.awaiting_correction_for = None
     tr = context.tr(update)
     if update.callback_query:
         await update.callback_query.answer(tr.gettext("Cancelled."))
@@ -91,12 +90,12 @@ async def cancel_correction(update: Update, context: BotContext) -> None:
 
 async def pass_on_correction(update: Update, context: BotContext, text: str) -> None:
     """Forward the reader's note to every admin, then thank the reader."""
-    card_id = context.chat_data.awaiting_correction_for
-    context.chat_data.awaiting_correction_for = None
+    card_id = context.chat_state.awaiting_correction_for
+    context.chat_state.awaiting_correction_for = None
     if cooling_down(context):
         await refuse_for_now(update, context)
         return
-    context.chat_data.last_correction = time.monotonic()
+    context.chat_state.last_correction = time.monotonic()
     tr = context.tr(update)
     note = (
         f"<b>Correction for card</b> <code>{esc(card_id or '?')}</code>\n\n"
@@ -153,7 +152,7 @@ async def from_deep_link(update: Update, context: BotContext) -> object:
 @flows.step
 async def on_note(update: Update, context: BotContext) -> bool | None:
     message = update.effective_message
-    if not context.chat_data.awaiting_correction_for or message is None or not message.text:
+    if not context.chat_state.awaiting_correction_for or message is None or not message.text:
         return None
     await pass_on_correction(update, context, message.text)
     return False

@@ -17,13 +17,14 @@ log = logging.getLogger(__name__)
 async def on_error(update: object, context: BotContext) -> None:
     """Log first, then tell the user something went wrong; a blocked bot is not an error."""
     error = context.error
+    assert error is not None  # PTB calls error handlers with one
     if isinstance(error, Forbidden):
         return  # the user blocked the bot or removed it from the group: nothing to say
     if isinstance(error, Conflict):  # another instance polls with this token
         await health.on_conflict(context.application)
         return
     # The exception text can carry user input, but never the token: PTB's request errors do
-    # not include URLs, and httpx's own logger is kept at WARNING (see bot.logging_setup).
+    # not include URLs, and httpx's own logger is kept at WARNING (see bot.logs).
     log.error("update failed: %s", error.__class__.__name__, exc_info=error)
     if update is not None or not isinstance(error, NetworkError):  # polling retries those
         # In the background: the user's apology must not wait for the admins' messages.
@@ -36,6 +37,7 @@ async def on_error(update: object, context: BotContext) -> None:
     try:
         # A message even after a button: the handler may have answered the query already,
         # and Telegram refuses a second answer.
+        assert update.effective_chat is not None  # addressed_to_bot says no without one
         await context.bot.send_message(update.effective_chat.id, text)
     except TelegramError:
         log.warning("could not tell the user about the failure")

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from collections.abc import Awaitable, Callable
-from typing import NoReturn
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, NoReturn
 
 from telegram import Update
 from telegram.ext import (
@@ -109,10 +109,10 @@ def register(application: Application, flows: list[ConversationHandler]) -> None
         application.add_handler(flow, group=LEAVE_GROUP + 1 + number)
 
 
-Step = Callable[[Update, BotContext], Awaitable[bool]]
+Step = Callable[[Update, BotContext], Awaitable[bool | None]]
 
 
-def step(callback: Step) -> Callable[[Update, BotContext], Awaitable[object]]:
+def step(callback: Step) -> Callable[[Update, BotContext], Coroutine[Any, Any, object]]:
     """Run a typed step under the chat's lock. ``callback`` returns True to stay in the
     flow, False when the flow is finished, and None when the flow was no longer open (the
     text then goes on to the ordinary handlers, e.g. as a search)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from telegram import InputFile, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import callbacks, events
 from bot.calendar_ics import CALENDAR_FILE, event_calendar, reminders_calendar
@@ -69,10 +68,3 @@ async def on_event_button(update: Update, context: BotContext) -> None:
     data = event_calendar(tr, event, context.store.chat(chat.id), datetime.now(UTC))
     await context.bot.send_document(chat.id, InputFile(data, filename=f"{event.id}.ics"),
                                     caption=esc(events.short_line(tr, event)))
-
-
-def register(application: Application) -> None:
-    application.add_handler(CommandHandler("calendar", send_calendar))
-    application.add_handler(CommandHandler("protests", show_protests))
-    application.add_handler(CallbackQueryHandler(
-        on_event_button, pattern=callbacks.pattern_for(events.EVENT_ACTION)))

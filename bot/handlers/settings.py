@@ -8,13 +8,12 @@ zone and language, so the user sees at once what they will get and when.
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 
-from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import ForceReply, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.ext import (
-    Application,
     CallbackQueryHandler,
-    CommandHandler,
     ConversationHandler,
     MessageHandler,
     filters,
@@ -24,7 +23,7 @@ from bot import callbacks, events, scheduling
 from bot.cards import esc
 from bot.context import BotContext, ChatData
 from bot.handlers import flows, protests
-from bot.handlers.common import command_argument, reply
+from bot.handlers.common import action_button, command_argument, reply
 from bot.handlers.permissions import may_change_settings
 from bot.i18n import N_, Translator
 from bot.reminders import (
@@ -37,18 +36,15 @@ from bot.reminders import (
 )
 from bot.store import ChatSettings
 
-ACTION = "rs"
-callbacks.register(ACTION, r"^(?P<op>sub|unsub|menu|topic|lead|zones|tz|tzother|hours|hour|"
-                           r"cities|city|ics|forget|forgetok)(?::(?P<arg>[a-z0-9*_-]{1,32}))?$")
+ACTION = callbacks.SETTINGS
 
 LEAD_LABELS = {7: N_("7 days before"), 1: N_("1 day before"), 0: N_("on the day")}
 LEAD_BUTTONS = {7: N_("7 days"), 1: N_("1 day"), 0: N_("On the day")}
 TIMEZONE_FLOW = "timezone"
 
 
-def _button(label: str, op: str, arg: object | None = None) -> InlineKeyboardButton:
-    data = callbacks.build(ACTION, op) if arg is None else callbacks.build(ACTION, op, arg)
-    return InlineKeyboardButton(label, callback_data=data)
+_button = partial(action_button, ACTION)
+"""``_button(label, op[, arg])``: a button of the settings panel."""
 
 
 def city_label(key: str, language: str, known: dict | None = None) -> str:
@@ -382,8 +378,8 @@ async def forget_chat(update: Update, context: BotContext) -> None:
     assert chat is not None
     tr = context.tr(update)
     await context.store.forget_chat(chat.id)
-    context.chat_data.pending = None
-    context.chat_data.awaiting_correction_for = None
+    context.chat_state.pending = None
+    context.chat_state.awaiting_correction_for = None
     await reply(update, context, esc(tr.gettext(
         "Done: the bot no longer stores anything about this chat.")), edit=True)
 
@@ -400,7 +396,7 @@ async def ask_for_zone(update: Update, context: BotContext) -> object:
             update, context):
         flows.done()
     await query.answer()
-    context.chat_data.pending = {"flow": TIMEZONE_FLOW, "user": user.id}
+    context.chat_state.pending = {"flow": TIMEZONE_FLOW, "user": user.id}
     tr = context.tr(update)
     text = esc(tr.gettext("Type the time zone name, for example Asia/Tashkent or "
                           "America/Chicago."))
@@ -416,10 +412,10 @@ async def ask_for_zone(update: Update, context: BotContext) -> object:
 @flows.step
 async def on_zone_text(update: Update, context: BotContext) -> bool | None:
     message = update.effective_message
-    pending = context.chat_data.pending
+    pending = context.chat_state.pending
     if message is None or not message.text or not pending or pending.get("flow") != TIMEZONE_FLOW:
         return None
-    context.chat_data.pending = None  # one try; the answer says how to try again
+    context.chat_state.pending = None  # one try; the answer says how to try again
     if await may_change_settings(update, context):
         await set_zone_from_text(update, context, message.text)
     return False
@@ -446,13 +442,3 @@ async def on_migrated(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is not None and message.migrate_to_chat_id:
         await context.store.migrate_chat(message.chat.id, message.migrate_to_chat_id)
-
-
-def register(application: Application) -> None:
-    for name, callback in (("subscribe", subscribe), ("unsubscribe", unsubscribe),
-                           ("settings", settings), ("timezone", timezone), ("forget", forget)):
-        application.add_handler(CommandHandler(name, callback))
-    application.add_handler(CallbackQueryHandler(on_button, pattern=callbacks.pattern_for(ACTION)))
-    protests.register(application)
-    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, on_migrated))
-

@@ -24,12 +24,6 @@ from telegram import (
 )
 from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
-from telegram.ext import (
-    Application,
-    ChatMemberHandler,
-    ChosenInlineResultHandler,
-    InlineQueryHandler,
-)
 
 from bot import sharing
 from bot.cards import esc
@@ -41,12 +35,6 @@ log = logging.getLogger(__name__)
 
 GROUP_TYPES = (ChatType.GROUP, ChatType.SUPERGROUP)
 PRESENT = (ChatMember.MEMBER, ChatMember.ADMINISTRATOR, ChatMember.OWNER)
-
-
-def register(application: Application) -> None:
-    application.add_handler(InlineQueryHandler(inline_query))
-    application.add_handler(ChosenInlineResultHandler(chosen_result))
-    application.add_handler(ChatMemberHandler(added_to_group, ChatMemberHandler.MY_CHAT_MEMBER))
 
 
 def user_translator(update: Update, context: BotContext) -> Translator:

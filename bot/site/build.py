@@ -28,7 +28,6 @@ from bot.content import CONTENT_DIR, LANGUAGES, load_content
 from bot.i18n import N_, Translator, translator
 from bot.library import Library
 from bot.reminders import live_events
-from bot.sharing import payload_for
 from bot.site.views import card_view, index_view
 
 MARKER = ".zhanaozen-site"
@@ -77,7 +76,9 @@ class Site:
             lstrip_blocks=True,
             extensions=["jinja2.ext.i18n"],
         )
-        env.install_gettext_callables(tr.gettext, tr.ngettext, newstyle=True)
+        # Added to the Environment at run time by the i18n extension, unseen by type stubs.
+        env.install_gettext_callables(  # type: ignore[attr-defined]
+            tr.gettext, tr.ngettext, newstyle=True)
         return env
 
     # Addresses ----------------------------------------------------------------------------
@@ -94,7 +95,7 @@ class Site:
             return None
         if card_id is None:
             return f"https://t.me/{self.settings.bot_username}"
-        return create_deep_linked_url(self.settings.bot_username, payload_for(card_id))
+        return create_deep_linked_url(self.settings.bot_username, card_id)
 
     @staticmethod
     def qr(data: str | None) -> str | None:

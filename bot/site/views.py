@@ -14,7 +14,8 @@ from bot.content import Card, Fact, ProtestEvent, parse_partial_date
 from bot.events import when_line
 from bot.i18n import Translator
 from bot.library import Library
-from bot.reminders import event_start, first_sentence, live_events
+from bot.reminder_texts import first_sentence
+from bot.reminders import event_start, live_events
 from bot.sharing import DEC16_CARD
 
 

@@ -1,0 +1,108 @@
+"""The package's import graph has no cycle, counting imports inside functions too (a lazy
+import that dodges a cycle still ties the two modules together)."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Container
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = "bot"
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph(package: str = PACKAGE) -> dict[str, set[str]]:
+    """Module -> the package's modules it imports, anywhere in its source (TYPE_CHECKING
+    blocks excepted: they are never executed)."""
+    files = {module_name(path): path for path in (ROOT / package).rglob("*.py")}
+    graph: dict[str, set[str]] = {name: set() for name in files}
+    for name, path in files.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        is_package = path.name == "__init__.py"
+        for node in _executed(tree):
+            for target in _targets(node, name, is_package, files):
+                if target in files and target != name:
+                    graph[name].add(target)
+    return graph
+
+
+def _executed(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
+    found: list[ast.Import | ast.ImportFrom] = []
+    pending: list[ast.AST] = [tree]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            pending.extend(node.orelse)
+            continue
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            found.append(node)
+        pending.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def _targets(node: ast.Import | ast.ImportFrom, module: str, is_package: bool,
+             modules: Container[str]) -> list[str]:
+    """The modules an import statement needs: ``from bot.handlers import cards`` needs the
+    submodule ``bot.handlers.cards``; ``from bot.cards import esc`` needs ``bot.cards``."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    base = node.module or ""
+    if node.level:
+        parts = module.split(".")
+        anchor = parts if is_package else parts[:-1]
+        anchor = anchor[: len(anchor) - (node.level - 1)]
+        base = ".".join([*anchor, base] if base else anchor)
+    return [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
+            for alias in node.names]
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle as a path of modules (first == last), or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: finished
+    path: list[str] = []
+
+    def visit(name: str) -> list[str] | None:
+        state[name] = 1
+        path.append(name)
+        for target in sorted(graph[name]):
+            if state.get(target) == 1:
+                return [*path[path.index(target):], target]
+            if target not in state:
+                cycle = visit(target)
+                if cycle:
+                    return cycle
+        path.pop()
+        state[name] = 2
+        return None
+
+    for name in sorted(graph):
+        if name not in state:
+            cycle = visit(name)
+            if cycle:
+                return cycle
+    return None
+
+
+def test_the_checker_sees_a_cycle_and_a_lazy_import() -> None:
+    source = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}
+    assert find_cycle(source) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+    tree = ast.parse("def f():\n    from bot import store\nif TYPE_CHECKING:\n    import x\n")
+    assert [_targets(node, "bot.m", False, {"bot.store"}) for node in _executed(tree)] == [
+        ["bot.store"]]
+
+
+def test_no_import_cycle_in_the_package() -> None:
+    graph = import_graph()
+    assert len(graph) > 20  # the whole package was read
+    assert find_cycle(graph) is None
