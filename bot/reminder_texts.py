@@ -48,7 +48,8 @@ def protests_block(tr: Translator, protests: list[ProtestEvent]) -> str:
     """"Protests near you", a few lines, for the end of a reminder ("" if none)."""
     if not protests:
         return ""
-    lines = ["", "", f"<b>{esc(tr.gettext('Protests near you'))}</b>"]
+    heading = tr.gettext("Protests near you")  # outside the f-string, where Babel finds it
+    lines = ["", "", f"<b>{esc(heading)}</b>"]
     lines += [f"• {esc(short_line(tr, event))}" for event in protests[:3]]
     return "\n".join(lines)
 

@@ -31,6 +31,7 @@ from conftest import ADMIN_ID, TOKEN, make_config, running_bot
 
 from bot import alerts, health, safekeeping
 from bot.backup import backup
+from bot.sendbudget import RETRY_DELAYS
 from bot.store import ChatSettings, Store
 
 USER = 777
@@ -260,15 +261,18 @@ def test_throttle_once_per_kind_per_hour():
     assert throttle.admit("KeyError", now=3602) is None
 
 
+@pytest.mark.allow_errors("a reply that fails every attempt is an unhandled error")
 async def test_unhandled_errors_reach_the_admins_once_an_hour(app, emulator):
-    emulator.inject("sendMessage", "500", chat_id=USER, times=1)
+    # A server error on a reply is retried (bot.sendbudget.RETRY_DELAYS): fail every attempt.
+    attempts = 1 + len(RETRY_DELAYS["reply"])
+    emulator.inject("sendMessage", "500", chat_id=USER, times=attempts)
     emulator.user_message(USER, "/start", user_id=USER)
     report = await emulator.next_message(ADMIN_ID)
     assert "Error (handling a user's request): NetworkError" in report.text
     assert str(USER) not in report.text and "/start" not in report.text
     apology = await emulator.next_message(USER)
     assert "something went wrong" in apology.text
-    emulator.inject("sendMessage", "500", chat_id=USER, times=1)
+    emulator.inject("sendMessage", "500", chat_id=USER, times=attempts)
     before = len(emulator.sent(ADMIN_ID))
     await say(emulator, USER, "/start")  # fails the same way
     await asyncio.sleep(0.5)
