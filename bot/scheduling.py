@@ -46,6 +46,7 @@ from bot.reminders import (
     Reminder,
     SweepPlan,
     anniversary_in,
+    anniversary_mark,
     anniversary_markup,
     anniversary_text,
     day_key,
@@ -344,7 +345,7 @@ class ReminderService:
         for reminder, subject in items:
             if reminder.kind == "anniversary":
                 button = anniversary_markup(tr, subject).inline_keyboard[0][0]
-                label = "🕯 " + subject.name.get(tr.language)
+                label = f"{anniversary_mark(subject)} {subject.name.get(tr.language)}"
                 sections.append((anniversary_text(tr, subject, reminder, []), [
                     InlineKeyboardButton(label[:64], callback_data=button.callback_data)]))
             else:
