@@ -7,7 +7,7 @@ import asyncio
 import logging
 from datetime import UTC
 
-from telegram import BotCommand
+from telegram import BotCommand, BotCommandScopeAllPrivateChats
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, JobQueue
@@ -45,6 +45,12 @@ MENU_COMMANDS = (
     ("help", N_("What the bot can do")),
     ("forget", N_("Delete what the bot stores about this chat")),
 )
+PRIVATE_MENU_COMMANDS = (
+    *MENU_COMMANDS[:-2],
+    ("channel", N_("Reminders for a channel you administer")),
+    *MENU_COMMANDS[-2:],
+)
+"""/channel works only in a private chat, so only the private-chat menu offers it."""
 DESCRIPTION = N_(
     "Sourced fact cards on the Zhanaozen massacre of 16 December 2011 and on the Kazakh oil "
     "workers and activists jailed after it, with reminders before the commemorations and "
@@ -117,10 +123,15 @@ async def publish_menus(application: Application) -> None:
     """Command menus and descriptions per language; a failure here must not stop the bot."""
     bot = application.bot
     requests = []
+    private = BotCommandScopeAllPrivateChats()
     for code in (None, "ru", *sorted(RUSSIAN_READERS - {"ru"})):
         tr = translator("ru" if code else "en")
         commands = [BotCommand(name, tr.gettext(text)) for name, text in MENU_COMMANDS]
         requests.append(bot.set_my_commands(commands, language_code=code))
+        # Telegram prefers any private-chat scope to the default one, whatever the language,
+        # so the private menu is published for every language the default one is.
+        commands = [BotCommand(name, tr.gettext(text)) for name, text in PRIVATE_MENU_COMMANDS]
+        requests.append(bot.set_my_commands(commands, scope=private, language_code=code))
     for code in (None, "ru"):
         tr = translator("ru" if code else "en")
         requests.append(bot.set_my_description(tr.gettext(DESCRIPTION), language_code=code))

@@ -49,6 +49,10 @@ class Outgoing:
     markup: InlineKeyboardMarkup | None = None
 
 
+CHANNEL_RIGHTS_LOST = "need administrator rights in the channel"
+"""Telegram's 400 for a channel where the bot is an administrator no longer allowed to post."""
+
+
 @dataclass(slots=True)
 class FanOutResult:
     sent: int = 0
@@ -278,6 +282,12 @@ class FanOut:
                 slot = FANOUT
                 continue
             except BadRequest as error:
+                if CHANNEL_RIGHTS_LOST in error.message.lower():
+                    # A channel that took the bot's right to post: a removal in all but
+                    # name, so it is treated like one (its admins can /channel it again).
+                    await self._unsubscribe(chat_id)
+                    self.result.blocked += 1
+                    return chat_id, "failed"
                 log.warning("%s: Telegram refused the message: %s", item.key, error.message)
                 return chat_id, "failed"
             except TelegramError as error:

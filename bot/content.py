@@ -148,6 +148,10 @@ class Card(_Strict):
     year (the massacre, a death, the verdicts), false for a dated fact that stays on the
     calendar only (a statement, a visit, an anniversary of an anniversary). An editorial
     choice, so it lives in the content rather than in code."""
+    mourning: bool = False
+    """Anniversaries only: true when the day commemorates a death or a killing (the massacre,
+    a death in custody), so its reminder carries a mourning candle 🕯; other dates (a verdict,
+    an acquittal) get a neutral 📅. Also an editorial choice."""
     topics: list[Literal["dec16", "trials", "strike", "repression", "solidarity"]] = Field(
         default_factory=list
     )
@@ -447,6 +451,8 @@ def cross_check(content: Content) -> list[str]:
                           "'commemorated: true' (reminded every year) or 'false' (calendar only)")
         if card.kind != "anniversary" and card.commemorated is not None:
             errors.append(f"{where}: field commemorated: only anniversaries have it")
+        if card.kind != "anniversary" and card.mourning:
+            errors.append(f"{where}: field mourning: only anniversaries have it")
         names = {card.name.en, card.name.ru, *card.aliases}
         for name in names:
             key = normalise(name)

@@ -38,10 +38,16 @@ def anniversary_text(tr: Translator, card: Card, reminder: Reminder,
                             reminder.lead) % {"num": reminder.lead, "date": day})
         since = tr.ngettext("It will be %(num)d year since.", "It will be %(num)d years since.",
                             years)
-    lines = [f"🕯 <b>{esc(card.name.get(tr.language))}</b>",
+    lines = [f"{anniversary_mark(card)} <b>{esc(card.name.get(tr.language))}</b>",
              esc(f"{when} {since % {'num': years}}"), "",
              esc(first_sentence(card.summary.get(tr.language)))]
     return "\n".join(lines) + protests_block(tr, protests)
+
+
+def anniversary_mark(card: Card) -> str:
+    """A mourning candle for a day that commemorates deaths, a calendar for any other date:
+    a candle on an acquittal or a verdict reads as a funeral."""
+    return "🕯" if card.mourning else "📅"
 
 
 def protests_block(tr: Translator, protests: list[ProtestEvent]) -> str:

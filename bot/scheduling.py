@@ -39,7 +39,12 @@ from bot.events import (
     reminder_text,
 )
 from bot.i18n import translator
-from bot.reminder_texts import anniversary_markup, anniversary_text, digest_message
+from bot.reminder_texts import (
+    anniversary_mark,
+    anniversary_markup,
+    anniversary_text,
+    digest_message,
+)
 from bot.reminders import (
     CATCH_UP_LIMIT,
     Digest,
@@ -341,7 +346,7 @@ class ReminderService:
         for reminder, subject in items:
             if reminder.kind == "anniversary":
                 button = anniversary_markup(tr, subject).inline_keyboard[0][0]
-                label = "🕯 " + subject.name.get(tr.language)
+                label = f"{anniversary_mark(subject)} {subject.name.get(tr.language)}"
                 sections.append((anniversary_text(tr, subject, reminder, []), [
                     InlineKeyboardButton(label[:64], callback_data=button.callback_data)]))
             else:

@@ -290,9 +290,10 @@ def card_description(tr: Translator, card: Card, today: date) -> str:
     _ = tr.gettext
     parts: list[str] = []
     if card.status:
-        parts.append(_("%(status)s (as of %(date)s)") % {
+        # Only the year fits this line; its own msgid, as Russian says «на 2015 год».
+        parts.append(_("%(status)s (as of %(year)s)") % {
             "status": _(STATUS_LABELS[card.status.value]),
-            "date": str(parse_partial_date(card.status.as_of)[0])})
+            "year": str(parse_partial_date(card.status.as_of)[0])})
     elif card.date:
         parts.append(tr.partial_date(card.date))
         upcoming = next_occurrence(card, today)

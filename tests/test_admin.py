@@ -108,10 +108,17 @@ async def test_stats_are_counts_only(app, emulator):
                                 ("a:zhanaozen-massacre:2026:7", 12, "failed")])
     stats = await say(emulator, ADMIN, "/stats")
     assert "Chats: 3, subscribed: 2" in stats.text
-    assert "ru: 1" in stats.text and "Asia/Almaty: 1" in stats.text and "dec16: 1" in stats.text
-    assert "sent: 1" in stats.text and "failed: 1" in stats.text
+    assert "ru: 1" in stats.text and "Asia/Almaty: 1" in stats.text
+    assert "only 16 December: 1" in stats.text and "all anniversaries: 1" in stats.text
+    assert "delivered: 1" in stats.text and "failed: 1" in stats.text
     for chat_id in ("11", "12", "13"):
         assert chat_id not in stats.text.replace("2026", "")
+    # An organiser reading Russian sees words, not the store's keys.
+    russian = await say(emulator, ADMIN, "/stats", language="ru")
+    assert "только 16 декабря: 1" in russian.text and "все даты: 1" in russian.text
+    assert "доставлено: 1" in russian.text and "ошибка: 1" in russian.text
+    for key in ("dec16", "sent", "failed", "pending", "uncertain"):
+        assert key not in russian.text
 
 
 async def test_backup_is_refused_without_a_backup_key(app, emulator):

@@ -10,6 +10,7 @@ from conftest import make_config, running_bot
 
 from bot import scheduling
 from bot.emulator import Emulator
+from bot.store import ChatSettings
 
 CHANNEL = -1001234567890
 USERNAME = "campaign_kz"
@@ -110,3 +111,25 @@ async def test_a_channel_where_the_bot_cannot_post_is_refused(app, emulator):
     assert "cannot find" in unknown.text
     howto = await say(emulator, ADMIN, "/channel", "en")
     assert "administrator" in howto.text
+
+
+@pytest.mark.parametrize("lost", ["removed", "demoted"])
+async def test_a_channel_that_removed_the_bot_or_its_right_to_post_is_unsubscribed(
+        app, emulator, lost):
+    """Telegram answers 403 (removed) or 400 (no right to post): like a blocked private chat,
+    the channel is unsubscribed, once, without an ERROR, and the others still get it."""
+    channel(emulator)
+    store = app.bot_data.store
+    await store.put_chat(ChatSettings(CHANNEL, chat_type="channel", language="ru",
+                                      subscribed=True))
+    await store.put_chat(ChatSettings(READER, subscribed=True))
+    if lost == "removed":
+        emulator.set_member_status(CHANNEL, emulator.bot_id, "left")
+    else:
+        emulator.set_admin(CHANNEL, emulator.bot_id, can_post_messages=False)
+    await scheduling.service(app).start_fanout("b:vigil", {
+        "kind": "broadcast", "text": {"en": "Vigil at 18:00", "ru": "Пикет в 18:00"}})
+    assert (await emulator.next_message(READER, timeout=10)).text == "Vigil at 18:00"
+    await emulator.wait_for(lambda: not store.chat(CHANNEL).subscribed, timeout=10)
+    assert emulator.sent(CHANNEL) == []
+    assert store.delivery("b:vigil", CHANNEL) == "failed"

@@ -107,6 +107,24 @@ async def test_command_menus_in_both_languages(app, emulator):
     russian = emulator.commands_for("default", "ru")
     assert any(c["command"] == "prisoner" for c in english)
     assert any("Карточка" in c["description"] for c in russian)
+    # /channel only works in a private chat: offered there, in every language, not in groups.
+    for language in ("", "ru", "kk"):
+        private = emulator.commands_for("all_private_chats", language)
+        default = emulator.commands_for("default", language)
+        assert [c["command"] for c in private if c["command"] != "channel"] == [
+            c["command"] for c in default]
+        assert any(c["command"] == "channel" for c in private), language
+    channel = next(c for c in emulator.commands_for("all_private_chats", "ru")
+                   if c["command"] == "channel")
+    assert "канал" in channel["description"]
+
+
+@pytest.mark.parametrize(("language", "words"), [("en", "channel you administer"),
+                                                 ("ru", "где вы администратор")])
+async def test_help_mentions_channels(app, emulator, language, words):
+    reply = await ask(emulator, "/help", language)
+    line = next((line for line in reply.text.splitlines() if line.startswith("/channel")), "")
+    assert words in line and "@" in line
 
 
 async def test_protests_deep_link_opens_the_list(app, emulator):

@@ -122,6 +122,19 @@ def test_every_anniversary_says_whether_it_is_commemorated(tmp_path, library):
     assert "commemorated" in str(caught.value)
 
 
+def test_only_deaths_are_mourned(tmp_path, library):
+    """The mourning candle is the editors' mark for a day of deaths, not every reminder."""
+    mourned = {card.id for card in library.anniversaries() if card.mourning}
+    assert {"zhanaozen-massacre", "aron-atabek-death", "mukhamedzyanov-found-dead"} <= mourned
+    assert not mourned & {"kuramshin-freed", "trial-of-37-verdicts", "independence-day",
+                          "police-officers-sentenced"}
+    root = _copy_content(tmp_path)
+    _edit(root / "people" / "roza-tuletaeva.yaml", lambda d: d.__setitem__("mourning", True))
+    with pytest.raises(ContentError) as caught:
+        load_content(root)
+    assert "roza-tuletaeva.yaml" in str(caught.value) and "mourning" in str(caught.value)
+
+
 def test_a_source_spelling_may_be_quoted_where_the_card_reports_the_sources(tmp_path):
     root = _copy_content(tmp_path)
     path = root / "people" / "roza-tuletaeva.yaml"

@@ -298,6 +298,25 @@ async def test_edits_deletes_and_their_errors(emulator: Emulator, bot: Bot) -> N
         "deleteMessage: message to delete not found"]
 
 
+async def test_only_an_administrator_who_may_post_posts_in_a_channel(emulator: Emulator,
+                                                                     bot: Bot) -> None:
+    """As Telegram: 403 to a channel the bot is not in, 400 when it may not post there."""
+    channel = -1001000000077
+    emulator.add_channel(channel, "emu_channel")
+    with pytest.raises(Forbidden, match="not a member of the channel chat"):
+        await bot.send_message(channel, "a")
+    emulator.set_admin(channel, emulator.bot_id, can_post_messages=False)
+    with pytest.raises(BadRequest, match=r"(?i)need administrator rights in the channel chat"):
+        await bot.send_message("@emu_channel", "a")
+    emulator.set_admin(channel, emulator.bot_id)
+    message = await bot.send_message(channel, "a")
+    assert message.sender_chat and message.sender_chat.id == channel
+    emulator.set_member_status(channel, emulator.bot_id, "left")
+    with pytest.raises(Forbidden):
+        await bot.edit_message_text("b", channel, message.message_id)
+    assert emulator.violations == [], "a bot must cope with these: not its mistakes"
+
+
 async def test_documents_are_stored_and_downloadable(emulator: Emulator, bot: Bot) -> None:
     message = await bot.send_document(USER, b"BEGIN:VCALENDAR", filename="z.ics",
                                       caption="<b>Cal</b>", parse_mode="HTML")

@@ -35,10 +35,11 @@ NEW_YORK = ZoneInfo("America/New_York")
 
 
 def card(card_id: str = "zhanaozen-massacre", day: str = "2011-12-16",
-         topics: tuple[str, ...] = ("dec16",), commemorated: bool = True) -> Card:
+         topics: tuple[str, ...] = ("dec16",), commemorated: bool = True,
+         mourning: bool = True) -> Card:
     return Card.model_validate({
         "id": card_id, "kind": "anniversary", "date": day, "topics": list(topics),
-        "commemorated": commemorated,
+        "commemorated": commemorated, "mourning": mourning,
         "name": {"en": "The Zhanaozen massacre", "ru": "Расстрел в Жанаозене"},
         "summary": {"en": "Police fired on strikers. Many died.",
                     "ru": "Полиция стреляла в бастующих. Многие погибли.", "sources": ["s"]},
@@ -343,6 +344,17 @@ def test_anniversary_text(language: str) -> None:
             "Полиция стреляла в бастующих.") in text
     assert "Old Square" in text or "Старая площадь" in text
     assert first_sentence("One. Two.") == "One."
+
+
+def test_a_candle_only_for_days_of_mourning() -> None:
+    """A verdict or an acquittal is reminded under a calendar, not a funeral candle."""
+    tr = translator("ru")
+    subscriber = chat(language="ru", leads=[0])
+    for mourning, mark in ((True, "🕯"), (False, "📅")):
+        verdict = card("trial-of-37-verdicts", "2012-06-04", mourning=mourning)
+        (reminder,) = due_between([subscriber], [verdict], [], datetime(2026, 6, 1, tzinfo=UTC),
+                                  datetime(2026, 6, 10, tzinfo=UTC))
+        assert anniversary_text(tr, verdict, reminder, []).startswith(f"{mark} <b>")
 
 
 def test_a_days_items_make_one_message_within_telegrams_limits() -> None:

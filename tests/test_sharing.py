@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -47,6 +48,16 @@ def check_item(item: sharing.SharedItem) -> None:
     payload = item.link.rsplit("=", 1)[1]
     assert PAYLOAD_RE.fullmatch(payload)
     assert f'href="{item.link}"' in item.text, "the message itself links back to the bot"
+
+
+@pytest.mark.parametrize(("language", "expected"),
+                         [("en", r"\(as of \d{4}\)"), ("ru", r"\(по состоянию на \d{4} год\)")])
+def test_description_gives_the_status_year_in_words(library, language, expected):
+    """The result line under a person has only a year: Russian needs «на 2015 год»."""
+    card = library.cards["roza-tuletaeva"]
+    assert card.status
+    description = sharing.card_description(translator(language), card, TODAY)
+    assert re.search(expected, description), description
 
 
 # --- matching --------------------------------------------------------------------------------
@@ -192,11 +203,11 @@ def test_shorten_cuts_at_words():
     assert len(cut) <= 20 and cut.endswith("…") and " " not in cut[-2:]
 
 
-@pytest.mark.parametrize("language", ["en", "ru"])
-def test_group_welcome(language):
+@pytest.mark.parametrize(("language", "example"), [("en", "Tuletaeva"), ("ru", "Тулетаева")])
+def test_group_welcome(language, example):
     text = group_welcome(translator(language), BOT)
     parsed = parse_html(text)
-    assert f"/card@{BOT}" in parsed.text and f"/subscribe@{BOT}" in parsed.text
+    assert f"/card@{BOT} {example}" in parsed.text and f"/subscribe@{BOT}" in parsed.text
     assert len(parsed.text) < 1000
 
 

@@ -40,18 +40,33 @@ def target_chat(emu: SimulatedUsers, chat_id: int | str, *, sending: bool = True
                       if chat_id.startswith("@") and c.get("username") == chat_id[1:]), None)
         if found is None:
             raise bad_request("chat not found", violation=False)
-        return found
-    if chat_id in emu.migrated:
-        raise migrated(emu.migrated[chat_id])
-    if chat_id not in emu.chats and emu.strict_chats:
-        raise bad_request("chat not found", violation=False)
-    chat = emu.chat(chat_id)
-    if sending and chat["type"] == "private" and chat_id in emu.blocked:
+        chat = found
+    else:
+        if chat_id in emu.migrated:
+            raise migrated(emu.migrated[chat_id])
+        if chat_id not in emu.chats and emu.strict_chats:
+            raise bad_request("chat not found", violation=False)
+        chat = emu.chat(chat_id)
+    if not sending:
+        return chat
+    if chat["type"] == "private" and chat["id"] in emu.blocked:
         raise ApiError(403, "Forbidden: bot was blocked by the user")
-    if sending and chat_id in emu.kicked:
+    if chat["id"] in emu.kicked:
         kind = "channel chat" if chat["type"] == "channel" else f"{chat['type']} chat"
         raise ApiError(403, f"Forbidden: bot was kicked from the {kind}")
+    if chat["type"] == "channel":
+        channel_may_post(emu, chat["id"])
     return chat
+
+
+def channel_may_post(emu: SimulatedUsers, chat_id: int) -> None:
+    """Only an administrator with can_post_messages posts (or edits) in a channel; Telegram
+    answers anything else with these errors (a bot cannot be a plain member of a channel)."""
+    status = emu.member_status.get((chat_id, emu.bot_id))
+    if status not in ("administrator", "creator"):
+        raise ApiError(403, "Forbidden: bot is not a member of the channel chat")
+    if (chat_id, emu.bot_id) in emu.cannot_post:
+        raise ApiError(400, "Bad Request: need administrator rights in the channel chat")
 
 
 def formatted(params: dict, text_key: str, entities_key: str) -> ParsedText:

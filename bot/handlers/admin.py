@@ -318,6 +318,17 @@ async def start_broadcast(update: Update, context: BotContext) -> None:
 
 # /stats and /backup --------------------------------------------------------------------------
 
+DELIVERY_LABELS = {
+    "pending": N_("being sent"),
+    "sent": N_("delivered"),
+    "failed": N_("failed"),
+    "skipped": N_("skipped"),
+    "uncertain": N_("outcome unknown"),
+}
+"""The store's delivery states in words an organiser reads (the keys are storage codes)."""
+TOPIC_LABELS = {"all": N_("all anniversaries"), "dec16": N_("only 16 December")}
+
+
 async def stats(update: Update, context: BotContext) -> None:
     if not await allowed(update, context):
         return
@@ -340,10 +351,12 @@ def stats_text(tr: Translator, context: BotContext) -> str:
         esc(_("Chats: %(chats)d, subscribed: %(subs)d") % {"chats": store.chat_count(),
                                                             "subs": len(subscribers)}),
         esc(_("By language:")) + " " + counted(Counter(s.language or "?" for s in subscribers)),
-        esc(_("By topic:")) + " " + counted(Counter(s.topics for s in subscribers)),
+        esc(_("By topic:")) + " " + counted(Counter(_(TOPIC_LABELS.get(s.topics, s.topics))
+                                                    for s in subscribers)),
         esc(_("By time zone:")) + " " + counted(Counter(s.timezone for s in subscribers)),
-        esc(_("Deliveries:")) + " " + ", ".join(f"{state}: {count}"
-                                                 for state, count in deliveries.items()),
+        esc(_("Deliveries:")) + " " + ", ".join(
+            f"{esc(_(DELIVERY_LABELS.get(state, state)))}: {count}"
+            for state, count in deliveries.items()),
         esc(_("Upcoming protests: %(num)d") % {"num": len(upcoming)}),
     ]
     lines.extend(esc(line) for line in safekeeping.stats_lines(tr, context.config))

@@ -79,6 +79,8 @@ def help_text(tr: Translator, bot_username: str) -> str:
         ("/protests", _("upcoming protests")),
         ("/calendar", _("a calendar file for your phone")),
         ("/language", _("English or Russian")),
+        ("/channel", _("reminders for a channel you administer: in a private chat with me, "
+                       "/channel @name")),
         ("/forget", _("delete everything the bot stores about this chat")),
     ]
     lines = [f"{command} — {esc(description)}" for command, description in rows]

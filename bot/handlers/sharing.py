@@ -138,7 +138,8 @@ def group_welcome(tr: Translator, bot_username: str) -> str:
     intro = _("Hello! I am %(bot)s: sourced fact cards on the Zhanaozen massacre of 16 December "
               "2011 and on the Kazakh oil workers and activists jailed after it.") % {"bot": bot}
     rows = [
-        (f"/card@{bot_username} Tuletaeva",
+        # The example name is in the reader's script, as /help has it.
+        (_("/card@%(bot)s Tuletaeva") % {"bot": bot_username},
          _("puts a card into this group (a name, or a date like 16.12)")),
         (f"/subscribe@{bot_username}",
          _("reminders here before 16 December and before protests (group admins only)")),
