@@ -81,7 +81,7 @@ def test_event_calendar_file():
 
 def test_leap_day_anniversary_recurs_on_the_last_day_of_february():
     data = reminders_calendar(translator("ru"), [card("leap-day", "2012-02-29", ("strike",))],
-                              [], ChatSettings(1), "bot", NOW)
+                              [], ChatSettings(1), "zhanaozen_test_bot", NOW)
     (entry,) = Calendar.from_ical(data).walk("VEVENT")
     assert entry["rrule"]["BYMONTHDAY"] == [-1] and entry["rrule"]["BYMONTH"] == [2]
 
