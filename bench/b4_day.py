@@ -16,8 +16,8 @@ fan-out*. Latency runs from the update being queued in the emulator to the bot's
 being recorded there. For each window: the fan-out's rate, the replies' rate, the total send
 rate and the busiest one-second window the emulator saw, and 429 answers.
 
-The whole fan-out (two reminders each, as the content stands: 200,000 messages at 29/s) takes
-about two hours, so by default B4 measures windows of it and checks exactly-once over what was
+The whole fan-out (one message per subscriber and day: 100,000 messages at 29/s) takes
+about an hour, so by default B4 measures windows of it and checks exactly-once over what was
 sent (no (chat, text) pair twice; every "sent" row of the delivery log matches a message the
 emulator got; nothing "pending" or "uncertain" after a clean stop). ``--full`` lets it finish
 and checks every subscriber.
