@@ -29,7 +29,7 @@ from emulator import Emulator
 from tests.chat import say
 from tests.conftest import TOKEN
 
-SPEC = Path(__file__).resolve().parent.parent / "bot" / "emulator" / "botapi_spec.json"
+SPEC = Path(__file__).resolve().parent.parent / "emulator" / "botapi_spec.json"
 
 
 class Flaky(httpx.AsyncBaseTransport):
