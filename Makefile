@@ -20,7 +20,7 @@ run: $(VENV)/.installed
 	$(PY) -m bot
 
 test: $(VENV)/.installed
-	$(VENV)/bin/ruff check bot tests bench
+	$(VENV)/bin/ruff check bot emulator tests bench
 	$(VENV)/bin/mypy
 	$(PY) -m bot content check
 	$(PY) -m pytest -q -m "not slow" -p no:cacheprovider

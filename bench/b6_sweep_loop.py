@@ -33,8 +33,8 @@ from bot.app import build_application, start_application, stop_application
 from bot.backup import SNAPSHOT_FORMAT, SNAPSHOT_VERSION
 from bot.backup import restore as restore_snapshot
 from bot.config import Config
-from bot.emulator import Emulator
 from bot.reminders import digests, due_for_groups, plan_sweep
+from emulator import Emulator
 
 TOKEN = "123456:BENCH-token-ABCDEFGHIJKLMNOPQRSTUV"
 DUE = datetime(2026, 12, 16, 10, tzinfo=UTC)

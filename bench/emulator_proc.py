@@ -26,8 +26,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.emulator import Emulator
-from bot.emulator.records import BotMessage, InlineAnswer
+from emulator import Emulator
+from emulator.records import BotMessage, InlineAnswer
 
 NAVIGATION = ("card:", "list:")
 """Buttons the simulated users press: opening cards, turning pages, going back to lists."""

@@ -99,7 +99,14 @@ def main(argv: list[str] | None = None) -> int:
               "see .env.example)", file=sys.stderr)
         return 2
     if config.sandbox or args.task == "sandbox":
-        from bot.sandbox import run_sandbox
+        try:
+            from bot.sandbox import run_sandbox
+        except ModuleNotFoundError as exc:  # an installed wheel: the emulator is not in it
+            if exc.name != "emulator":
+                raise
+            print("The sandbox needs the local Bot API emulator (emulator/ in the repository): "
+                  "run it from a checkout, or set BOT_TOKEN to serve Telegram.", file=sys.stderr)
+            return 2
 
         store = open_checked(config)
         if store is None:

@@ -21,8 +21,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from bot.emulator import BotMessage, CallbackAnswer, Emulator
-from bot.emulator.telegram_html import entity_spans
+from emulator import BotMessage, CallbackAnswer, Emulator
+from emulator.telegram_html import entity_spans
 
 SANDBOX_TOKEN = "123456:SANDBOX-TOKEN"
 SANDBOX_USER_ID = 100001

@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.emulator import EmulatorThread  # noqa: E402
 from bot.health import YOUNG_FOR  # noqa: E402
+from emulator import EmulatorThread  # noqa: E402
 
 TOKEN = "123456:SMOKE-token-ABCDEFGHIJKLMNOPQRSTUV"
 ADMIN = 4242

@@ -23,8 +23,8 @@ from zoneinfo import ZoneInfo
 
 from conftest import ADMIN_ID, BOT_USERNAME, TOKEN
 
-from bot.emulator import EmulatorThread
 from bot.store import ChatSettings, Store
+from emulator import EmulatorThread
 
 ROOT = Path(__file__).resolve().parent.parent
 

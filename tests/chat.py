@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.emulator import BotMessage, Emulator
+from emulator import BotMessage, Emulator
 
 
 async def say(emulator: Emulator, chat_id: int, text: str, language: str = "en") -> BotMessage:

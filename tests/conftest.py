@@ -17,7 +17,7 @@ import pytest
 
 from bot.app import build_application, start_application, stop_application
 from bot.config import Config
-from bot.emulator import Emulator
+from emulator import Emulator
 
 TOKEN = "123456:TEST-token-ABCDEFGHIJKLMNOPQRSTUV"
 ADMIN_ID = 1000

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from conftest import ADMIN_ID, BOT_USERNAME
 from hypothesis import strategies as st
 
-from bot.emulator.telegram_html import utf16_len
+from emulator.telegram_html import utf16_len
 
 PRIVATE_USERS = (101, 102, 103, ADMIN_ID)
 GROUP_TYPES = {-1: "group", -2: "supergroup"}

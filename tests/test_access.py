@@ -11,9 +11,9 @@ import pytest
 from conftest import ADMIN_ID, BOT_USERNAME
 from telegram.ext import CommandHandler, ConversationHandler
 
-from bot.emulator import Emulator
 from bot.i18n import translator
 from bot.store import ChatSettings
+from emulator import Emulator
 
 STRANGER = 42
 GROUP = -200

@@ -9,8 +9,8 @@ import time_machine
 from conftest import make_config, running_bot
 
 from bot import scheduling
-from bot.emulator import Emulator
 from bot.store import ChatSettings
+from emulator import Emulator
 
 CHANNEL = -1001234567890
 USERNAME = "campaign_kz"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.emulator import Emulator
 from bot.i18n import translator
+from emulator import Emulator
 
 USER = 42
 

@@ -35,8 +35,8 @@ from bot_process import (
     wait_until,
 )
 
-from bot.emulator import EmulatorThread
 from bot.store import ChatSettings, Store
+from emulator import EmulatorThread
 
 SETTINGS_CHATS = list(range(20_001, 20_121))
 IN_FLIGHT = 24

@@ -14,10 +14,10 @@ from test_reminders import card, event
 from bot import events, scheduling
 from bot.calendar_ics import event_calendar, reminders_calendar
 from bot.content import load_content
-from bot.emulator.telegram_html import parse_html
 from bot.i18n import translator
 from bot.library import Library, content_documents
 from bot.store import ChatSettings, Store
+from emulator.telegram_html import parse_html
 
 USER, OTHER = 42, 43
 NOW = datetime(2026, 11, 30, 6, tzinfo=UTC)

@@ -21,9 +21,9 @@ from telegram import Update
 from telegram.ext import TypeHandler
 
 from bot import scheduling
-from bot.emulator import Emulator
-from bot.emulator.faults import FAULT_KINDS
 from bot.store import Store
+from emulator import Emulator
+from emulator.faults import FAULT_KINDS
 
 USER = 42
 APOLOGY = "Sorry, something went wrong on my side"

@@ -41,9 +41,9 @@ from hypothesis import strategies as st
 from telegram import Update
 
 from bot.app import build_application, start_application, stop_application
-from bot.emulator import BotMessage, Emulator
 from bot.handlers import ALLOWED_UPDATES
 from bot.i18n import LOCALES_DIR, pick_language
+from emulator import BotMessage, Emulator
 
 SENTINEL_ENTITIES = frozenset({"underline", "strikethrough"})
 """The bot never formats with <u> or <s>: such an entity means user text went out unescaped."""

@@ -16,10 +16,10 @@ from test_reminders import event
 
 from bot import events, scheduling, sharing
 from bot.content import ProtestEvent
-from bot.emulator.telegram_html import parse_html
 from bot.handlers import flows
 from bot.i18n import translator
 from bot.store import ChatSettings
+from emulator.telegram_html import parse_html
 
 USER = 42
 GROUP, GROUP_ADMIN, GROUP_MEMBER = -1700, 5, 6

@@ -63,8 +63,6 @@ def _literal_msgids() -> set[str]:
 
     found = set()
     for path in (LOCALES_DIR.parent / "bot").rglob("*.py"):
-        if "emulator" in path.parts:
-            continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.Call) or not node.args:
                 continue

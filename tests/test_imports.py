@@ -106,3 +106,29 @@ def test_no_import_cycle_in_the_package() -> None:
     graph = import_graph()
     assert len(graph) > 20  # the whole package was read
     assert find_cycle(graph) is None
+
+
+def _external_imports(module: str) -> set[str]:
+    path = ROOT / (module.replace(".", "/") + ".py")
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    names = set()
+    for node in _executed(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_the_schedule_runs_without_telegram() -> None:
+    """bot.reminders, and everything of bot/ it imports, never imports python-telegram-bot:
+    the rules of when a reminder falls due are tested with plain datetimes."""
+    graph = import_graph()
+    reached, pending = set(), ["bot.reminders"]
+    while pending:
+        module = pending.pop()
+        if module not in reached:
+            reached.add(module)
+            pending.extend(graph[module])
+    assert "bot.store" in reached  # the walk follows imports
+    assert {module for module in reached if "telegram" in _external_imports(module)} == set()

@@ -16,8 +16,8 @@ import orjson
 from bot_process import BotProcess, emulator_thread, wait_until
 from conftest import ADMIN_ID, BOT_USERNAME, TOKEN, make_config, running_bot
 
-from bot.emulator import Emulator
 from bot.store import Store
+from emulator import Emulator
 
 USER = 424_242
 GROUP = -1_009_090_123

@@ -361,8 +361,8 @@ def test_a_days_items_make_one_message_within_telegrams_limits() -> None:
     from telegram import InlineKeyboardButton
 
     from bot.cards import MESSAGE_LIMIT
-    from bot.emulator.telegram_html import parse_html
     from bot.reminder_texts import MAX_DIGEST_ITEMS, digest_message
+    from emulator.telegram_html import parse_html
 
     tr = translator("en")
     sections = [(f"🕯 <b>Card {n}</b>\n" + "word " * 150,

@@ -14,10 +14,10 @@ import time_machine
 from conftest import ADMIN_ID, make_config, running_bot
 
 from bot import scheduling, sendbudget
-from bot.emulator import Emulator
 from bot.i18n import translator
 from bot.reminders import due_between, message_key
 from bot.store import ChatSettings, Store
+from emulator import Emulator
 
 USER = 42
 KEY7 = "d:2026-12-09"

@@ -21,15 +21,15 @@ from telegram.ext import ExtBot
 from bot.app import build_application
 from bot.broadcast import FanOut, Outgoing
 from bot.config import ConfigError, load_config
-from bot.emulator import Emulator
 from bot.logs import quiet_noisy_loggers
 from bot.sendbudget import MAX_FLOOD_WAITS, SendBudget
 from bot.store import Store
 from bot.transport import JsonRequest
+from emulator import Emulator
 from tests.chat import say
 from tests.conftest import TOKEN
 
-SPEC = Path(__file__).resolve().parent.parent / "bot" / "emulator" / "botapi_spec.json"
+SPEC = Path(__file__).resolve().parent.parent / "emulator" / "botapi_spec.json"
 
 
 class Flaky(httpx.AsyncBaseTransport):

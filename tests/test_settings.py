@@ -11,7 +11,7 @@ import time_machine
 from icalendar import Calendar
 
 from bot import scheduling
-from bot.emulator import Emulator
+from emulator import Emulator
 
 USER = 42
 GROUP = -700

@@ -17,8 +17,8 @@ from bot_process import (
     wait_until,
 )
 
-from bot.emulator import EmulatorThread
 from bot.store import Store
+from emulator import EmulatorThread
 
 GRACE = 20.0
 """Seconds the test gives the bot to exit; Heroku gives 30."""

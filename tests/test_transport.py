@@ -10,11 +10,11 @@ from telegram.constants import ParseMode
 from telegram.ext import ExtBot
 
 from bot.broadcast import FanOut, Outgoing
-from bot.emulator import Emulator
 from bot.logs import quiet_noisy_loggers
 from bot.sendbudget import SendBudget
 from bot.store import Store
 from bot.transport import CONNECTIONS, JsonRequest, request_for
+from emulator import Emulator
 from tests.conftest import TOKEN
 
 

@@ -1,4 +1,4 @@
-"""Run the emulator in the foreground: ``python -m bot.emulator --port 8081 [--rate 30]``.
+"""Run the emulator in the foreground: ``python -m emulator --port 8081 [--rate 30]``.
 
 Point a bot at it with BOT_API_URL=http://127.0.0.1:8081 and any token like 123:ABC. Each API
 call is logged on one line, and each violation of the Bot API rules is flagged.
@@ -41,7 +41,7 @@ async def serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.emulator",
+    parser = argparse.ArgumentParser(prog="python -m emulator",
                                      description="Local Telegram Bot API emulator")
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--rate", type=float, default=None,

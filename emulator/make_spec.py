@@ -1,10 +1,9 @@
 """Trim the full Bot API spec to what request validation needs.
 
-The deployed bot has no copy of the 900 kB upstream ``api.json`` (PaulSonOfLars/
-telegram-bot-api-spec, MIT), so we vendor only method parameters and the input types they
-reach. Run again when Telegram publishes a new Bot API version:
-
-    python -m bot.emulator.make_spec /path/to/api.json
+The upstream ``api.json`` (PaulSonOfLars/telegram-bot-api-spec, MIT: ``SPEC-LICENSE``) sits
+beside this file; the emulator loads only the trimmed ``botapi_spec.json``: method parameters
+and the input types they reach. When Telegram publishes a new Bot API version, replace
+``api.json`` with the new release and run ``python -m emulator.make_spec``.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import sys
 from pathlib import Path
 
 OUTPUT = Path(__file__).with_name("botapi_spec.json")
-DEFAULT_SOURCE = Path(__file__).resolve().parents[3] / "shared" / "telegram" / "api.json"
+DEFAULT_SOURCE = Path(__file__).with_name("api.json")
 # "Type of the result, must be article" / 'always "creator"': the subtype's discriminator.
 CONST_RE = re.compile(r'(?:must be|always) [“"*]?([a-z0-9_]+)')
 DISCRIMINATORS = ("type", "status", "source")
