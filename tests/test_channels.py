@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import chat
 import pytest
 import time_machine
 from conftest import make_config, running_bot
@@ -30,15 +31,13 @@ def channel(emulator: Emulator, *, bot_may_post: bool = True) -> None:
     emulator.set_admin(CHANNEL, emulator.bot_id, can_post_messages=bot_may_post)
 
 
+# A Russian-speaking person by default: the shared chat helpers with Russian as the language.
 async def say(emulator: Emulator, chat_id: int, text: str, language: str = "ru"):
-    emulator.user_message(chat_id, text, language_code=language, user_id=chat_id)
-    return await emulator.next_message(chat_id)
+    return await chat.say(emulator, chat_id, text, language)
 
 
 async def press(emulator: Emulator, chat_id: int, message, label: str, language: str = "ru"):
-    emulator.press(chat_id, message.message_id, message.button(label)["callback_data"],
-                   user_id=chat_id, language_code=language)
-    return await emulator.next_message(chat_id)
+    return await chat.press(emulator, chat_id, message, label, language)
 
 
 def member_checks(emulator: Emulator) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import chat
 import pytest
 import time_machine
 from conftest import ADMIN_ID, make_config, running_bot
@@ -49,15 +50,13 @@ async def swept_since(app, emulator: Emulator, moment: datetime) -> None:
     await emulator.wait_for(done, timeout=10, what="a finished sweep")
 
 
+# A Russian-speaking person by default: the shared chat helpers with Russian as the language.
 async def say(emulator: Emulator, chat_id: int, text: str, language: str = "ru"):
-    emulator.user_message(chat_id, text, language_code=language, user_id=chat_id)
-    return await emulator.next_message(chat_id)
+    return await chat.say(emulator, chat_id, text, language)
 
 
 async def press(emulator: Emulator, chat_id: int, message, label: str, language: str = "ru"):
-    emulator.press(chat_id, message.message_id, message.button(label)["callback_data"],
-                   user_id=chat_id, language_code=language)
-    return await emulator.next_message(chat_id)
+    return await chat.press(emulator, chat_id, message, label, language)
 
 
 async def add_almaty_protest(emulator: Emulator) -> None:
