@@ -109,16 +109,21 @@ async def test_ephemeral_disk_is_named_in_stats(emulator, data_dir, monkeypatch)
     assert "Daily snapshot: none yet" in answer.text
 
 
-def test_ephemeral_disk_is_logged_at_start(tmp_path):
+def start_poll_and_stop(tmp_path: Path, data_dir: Path, **env: str) -> BotProcess:
+    """A real bot process with ``env``, started until it polls, then stopped cleanly."""
     with emulator_thread() as emulator:
-        bot = BotProcess(emulator.emulator.root_url, tmp_path / "data", tmp_path / "bot.log",
-                         DYNO="worker.1")
+        bot = BotProcess(emulator.emulator.root_url, data_dir, tmp_path / "bot.log", **env)
         try:
             bot.start()
             wait_polling(emulator, bot)
             assert bot.terminate() == 0
         finally:
             bot.cleanup()
+    return bot
+
+
+def test_ephemeral_disk_is_logged_at_start(tmp_path):
+    bot = start_poll_and_stop(tmp_path, tmp_path / "data", DYNO="worker.1")
     assert "WARNING" in bot.log() and "on Heroku's temporary disk" in bot.log()
 
 
@@ -142,15 +147,7 @@ def snapshot_with_subscriber(tmp_path: Path, chat_id: int) -> Path:
 def test_restore_from_fills_an_empty_data_dir(tmp_path):
     snapshot = snapshot_with_subscriber(tmp_path, 4321)
     data_dir = tmp_path / "data"
-    with emulator_thread() as emulator:
-        bot = BotProcess(emulator.emulator.root_url, data_dir, tmp_path / "bot.log",
-                         BOT_RESTORE_FROM=str(snapshot))
-        try:
-            bot.start()
-            wait_polling(emulator, bot)
-            assert bot.terminate() == 0
-        finally:
-            bot.cleanup()
+    bot = start_poll_and_stop(tmp_path, data_dir, BOT_RESTORE_FROM=str(snapshot))
     store = Store.open(data_dir, read_only=True)
     chat = store.chat(4321)
     assert chat is not None and chat.subscribed and chat.timezone == "Asia/Almaty"
