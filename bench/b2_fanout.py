@@ -86,6 +86,20 @@ def build_store(data_dir: Path, subscribers: int) -> list[int]:
     return [chat["chat_id"] for chat in chats]
 
 
+def seed_subscribers(work: Path, data_dir: Path, subscribers: int, day: date,
+                     due: str) -> tuple[list[int], int]:
+    """The bench store in ``data_dir``, the chat ids in ``work/expected.json`` (the emulator
+    checks against them), and one line saying what falls due: (ids, reminders per chat)."""
+    began = time.monotonic()
+    ids = build_store(data_dir, subscribers)
+    (work / "expected.json").write_text(json.dumps(ids))
+    per_chat = expected_per_chat(data_dir, day)
+    took = time.monotonic() - began
+    print(f"  {len(ids):,} subscribers, {per_chat} reminders each at {due} "
+          f"UTC: {per_chat * len(ids):,} messages (store built in {took:.1f} s)", flush=True)
+    return ids, per_chat
+
+
 def expected_per_chat(data_dir: Path, day: date) -> int:
     """How many messages each subscriber is due at 10:00 on ``day``, from the bot's rules
     (one a day, whatever it carries)."""
@@ -274,14 +288,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-b2-") as temporary:
         work = Path(temporary)
         seed_dir = work / "seed"
-        began = time.monotonic()
-        ids = build_store(seed_dir, args.subscribers)
-        (work / "expected.json").write_text(json.dumps(ids))
-        per_chat = expected_per_chat(seed_dir, day)
+        ids, per_chat = seed_subscribers(work, seed_dir, args.subscribers, day,
+                                         f"{at:%Y-%m-%d} 10:00")
         expected = per_chat * len(ids)
-        print(f"  {len(ids):,} subscribers, {per_chat} reminders each at {at:%Y-%m-%d} 10:00 "
-              f"UTC: {expected:,} messages (store built in {time.monotonic() - began:.1f} s)",
-              flush=True)
         if not args.skip_free:
             free = fan_out("free", work, seed_dir, args, rate=args.free_rate, paid=False,
                            goals=[min(args.free_messages or expected, expected)],

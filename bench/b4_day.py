@@ -30,7 +30,6 @@ Targets: reply p95 during the fan-out <= max(0.25 s, 3 x idle p95) at each rate;
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -39,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/ is sys.path[0]
 
-from b2_fanout import build_store, expected_per_chat, next_sixteenth_december, wait_for_messages
+from b2_fanout import next_sixteenth_december, seed_subscribers, wait_for_messages
 from emulator_proc import PEOPLE_FROM
 from harness import TOKEN, Child, machine, show_row, start_emulator
 
@@ -76,14 +75,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-b4-") as temporary:
         work = Path(temporary)
         data_dir = work / "data"
-        began = time.monotonic()
-        ids = build_store(data_dir, args.subscribers)
-        (work / "expected.json").write_text(json.dumps(ids))
-        per_chat = expected_per_chat(data_dir, day)
+        ids, per_chat = seed_subscribers(work, data_dir, args.subscribers, day,
+                                         f"{due:%Y-%m-%d %H:%M}")
         expected = per_chat * len(ids)
-        print(f"  {len(ids):,} subscribers, {per_chat} reminders each at {due:%Y-%m-%d %H:%M} "
-              f"UTC: {expected:,} messages (store built in {time.monotonic() - began:.1f} s)",
-              flush=True)
         emulator, url = start_emulator(work, "--seed", "1")
         bot = None
         try:
