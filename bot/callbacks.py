@@ -1,8 +1,11 @@
-"""Callback data: the formats buttons carry, built and parsed in one place.
+"""Callback data: the formats buttons carry, built, matched and parsed from one table.
 
 Callback data comes back from the client and can be forged, so parsing is strict: anything
 that does not match a known format exactly is rejected, and no format carries a chat id
-(actions always apply to the chat the button was pressed in).
+(actions always apply to the chat the button was pressed in; a channel's panel names its
+channel, and its handler asks Telegram each time). Buttons are made with ``build`` and
+handlers registered with ``pattern`` from the same ``_FORMATS``, so a button and the handler
+that answers it cannot drift apart (tests/test_callbacks.py checks every keyboard).
 """
 
 from __future__ import annotations
@@ -14,29 +17,41 @@ from types import MappingProxyType
 MAX_BYTES = 64
 
 SETTINGS = "rs"
-"""The reminder settings panel (``handlers.settings``)."""
+"""The reminder settings panel (``handlers.settings``, ``handlers.timezone``)."""
 CHANNEL = "chn"
 """A channel's settings panel, pressed in a private chat (``handlers.channels``)."""
 ADMIN = "adm"
-"""Organisers' flows: protests and broadcasts (``handlers.admin``)."""
+"""Organisers' flows: protests and broadcasts (``handlers.admin``, ``admin_broadcast``)."""
 EVENT = "ev"
 """A protest's buttons under reminders and lists (``handlers.protests``)."""
 
-_PATTERNS = MappingProxyType({
-    # action: regex over the arguments after "action:"
-    "card": re.compile(r"^(?P<id>[a-z0-9-]{3,48})(?::(?P<page>\d{1,2}))?$"),
-    "list": re.compile(r"^(?P<kind>[pma])(?::(?P<page>\d{1,3}))?$"),
-    "menu": re.compile(r"^(?P<name>main|help|today|language|settings)$"),
-    "lang": re.compile(r"^(?P<code>en|ru)$"),
-    "fix": re.compile(r"^(?P<id>[a-z0-9-]{3,48})$"),
-    "fixno": re.compile(r"^$"),
-    SETTINGS: re.compile(r"^(?P<op>sub|unsub|menu|topic|lead|zones|tz|tzother|hours|hour|"
-                         r"cities|city|ics|forgetok)(?::(?P<arg>[a-z0-9*_-]{1,32}))?$"),
-    CHANNEL: re.compile(r"^(?P<op>menu|sub|unsub|lang|topic|lead|zones|tz|hours|hour|forget)"
-                        r":(?P<chat>-\d{1,19})(?::(?P<arg>[a-z0-9*_-]{1,32}))?$"),
-    ADMIN: re.compile(r"^(?P<op>tz|skip|publish|discard|bcok|cancel|cancelok)"
-                      r"(?::(?P<arg>[a-z0-9-]{1,48}))?$"),
-    EVENT: re.compile(r"^(?P<op>ics|list)(?::(?P<id>[a-z0-9-]{3,48}))?$"),
+
+@dataclass(frozen=True, slots=True)
+class _Format:
+    """``action:<op>…``: ``field`` (if any) names what the button does, one of ``ops``;
+    ``tail`` is the regex of the rest."""
+
+    tail: str
+    field: str | None = None
+    ops: tuple[str, ...] = ()
+
+
+_FORMATS = MappingProxyType({
+    "card": _Format(r"(?P<id>[a-z0-9-]{3,48})(?::(?P<page>\d{1,2}))?"),
+    "list": _Format(r"(?P<kind>[pma])(?::(?P<page>\d{1,3}))?"),
+    "menu": _Format("", "name", ("main", "help", "today", "language", "settings")),
+    "lang": _Format("", "code", ("en", "ru")),
+    "fix": _Format(r"(?P<id>[a-z0-9-]{3,48})"),
+    "fixno": _Format(""),
+    SETTINGS: _Format(r"(?::(?P<arg>[a-z0-9*_-]{1,32}))?", "op", (
+        "sub", "unsub", "menu", "topic", "lead", "zones", "tz", "tzother", "hours", "hour",
+        "cities", "city", "ics", "forgetok")),
+    CHANNEL: _Format(r":(?P<chat>-\d{1,19})(?::(?P<arg>[a-z0-9*_-]{1,32}))?", "op", (
+        "menu", "sub", "unsub", "lang", "topic", "lead", "zones", "tz", "hours", "hour",
+        "forget")),
+    ADMIN: _Format(r"(?::(?P<arg>[a-z0-9-]{1,48}))?", "op", (
+        "tz", "skip", "bcskip", "publish", "discard", "bcok", "cancel", "cancelok")),
+    EVENT: _Format(r"(?::(?P<id>[a-z0-9-]{3,48}))?", "op", ("ics", "list")),
 })
 """Every button format of the bot, fixed at import: no module adds to it later."""
 
@@ -51,6 +66,23 @@ class Callback:
         return int(value) if value else default
 
 
+def pattern(action: str, *ops: str) -> re.Pattern[str]:
+    """The anchored regex over the whole callback data that a ``CallbackQueryHandler`` takes
+    for this action's buttons (only those doing one of ``ops``, if any are named)."""
+    form = _FORMATS[action]
+    if not set(ops) <= set(form.ops):
+        raise ValueError(f"{action!r} buttons do not do {sorted(set(ops) - set(form.ops))}")
+    head = ""
+    if form.field:
+        head = f"(?P<{form.field}>{'|'.join(re.escape(op) for op in ops or form.ops)})"
+    body = head + form.tail
+    # ASCII: \d would take any script's digits (and int() reads them), and bytes could pass 64.
+    return re.compile(rf"^{re.escape(action)}" + (f":{body}" if body else "") + r"\Z", re.ASCII)
+
+
+_WHOLE = MappingProxyType({action: pattern(action) for action in _FORMATS})
+
+
 def build(action: str, *args: object) -> str:
     data = ":".join([action, *(str(arg) for arg in args)])
     if len(data.encode()) > MAX_BYTES or parse(data) is None:
@@ -62,16 +94,12 @@ def parse(data: str | None) -> Callback | None:
     """The callback if it is one of ours and well formed, else None."""
     if not data or len(data.encode()) > MAX_BYTES:
         return None
-    action, _, rest = data.partition(":")
-    pattern = _PATTERNS.get(action)
-    if pattern is None:
-        return None
-    match = pattern.match(rest)
-    if match is None:
-        return None
-    return Callback(action, {k: v for k, v in match.groupdict().items() if v is not None})
+    whole = _WHOLE.get(data.partition(":")[0])
+    match = whole.match(data) if whole else None
+    return from_match(match) if match else None
 
 
-def pattern_for(*actions: str) -> re.Pattern[str]:
-    """Regex for CallbackQueryHandler(pattern=...) matching these actions."""
-    return re.compile(r"^(?:" + "|".join(re.escape(a) for a in actions) + r")(?::|$)")
+def from_match(match: re.Match[str]) -> Callback:
+    """The callback a handler's ``pattern`` matched (PTB passes it in ``context.matches``)."""
+    return Callback(match.string.partition(":")[0],
+                    {key: value for key, value in match.groupdict().items() if value is not None})

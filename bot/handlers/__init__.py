@@ -2,7 +2,10 @@
 
 Read ``register_all`` top to bottom to see what answers an update: PTB tries the handlers of
 each group in the order they were added and runs the first that matches (groups in ascending
-order), so order matters, as in PTB's examples.
+order), so order matters, as in PTB's examples. Each kind of button has its own
+``CallbackQueryHandler``, its pattern made by ``callbacks.pattern`` from the same format the
+button is built with; tests/test_callbacks.py checks that every button any keyboard makes is
+answered by exactly one of them, and that what none claims reaches the catch-all at the end.
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot import callbacks
+from bot.callbacks import ADMIN, CHANNEL, EVENT, SETTINGS, pattern
 from bot.handlers import (
     admin,
-    buttons,
+    admin_broadcast,
+    admin_reports,
     cards,
     channels,
     common,
@@ -34,17 +38,21 @@ from bot.handlers import (
     protests,
     settings,
     sharing,
+    timezone,
 )
+from bot.handlers.common import answered
 
 
 def register_all(application: Application) -> None:
     """Every handler of the bot, in order (called when the Application is built)."""
     # Multi-step flows, each a ConversationHandler in a group of its own before group 0; a
-    # command from the flow's user leaves it first (see handlers.flows).
+    # command from the flow's user leaves it first (see handlers.flows). Their buttons
+    # ("Other…" time zone, "Report a correction" and its Cancel) are theirs.
     flows.register(application, [
-        settings.zone_conversation(),  # "Other…" time zone: the typed name
+        timezone.zone_conversation(),  # "Other…" time zone: the typed name
         corrections.conversation(),  # "Report a correction": the reader's note
-        *admin.conversations(),  # /event_add, /broadcast (organisers)
+        admin.event_conversation(),  # /event_add (organisers)
+        admin_broadcast.conversation(),  # /broadcast (organisers)
     ])
     add = application.add_handler
 
@@ -58,38 +66,67 @@ def register_all(application: Application) -> None:
     add(CommandHandler("today", cards.today))
     add(CommandHandler("card", cards.card_command))
     add(CommandHandler("language", language.language))
-    # Card, list, menu and language buttons.
-    add(CallbackQueryHandler(buttons.on_button,
-                             pattern=callbacks.pattern_for(*buttons.CARD_ACTIONS)))
+    # A card or its next page, a list's page, the main menu's buttons, a language.
+    add(CallbackQueryHandler(cards.open_card, pattern=pattern("card")))
+    add(CallbackQueryHandler(cards.open_list, pattern=pattern("list")))
+    add(CallbackQueryHandler(answered(cards.start), pattern=pattern("menu", "main")))
+    add(CallbackQueryHandler(answered(cards.help_command), pattern=pattern("menu", "help")))
+    add(CallbackQueryHandler(answered(cards.today), pattern=pattern("menu", "today")))
+    add(CallbackQueryHandler(answered(language.language), pattern=pattern("menu", "language")))
+    add(CallbackQueryHandler(answered(settings.settings), pattern=pattern("menu", "settings")))
+    add(CallbackQueryHandler(language.on_language_button, pattern=pattern("lang")))
 
     # Reminder settings of this chat, and leaving: /forget deletes everything about it.
     add(CommandHandler("subscribe", settings.subscribe))
     add(CommandHandler("unsubscribe", settings.unsubscribe))
     add(CommandHandler("settings", settings.settings))
-    add(CommandHandler("timezone", settings.timezone))
+    add(CommandHandler("timezone", timezone.timezone))
     add(CommandHandler("forget", settings.forget))
-    add(CallbackQueryHandler(settings.on_button,
-                             pattern=callbacks.pattern_for(callbacks.SETTINGS)))
+    # The panel's buttons (each checks who may change the chat's settings).
+    add(CallbackQueryHandler(settings.on_subscription, pattern=pattern(SETTINGS, "sub", "unsub")))
+    add(CallbackQueryHandler(settings.on_topic, pattern=pattern(SETTINGS, "topic")))
+    add(CallbackQueryHandler(settings.on_lead, pattern=pattern(SETTINGS, "lead")))
+    add(CallbackQueryHandler(settings.on_hours, pattern=pattern(SETTINGS, "hours")))
+    add(CallbackQueryHandler(settings.on_hour, pattern=pattern(SETTINGS, "hour")))
+    add(CallbackQueryHandler(timezone.on_zones, pattern=pattern(SETTINGS, "zones")))
+    add(CallbackQueryHandler(timezone.on_zone, pattern=pattern(SETTINGS, "tz")))
+    add(CallbackQueryHandler(settings.on_cities, pattern=pattern(SETTINGS, "cities")))
+    add(CallbackQueryHandler(settings.on_city, pattern=pattern(SETTINGS, "city")))
+    add(CallbackQueryHandler(settings.on_calendar, pattern=pattern(SETTINGS, "ics")))
+    add(CallbackQueryHandler(settings.on_back, pattern=pattern(SETTINGS, "menu")))
+    add(CallbackQueryHandler(settings.on_forget, pattern=pattern(SETTINGS, "forgetok")))
 
     # Protests and calendar files.
     add(CommandHandler("calendar", protests.send_calendar))
     add(CommandHandler("protests", protests.show_protests))
-    add(CallbackQueryHandler(protests.on_event_button,
-                             pattern=callbacks.pattern_for(callbacks.EVENT)))
+    add(CallbackQueryHandler(protests.on_calendar_button, pattern=pattern(EVENT, "ics")))
+    add(CallbackQueryHandler(protests.on_list_button, pattern=pattern(EVENT, "list")))
 
     # A group became a supergroup: its settings move with it.
     add(MessageHandler(filters.StatusUpdate.MIGRATE, settings.on_migrated))
 
-    # Campaign channels, set up from a private chat.
+    # Campaign channels, set up from a private chat (each button asks Telegram whether the
+    # person pressing administers the channel it names).
     add(CommandHandler("channel", channels.channel_command))
-    add(CallbackQueryHandler(channels.on_button,
-                             pattern=callbacks.pattern_for(callbacks.CHANNEL)))
+    add(CallbackQueryHandler(channels.on_zones, pattern=pattern(CHANNEL, "zones")))
+    add(CallbackQueryHandler(channels.on_hours, pattern=pattern(CHANNEL, "hours")))
+    add(CallbackQueryHandler(channels.on_forget, pattern=pattern(CHANNEL, "forget")))
+    add(CallbackQueryHandler(channels.on_change, pattern=pattern(
+        CHANNEL, "menu", "sub", "unsub", "lang", "topic", "lead", "tz", "hour")))
 
-    # Organisers (each handler checks BOT_ADMIN_IDS).
+    # Organisers (each handler and button checks BOT_ADMIN_IDS): the steps of /event_add and
+    # /broadcast, /event_cancel, /stats, /backup.
     add(CommandHandler("event_cancel", admin.event_cancel))
-    add(CommandHandler("stats", admin.stats))
-    add(CommandHandler("backup", admin.backup))
-    add(CallbackQueryHandler(admin.on_button, pattern=callbacks.pattern_for(callbacks.ADMIN)))
+    add(CommandHandler("stats", admin_reports.stats))
+    add(CommandHandler("backup", admin_reports.backup))
+    add(CallbackQueryHandler(admin.on_discard, pattern=pattern(ADMIN, "discard")))
+    add(CallbackQueryHandler(admin.on_zone, pattern=pattern(ADMIN, "tz")))
+    add(CallbackQueryHandler(admin.on_skip, pattern=pattern(ADMIN, "skip")))
+    add(CallbackQueryHandler(admin.on_publish, pattern=pattern(ADMIN, "publish")))
+    add(CallbackQueryHandler(admin.on_cancel, pattern=pattern(ADMIN, "cancel")))
+    add(CallbackQueryHandler(admin.on_cancel_confirmed, pattern=pattern(ADMIN, "cancelok")))
+    add(CallbackQueryHandler(admin_broadcast.on_skip, pattern=pattern(ADMIN, "bcskip")))
+    add(CallbackQueryHandler(admin_broadcast.on_send, pattern=pattern(ADMIN, "bcok")))
 
     # Sharing: inline mode in any chat, and the bot's hello when added to a group.
     add(InlineQueryHandler(sharing.inline_query))

@@ -11,7 +11,14 @@ from bot import callbacks
 from bot.cards import CardRenderer, esc, heading
 from bot.content import Card
 from bot.context import BotContext
-from bot.handlers.common import command_argument, main_menu, reply, share_button
+from bot.handlers.common import (
+    command_argument,
+    main_menu,
+    pressed,
+    reply,
+    share_button,
+    stale_button,
+)
 from bot.handlers.protests import show_protests
 from bot.i18n import Translator
 from bot.library import PEOPLE_KINDS
@@ -183,6 +190,26 @@ async def send_card(
     page = max(0, min(page, len(rendered.pages) - 1))
     markup = card_keyboard(card, tr, page, len(rendered.pages))
     await reply(update, context, rendered.pages[page], markup, edit=edit)
+
+
+async def open_card(update: Update, context: BotContext) -> None:
+    """A card button (``card:<id>``), or a page turn (``card:<id>:<page>``)."""
+    query, button = pressed(update, context)
+    card = context.library.get(button.args["id"])
+    if card is None:  # a card since removed from the content
+        await stale_button(update, context)
+        return
+    await query.answer()
+    # Page turns edit in place; opening a card from a list sends a new message to keep the
+    # list usable.
+    await send_card(update, context, card, button.int("page"), edit="page" in button.args)
+
+
+async def open_list(update: Update, context: BotContext) -> None:
+    """A list's page (``list:<kind>[:<page>]``), in place of the one pressed."""
+    query, button = pressed(update, context)
+    await query.answer()
+    await send_list(update, context, button.args["kind"], button.int("page"), edit=True)
 
 
 def card_keyboard(card: Card, tr: Translator, page: int, pages: int) -> InlineKeyboardMarkup:

@@ -12,19 +12,22 @@ Nothing about the person is stored; the channel is stored like any chat (id, typ
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import re
-from functools import partial
+from collections.abc import Awaitable, Callable
 
-from telegram import Chat, ChatFullInfo, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, Chat, ChatFullInfo, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 
 from bot import callbacks, events, scheduling
 from bot.cards import esc
 from bot.context import BotContext
-from bot.handlers.common import action_button, command_argument, reply
-from bot.handlers.settings import LEAD_BUTTONS, city_label, panel_text
+from bot.handlers import choices
+from bot.handlers.choices import LANGUAGE_NAMES, city_label
+from bot.handlers.common import Handler, action_button, command_argument, pressed, reply
+from bot.handlers.settings import LEAD_BUTTONS, panel_text
 from bot.i18n import N_, Translator
 from bot.reminders import DELIVERY_HOURS, LEAD_CHOICES, delivery_hour
 from bot.store import ChatSettings
@@ -33,7 +36,6 @@ log = logging.getLogger(__name__)
 
 ACTION = callbacks.CHANNEL
 ADMIN_STATUSES = frozenset({ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER})
-LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
 _REFERENCE_RE = re.compile(r"^(?:https?://)?(?:t\.me/|telegram\.me/)?@?([A-Za-z][A-Za-z0-9_]{3,31})$")
 _ID_RE = re.compile(r"^-100\d{1,16}$")
 NOT_ADMIN = N_("Only the channel's administrators can change its reminders.")
@@ -67,7 +69,7 @@ async def refusal(context: BotContext, channel_id: int, user_id: int) -> str | N
 
 # The panel, in the private chat ---------------------------------------------------------
 
-_button = partial(action_button, ACTION)
+_button = functools.partial(action_button, ACTION)
 """``_button(label, op, channel_id[, arg])``: a button of a channel's panel."""
 
 
@@ -131,24 +133,17 @@ def stored(context: BotContext, chat: Chat | ChatFullInfo, tr: Translator) -> Ch
 
 def changed(settings: ChatSettings, op: str, arg: str | None) -> ChatSettings | None:
     """The settings after pressing ``op``/``arg``, or None if the press changes nothing."""
-    if op == "lang" and arg in LANGUAGE_NAMES:
-        return dataclasses.replace(settings, language=arg)
-    if op == "topic" and arg in ("all", "dec16"):
-        return dataclasses.replace(settings, topics=arg)
-    if op == "lead" and arg and arg.isdecimal() and int(arg) in LEAD_CHOICES:
-        leads = set(settings.leads) ^ {int(arg)}
-        return dataclasses.replace(settings, leads=sorted(leads, reverse=True))
-    if op == "hour" and arg and arg.isdecimal() and int(arg) in DELIVERY_HOURS:
-        return dataclasses.replace(settings, hour=int(arg))
-    if op == "tz" and (arg == "utc" or arg in events.KNOWN_CITIES):
-        if arg == "utc":
-            return dataclasses.replace(settings, timezone="UTC")
-        cities = settings.cities or [arg]  # a campaign in Almaty follows Almaty's protests
-        return dataclasses.replace(settings, timezone=events.KNOWN_CITIES[arg][0],
-                                   cities=cities)
     if op in ("sub", "unsub"):
         return dataclasses.replace(settings, subscribed=op == "sub")
-    return None
+    if op == "tz":
+        chosen = choices.zone_button(arg)  # a campaign in Almaty follows Almaty's protests
+        return choices.with_zone(settings, *chosen) if chosen else None
+    change = CHOICES.get(op)
+    return change(settings, arg) if change else None
+
+
+CHOICES = {"lang": choices.with_language, "topic": choices.with_topic,
+           "lead": choices.with_lead_toggled, "hour": choices.with_hour}
 
 
 # Handlers --------------------------------------------------------------------------------
@@ -190,54 +185,80 @@ async def channel_command(update: Update, context: BotContext) -> None:
                 channel_panel_markup(tr, settings))
 
 
-async def on_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
-    assert query is not None
-    parsed = callbacks.parse(query.data)
-    user = update.effective_user
-    if parsed is None or user is None:
-        await query.answer()
-        return
-    tr = context.tr(update)
-    channel_id, op, arg = int(parsed.args["chat"]), parsed.args["op"], parsed.args.get("arg")
-    why_not = await refusal(context, channel_id, user.id)
-    if why_not:
-        await query.answer(tr.gettext(why_not), show_alert=True)
-        return
-    try:
-        channel = await context.bot.get_chat(channel_id)
-    except TelegramError:
-        await query.answer(tr.gettext(NOT_ADMIN), show_alert=True)
-        return
+ChannelChange = Callable[[Update, BotContext, CallbackQuery, Translator, ChatFullInfo,
+                          callbacks.Callback], Awaitable[None]]
+
+
+def channel_button(act: ChannelChange) -> Handler:
+    """A button of a channel's panel: Telegram is asked first whether the person pressing is
+    an administrator of the channel named in the (forgeable) callback data."""
+
+    @functools.wraps(act)
+    async def on_press(update: Update, context: BotContext) -> None:
+        query, data = pressed(update, context)
+        user = update.effective_user
+        if user is None:
+            await query.answer()
+            return
+        tr = context.tr(update)
+        channel_id = int(data.args["chat"])
+        why_not = await refusal(context, channel_id, user.id)
+        if why_not:
+            await query.answer(tr.gettext(why_not), show_alert=True)
+            return
+        try:
+            channel = await context.bot.get_chat(channel_id)
+        except TelegramError:
+            await query.answer(tr.gettext(NOT_ADMIN), show_alert=True)
+            return
+        await act(update, context, query, tr, channel, data)
+
+    return on_press
+
+
+@channel_button
+async def on_zones(update: Update, context: BotContext, query: CallbackQuery, tr: Translator,
+                   channel: ChatFullInfo, data: callbacks.Callback) -> None:
+    await query.answer()
+    await reply(update, context, esc(tr.gettext(
+        "Choose the city whose time the channel's readers live by.")),
+        zones_markup(tr, int(data.args["chat"])), edit=True)
+
+
+@channel_button
+async def on_hours(update: Update, context: BotContext, query: CallbackQuery, tr: Translator,
+                   channel: ChatFullInfo, data: callbacks.Callback) -> None:
+    await query.answer()
+    await reply(update, context, esc(tr.gettext(
+        "At what time of day should reminders be posted?")),
+        hours_markup(tr, int(data.args["chat"])), edit=True)
+
+
+@channel_button
+async def on_forget(update: Update, context: BotContext, query: CallbackQuery, tr: Translator,
+                    channel: ChatFullInfo, data: callbacks.Callback) -> None:
+    await context.store.forget_chat(int(data.args["chat"]))
+    await query.answer()
+    await reply(update, context, esc(tr.gettext(
+        "Done: the bot no longer stores anything about this channel and posts nothing "
+        "there.")), edit=True)
+
+
+@channel_button
+async def on_change(update: Update, context: BotContext, query: CallbackQuery, tr: Translator,
+                    channel: ChatFullInfo, data: callbacks.Callback) -> None:
+    """A choice (``changed``) saved, or "Back": the channel's panel, redrawn."""
     settings = stored(context, channel, tr)
-    if op == "zones":
-        await query.answer()
-        await reply(update, context, esc(tr.gettext(
-            "Choose the city whose time the channel's readers live by.")),
-            zones_markup(tr, channel_id), edit=True)
-        return
-    if op == "hours":
-        await query.answer()
-        await reply(update, context, esc(tr.gettext(
-            "At what time of day should reminders be posted?")),
-            hours_markup(tr, channel_id), edit=True)
-        return
-    if op == "forget":
-        await context.store.forget_chat(channel_id)
-        await query.answer()
-        await reply(update, context, esc(tr.gettext(
-            "Done: the bot no longer stores anything about this channel and posts nothing "
-            "there.")), edit=True)
-        return
+    op = data.args["op"]
     note = None
-    new = changed(settings, op, arg)
+    new = changed(settings, op, data.args.get("arg"))
     if new is not None:
         if op == "sub" and not settings.subscribed:
             service = scheduling.service(context.application)
             if service is not None:
                 await service.settle_before_subscribing(new)
         await context.store.put_chat(new)
-        scheduling.settings_changed(context.application, channel_id)
+        scheduling.settings_changed(context.application, int(data.args["chat"]))
         settings, note = new, tr.gettext("Saved.")
     await query.answer(note)
     await reply(update, context, channel_panel_text(tr, context, channel.title or "", settings,

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from telegram import (
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
@@ -21,7 +24,8 @@ from bot.context import BotContext
 from bot.i18n import Translator
 from bot.sharing import MAX_QUERY
 
-"""Longer search text is cut: no name is that long, and it bounds the work per message."""
+Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
+"""What PTB's handlers call: an async function of the update and the context."""
 
 
 async def reply(
@@ -70,11 +74,29 @@ async def reply(
         link_preview_options=NO_PREVIEW,
     )
 
-
-
 def action_button(action: str, label: str, *args: object) -> InlineKeyboardButton:
     """A button whose callback data is ``action:args…``, checked by ``callbacks.build``."""
     return InlineKeyboardButton(label, callback_data=callbacks.build(action, *args))
+
+
+def pressed(update: Update, context: BotContext) -> tuple[CallbackQuery, callbacks.Callback]:
+    """The pressed button and its data, as its handler's ``callbacks.pattern`` matched it."""
+    query = update.callback_query
+    assert query is not None and context.matches, "registered with a callbacks.pattern"
+    return query, callbacks.from_match(context.matches[0])
+
+
+def answered(show: Handler) -> Handler:
+    """A button that opens what a command shows: answer the press, then show it."""
+
+    async def on_press(update: Update, context: BotContext) -> None:
+        query = update.callback_query
+        assert query is not None
+        await query.answer()
+        await show(update, context)
+
+    return on_press
+
 
 def _unchanged(message: Message, text: str, markup: InlineKeyboardMarkup | None) -> bool:
     """Telegram refuses an edit that changes nothing (a double tap, a stale button)."""

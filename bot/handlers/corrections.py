@@ -22,7 +22,8 @@ from bot import callbacks
 from bot.cards import esc
 from bot.context import BotContext, ChatData
 from bot.handlers import flows
-from bot.handlers.common import reply, stale_button
+from bot.handlers.common import pressed, reply, stale_button
+from bot.i18n import Translator
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +74,15 @@ async def ask_for_correction(update: Update, context: BotContext, card_id: str) 
         "What is wrong on the card “%(name)s”? Write it in one message, with a "
         "source if you have one. It goes to the editors; the bot keeps no copy."
     )
-    markup = InlineKeyboardMarkup(
+    await reply(update, context, esc(text % {"name": card.name.get(tr.language)}),
+                cancel_markup(tr))
+    return True
+
+
+def cancel_markup(tr: Translator) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
         [[InlineKeyboardButton(tr.gettext("Cancel"), callback_data=callbacks.build("fixno"))]]
     )
-    await reply(update, context, esc(text % {"name": card.name.get(tr.language)}), markup)
-    return True
 
 
 async def cancel_correction(update: Update, context: BotContext) -> None:
@@ -125,14 +130,8 @@ async def pass_on_correction(update: Update, context: BotContext, text: str) -> 
 # The conversation ----------------------------------------------------------------------------
 
 async def on_fix_button(update: Update, context: BotContext) -> object:
-    query = update.callback_query
-    parsed = callbacks.parse(query.data if query else None)
-    if parsed is None:  # forged or malformed: out of date, like any unknown button
-        if query:
-            await query.answer(context.tr(update).gettext(
-                "This button is out of date. Send /start to begin again."))
-        flows.done()
-    waiting = await ask_for_correction(update, context, parsed.args["id"])
+    _query, button = pressed(update, context)
+    waiting = await ask_for_correction(update, context, button.args["id"])
     if waiting:
         flows.stay()
     flows.done()
@@ -168,11 +167,11 @@ def conversation() -> ConversationHandler:
     return flows.conversation(
         "correction",
         entry_points=[
-            CallbackQueryHandler(on_fix_button, pattern=callbacks.pattern_for("fix")),
+            CallbackQueryHandler(on_fix_button, pattern=callbacks.pattern("fix")),
             CommandHandler("start", from_deep_link, filters=private & deep_link_command),
         ],
         typing=[
             MessageHandler(private & tg_filters.TEXT & ~tg_filters.COMMAND, on_note),
-            CallbackQueryHandler(cancel_correction, pattern=callbacks.pattern_for("fixno")),
+            CallbackQueryHandler(cancel_correction, pattern=callbacks.pattern("fixno")),
         ],
         leave=leave, timeout=flows.SHORT_TIMEOUT)

@@ -10,7 +10,7 @@ from bot import callbacks
 from bot.cards import esc
 from bot.context import BotContext
 from bot.handlers import flows
-from bot.handlers.common import main_menu, reply
+from bot.handlers.common import main_menu, pressed, reply
 from bot.handlers.permissions import may_change_settings
 from bot.i18n import translator
 from bot.store import ChatSettings
@@ -19,15 +19,21 @@ from bot.store import ChatSettings
 async def language(update: Update, context: BotContext) -> None:
     """Offer the two languages as buttons."""
     tr = context.tr(update)
-    markup = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton("English", callback_data=callbacks.build("lang", "en")),
-                InlineKeyboardButton("Русский", callback_data=callbacks.build("lang", "ru")),
-            ]
-        ]
-    )
-    await reply(update, context, esc(tr.gettext("Choose the language of the bot:")), markup)
+    await reply(update, context, esc(tr.gettext("Choose the language of the bot:")),
+                language_markup())
+
+
+def language_markup() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton("English", callback_data=callbacks.build("lang", "en")),
+        InlineKeyboardButton("Русский", callback_data=callbacks.build("lang", "ru")),
+    ]])
+
+
+async def on_language_button(update: Update, context: BotContext) -> None:
+    """``lang:<code>``, under /language."""
+    _query, button = pressed(update, context)
+    await set_language(update, context, button.args["code"])
 
 
 async def set_language(update: Update, context: BotContext, code: str) -> None:

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 from telegram import InputFile, Update
 
-from bot import callbacks, events
+from bot import events
 from bot.calendar_ics import CALENDAR_FILE, event_calendar, reminders_calendar
 from bot.cards import esc
 from bot.context import BotContext
-from bot.handlers.common import reply
+from bot.handlers.common import pressed, reply
 from bot.reminders import wants_event
 
 
@@ -46,25 +46,29 @@ async def show_protests(update: Update, context: BotContext) -> None:
                 events.list_markup(tr, listed))
 
 
-async def on_event_button(update: Update, context: BotContext) -> None:
+async def on_calendar_button(update: Update, context: BotContext) -> None:
     """One protest's .ics (a cancelled one too: it tells the calendar app to drop it)."""
-    query = update.callback_query
-    assert query is not None
-    parsed = callbacks.parse(query.data)
+    query, button = pressed(update, context)
     chat = update.effective_chat
-    if parsed is None or chat is None:
+    if chat is None:
         await query.answer()
         return
     tr = context.tr(update)
-    if parsed.args["op"] == "list":
-        await query.answer()
-        await show_protests(update, context)
-        return
-    event = events.find_event(context.library, context.store, parsed.args.get("id", ""))
+    event = events.find_event(context.library, context.store, button.args.get("id", ""))
     if event is None:
         await query.answer(tr.gettext("This protest is no longer listed."))
         return
     await query.answer()
-    data = event_calendar(tr, event, context.store.chat(chat.id), datetime.now(UTC))
-    await context.bot.send_document(chat.id, InputFile(data, filename=f"{event.id}.ics"),
+    ics = event_calendar(tr, event, context.store.chat(chat.id), datetime.now(UTC))
+    await context.bot.send_document(chat.id, InputFile(ics, filename=f"{event.id}.ics"),
                                     caption=esc(events.short_line(tr, event)))
+
+
+async def on_list_button(update: Update, context: BotContext) -> None:
+    """``ev:list``: the upcoming protests (no keyboard makes it now; older messages may)."""
+    query, _data = pressed(update, context)
+    if update.effective_chat is None:
+        await query.answer()
+        return
+    await query.answer()
+    await show_protests(update, context)

@@ -1,58 +1,39 @@
-"""/subscribe, /unsubscribe, /settings, /timezone, /forget: reminders set up in one minute.
+"""/subscribe, /unsubscribe, /settings, /forget: reminders set up in one minute.
 
-Everything is a button; the only thing ever typed is an unusual time zone name. After each
-change the panel is redrawn with the next reminder's date and time in the chat's own time
-zone and language, so the user sees at once what they will get and when.
+Everything is a button (the time zone's are in ``handlers.timezone``). After each change the
+panel is redrawn with the next reminder's date and time in the chat's own time zone and
+language, so the user sees at once what they will get and when. Each button has its own
+handler, registered by ``callbacks.pattern`` in ``handlers/__init__.py``; what a press does to
+the settings is in ``handlers.choices``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from functools import partial
+import functools
+from collections.abc import Awaitable, Callable
 
-from telegram import ForceReply, InlineKeyboardMarkup, Update
-from telegram.constants import ChatType
-from telegram.ext import (
-    CallbackQueryHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 
 from bot import callbacks, events, scheduling
 from bot.cards import esc
-from bot.context import BotContext, ChatData
-from bot.handlers import flows, protests
-from bot.handlers.common import action_button, command_argument, reply
+from bot.context import BotContext
+from bot.handlers import choices, flows, protests
+from bot.handlers.choices import city_label
+from bot.handlers.common import Handler, action_button, pressed, reply
 from bot.handlers.permissions import may_change_settings
 from bot.i18n import N_, Translator
-from bot.reminders import (
-    DELIVERY_HOURS,
-    LEAD_CHOICES,
-    Reminder,
-    canonical_zone,
-    delivery_hour,
-    zone,
-)
+from bot.reminders import DELIVERY_HOURS, LEAD_CHOICES, Reminder, delivery_hour, zone
 from bot.store import ChatSettings
 
 ACTION = callbacks.SETTINGS
 
 LEAD_LABELS = {7: N_("7 days before"), 1: N_("1 day before"), 0: N_("on the day")}
 LEAD_BUTTONS = {7: N_("7 days"), 1: N_("1 day"), 0: N_("On the day")}
-TIMEZONE_FLOW = "timezone"
 
 
-_button = partial(action_button, ACTION)
-"""``_button(label, op[, arg])``: a button of the settings panel."""
-
-
-def city_label(key: str, language: str, known: dict | None = None) -> str:
-    if key in events.KNOWN_CITIES:
-        return events.KNOWN_CITIES[key][2 if language == "ru" else 1]
-    if known and key in known:
-        return known[key].get(language)
-    return key.replace("-", " ").title()
+button = functools.partial(action_button, ACTION)
+"""``button(label, op[, arg])``: a button of the settings panel."""
 
 
 # Reading and saving ------------------------------------------------------------------------
@@ -139,17 +120,17 @@ def panel_markup(tr: Translator, settings: ChatSettings) -> InlineKeyboardMarkup
     def mark(on: bool, label: str) -> str:
         return ("✓ " if on else "○ ") + label
 
-    subscription = (_button(_("🔕 Unsubscribe"), "unsub") if settings.subscribed
-                    else _button(_("🔔 Subscribe"), "sub"))
+    subscription = (button(_("🔕 Unsubscribe"), "unsub") if settings.subscribed
+                    else button(_("🔔 Subscribe"), "sub"))
     return InlineKeyboardMarkup([
         [subscription],
-        [_button(mark(settings.topics == "all", _("All anniversaries")), "topic", "all"),
-         _button(mark(settings.topics == "dec16", _("Only 16 December")), "topic", "dec16")],
-        [_button(mark(lead in settings.leads, _(LEAD_BUTTONS[lead])), "lead", lead)
+        [button(mark(settings.topics == "all", _("All anniversaries")), "topic", "all"),
+         button(mark(settings.topics == "dec16", _("Only 16 December")), "topic", "dec16")],
+        [button(mark(lead in settings.leads, _(LEAD_BUTTONS[lead])), "lead", lead)
          for lead in LEAD_CHOICES],
-        [_button(_("🕒 Time zone"), "zones"),
-         _button(_("⏰ %(hour)02d:00") % {"hour": delivery_hour(settings.hour)}, "hours")],
-        [_button(_("📣 Protest cities"), "cities"), _button(_("📅 Calendar file"), "ics")],
+        [button(_("🕒 Time zone"), "zones"),
+         button(_("⏰ %(hour)02d:00") % {"hour": delivery_hour(settings.hour)}, "hours")],
+        [button(_("📣 Protest cities"), "cities"), button(_("📅 Calendar file"), "ics")],
     ])
 
 
@@ -197,183 +178,165 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
         "/forget deletes them.")))
 
 
-async def timezone(update: Update, context: BotContext) -> None:
-    """/timezone Europe/Vienna sets it at once; without a name, city buttons."""
-    name = command_argument(context)
-    if name:
-        if await may_change_settings(update, context):
-            async with flows.chat_lock(context):
-                await set_zone_from_text(update, context, name)
-        return
-    await show_zones(update, context, edit=False)
-
-
 async def forget(update: Update, context: BotContext) -> None:
     if not await may_change_settings(update, context):
         return
     tr = context.tr(update)
-    _ = tr.gettext
-    markup = InlineKeyboardMarkup([[_button(_("Delete everything"), "forgetok"),
-                                    _button(_("Keep"), "menu")]])
-    await reply(update, context, esc(_(
+    await reply(update, context, esc(tr.gettext(
         "This deletes everything the bot stores about this chat: language, time zone, "
-        "subscription and the log of reminders sent. Delete?")), markup)
+        "subscription and the log of reminders sent. Delete?")), forget_markup(tr))
+
+
+def forget_markup(tr: Translator) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[button(tr.gettext("Delete everything"), "forgetok"),
+                                  button(tr.gettext("Keep"), "menu")]])
 
 
 # Pickers -----------------------------------------------------------------------------------
 
-async def show_zones(update: Update, context: BotContext, *, edit: bool = True) -> None:
-    tr = context.tr(update)
-    _ = tr.gettext
-    keys = list(events.KNOWN_CITIES)
-    rows = [[_button(city_label(key, tr.language), "tz", key) for key in keys[i:i + 3]]
-            for i in range(0, len(keys), 3)]
-    rows.append([_button("UTC", "tz", "utc"), _button(_("Other…"), "tzother")])
-    rows.append([_button(_("◂ Back"), "menu")])
-    text = esc(_("Choose the city whose time you live by, or press Other… and type a time zone "
-                 "name such as Asia/Tashkent or America/Chicago."))
-    await reply(update, context, text, InlineKeyboardMarkup(rows), edit=edit)
-
-
 async def show_hours(update: Update, context: BotContext) -> None:
     tr = context.tr(update)
-    hours = list(DELIVERY_HOURS)
-    rows = [[_button(f"{hour:02d}:00", "hour", hour) for hour in hours[i:i + 4]]
-            for i in range(0, len(hours), 4)]
-    rows.append([_button(tr.gettext("◂ Back"), "menu")])
     await reply(update, context, esc(tr.gettext("At what time of day should reminders come?")),
-                InlineKeyboardMarkup(rows), edit=True)
+                hours_markup(tr), edit=True)
+
+
+def hours_markup(tr: Translator) -> InlineKeyboardMarkup:
+    hours = list(DELIVERY_HOURS)
+    rows = [[button(f"{hour:02d}:00", "hour", hour) for hour in hours[i:i + 4]]
+            for i in range(0, len(hours), 4)]
+    rows.append([button(tr.gettext("◂ Back"), "menu")])
+    return InlineKeyboardMarkup(rows)
 
 
 async def show_cities(update: Update, context: BotContext,
                       settings: ChatSettings | None = None) -> None:
     tr = context.tr(update)
-    _ = tr.gettext
     settings = settings or current(update, context, tr)
     known = events.known_cities(events.all_events(context.library, context.store))
+    await reply(update, context, esc(tr.gettext("Which cities' protests should I remind you of?")),
+                cities_markup(tr, settings, known), edit=True)
+
+
+def cities_markup(tr: Translator, settings: ChatSettings, known: dict) -> InlineKeyboardMarkup:
     keys = list(dict.fromkeys([*events.KNOWN_CITIES, *sorted(known)]))
     everywhere = "*" in settings.cities
-    buttons = [_button(("✓ " if key in settings.cities else "○ ")
+    buttons = [button(("✓ " if key in settings.cities else "○ ")
                        + city_label(key, tr.language, known), "city", key)
                for key in keys if key]
     rows = [buttons[i:i + 3] for i in range(0, len(buttons), 3)]
-    rows.append([_button(("✓ " if everywhere else "○ ") + _("All cities"), "city", "*")])
-    rows.append([_button(_("◂ Back"), "menu")])
-    await reply(update, context, esc(_("Which cities' protests should I remind you of?")),
-                InlineKeyboardMarkup(rows), edit=True)
+    rows.append([button(("✓ " if everywhere else "○ ") + tr.gettext("All cities"), "city", "*")])
+    rows.append([button(tr.gettext("◂ Back"), "menu")])
+    return InlineKeyboardMarkup(rows)
 
 
-async def set_zone_from_text(update: Update, context: BotContext, text: str) -> None:
-    tr = context.tr(update)
-    key = events.city_key(text)
-    by_name = {events.city_key(ru): key for key, (_zone, _en, ru) in events.KNOWN_CITIES.items()}
-    key = by_name.get(key, key)
-    zone_name = events.KNOWN_CITIES[key][0] if key in events.KNOWN_CITIES else canonical_zone(text)
-    if zone_name is None:
-        await reply(update, context, esc(tr.gettext(
-            "I do not know the time zone “%(name)s”. Type a name such as Europe/Vienna or "
-            "Asia/Tashkent, or choose a city: /timezone") % {"name": text[:64]}))
-        return
-    city = key if key in events.KNOWN_CITIES else None
-    await apply_zone(update, context, zone_name, city, edit=False)
+# Buttons: one handler each (registered in handlers/__init__.py) ------------------------------
+
+Change = Callable[[Update, BotContext, CallbackQuery, callbacks.Callback], Awaitable[None]]
 
 
-async def apply_zone(update: Update, context: BotContext, zone_name: str, city: str | None,
-                     *, edit: bool) -> None:
-    tr = context.tr(update)
-    settings = dataclasses.replace(current(update, context, tr), timezone=zone_name)
-    if city and not settings.cities:
-        # Someone who lives by Almaty time most likely wants Almaty's protests too.
-        settings = dataclasses.replace(settings, cities=[city])
-    await save(context, settings)
-    note = tr.gettext("Time zone saved: %(zone)s.") % {"zone": zone_name}
-    await show_panel(update, context, settings, note, edit=edit)
+def panel_button(change: Change) -> Handler:
+    """A button of the chat's panel: only for those who may change the chat's settings, and
+    one change per chat at a time (under concurrent updates two presses would each read,
+    await a write and save their own copy: the second would silently undo the first)."""
+
+    @functools.wraps(change)
+    async def on_press(update: Update, context: BotContext) -> None:
+        query, data = pressed(update, context)
+        if update.effective_chat is None:  # under a message shared inline: no chat to change
+            await query.answer()
+            return
+        if not await may_change_settings(update, context):
+            return
+        async with flows.chat_lock(context):
+            await change(update, context, query, data)
+
+    return on_press
 
 
-# Buttons -----------------------------------------------------------------------------------
+def opens(show: Handler) -> Handler:
+    """A panel button that opens a picker (or goes back to the panel)."""
 
-async def on_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
-    assert query is not None
-    parsed = callbacks.parse(query.data)
-    if parsed is None or update.effective_chat is None:
+    async def change(update: Update, context: BotContext, query: CallbackQuery,
+                     _data: callbacks.Callback) -> None:
+        await query.answer()
+        await show(update, context)
+
+    return panel_button(change)
+
+
+async def back_to_panel(update: Update, context: BotContext) -> None:
+    await show_panel(update, context, edit=True)
+
+
+async def saved(update: Update, context: BotContext, query: CallbackQuery,
+                settings: ChatSettings | None, note: str | None = None) -> None:
+    """Save a change and redraw the panel with it; None (not a choice offered): nothing."""
+    if settings is None:
         await query.answer()
         return
-    if not await may_change_settings(update, context):
-        return
-    # Under concurrent updates two presses would each read, await a write, and save their
-    # own copy: the second would silently undo the first. One change per chat at a time.
-    async with flows.chat_lock(context):
-        await _change(update, context, parsed.args["op"], parsed.args.get("arg"))
-
-
-async def _change(update: Update, context: BotContext, op: str, arg: str | None) -> None:
-    query = update.callback_query
-    assert query is not None
-    tr = context.tr(update)
-    settings = current(update, context, tr)
-    if op in ("menu", "zones", "hours", "cities", "ics", "forgetok"):
-        await query.answer()
-        await _navigate(update, context, op)
-        return
-    note = tr.gettext("Saved.")
-    if op in ("sub", "unsub"):
-        if op == "sub" and not settings.subscribed:
-            service = scheduling.service(context.application)
-            if service is not None:
-                await service.settle_before_subscribing(
-                    dataclasses.replace(settings, subscribed=True))
-        settings = dataclasses.replace(settings, subscribed=op == "sub")
-        note = (tr.gettext("Subscribed.") if op == "sub" else tr.gettext("Unsubscribed."))
-    elif op == "topic" and arg in ("all", "dec16"):
-        settings = dataclasses.replace(settings, topics=arg)
-    elif op == "lead" and arg and arg.isdecimal() and int(arg) in LEAD_CHOICES:
-        leads = set(settings.leads) ^ {int(arg)}
-        settings = dataclasses.replace(settings, leads=sorted(leads, reverse=True))
-    elif op == "hour" and arg and arg.isdecimal() and int(arg) in DELIVERY_HOURS:
-        settings = dataclasses.replace(settings, hour=int(arg))
-    elif op == "tz" and (arg == "utc" or arg in events.KNOWN_CITIES):
-        zone_name = "UTC" if arg == "utc" else events.KNOWN_CITIES[arg][0]
-        await apply_zone(update, context, zone_name, None if arg == "utc" else arg, edit=True)
-        await query.answer(tr.gettext("Saved."))  # only once the zone is on disk
-        return
-    elif op == "city" and arg:
-        settings = dataclasses.replace(settings, cities=_toggle_city(settings.cities, arg))
-        await save(context, settings)
-        await query.answer(tr.gettext("Saved."))
-        await show_cities(update, context, settings)
-        return
-    else:
-        await query.answer()
-        return
+    note = note or context.tr(update).gettext("Saved.")
     await save(context, settings)
     await query.answer(note)
     await show_panel(update, context, settings, note, edit=True)
 
 
-def _toggle_city(cities: list[str], key: str) -> list[str]:
-    if key == "*":
-        return [] if "*" in cities else ["*"]
-    chosen = [city for city in cities if city != "*"]
-    return [c for c in chosen if c != key] if key in chosen else [*chosen, key]
+@panel_button
+async def on_subscription(update: Update, context: BotContext, query: CallbackQuery,
+                          data: callbacks.Callback) -> None:
+    """Subscribe or Unsubscribe."""
+    tr = context.tr(update)
+    settings = current(update, context, tr)
+    subscribe = data.args["op"] == "sub"
+    if subscribe and not settings.subscribed:
+        service = scheduling.service(context.application)
+        if service is not None:
+            await service.settle_before_subscribing(
+                dataclasses.replace(settings, subscribed=True))
+    settings = dataclasses.replace(settings, subscribed=subscribe)
+    await saved(update, context, query, settings,
+                tr.gettext("Subscribed.") if subscribe else tr.gettext("Unsubscribed."))
 
 
-async def _navigate(update: Update, context: BotContext, op: str) -> None:
-    if op == "menu":
-        await show_panel(update, context, edit=True)
-    elif op == "zones":
-        await show_zones(update, context)
-    elif op == "hours":
-        await show_hours(update, context)
-    elif op == "cities":
-        await show_cities(update, context)
-    elif op == "ics":
-        await protests.send_calendar(update, context)
-    elif op == "forgetok":
-        await forget_chat(update, context)
+@panel_button
+async def on_topic(update: Update, context: BotContext, query: CallbackQuery,
+                   data: callbacks.Callback) -> None:
+    """All anniversaries, or only 16 December."""
+    settings = current(update, context, context.tr(update))
+    await saved(update, context, query, choices.with_topic(settings, data.args.get("arg")))
+
+
+@panel_button
+async def on_lead(update: Update, context: BotContext, query: CallbackQuery,
+                  data: callbacks.Callback) -> None:
+    """7 days, 1 day, on the day: each on or off."""
+    settings = current(update, context, context.tr(update))
+    await saved(update, context, query, choices.with_lead_toggled(settings, data.args.get("arg")))
+
+
+@panel_button
+async def on_hour(update: Update, context: BotContext, query: CallbackQuery,
+                  data: callbacks.Callback) -> None:
+    settings = current(update, context, context.tr(update))
+    await saved(update, context, query, choices.with_hour(settings, data.args.get("arg")))
+
+
+@panel_button
+async def on_city(update: Update, context: BotContext, query: CallbackQuery,
+                  data: callbacks.Callback) -> None:
+    """A protest city on or off; the city picker stays open."""
+    key = data.args.get("arg")
+    if not key:
+        await query.answer()
+        return
+    tr = context.tr(update)
+    settings = choices.with_city_toggled(current(update, context, tr), key)
+    await save(context, settings)
+    await query.answer(tr.gettext("Saved."))
+    await show_cities(update, context, settings)
 
 
 async def forget_chat(update: Update, context: BotContext) -> None:
+    """"Delete everything" under /forget."""
     chat = update.effective_chat
     assert chat is not None
     tr = context.tr(update)
@@ -384,57 +347,11 @@ async def forget_chat(update: Update, context: BotContext) -> None:
         "Done: the bot no longer stores anything about this chat.")), edit=True)
 
 
-# Typed replies and registration --------------------------------------------------------------
-
-async def ask_for_zone(update: Update, context: BotContext) -> object:
-    """"Other…": ask for a zone name. In a group the prompt forces a reply from the admin who
-    pressed (a selective ForceReply names them), since under privacy mode the bot sees only
-    replies to its own messages."""
-    query = update.callback_query
-    user, chat = update.effective_user, update.effective_chat
-    if query is None or user is None or chat is None or not await may_change_settings(
-            update, context):
-        flows.done()
-    await query.answer()
-    context.chat_state.pending = {"flow": TIMEZONE_FLOW, "user": user.id}
-    tr = context.tr(update)
-    text = esc(tr.gettext("Type the time zone name, for example Asia/Tashkent or "
-                          "America/Chicago."))
-    if chat.type == ChatType.PRIVATE:
-        await reply(update, context, text)
-    else:
-        await context.bot.send_message(
-            chat.id, f"{user.mention_html()}, {text}",
-            reply_markup=ForceReply(selective=True, input_field_placeholder="Asia/Tashkent"))
-    flows.stay()
-
-
-@flows.step
-async def on_zone_text(update: Update, context: BotContext) -> bool | None:
-    message = update.effective_message
-    pending = context.chat_state.pending
-    if message is None or not message.text or not pending or pending.get("flow") != TIMEZONE_FLOW:
-        return None
-    context.chat_state.pending = None  # one try; the answer says how to try again
-    if await may_change_settings(update, context):
-        await set_zone_from_text(update, context, message.text)
-    return False
-
-
-def leave_zone_flow(data: ChatData) -> None:
-    if data.pending and data.pending.get("flow") == TIMEZONE_FLOW:
-        data.pending = None
-
-
-def zone_conversation() -> ConversationHandler:
-    # In groups only replies (to the ForceReply prompt): other chatter is never a zone name.
-    answers = (filters.TEXT & ~filters.COMMAND & flows.NEW_MESSAGES
-               & (filters.ChatType.PRIVATE | filters.REPLY))
-    return flows.conversation(
-        "timezone",
-        entry_points=[CallbackQueryHandler(ask_for_zone, pattern=r"^rs:tzother$")],
-        typing=[MessageHandler(answers, on_zone_text)],
-        leave=leave_zone_flow, timeout=flows.SHORT_TIMEOUT)
+on_back = opens(back_to_panel)
+on_hours = opens(show_hours)
+on_cities = opens(show_cities)
+on_calendar = opens(protests.send_calendar)
+on_forget = opens(forget_chat)
 
 
 async def on_migrated(update: Update, context: BotContext) -> None:

@@ -1,0 +1,77 @@
+"""What pressing a reminder setting does to a chat's ``ChatSettings``, without Telegram.
+
+Shared by a chat's own panel (``handlers.settings``, ``handlers.timezone``) and a channel's
+(``handlers.channels``). Each function takes the button's argument as it came (it may be
+forged) and returns the new settings, or None when the argument is not one the panel offers.
+It lives here, beside the handlers that call it, until the reminder preferences have a home
+of their own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from bot import events
+from bot.content import Text
+from bot.reminders import DELIVERY_HOURS, LEAD_CHOICES
+from bot.store import ChatSettings
+
+TOPICS = ("all", "dec16")
+LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
+
+
+def city_label(key: str, language: str, known: dict[str, Text] | None = None) -> str:
+    """A protest city's name: the bot's own list, then the cities events name, then the key."""
+    if key in events.KNOWN_CITIES:
+        return events.KNOWN_CITIES[key][2 if language == "ru" else 1]
+    if known and key in known:
+        return known[key].get(language)
+    return key.replace("-", " ").title()
+
+
+def with_topic(settings: ChatSettings, arg: str | None) -> ChatSettings | None:
+    return dataclasses.replace(settings, topics=arg) if arg in TOPICS else None
+
+
+def with_lead_toggled(settings: ChatSettings, arg: str | None) -> ChatSettings | None:
+    if not (arg and arg.isdecimal() and int(arg) in LEAD_CHOICES):
+        return None
+    leads = set(settings.leads) ^ {int(arg)}
+    return dataclasses.replace(settings, leads=sorted(leads, reverse=True))
+
+
+def with_hour(settings: ChatSettings, arg: str | None) -> ChatSettings | None:
+    if not (arg and arg.isdecimal() and int(arg) in DELIVERY_HOURS):
+        return None
+    return dataclasses.replace(settings, hour=int(arg))
+
+
+def with_language(settings: ChatSettings, arg: str | None) -> ChatSettings | None:
+    return dataclasses.replace(settings, language=arg) if arg in LANGUAGE_NAMES else None
+
+
+def zone_button(arg: str | None) -> tuple[str, str | None] | None:
+    """A time zone button's (zone name, city key): a city of the bot's list, or UTC."""
+    if arg == "utc":
+        return "UTC", None
+    if arg in events.KNOWN_CITIES:
+        return events.KNOWN_CITIES[arg][0], arg
+    return None
+
+
+def with_zone(settings: ChatSettings, zone_name: str, city: str | None) -> ChatSettings:
+    settings = dataclasses.replace(settings, timezone=zone_name)
+    if city and not settings.cities:
+        # Someone who lives by Almaty time most likely wants Almaty's protests too.
+        settings = dataclasses.replace(settings, cities=[city])
+    return settings
+
+
+def with_city_toggled(settings: ChatSettings, key: str) -> ChatSettings:
+    """``*`` (all cities) and single cities exclude each other."""
+    if key == "*":
+        cities = [] if "*" in settings.cities else ["*"]
+    else:
+        chosen = [city for city in settings.cities if city != "*"]
+        cities = [c for c in chosen if c != key] if key in chosen else [*chosen, key]
+    return dataclasses.replace(settings, cities=cities)

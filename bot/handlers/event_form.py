@@ -1,0 +1,79 @@
+"""The /event_add form without Telegram: its steps, reading one typed answer, building the event.
+
+It lives beside the organisers' handlers (``handlers.admin``) until protests have a package of
+their own; the handler only asks, shows and stores.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import ValidationError
+
+from bot import events
+from bot.content import ProtestEvent, Text, parse_http_link
+from bot.i18n import N_, Translator
+from bot.reminders import canonical_zone, event_start
+
+MAX_FIELD, MAX_NOTE = events.MAX_FIELD, 600
+
+STEPS = ("city", "venue", "address", "starts", "timezone", "organiser", "link", "note")
+PROMPTS = {
+    "city": N_("The city, in English and Russian separated by “/”, for example: "
+               "Almaty / Алматы."),
+    "venue": N_("The venue, in English / Russian, for example: Embassy of Kazakhstan / "
+                "Посольство Казахстана."),
+    "address": N_("The street address, as written locally."),
+    "starts": N_("Date and start time at the venue, for example 2026-12-16 12:00 or "
+                 "16.12.2026 12:00."),
+    "timezone": N_("The venue's time zone: press a city or type a name such as Europe/Vienna."),
+    "organiser": N_("Who organises it, in English / Russian."),
+    "link": N_("A link with more information (https://…), or press Skip."),
+    "note": N_("A short note for participants, in English / Russian, or press Skip."),
+}
+OPTIONAL = frozenset({"link", "note"})
+
+
+def read_answer(tr: Translator, step: str, text: str,
+                known: list[ProtestEvent]) -> tuple[object | None, str | None]:
+    """The step's value from the typed text, or None and what to say about it."""
+    _ = tr.gettext
+    if step == "city":
+        return (events.parse_city(text, known),
+                _("Please give the city's name in English first, then “/” and Russian."))
+    if step in ("venue", "organiser"):
+        return (events.bilingual(text),
+                _("Please keep it under 200 characters, English / Russian."))
+    if step == "note":
+        return (events.bilingual(text, MAX_NOTE),
+                _("Please keep it under 600 characters, English / Russian."))
+    if step == "address":
+        return text.strip()[:MAX_FIELD] or None, _("Please type the address.")
+    if step == "starts":
+        parsed = events.parse_starts(text)
+        return (parsed.isoformat() if parsed else None,
+                _("I could not read that date. Use 2026-12-16 12:00 or 16.12.2026 12:00."))
+    if step == "timezone":
+        return (canonical_zone(text),
+                _("I do not know that time zone. Type a name such as Europe/Vienna."))
+    if step == "link":
+        return (parse_http_link(text),
+                _("Please send a link starting with https://, or press Skip."))
+    return None, None
+
+
+def build_event(tr: Translator, data: dict,
+                taken: list[str]) -> tuple[ProtestEvent | None, str | None]:
+    """The event from every step's value, or None and what is wrong (``taken``: ids in use)."""
+    starts = datetime.fromisoformat(data["starts"])
+    try:
+        event = ProtestEvent(
+            id=events.new_event_id(data["city"]["en"], starts, taken),
+            city=Text(**data["city"]), venue=Text(**data["venue"]), address=data["address"],
+            starts_at=starts, timezone=data["timezone"], organiser=Text(**data["organiser"]),
+            link=data.get("link") or None, note=Text(**data["note"]) if data.get("note") else None)
+    except (ValidationError, ValueError) as exc:
+        return None, str(exc)[:200]
+    if event_start(event) <= datetime.now(UTC):
+        return None, tr.gettext("That time has already passed.")
+    return event, None
