@@ -51,12 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.task == "content":
-        from bot import content_cli
+        from bot.content import cli
 
         return (
-            content_cli.check()
+            cli.check()
             if args.action == "check"
-            else content_cli.preview(args.card_id, args.lang, raw=args.html)
+            else cli.preview(args.card_id, args.lang, raw=args.html)
         )
 
     if args.task == "site":
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
 def build_site(out: Path) -> int:
     """Write the site; one clear line on bad content, settings or folder, not a traceback."""
     from bot.config import load_site_settings
-    from bot.content import ContentError
+    from bot.content.schema import ContentError
     from bot.site.build import build
 
     try:
@@ -142,7 +142,7 @@ def build_site(out: Path) -> int:
 def open_checked(config):
     """The store, once content and data files are known to load; else None after one clear
     message (never a traceback, never a silent reset)."""
-    from bot.content import ContentError, load_content
+    from bot.content.schema import ContentError, load_content
     from bot.store import Store, StoreError
 
     try:

@@ -14,11 +14,11 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot import health, safekeeping, scheduling
 from bot.config import Config
-from bot.content import load_content
+from bot.content.library import Library, content_documents
+from bot.content.schema import load_content
 from bot.context import BotApplication, BotContext, BotData, ChatData
 from bot.handlers import ALLOWED_UPDATES, register_all
 from bot.i18n import N_, RUSSIAN_READERS, translator
-from bot.library import Library, content_documents
 from bot.logs import quiet_noisy_loggers
 from bot.sendbudget import SendBudget
 from bot.store import Store

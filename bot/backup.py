@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.content import ProtestEvent
+from bot.content.schema import ProtestEvent
 from bot.storage import MARKER_TABLE, StoreError, lock_data_dir, marker, table_lines, write_atomic
 from bot.store import (
     CHAT_SHARDS,

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from icalendar import Alarm, Calendar, Event
 from telegram.helpers import create_deep_linked_url
 
-from bot.content import Card, ProtestEvent
+from bot.content.schema import Card, ProtestEvent
 from bot.i18n import Translator
 from bot.reminder_texts import first_sentence
 from bot.reminders import (

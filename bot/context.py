@@ -16,7 +16,7 @@ from bot.i18n import Translator, pick_language, translator
 
 if TYPE_CHECKING:
     from bot.config import Config
-    from bot.library import Library
+    from bot.content.library import Library
     from bot.scheduling import ReminderService
     from bot.store import ChatSettings, Store
 

@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import callbacks
-from bot.cards import attr, esc
-from bot.content import SLUG_RE, ProtestEvent, Text
+from bot.content.cards import attr, esc
+from bot.content.library import Library
+from bot.content.schema import SLUG_RE, ProtestEvent, Text
 from bot.i18n import Translator
-from bot.library import Library
 from bot.reminders import (
     LEAD_CHOICES,
     city_key,

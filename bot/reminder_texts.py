@@ -9,8 +9,8 @@ import re
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import callbacks
-from bot.cards import MESSAGE_LIMIT, esc
-from bot.content import Card, ProtestEvent
+from bot.content.cards import MESSAGE_LIMIT, esc
+from bot.content.schema import Card, ProtestEvent
 from bot.events import short_line
 from bot.i18n import Translator
 from bot.reminders import Reminder

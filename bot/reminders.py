@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cache, lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from bot.content import Card, ProtestEvent, observed_day
+from bot.content.schema import Card, ProtestEvent, observed_day
 from bot.store import ChatSettings
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ from telegram.ext import Application
 
 from bot import alerts, health
 from bot.broadcast import FanOut, FanOutResult, Outgoing
-from bot.content import ProtestEvent
+from bot.content.schema import ProtestEvent
 from bot.events import (
     all_events,
     cancellation_text,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 from telegram.helpers import create_deep_linked_url
 
 from bot import events
-from bot.cards import (
+from bot.content.cards import (
     MESSAGE_LIMIT,
     STATUS_LABELS,
     CardRenderer,
@@ -25,11 +25,11 @@ from bot.cards import (
     shorten,
     visible_length,
 )
-from bot.content import Card, ProtestEvent, parse_partial_date
+from bot.content.library import Library, next_occurrence
+from bot.content.schema import Card, ProtestEvent, parse_partial_date
+from bot.content.search import normalise, rank
 from bot.i18n import LANGUAGES, N_, Translator, translator
-from bot.library import Library, next_occurrence
 from bot.memo import PerOwner
-from bot.search import normalise, rank
 
 if TYPE_CHECKING:
     from bot.store import Store

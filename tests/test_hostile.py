@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from test_reminders import event
 
 from bot import events, scheduling, sharing
-from bot.content import ProtestEvent
+from bot.content.schema import ProtestEvent
 from bot.handlers import flows
 from bot.i18n import translator
 from bot.store import ChatSettings

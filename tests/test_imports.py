@@ -53,7 +53,8 @@ def _is_type_checking(test: ast.expr) -> bool:
 def _targets(node: ast.Import | ast.ImportFrom, module: str, is_package: bool,
              modules: Container[str]) -> list[str]:
     """The modules an import statement needs: ``from bot.handlers import cards`` needs the
-    submodule ``bot.handlers.cards``; ``from bot.cards import esc`` needs ``bot.cards``."""
+    submodule ``bot.handlers.cards``; ``from bot.content.cards import esc`` needs
+    ``bot.content.cards``."""
     if isinstance(node, ast.Import):
         return [alias.name for alias in node.names]
     base = node.module or ""

@@ -10,7 +10,7 @@ import time_machine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.content import Card, ProtestEvent
+from bot.content.schema import Card, ProtestEvent
 from bot.i18n import translator
 from bot.reminder_texts import anniversary_text, first_sentence
 from bot.reminders import (
@@ -360,7 +360,7 @@ def test_a_candle_only_for_days_of_mourning() -> None:
 def test_a_days_items_make_one_message_within_telegrams_limits() -> None:
     from telegram import InlineKeyboardButton
 
-    from bot.cards import MESSAGE_LIMIT
+    from bot.content.cards import MESSAGE_LIMIT
     from bot.reminder_texts import MAX_DIGEST_ITEMS, digest_message
     from emulator.telegram_html import parse_html
 

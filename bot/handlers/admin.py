@@ -25,8 +25,8 @@ from telegram.ext import (
 
 from bot import backup as backups
 from bot import callbacks, events, safekeeping, scheduling
-from bot.cards import MESSAGE_LIMIT, esc, visible_length
-from bot.content import ProtestEvent, Text, parse_http_link
+from bot.content.cards import MESSAGE_LIMIT, esc, visible_length
+from bot.content.schema import ProtestEvent, Text, parse_http_link
 from bot.context import BotContext, ChatData
 from bot.handlers import flows
 from bot.handlers.common import action_button, command_argument, is_admin, reply

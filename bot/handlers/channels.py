@@ -21,7 +21,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 
 from bot import callbacks, events, scheduling
-from bot.cards import esc
+from bot.content.cards import esc
 from bot.context import BotContext
 from bot.handlers.common import action_button, command_argument, reply
 from bot.handlers.settings import LEAD_BUTTONS, city_label, panel_text

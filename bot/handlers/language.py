@@ -7,7 +7,7 @@ import dataclasses
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import callbacks
-from bot.cards import esc
+from bot.content.cards import esc
 from bot.context import BotContext
 from bot.handlers import flows
 from bot.handlers.common import main_menu, reply

@@ -8,7 +8,7 @@ from telegram import InputFile, Update
 
 from bot import callbacks, events
 from bot.calendar_ics import CALENDAR_FILE, event_calendar, reminders_calendar
-from bot.cards import esc
+from bot.content.cards import esc
 from bot.context import BotContext
 from bot.handlers.common import reply
 from bot.reminders import wants_event

@@ -20,7 +20,7 @@ from telegram.ext import (
 )
 
 from bot import callbacks, events, scheduling
-from bot.cards import esc
+from bot.content.cards import esc
 from bot.context import BotContext, ChatData
 from bot.handlers import flows, protests
 from bot.handlers.common import action_button, command_argument, reply

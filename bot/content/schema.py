@@ -27,10 +27,10 @@ from pydantic import (
     field_validator,
 )
 
+from bot.content.search import normalise
 from bot.i18n import LANGUAGES
-from bot.search import normalise
 
-CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
+CONTENT_DIR = Path(__file__).resolve().parents[2] / "content"
 
 SLUG_RE = r"^[a-z0-9][a-z0-9-]{1,46}[a-z0-9]$"
 """Slugs double as deep-link payloads, so they stay inside Telegram's payload alphabet."""
