@@ -47,9 +47,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/ is sys
 from bench_store import random_chat
 from harness import TOKEN, Child, cpu_seconds, machine, show_row, start_emulator
 
-from bot.backup import SNAPSHOT_FORMAT, SNAPSHOT_VERSION
-from bot.backup import restore as restore_snapshot
-from bot.store import Store
+from bot.store.repository import Store
+from bot.store.snapshots import SNAPSHOT_FORMAT, SNAPSHOT_VERSION
+from bot.store.snapshots import restore as restore_snapshot
 
 TARGET_SHARE = 0.95
 CEILING_SHARE = 0.9

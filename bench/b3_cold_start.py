@@ -30,7 +30,7 @@ from harness import TOKEN, Child, machine, peak_rss_mb, show_row, start_emulator
 
 from bot.content.library import content_documents
 from bot.content.schema import load_content
-from bot.store import Store
+from bot.store.repository import Store
 
 TARGET_START_S = 2.0
 TARGET_RSS_MB = 150.0

@@ -30,10 +30,10 @@ import time_machine
 
 from bot import scheduling
 from bot.app import build_application, start_application, stop_application
-from bot.backup import SNAPSHOT_FORMAT, SNAPSHOT_VERSION
-from bot.backup import restore as restore_snapshot
 from bot.config import Config
 from bot.reminders import digests, due_for_groups, plan_sweep
+from bot.store.snapshots import SNAPSHOT_FORMAT, SNAPSHOT_VERSION
+from bot.store.snapshots import restore as restore_snapshot
 from emulator import Emulator
 
 TOKEN = "123456:BENCH-token-ABCDEFGHIJKLMNOPQRSTUV"

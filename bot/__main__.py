@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return health.main(config)
     if args.task == "backup":
-        from bot.backup import backup as write_backup
+        from bot.store.snapshots import backup as write_backup
 
         out = (
             write_backup(config.data_dir, args.file)
@@ -84,8 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Backup written to {out}")
         return 0
     if args.task == "restore":
-        from bot.backup import restore as restore_backup
-        from bot.store import StoreError
+        from bot.store.repository import StoreError
+        from bot.store.snapshots import restore as restore_backup
 
         try:
             restore_backup(config.data_dir, args.file)
@@ -143,7 +143,7 @@ def open_checked(config):
     """The store, once content and data files are known to load; else None after one clear
     message (never a traceback, never a silent reset)."""
     from bot.content.schema import ContentError, load_content
-    from bot.store import Store, StoreError
+    from bot.store.repository import Store, StoreError
 
     try:
         load_content()
@@ -159,9 +159,10 @@ def run_bot(config) -> int:
     """Serve Telegram: long polling, or a webhook when BOT_WEBHOOK_URL and PORT are set."""
     from telegram.error import InvalidToken
 
-    from bot import health, safekeeping
+    from bot import health
     from bot.app import build_application
     from bot.handlers import ALLOWED_UPDATES
+    from bot.store import safekeeping
 
     try:
         safekeeping.restore_if_empty(config)

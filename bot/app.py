@@ -12,7 +12,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, JobQueue
 
-from bot import health, safekeeping, scheduling
+from bot import health, scheduling
 from bot.config import Config
 from bot.content.library import Library, content_documents
 from bot.content.schema import load_content
@@ -21,7 +21,8 @@ from bot.handlers import ALLOWED_UPDATES, register_all
 from bot.i18n import N_, RUSSIAN_READERS, translator
 from bot.logs import quiet_noisy_loggers
 from bot.sendbudget import SendBudget
-from bot.store import Store
+from bot.store import safekeeping
+from bot.store.repository import Store
 from bot.transport import request_for
 
 log = logging.getLogger(__name__)

@@ -32,7 +32,7 @@ from telegram.error import (
 from telegram.ext import ExtBot
 
 from bot.sendbudget import FANOUT, SendBudget, Ticket
-from bot.store import Store, StoreError
+from bot.store.repository import Store, StoreError
 from bot.transport import connections_for, lost_answer, never_sent
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from bot.config import Config
     from bot.content.library import Library
     from bot.scheduling import ReminderService
-    from bot.store import ChatSettings, Store
+    from bot.store.repository import ChatSettings, Store
 
 
 class BotData:

@@ -28,7 +28,7 @@ from bot.reminders import (
     wants_event,
     zone,
 )
-from bot.store import ChatSettings, Store
+from bot.store.repository import ChatSettings, Store
 
 EVENT_ACTION = callbacks.EVENT
 

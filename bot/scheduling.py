@@ -63,7 +63,7 @@ from bot.reminders import (
     sweep_window,
     zone,
 )
-from bot.store import ChatSettings
+from bot.store.repository import ChatSettings
 
 log = logging.getLogger(__name__)
 

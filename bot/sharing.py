@@ -32,7 +32,7 @@ from bot.i18n import LANGUAGES, N_, Translator, translator
 from bot.memo import PerOwner
 
 if TYPE_CHECKING:
-    from bot.store import Store
+    from bot.store.repository import Store
 
 PAGE_SIZE = 20
 """Results per answer. Telegram allows 50, but every result carries a whole card (up to 4 KB),

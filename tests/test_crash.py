@@ -35,7 +35,7 @@ from bot_process import (
     wait_until,
 )
 
-from bot.store import ChatSettings, Store
+from bot.store.repository import ChatSettings, Store
 from emulator import EmulatorThread
 
 SETTINGS_CHATS = list(range(20_001, 20_121))

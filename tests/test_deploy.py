@@ -29,10 +29,11 @@ from bot_process import (
 from chat import say
 from conftest import ADMIN_ID, TOKEN, make_config, running_bot
 
-from bot import alerts, health, safekeeping
-from bot.backup import backup
+from bot import alerts, health
 from bot.sendbudget import RETRY_DELAYS
-from bot.store import ChatSettings, Store
+from bot.store import safekeeping
+from bot.store.repository import ChatSettings, Store
+from bot.store.snapshots import backup
 
 USER = 777
 

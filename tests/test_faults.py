@@ -21,7 +21,7 @@ from telegram import Update
 from telegram.ext import TypeHandler
 
 from bot import scheduling
-from bot.store import Store
+from bot.store.repository import Store
 from emulator import Emulator
 from emulator.faults import FAULT_KINDS
 

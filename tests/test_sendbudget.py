@@ -23,7 +23,7 @@ from bot.broadcast import FanOut, Outgoing
 from bot.config import ConfigError, load_config
 from bot.logs import quiet_noisy_loggers
 from bot.sendbudget import MAX_FLOOD_WAITS, SendBudget
-from bot.store import Store
+from bot.store.repository import Store
 from bot.transport import JsonRequest
 from emulator import Emulator
 from tests.chat import say

@@ -23,8 +23,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import backup as backups
-from bot import callbacks, events, safekeeping, scheduling
+from bot import callbacks, events, scheduling
 from bot.content.cards import MESSAGE_LIMIT, esc, visible_length
 from bot.content.schema import ProtestEvent, Text, parse_http_link
 from bot.context import BotContext, ChatData
@@ -32,6 +31,7 @@ from bot.handlers import flows
 from bot.handlers.common import action_button, command_argument, is_admin, reply
 from bot.i18n import N_, Translator, translator
 from bot.reminders import canonical_zone, event_start
+from bot.store import safekeeping, snapshots
 
 ACTION = callbacks.ADMIN
 EVENT_FLOW, BROADCAST_FLOW = "event_add", "broadcast"
@@ -383,8 +383,8 @@ async def backup(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     assert chat is not None
     tables = context.store.snapshot_tables()  # consistent, and cheap on the event loop
-    sealed = await asyncio.to_thread(backups.encrypt_snapshot, recipient, tables)
-    name = f"snapshot-{datetime.now(UTC):%Y%m%d-%H%M%S}{backups.AGE_SUFFIX}"
+    sealed = await asyncio.to_thread(snapshots.encrypt_snapshot, recipient, tables)
+    name = f"snapshot-{datetime.now(UTC):%Y%m%d-%H%M%S}{snapshots.AGE_SUFFIX}"
     await context.bot.send_document(
         chat.id, InputFile(sealed, filename=name),
         caption=esc(tr.gettext("Snapshot of the bot's data, encrypted to the backup key. "

@@ -34,7 +34,7 @@ from bot.reminders import (
     delivery_hour,
     zone,
 )
-from bot.store import ChatSettings
+from bot.store.repository import ChatSettings
 
 ACTION = callbacks.SETTINGS
 

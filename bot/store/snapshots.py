@@ -17,8 +17,15 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.content.schema import ProtestEvent
-from bot.storage import MARKER_TABLE, StoreError, lock_data_dir, marker, table_lines, write_atomic
-from bot.store import (
+from bot.store.engine import (
+    MARKER_TABLE,
+    StoreError,
+    lock_data_dir,
+    marker,
+    table_lines,
+    write_atomic,
+)
+from bot.store.repository import (
     CHAT_SHARDS,
     DELIVERY_BUCKETS,
     DELIVERY_STATES,

@@ -1,6 +1,6 @@
 """The bot's data: chat settings, the delivery log, protest events and meta, and the content.
 
-Four TinyDB files in the data dir, each with its own durable storage (see ``bot.storage``):
+Four TinyDB files in the data dir, each with its own durable storage (see ``bot.store.engine``):
 ``content.json`` (cards and sources, rewritten only when they change), ``chats.json``,
 ``deliveries.json`` and ``events.json``. Async writes return only once the data is on disk,
 so a "subscribed" reply is never sent for a subscription that a crash could lose.
@@ -22,7 +22,7 @@ from typing import Any, cast
 
 import orjson
 
-from bot.storage import (
+from bot.store.engine import (
     Database,
     DirectoryLock,
     FastTable,
