@@ -103,7 +103,7 @@ def seed_subscribers(work: Path, data_dir: Path, subscribers: int, day: date,
 def expected_per_chat(data_dir: Path, day: date) -> int:
     """How many messages each subscriber is due at 10:00 on ``day``, from the bot's rules
     (one a day, whatever it carries)."""
-    from bot.content.schema import load_content
+    from bot.content.loading import load_content
     from bot.reminders import digests, due_between
 
     store = Store.open(data_dir, read_only=True)

@@ -29,7 +29,7 @@ from bench_store import SUBSCRIBERS, build
 from harness import TOKEN, Child, machine, peak_rss_mb, show_row, start_emulator
 
 from bot.content.library import content_documents
-from bot.content.schema import load_content
+from bot.content.loading import load_content
 from bot.store.repository import Store
 
 TARGET_START_S = 2.0

@@ -142,7 +142,8 @@ def build_site(out: Path) -> int:
 def open_checked(config):
     """The store, once content and data files are known to load; else None after one clear
     message (never a traceback, never a silent reset)."""
-    from bot.content.schema import ContentError, load_content
+    from bot.content.loading import load_content
+    from bot.content.schema import ContentError
     from bot.store.repository import Store, StoreError
 
     try:

@@ -15,7 +15,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from bot import health, scheduling
 from bot.config import Config
 from bot.content.library import Library, content_documents
-from bot.content.schema import load_content
+from bot.content.loading import load_content
 from bot.context import BotApplication, BotContext, BotData, ChatData
 from bot.handlers import ALLOWED_UPDATES, register_all
 from bot.i18n import N_, RUSSIAN_READERS, translator

@@ -14,7 +14,7 @@ from test_reminders import card, event
 from bot import events, scheduling
 from bot.calendar_ics import event_calendar, reminders_calendar
 from bot.content.library import Library, content_documents
-from bot.content.schema import load_content
+from bot.content.loading import load_content
 from bot.i18n import translator
 from bot.store.repository import ChatSettings, Store
 from emulator.telegram_html import parse_html

@@ -8,7 +8,7 @@ import pytest
 
 from bot.content.library import Library, content_documents
 from bot.content.lists import LIST_KINDS, PAGE_SIZE, list_page
-from bot.content.schema import load_content
+from bot.content.loading import load_content
 from bot.i18n import translator
 
 TODAY = date(2026, 12, 1)

@@ -3,7 +3,7 @@
 import pytest
 
 from bot.content.library import Library, content_documents, parse_day_month
-from bot.content.schema import load_content
+from bot.content.loading import load_content
 
 
 @pytest.fixture(scope="module")

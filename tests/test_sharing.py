@@ -13,7 +13,7 @@ from telegram.helpers import create_deep_linked_url
 from bot import sharing
 from bot.content.cards import MESSAGE_LIMIT, shorten, visible_length
 from bot.content.library import Library, content_documents
-from bot.content.schema import load_content
+from bot.content.loading import load_content
 from bot.handlers.cards import PAYLOAD_RE
 from bot.handlers.sharing import group_welcome
 from bot.i18n import translator

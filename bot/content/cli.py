@@ -8,7 +8,8 @@ import sys
 
 from bot.content.cards import MESSAGE_LIMIT, CardRenderer, visible_length
 from bot.content.library import Library, content_documents
-from bot.content.schema import Content, ContentError, load_content
+from bot.content.loading import load_content
+from bot.content.schema import Content, ContentError
 from bot.i18n import LANGUAGES, translator
 
 PREVIEW_USERNAME = "your_bot"

@@ -25,8 +25,8 @@ from telegram.helpers import create_deep_linked_url
 from bot.calendar_ics import reminders_calendar
 from bot.config import SiteSettings
 from bot.content.library import Library
-from bot.content.schema import CONTENT_DIR, LANGUAGES, load_content
-from bot.i18n import N_, Translator, translator
+from bot.content.loading import CONTENT_DIR, load_content
+from bot.i18n import LANGUAGES, N_, Translator, translator
 from bot.reminders import live_events
 from bot.site.views import card_view, index_view
 
