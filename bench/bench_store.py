@@ -23,7 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.store.repository import ChatSettings, Store
+from bot.store.models import ChatSettings
+from bot.store.repository import Store
 from bot.store.snapshots import SNAPSHOT_FORMAT, SNAPSHOT_VERSION
 from bot.store.snapshots import restore as restore_snapshot
 

@@ -22,7 +22,7 @@ from bot.reminders import (
     wanted_cards,
     zone,
 )
-from bot.store.repository import ChatSettings
+from bot.store.models import ChatSettings
 
 PRODUCT_ID = "-//Zhanaozen solidarity bot//EN"
 UID_DOMAIN = "zhanaozen-bot"

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from bot.config import Config
     from bot.content.library import Library
     from bot.scheduling import ReminderService
-    from bot.store.repository import ChatSettings, Store
+    from bot.store.models import ChatSettings
+    from bot.store.repository import Store
 
 
 class BotData:

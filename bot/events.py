@@ -28,7 +28,8 @@ from bot.reminders import (
     wants_event,
     zone,
 )
-from bot.store.repository import ChatSettings, Store
+from bot.store.models import ChatSettings
+from bot.store.repository import Store
 
 EVENT_ACTION = callbacks.EVENT
 

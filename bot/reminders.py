@@ -24,7 +24,7 @@ from functools import cache, lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.content.schema import Card, ProtestEvent, observed_day
-from bot.store.repository import ChatSettings
+from bot.store.models import ChatSettings
 
 log = logging.getLogger(__name__)
 

@@ -63,7 +63,7 @@ from bot.reminders import (
     sweep_window,
     zone,
 )
-from bot.store.repository import ChatSettings
+from bot.store.models import ChatSettings
 
 log = logging.getLogger(__name__)
 

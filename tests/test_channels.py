@@ -10,7 +10,7 @@ import time_machine
 from conftest import make_config, running_bot
 
 from bot import scheduling
-from bot.store.repository import ChatSettings
+from bot.store.models import ChatSettings
 from emulator import Emulator
 
 CHANNEL = -1001234567890

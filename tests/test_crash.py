@@ -35,7 +35,8 @@ from bot_process import (
     wait_until,
 )
 
-from bot.store.repository import ChatSettings, Store
+from bot.store.models import ChatSettings
+from bot.store.repository import Store
 from emulator import EmulatorThread
 
 SETTINGS_CHATS = list(range(20_001, 20_121))

@@ -32,7 +32,8 @@ from conftest import ADMIN_ID, TOKEN, make_config, running_bot
 from bot import alerts, health
 from bot.sendbudget import RETRY_DELAYS
 from bot.store import safekeeping
-from bot.store.repository import ChatSettings, Store
+from bot.store.models import ChatSettings
+from bot.store.repository import Store
 from bot.store.snapshots import backup
 
 USER = 777

@@ -16,7 +16,8 @@ from bot.calendar_ics import event_calendar, reminders_calendar
 from bot.content.library import Library, content_documents
 from bot.content.loading import load_content
 from bot.i18n import translator
-from bot.store.repository import ChatSettings, Store
+from bot.store.models import ChatSettings
+from bot.store.repository import Store
 from emulator.telegram_html import parse_html
 
 USER, OTHER = 42, 43

@@ -18,7 +18,7 @@ from bot import events, scheduling, sharing
 from bot.content.schema import ProtestEvent
 from bot.handlers import flows
 from bot.i18n import translator
-from bot.store.repository import ChatSettings
+from bot.store.models import ChatSettings
 from emulator.telegram_html import parse_html
 
 USER = 42

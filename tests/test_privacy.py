@@ -30,7 +30,7 @@ SECRETS = (FIRST, LAST, USERNAME, GROUP_TITLE, "MARKER-8c1f", "Жанаозен-
            "CORRECTION-7a2e", "INLINE-5d0b")
 CHAT_KEYS = frozenset("tlzhsocd")
 """The one-letter keys of a chat document: type, language, zone, hour, subscribed, topics,
-cities, days (see bot.store.repository.encode_settings). Anything else is a field nobody
+cities, days (see bot.store.models.encode_settings). Anything else is a field nobody
 agreed to."""
 
 

@@ -27,7 +27,7 @@ from bot.reminders import (
     quiet_hours_end,
     sweep_window,
 )
-from bot.store.repository import ChatSettings
+from bot.store.models import ChatSettings
 
 ALMATY = ZoneInfo("Asia/Almaty")
 BERLIN = ZoneInfo("Europe/Berlin")

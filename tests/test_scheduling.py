@@ -17,7 +17,8 @@ from conftest import ADMIN_ID, make_config, running_bot
 from bot import scheduling, sendbudget
 from bot.i18n import translator
 from bot.reminders import due_between, message_key
-from bot.store.repository import ChatSettings, Store
+from bot.store.models import ChatSettings
+from bot.store.repository import Store
 from emulator import Emulator
 
 USER = 42

@@ -21,7 +21,8 @@ import time_machine
 
 from bot.store import engine as storage
 from bot.store import snapshots
-from bot.store.repository import ChatSettings, Store, StoreCorrupted, StoreError
+from bot.store.models import ChatSettings
+from bot.store.repository import Store, StoreCorrupted, StoreError
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_FILES = ("content.json", "chats.json", "deliveries.json", "events.json")

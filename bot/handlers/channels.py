@@ -27,7 +27,7 @@ from bot.handlers.common import action_button, command_argument, reply
 from bot.handlers.settings import LEAD_BUTTONS, city_label, panel_text
 from bot.i18n import N_, Translator
 from bot.reminders import DELIVERY_HOURS, LEAD_CHOICES, delivery_hour
-from bot.store.repository import ChatSettings
+from bot.store.models import ChatSettings
 
 log = logging.getLogger(__name__)
 

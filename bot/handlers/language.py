@@ -13,7 +13,7 @@ from bot.handlers import flows
 from bot.handlers.common import main_menu, reply
 from bot.handlers.permissions import may_change_settings
 from bot.i18n import translator
-from bot.store.repository import ChatSettings
+from bot.store.models import ChatSettings
 
 
 async def language(update: Update, context: BotContext) -> None:

@@ -34,7 +34,7 @@ from bot.reminders import (
     delivery_hour,
     zone,
 )
-from bot.store.repository import ChatSettings
+from bot.store.models import ChatSettings
 
 ACTION = callbacks.SETTINGS
 

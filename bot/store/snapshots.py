@@ -25,20 +25,17 @@ from bot.store.engine import (
     table_lines,
     write_atomic,
 )
+from bot.store.models import SETTINGS_FIELDS, ChatSettings, decode_settings, encode_settings
 from bot.store.repository import (
     CHAT_SHARDS,
     DELIVERY_BUCKETS,
     DELIVERY_STATES,
     KINDS,
     OCCURRENCE_PREFIX,
-    SETTINGS_FIELDS,
     STATE_CODES,
     TOUCHED_DOC,
     TOUCHED_KEY,
-    ChatSettings,
     Store,
-    decode_settings,
-    encode_settings,
 )
 
 SNAPSHOT_FORMAT = "zhanaozen-bot-snapshot"
