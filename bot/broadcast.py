@@ -199,16 +199,18 @@ class FanOut:
         while True:
             await in_flight.acquire()
             ticket = await self.budget.reserve()
-            if self._staged.empty():
+            if self._staged.empty():  # nothing to send yet: no slot is held while waiting
+                self.budget.give_back(ticket)
                 self._running_low.set()
                 item = await self._staged.get()
                 if item is not None:
-                    ticket = await self.budget.reserve()  # the slot went by while waiting
+                    ticket = await self.budget.reserve()
             else:
                 item = self._staged.get_nowait()
             if self._staged.qsize() <= self._ahead() // 2:
                 self._running_low.set()
             if item is None:
+                self.budget.give_back(ticket)
                 break
             task = asyncio.ensure_future(self._deliver_staged(item, ticket))
             sends.add(task)
@@ -223,6 +225,8 @@ class FanOut:
         except Exception:  # one chat must never stop the fan-out
             log.exception("delivery of %s to a chat failed unexpectedly", item.key)
             chat_id, state = item.chat_id, "failed"
+        finally:
+            self.budget.give_back(ticket)  # unless its request spent it
         if state == "sent":
             self.result.sent += 1
         else:

@@ -4,7 +4,9 @@ Telegram allows a bot about 30 messages a second overall and 20 a minute in one 
 with ``allow_paid_broadcast`` up to 1,000 a second, charged in Stars. ``SendBudget`` is the
 bot's only rate limiter (PTB's ``BaseRateLimiter``, given to ``ApplicationBuilder``). Every
 request that puts a message in a chat takes a slot of the budget; slots are spaced evenly,
-a little under the limit, so Telegram's own one-second window never sees one too many.
+and a slot counts from when it is granted until a second after its answer came back, so
+Telegram's own one-second window never sees one too many, however requests bunch on the
+way (``Clock``).
 
 Two lanes share the budget. An answer to a person (a command, a button, an inline query:
 anything a handler sends) is the *reply* lane and always takes the next free slot. The
@@ -51,9 +53,6 @@ GROUP_PER_MINUTE = int(FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP)
 """Telegram's limit in one group or channel, messages a minute (20)."""
 PAID_RATE = float(FloodLimit.PAID_MESSAGES_PER_SECOND)
 """The most Telegram allows with ``allow_paid_broadcast`` (1,000)."""
-PACE_MARGIN = 0.97
-"""Pace a little under each limit: Telegram counts by its own clock, and at exactly 30/s a
-strict one-second window can see 31 and answer 429."""
 MAX_FLOOD_WAITS = 3
 """A request answered 429 is retried after the wait Telegram asks, at most this many times."""
 RETRY_DELAYS = {"reply": (0.5, 2.0), "fanout": (1.0, 5.0, 30.0)}
@@ -76,50 +75,88 @@ FANOUT = Lane.FANOUT
 class Ticket:
     """A fan-out slot taken in advance (``SendBudget.reserve``), spent by the request that
     carries it in ``rate_limit_args``. The fan-out takes its slot before it picks the next
-    message, so messages logged "pending" never queue inside the limiter."""
+    message, so messages logged "pending" never queue inside the limiter. A ticket that will
+    not be spent is given back with ``SendBudget.give_back``."""
 
-    __slots__ = ("spent",)
+    __slots__ = ("slots", "spent")
 
-    def __init__(self) -> None:
+    def __init__(self, slots: list[Slot]) -> None:
+        self.slots = slots
         self.spent = False
 
 
-class Clock:
-    """Hands out slots ``1/rate`` seconds apart; waiting replies are served before waiting
-    fan-out requests.
+class Slot:
+    """One slot a clock handed out: it counts in the clock's window from the moment it is
+    granted until a second after its request's answer came back (``Clock.release``)."""
 
-    Never more than ``rate`` (less the margin) slots in any one second. Telegram counts
-    messages as they arrive, and a busy machine or network delays some sends more than
-    others, which bunches them: after each 429 the clock slows by ``SLOW_DOWN`` (to at most
-    ``SLOWEST`` of its rate), and creeps back to its rate over the quiet minutes that follow.
+    __slots__ = ("clock", "granted")
+
+    def __init__(self, clock: Clock, granted: float) -> None:
+        self.clock = clock
+        self.granted = granted
+
+
+class Clock:
+    """Hands out slots at most ``rate`` a second, in a one-second window that Telegram's own
+    count can never exceed; waiting replies are served before waiting fan-out requests.
+
+    Telegram counts a message when it arrives, some time between the moment we hand out its
+    slot and the moment its answer comes back, and the network or a busy machine delays some
+    requests more than others. So a slot counts from when it is granted until one second
+    after its answer (``release``): then no one-second window of arrivals can hold more than
+    ``rate`` messages, however they bunch on the way. Slots are also spaced ``1/rate`` apart so
+    the budget is spread over the second rather than spent at its start. After a 429 (from a
+    Telegram that counts differently) the spacing widens by ``SLOW_DOWN``, to at most
+    ``SLOWEST`` of the rate, and creeps back over the quiet minutes that follow.
     """
 
     SLOW_DOWN = 1.03
     SLOWEST = 0.85
     RECOVER_EVERY = 20.0
     """Seconds without a 429 after which the clock speeds up one step again."""
+    FORGET_AFTER = 120.0
+    """A slot neither spent nor given back after this long (a bug, or a request stuck beyond
+    every timeout) stops counting, so a leak can never stall the bot."""
 
     def __init__(self, rate: float) -> None:
-        self.base_interval = self.interval = 1.0 / (rate * PACE_MARGIN)
-        self.per_second = max(1, math.floor(rate * PACE_MARGIN))
+        self.base_interval = self.interval = 1.0 / rate
+        self.limit = max(1, math.floor(rate))
+        """Slots in any one second: granted and unanswered, or answered less than 1 s ago."""
         self._slowed_at = 0.0
         self.next_slot = 0.0
         self.held_until = 0.0
-        self._granted: deque[float] = deque()
-        """When each slot of the last second was handed out."""
-        self._waiting: dict[Lane, deque[asyncio.Future[None]]] = {
+        self._open: dict[Slot, None] = {}
+        """Slots granted whose request has not been answered yet, oldest first."""
+        self._answered: deque[float] = deque()
+        """When each request of the last second was answered."""
+        self._released = asyncio.Event()
+        self._waiting: dict[Lane, deque[asyncio.Future[Slot]]] = {
             Lane.REPLY: deque(), Lane.FANOUT: deque()}
         self._ticker: asyncio.Task | None = None
 
-    def _take(self, now: float) -> None:
+    @property
+    def in_flight(self) -> int:
+        """Slots granted and not yet given back."""
+        return len(self._open)
+
+    def _take(self, now: float) -> Slot:
         if self.interval > self.base_interval and now - self._slowed_at > self.RECOVER_EVERY:
             self.interval = max(self.base_interval, self.interval / self.SLOW_DOWN)
             self._slowed_at = now
-        # A clock woken late by a busy event loop loses that time rather than catching up:
-        # catching up bunches sends, and in B4 on a loaded machine even one slot of catching
-        # up provoked 7 answers 429 (each pausing everything for a second), against 1 without.
-        self.next_slot = max(now, self.next_slot) + self.interval
-        self._granted.append(now)
+        # A clock woken late by a busy event loop may catch up one slot: the window, not the
+        # spacing, is what keeps Telegram's count under the limit.
+        self.next_slot = max(now - self.interval, self.next_slot) + self.interval
+        slot = Slot(self, now)
+        self._open[slot] = None
+        return slot
+
+    def release(self, slot: Slot, *, sent: bool = True) -> None:
+        """The slot's request was answered: it counts one more second. A slot whose request
+        was never made (``sent=False``) stops counting at once."""
+        if self._open.pop(slot, 0) is None:
+            if sent:
+                self._answered.append(time.monotonic())
+            self._released.set()
 
     def slow_down(self) -> None:
         """Telegram saw too many: space slots a little further apart for a while."""
@@ -128,33 +165,42 @@ class Clock:
 
     def _free_at(self) -> float:
         now = time.monotonic()
-        while self._granted and self._granted[0] <= now - 1.0:
-            self._granted.popleft()
-        window = (self._granted[0] + 1.0 if len(self._granted) >= self.per_second else 0.0)
+        while self._answered and self._answered[0] <= now - 1.0:
+            self._answered.popleft()
+        while self._open and next(iter(self._open)).granted <= now - self.FORGET_AFTER:
+            forgotten = next(iter(self._open))
+            del self._open[forgotten]
+            log.warning("a send slot was never given back; it no longer counts")
+        window = 0.0
+        if len(self._open) + len(self._answered) >= self.limit:
+            # Full: the next slot frees a second after the oldest answer, or, with every slot
+            # still in flight, only once some answer comes back.
+            window = self._answered[0] + 1.0 if self._answered else math.inf
         return max(self.next_slot, self.held_until, window)
 
-    async def slot(self, lane: Lane) -> None:
-        """Wait for this lane's turn."""
+    async def slot(self, lane: Lane) -> Slot:
+        """Wait for this lane's turn; give the slot back with ``release`` once answered."""
         now = time.monotonic()
         if not any(self._waiting.values()) and now >= self._free_at():
-            self._take(now)
-            return
-        waiter = asyncio.get_running_loop().create_future()
+            return self._take(now)
+        waiter: asyncio.Future[Slot] = asyncio.get_running_loop().create_future()
         self._waiting[lane].append(waiter)
         if self._ticker is None or self._ticker.done():
             self._ticker = asyncio.ensure_future(self._tick())
         try:
-            await waiter
+            return await waiter
         except asyncio.CancelledError:
             if not waiter.done() or waiter.cancelled():
                 self._discard(lane, waiter)
+            else:  # handed a slot in the same instant it was cancelled
+                self.release(waiter.result())
             raise
 
-    def _discard(self, lane: Lane, waiter: asyncio.Future[None]) -> None:
+    def _discard(self, lane: Lane, waiter: asyncio.Future[Slot]) -> None:
         with contextlib.suppress(ValueError):  # already handed a slot
             self._waiting[lane].remove(waiter)
 
-    def _next_waiter(self) -> asyncio.Future[None] | None:
+    def _next_waiter(self) -> asyncio.Future[Slot] | None:
         for lane in (Lane.REPLY, Lane.FANOUT):
             queue = self._waiting[lane]
             while queue:
@@ -167,12 +213,15 @@ class Clock:
         while any(self._waiting.values()):
             delay = self._free_at() - time.monotonic()
             if delay > 0:
-                await asyncio.sleep(delay)
-                continue  # a flood pause may have moved the slot meanwhile
+                # An answer coming back can open the window early; a flood pause may move
+                # the slot meanwhile: look again after either.
+                self._released.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._released.wait(), min(delay, 1.0))
+                continue
             waiter = self._next_waiter()
             if waiter is not None:
-                self._take(time.monotonic())
-                waiter.set_result(None)
+                waiter.set_result(self._take(time.monotonic()))
 
     def hold(self, seconds: float) -> None:
         """No slot before ``seconds`` from now (Telegram asked for a pause)."""
@@ -280,19 +329,38 @@ class SendBudget(BaseRateLimiter[Any]):
     async def reserve(self) -> Ticket:
         """Wait for the fan-out's next slot; the request that carries the ticket is sent
         without waiting again."""
-        await self._fanout_slot(paid=self.paid)
-        return Ticket()
+        return Ticket(await self._fanout_slots(paid=self.paid))
 
-    async def _fanout_slot(self, *, paid: bool) -> None:
-        await self._fanout.slot(Lane.FANOUT)
+    def give_back(self, ticket: Ticket) -> None:
+        """A ticket that will not be spent: its slots count as a request that never left."""
+        if not ticket.spent:
+            ticket.spent = True
+            self._release(ticket.slots, sent=False)
+
+    @property
+    def in_flight(self) -> int:
+        """Slots handed out and not given back (zero when nothing is being sent)."""
+        return self._overall.in_flight + self._fanout.in_flight
+
+    @staticmethod
+    def _release(slots: list[Slot], *, sent: bool = True) -> None:
+        for slot in slots:
+            slot.clock.release(slot, sent=sent)
+
+    async def _fanout_slots(self, *, paid: bool) -> list[Slot]:
+        slots = [await self._fanout.slot(Lane.FANOUT)]
         if not paid:
-            await self._overall.slot(Lane.FANOUT)
+            try:
+                slots.append(await self._overall.slot(Lane.FANOUT))
+            except BaseException:
+                self._release(slots, sent=False)
+                raise
+        return slots
 
-    async def _slot(self, lane: Lane, paid: bool) -> None:
+    async def _slots(self, lane: Lane, paid: bool) -> list[Slot]:
         if lane is Lane.FANOUT:
-            await self._fanout_slot(paid=paid)
-        else:
-            await self._overall.slot(Lane.REPLY)
+            return await self._fanout_slots(paid=paid)
+        return [await self._overall.slot(Lane.REPLY)]
 
     def _hold(self, seconds: float, *, paid: bool) -> None:
         for clock in (self._overall, self._fanout):
@@ -318,14 +386,21 @@ class SendBudget(BaseRateLimiter[Any]):
         delays = (self.retry_delays or RETRY_DELAYS)[lane.value]
         flood_waits = retries = 0
         while True:
+            slots: list[Slot] = []
             if counted:
                 waited = group is not None and await self._groups.wait(group)
                 if ticket is not None and not ticket.spent and not waited:
                     ticket.spent = True  # its slot was taken just before this request
+                    slots = ticket.slots
                 else:
-                    await self._slot(lane, paid)
+                    if ticket is not None:
+                        self.give_back(ticket)  # its slot went by while the group waited
+                    slots = await self._slots(lane, paid)
             try:
-                return await callback(*args, **kwargs)
+                try:
+                    return await callback(*args, **kwargs)
+                finally:
+                    self._release(slots)
             except RetryAfter as error:
                 self.flood_waits += 1
                 flood_waits += 1
