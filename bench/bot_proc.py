@@ -138,7 +138,7 @@ async def echo_bot(args: argparse.Namespace) -> tuple[Any, dict]:
                .defaults(Defaults(parse_mode=ParseMode.HTML))
                .concurrent_updates(CONCURRENT_UPDATES))
     if args.fair:
-        from bot.sendbudget import SendBudget
+        from bot.reminders.send_budget import SendBudget
         from bot.transport import request_for
 
         builder = (builder.request(request_for(args.rate))

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, TypeVar
 
 from telegram.helpers import create_deep_linked_url
 
-from bot import events
 from bot.content.cards import (
     MESSAGE_LIMIT,
     STATUS_LABELS,
@@ -30,6 +29,7 @@ from bot.content.schema import Card, ProtestEvent, parse_partial_date
 from bot.content.search import normalise, rank
 from bot.i18n import LANGUAGES, N_, Translator, translator
 from bot.memo import PerOwner
+from bot.reminders import protests as events
 
 if TYPE_CHECKING:
     from bot.store.repository import Store
@@ -90,7 +90,7 @@ class SharedItem:
 
 @dataclass(frozen=True, slots=True)
 class EventShare:
-    """An upcoming protest as something shareable (built by ``bot.events`` when present)."""
+    """An upcoming protest as something shareable (built by ``bot.reminders.protests``)."""
 
     id: str
     names: tuple[str, ...]

@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 
 from bot.content.schema import Card, ProtestEvent
 from bot.i18n import translator
-from bot.reminder_texts import anniversary_text, first_sentence
-from bot.reminders import (
+from bot.reminders.schedule import (
     anniversary_in,
     canonical_zone,
     city_key,
@@ -27,6 +26,7 @@ from bot.reminders import (
     quiet_hours_end,
     sweep_window,
 )
+from bot.reminders.texts import anniversary_text, first_sentence
 from bot.store.models import ChatSettings
 
 ALMATY = ZoneInfo("Asia/Almaty")
@@ -202,7 +202,7 @@ def test_planning_by_profile_equals_planning_each_message(chats: list[ChatSettin
                                                           logged: dict[int, str]) -> None:
     """The sweep plans per profile with whole log tables; it must decide exactly what
     planning each chat's messages one lookup at a time decides."""
-    from bot.reminders import digests, due_for_groups, plan_for_groups
+    from bot.reminders.schedule import digests, due_for_groups, plan_for_groups
 
     now = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=hours)
     start = now - timedelta(days=2)
@@ -361,7 +361,7 @@ def test_a_days_items_make_one_message_within_telegrams_limits() -> None:
     from telegram import InlineKeyboardButton
 
     from bot.content.cards import MESSAGE_LIMIT
-    from bot.reminder_texts import MAX_DIGEST_ITEMS, digest_message
+    from bot.reminders.texts import MAX_DIGEST_ITEMS, digest_message
     from emulator.telegram_html import parse_html
 
     tr = translator("en")
@@ -375,7 +375,7 @@ def test_a_days_items_make_one_message_within_telegrams_limits() -> None:
 
 
 def test_one_message_per_chat_and_local_day() -> None:
-    from bot.reminders import digests
+    from bot.reminders.schedule import digests
 
     almaty = chat(timezone="Asia/Almaty", leads=[7, 1, 0], cities=["*"])
     cards = [card(), card("verdicts", "2011-12-09", ("trials",))]

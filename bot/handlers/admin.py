@@ -23,15 +23,18 @@ from telegram.ext import (
     filters,
 )
 
-from bot import callbacks, events, scheduling
+from bot import callbacks
 from bot.content.cards import MESSAGE_LIMIT, esc, visible_length
 from bot.content.schema import ProtestEvent, Text, parse_http_link
 from bot.context import BotContext, ChatData
 from bot.handlers import flows
 from bot.handlers.common import action_button, command_argument, is_admin, reply
 from bot.i18n import N_, Translator, translator
-from bot.reminders import canonical_zone, event_start
-from bot.store import safekeeping, snapshots
+from bot.reminders import jobs as scheduling
+from bot.reminders import protests as events
+from bot.reminders.schedule import canonical_zone, event_start
+from bot.store import safekeeping
+from bot.store import snapshots as backups
 
 ACTION = callbacks.ADMIN
 EVENT_FLOW, BROADCAST_FLOW = "event_add", "broadcast"
@@ -383,8 +386,8 @@ async def backup(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     assert chat is not None
     tables = context.store.snapshot_tables()  # consistent, and cheap on the event loop
-    sealed = await asyncio.to_thread(snapshots.encrypt_snapshot, recipient, tables)
-    name = f"snapshot-{datetime.now(UTC):%Y%m%d-%H%M%S}{snapshots.AGE_SUFFIX}"
+    sealed = await asyncio.to_thread(backups.encrypt_snapshot, recipient, tables)
+    name = f"snapshot-{datetime.now(UTC):%Y%m%d-%H%M%S}{backups.AGE_SUFFIX}"
     await context.bot.send_document(
         chat.id, InputFile(sealed, filename=name),
         caption=esc(tr.gettext("Snapshot of the bot's data, encrypted to the backup key. "

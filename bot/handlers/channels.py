@@ -20,13 +20,15 @@ from telegram import Chat, ChatFullInfo, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 
-from bot import callbacks, events, scheduling
+from bot import callbacks
 from bot.content.cards import esc
 from bot.context import BotContext
 from bot.handlers.common import action_button, command_argument, reply
 from bot.handlers.settings import LEAD_BUTTONS, city_label, panel_text
 from bot.i18n import N_, Translator
-from bot.reminders import DELIVERY_HOURS, LEAD_CHOICES, delivery_hour
+from bot.reminders import jobs as scheduling
+from bot.reminders import protests as events
+from bot.reminders.schedule import DELIVERY_HOURS, LEAD_CHOICES, delivery_hour
 from bot.store.models import ChatSettings
 
 log = logging.getLogger(__name__)

@@ -19,14 +19,16 @@ from telegram.ext import (
     filters,
 )
 
-from bot import callbacks, events, scheduling
+from bot import callbacks
 from bot.content.cards import esc
 from bot.context import BotContext, ChatData
 from bot.handlers import flows, protests
 from bot.handlers.common import action_button, command_argument, reply
 from bot.handlers.permissions import may_change_settings
 from bot.i18n import N_, Translator
-from bot.reminders import (
+from bot.reminders import jobs as scheduling
+from bot.reminders import protests as events
+from bot.reminders.schedule import (
     DELIVERY_HOURS,
     LEAD_CHOICES,
     Reminder,

@@ -14,14 +14,8 @@ from telegram.helpers import create_deep_linked_url
 
 from bot.content.schema import Card, ProtestEvent
 from bot.i18n import Translator
-from bot.reminder_texts import first_sentence
-from bot.reminders import (
-    LEAD_CHOICES,
-    delivery_hour,
-    event_start,
-    wanted_cards,
-    zone,
-)
+from bot.reminders.schedule import LEAD_CHOICES, delivery_hour, event_start, wanted_cards, zone
+from bot.reminders.texts import first_sentence
 from bot.store.models import ChatSettings
 
 PRODUCT_ID = "-//Zhanaozen solidarity bot//EN"

@@ -1,6 +1,6 @@
 """The words of a reminder: one day's message to a chat, built from the items the schedule
-(``bot.reminders``) found due. Kept apart from the schedule so that stays free of Telegram
-and of the protests' texts (``bot.events``), which this module uses."""
+(``bot.reminders.schedule``) found due. Kept apart from the schedule so that stays free of
+Telegram and of the protests' texts (``bot.reminders.protests``), which this module uses."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot import callbacks
 from bot.content.cards import MESSAGE_LIMIT, esc
 from bot.content.schema import Card, ProtestEvent
-from bot.events import short_line
 from bot.i18n import Translator
-from bot.reminders import Reminder
+from bot.reminders.protests import short_line
+from bot.reminders.schedule import Reminder
 
 
 def first_sentence(text: str, limit: int = 280) -> str:

@@ -18,7 +18,7 @@ from bot.content.cards import attr, esc
 from bot.content.library import Library
 from bot.content.schema import SLUG_RE, ProtestEvent, Text
 from bot.i18n import Translator
-from bot.reminders import (
+from bot.reminders.schedule import (
     LEAD_CHOICES,
     city_key,
     event_key,

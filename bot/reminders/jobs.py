@@ -27,9 +27,10 @@ from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot import alerts, health
-from bot.broadcast import FanOut, FanOutResult, Outgoing
 from bot.content.schema import ProtestEvent
-from bot.events import (
+from bot.i18n import translator
+from bot.reminders.fanout import FanOut, FanOutResult, Outgoing
+from bot.reminders.protests import (
     all_events,
     cancellation_text,
     find_event,
@@ -38,14 +39,7 @@ from bot.events import (
     reminder_markup,
     reminder_text,
 )
-from bot.i18n import translator
-from bot.reminder_texts import (
-    anniversary_mark,
-    anniversary_markup,
-    anniversary_text,
-    digest_message,
-)
-from bot.reminders import (
+from bot.reminders.schedule import (
     CATCH_UP_LIMIT,
     Digest,
     Reminder,
@@ -62,6 +56,12 @@ from bot.reminders import (
     plan_for_groups,
     sweep_window,
     zone,
+)
+from bot.reminders.texts import (
+    anniversary_mark,
+    anniversary_markup,
+    anniversary_text,
+    digest_message,
 )
 from bot.store.models import ChatSettings
 
@@ -143,7 +143,7 @@ class ReminderService:
         return all_events(self.library, self.store)
 
     def fan_out(self) -> FanOut:
-        # Every fan-out paces through the bot's one send budget (bot.sendbudget).
+        # Every fan-out paces through the bot's one send budget (bot.reminders.send_budget).
         return FanOut(self.application.bot, self.store)
 
     def _running(self) -> bool:
