@@ -15,6 +15,7 @@ from bot.content.library import Library, content_documents
 from bot.content.loading import load_content
 from bot.i18n import translator
 from bot.reminders import jobs, protests
+from bot.reminders.broadcasts import FANOUTS
 from bot.reminders.calendar import event_calendar, reminders_calendar
 from bot.store.models import ChatSettings
 from bot.store.repository import Store
@@ -147,7 +148,7 @@ async def test_cancelling_tells_only_those_already_reminded(app, emulator):
     assert "Старая площадь" in notice[0].text
     assert not [m for m in emulator.sent(OTHER) if m.text.startswith("❌")]
     # No further reminder of a cancelled protest.
-    await emulator.wait_for(lambda: not store.meta(jobs.FANOUTS), timeout=10)
+    await emulator.wait_for(lambda: not store.meta(FANOUTS), timeout=10)
     result = await service.sweep(datetime(2026, 12, 15, 5, 0, 1, tzinfo=UTC))
     assert store.delivery("d:2026-12-15", USER) == "sent" and result.failed == 0
     last = [m for m in emulator.sent(USER) if not m.edited][-1]

@@ -141,7 +141,7 @@ class _Refused(Exception):
 
 
 class _FanoutSpec(BaseModel):
-    """A fan-out in progress, as ``scheduling.start_fanout`` records it."""
+    """A fan-out in progress, as ``start_fanout`` (``bot.reminders.broadcasts``) records it."""
 
     model_config = ConfigDict(extra="allow")
     kind: str
