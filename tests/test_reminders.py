@@ -14,19 +14,16 @@ from bot.content.schema import Card, ProtestEvent
 from bot.i18n import translator
 from bot.reminders.schedule import (
     anniversary_in,
-    canonical_zone,
     city_key,
-    delivery_hour,
     due_between,
     due_instants,
     event_due,
-    in_quiet_hours,
     next_reminder,
     plan_sweep,
-    quiet_hours_end,
     sweep_window,
 )
 from bot.reminders.texts import anniversary_text, first_sentence
+from bot.reminders.zones import canonical_zone, delivery_hour, in_quiet_hours, quiet_hours_end
 from bot.store.models import ChatSettings
 
 ALMATY = ZoneInfo("Asia/Almaty")

@@ -32,7 +32,8 @@ from bot.handlers.common import action_button, command_argument, is_admin, reply
 from bot.i18n import N_, Translator, translator
 from bot.reminders import jobs as scheduling
 from bot.reminders import protests as events
-from bot.reminders.schedule import canonical_zone, event_start
+from bot.reminders.schedule import event_start
+from bot.reminders.zones import canonical_zone
 from bot.store import safekeeping
 from bot.store import snapshots as backups
 

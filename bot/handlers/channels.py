@@ -28,7 +28,8 @@ from bot.handlers.settings import LEAD_BUTTONS, city_label, panel_text
 from bot.i18n import N_, Translator
 from bot.reminders import jobs as scheduling
 from bot.reminders import protests as events
-from bot.reminders.schedule import DELIVERY_HOURS, LEAD_CHOICES, delivery_hour
+from bot.reminders.schedule import LEAD_CHOICES
+from bot.reminders.zones import DELIVERY_HOURS, delivery_hour
 from bot.store.models import ChatSettings
 
 log = logging.getLogger(__name__)

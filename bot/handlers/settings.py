@@ -28,14 +28,8 @@ from bot.handlers.permissions import may_change_settings
 from bot.i18n import N_, Translator
 from bot.reminders import jobs as scheduling
 from bot.reminders import protests as events
-from bot.reminders.schedule import (
-    DELIVERY_HOURS,
-    LEAD_CHOICES,
-    Reminder,
-    canonical_zone,
-    delivery_hour,
-    zone,
-)
+from bot.reminders.schedule import LEAD_CHOICES, Reminder
+from bot.reminders.zones import DELIVERY_HOURS, canonical_zone, delivery_hour, zone
 from bot.store.models import ChatSettings
 
 ACTION = callbacks.SETTINGS

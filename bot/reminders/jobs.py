@@ -37,14 +37,13 @@ from bot.reminders.schedule import (
     due_between,
     due_instants,
     live_events,
-    local_time,
     message_key,
     next_reminder,
     plan_for_groups,
     sweep_window,
-    zone,
 )
 from bot.reminders.texts import reminder_words
+from bot.reminders.zones import local_time, zone
 from bot.store.models import ChatSettings
 
 log = logging.getLogger(__name__)

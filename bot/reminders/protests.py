@@ -26,8 +26,8 @@ from bot.reminders.schedule import (
     event_start,
     live_events,
     wants_event,
-    zone,
 )
+from bot.reminders.zones import zone
 from bot.store.models import ChatSettings
 from bot.store.repository import Store
 
