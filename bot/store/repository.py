@@ -25,12 +25,11 @@ from bot.store.engine import (
     Database,
     DirectoryLock,
     FastTable,
-    StoreCorrupted,
-    StoreError,
     json_copy,
     lock_data_dir,
     open_database,
 )
+from bot.store.files import StoreCorrupted, StoreError
 from bot.store.models import ChatSettings, decode_settings, encode_settings, is_int, is_short_text
 
 __all__ = ["DELIVERY_STATES", "Store", "StoreCorrupted", "StoreError"]

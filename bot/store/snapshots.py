@@ -17,14 +17,8 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.content.schema import ProtestEvent
-from bot.store.engine import (
-    MARKER_TABLE,
-    StoreError,
-    lock_data_dir,
-    marker,
-    table_lines,
-    write_atomic,
-)
+from bot.store.engine import lock_data_dir
+from bot.store.files import MARKER_TABLE, StoreError, marker, table_lines, write_atomic
 from bot.store.models import SETTINGS_FIELDS, ChatSettings, decode_settings, encode_settings
 from bot.store.repository import (
     CHAT_SHARDS,
