@@ -135,3 +135,21 @@ def test_the_schedule_runs_without_telegram() -> None:
             pending.extend(graph[module])
     assert "bot.store.models" in reached  # the walk follows imports
     assert {module for module in reached if "telegram" in _external_imports(module)} == set()
+
+
+LAYERS = ("bot.handlers", "bot.reminders", "bot.store", "bot.content")
+"""The packages that own the bot's intents, each importing only those after it."""
+
+
+def _package(module: str) -> str:
+    return ".".join(module.split(".")[:2])
+
+
+def test_the_packages_import_one_way() -> None:
+    graph = import_graph()
+    assert set(LAYERS) <= {_package(module) for module in graph}
+    backwards = sorted(
+        f"{module} -> {target}" for module, targets in graph.items() for target in targets
+        if _package(module) in LAYERS and _package(target) in LAYERS
+        and LAYERS.index(_package(target)) < LAYERS.index(_package(module)))
+    assert backwards == []
