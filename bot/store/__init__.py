@@ -1,3 +1,3 @@
-"""What the bot keeps: the durable TinyDB engine (``engine``), the chats, delivery log, events
-and meta on top of it (``repository``), snapshots and restore (``snapshots``), and when to take
-them (``safekeeping``)."""
+"""What the bot keeps: a chat's settings (``models``), the chats, delivery log, events and meta
+(``repository``) on a durable TinyDB engine (``engine``) and its files (``files``), snapshots
+and restore (``snapshots``), and when to take them (``safekeeping``)."""
