@@ -1,7 +1,7 @@
 """B2, fan-out: ``python bench/b2_fanout.py``.
 
 The 16 December reminder to 100,000 subscribers, sent by the real bot (its own reminder
-sweep, ``bot.scheduling``) over real HTTP to the Bot API emulator, which enforces Telegram's
+sweep, ``bot.reminders.jobs``) over real HTTP to the Bot API emulator, which enforces Telegram's
 flood limits and answers 429 with ``retry_after`` when they are exceeded. Each subscriber is
 due one message at 10:00 UTC that day (one a day: the massacre; Independence Day, also 16
 December, is a dated fact, not a commemoration, so it is not reminded).
@@ -9,7 +9,7 @@ December, is a dated fact, not a commemoration, so it is not reminded).
 The bot process runs on a shifted wall clock that starts just after 10:00 UTC on 16 December
 (time-machine), so its catch-up sweep at start finds all 100,000 messages due, as after a
 restart at that moment; nothing else about the bot is changed (``build_application`` with
-production settings: its one send budget, ``bot/sendbudget.py``, its HTTP settings). The
+production settings: its one send budget, ``bot/reminders/send_budget.py``, its HTTP settings). The
 emulator counts every message per (chat, text) as it arrives.
 
 Two runs, each on a fresh copy of the same store and a fresh emulator:
@@ -47,9 +47,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/ is sys
 from bench_store import random_chat
 from harness import TOKEN, Child, cpu_seconds, machine, show_row, start_emulator
 
-from bot.backup import SNAPSHOT_FORMAT, SNAPSHOT_VERSION
-from bot.backup import restore as restore_snapshot
-from bot.store import Store
+from bot.store.repository import Store
+from bot.store.snapshots import SNAPSHOT_FORMAT, SNAPSHOT_VERSION
+from bot.store.snapshots import restore as restore_snapshot
 
 TARGET_SHARE = 0.95
 CEILING_SHARE = 0.9
@@ -103,8 +103,8 @@ def seed_subscribers(work: Path, data_dir: Path, subscribers: int, day: date,
 def expected_per_chat(data_dir: Path, day: date) -> int:
     """How many messages each subscriber is due at 10:00 on ``day``, from the bot's rules
     (one a day, whatever it carries)."""
-    from bot.content import load_content
-    from bot.reminders import digests, due_between
+    from bot.content.loading import load_content
+    from bot.reminders.schedule import digests, due_between
 
     store = Store.open(data_dir, read_only=True)
     moment = datetime(day.year, day.month, day.day, 10, tzinfo=UTC)

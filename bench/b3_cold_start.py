@@ -28,9 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/ is sys
 from bench_store import SUBSCRIBERS, build
 from harness import TOKEN, Child, machine, peak_rss_mb, show_row, start_emulator
 
-from bot.content import load_content
-from bot.library import content_documents
-from bot.store import Store
+from bot.content.library import content_documents
+from bot.content.loading import load_content
+from bot.store.repository import Store
 
 TARGET_START_S = 2.0
 TARGET_RSS_MB = 150.0

@@ -28,12 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import time_machine
 
-from bot import scheduling
 from bot.app import build_application, start_application, stop_application
-from bot.backup import SNAPSHOT_FORMAT, SNAPSHOT_VERSION
-from bot.backup import restore as restore_snapshot
 from bot.config import Config
-from bot.reminders import digests, due_for_groups, plan_sweep
+from bot.reminders import jobs
+from bot.reminders.schedule import digests, due_for_groups, plan_sweep
+from bot.store.snapshots import SNAPSHOT_FORMAT, SNAPSHOT_VERSION
+from bot.store.snapshots import restore as restore_snapshot
 from emulator import Emulator
 
 TOKEN = "123456:BENCH-token-ABCDEFGHIJKLMNOPQRSTUV"
@@ -51,7 +51,7 @@ def build(data_dir: Path, subscribers: int) -> None:
     snapshot.write_text(json.dumps({
         "format": SNAPSHOT_FORMAT, "version": SNAPSHOT_VERSION, "chats": chats,
         "deliveries": {"d:2026-12-16": {"day": day, "rows": rows}}, "events": [],
-        "meta": {scheduling.LOG_FORMAT: 2}}))
+        "meta": {jobs.LOG_FORMAT: 2}}))
     restore_snapshot(data_dir, snapshot)
 
 
@@ -88,7 +88,7 @@ async def run(subscribers: int, turns: int) -> dict:
             app = build_application(config)
             await start_application(app, poll_timeout=1)
             try:
-                service = scheduling.service(app)
+                service = jobs.service(app)
                 await asyncio.sleep(2)  # the start-up catch-up sweep and plan settle
                 store = app.bot_data.store
 
@@ -100,7 +100,7 @@ async def run(subscribers: int, turns: int) -> dict:
                     due = await asyncio.to_thread(
                         lambda: due_for_groups(store.subscriber_groups(by_cities=False),
                                                service.library.anniversaries(), [],
-                                               NOW - scheduling.CATCH_UP_LIMIT, NOW))
+                                               NOW - jobs.CATCH_UP_LIMIT, NOW))
                     messages = await asyncio.to_thread(digests, due)
                     started = time.perf_counter()
                     plan = plan_sweep(messages, store.delivery, NOW)  # the old place: the loop

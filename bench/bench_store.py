@@ -23,9 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.backup import SNAPSHOT_FORMAT, SNAPSHOT_VERSION
-from bot.backup import restore as restore_snapshot
-from bot.store import ChatSettings, Store
+from bot.store.models import ChatSettings
+from bot.store.repository import Store
+from bot.store.snapshots import SNAPSHOT_FORMAT, SNAPSHOT_VERSION
+from bot.store.snapshots import restore as restore_snapshot
 
 SUBSCRIBERS = 100_000
 TARGET_WRITES = 500.0

@@ -62,7 +62,7 @@ def request_class(json_body: bool) -> type:
 async def real_bot(args: argparse.Namespace) -> tuple[Any, dict]:
     from bot.app import build_application, start_application
     from bot.config import Config
-    from bot.store import Store
+    from bot.store.repository import Store
 
     timings = {"imports_s": time.monotonic() - STARTED}
     config = Config(token=args.token, api_url=args.api_url, data_dir=Path(args.data_dir),
@@ -138,7 +138,7 @@ async def echo_bot(args: argparse.Namespace) -> tuple[Any, dict]:
                .defaults(Defaults(parse_mode=ParseMode.HTML))
                .concurrent_updates(CONCURRENT_UPDATES))
     if args.fair:
-        from bot.sendbudget import SendBudget
+        from bot.reminders.send_budget import SendBudget
         from bot.transport import request_for
 
         builder = (builder.request(request_for(args.rate))

@@ -51,12 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.task == "content":
-        from bot import content_cli
+        from bot.content import cli
 
         return (
-            content_cli.check()
+            cli.check()
             if args.action == "check"
-            else content_cli.preview(args.card_id, args.lang, raw=args.html)
+            else cli.preview(args.card_id, args.lang, raw=args.html)
         )
 
     if args.task == "site":
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return health.main(config)
     if args.task == "backup":
-        from bot.backup import backup as write_backup
+        from bot.store.snapshots import backup as write_backup
 
         out = (
             write_backup(config.data_dir, args.file)
@@ -84,8 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Backup written to {out}")
         return 0
     if args.task == "restore":
-        from bot.backup import restore as restore_backup
-        from bot.store import StoreError
+        from bot.store.repository import StoreError
+        from bot.store.snapshots import restore as restore_backup
 
         try:
             restore_backup(config.data_dir, args.file)
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
 def build_site(out: Path) -> int:
     """Write the site; one clear line on bad content, settings or folder, not a traceback."""
     from bot.config import load_site_settings
-    from bot.content import ContentError
+    from bot.content.schema import ContentError
     from bot.site.build import build
 
     try:
@@ -142,8 +142,9 @@ def build_site(out: Path) -> int:
 def open_checked(config):
     """The store, once content and data files are known to load; else None after one clear
     message (never a traceback, never a silent reset)."""
-    from bot.content import ContentError, load_content
-    from bot.store import Store, StoreError
+    from bot.content.loading import load_content
+    from bot.content.schema import ContentError
+    from bot.store.repository import Store, StoreError
 
     try:
         load_content()
@@ -159,9 +160,10 @@ def run_bot(config) -> int:
     """Serve Telegram: long polling, or a webhook when BOT_WEBHOOK_URL and PORT are set."""
     from telegram.error import InvalidToken
 
-    from bot import health, safekeeping
+    from bot import health
     from bot.app import build_application
     from bot.handlers import ALLOWED_UPDATES
+    from bot.store import safekeeping
 
     try:
         safekeeping.restore_if_empty(config)

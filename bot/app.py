@@ -12,16 +12,18 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, JobQueue
 
-from bot import health, safekeeping, scheduling
+from bot import health
 from bot.config import Config
-from bot.content import load_content
+from bot.content.library import Library, content_documents
+from bot.content.loading import load_content
 from bot.context import BotApplication, BotContext, BotData, ChatData
 from bot.handlers import ALLOWED_UPDATES, register_all
 from bot.i18n import N_, RUSSIAN_READERS, translator
-from bot.library import Library, content_documents
 from bot.logs import quiet_noisy_loggers
-from bot.sendbudget import SendBudget
-from bot.store import Store
+from bot.reminders import jobs
+from bot.reminders.send_budget import SendBudget
+from bot.store import safekeeping
+from bot.store.repository import Store
 from bot.transport import request_for
 
 log = logging.getLogger(__name__)
@@ -108,7 +110,7 @@ async def setup_application(application: BotApplication) -> None:
             "inline mode is off for this bot: enable it with @BotFather (/setinline) "
             "so cards can be shared into any chat"
         )
-    await scheduling.start(application)
+    await jobs.start(application)
     health.install(application)
     safekeeping.install(application)
 

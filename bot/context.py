@@ -16,9 +16,10 @@ from bot.i18n import Translator, pick_language, translator
 
 if TYPE_CHECKING:
     from bot.config import Config
-    from bot.library import Library
-    from bot.scheduling import ReminderService
-    from bot.store import ChatSettings, Store
+    from bot.content.library import Library
+    from bot.reminders.jobs import ReminderService
+    from bot.store.models import ChatSettings
+    from bot.store.repository import Store
 
 
 class BotData:
@@ -32,7 +33,7 @@ class BotData:
         self.library: Library | None = None
         self.username: str | None = None
         self.reminders: ReminderService | None = None
-        """The reminder jobs (``bot.scheduling``), set when they start."""
+        """The reminder jobs (``bot.reminders.jobs``), set when they start."""
 
 
 class ChatData:

@@ -1,4 +1,5 @@
-"""Inline mode: which cards answer a query, and the self-contained message each one posts.
+"""Inline mode: which cards answer a query, and what each one posts (a card's message is
+``bot.content.share_text``).
 
 A shared card lands in chats where the bot is not a member and is often forwarded further, so
 every message built here stands on its own: title, key facts, an "as of" date, the sources and
@@ -15,24 +16,22 @@ from typing import TYPE_CHECKING, TypeVar
 
 from telegram.helpers import create_deep_linked_url
 
-from bot import events
-from bot.cards import (
-    MESSAGE_LIMIT,
+from bot.content.cards import (
     STATUS_LABELS,
-    CardRenderer,
     attr,
     esc,
     shorten,
-    visible_length,
 )
-from bot.content import Card, ProtestEvent, parse_partial_date
+from bot.content.library import Library, next_occurrence
+from bot.content.schema import Card, ProtestEvent, parse_partial_date
+from bot.content.search import normalise, rank
+from bot.content.share_text import share_text
 from bot.i18n import LANGUAGES, N_, Translator, translator
-from bot.library import Library, next_occurrence
 from bot.memo import PerOwner
-from bot.search import normalise, rank
+from bot.reminders import protests as events
 
 if TYPE_CHECKING:
-    from bot.store import Store
+    from bot.store.repository import Store
 
 PAGE_SIZE = 20
 """Results per answer. Telegram allows 50, but every result carries a whole card (up to 4 KB),
@@ -90,7 +89,7 @@ class SharedItem:
 
 @dataclass(frozen=True, slots=True)
 class EventShare:
-    """An upcoming protest as something shareable (built by ``bot.events`` when present)."""
+    """An upcoming protest as something shareable (built by ``bot.reminders.protests``)."""
 
     id: str
     names: tuple[str, ...]
@@ -309,66 +308,6 @@ def result_id(kind: str, subject_id: str, language: str) -> str:
     if len(value.encode()) > MAX_RESULT_ID:
         raise ValueError(f"inline result id {value!r} is longer than 64 bytes")
     return value
-
-
-# --- the posted message ---------------------------------------------------------------------
-
-TRIM_ORDER = ("actions", "ill_treatment", "demands", "commemoration", "open_questions",
-              "disagreements", "figures", "charges", "timeline")
-"""What a card longer than one message gives up first: the reverse of the order it is read in,
-so what remains is the card's first page, always with its sources."""
-
-_texts: PerOwner[str] = PerOwner()
-"""Rendered share texts per library (one per card, language and bot name)."""
-
-
-def share_text(library: Library, tr: Translator, bot_username: str, card: Card) -> str:
-    """The whole card as one message, or its first part with a link to the rest."""
-    return _texts.get(library, (tr.language, bot_username, card.id),
-                      lambda: _compose(library, tr, bot_username, card))
-
-
-def _compose(library: Library, tr: Translator, bot_username: str, card: Card) -> str:
-    renderer = CardRenderer(library, tr, bot_username=None)
-    shown = card
-    while True:
-        pages = renderer.render(shown).pages
-        text = _with_footer(library, tr, bot_username, shown, pages[0], trimmed=shown != card)
-        if len(pages) == 1 and visible_length(text) <= MESSAGE_LIMIT:
-            return text
-        smaller = _drop_last_fact(shown)
-        if smaller is None:
-            return text  # summary, sentence and status alone: always well under the limit
-        shown = smaller
-
-
-def _drop_last_fact(card: Card) -> Card | None:
-    for field in TRIM_ORDER:
-        items = getattr(card, field)
-        if items:
-            return card.model_copy(update={field: items[:-1]})
-    return None
-
-
-def _with_footer(library: Library, tr: Translator, bot_username: str, card: Card, page: str,
-                 *, trimmed: bool) -> str:
-    _ = tr.gettext
-    lines = [page]
-    as_of = facts_as_of(library, card)
-    if card.status is None and as_of:
-        as_of_line = _("Facts as of %(date)s (latest source).") % {"date": tr.partial_date(as_of)}
-        lines.append(f"<i>{esc(as_of_line)}</i>")
-    label = _("Read the full card in the bot") if trimmed else _("Open this card in the bot")
-    link = create_deep_linked_url(bot_username, card.id)
-    lines.append(f'<a href="{attr(link)}">{esc(label)}</a>')
-    return "\n\n".join(lines)
-
-
-def facts_as_of(library: Library, card: Card) -> str | None:
-    """Date of the newest source the card cites: nothing on it is newer than that."""
-    dates = [library.sources[s].date for s in card.source_ids() if s in library.sources]
-    return max(dates, key=lambda value: tuple(part or 0 for part in parse_partial_date(value)),
-               default=None)
 
 
 # --- protests ------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ from zoneinfo import ZoneInfo
 
 from conftest import ADMIN_ID, BOT_USERNAME, TOKEN
 
-from bot.store import ChatSettings, Store
+from bot.store.models import ChatSettings
+from bot.store.repository import Store
 from emulator import EmulatorThread
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,7 +12,7 @@ from conftest import ADMIN_ID, BOT_USERNAME
 from telegram.ext import CommandHandler, ConversationHandler
 
 from bot.i18n import translator
-from bot.store import ChatSettings
+from bot.store.models import ChatSettings
 from emulator import Emulator
 
 STRANGER = 42

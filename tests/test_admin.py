@@ -11,8 +11,9 @@ import time_machine
 from chat import press, say
 from conftest import ADMIN_ID, make_config, running_bot
 
-from bot import events
-from bot.store import ChatSettings, Store
+from bot.reminders import protests as events
+from bot.store.models import ChatSettings
+from bot.store.repository import Store
 
 ADMIN = ADMIN_ID
 BIG_CHAT = 987_654_321_987

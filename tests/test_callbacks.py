@@ -14,10 +14,12 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Update, User
 from telegram.ext import Application, CallbackQueryHandler, ConversationHandler
 from test_reminders import event
 
-from bot import callbacks, events, lists, reminder_texts
+from bot import callbacks
 from bot.app import build_application
 from bot.config import Config
-from bot.content import load_content
+from bot.content import lists
+from bot.content.library import Library, content_documents
+from bot.content.loading import load_content
 from bot.handlers import (
     admin,
     admin_broadcast,
@@ -31,8 +33,8 @@ from bot.handlers import (
 )
 from bot.handlers.event_form import STEPS
 from bot.i18n import translator
-from bot.library import Library, content_documents
-from bot.store import ChatSettings
+from bot.reminders import protests, texts
+from bot.store.models import ChatSettings
 
 TODAY = date(2026, 12, 1)
 CHANNEL_ID = -1001234567890
@@ -76,7 +78,7 @@ def every_keyboard(library: Library) -> list[InlineKeyboardMarkup]:
     protest = event()
     subscribed = ChatSettings(42, subscribed=True, cities=["almaty", "*"])
     channel = ChatSettings(CHANNEL_ID, "channel", "ru", subscribed=True)
-    known = events.known_cities([protest, event("london-2026-12-12", "London")])
+    known = protests.known_cities([protest, event("london-2026-12-12", "London")])
     keyboards: list[InlineKeyboardMarkup] = [language.language_markup()]
     for code in ("en", "ru"):
         tr = translator(code)
@@ -89,9 +91,9 @@ def every_keyboard(library: Library) -> list[InlineKeyboardMarkup]:
         every_card = [*library.people(), *library.anniversaries()]
         keyboards += [cards.card_keyboard(one, tr, 1, 3) for one in every_card]
         keyboards += [lists.card_buttons(every_card, tr)]
-        keyboards += [reminder_texts.anniversary_markup(tr, one)
+        keyboards += [texts.anniversary_markup(tr, one)
                       for one in library.anniversaries()]
-        keyboards += [events.reminder_markup(tr, protest), events.list_markup(tr, [protest])]
+        keyboards += [protests.reminder_markup(tr, protest), protests.list_markup(tr, [protest])]
         for chat in (ChatSettings(42), subscribed):
             keyboards += [settings.panel_markup(tr, chat),
                           settings.cities_markup(tr, chat, known)]

@@ -9,8 +9,8 @@ import pytest
 import time_machine
 from conftest import make_config, running_bot
 
-from bot import scheduling
-from bot.store import ChatSettings
+from bot.reminders import jobs
+from bot.store.models import ChatSettings
 from emulator import Emulator
 
 CHANNEL = -1001234567890
@@ -76,9 +76,9 @@ async def test_done_means_a_channel_set_up_in_private_gets_the_16_december_remin
         # Settings commands posted in the channel get no answer there.
         emulator.channel_post(CHANNEL, "/settings")
         emulator.channel_post(CHANNEL, "/subscribe")
-        await scheduling.service(app).sweep(moment + timedelta(minutes=5))
+        await jobs.service(app).sweep(moment + timedelta(minutes=5))
         # An organiser's broadcast reaches the channel too, in the channel's language.
-        await scheduling.service(app).start_fanout("b:vigil", {
+        await jobs.service(app).start_fanout("b:vigil", {
             "kind": "broadcast", "text": {"en": "Vigil at 18:00", "ru": "Пикет в 18:00"}})
         announced = await emulator.next_message(CHANNEL, timeout=10)
         assert announced.text == "Пикет в 18:00"
@@ -126,7 +126,7 @@ async def test_a_channel_that_removed_the_bot_or_its_right_to_post_is_unsubscrib
         emulator.set_member_status(CHANNEL, emulator.bot_id, "left")
     else:
         emulator.set_admin(CHANNEL, emulator.bot_id, can_post_messages=False)
-    await scheduling.service(app).start_fanout("b:vigil", {
+    await jobs.service(app).start_fanout("b:vigil", {
         "kind": "broadcast", "text": {"en": "Vigil at 18:00", "ru": "Пикет в 18:00"}})
     assert (await emulator.next_message(READER, timeout=10)).text == "Vigil at 18:00"
     await emulator.wait_for(lambda: not store.chat(CHANNEL).subscribed, timeout=10)

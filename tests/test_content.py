@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.cards import MESSAGE_LIMIT, CardRenderer, visible_length
-from bot.content import CONTENT_DIR, ContentError, load_content
-from bot.content_cli import render_problems
+from bot.content.cards import MESSAGE_LIMIT, CardRenderer, visible_length
+from bot.content.cli import render_problems
+from bot.content.library import Library, content_documents
+from bot.content.loading import CONTENT_DIR, load_content
+from bot.content.schema import ContentError
 from bot.i18n import translator
-from bot.library import Library, content_documents
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +152,7 @@ def test_a_source_spelling_may_be_quoted_where_the_card_reports_the_sources(tmp_
 def test_the_glossary_does_not_forbid_its_own_forms():
     content = load_content()
     assert content.glossary, "content/glossary.yaml is missing or empty"
-    from bot.content import _spelling_pattern
+    from bot.content.loading import _spelling_pattern
 
     for entry in content.glossary:
         for spelling in entry.avoid_en + entry.source_spellings:

@@ -35,7 +35,8 @@ from bot_process import (
     wait_until,
 )
 
-from bot.store import ChatSettings, Store
+from bot.store.models import ChatSettings
+from bot.store.repository import Store
 from emulator import EmulatorThread
 
 SETTINGS_CHATS = list(range(20_001, 20_121))
@@ -307,7 +308,8 @@ def run_fan_out_kills(tmp_path: Path, chats: int, kills: int, seed: int) -> FanO
     began = time.monotonic()
     with emulator_thread() as emulator:
         # The free send budget caps the fan-out at 30/s whatever BOT_BROADCAST_RATE says
-        # (bot/sendbudget.py): 300 chats take ~10 s, and kills land before, during and after
+        # (bot/reminders/send_budget.py): 300 chats take ~10 s, and kills land before, during
+        # and after
         bot = BotProcess(emulator.root_url, data_dir, tmp_path / "bot.log",
                          BOT_BROADCAST_RATE=str(max(50, chats // 3)))
         try:

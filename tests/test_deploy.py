@@ -29,10 +29,12 @@ from bot_process import (
 from chat import say
 from conftest import ADMIN_ID, TOKEN, make_config, running_bot
 
-from bot import alerts, health, safekeeping
-from bot.backup import backup
-from bot.sendbudget import RETRY_DELAYS
-from bot.store import ChatSettings, Store
+from bot import alerts, health
+from bot.reminders.send_budget import RETRY_DELAYS
+from bot.store import safekeeping
+from bot.store.models import ChatSettings
+from bot.store.repository import Store
+from bot.store.snapshots import backup
 
 USER = 777
 
@@ -260,7 +262,8 @@ def test_throttle_once_per_kind_per_hour():
 
 @pytest.mark.allow_errors("a reply that fails every attempt is an unhandled error")
 async def test_unhandled_errors_reach_the_admins_once_an_hour(app, emulator):
-    # A server error on a reply is retried (bot.sendbudget.RETRY_DELAYS): fail every attempt.
+    # A server error on a reply is retried (bot.reminders.send_budget.RETRY_DELAYS): fail
+    # every attempt.
     attempts = 1 + len(RETRY_DELAYS["reply"])
     emulator.inject("sendMessage", "500", chat_id=USER, times=attempts)
     emulator.user_message(USER, "/start", user_id=USER)

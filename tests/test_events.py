@@ -11,12 +11,14 @@ from conftest import ADMIN_ID
 from icalendar import Calendar
 from test_reminders import card, event
 
-from bot import events, scheduling
-from bot.calendar_ics import event_calendar, reminders_calendar
-from bot.content import load_content
+from bot.content.library import Library, content_documents
+from bot.content.loading import load_content
 from bot.i18n import translator
-from bot.library import Library, content_documents
-from bot.store import ChatSettings, Store
+from bot.reminders import jobs, protests
+from bot.reminders.broadcasts import FANOUTS
+from bot.reminders.calendar import event_calendar, reminders_calendar
+from bot.store.models import ChatSettings
+from bot.store.repository import Store
 from emulator.telegram_html import parse_html
 
 USER, OTHER = 42, 43
@@ -33,8 +35,8 @@ def clock():
 
 def test_new_event_ids_are_readable_and_unique():
     starts = datetime(2026, 12, 16, 12)
-    assert events.new_event_id("New York", starts, []) == "new-york-2026-12-16"
-    assert events.new_event_id("Almaty", starts, ["almaty-2026-12-16"]) == "almaty-2026-12-16-2"
+    assert protests.new_event_id("New York", starts, []) == "new-york-2026-12-16"
+    assert protests.new_event_id("Almaty", starts, ["almaty-2026-12-16"]) == "almaty-2026-12-16-2"
 
 
 def test_upcoming_puts_the_chats_cities_first_and_drops_past_and_cancelled():
@@ -44,24 +46,24 @@ def test_upcoming_puts_the_chats_cities_first_and_drops_past_and_cancelled():
     off = event("almaty-2026-12-20", starts="2026-12-20T12:00:00").model_copy(
         update={"cancelled": True})
     chat = ChatSettings(1, cities=["almaty"])
-    listed = events.upcoming([london, almaty, past, off], NOW, chat)
+    listed = protests.upcoming([london, almaty, past, off], NOW, chat)
     assert [e.id for e in listed] == ["almaty-2026-12-16", "london-2026-12-12"]
-    assert [e.id for e in events.upcoming([london, almaty], NOW)] == [
+    assert [e.id for e in protests.upcoming([london, almaty], NOW)] == [
         "london-2026-12-12", "almaty-2026-12-16"]
-    assert events.nearby([london, almaty], chat, NOW) == [almaty]
+    assert protests.nearby([london, almaty], chat, NOW) == [almaty]
 
 
 @pytest.mark.parametrize("language", ["en", "ru"])
 def test_event_texts_are_valid_telegram_html(language):
     tr = translator(language)
     protest = event().model_copy(update={"link": "https://example.org/?a=1&b=<2>"})
-    for text in (events.describe(tr, protest, "Europe/London"),
-                 events.reminder_text(tr, protest, 7, "Asia/Almaty"),
-                 events.cancellation_text(tr, protest), events.list_text(tr, [protest], None)):
+    for text in (protests.describe(tr, protest, "Europe/London"),
+                 protests.reminder_text(tr, protest, 7, "Asia/Almaty"),
+                 protests.cancellation_text(tr, protest), protests.list_text(tr, [protest], None)):
         parsed = parse_html(text)
         assert ("Алматы" if language == "ru" else "Almaty") in parsed.text
     # Somebody in London sees the venue's time and their own.
-    assert "07:00" in parse_html(events.describe(tr, protest, "Europe/London")).text
+    assert "07:00" in parse_html(protests.describe(tr, protest, "Europe/London")).text
 
 
 def test_event_calendar_file():
@@ -92,25 +94,25 @@ async def test_cancel_event_and_who_was_reminded(tmp_path):
     await store.set_deliveries([("e:almaty-2026-12-16:7", 1, "sent"),
                                 ("e:almaty-2026-12-16:1", 2, "uncertain"),
                                 ("e:almaty-2026-12-16:1", 3, "failed")])
-    cancelled = await events.cancel_event(library, store, "almaty-2026-12-16")
+    cancelled = await protests.cancel_event(library, store, "almaty-2026-12-16")
     assert cancelled is not None and cancelled.cancelled
-    assert events.find_event(library, store, "almaty-2026-12-16").cancelled
-    assert await events.cancel_event(library, store, "almaty-2026-12-16") is None
-    assert events.reminded_chats(store, "almaty-2026-12-16") == [1, 2]
+    assert protests.find_event(library, store, "almaty-2026-12-16").cancelled
+    assert await protests.cancel_event(library, store, "almaty-2026-12-16") is None
+    assert protests.reminded_chats(store, "almaty-2026-12-16") == [1, 2]
     await store.aclose()
 
 
 def test_content_events_load_through_the_library():
     library = Library.from_documents(content_documents(load_content()))
     for protest in library.content_events.values():
-        assert events.city_key(protest.city.en)
+        assert protests.city_key(protest.city.en)
 
 
 # Through the bot ---------------------------------------------------------------------------
 
 async def test_protests_list_with_a_calendar_file_each(app, emulator):
     store = app.bot_data.store
-    await events.save_event(store, event())
+    await protests.save_event(store, event())
     await store.put_chat(ChatSettings(USER, language="ru", timezone="Asia/Almaty",
                                       cities=["almaty"], subscribed=True))
     listed = await say(emulator, USER, "/protests", "ru")
@@ -122,8 +124,8 @@ async def test_protests_list_with_a_calendar_file_each(app, emulator):
 
 async def test_cancelling_tells_only_those_already_reminded(app, emulator):
     store = app.bot_data.store
-    service = scheduling.service(app)
-    await events.save_event(store, event())
+    service = jobs.service(app)
+    await protests.save_event(store, event())
     await store.put_chat(ChatSettings(USER, language="ru", timezone="Asia/Almaty",
                                       cities=["almaty"], subscribed=True, topics="dec16",
                                       leads=[7, 1]))
@@ -146,7 +148,7 @@ async def test_cancelling_tells_only_those_already_reminded(app, emulator):
     assert "Старая площадь" in notice[0].text
     assert not [m for m in emulator.sent(OTHER) if m.text.startswith("❌")]
     # No further reminder of a cancelled protest.
-    await emulator.wait_for(lambda: not store.meta(scheduling.FANOUTS), timeout=10)
+    await emulator.wait_for(lambda: not store.meta(FANOUTS), timeout=10)
     result = await service.sweep(datetime(2026, 12, 15, 5, 0, 1, tzinfo=UTC))
     assert store.delivery("d:2026-12-15", USER) == "sent" and result.failed == 0
     last = [m for m in emulator.sent(USER) if not m.edited][-1]

@@ -20,8 +20,8 @@ from conftest import BOT_USERNAME, running_bot
 from telegram import Update
 from telegram.ext import TypeHandler
 
-from bot import scheduling
-from bot.store import Store
+from bot.reminders import jobs
+from bot.store.repository import Store
 from emulator import Emulator
 from emulator.faults import FAULT_KINDS
 
@@ -78,7 +78,7 @@ async def test_a_failed_reply_never_stops_the_bot(app, emulator, caplog, kind):
     assert fault.hits == 1
     replies = emulator.unread(USER)
     if kind in ("429", "500"):  # the send budget waits out flood control and retries a
-        # server error (bot/sendbudget.py): the reply is sent after all
+        # server error (bot/reminders/send_budget.py): the reply is sent after all
         assert len(replies) == 1 and "/prisoner" in replies[0].text
         assert errors(caplog) == []
     elif kind == "403":  # the user blocked the bot: nothing to say, nothing to log
@@ -222,7 +222,7 @@ async def test_faults_during_a_reminder_fan_out(emulator, config):
     everyone = [*reachable, BLOCKED, GONE, BASIC_GROUP]
     async with running_bot(config) as app:
         store = app.bot_data.store
-        service = scheduling.service(app)
+        service = jobs.service(app)
         assert service is not None, "the reminders feature is not started"
         await seed_due_reminders(store, everyone, midday_zone())
         emulator.block(BLOCKED)

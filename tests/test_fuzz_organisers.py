@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.handlers.admin import STEPS
-from bot.store import ChatSettings
+from bot.store.models import ChatSettings
 
 SUBSCRIBER = 77
 EXAMPLES = 12

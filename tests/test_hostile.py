@@ -14,11 +14,13 @@ from icalendar import Calendar
 from pydantic import ValidationError
 from test_reminders import event
 
-from bot import events, scheduling, sharing
-from bot.content import ProtestEvent
+from bot import sharing
+from bot.content.schema import ProtestEvent
 from bot.handlers import flows
 from bot.i18n import translator
-from bot.store import ChatSettings
+from bot.reminders import jobs
+from bot.reminders import protests as events
+from bot.store.models import ChatSettings
 from emulator.telegram_html import parse_html
 
 USER = 42
@@ -112,7 +114,7 @@ async def test_a_hostile_link_renders_everywhere_the_protest_appears(app, emulat
         texts = [r["input_message_content"]["message_text"] for r in answer.results]
         assert any("Старая площадь" in text for text in texts), query
 
-    await scheduling.service(app).sweep(datetime(2026, 12, 9, 5, 0, 1, tzinfo=UTC))
+    await jobs.service(app).sweep(datetime(2026, 12, 9, 5, 0, 1, tzinfo=UTC))
     reminder = await emulator.wait_for(
         lambda: [m for m in emulator.sent(USER) if "Старая площадь" in m.text
                  and m.method == "sendMessage" and m is not listed], timeout=10)

@@ -6,10 +6,10 @@ from datetime import date
 
 import pytest
 
-from bot.content import load_content
+from bot.content.library import Library, content_documents
+from bot.content.lists import LIST_KINDS, PAGE_SIZE, list_page
+from bot.content.loading import load_content
 from bot.i18n import translator
-from bot.library import Library, content_documents
-from bot.lists import LIST_KINDS, PAGE_SIZE, list_page
 
 TODAY = date(2026, 12, 1)
 

@@ -16,7 +16,7 @@ import orjson
 from bot_process import BotProcess, emulator_thread, wait_until
 from conftest import ADMIN_ID, BOT_USERNAME, TOKEN, make_config, running_bot
 
-from bot.store import Store
+from bot.store.repository import Store
 from emulator import Emulator
 
 USER = 424_242
@@ -30,7 +30,8 @@ SECRETS = (FIRST, LAST, USERNAME, GROUP_TITLE, "MARKER-8c1f", "Жанаозен-
            "CORRECTION-7a2e", "INLINE-5d0b")
 CHAT_KEYS = frozenset("tlzhsocd")
 """The one-letter keys of a chat document: type, language, zone, hour, subscribed, topics,
-cities, days (see bot.store.encode_settings). Anything else is a field nobody agreed to."""
+cities, days (see bot.store.models.encode_settings). Anything else is a field nobody
+agreed to."""
 
 
 def data_files(data_dir: Path) -> list[Path]:

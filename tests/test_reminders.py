@@ -10,24 +10,21 @@ import time_machine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.content import Card, ProtestEvent
+from bot.content.schema import Card, ProtestEvent
 from bot.i18n import translator
-from bot.reminder_texts import anniversary_text, first_sentence
-from bot.reminders import (
+from bot.reminders.schedule import (
     anniversary_in,
-    canonical_zone,
     city_key,
-    delivery_hour,
     due_between,
     due_instants,
     event_due,
-    in_quiet_hours,
     next_reminder,
     plan_sweep,
-    quiet_hours_end,
     sweep_window,
 )
-from bot.store import ChatSettings
+from bot.reminders.texts import anniversary_text, first_sentence
+from bot.reminders.zones import canonical_zone, delivery_hour, in_quiet_hours, quiet_hours_end
+from bot.store.models import ChatSettings
 
 ALMATY = ZoneInfo("Asia/Almaty")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -202,7 +199,7 @@ def test_planning_by_profile_equals_planning_each_message(chats: list[ChatSettin
                                                           logged: dict[int, str]) -> None:
     """The sweep plans per profile with whole log tables; it must decide exactly what
     planning each chat's messages one lookup at a time decides."""
-    from bot.reminders import digests, due_for_groups, plan_for_groups
+    from bot.reminders.schedule import digests, due_for_groups, plan_for_groups
 
     now = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=hours)
     start = now - timedelta(days=2)
@@ -360,8 +357,8 @@ def test_a_candle_only_for_days_of_mourning() -> None:
 def test_a_days_items_make_one_message_within_telegrams_limits() -> None:
     from telegram import InlineKeyboardButton
 
-    from bot.cards import MESSAGE_LIMIT
-    from bot.reminder_texts import MAX_DIGEST_ITEMS, digest_message
+    from bot.content.cards import MESSAGE_LIMIT
+    from bot.reminders.texts import MAX_DIGEST_ITEMS, digest_message
     from emulator.telegram_html import parse_html
 
     tr = translator("en")
@@ -375,7 +372,7 @@ def test_a_days_items_make_one_message_within_telegrams_limits() -> None:
 
 
 def test_one_message_per_chat_and_local_day() -> None:
-    from bot.reminders import digests
+    from bot.reminders.schedule import digests
 
     almaty = chat(timezone="Asia/Almaty", leads=[7, 1, 0], cities=["*"])
     cards = [card(), card("verdicts", "2011-12-09", ("trials",))]

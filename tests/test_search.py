@@ -2,8 +2,8 @@
 
 import pytest
 
-from bot.content import load_content
-from bot.library import Library, content_documents, parse_day_month
+from bot.content.library import Library, content_documents, parse_day_month
+from bot.content.loading import load_content
 
 
 @pytest.fixture(scope="module")

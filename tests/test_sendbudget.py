@@ -1,4 +1,4 @@
-"""The one send budget (bot/sendbudget.py) and how the transport classifies failures.
+"""The one send budget (bot/reminders/send_budget.py) and how the transport classifies failures.
 
 Through real HTTP against the emulator, with PTB's ExtBot and the bot's own SendBudget and
 JsonRequest. Where a connection must fail, an httpx transport wrapper fails it: httpx is the
@@ -20,11 +20,11 @@ from conftest import make_config, running_bot
 from telegram.ext import ExtBot
 
 from bot.app import build_application
-from bot.broadcast import FanOut, Outgoing
 from bot.config import ConfigError, load_config
 from bot.logs import quiet_noisy_loggers
-from bot.sendbudget import MAX_FLOOD_WAITS, SendBudget
-from bot.store import Store
+from bot.reminders.fanout import FanOut, Outgoing
+from bot.reminders.send_budget import MAX_FLOOD_WAITS, SendBudget
+from bot.store.repository import Store
 from bot.transport import JsonRequest
 from emulator import Emulator
 from tests.chat import say

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from icalendar import Calendar
 
-from bot import scheduling
+from bot.reminders import jobs
 from emulator import Emulator
 
 USER = 42
@@ -98,7 +98,7 @@ async def test_confirmation_shows_the_next_reminder_in_the_users_zone(app, emula
     await say(emulator, "/subscribe", language="ru")
     await say(emulator, "/timezone Europe/Berlin", language="ru")
     settings = app.bot_data.store.chat(USER)
-    upcoming = scheduling.service(app).upcoming_for(settings)
+    upcoming = jobs.service(app).upcoming_for(settings)
     assert upcoming is not None
     local = upcoming.due.astimezone(ZoneInfo("Europe/Berlin"))
     assert local.hour == 10

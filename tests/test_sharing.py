@@ -11,12 +11,13 @@ from hypothesis import strategies as st
 from telegram.helpers import create_deep_linked_url
 
 from bot import sharing
-from bot.cards import MESSAGE_LIMIT, shorten, visible_length
-from bot.content import load_content
+from bot.content.cards import MESSAGE_LIMIT, shorten, visible_length
+from bot.content.library import Library, content_documents
+from bot.content.loading import load_content
+from bot.content.share_text import facts_as_of
 from bot.handlers.cards import PAYLOAD_RE
 from bot.handlers.sharing import group_welcome
 from bot.i18n import translator
-from bot.library import Library, content_documents
 from emulator.telegram_html import parse_html
 
 BOT = "zhanaozen_test_bot"
@@ -173,7 +174,7 @@ def test_every_card_shares_as_a_complete_message(library, language):
                 "status": "", "date": tr.partial_date(card.status.as_of)}
         else:
             as_of = tr.gettext("Facts as of %(date)s (latest source).") % {
-                "date": tr.partial_date(sharing.facts_as_of(library, card))}
+                "date": tr.partial_date(facts_as_of(library, card))}
         assert as_of.strip() in text, card.id
 
 

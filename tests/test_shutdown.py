@@ -17,7 +17,7 @@ from bot_process import (
     wait_until,
 )
 
-from bot.store import Store
+from bot.store.repository import Store
 from emulator import EmulatorThread
 
 GRACE = 20.0

@@ -20,8 +20,9 @@ from sitebuild import BARE, NOW, PUBLISHED, SITE_URL, build_site
 
 from bot.__main__ import main
 from bot.config import ConfigError, SiteSettings, load_site_settings
-from bot.content import CONTENT_DIR, LANGUAGES, load_content
+from bot.content.loading import CONTENT_DIR, load_content
 from bot.handlers.cards import PAYLOAD_RE
+from bot.i18n import LANGUAGES
 from bot.site.build import MARKER, build
 
 ALLOWED_HOSTS = {"t.me", urlsplit(SITE_URL).hostname}

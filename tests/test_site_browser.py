@@ -17,7 +17,7 @@ from PIL import Image
 from pypdf import PdfReader
 from sitebuild import PUBLISHED, build_site
 
-from bot.content import load_content
+from bot.content.loading import load_content
 
 PHONE = (390, 1800)
 DESKTOP = (1280, 1600)

@@ -19,9 +19,10 @@ import orjson
 import pytest
 import time_machine
 
-from bot import backup as backups
-from bot import storage
-from bot.store import ChatSettings, Store, StoreCorrupted, StoreError
+from bot.store import engine as storage
+from bot.store import snapshots
+from bot.store.models import ChatSettings
+from bot.store.repository import Store, StoreCorrupted, StoreError
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_FILES = ("content.json", "chats.json", "deliveries.json", "events.json")
@@ -308,7 +309,7 @@ async def test_migrate_moves_settings_and_log(store: Store) -> None:
 async def test_files_are_private(store: Store) -> None:
     await store.put_chat(ChatSettings(1))
     await store.put_chat(ChatSettings(2))
-    backups.write_snapshot(store, store.data_dir / "snap.json")
+    snapshots.write_snapshot(store, store.data_dir / "snap.json")
     assert stat.S_IMODE(store.data_dir.stat().st_mode) == 0o700
     for path in store.data_dir.iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
@@ -352,11 +353,11 @@ async def test_snapshot_restore_round_trip(store: Store, tmp_path: Path) -> None
     await store.put_event(PROTEST)
     await store.set_meta("version", 3)
     snap = tmp_path / "out" / "snap.json"
-    backups.write_snapshot(store, snap)
+    snapshots.write_snapshot(store, snap)
     await store.put_chat(ChatSettings(3))  # after the snapshot: gone after restore
     await store.aclose()
 
-    backups.restore(store.data_dir, snap)
+    snapshots.restore(store.data_dir, snap)
     restored = Store.open(store.data_dir)
     assert restored.chat(1) == ChatSettings(1, language="en", subscribed=True, cities=["*"])
     assert restored.chat(-2) == ChatSettings(-2, chat_type="channel")
@@ -370,11 +371,11 @@ async def test_snapshot_restore_round_trip(store: Store, tmp_path: Path) -> None
 
 async def test_backup_module_writes_a_dated_file_beside_a_running_bot(store: Store) -> None:
     await store.put_chat(ChatSettings(1, subscribed=True))
-    out = backups.backup(store.data_dir)  # the bot still holds the store open
+    out = snapshots.backup(store.data_dir)  # the bot still holds the store open
     assert out.parent == store.data_dir / "backups" and out.name.startswith("snapshot-")
     assert orjson.loads(out.read_bytes())["chats"][0]["chat_id"] == 1
     with pytest.raises(StoreError, match="in use"):
-        backups.restore(store.data_dir, out)
+        snapshots.restore(store.data_dir, out)
 
 
 @pytest.mark.parametrize("content", [
@@ -406,18 +407,18 @@ async def test_a_bad_snapshot_is_refused_and_changes_nothing(data_dir: Path, tmp
     bad.write_bytes(content)
     refused = f"refusing to restore {re.escape(str(bad))}.*nothing was changed"
     with pytest.raises(StoreError, match=refused):
-        backups.restore(data_dir, bad)
+        snapshots.restore(data_dir, bad)
     assert snapshot_of_files(data_dir) == before
 
 
 async def test_restore_repairs_a_corrupted_store(data_dir: Path, tmp_path: Path) -> None:
     store = Store.open(data_dir)
     await store.put_chat(ChatSettings(1, subscribed=True))
-    backups.write_snapshot(store, tmp_path / "snap.json")
+    snapshots.write_snapshot(store, tmp_path / "snap.json")
     await store.aclose()
     (data_dir / "chats.json").write_bytes(b"\x00\x01garbage")
     (data_dir / "chats.json.bak").unlink()
-    backups.restore(data_dir, tmp_path / "snap.json")
+    snapshots.restore(data_dir, tmp_path / "snap.json")
     assert (data_dir / "chats.json.pre-restore").read_bytes() == b"\x00\x01garbage"
     store = Store.open(data_dir)
     assert store.chat(1).subscribed
@@ -440,7 +441,7 @@ async def test_prune_drops_old_logs_only(store: Store) -> None:
 WRITER = textwrap.dedent("""
     import asyncio, sys
     from pathlib import Path
-    from bot.store import ChatSettings, Store
+    from bot.store.repository import ChatSettings, Store
 
     async def main(data_dir, base):
         store = Store.open(Path(data_dir))

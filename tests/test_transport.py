@@ -9,10 +9,10 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.ext import ExtBot
 
-from bot.broadcast import FanOut, Outgoing
 from bot.logs import quiet_noisy_loggers
-from bot.sendbudget import SendBudget
-from bot.store import Store
+from bot.reminders.fanout import FanOut, Outgoing
+from bot.reminders.send_budget import SendBudget
+from bot.store.repository import Store
 from bot.transport import CONNECTIONS, JsonRequest, request_for
 from emulator import Emulator
 from tests.conftest import TOKEN

@@ -18,14 +18,16 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 from telegram.ext import CommandHandler, ConversationHandler, MessageHandler, filters
 
-from bot import callbacks, events, scheduling
-from bot.cards import esc
-from bot.content import ProtestEvent
+from bot import callbacks
+from bot.content.cards import esc
+from bot.content.schema import ProtestEvent
 from bot.context import BotContext, ChatData
 from bot.handlers import flows
 from bot.handlers.common import Handler, action_button, command_argument, is_admin, pressed, reply
 from bot.handlers.event_form import OPTIONAL, PROMPTS, STEPS, build_event, read_answer
 from bot.i18n import Translator, translator
+from bot.reminders import jobs as scheduling
+from bot.reminders import protests as events
 
 ACTION = callbacks.ADMIN
 EVENT_FLOW = "event_add"

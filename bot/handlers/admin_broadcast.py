@@ -12,8 +12,7 @@ from datetime import UTC, datetime
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import ConversationHandler
 
-from bot import scheduling
-from bot.cards import MESSAGE_LIMIT, esc, visible_length
+from bot.content.cards import MESSAGE_LIMIT, esc, visible_length
 from bot.context import BotContext
 from bot.handlers.admin import (
     allowed,
@@ -24,6 +23,7 @@ from bot.handlers.admin import (
 )
 from bot.handlers.common import reply
 from bot.i18n import Translator
+from bot.reminders import jobs as scheduling
 
 BROADCAST_FLOW = "broadcast"
 

@@ -8,13 +8,14 @@ from datetime import UTC, datetime
 
 from telegram import InputFile, Update
 
-from bot import backup as backups
-from bot import events, safekeeping
-from bot.cards import esc
+from bot.content.cards import esc
 from bot.context import BotContext
 from bot.handlers.admin import allowed
 from bot.handlers.common import reply
 from bot.i18n import N_, Translator
+from bot.reminders import protests as events
+from bot.store import safekeeping
+from bot.store import snapshots as backups
 
 DELIVERY_LABELS = {
     "pending": N_("being sent"),

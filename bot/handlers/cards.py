@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import callbacks
-from bot.cards import CardRenderer, esc, heading
-from bot.content import Card
+from bot.content.cards import CardRenderer, esc, heading
+from bot.content.library import PEOPLE_KINDS
+from bot.content.lists import PAGE_SIZE, card_buttons, list_page
+from bot.content.schema import Card
 from bot.context import BotContext
 from bot.handlers.common import (
     command_argument,
@@ -21,8 +23,6 @@ from bot.handlers.common import (
 )
 from bot.handlers.protests import show_protests
 from bot.i18n import Translator
-from bot.library import PEOPLE_KINDS
-from bot.lists import PAGE_SIZE, card_buttons, list_page
 from bot.sharing import EVENTS_PAYLOAD
 
 PAYLOAD_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

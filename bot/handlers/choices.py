@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from bot import events
-from bot.content import Text
-from bot.reminders import DELIVERY_HOURS, LEAD_CHOICES
-from bot.store import ChatSettings
+from bot.content.schema import Text
+from bot.reminders import protests as events
+from bot.reminders.schedule import LEAD_CHOICES
+from bot.reminders.zones import DELIVERY_HOURS
+from bot.store.models import ChatSettings
 
 TOPICS = ("all", "dec16")
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}

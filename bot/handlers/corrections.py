@@ -19,7 +19,7 @@ from telegram.ext import filters as tg_filters
 from telegram.helpers import create_deep_linked_url
 
 from bot import callbacks
-from bot.cards import esc
+from bot.content.cards import esc
 from bot.context import BotContext, ChatData
 from bot.handlers import flows
 from bot.handlers.common import pressed, reply, stale_button

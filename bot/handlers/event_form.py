@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
-from bot import events
-from bot.content import ProtestEvent, Text, parse_http_link
+from bot.content.schema import ProtestEvent, Text, parse_http_link
 from bot.i18n import N_, Translator
-from bot.reminders import canonical_zone, event_start
+from bot.reminders import protests as events
+from bot.reminders.schedule import event_start
+from bot.reminders.zones import canonical_zone
 
 MAX_FIELD, MAX_NOTE = events.MAX_FIELD, 600
 

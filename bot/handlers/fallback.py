@@ -9,7 +9,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.constants import ChatType
 
-from bot.cards import esc
+from bot.content.cards import esc
 from bot.context import BotContext
 from bot.handlers import cards
 from bot.handlers.common import MAX_QUERY, main_menu, reply

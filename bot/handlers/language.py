@@ -7,13 +7,13 @@ import dataclasses
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import callbacks
-from bot.cards import esc
+from bot.content.cards import esc
 from bot.context import BotContext
 from bot.handlers import flows
 from bot.handlers.common import main_menu, pressed, reply
 from bot.handlers.permissions import may_change_settings
 from bot.i18n import translator
-from bot.store import ChatSettings
+from bot.store.models import ChatSettings
 
 
 async def language(update: Update, context: BotContext) -> None:

@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 
 from telegram import InputFile, Update
 
-from bot import events
-from bot.calendar_ics import CALENDAR_FILE, event_calendar, reminders_calendar
-from bot.cards import esc
+from bot.content.cards import esc
 from bot.context import BotContext
 from bot.handlers.common import pressed, reply
-from bot.reminders import wants_event
+from bot.reminders import protests as events
+from bot.reminders.calendar import CALENDAR_FILE, event_calendar, reminders_calendar
+from bot.reminders.schedule import wants_event
 
 
 async def send_calendar(update: Update, context: BotContext) -> None:

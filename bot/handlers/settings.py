@@ -15,16 +15,19 @@ from collections.abc import Awaitable, Callable
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 
-from bot import callbacks, events, scheduling
-from bot.cards import esc
+from bot import callbacks
+from bot.content.cards import esc
 from bot.context import BotContext
 from bot.handlers import choices, flows, protests
 from bot.handlers.choices import city_label
 from bot.handlers.common import Handler, action_button, pressed, reply
 from bot.handlers.permissions import may_change_settings
 from bot.i18n import N_, Translator
-from bot.reminders import DELIVERY_HOURS, LEAD_CHOICES, Reminder, delivery_hour, zone
-from bot.store import ChatSettings
+from bot.reminders import jobs as scheduling
+from bot.reminders import protests as events
+from bot.reminders.schedule import LEAD_CHOICES, Reminder
+from bot.reminders.zones import DELIVERY_HOURS, delivery_hour, zone
+from bot.store.models import ChatSettings
 
 ACTION = callbacks.SETTINGS
 

@@ -26,7 +26,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
 
 from bot import sharing
-from bot.cards import esc
+from bot.content.cards import esc
 from bot.context import BotContext
 from bot.handlers.common import share_button
 from bot.i18n import Translator, pick_language, translator

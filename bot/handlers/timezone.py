@@ -10,8 +10,8 @@ from telegram import CallbackQuery, ForceReply, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
-from bot import callbacks, events
-from bot.cards import esc
+from bot import callbacks
+from bot.content.cards import esc
 from bot.context import BotContext, ChatData
 from bot.handlers import choices, flows
 from bot.handlers.choices import city_label
@@ -19,7 +19,8 @@ from bot.handlers.common import command_argument, reply
 from bot.handlers.permissions import may_change_settings
 from bot.handlers.settings import button, current, opens, panel_button, save, show_panel
 from bot.i18n import Translator
-from bot.reminders import canonical_zone
+from bot.reminders import protests as events
+from bot.reminders.zones import canonical_zone
 
 TIMEZONE_FLOW = "timezone"
 

@@ -22,12 +22,12 @@ import segno
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from telegram.helpers import create_deep_linked_url
 
-from bot.calendar_ics import reminders_calendar
 from bot.config import SiteSettings
-from bot.content import CONTENT_DIR, LANGUAGES, load_content
-from bot.i18n import N_, Translator, translator
-from bot.library import Library
-from bot.reminders import live_events
+from bot.content.library import Library
+from bot.content.loading import CONTENT_DIR, load_content
+from bot.i18n import LANGUAGES, N_, Translator, translator
+from bot.reminders.calendar import reminders_calendar
+from bot.reminders.schedule import live_events
 from bot.site.views import card_view, index_view
 
 MARKER = ".zhanaozen-site"

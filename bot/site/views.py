@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from bot.cards import KIND_LABELS, SECTION_TITLES, STATUS_LABELS
-from bot.content import Card, Fact, ProtestEvent, parse_partial_date
-from bot.events import when_line
+from bot.content.cards import KIND_LABELS, SECTION_TITLES, STATUS_LABELS
+from bot.content.library import Library
+from bot.content.schema import Card, Fact, ProtestEvent, parse_partial_date
 from bot.i18n import Translator
-from bot.library import Library
-from bot.reminder_texts import first_sentence
-from bot.reminders import event_start, live_events
+from bot.reminders.protests import when_line
+from bot.reminders.schedule import event_start, live_events
+from bot.reminders.texts import first_sentence
 from bot.sharing import DEC16_CARD
 
 

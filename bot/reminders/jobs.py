@@ -1,4 +1,5 @@
-"""JobQueue glue: reminder jobs rebuilt from the store at every start, fan-outs in background.
+"""JobQueue glue: reminder jobs rebuilt from the store at every start (the broadcasts' fan-outs
+in background are ``bot.reminders.broadcasts``).
 
 JobQueue (APScheduler) keeps its jobs in memory only, so nothing about a reminder lives in a
 job: the store's settings, content and delivery log say what is owed, and the jobs only say
@@ -15,62 +16,41 @@ on purpose, to the twelve hours a reminder stays worth sending.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import TelegramError
+from telegram import InlineKeyboardMarkup
 from telegram.ext import Application
 
 from bot import alerts, health
-from bot.broadcast import FanOut, FanOutResult, Outgoing
-from bot.content import ProtestEvent
-from bot.events import (
-    all_events,
-    cancellation_text,
-    find_event,
-    nearby,
-    reminded_chats,
-    reminder_markup,
-    reminder_text,
-)
-from bot.i18n import translator
-from bot.reminder_texts import (
-    anniversary_mark,
-    anniversary_markup,
-    anniversary_text,
-    digest_message,
-)
-from bot.reminders import (
+from bot.content.schema import ProtestEvent
+from bot.reminders.broadcasts import BackgroundFanOuts
+from bot.reminders.fanout import FanOutResult, Outgoing
+from bot.reminders.log_upgrade import legacy_day_rows
+from bot.reminders.schedule import (
     CATCH_UP_LIMIT,
     Digest,
     Reminder,
     SweepPlan,
-    anniversary_in,
-    day_key,
     due_between,
     due_instants,
-    event_message_key,
     live_events,
-    local_time,
     message_key,
     next_reminder,
     plan_for_groups,
     sweep_window,
-    zone,
 )
-from bot.store import ChatSettings
+from bot.reminders.texts import reminder_words
+from bot.reminders.zones import local_time, zone
+from bot.store.models import ChatSettings
 
 log = logging.getLogger(__name__)
 
 PLAN_JOB = "reminders:plan"
 SWEEP_JOB = "reminders:sweep:"
 PRUNE_JOB = "reminders:prune"
-FANOUT_JOB = "fanout:"
 PLAN_INTERVAL = timedelta(minutes=10)
 PLAN_AHEAD = timedelta(minutes=30)
 """Sweep jobs are created this far ahead; a plan run every 10 minutes keeps it topped up."""
@@ -79,13 +59,10 @@ KEEP_LOG_DAYS = 60
 LAST_SWEPT = "reminders.last_swept"
 LOG_FORMAT = "reminders.log_format"
 """Meta key: 2 once the delivery log is keyed by (chat, local day); see ``upgrade_log``."""
-FANOUTS = "fanouts"
-"""Meta key: broadcasts and cancellation notices still being sent (resumed after a restart)."""
 
 SWEEP_JOB_KWARGS = {"misfire_grace_time": int(CATCH_UP_LIMIT.total_seconds()), "coalesce": True}
 PLAN_JOB_KWARGS = {"misfire_grace_time": int(PLAN_INTERVAL.total_seconds()), "coalesce": True}
-FANOUT_JOB_KWARGS = {"misfire_grace_time": None, "coalesce": True}
-"""None: a fan-out that could not start on time starts late rather than never."""
+
 
 async def start(application: Application) -> None:
     """Called from post_init: rebuild every job from the store and catch up."""
@@ -112,48 +89,17 @@ def settings_changed(application: Application, chat_id: int | None = None) -> No
         found.schedule_chat_sweep(chat_id)
 
 
-class ReminderService:
-    """Owns the reminder jobs of one Application."""
+class ReminderService(BackgroundFanOuts):
+    """Owns the reminder jobs of one Application (and, through its base, the broadcasts)."""
 
     def __init__(self, application: Application) -> None:
-        self.application = application
-        if application.job_queue is None:
-            raise RuntimeError("reminders need PTB's JobQueue: python-telegram-bot[job-queue]")
-        self.job_queue = application.job_queue
+        super().__init__(application)
         self._sweep_lock = asyncio.Lock()
-
-    # Services ------------------------------------------------------------------------------
-    @property
-    def store(self):
-        return self.application.bot_data.store
-
-    @property
-    def library(self):
-        return self.application.bot_data.library
-
-    @property
-    def config(self):
-        return self.application.bot_data.config
-
-    @staticmethod
-    def now() -> datetime:
-        return datetime.now(UTC)
-
-    def events(self) -> list[ProtestEvent]:
-        return all_events(self.library, self.store)
-
-    def fan_out(self) -> FanOut:
-        # Every fan-out paces through the bot's one send budget (bot.sendbudget).
-        return FanOut(self.application.bot, self.store)
-
-    def _running(self) -> bool:
-        return self.application.running
 
     # Jobs ----------------------------------------------------------------------------------
     async def start(self) -> None:
         await self.upgrade_log()
-        for key in self.store.meta(FANOUTS, {}):
-            self._schedule_fanout(key)
+        self.resume_fanouts()
         self.job_queue.run_once(_sweep_job, when=0, data=self, name=SWEEP_JOB + "catch-up",
                                 job_kwargs=SWEEP_JOB_KWARGS)
         # An interval job whose first run is "now" is moved a whole interval on if the
@@ -304,55 +250,9 @@ class ReminderService:
             chat = self.store.chat(message.chat_id)
             if chat is None or not chat.subscribed:
                 continue
-            outgoing = self.render(message, chat, by_id, events, texts)
-            if outgoing is not None:
-                yield outgoing
-
-    def render(self, message: Digest, chat: ChatSettings, by_id: dict[str, ProtestEvent],
-               events: list[ProtestEvent],
-               texts: dict[tuple, tuple[str, InlineKeyboardMarkup | None]]) -> Outgoing | None:
-        """One day's message for one chat; ``texts`` holds the texts composed this sweep."""
-        tr = translator(chat.language or "en")
-        items: list[tuple[Reminder, Any]] = []
-        for reminder in message.items:
-            subject = (by_id.get(reminder.subject_id) if reminder.kind == "event"
-                       else self.library.get(reminder.subject_id))
-            if subject is not None:
-                items.append((reminder, subject))
-        if not items:
-            return None
-        about = {reminder.subject_id for reminder, _ in items if reminder.kind == "event"}
-        protests = ([event for event in nearby(events, chat, message.due)
-                     if event.id not in about]
-                    if any(reminder.kind == "anniversary" for reminder, _ in items) else [])
-        key = (tuple((r.kind, r.subject_id, r.lead, r.day) for r, _ in items), tr.language,
-               chat.timezone if about else None, tuple(event.id for event in protests))
-        if key not in texts:
-            texts[key] = self._compose(tr, items, protests, chat.timezone)
-        text, markup = texts[key]
-        return Outgoing(message.key, chat.chat_id, text, markup)
-
-    @staticmethod
-    def _compose(tr, items: list[tuple[Reminder, Any]], protests: list[ProtestEvent],
-                 timezone: str) -> tuple[str, InlineKeyboardMarkup | None]:
-        if len(items) == 1:
-            reminder, subject = items[0]
-            if reminder.kind == "anniversary":
-                return (anniversary_text(tr, subject, reminder, protests),
-                        anniversary_markup(tr, subject))
-            return (reminder_text(tr, subject, reminder.lead, timezone),
-                    reminder_markup(tr, subject))
-        sections = []
-        for reminder, subject in items:
-            if reminder.kind == "anniversary":
-                button = anniversary_markup(tr, subject).inline_keyboard[0][0]
-                label = f"{anniversary_mark(subject)} {subject.name.get(tr.language)}"
-                sections.append((anniversary_text(tr, subject, reminder, []), [
-                    InlineKeyboardButton(label[:64], callback_data=button.callback_data)]))
-            else:
-                sections.append((reminder_text(tr, subject, reminder.lead, timezone),
-                                 list(reminder_markup(tr, subject).inline_keyboard[0])))
-        return digest_message(tr, sections, protests)
+            words = reminder_words(message, chat, self.library, by_id, events, texts)
+            if words is not None:
+                yield Outgoing(message.key, chat.chat_id, *words)
 
     def upcoming_for(self, chat: ChatSettings, now: datetime | None = None) -> Reminder | None:
         """The next reminder this chat gets: one owed now (sent within minutes), else the
@@ -381,115 +281,6 @@ class ReminderService:
         if rows:
             await self.store.set_deliveries(rows)
 
-    # Broadcasts and cancellation notices ---------------------------------------------------
-    async def start_fanout(self, key: str, spec: dict[str, Any]) -> None:
-        """Record the fan-out durably, then run it as a background job (resumed on restart)."""
-        fanouts = self.store.meta(FANOUTS, {})
-        fanouts[key] = spec
-        await self.store.set_meta(FANOUTS, fanouts)
-        self._schedule_fanout(key)
-
-    def _schedule_fanout(self, key: str) -> None:
-        self.job_queue.run_once(_fanout_job, when=0, data=(self, key), name=FANOUT_JOB + key,
-                                job_kwargs=FANOUT_JOB_KWARGS)
-
-    async def run_fanout(self, key: str) -> FanOutResult | None:
-        spec = self.store.meta(FANOUTS, {}).get(key)
-        if spec is None:
-            return None
-        progress = self._progress_reporter(spec)
-        recipients = None
-        if spec["kind"] == "cancel":
-            # Who was reminded is read from every chat's log: off the event loop.
-            event = find_event(self.library, self.store, spec["event"])
-            recipients = (await asyncio.to_thread(reminded_chats, self.store, event.id, event)
-                          if event else [])
-        result = await self.fan_out().run(self._fanout_items(key, spec, recipients), progress,
-                                          keep_going=self._running)
-        if not result.stopped:
-            fanouts = self.store.meta(FANOUTS, {})
-            fanouts.pop(key, None)
-            await self.store.set_meta(FANOUTS, fanouts)
-            log.info("fan-out %s finished: %d sent, %d failed", key, result.sent, result.failed)
-            await alerts.report_fan_out(self.application, spec["kind"], result)
-        return result
-
-    def _fanout_items(self, key: str, spec: dict[str, Any],
-                      recipients: list[int] | None) -> Iterator[Outgoing]:
-        if spec["kind"] == "cancel":
-            event = find_event(self.library, self.store, spec["event"])
-            if event is None:
-                return
-            for chat_id in recipients or []:
-                chat = self.store.chat(chat_id)
-                tr = translator(chat.language if chat and chat.language else "en")
-                yield Outgoing(key, chat_id, cancellation_text(tr, event))
-        elif spec["kind"] == "broadcast":
-            texts = spec["text"]
-            for chat in self.store.all_chats():
-                if not chat.subscribed:
-                    continue
-                text = texts.get(chat.language or "en") or texts["en"]
-                yield Outgoing(key, chat.chat_id, text)
-
-    def _progress_reporter(self, spec: dict[str, Any]):
-        chat_id, message_id = spec.get("report_chat"), spec.get("report_message")
-        if not chat_id or not message_id:
-            return None
-        tr = translator(spec.get("report_language", "en"))
-        total = self.store.subscriber_count()
-
-        async def report(result: FanOutResult) -> None:
-            text = tr.gettext("Sending: %(done)d of about %(total)d (%(sent)d sent, "
-                              "%(failed)d failed).") % {
-                "done": result.done, "total": total, "sent": result.sent,
-                "failed": result.failed}
-            # "Message is not modified" and the like: progress is best effort.
-            with contextlib.suppress(TelegramError):
-                await self.application.bot.edit_message_text(text, chat_id, message_id)
-
-        return report
-
-
-_PRECEDENCE = ("sent", "uncertain", "pending", "failed", "skipped")
-"""Of several old rows for one day, the one that says most about whether a message went."""
-
-
-def legacy_day_rows(store, library, events: list[ProtestEvent]) -> list[tuple[str, int, str]]:
-    """Day-keyed rows implied by the older per-item log (``a:<card>:<year>:<lead>``,
-    ``e:<event>:<lead>``) where the day has no row yet."""
-    by_id = {event.id: event for event in events}
-    found: dict[tuple[str, int], str] = {}
-    for occurrence in store.delivery_days():
-        parts = occurrence.split(":")
-        if parts[0] == "a" and len(parts) == 4 and parts[2].isdigit() and parts[3].isdigit():
-            card = library.get(parts[1])
-            day = anniversary_in(card, int(parts[2])) if card else None
-            if day is None:
-                continue
-            keys = dict.fromkeys(store.deliveries(occurrence),
-                                 day_key(day - timedelta(days=int(parts[3]))))
-        elif parts[0] == "e" and len(parts) == 3 and parts[2].isdigit():
-            event = by_id.get(parts[1])
-            if event is None:
-                continue
-            keys = {}
-            for chat_id in store.deliveries(occurrence):
-                chat = store.chat(chat_id) or ChatSettings(chat_id)
-                event_key = event_message_key(event, int(parts[2]), chat)
-                if event_key is not None and event_key != occurrence:
-                    keys[chat_id] = event_key
-        else:
-            continue
-        for chat_id, state in store.deliveries(occurrence).items():
-            if chat_id not in keys or store.delivery(keys[chat_id], chat_id) is not None:
-                continue
-            old = found.get((keys[chat_id], chat_id))
-            if old is None or _PRECEDENCE.index(state) < _PRECEDENCE.index(old):
-                found[keys[chat_id], chat_id] = state
-    return [(key, chat_id, state) for (key, chat_id), state in sorted(found.items())]
-
-
 async def _sweep_job(context) -> None:
     await context.job.data.sweep()
 
@@ -510,8 +301,3 @@ async def _prune_job(context) -> None:
     dropped = await context.job.data.store.prune_deliveries(KEEP_LOG_DAYS)
     if dropped:
         log.info("dropped the delivery log of %d old occurrences", dropped)
-
-
-async def _fanout_job(context) -> None:
-    found, key = context.job.data
-    await found.run_fanout(key)

@@ -1,6 +1,6 @@
 """The bot's data: chat settings, the delivery log, protest events and meta, and the content.
 
-Four TinyDB files in the data dir, each with its own durable storage (see ``bot.storage``):
+Four TinyDB files in the data dir, each with its own durable storage (see ``bot.store.engine``):
 ``content.json`` (cards and sources, rewritten only when they change), ``chats.json``,
 ``deliveries.json`` and ``events.json``. Async writes return only once the data is on disk,
 so a "subscribed" reply is never sent for a subscription that a crash could lose.
@@ -16,29 +16,25 @@ import asyncio
 import hashlib
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, cast
 
 import orjson
 
-from bot.storage import (
+from bot.store.engine import (
     Database,
     DirectoryLock,
     FastTable,
-    StoreCorrupted,
-    StoreError,
     json_copy,
     lock_data_dir,
     open_database,
 )
+from bot.store.files import StoreCorrupted, StoreError
+from bot.store.models import ChatSettings, decode_settings, encode_settings, is_int, is_short_text
 
-__all__ = ["DELIVERY_STATES", "ChatSettings", "Store", "StoreCorrupted", "StoreError"]
+__all__ = ["DELIVERY_STATES", "Store", "StoreCorrupted", "StoreError"]
 
 KINDS = ("content", "chats", "deliveries", "events")
-CHAT_TYPES = frozenset({"private", "group", "supergroup", "channel"})
-TOPICS = frozenset({"all", "dec16"})
-DEFAULT_LEADS = (7, 1, 0)
 DELIVERY_STATES = ("pending", "sent", "failed", "skipped", "uncertain")
 STATE_CODES = {state: code for code, state in enumerate(DELIVERY_STATES)}
 """States are stored as small ints: CPython shares those objects, strings it would not."""
@@ -52,88 +48,6 @@ OCCURRENCE_PREFIX = "o:"
 INTENTS = "intents"
 """Table in deliveries.json: cross-file changes (forget, migrate) not yet finished."""
 CONTENT_HASH_TABLE = "_content"
-
-
-@dataclass(slots=True)
-class ChatSettings:
-    chat_id: int
-    chat_type: str = "private"  # private | group | supergroup | channel
-    language: str | None = None  # "en"/"ru" once chosen; None = follow Telegram's
-    timezone: str = "UTC"
-    hour: int = 10  # local delivery hour
-    subscribed: bool = False
-    topics: str = "all"  # "all" anniversaries | "dec16" only
-    cities: list[str] = field(default_factory=list)  # ["*"] = all cities
-    leads: list[int] = field(default_factory=lambda: list(DEFAULT_LEADS))  # days before
-
-
-SETTINGS_FIELDS = tuple(f.name for f in fields(ChatSettings))
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _short_text(value: Any, limit: int = 64) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= limit
-
-
-def settings_problem(s: ChatSettings) -> str | None:
-    """Why these settings must not be stored, or None (a bad value is a bug upstream)."""
-    checks = (
-        (_is_int(s.chat_id), "chat_id must be an int"),
-        (s.chat_type in CHAT_TYPES, f"unknown chat_type {s.chat_type!r}"),
-        (s.language is None or _short_text(s.language, 16), f"bad language {s.language!r}"),
-        (_short_text(s.timezone), f"bad timezone {s.timezone!r}"),
-        (_is_int(s.hour) and 0 <= s.hour <= 23, f"hour must be 0-23, got {s.hour!r}"),
-        (isinstance(s.subscribed, bool), "subscribed must be a bool"),
-        (s.topics in TOPICS, f"unknown topics {s.topics!r}"),
-        (isinstance(s.cities, list) and len(s.cities) <= 200
-         and all(_short_text(c) and "|" not in c for c in s.cities),
-         "cities must be a list of names (without '|')"),
-        (isinstance(s.leads, list) and len(s.leads) <= 20
-         and all(_is_int(d) and 0 <= d <= 366 for d in s.leads),
-         "leads must be a list of days (0-366)"),
-    )
-    return next((message for ok, message in checks if not ok), None)
-
-
-def encode_settings(s: ChatSettings) -> dict[str, Any]:
-    """Compact document: one-letter keys, defaults left out, lists joined into strings.
-
-    A dict holding only strings and ints is ignored by Python's cycle collector, which would
-    otherwise rescan all 100,000 documents on every full collection.
-    """
-    problem = settings_problem(s)
-    if problem:
-        raise ValueError(f"chat {s.chat_id!r}: {problem}")
-    doc: dict[str, Any] = {}
-    if s.chat_type != "private":
-        doc["t"] = s.chat_type
-    if s.language is not None:
-        doc["l"] = s.language
-    if s.timezone != "UTC":
-        doc["z"] = s.timezone
-    if s.hour != 10:
-        doc["h"] = s.hour
-    if s.subscribed:
-        doc["s"] = 1
-    if s.topics != "all":
-        doc["o"] = s.topics
-    if s.cities:
-        doc["c"] = "|".join(s.cities)
-    if tuple(s.leads) != DEFAULT_LEADS:
-        doc["d"] = ",".join(map(str, s.leads))
-    return doc
-
-
-def decode_settings(chat_id: int, doc: Mapping[str, Any]) -> ChatSettings:
-    cities, leads = doc.get("c"), doc.get("d")
-    return ChatSettings(chat_id, doc.get("t", "private"), doc.get("l"), doc.get("z", "UTC"),
-                        doc.get("h", 10), bool(doc.get("s")), doc.get("o", "all"),
-                        cities.split("|") if cities else [],
-                        [int(day) for day in leads.split(",") if day] if leads is not None
-                        else list(DEFAULT_LEADS))
 
 
 class Store:
@@ -403,7 +317,7 @@ class Store:
     async def set_deliveries(self, rows: list[tuple[str, int, str]]) -> None:
         self._writable()
         for occurrence, chat_id, state in rows:  # all checked before any is applied
-            if state not in STATE_CODES or not _is_int(chat_id) or not _short_text(occurrence):
+            if state not in STATE_CODES or not is_int(chat_id) or not is_short_text(occurrence):
                 raise ValueError(f"bad delivery row {(occurrence, chat_id, state)!r}")
         if rows:
             self._apply_rows((occurrence, chat_id, STATE_CODES[state])
@@ -499,7 +413,7 @@ class Store:
 
         Tables and documents are replaced on every write, never changed in place (see
         ``FastTable``), so these references stay a consistent snapshot that a worker thread
-        can encode while the bot goes on (``backup.snapshot_from_tables``).
+        can encode while the bot goes on (``snapshots.snapshot_from_tables``).
         """
         return {kind: dict(db.durable.read()) for kind, db in (
             ("chats", self._chats), ("deliveries", self._deliveries), ("events", self._events))}

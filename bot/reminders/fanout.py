@@ -3,9 +3,9 @@
 Every message is logged "pending" durably before it is sent and "sent" or "failed" after, so
 a crash at any point leaves either no row (never attempted: safe to send later) or a
 "pending" row (maybe sent: never resent). Pacing, flood waits and retries of requests that
-never left are the send budget's (``bot.sendbudget``): the fan-out is its low-priority lane,
-and takes what answers to people leave. Telegram's other answers each get their own
-treatment here: a chat that blocked the bot is unsubscribed, a group that became a
+never left are the send budget's (``bot.reminders.send_budget``): the fan-out is its
+low-priority lane, and takes what answers to people leave. Telegram's other answers each get
+their own treatment here: a chat that blocked the bot is unsubscribed, a group that became a
 supergroup is moved to its new id and sent to there, and a request whose answer was lost is
 logged "uncertain" and not resent (the message may have gone out). Nothing here raises: a
 failure is logged and the fan-out goes on.
@@ -31,8 +31,8 @@ from telegram.error import (
 )
 from telegram.ext import ExtBot
 
-from bot.sendbudget import FANOUT, SendBudget, Ticket
-from bot.store import Store, StoreError
+from bot.reminders.send_budget import FANOUT, SendBudget, Ticket
+from bot.store.repository import Store, StoreError
 from bot.transport import connections_for, lost_answer, never_sent
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,8 @@ class FanOut:
     def __init__(self, bot: ExtBot, store: Store) -> None:
         budget = bot.rate_limiter
         if not isinstance(budget, SendBudget):
-            raise TypeError("the fan-out needs a bot built with bot.sendbudget.SendBudget")
+            raise TypeError(
+                "the fan-out needs a bot built with bot.reminders.send_budget.SendBudget")
         self.bot = bot
         self.store = store
         self.budget: SendBudget = budget

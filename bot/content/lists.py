@@ -12,10 +12,10 @@ from datetime import date
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import callbacks
-from bot.cards import age_line, esc, shorten
-from bot.content import Card
+from bot.content.cards import age_line, esc, shorten
+from bot.content.library import Library
+from bot.content.schema import Card
 from bot.i18n import Translator
-from bot.library import Library
 from bot.memo import PerOwner
 
 PAGE_SIZE = 8

@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import callbacks
-from bot.cards import attr, esc
-from bot.content import SLUG_RE, ProtestEvent, Text
+from bot.content.cards import attr, esc
+from bot.content.library import Library
+from bot.content.schema import SLUG_RE, ProtestEvent, Text
 from bot.i18n import Translator
-from bot.library import Library
-from bot.reminders import (
+from bot.reminders.schedule import (
     LEAD_CHOICES,
     city_key,
     event_key,
@@ -26,9 +26,10 @@ from bot.reminders import (
     event_start,
     live_events,
     wants_event,
-    zone,
 )
-from bot.store import ChatSettings, Store
+from bot.reminders.zones import zone
+from bot.store.models import ChatSettings
+from bot.store.repository import Store
 
 EVENT_ACTION = callbacks.EVENT
 

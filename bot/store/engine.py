@@ -10,7 +10,8 @@ crash each file holds either the old or the new version, never a mixture.
 Tables and documents are copy-on-write: TinyDB builds a new table dict on every write, and the
 store replaces whole documents instead of editing them (see ``FastTable``). A flush can
 therefore serialise a shallow copy of the table mapping in a worker thread while the event loop
-keeps changing the data.
+keeps changing the data. The files themselves (their format, atomic writes, checks on load) are
+``bot.store.files``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -29,187 +29,15 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Table
 
-FORMAT = "zhanaozen-bot"
-VERSION = 1
-MARKER_TABLE = "_store"
-
-
-class StoreError(Exception):
-    """The store cannot do what was asked (disk full, store closed, data dir in use...)."""
-
-
-class StoreCorrupted(StoreError):
-    """A data file cannot be trusted; the message names it and says how to restore it."""
-
-
-def backup_path(path: Path) -> Path:
-    return path.with_name(path.name + ".bak")
-
-
-def fsync_dir(directory: Path) -> None:
-    """Make a rename durable: without this a crash can bring the old directory entry back."""
-    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _keep_as_backup(path: Path) -> None:
-    """Point ``<file>.bak`` at the current version (a hard link: no copy, atomic swap)."""
-    target = backup_path(path)
-    with contextlib.suppress(FileNotFoundError):
-        if os.path.samefile(path, target):
-            return  # renaming a link over itself would leave the temporary link behind
-    temporary = path.with_name(f".{target.name}.tmp")
-    temporary.unlink(missing_ok=True)
-    try:
-        os.link(path, temporary)
-    except OSError:  # file systems without hard links
-        shutil.copyfile(path, temporary)
-        os.chmod(temporary, 0o600)
-    os.replace(temporary, target)
-
-
-def write_atomic(path: Path, chunks: bytes | Iterable[bytes], *, backup_before: bool = False,
-                 backup_after: bool = False) -> None:
-    """Replace ``path`` with ``chunks`` all at once, readable by the owner only.
-
-    ``backup_before`` keeps the version being replaced as ``.bak``; ``backup_after`` makes
-    ``.bak`` the new version (used to scrub erased data from the backup as well).
-    """
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    temporary.unlink(missing_ok=True)
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            if isinstance(chunks, bytes):
-                handle.write(chunks)
-            else:
-                handle.writelines(chunks)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if backup_before and path.exists():
-            _keep_as_backup(path)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    if backup_after:
-        _keep_as_backup(path)
-    fsync_dir(path.parent)
-
-
-def table_lines(tables: Mapping[str, dict]) -> list[bytes]:
-    """The file layout: one table per line, so it can be parsed a table at a time."""
-    return encode_lines(orjson.dumps(name) + b":" + orjson.dumps(table)
-                        for name, table in tables.items())
-
-
-def encode_lines(parts: Iterable[bytes]) -> list[bytes]:
-    lines = [b"{\n"]
-    for part in parts:
-        lines += (part, b",\n")
-    lines[-1] = b"\n}\n"
-    return lines if len(lines) > 1 else [b"{}\n"]
-
-
-def _parse(raw: bytes) -> Any:
-    """Parse a data file a table (a line) at a time: peak memory stays near the file size.
-
-    Anything not in that layout (say, re-indented by hand) is parsed whole instead.
-    """
-    if raw.startswith(b"{\n") and raw.endswith(b"\n}\n"):
-        data, start, end = {}, 2, len(raw) - 3
-        try:
-            while start <= end:
-                stop = raw.find(b",\n", start, end)
-                stop = end if stop < 0 else stop
-                data.update(orjson.loads(b"{" + raw[start:stop] + b"}"))
-                start = stop + 2
-        except orjson.JSONDecodeError:
-            pass
-        else:
-            return data
-    return orjson.loads(raw)
-
-
-def remove_stale_temporaries(directory: Path, names: Iterable[str]) -> None:
-    """Temporary files left by a crash are never valid data: delete them at open."""
-    for name in names:
-        for leftover in directory.glob(f".{name}*.tmp"):
-            leftover.unlink(missing_ok=True)
-
-
-def marker(kind: str) -> dict[str, dict]:
-    return {"1": {"format": FORMAT, "kind": kind, "version": VERSION}}
-
-
-def _problem(data: Any, kind: str) -> str | None:
-    """Why ``data`` is not a store file of this kind, or None when it is one."""
-    if not isinstance(data, dict):
-        return "not a bot data file (the top level is not a JSON object)"
-    tag = data.get(MARKER_TABLE, {}).get("1") if isinstance(data.get(MARKER_TABLE), dict) else None
-    if not isinstance(tag, dict) or tag.get("format") != FORMAT:
-        return "not a bot data file (no store marker)"
-    if tag.get("kind") != kind:
-        return f"holds {tag.get('kind')!r} data, not {kind!r}"
-    if not isinstance(tag.get("version"), int) or tag["version"] > VERSION:
-        return f"written by a newer version of the bot (format {tag.get('version')!r})"
-    for name, table in data.items():
-        if not isinstance(table, dict):
-            return f"table {name!r} is not a JSON object"
-        for doc_id, document in table.items():
-            if not isinstance(document, dict) or not doc_id.lstrip("-").isdecimal():
-                return f"table {name!r} has a malformed document {doc_id!r}"
-    return None
-
-
-def _check(path: Path, kind: str) -> tuple[dict | None, str | None]:
-    """Read a data file: (data, None) if usable, else (None, why); FileNotFoundError passes."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        return None, f"cannot be read ({exc.strerror or exc})"
-    if not raw:
-        return None, "is empty"
-    try:
-        data = _parse(raw)
-    except orjson.JSONDecodeError as exc:
-        return None, f"is not valid JSON ({exc})"
-    problem = _problem(data, kind)
-    return (None, problem) if problem else (data, None)
-
-
-def corruption_message(path: Path, kind: str, reason: str) -> str:
-    """One line for a platform log: what is wrong, that nothing was changed, how to restore."""
-    backup = backup_path(path)
-    try:
-        usable = _check(backup, kind)[1] is None
-    except FileNotFoundError:
-        usable = False
-    if usable:
-        how = (f"to restore, stop the bot and copy the automatic backup over it "
-               f"(cp {backup} {path}), or run `python -m bot restore SNAPSHOT`")
-    else:
-        how = ("no usable automatic backup exists next to it; restore a snapshot with "
-               "`python -m bot restore SNAPSHOT`")
-    return f"{path} {reason}; the file was left untouched; {how}"
-
-
-def load_tables(path: Path, kind: str) -> dict[str, dict] | None:
-    """Read and check a data file; None means a new, empty store (no file, no backup)."""
-    try:
-        data, problem = _check(path, kind)
-    except FileNotFoundError:
-        if backup_path(path).exists():
-            raise StoreCorrupted(corruption_message(path, kind, "is missing")) from None
-        return None
-    if problem:
-        raise StoreCorrupted(corruption_message(path, kind, problem))
-    return data
+from bot.store.files import (
+    MARKER_TABLE,
+    StoreError,
+    encode_lines,
+    load_tables,
+    marker,
+    remove_stale_temporaries,
+    write_atomic,
+)
 
 
 def _retrieve(future: asyncio.Future) -> None:

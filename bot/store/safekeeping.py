@@ -7,7 +7,7 @@
 - Once a day, a snapshot into ``BOT_BACKUP_DIR`` (default ``<data dir>/backups/daily``),
   keeping the last one of each of the 7 most recent days and of the 4 most recent weeks.
 
-Snapshots are written by ``bot.backup``; this module only decides when, and what to keep.
+Snapshots are written by ``bot.store.snapshots``; this module only decides when, and what to keep.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-from bot import backup as backups
+from bot.store import snapshots as backups
 
 log = logging.getLogger(__name__)
 

@@ -12,17 +12,12 @@ from datetime import date, datetime, timedelta
 from icalendar import Alarm, Calendar, Event
 from telegram.helpers import create_deep_linked_url
 
-from bot.content import Card, ProtestEvent
+from bot.content.schema import Card, ProtestEvent
 from bot.i18n import Translator
-from bot.reminder_texts import first_sentence
-from bot.reminders import (
-    LEAD_CHOICES,
-    delivery_hour,
-    event_start,
-    wanted_cards,
-    zone,
-)
-from bot.store import ChatSettings
+from bot.reminders.schedule import LEAD_CHOICES, event_start, wanted_cards
+from bot.reminders.texts import first_sentence
+from bot.reminders.zones import delivery_hour, zone
+from bot.store.models import ChatSettings
 
 PRODUCT_ID = "-//Zhanaozen solidarity bot//EN"
 UID_DOMAIN = "zhanaozen-bot"

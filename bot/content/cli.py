@@ -6,10 +6,11 @@ import html
 import re
 import sys
 
-from bot.cards import MESSAGE_LIMIT, CardRenderer, visible_length
-from bot.content import Content, ContentError, load_content
+from bot.content.cards import MESSAGE_LIMIT, CardRenderer, visible_length
+from bot.content.library import Library, content_documents
+from bot.content.loading import load_content
+from bot.content.schema import Content, ContentError
 from bot.i18n import LANGUAGES, translator
-from bot.library import Library, content_documents
 
 PREVIEW_USERNAME = "your_bot"
 

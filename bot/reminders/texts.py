@@ -1,19 +1,22 @@
 """The words of a reminder: one day's message to a chat, built from the items the schedule
-(``bot.reminders``) found due. Kept apart from the schedule so that stays free of Telegram
-and of the protests' texts (``bot.events``), which this module uses."""
+(``bot.reminders.schedule``) found due. Kept apart from the schedule so that stays free of
+Telegram and of the protests' texts (``bot.reminders.protests``), which this module uses."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import callbacks
-from bot.cards import MESSAGE_LIMIT, esc
-from bot.content import Card, ProtestEvent
-from bot.events import short_line
-from bot.i18n import Translator
-from bot.reminders import Reminder
+from bot.content.cards import MESSAGE_LIMIT, esc
+from bot.content.library import Library
+from bot.content.schema import Card, ProtestEvent
+from bot.i18n import Translator, translator
+from bot.reminders.protests import nearby, reminder_markup, reminder_text, short_line
+from bot.reminders.schedule import Digest, Reminder
+from bot.store.models import ChatSettings
 
 
 def first_sentence(text: str, limit: int = 280) -> str:
@@ -85,3 +88,52 @@ def digest_message(tr: Translator, sections: list[tuple[str, list[InlineKeyboard
 def anniversary_markup(tr: Translator, card: Card) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton(
         tr.gettext("Open the card"), callback_data=callbacks.build("card", card.id))]])
+
+
+def reminder_words(message: Digest, chat: ChatSettings, library: Library,
+                   by_id: dict[str, ProtestEvent], events: list[ProtestEvent],
+                   texts: dict[tuple, tuple[str, InlineKeyboardMarkup | None]],
+                   ) -> tuple[str, InlineKeyboardMarkup | None] | None:
+    """One day's message for one chat (its text and buttons), or None when nothing in it
+    is still there; ``texts`` holds the texts composed this sweep, shared between chats
+    in one language with the same items and protests nearby."""
+    tr = translator(chat.language or "en")
+    items: list[tuple[Reminder, Any]] = []
+    for reminder in message.items:
+        subject = (by_id.get(reminder.subject_id) if reminder.kind == "event"
+                   else library.get(reminder.subject_id))
+        if subject is not None:
+            items.append((reminder, subject))
+    if not items:
+        return None
+    about = {reminder.subject_id for reminder, _ in items if reminder.kind == "event"}
+    protests = ([event for event in nearby(events, chat, message.due)
+                 if event.id not in about]
+                if any(reminder.kind == "anniversary" for reminder, _ in items) else [])
+    key = (tuple((r.kind, r.subject_id, r.lead, r.day) for r, _ in items), tr.language,
+           chat.timezone if about else None, tuple(event.id for event in protests))
+    if key not in texts:
+        texts[key] = _compose(tr, items, protests, chat.timezone)
+    return texts[key]
+
+
+def _compose(tr: Translator, items: list[tuple[Reminder, Any]], protests: list[ProtestEvent],
+             timezone: str) -> tuple[str, InlineKeyboardMarkup | None]:
+    if len(items) == 1:
+        reminder, subject = items[0]
+        if reminder.kind == "anniversary":
+            return (anniversary_text(tr, subject, reminder, protests),
+                    anniversary_markup(tr, subject))
+        return (reminder_text(tr, subject, reminder.lead, timezone),
+                reminder_markup(tr, subject))
+    sections = []
+    for reminder, subject in items:
+        if reminder.kind == "anniversary":
+            button = anniversary_markup(tr, subject).inline_keyboard[0][0]
+            label = f"{anniversary_mark(subject)} {subject.name.get(tr.language)}"
+            sections.append((anniversary_text(tr, subject, reminder, []), [
+                InlineKeyboardButton(label[:64], callback_data=button.callback_data)]))
+        else:
+            sections.append((reminder_text(tr, subject, reminder.lead, timezone),
+                             list(reminder_markup(tr, subject).inline_keyboard[0])))
+    return digest_message(tr, sections, protests)

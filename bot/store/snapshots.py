@@ -16,22 +16,20 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.content import ProtestEvent
-from bot.storage import MARKER_TABLE, StoreError, lock_data_dir, marker, table_lines, write_atomic
-from bot.store import (
+from bot.content.schema import ProtestEvent
+from bot.store.engine import lock_data_dir
+from bot.store.files import MARKER_TABLE, StoreError, marker, table_lines, write_atomic
+from bot.store.models import SETTINGS_FIELDS, ChatSettings, decode_settings, encode_settings
+from bot.store.repository import (
     CHAT_SHARDS,
     DELIVERY_BUCKETS,
     DELIVERY_STATES,
     KINDS,
     OCCURRENCE_PREFIX,
-    SETTINGS_FIELDS,
     STATE_CODES,
     TOUCHED_DOC,
     TOUCHED_KEY,
-    ChatSettings,
     Store,
-    decode_settings,
-    encode_settings,
 )
 
 SNAPSHOT_FORMAT = "zhanaozen-bot-snapshot"
@@ -137,7 +135,7 @@ class _Refused(Exception):
 
 
 class _FanoutSpec(BaseModel):
-    """A fan-out in progress, as ``scheduling.start_fanout`` records it."""
+    """A fan-out in progress, as ``start_fanout`` (``bot.reminders.broadcasts``) records it."""
 
     model_config = ConfigDict(extra="allow")
     kind: str

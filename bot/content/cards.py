@@ -14,9 +14,9 @@ from datetime import date
 
 from telegram.helpers import create_deep_linked_url
 
-from bot.content import Card, Fact
+from bot.content.library import Library, next_occurrence
+from bot.content.schema import Card, Fact
 from bot.i18n import N_, Translator
-from bot.library import Library, next_occurrence
 from bot.memo import Memo, PerOwner
 
 MESSAGE_LIMIT = 4096

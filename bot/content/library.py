@@ -8,9 +8,9 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from bot.content import Card, Content, ProtestEvent, Source, observed_day
+from bot.content.schema import Card, Content, ProtestEvent, Source, observed_day
+from bot.content.search import Match, normalise, rank
 from bot.memo import Memo
-from bot.search import Match, normalise, rank
 
 PEOPLE_KINDS = ("prisoner", "memorial")
 FIND_CACHE_SIZE = 1024

@@ -15,26 +15,27 @@ under its own item key.
 from __future__ import annotations
 
 import calendar
-import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from functools import cache, lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from bot.content import Card, ProtestEvent, observed_day
-from bot.store import ChatSettings
-
-log = logging.getLogger(__name__)
+from bot.content.schema import Card, ProtestEvent, observed_day
+from bot.reminders.zones import (
+    QUIET_UNTIL,
+    delivery_hour,
+    in_quiet_hours,
+    local_time,
+    quiet_hours_end,
+    zone,
+)
+from bot.store.models import ChatSettings
 
 CATCH_UP_LIMIT = timedelta(hours=12)
 """A reminder later than this is no longer useful ("tomorrow" would be wrong): skip it."""
 SKIP_LOOKBACK = timedelta(days=30)
 """How far back a restart after long downtime still records skipped reminders."""
-QUIET_FROM, QUIET_UNTIL = 22, 8
-"""No messages between 22:00 and 08:00 in the chat's own time zone."""
-DELIVERY_HOURS = tuple(range(QUIET_UNTIL, QUIET_FROM))
 LEAD_CHOICES = (7, 1, 0)
 EVENT_SAME_DAY_MARGIN = timedelta(hours=1)
 """The on-the-day protest reminder comes at least this long before the protest starts."""
@@ -81,62 +82,6 @@ class SweepPlan:
     """Written "pending" by a process that died mid-send: maybe delivered, never resent."""
     defer: list[tuple[Digest, datetime]] = field(default_factory=list)
     """Due during quiet hours (after downtime): wait until morning, if still in time."""
-
-
-# Time zones ------------------------------------------------------------------------------
-
-@cache
-def _zone_names() -> dict[str, str]:
-    return {name.casefold(): name for name in available_timezones()}
-
-
-def canonical_zone(text: str) -> str | None:
-    """The IANA name the user meant ("europe/berlin" -> "Europe/Berlin"), or None."""
-    cleaned = text.strip().replace(" ", "_")
-    if not cleaned or len(cleaned) > 64:
-        return None
-    return _zone_names().get(cleaned.casefold())
-
-
-@lru_cache(maxsize=1024)
-def zone(name: str) -> ZoneInfo:
-    """The chat's zone; a name that no longer exists in tzdata falls back to UTC.
-
-    Cached: ZoneInfo keeps only a few zones strongly, and re-reading tzdata for each of
-    100,000 subscribers was half the cost of a sweep.
-    """
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        log.warning("unknown time zone %r, using UTC", name)
-        return ZoneInfo("UTC")
-
-
-def delivery_hour(hour: int) -> int:
-    """The hour actually used: never inside quiet hours, whatever is stored."""
-    return min(max(hour, QUIET_UNTIL), QUIET_FROM - 1)
-
-
-def local_time(day: date, hour: int, tz: ZoneInfo) -> datetime:
-    """``hour``:00 on ``day`` in ``tz``, as UTC.
-
-    zoneinfo resolves a wall-clock time skipped by a spring-forward change with the offset
-    before the change (so it lands an hour later on the clock), and a repeated one as its
-    first occurrence: either way exactly one instant, never none and never two.
-    """
-    return datetime.combine(day, time(hour), tzinfo=tz).astimezone(UTC)
-
-
-def in_quiet_hours(moment: datetime, tz: ZoneInfo) -> bool:
-    hour = moment.astimezone(tz).hour
-    return hour >= QUIET_FROM or hour < QUIET_UNTIL
-
-
-def quiet_hours_end(moment: datetime, tz: ZoneInfo) -> datetime:
-    """The next 08:00 local after ``moment`` (which is inside quiet hours)."""
-    local = moment.astimezone(tz)
-    day = local.date() if local.hour < QUIET_UNTIL else local.date() + timedelta(days=1)
-    return local_time(day, QUIET_UNTIL, tz)
 
 
 DEC16 = (12, 16)

@@ -10,7 +10,7 @@ way (``Clock``).
 
 Two lanes share the budget. An answer to a person (a command, a button, an inline query:
 anything a handler sends) is the *reply* lane and always takes the next free slot. The
-fan-out (``bot.broadcast``: reminders, broadcasts, cancellation notices) marks its requests
+fan-out (``bot.reminders.fanout``: reminders, broadcasts, cancellation notices) marks its requests
 with a ``Ticket`` or ``FANOUT`` in ``rate_limit_args``: it gets only the slots no reply is
 waiting for, and never more than ``BOT_BROADCAST_RATE`` a second. With paid broadcasts the
 fan-out's messages carry ``allow_paid_broadcast`` and have a clock of their own at

@@ -1,4 +1,4 @@
-"""Card content: the schema editors write against, and loading it from ``content/``.
+"""Card content: the schema editors write against (loading it is ``bot.content.loading``).
 
 Content is data. Every card lives in its own YAML file so a correction is a one-file diff,
 and every fact carries the ids of the sources it rests on, so a reader can check it.
@@ -15,7 +15,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -27,23 +26,10 @@ from pydantic import (
     field_validator,
 )
 
-from bot.i18n import LANGUAGES
-from bot.search import normalise
-
-CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
-
 SLUG_RE = r"^[a-z0-9][a-z0-9-]{1,46}[a-z0-9]$"
 """Slugs double as deep-link payloads, so they stay inside Telegram's payload alphabet."""
 
 PARTIAL_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
-
-# Private contact details must never reach a card; institutional addresses are allowed only
-# inside an "actions" entry, which says when and where they were published.
-PHONE_RE = re.compile(r"(?<![\w/])\+?\d[\d\s().-]{8,}\d")
-PHONE_MIN_DIGITS = 10
-"""Fewer digits than this is a date or a range of years, not a phone number."""
-EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-
 
 MAX_LINK = 300
 """A longer link is a pasted tracking URL; it also keeps a protest's text well under limits."""
@@ -240,17 +226,6 @@ class GlossaryEntry(_Strict):
     """Renderings never to use in that language. A trailing ``*`` allows any word ending."""
 
 
-GLOSSARY_FILE = "glossary.yaml"
-QUOTING_FIELDS = ("disagreements", "open_questions")
-"""Fields where a card reports a source's own spelling."""
-
-
-def _spelling_pattern(spelling: str) -> re.Pattern[str]:
-    """A whole-word match, so "Tuletaev" does not fire inside "Tuletaeva"."""
-    stem, any_ending = (spelling[:-1], True) if spelling.endswith("*") else (spelling, False)
-    return re.compile(r"(?<!\w)" + re.escape(stem) + (r"\w*" if any_ending else r"(?!\w)"))
-
-
 class ProtestEvent(_Strict):
     """A dated protest (outside an embassy, say) that subscribers in its city are reminded of."""
 
@@ -312,177 +287,3 @@ class Content:
     glossary: list[GlossaryEntry] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
     """Which file each card, source and event came from, for error messages."""
-
-
-def _read_yaml(path: Path) -> object:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ContentError(f"{path}: cannot read YAML: {exc}") from exc
-
-
-def _describe(path: Path, exc: ValidationError) -> str:
-    lines = []
-    for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
-        lines.append(f"{path}: field {where}: {error['msg']}")
-    return "\n".join(lines)
-
-
-def _load_dir(
-    directory: Path, model: type[_Strict], errors: list[str]
-) -> list[tuple[Path, _Strict]]:
-    loaded = []
-    for path in sorted(directory.glob("*.yaml")):
-        if path.name.startswith("_"):
-            continue  # templates and examples
-        raw = _read_yaml(path)
-        try:
-            loaded.append((path, model.model_validate(raw)))
-        except ValidationError as exc:
-            errors.append(_describe(path, exc))
-    return loaded
-
-
-def load_content(root: Path = CONTENT_DIR) -> Content:
-    """Load and check all content; raise ContentError listing every problem found."""
-    errors: list[str] = []
-    content = Content()
-    for path, source in _load_dir(root / "sources", Source, errors):
-        _add_unique(content.sources, source, path, content.files, errors)
-    for sub in ("people", "anniversaries"):
-        for path, card in _load_dir(root / sub, Card, errors):
-            _add_unique(content.cards, card, path, content.files, errors)
-    for path, event in _load_dir(root / "events", ProtestEvent, errors):
-        _add_unique(content.events, event, path, content.files, errors)
-    content.glossary = _load_glossary(root / GLOSSARY_FILE, errors)
-    errors.extend(cross_check(content))
-    if errors:
-        raise ContentError("\n".join(errors))
-    return content
-
-
-def _load_glossary(path: Path, errors: list[str]) -> list[GlossaryEntry]:
-    if not path.exists():
-        return []
-    raw = _read_yaml(path)
-    if not isinstance(raw, list):
-        errors.append(f"{path}: the glossary is a list of entries")
-        return []
-    entries = []
-    for number, item in enumerate(raw):
-        try:
-            entries.append(GlossaryEntry.model_validate(item))
-        except ValidationError as exc:
-            errors.append(_describe(path, exc).replace(f"{path}: ", f"{path}: entry {number}: "))
-    return entries
-
-
-def glossary_problems(content: Content) -> list[str]:
-    """Cards that spell a glossary name another way than the glossary does."""
-    rules: list[tuple[str, re.Pattern[str], str, bool]] = []
-    for entry in content.glossary:
-        for language, avoid in (("en", entry.avoid_en), ("ru", entry.avoid_ru)):
-            wanted = entry.ru if language == "ru" else entry.en
-            rules.extend((language, _spelling_pattern(s), wanted, False) for s in avoid)
-        for spelling in entry.source_spellings:
-            for language in LANGUAGES:
-                wanted = entry.ru if language == "ru" else entry.en
-                rules.append((language, _spelling_pattern(spelling), wanted, True))
-    problems = []
-    for card in content.cards.values():
-        where = content.files.get(card.id, card.id)
-        for field_name, text_of in _card_fields(card):
-            for language, pattern, wanted, quotable in rules:
-                if quotable and field_name in QUOTING_FIELDS:
-                    continue
-                found = pattern.search(text_of.get(language))
-                if found:
-                    problems.append(
-                        f"{where}: field {field_name}.{language}: {found.group()!r} is not the "
-                        f"glossary's form ({wanted!r}, {GLOSSARY_FILE})")
-    return problems
-
-
-def _card_fields(card: Card) -> Iterable[tuple[str, Text]]:
-    yield "name", card.name
-    for name in ("summary", "sentence"):
-        if getattr(card, name) is not None:
-            yield name, getattr(card, name)
-    for name in ("timeline", "charges", "figures", "ill_treatment", "disagreements",
-                 "open_questions", "commemoration", "demands"):
-        for fact in getattr(card, name):
-            yield name, fact
-    if card.status and card.status.note:
-        yield "status", card.status.note
-    for action in card.actions:
-        yield "actions", action.title
-        yield "actions", action.body
-
-
-def _add_unique(target: dict, item, path: Path, files: dict[str, Path], errors: list[str]) -> None:
-    if item.id in target or item.id in files:
-        errors.append(f"{path}: field id: {item.id!r} already used in {files[item.id]}")
-        return
-    target[item.id] = item
-    files[item.id] = path
-
-
-def cross_check(content: Content) -> list[str]:
-    """Checks no single file can make: references, collisions, private data."""
-    errors: list[str] = []
-    alias_owner: dict[str, str] = {}
-    for card in content.cards.values():
-        where = content.files.get(card.id, card.id)
-        for number, fact in enumerate(card.facts()):
-            for source_id in fact.sources:
-                if source_id not in content.sources:
-                    errors.append(f"{where}: unknown source {source_id!r} (fact {number})")
-        for source_id in card.source_ids():
-            if source_id not in content.sources:
-                errors.append(f"{where}: unknown source {source_id!r}")
-        for related in card.related:
-            if related not in content.cards:
-                errors.append(f"{where}: field related: unknown card {related!r}")
-        if card.kind == "anniversary" and not card.date:
-            errors.append(f"{where}: field date: anniversaries need a date")
-        if card.kind == "anniversary" and card.commemorated is None:
-            errors.append(f"{where}: field commemorated: anniversaries need "
-                          "'commemorated: true' (reminded every year) or 'false' (calendar only)")
-        if card.kind != "anniversary" and card.commemorated is not None:
-            errors.append(f"{where}: field commemorated: only anniversaries have it")
-        if card.kind != "anniversary" and card.mourning:
-            errors.append(f"{where}: field mourning: only anniversaries have it")
-        names = {card.name.en, card.name.ru, *card.aliases}
-        for name in names:
-            key = normalise(name)
-            if not key:
-                continue
-            owner = alias_owner.setdefault(key, card.id)
-            if owner != card.id:
-                errors.append(f"{where}: field aliases: {name!r} also names {owner!r} "
-                              f"({content.files.get(owner, owner)})")
-        for text in _card_texts(card, include_actions=False):
-            if EMAIL_RE.search(text):
-                errors.append(f"{where}: an e-mail address outside 'actions': {text[:60]!r}")
-            if any(
-                sum(ch.isdigit() for ch in match.group()) >= PHONE_MIN_DIGITS
-                for match in PHONE_RE.finditer(text)
-            ):
-                errors.append(f"{where}: what looks like a phone number: {text[:60]!r}")
-    errors.extend(glossary_problems(content))
-    return sorted(set(errors), key=errors.index)
-
-
-def _card_texts(card: Card, include_actions: bool = True) -> Iterable[str]:
-    yield card.name.en
-    yield card.name.ru
-    for fact in card.facts():
-        yield fact.en
-        yield fact.ru
-    if card.status and card.status.note:
-        yield card.status.note.en
-        yield card.status.note.ru
-    if include_actions:
-        for action in card.actions:
-            yield from (action.title.en, action.title.ru, action.body.en, action.body.ru)

@@ -1,0 +1,148 @@
+"""Broadcasts and cancellation notices: fan-outs recorded durably, run as background jobs and
+resumed after a restart; and the services of one Application that the reminder jobs share.
+
+``ReminderService`` (``bot.reminders.jobs``) is built on this base, so a broadcast, a
+cancellation notice and a day's reminders all go out through one fan-out and one send budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from telegram.error import TelegramError
+from telegram.ext import Application
+
+from bot import alerts
+from bot.content.schema import ProtestEvent
+from bot.i18n import translator
+from bot.reminders.fanout import FanOut, FanOutResult, Outgoing
+from bot.reminders.protests import all_events, cancellation_text, find_event, reminded_chats
+
+log = logging.getLogger(__name__)
+
+FANOUT_JOB = "fanout:"
+FANOUTS = "fanouts"
+"""Meta key: broadcasts and cancellation notices still being sent (resumed after a restart)."""
+FANOUT_JOB_KWARGS = {"misfire_grace_time": None, "coalesce": True}
+"""None: a fan-out that could not start on time starts late rather than never."""
+
+
+class BackgroundFanOuts:
+    """The services of one Application's reminder jobs, and its fan-outs in background."""
+
+    def __init__(self, application: Application) -> None:
+        self.application = application
+        if application.job_queue is None:
+            raise RuntimeError("reminders need PTB's JobQueue: python-telegram-bot[job-queue]")
+        self.job_queue = application.job_queue
+
+    # Services ------------------------------------------------------------------------------
+    @property
+    def store(self):
+        return self.application.bot_data.store
+
+    @property
+    def library(self):
+        return self.application.bot_data.library
+
+    @property
+    def config(self):
+        return self.application.bot_data.config
+
+    @staticmethod
+    def now() -> datetime:
+        return datetime.now(UTC)
+
+    def events(self) -> list[ProtestEvent]:
+        return all_events(self.library, self.store)
+
+    def fan_out(self) -> FanOut:
+        # Every fan-out paces through the bot's one send budget (bot.reminders.send_budget).
+        return FanOut(self.application.bot, self.store)
+
+    def _running(self) -> bool:
+        return self.application.running
+
+    def resume_fanouts(self) -> None:
+        """At start: every fan-out a restart interrupted goes on where it stopped."""
+        for key in self.store.meta(FANOUTS, {}):
+            self._schedule_fanout(key)
+
+    # Broadcasts and cancellation notices ---------------------------------------------------
+    async def start_fanout(self, key: str, spec: dict[str, Any]) -> None:
+        """Record the fan-out durably, then run it as a background job (resumed on restart)."""
+        fanouts = self.store.meta(FANOUTS, {})
+        fanouts[key] = spec
+        await self.store.set_meta(FANOUTS, fanouts)
+        self._schedule_fanout(key)
+
+    def _schedule_fanout(self, key: str) -> None:
+        self.job_queue.run_once(_fanout_job, when=0, data=(self, key), name=FANOUT_JOB + key,
+                                job_kwargs=FANOUT_JOB_KWARGS)
+
+    async def run_fanout(self, key: str) -> FanOutResult | None:
+        spec = self.store.meta(FANOUTS, {}).get(key)
+        if spec is None:
+            return None
+        progress = self._progress_reporter(spec)
+        recipients = None
+        if spec["kind"] == "cancel":
+            # Who was reminded is read from every chat's log: off the event loop.
+            event = find_event(self.library, self.store, spec["event"])
+            recipients = (await asyncio.to_thread(reminded_chats, self.store, event.id, event)
+                          if event else [])
+        result = await self.fan_out().run(self._fanout_items(key, spec, recipients), progress,
+                                          keep_going=self._running)
+        if not result.stopped:
+            fanouts = self.store.meta(FANOUTS, {})
+            fanouts.pop(key, None)
+            await self.store.set_meta(FANOUTS, fanouts)
+            log.info("fan-out %s finished: %d sent, %d failed", key, result.sent, result.failed)
+            await alerts.report_fan_out(self.application, spec["kind"], result)
+        return result
+
+    def _fanout_items(self, key: str, spec: dict[str, Any],
+                      recipients: list[int] | None) -> Iterator[Outgoing]:
+        if spec["kind"] == "cancel":
+            event = find_event(self.library, self.store, spec["event"])
+            if event is None:
+                return
+            for chat_id in recipients or []:
+                chat = self.store.chat(chat_id)
+                tr = translator(chat.language if chat and chat.language else "en")
+                yield Outgoing(key, chat_id, cancellation_text(tr, event))
+        elif spec["kind"] == "broadcast":
+            texts = spec["text"]
+            for chat in self.store.all_chats():
+                if not chat.subscribed:
+                    continue
+                text = texts.get(chat.language or "en") or texts["en"]
+                yield Outgoing(key, chat.chat_id, text)
+
+    def _progress_reporter(self, spec: dict[str, Any]):
+        chat_id, message_id = spec.get("report_chat"), spec.get("report_message")
+        if not chat_id or not message_id:
+            return None
+        tr = translator(spec.get("report_language", "en"))
+        total = self.store.subscriber_count()
+
+        async def report(result: FanOutResult) -> None:
+            text = tr.gettext("Sending: %(done)d of about %(total)d (%(sent)d sent, "
+                              "%(failed)d failed).") % {
+                "done": result.done, "total": total, "sent": result.sent,
+                "failed": result.failed}
+            # "Message is not modified" and the like: progress is best effort.
+            with contextlib.suppress(TelegramError):
+                await self.application.bot.edit_message_text(text, chat_id, message_id)
+
+        return report
+
+
+async def _fanout_job(context) -> None:
+    found, key = context.job.data
+    await found.run_fanout(key)
