@@ -31,9 +31,9 @@ from bot.handlers import (
     settings,
     timezone,
 )
-from bot.handlers.event_form import STEPS
 from bot.i18n import translator
 from bot.reminders import protests, texts
+from bot.reminders.protest_form import STEPS
 from bot.store.models import ChatSettings
 
 TODAY = date(2026, 12, 1)

@@ -1,6 +1,6 @@
 """Organisers: who may (``allowed``), their buttons and flows, and the protests they publish
 and cancel (/event_add, /event_cancel). /broadcast is in ``admin_broadcast``, /stats and
-/backup in ``admin_reports``; the form's logic in ``event_form``.
+/backup in ``admin_reports``; the form's logic in ``reminders.protest_form``.
 
 Only user ids in BOT_ADMIN_IDS, and only in a private chat with the bot (a step-by-step form
 in a group would catch other people's messages). Everyone else gets the same neutral answer,
@@ -24,10 +24,10 @@ from bot.content.schema import ProtestEvent
 from bot.context import BotContext, ChatData
 from bot.handlers import flows
 from bot.handlers.common import Handler, action_button, command_argument, is_admin, pressed, reply
-from bot.handlers.event_form import OPTIONAL, PROMPTS, STEPS, build_event, read_answer
 from bot.i18n import Translator, translator
 from bot.reminders import jobs as scheduling
 from bot.reminders import protests as events
+from bot.reminders.protest_form import OPTIONAL, PROMPTS, STEPS, build_event, read_answer
 
 ACTION = callbacks.ADMIN
 EVENT_FLOW = "event_add"

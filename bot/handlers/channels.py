@@ -24,13 +24,13 @@ from telegram.error import TelegramError
 from bot import callbacks
 from bot.content.cards import esc
 from bot.context import BotContext
-from bot.handlers import choices
-from bot.handlers.choices import LANGUAGE_NAMES, city_label
 from bot.handlers.common import Handler, action_button, command_argument, pressed, reply
 from bot.handlers.settings import LEAD_BUTTONS, panel_text
 from bot.i18n import N_, Translator
+from bot.reminders import choices
 from bot.reminders import jobs as scheduling
 from bot.reminders import protests as events
+from bot.reminders.choices import LANGUAGE_NAMES, city_label
 from bot.reminders.schedule import LEAD_CHOICES
 from bot.reminders.zones import DELIVERY_HOURS, delivery_hour
 from bot.store.models import ChatSettings

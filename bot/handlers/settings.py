@@ -4,7 +4,7 @@ Everything is a button (the time zone's are in ``handlers.timezone``). After eac
 panel is redrawn with the next reminder's date and time in the chat's own time zone and
 language, so the user sees at once what they will get and when. Each button has its own
 handler, registered by ``callbacks.pattern`` in ``handlers/__init__.py``; what a press does to
-the settings is in ``handlers.choices``.
+the settings is in ``reminders.choices``.
 """
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from bot import callbacks
 from bot.content.cards import esc
 from bot.context import BotContext
-from bot.handlers import choices, flows, protests
-from bot.handlers.choices import city_label
+from bot.handlers import flows, protests
 from bot.handlers.common import Handler, action_button, pressed, reply
 from bot.handlers.permissions import may_change_settings
 from bot.i18n import N_, Translator
+from bot.reminders import choices
 from bot.reminders import jobs as scheduling
 from bot.reminders import protests as events
+from bot.reminders.choices import city_label
 from bot.reminders.schedule import LEAD_CHOICES, Reminder
 from bot.reminders.zones import DELIVERY_HOURS, delivery_hour, zone
 from bot.store.models import ChatSettings

@@ -13,13 +13,14 @@ from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandl
 from bot import callbacks
 from bot.content.cards import esc
 from bot.context import BotContext, ChatData
-from bot.handlers import choices, flows
-from bot.handlers.choices import city_label
+from bot.handlers import flows
 from bot.handlers.common import command_argument, reply
 from bot.handlers.permissions import may_change_settings
 from bot.handlers.settings import button, current, opens, panel_button, save, show_panel
 from bot.i18n import Translator
+from bot.reminders import choices
 from bot.reminders import protests as events
+from bot.reminders.choices import city_label
 from bot.reminders.zones import canonical_zone
 
 TIMEZONE_FLOW = "timezone"
