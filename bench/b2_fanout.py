@@ -180,6 +180,7 @@ def bare_ceiling(work: Path, messages: int, args: argparse.Namespace,
             senders.append(Child("bot_proc.py", [
                 "--kind", "sender", "--api-url", url, "--token", TOKEN,
                 "--messages", str(messages), "--first-chat", str(3_000_000 + number * messages),
+                "--workers", str(args.ceiling_workers),
                 *(["--pool", str(args.pool)] if args.pool else []),
                 *(["--json-body"] if args.json_body else [])], work / f"sender-{number}.log"))
         for sender in senders:
@@ -267,6 +268,10 @@ def main() -> int:
     parser.add_argument("--ceiling", type=int, default=10_000,
                         help="messages a bare PTB sender sends after the paid run, to show "
                              "this machine's ceiling (0: skip)")
+    parser.add_argument("--ceiling-workers", type=int, default=64,
+                        help="messages each bare sender keeps in flight")
+    parser.add_argument("--ceiling-only", action="store_true",
+                        help="measure only the bare senders (with --ceiling)")
     parser.add_argument("--skip-free", action="store_true")
     parser.add_argument("--skip-paid", action="store_true")
     parser.add_argument("--free-rate", type=float, default=FREE_RATE,
@@ -291,14 +296,17 @@ def main() -> int:
         ids, per_chat = seed_subscribers(work, seed_dir, args.subscribers, day,
                                          f"{at:%Y-%m-%d} 10:00")
         expected = per_chat * len(ids)
-        if not args.skip_free:
+        if not args.skip_free and not args.ceiling_only:
             free = fan_out("free", work, seed_dir, args, rate=args.free_rate, paid=False,
                            goals=[min(args.free_messages or expected, expected)],
                            per_chat=per_chat, at=at)
             ok &= report(f"Free tier, {FREE_RATE:.0f}/s"
                          + (f" (first {free['goal']:,} messages)" if free["goal"] < expected
                             else ""), free, FREE_RATE, complete=free["goal"] >= expected)
-        if not args.skip_paid:
+        if args.ceiling_only:
+            show_row("bare PTB sender, same emulator (msg/s)",
+                     f"{bare_ceiling(work, args.ceiling, args):,.1f}")
+        elif not args.skip_paid:
             goal = expected if args.full else min(args.paid_messages, expected)
             goals = [n for n in (args.restart_after,) if 0 < n < goal] + [goal]
             paid = fan_out("paid", work, seed_dir, args, rate=args.paid_rate, paid=True,

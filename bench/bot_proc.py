@@ -167,9 +167,11 @@ def delivery_counts(application: Any) -> dict | None:
 
 
 async def bare_sender(args: argparse.Namespace) -> None:
-    """The ceiling for B2: a bare PTB Bot sending ``--messages`` paid-broadcast messages, 64
-    at a time (as the fan-out's workers), with no store, no pacing and no handlers."""
-    from telegram import Bot
+    """The ceiling for B2: a bare PTB Bot sending ``--messages`` paid-broadcast messages,
+    ``--workers`` at a time, with no store, no pacing and no handlers. Each message has the
+    shape of the bot's reminder (HTML text, one card button, no link preview), so the
+    ceiling and the bot send the same bytes."""
+    from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 
     text = ("🕯 <b>Zhanaozen massacre</b>\nToday, 16 December. It is 15 years since.\n\n"
             "On 16 December 2011 police opened fire on striking oil workers in Zhanaozen.")
@@ -179,12 +181,17 @@ async def bare_sender(args: argparse.Namespace) -> None:
     emit({"event": "ready", "timings": {}, "cpu_s": _cpu(), "peak_rss_mb": _peak_rss()})
     numbers = iter(range(args.messages))
 
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton(
+        "Open the card", callback_data="card:zhanaozen-massacre-2011")]])
+    no_preview = LinkPreviewOptions(is_disabled=True)
+
     async def worker() -> None:
         for number in numbers:
             await bot.send_message(args.first_chat + number, text, parse_mode="HTML",
+                                   reply_markup=markup, link_preview_options=no_preview,
                                    allow_paid_broadcast=True)
 
-    await asyncio.gather(*(worker() for _ in range(64)))
+    await asyncio.gather(*(worker() for _ in range(args.workers)))
     await bot.shutdown()
     emit({"event": "stopped", "cpu_s": _cpu(), "delivery_counts": None,
           "peak_rss_mb": _peak_rss()})
@@ -222,6 +229,8 @@ def main() -> int:
     parser.add_argument("--kind", choices=("real", "echo", "sender"), default="real")
     parser.add_argument("--messages", type=int, default=5000, help="for --kind sender")
     parser.add_argument("--first-chat", type=int, default=3_000_000, help="for --kind sender")
+    parser.add_argument("--workers", type=int, default=64,
+                        help="for --kind sender: messages in flight at once")
     parser.add_argument("--api-url", required=True)
     parser.add_argument("--token", required=True)
     parser.add_argument("--data-dir", default=None)
