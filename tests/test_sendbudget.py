@@ -22,7 +22,7 @@ from telegram.ext import ExtBot
 from bot.app import build_application
 from bot.config import ConfigError, load_config
 from bot.logs import quiet_noisy_loggers
-from bot.reminders.fanout import FanOut, Outgoing
+from bot.reminders.fanout import FanOut, InFlight, Outgoing
 from bot.reminders.send_budget import MAX_FLOOD_WAITS, SendBudget
 from bot.store.repository import Store
 from bot.transport import JsonRequest
@@ -285,3 +285,33 @@ async def test_the_broadcast_rate_paces_the_shipped_bots_fan_out(emulator, data_
         elapsed = time.monotonic() - began
     assert result.sent == 9
     assert elapsed >= 8 / 4, f"9 messages in {elapsed:.2f} s: faster than BOT_BROADCAST_RATE"
+
+
+# How many sends the fan-out keeps in flight -------------------------------------------------
+
+def test_the_fan_out_keeps_in_flight_what_its_rate_needs_at_the_network_round_trip() -> None:
+    far = InFlight(rate=1000, most=100)
+    assert far.limit == 8, "it starts small, before any round trip is known"
+    far.release(0.08)  # Telegram 80 ms away: 1,000/s needs 80 in flight
+    assert far.limit == 100, "twice the need, within the connections"
+    near = InFlight(rate=1000, most=100)
+    near.release(0.02)
+    assert near.limit == 40
+    near.release(0.5)  # a slow answer (a queue, a flood wait) never raises it again
+    assert near.limit == 40
+    near.release(0.001)
+    assert near.limit == 8, "never below the floor"
+
+
+async def test_the_fan_out_never_has_more_in_flight_than_its_limit() -> None:
+    in_flight, most_seen = InFlight(rate=30, most=16), 0
+
+    async def send() -> None:
+        nonlocal most_seen
+        await in_flight.acquire()
+        most_seen = max(most_seen, in_flight.busy)
+        await asyncio.sleep(0.01)
+        in_flight.release(0.01)
+
+    await asyncio.gather(*(send() for _ in range(50)))
+    assert most_seen == 8 and in_flight.busy == 0

@@ -18,7 +18,6 @@ import dataclasses
 import logging
 import math
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -59,23 +58,23 @@ class InFlight:
 
     By Little's law a rate needs ``rate × round trip`` sends in flight; more only wait in
     queues, and each connection in use costs httpcore a scan of its pool on every request
-    (B2: a bare PTB sender reached 586 messages/s with 8 in flight and 226/s with 100). So
-    the cap follows the shortest round trip among the last ``RECENT`` sends, the network's
-    own delay without queues: twice what the rate needs at that round trip, at least
-    ``FLOOR``, and never more than the bot has connections (a send waiting for a connection
-    is logged "pending" and would be one more "uncertain" after a crash).
+    (a bare PTB sender: 586 messages/s with 8 in flight, 226/s with 100). So the fan-out
+    starts with ``FLOOR`` in flight and allows twice what its rate needs at the shortest
+    round trip seen since it began: the network's own delay, measured before queues could
+    form (a recent round trip would include the fan-out's own queue and feed on itself).
+    Never more than the bot has connections: a send waiting for a connection is logged
+    "pending" and would be one more "uncertain" after a crash.
     """
 
     FLOOR = 8
-    RECENT = 200
 
     def __init__(self, rate: float, most: int) -> None:
         self.rate = rate
         self.most = most
-        self.limit = most
-        """Start at the most; the first round trips bring it down to what the rate needs."""
+        self.limit = min(self.FLOOR, most)
         self.busy = 0
-        self._round_trips: deque[float] = deque(maxlen=self.RECENT)
+        self.shortest = math.inf
+        """The shortest round trip so far, in seconds."""
         self._freed = asyncio.Event()
 
     async def acquire(self) -> None:
@@ -87,9 +86,9 @@ class InFlight:
     def release(self, round_trip: float | None = None) -> None:
         """One send finished; ``round_trip`` is how long it took, if it was made."""
         self.busy -= 1
-        if round_trip is not None:
-            self._round_trips.append(round_trip)
-            needed = math.ceil(2 * self.rate * min(self._round_trips))
+        if round_trip is not None and round_trip < self.shortest:
+            self.shortest = round_trip
+            needed = math.ceil(2 * self.rate * round_trip)
             self.limit = max(min(self.FLOOR, self.most), min(self.most, needed))
         self._freed.set()
 
