@@ -55,8 +55,10 @@ class Flaky(httpx.AsyncBaseTransport):
         await self.inner.aclose()
 
 
-class FlakyRequest(JsonRequest):
-    def __init__(self, transport: Flaky) -> None:
+class RequestThrough(JsonRequest):
+    """The bot's own request object, its connections made through ``transport``."""
+
+    def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
         self.transport = transport
         super().__init__()
 
@@ -108,30 +110,18 @@ async def test_a_reply_takes_the_next_slot_while_a_fan_out_saturates_the_budget(
 
 # The one-second window: what Telegram counts ------------------------------------------------
 
-class Jittery(httpx.AsyncBaseTransport):
+class Jittery(Flaky):
     """Holds each sendMessage back a random 0-0.5 s before it reaches the emulator: a slow
     network or a busy machine, which bunches arrivals however evenly the slots were spaced."""
 
     def __init__(self, seed: int) -> None:
-        self.inner = httpx.AsyncHTTPTransport()
+        super().__init__(httpx.ConnectError, times=0)
         self.random = random.Random(seed)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/sendMessage"):
             await asyncio.sleep(self.random.uniform(0, 0.5))
         return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-
-class JitteryRequest(JsonRequest):
-    def __init__(self, transport: Jittery) -> None:
-        self.transport = transport
-        super().__init__()
-
-    def _new_client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(transport=self.transport, timeout=self.timeout)
 
 
 async def test_bunched_arrivals_never_exceed_telegrams_window(
@@ -143,7 +133,7 @@ async def test_bunched_arrivals_never_exceed_telegrams_window(
     store = Store.open(data_dir)
     try:
         budget = SendBudget(10, broadcast_rate=10)
-        async with ext_bot(emulator, budget, JitteryRequest(Jittery(seed=11))) as bot:
+        async with ext_bot(emulator, budget, RequestThrough(Jittery(seed=11))) as bot:
             items = [Outgoing("t:window", chat_id, "reminder") for chat_id in range(6001, 6031)]
             fan_out = asyncio.ensure_future(FanOut(bot, store).run(items))
             await asyncio.gather(*(bot.send_message(6100 + n, f"answer {n}") for n in range(15)))
@@ -200,7 +190,7 @@ async def test_a_fan_out_send_that_never_left_is_retried_not_doubted(
     store = Store.open(data_dir)
     try:
         budget = SendBudget(30, retry_delays=QUICK)
-        async with ext_bot(emulator, budget, FlakyRequest(Flaky(error))) as bot:
+        async with ext_bot(emulator, budget, RequestThrough(Flaky(error))) as bot:
             result = await FanOut(bot, store).run([Outgoing("t:connect", 81, "hello")])
         assert store.deliveries("t:connect") == {81: "sent"} and result.sent == 1
         assert [m.text for m in emulator.sent(81)] == ["hello"]
@@ -210,7 +200,7 @@ async def test_a_fan_out_send_that_never_left_is_retried_not_doubted(
 
 async def test_a_reply_whose_connection_failed_is_retried(emulator: Emulator) -> None:
     budget = SendBudget(30, retry_delays=QUICK)
-    async with ext_bot(emulator, budget, FlakyRequest(Flaky(httpx.ConnectError))) as bot:
+    async with ext_bot(emulator, budget, RequestThrough(Flaky(httpx.ConnectError))) as bot:
         await bot.send_message(82, "your card")
     assert [m.text for m in emulator.sent(82)] == ["your card"]
 
@@ -221,7 +211,7 @@ async def test_a_send_whose_answer_was_lost_is_uncertain_and_never_resent(
     store = Store.open(data_dir)
     try:
         budget = SendBudget(30, retry_delays=QUICK)
-        request = FlakyRequest(Flaky(error, after_sending=True))
+        request = RequestThrough(Flaky(error, after_sending=True))
         async with ext_bot(emulator, budget, request) as bot:
             await FanOut(bot, store).run([Outgoing("t:lost", 83, "once")])
         assert store.deliveries("t:lost") == {83: "uncertain"}
