@@ -17,20 +17,18 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.content.schema import ProtestEvent
-from bot.store.engine import lock_data_dir
-from bot.store.files import MARKER_TABLE, StoreError, marker, table_lines, write_atomic
-from bot.store.models import SETTINGS_FIELDS, ChatSettings, decode_settings, encode_settings
-from bot.store.repository import (
-    CHAT_SHARDS,
+from bot.store.deliveries import (
     DELIVERY_BUCKETS,
     DELIVERY_STATES,
-    KINDS,
     OCCURRENCE_PREFIX,
     STATE_CODES,
     TOUCHED_DOC,
     TOUCHED_KEY,
-    Store,
 )
+from bot.store.engine import lock_data_dir
+from bot.store.files import MARKER_TABLE, StoreError, marker, table_lines, write_atomic
+from bot.store.models import SETTINGS_FIELDS, ChatSettings, decode_settings, encode_settings
+from bot.store.repository import CHAT_SHARDS, KINDS, Store
 
 SNAPSHOT_FORMAT = "zhanaozen-bot-snapshot"
 SNAPSHOT_VERSION = 1
