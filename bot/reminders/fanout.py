@@ -125,8 +125,8 @@ class FanOut:
     send (that made sends bunch, and Telegram answer 429):
 
     * the stager logs the next few messages "pending" in one write, just ahead of need;
-    * the dispatcher takes a fan-out slot of the send budget (``SendBudget.reserve``), then
-      a staged message, and starts its send with that slot;
+    * the dispatcher takes a staged message, then a fan-out slot of the send budget
+      (``SendBudget.reserve``), and starts its send with that slot;
     * the recorder logs outcomes ("sent", "failed", ...) in batches as they come.
     """
 
@@ -230,29 +230,21 @@ class FanOut:
         return True
 
     async def _dispatch(self) -> None:
-        """Start each staged send on its own pacing slot.
-
-        No more sends are in flight than the bot has connections: a send waiting for a
-        connection is logged "pending" and would be one more "uncertain" after a crash.
-        """
+        """Start each staged send on its own pacing slot, no more at once than ``InFlight``
+        allows. The slot is taken once there is a message to send, so none is held while the
+        queue is empty."""
         in_flight = InFlight(self.rate, connections_for(self.rate))
         sends: set[asyncio.Task] = set()
         while True:
             await in_flight.acquire()
-            ticket = await self.budget.reserve()
-            if self._staged.empty():  # nothing to send yet: no slot is held while waiting
-                self.budget.give_back(ticket)
+            if self._staged.empty():
                 self._running_low.set()
-                item = await self._staged.get()
-                if item is not None:
-                    ticket = await self.budget.reserve()
-            else:
-                item = self._staged.get_nowait()
+            item = await self._staged.get()
+            if item is None:
+                break
+            ticket = await self.budget.reserve()
             if self._staged.qsize() <= self._ahead() // 2:
                 self._running_low.set()
-            if item is None:
-                self.budget.give_back(ticket)
-                break
             task = asyncio.ensure_future(self._deliver_staged(item, ticket, in_flight))
             sends.add(task)
             task.add_done_callback(sends.discard)

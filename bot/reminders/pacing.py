@@ -92,10 +92,12 @@ class Clock:
     def release(self, slot: Slot, *, sent: bool = True) -> None:
         """The slot's request was answered: it counts one more second. A slot whose request
         was never made (``sent=False``) stops counting at once."""
-        if self._open.pop(slot, 0) is None:
-            if sent:
-                self._answered.append(time.monotonic())
-            self._released.set()
+        if slot not in self._open:  # given back already, or forgotten
+            return
+        del self._open[slot]
+        if sent:
+            self._answered.append(time.monotonic())
+        self._released.set()
 
     def slow_down(self) -> None:
         """Telegram saw too many: space slots a little further apart for a while."""

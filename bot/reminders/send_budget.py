@@ -65,9 +65,9 @@ FANOUT = Lane.FANOUT
 
 class Ticket:
     """A fan-out slot taken in advance (``SendBudget.reserve``), spent by the request that
-    carries it in ``rate_limit_args``. The fan-out takes its slot before it picks the next
-    message, so messages logged "pending" never queue inside the limiter. A ticket that will
-    not be spent is given back with ``SendBudget.give_back``."""
+    carries it in ``rate_limit_args``. The fan-out takes its slot before it starts the send,
+    so messages logged "pending" never queue inside the limiter. A ticket that will not be
+    spent is given back with ``SendBudget.give_back``."""
 
     __slots__ = ("slots", "spent")
 
