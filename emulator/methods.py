@@ -252,12 +252,19 @@ def get_file(emu: SimulatedUsers, params: dict, name: str) -> dict:
     return {key: file[key] for key in ("file_id", "file_unique_id", "file_size", "file_path")}
 
 
-@method("answerCallbackQuery")
-def answer_callback_query(emu: SimulatedUsers, params: dict, name: str) -> bool:
-    query = emu._callback_queries.get(params["callback_query_id"])
+def claim_query(queries: dict[str, dict], query_id: str) -> dict:
+    """The query a bot answers, marked answered: Telegram takes one answer per query, and
+    refuses an unknown or already answered one."""
+    query = queries.get(query_id)
     if query is None or query["answered"]:
         raise bad_request(QUERY_INVALID)
     query["answered"] = True
+    return query
+
+
+@method("answerCallbackQuery")
+def answer_callback_query(emu: SimulatedUsers, params: dict, name: str) -> bool:
+    query = claim_query(emu._callback_queries, params["callback_query_id"])
     answer = CallbackAnswer(params["callback_query_id"], query["update_id"], query["data"],
                             params.get("text"), bool(params.get("show_alert")),
                             params.get("url"))
@@ -268,10 +275,7 @@ def answer_callback_query(emu: SimulatedUsers, params: dict, name: str) -> bool:
 
 @method("answerInlineQuery")
 def answer_inline_query(emu: SimulatedUsers, params: dict, name: str) -> bool:
-    query = emu._inline_queries.get(params["inline_query_id"])
-    if query is None or query["answered"]:
-        raise bad_request(QUERY_INVALID)
-    query["answered"] = True
+    query = claim_query(emu._inline_queries, params["inline_query_id"])
     answer = InlineAnswer(params["inline_query_id"], query["update_id"], query["query"],
                           params["results"], params.get("next_offset"),
                           bool(params.get("is_personal")), params.get("cache_time"),
