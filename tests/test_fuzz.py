@@ -211,8 +211,10 @@ class FuzzBot:
         """A plain command, answered after everything the fuzzer did."""
         async def ask() -> bool:
             self.emulator.unread(PRIVATE_USERS[0])
-            self.emulator.user_message(PRIVATE_USERS[0], "/help")
-            return bool(await self.emulator.next_message(PRIVATE_USERS[0], timeout=15))
+            update_id = self.emulator.user_message(PRIVATE_USERS[0], "/help")
+            answered = bool(await self.emulator.next_message(PRIVATE_USERS[0], timeout=15))
+            await self._run(update_id)  # the answer goes out before process_update returns
+            return answered
 
         return self.loop.run_until_complete(ask())
 
