@@ -3,6 +3,7 @@
 import pytest
 
 from bot.content.dates import DateQuery, parse_date
+from bot.content.folding import normalise
 from bot.content.intent import ignored_words
 from bot.content.library import Library, content_documents
 from bot.content.loading import load_content
@@ -50,3 +51,17 @@ def test_an_exact_name_or_the_dates_commemoration_is_the_answer(library, query):
 
 def test_a_choice_is_left_only_between_equal_matches(library):
     assert len(library.lookup("zhanaozen tr", ("anniversary",))) > 1
+
+
+def test_a_new_language_brings_its_month_names_from_babel():
+    """Kazakh (being added) needs no list of its own: Babel's kk locale has the months."""
+    with_kazakh = ("en", "ru", "kk")
+    assert parse_date("5 маусым", ignored_words(), with_kazakh) == DateQuery(6, 5)
+    assert parse_date("16 желтоқсан 2011", ignored_words(), with_kazakh) == DateQuery(12, 16, 2011)
+    assert parse_date("5 маусым", ignored_words()) is None  # not configured: not a month
+
+
+@pytest.mark.parametrize(("kazakh", "latin"), [("Жаңаөзен", "Zhanaozen"), ("Әділов", "Adilov"),
+                                               ("Қаңтар", "Kantar")])
+def test_kazakh_letters_fold_like_their_latin_spellings(kazakh, latin):
+    assert normalise(kazakh) == normalise(latin)

@@ -35,11 +35,12 @@ class DateQuery:
 
 
 @cache
-def _months() -> tuple[dict[str, int], dict[str, set[int]]]:
+def month_names(languages: tuple[str, ...] = LANGUAGES
+                ) -> tuple[dict[str, int], dict[str, set[int]]]:
     """Every month name form → month, and every full name → its months (for prefixes)."""
     forms: dict[str, int] = {}
     full: dict[str, set[int]] = {}
-    for language in LANGUAGES:
+    for language in languages:
         for width in ("wide", "abbreviated"):
             for context in ("format", "stand-alone"):
                 for month, name in get_month_names(width, context, locale=language).items():
@@ -52,9 +53,9 @@ def _months() -> tuple[dict[str, int], dict[str, set[int]]]:
     return forms, full
 
 
-def month_of(word: str) -> int | None:
+def month_of(word: str, languages: tuple[str, ...] = LANGUAGES) -> int | None:
     """The month a word names ("june", «июня», «декабре», "sept"), or None."""
-    forms, full = _months()
+    forms, full = month_names(languages)
     if word in forms:
         return forms[word]
     for key in keys(word):
@@ -67,7 +68,8 @@ def month_of(word: str) -> int | None:
     return None
 
 
-def parse_date(text: str, ignored: frozenset[str]) -> DateQuery | None:
+def parse_date(text: str, ignored: frozenset[str],
+               languages: tuple[str, ...] = LANGUAGES) -> DateQuery | None:
     """The date a query names, or None when it names something else too.
 
     ``ignored`` are the words that carry nothing ("on", "the", «года»): "what happened on
@@ -90,7 +92,7 @@ def parse_date(text: str, ignored: frozenset[str]) -> DateQuery | None:
             continue
         if word in ignored:
             continue
-        found = month_of(word)
+        found = month_of(word, languages)
         if found is None or month is not None:
             return None
         month = found

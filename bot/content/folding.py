@@ -4,8 +4,9 @@ each word's stem in every configured language.
 Readers type names in Latin, Russian or Kazakh Cyrillic, with or without "y" before vowels,
 and in any Russian case («Розы Тулетаевой»). ``anyascii`` renders every script in Latin,
 a few folds make the usual transliteration variants equal (kh/h, zh/j, doubled letters), and
-the Snowball stemmer of each language in ``bot.i18n.LANGUAGES`` strips case endings. A word
-then matches when any of its keys (its skeleton, or its stem's) equals one of the other's.
+the Snowball stemmer (PyStemmer) of each language in ``bot.i18n.LANGUAGES`` strips case
+endings. A word then matches when any of its keys (its skeleton, or its stem's) equals one of
+the other's.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import re
 import unicodedata
 from functools import cache, lru_cache
 
-import snowballstemmer  # type: ignore[import-untyped]
+import Stemmer  # type: ignore[import-not-found]  # PyStemmer: Snowball, compiled
 from anyascii import anyascii
 
 from bot.i18n import LANGUAGES
@@ -66,10 +67,10 @@ def skeleton(word: str) -> str:
 
 
 @cache
-def _stemmers() -> tuple[snowballstemmer.stemmer, ...]:
-    available = set(snowballstemmer.algorithms())
+def _stemmers() -> tuple[Stemmer.Stemmer, ...]:
+    available = set(Stemmer.algorithms())
     names = (SNOWBALL_NAMES.get(code, code) for code in LANGUAGES)
-    return tuple(snowballstemmer.stemmer(name) for name in names if name in available)
+    return tuple(Stemmer.Stemmer(name) for name in names if name in available)
 
 
 @lru_cache(maxsize=65536)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-from bot.content.dates import DateQuery, parse_date
+from bot.content.dates import DateQuery, month_names, parse_date
 from bot.content.folding import keys, skeleton, words
 from bot.content.intent import ignored_words, intent_of
 from bot.content.schema import Card
@@ -87,6 +87,7 @@ class SearchIndex:
     def __init__(self, cards: Iterable[Card]) -> None:
         self.cards = {card.id: card for card in cards}
         self._ignored = ignored_words()
+        month_names()  # built now (Babel's locale data), not by the first date typed
         self._names: list[_Name] = []
         self._names_by_key: dict[str, set[int]] = defaultdict(set)
         self._name_words: dict[str, set[int]] = defaultdict(set)  # skeleton → names

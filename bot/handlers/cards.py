@@ -176,9 +176,12 @@ async def find_and_send(
         await reply(update, context, esc(text), card_buttons(list(result.cards[:PAGE_SIZE]), tr))
         return
     if result.nearest:
-        text = _("No card is dated %(when)s. The nearest dated cards:") % {
-            "when": asked_date(tr, result.date)}
-        await reply(update, context, esc(text), card_buttons(list(result.nearest), tr))
+        text = esc(_("No card is dated %(when)s. The nearest dated cards:") % {
+            "when": asked_date(tr, result.date)})
+        for card in result.nearest:
+            when, name = tr.partial_date(card.date or ""), card.name.get(tr.language)
+            text += f"\n• {esc(when)} — {esc(name)}"
+        await reply(update, context, text, card_buttons(list(result.nearest), tr))
         return
     text = esc(_("I found no card for “%(query)s”.") % {"query": query})
     if result.suggestions:
