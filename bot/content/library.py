@@ -83,10 +83,6 @@ class Library:
         result = self.search(query, kinds)
         return list(result.cards[:1] if result.opens else result.cards)
 
-    def suggest(self, query: str, kinds: tuple[str, ...] | None = None) -> list[Card]:
-        """Loose guesses for "did you mean", when the search found nothing."""
-        return list(self.search(query, kinds).suggestions)
-
     def calendar(self, today: date) -> list[Occurrence]:
         """Every dated anniversary, the next upcoming first (today counts as upcoming)."""
         return list(self._calendars.get(today, lambda: self._calendar(today)))

@@ -33,6 +33,9 @@ TEXT_FUZZY_MIN = 6
 """Words in the texts forgive a typo only when long: short words have too many neighbours."""
 SUGGEST_CUTOFF = 65
 MIN_WORD = 2
+MAX_TERMS = 8
+"""Words of a query that count: no name or question needs more, and each costs a fuzzy pass
+over the vocabulary (a pasted paragraph must stay cheap)."""
 NAME_WEIGHT = 2.0
 """A word in a card's name or alias counts twice as much as the same word in its text."""
 YEAR_BONUS = 0.5
@@ -72,6 +75,8 @@ class _Name:
 @dataclass(slots=True)
 class _Scoring:
     scores: dict[str, float]
+    by_name: dict[str, float]
+    """The part of each score its names and aliases give."""
     named: set[str]
     """Cards a typed word names (in a name or alias, not only in the text)."""
     covered: set[str]
@@ -129,22 +134,24 @@ class SearchIndex:
         allowed = {cid for cid, c in self.cards.items() if kinds is None or c.kind in kinds}
         content = self._content(query)
         years = [int(w) for w in content if w.isdecimal() and len(w) == 4]
-        terms = [w for w in content if not (w.isdecimal() and len(w) == 4)]
+        terms = [w for w in content if not (w.isdecimal() and len(w) == 4)][:MAX_TERMS]
         asked = parse_date(query, self._ignored) if _dated(kinds) else None
         if asked is not None and asked.day is not None:
             return self._by_date(asked, allowed)
         exact = self._exact(terms, allowed) if terms else []
-        if exact:
-            named = _narrow_by_year([self.cards[cid] for cid in exact], years)
+        named = [self.cards[cid] for cid in exact]
+        if named and (not years or any(card.year in years for card in named)):
+            named = [card for card in named if not years or card.year in years]
             return SearchResult(tuple(named), opens=len(named) == 1)
         if asked is not None:
             return self._by_date(asked, allowed)
         scoring = self._score(terms, allowed)
         scored = scoring.scores
-        if years:
-            for cid in list(scored):
-                if self.cards[cid].year in years:
-                    scored[cid] += YEAR_BONUS
+        if years:  # "Zhanaozen 2021": the cards named that are of that year, if any
+            of_year = {cid: score + YEAR_BONUS for cid, score in scored.items()
+                       if self.cards[cid].year in years}
+            if any(cid in scoring.named for cid in of_year):
+                scored = {cid: score for cid, score in of_year.items() if cid in scoring.named}
             if not terms:  # a year alone: that year's dated cards
                 scored = {cid: 1.0 for cid in allowed if self.cards[cid].year in years}
         ranked = sorted(scored.items(), key=lambda item: (-item[1], self._order(item[0])))
@@ -155,12 +162,26 @@ class SearchIndex:
             ranked.sort(key=lambda item: item[0] != winner)
         best = ranked[0][1]
         second = ranked[1][1] if len(ranked) > 1 else 0.0
-        chosen = [self.cards[cid] for cid, score in ranked if score >= best / 2][:MAX_CHOICE]
+        # When names match, the choice is between the cards named ("Kanat": the two Kanats,
+        # not every card whose text mentions one).
+        named_first = ranked[0][0] in scoring.named
+        chosen = [self.cards[cid] for cid, score in ranked if score >= best / 2
+                  and (not named_first or cid in scoring.named)][:MAX_CHOICE]
         opens = winner is not None or len(chosen) == 1 or (
-            best - second >= CLEAR_MARGIN
-            and (ranked[0][0] in scoring.named or ranked[0][0] in scoring.all_in_text))
+            best - second >= CLEAR_MARGIN and self._wins_on_its_own(scoring, ranked))
         return SearchResult(tuple(chosen), opens=opens,
                             scores=tuple(Match(cid, score) for cid, score in ranked))
+
+    @staticmethod
+    def _wins_on_its_own(scoring: _Scoring, ranked: list[tuple[str, float]]) -> bool:
+        """A lead in the texts alone does not open a card when the next has as good a name
+        ("Serik": three people; one card's text says it more often): only a better name
+        does, or, among cards no name matches, having every typed word."""
+        top = ranked[0][0]
+        if top not in scoring.named:
+            return top in scoring.all_in_text
+        runner_up = ranked[1][0] if len(ranked) > 1 else None
+        return scoring.by_name[top] > scoring.by_name.get(runner_up or "", 0.0)
 
     def _winner(self, scoring: _Scoring, ranked: list[tuple[str, float]]) -> str | None:
         """The card a name makes the answer: the only one named by exactly the typed words
@@ -191,7 +212,7 @@ class SearchIndex:
 
     def _score(self, terms: list[str], allowed: set[str]) -> _Scoring:
         """Each card's score: how much of the query its best name covers, plus its text."""
-        result = _Scoring({}, set(), set(), set(), set())
+        result = _Scoring({}, {}, set(), set(), set(), set())
         if not terms:
             return result
         per_name: dict[int, float] = defaultdict(float)
@@ -223,6 +244,7 @@ class SearchIndex:
                 result.covered.add(cid)
                 if len(name.words) == len(terms):
                     result.complete.add(cid)
+        result.by_name = dict(scores)
         for cid, weight in text_hits.items():
             if cid in allowed:
                 scores[cid] += weight / (idf_total or 1.0)
@@ -340,11 +362,6 @@ def _covers(term_keys: list[frozenset[str]], name_words: list[frozenset[str]]) -
 
 def _dated(kinds: Sequence[str] | None) -> bool:
     return kinds is None or "anniversary" in kinds
-
-
-def _narrow_by_year(cards: list[Card], years: list[int]) -> list[Card]:
-    narrowed = [card for card in cards if card.year in years]
-    return narrowed or cards
 
 
 def _month_of(card: Card) -> int | None:
