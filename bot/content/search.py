@@ -97,6 +97,7 @@ class SearchIndex:
         self._names_by_key: dict[str, set[int]] = defaultdict(set)
         self._name_words: dict[str, set[int]] = defaultdict(set)  # skeleton → names
         self._text: dict[str, set[str]] = defaultdict(set)  # key → card ids
+        self._kinds: dict[tuple[str, ...] | None, set[str]] = {}
         for card in self.cards.values():
             for name in _card_names(card):
                 self._add_name(card.id, name)
@@ -121,6 +122,13 @@ class SearchIndex:
             for key in keys(word):
                 self._names_by_key[key].add(index)
 
+    def _allowed(self, kinds: Sequence[str] | None) -> set[str]:
+        key = tuple(kinds) if kinds is not None else None
+        if key not in self._kinds:
+            self._kinds[key] = {cid for cid, card in self.cards.items()
+                                if key is None or card.kind in key}
+        return self._kinds[key]
+
     def _content(self, text: str) -> list[str]:
         return [w for w in words(text) if w not in self._ignored and len(skeleton(w)) >= MIN_WORD]
 
@@ -131,7 +139,7 @@ class SearchIndex:
         intent = intent_of(query)
         if intent is not None:
             return SearchResult(intent=intent)
-        allowed = {cid for cid, c in self.cards.items() if kinds is None or c.kind in kinds}
+        allowed = self._allowed(kinds)
         content = self._content(query)
         years = [int(w) for w in content if w.isdecimal() and len(w) == 4]
         terms = [w for w in content if not (w.isdecimal() and len(w) == 4)][:MAX_TERMS]
@@ -145,6 +153,10 @@ class SearchIndex:
             return SearchResult(tuple(named), opens=len(named) == 1)
         if asked is not None:
             return self._by_date(asked, allowed)
+        return self._by_words(terms, years, allowed)
+
+    def _by_words(self, terms: list[str], years: list[int], allowed: set[str]) -> SearchResult:
+        """Cards ranked by the words typed, names first; one opens only when it clearly wins."""
         scoring = self._score(terms, allowed)
         scored = scoring.scores
         if years:  # "Zhanaozen 2021": the cards named that are of that year, if any
@@ -157,7 +169,7 @@ class SearchIndex:
         ranked = sorted(scored.items(), key=lambda item: (-item[1], self._order(item[0])))
         if not ranked:
             return SearchResult(suggestions=self._suggest(terms, allowed))
-        winner = self._winner(scoring, ranked)
+        winner = self._winner(scoring, [cid for cid, _ in ranked])
         if winner is not None:
             ranked.sort(key=lambda item: item[0] != winner)
         best = ranked[0][1]
@@ -183,12 +195,13 @@ class SearchIndex:
         runner_up = ranked[1][0] if len(ranked) > 1 else None
         return scoring.by_name[top] > scoring.by_name.get(runner_up or "", 0.0)
 
-    def _winner(self, scoring: _Scoring, ranked: list[tuple[str, float]]) -> str | None:
+    def _winner(self, scoring: _Scoring, ranked: list[str]) -> str | None:
         """The card a name makes the answer: the only one named by exactly the typed words
         (typos allowed), else the only person all of them name ("Vadim", "Larisa")."""
-        if len(scoring.complete) == 1:
-            return next(iter(scoring.complete))
-        people = [cid for cid, _ in ranked if cid in scoring.covered
+        complete = [cid for cid in ranked if cid in scoring.complete]
+        if len(complete) == 1:
+            return complete[0]
+        people = [cid for cid in ranked if cid in scoring.covered
                   and self.cards[cid].kind != "anniversary"]
         return people[0] if len(people) == 1 else None
 
