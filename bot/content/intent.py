@@ -14,8 +14,8 @@ from bot.i18n import LANGUAGES, N_, translator
 
 # Each is translated as a list, not as a sentence: the words readers of that language type.
 INTENT_WORDS = {
-    "greeting": N_("hello, hi, hey, hiya, hi there, good morning, good afternoon, "
-                   "good evening, good day, greetings, start"),
+    "greeting": N_("hello, hallo, hi, hey, hiya, howdy, hi there, good morning, "
+                   "good afternoon, good evening, good night, good day, greetings, start"),
     "thanks": N_("thanks, thank you, thank you very much, many thanks, thx, ty, cheers"),
     "help": N_("help, menu, commands, what can you do"),
     "ack": N_("ok, okay, yes, no, yep, nope, sure, fine, good, great, cool, nice, bye, "
@@ -26,7 +26,7 @@ IGNORED_WORDS = N_(
     "its, this, that, these, those, there, here, about, with, by, what, whats, who, whos, "
     "whom, whose, when, where, why, how, which, happened, happen, did, do, does, tell, me, "
     "show, find, search, look, looking, please, can, could, you, your, i, my, we, our, now, "
-    "today, then, very, much, any, some, year, th, st, nd, rd, s, card, info")
+    "today, then, very, much, any, some, year, th, st, nd, rd, s, card, info, bot")
 """Question words and little words a search skips ("what happened in Zhanaozen?")."""
 
 
@@ -54,7 +54,7 @@ def intent_of(text: str) -> str | None:
     by_intent, ignored = _lists()
     if not typed:
         return "ack"  # 👍, "?", "..."
-    meaningful = [word for word in typed if word not in ignored]
+    meaningful = [word for word in typed if word not in ignored and len(word) > 1]
     if not meaningful:
         return "ack"  # "what is this?"
     known = set().union(*by_intent.values())
