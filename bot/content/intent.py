@@ -16,7 +16,8 @@ from bot.i18n import LANGUAGES, N_, translator
 INTENT_WORDS = {
     "greeting": N_("hello, hallo, hi, hey, hiya, howdy, hi there, good morning, "
                    "good afternoon, good evening, good night, good day, greetings, start"),
-    "thanks": N_("thanks, thank you, thank you very much, many thanks, thx, ty, cheers"),
+    "thanks": N_("thanks, thanks a lot, thank you, thank you very much, many thanks, thx, "
+                 "ty, cheers"),
     "help": N_("help, menu, commands, what can you do"),
     "ack": N_("ok, okay, yes, no, yep, nope, sure, fine, good, great, cool, nice, bye, "
               "goodbye"),

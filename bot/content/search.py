@@ -28,6 +28,8 @@ MAX_CHOICE = 5
 """At most this many cards are offered when none clearly wins."""
 NAME_FUZZY_CUTOFF = 80
 """rapidfuzz ratio (0-100) from which a name word counts as a typo of the typed one."""
+FUZZY_SPREAD = 5
+"""Name words this much less alike than the closest one are not the typo's."""
 TEXT_FUZZY_CUTOFF = 88
 TEXT_FUZZY_MIN = 6
 """Words in the texts forgive a typo only when long: short words have too many neighbours."""
@@ -280,11 +282,15 @@ class SearchIndex:
                 for index in self._name_words[word]:
                     hits.setdefault(index, 0.9)
         if not hits and len(wanted) >= 4:
-            for word, score, _ in process.extract(
-                    wanted, self._vocabulary, scorer=fuzz.ratio,
-                    score_cutoff=NAME_FUZZY_CUTOFF, limit=5):
-                for index in self._name_words[word]:
-                    hits[index] = max(hits.get(index, 0.0), 0.85 * score / 100)
+            close = process.extract(wanted, self._vocabulary, scorer=fuzz.ratio,
+                                    score_cutoff=NAME_FUZZY_CUTOFF, limit=5)
+            # A typo is of one name: only the closest words count ("Dosmagambetova" is
+            # Dosmagambetov, not also Besmagambetov).
+            best = max((score for _word, score, _ in close), default=0.0)
+            for word, score, _ in close:
+                if score >= best - FUZZY_SPREAD:
+                    for index in self._name_words[word]:
+                        hits[index] = max(hits.get(index, 0.0), 0.85 * score / 100)
         return hits
 
     def _text_hits(self, term: str) -> tuple[set[str], float]:
@@ -332,12 +338,17 @@ class SearchIndex:
             opens = len(on_day) == 1 or (bool(on_day[0].commemorated)
                                          and not on_day[1].commemorated)
             return SearchResult(tuple(on_day), opens=opens, date=asked)
-        days = sorted((c for c in dated if c.anniversary_day), key=lambda c: c.anniversary_day
-                      or (0, 0))
+        # The calendar goes round: before 10 February comes 21 December. On a day with
+        # several cards the commemoration stands for it (21 May: the Shetpe verdicts).
+        days = sorted((c for c in dated if c.anniversary_day),
+                      key=lambda c: (c.anniversary_day, not c.commemorated, c.year or 0))
+        if not days:
+            return SearchResult(date=asked)
         asked_day = (asked.month, asked.day)
-        before = [c for c in days if (c.anniversary_day or (0, 0)) < asked_day]
-        after = [c for c in days if (c.anniversary_day or (0, 0)) > asked_day]
-        around = (before or days)[-1:] + (after or days)[:1]
+        before = [c for c in days if (c.anniversary_day or (0, 0)) < asked_day] or days
+        after = [c for c in days if (c.anniversary_day or (0, 0)) > asked_day] or days
+        last_day = before[-1].anniversary_day
+        around = [next(c for c in before if c.anniversary_day == last_day), *after[:1]]
         nearest = tuple({card.id: card for card in around}.values())
         return SearchResult(date=asked, nearest=nearest)
 
