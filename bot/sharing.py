@@ -8,7 +8,7 @@ a link back to the bot. Plain Python, so tests and benchmarks call it without Te
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from telegram.helpers import create_deep_linked_url
 
+from bot.content import folding
 from bot.content.cards import (
     STATUS_LABELS,
     attr,
@@ -23,9 +24,9 @@ from bot.content.cards import (
     shorten,
 )
 from bot.content.folding import normalise
+from bot.content.intent import ignored_words
 from bot.content.library import Library, next_occurrence
 from bot.content.schema import Card, ProtestEvent, parse_partial_date
-from bot.content.search import mentions
 from bot.content.share_text import share_text
 from bot.i18n import LANGUAGES, N_, Translator, translator
 from bot.memo import PerOwner
@@ -201,7 +202,22 @@ def _all_cards(library: Library, today: date) -> list[Card]:
 
 def _events_matching(query: str, events: Sequence[EventShare]) -> list[EventShare]:
     by_id = {event.id: event for event in events}
-    return [by_id[event.id] for event in events if mentions(query, event.names)]
+    return [by_id[event.id] for event in events if _mentions(query, event.names)]
+
+
+def _mentions(query: str, names: Iterable[str]) -> bool:
+    """True when every word typed is a word of one of the names, in any form, or begins
+    one ("Lond", «Лондоне»): how an upcoming protest is found by its city or venue."""
+    ignored = ignored_words()
+    typed = [folding.keys(w) for w in folding.words(query) if w not in ignored]
+    if not typed:
+        return False
+    for name in names:
+        own = [folding.keys(w) for w in folding.words(name)]
+        if all(any(t & o or any(k.startswith(s) for k in o for s in t if len(s) >= 3)
+                   for o in own) for t in typed):
+            return True
+    return False
 
 
 def _kind_matches(library: Library, query: str, today: date,

@@ -358,21 +358,6 @@ class SearchIndex:
         return (0 if card.kind != "anniversary" or card.commemorated else 1), card_id
 
 
-def mentions(query: str, names: Iterable[str]) -> bool:
-    """True when every word typed is a word of one of the names, in any form, or begins
-    one ("Lond", «Лондоне»): how an upcoming protest is found by its city or venue."""
-    ignored = ignored_words()
-    typed = [keys(w) for w in words(query) if w not in ignored]
-    if not typed:
-        return False
-    for name in names:
-        own = [keys(w) for w in words(name)]
-        if all(any(t & o or any(k.startswith(s) for k in o for s in t if len(s) >= 3)
-                   for o in own) for t in typed):
-            return True
-    return False
-
-
 def _covers(term_keys: list[frozenset[str]], name_words: list[frozenset[str]]) -> bool:
     """Each typed word matches a different word of the name (a small bipartite match)."""
     if not term_keys:
