@@ -8,7 +8,7 @@ a link back to the bot. Plain Python, so tests and benchmarks call it without Te
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
@@ -16,15 +16,17 @@ from typing import TYPE_CHECKING, TypeVar
 
 from telegram.helpers import create_deep_linked_url
 
+from bot.content import folding
 from bot.content.cards import (
     STATUS_LABELS,
     attr,
     esc,
     shorten,
 )
+from bot.content.folding import normalise
+from bot.content.intent import ignored_words
 from bot.content.library import Library, next_occurrence
 from bot.content.schema import Card, ProtestEvent, parse_partial_date
-from bot.content.search import normalise, rank
 from bot.content.share_text import share_text
 from bot.i18n import LANGUAGES, N_, Translator, translator
 from bot.memo import PerOwner
@@ -49,9 +51,6 @@ DESCRIPTION_LIMIT = 120
 DEFAULT_PRISONERS = 3
 """How many prisoners the empty query offers after the anniversaries."""
 DEC16_CARD = "zhanaozen-massacre"
-MIN_WORD = 4
-MAX_WORDS = 6
-"""A query that matches nothing as a whole is tried word by word: words this long, this many."""
 
 NO_RESULTS_PAYLOAD = "inline"
 """Start parameter of the "open the bot" button shown when nothing matched; /start treats it
@@ -152,22 +151,20 @@ def matching_entries(library: Library, query: str, language: str, today: date,
                                              *events[:1], *_all_cards(library, today),
                                              *events]
         return [(subject, language) for subject in _unique(subjects)]
-    # A card named exactly comes first; on a date, the 16 December card, then the later
-    # events (the campaign's).
-    on_date = sorted(library.by_date_query(query), key=_campaign_first)
-    matches = library.find(query, limit=MAX_RESULTS)
-    exact = [library.cards[m.key] for m in matches if m.score >= 1.0]
-    named = _unique([*exact, *on_date, *(library.cards[m.key] for m in matches)])
-    # Upcoming protests, and lists asked for by a word like "protests", come before cards
-    # that only partly match: "London" wants next week's protest there more than a
-    # historical card with London in its name.
+    # The one search's first card comes first when it is the answer (as in a private chat);
+    # otherwise upcoming protests, and lists asked for by a word like "protests", come
+    # before cards that only partly match: "London" wants next week's protest there more
+    # than a historical card with London in its name.
+    result = library.search(query)
+    if result.intent is not None:
+        return matching_entries(library, "", language, today, events)
+    cards = list(result.cards or result.nearest or result.suggestions)
+    listed = _kind_matches(library, query, today, events)  # "prisoners": the list, not a card
+    first = cards[:1] if result.opens and not listed else []
     found: Sequence[Card | EventShare] = _unique([
-        *exact, *on_date, *_events_matching(query, events),
-        *_kind_matches(library, query, today, events), *named])
-    if not found:
-        found = named = _by_words(library, query) or list(library.suggest(query))
+        *first, *_events_matching(query, events), *listed, *cards])
     entries: list[Entry] = [(subject, language) for subject in found]
-    if named and found[0] is named[0]:
+    if first and found[0] is first[0]:
         # The best match also in the other language: sharers often post into a group that
         # reads the other one (an English-speaking campaigner, a Russian-speaking union).
         other = next(code for code in LANGUAGES if code != language)
@@ -192,14 +189,6 @@ def default_cards(library: Library, today: date) -> list[Card]:
     return _unique(picked)
 
 
-def _by_words(library: Library, query: str) -> list[Card]:
-    """Cards named by any single word, for queries like "Tuletaeva trial 2012"."""
-    words = [word for word in query.split() if len(normalise(word)) >= MIN_WORD][:MAX_WORDS]
-    if len(words) < 2:
-        return []
-    return _unique([library.cards[m.key] for word in words for m in library.find(word)])
-
-
 def _campaign_first(card: Card) -> tuple[bool, int]:
     """Among cards on one day: 16 December 2011 first, then the most recent events."""
     return card.id != DEC16_CARD, -(card.year or 0)
@@ -213,8 +202,22 @@ def _all_cards(library: Library, today: date) -> list[Card]:
 
 def _events_matching(query: str, events: Sequence[EventShare]) -> list[EventShare]:
     by_id = {event.id: event for event in events}
-    return [by_id[m.key] for m in rank(query, {e.id: e.names for e in events}, limit=MAX_RESULTS)
-            if m.score >= 0.8]
+    return [by_id[event.id] for event in events if _mentions(query, event.names)]
+
+
+def _mentions(query: str, names: Iterable[str]) -> bool:
+    """True when every word typed is a word of one of the names, in any form, or begins
+    one ("Lond", «Лондоне»): how an upcoming protest is found by its city or venue."""
+    ignored = ignored_words()
+    typed = [folding.keys(w) for w in folding.words(query) if w not in ignored]
+    if not typed:
+        return False
+    for name in names:
+        own = [folding.keys(w) for w in folding.words(name)]
+        if all(any(t & o or any(k.startswith(s) for k in o for s in t if len(s) >= 3)
+                   for o in own) for t in typed):
+            return True
+    return False
 
 
 def _kind_matches(library: Library, query: str, today: date,

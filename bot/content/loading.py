@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from bot.content.folding import normalise
 from bot.content.schema import (
     Card,
     Content,
@@ -22,7 +23,6 @@ from bot.content.schema import (
     Source,
     Text,
 )
-from bot.content.search import normalise
 from bot.i18n import LANGUAGES
 
 CONTENT_DIR = Path(__file__).resolve().parents[2] / "content"

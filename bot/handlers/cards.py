@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
+from babel.dates import format_date
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import callbacks
 from bot.content.cards import CardRenderer, esc, heading
+from bot.content.dates import DateQuery
 from bot.content.library import PEOPLE_KINDS
 from bot.content.lists import PAGE_SIZE, card_buttons, list_page
 from bot.content.schema import Card
@@ -22,7 +24,7 @@ from bot.handlers.common import (
     stale_button,
 )
 from bot.handlers.protests import show_protests
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from bot.sharing import EVENTS_PAYLOAD
 
 PAYLOAD_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -154,32 +156,70 @@ async def today(update: Update, context: BotContext) -> None:
 async def find_and_send(
     update: Update, context: BotContext, query: str, kinds: tuple[str, ...] | None, list_kind: str
 ) -> None:
+    """The one search's answer (``Library.search``): a card, a short choice, a date's
+    nearest cards, a kind word for a greeting, or "not found" with guesses."""
     tr = context.tr(update)
     _ = tr.gettext
     if not query:
         await send_list(update, context, list_kind, 0)
         return
-    library = context.library
-    found = library.lookup(query, kinds)
-    if len(found) == 1:
-        await send_card(update, context, found[0])
+    result = context.library.search(query, kinds)
+    if result.intent is not None:
+        await answer_intent(update, context, result.intent)
         return
-    if found:
-        await reply(
-            update,
-            context,
-            esc(_("Several cards match. Which one?")),
-            card_buttons(found[:PAGE_SIZE], tr),
-        )
+    if result.cards and result.opens:
+        await send_card(update, context, result.cards[0])
         return
-    suggestions = library.suggest(query, kinds)
+    if result.cards:
+        text = (_("Cards from %(when)s:") % {"when": asked_date(tr, result.date)}
+                if result.date else _("Several cards match. Which one?"))
+        await reply(update, context, esc(text), card_buttons(list(result.cards[:PAGE_SIZE]), tr))
+        return
+    if result.nearest:
+        text = esc(_("No card is dated %(when)s. The nearest dated cards:") % {
+            "when": asked_date(tr, result.date)})
+        for card in result.nearest:
+            when, name = tr.partial_date(card.date or ""), card.name.get(tr.language)
+            text += f"\n• {esc(when)} — {esc(name)}"
+        await reply(update, context, text, card_buttons(list(result.nearest), tr))
+        return
     text = esc(_("I found no card for “%(query)s”.") % {"query": query})
-    if suggestions:
+    if result.suggestions:
         text += "\n" + esc(_("Did you mean one of these?"))
-        await reply(update, context, text, card_buttons(suggestions, tr))
+        await reply(update, context, text, card_buttons(list(result.suggestions), tr))
     else:
         text += "\n" + esc(_("Try a surname, a date like 16.12, or open the list."))
         await reply(update, context, text, main_menu(tr))
+
+
+INTENT_REPLIES = {
+    "greeting": N_("Hello! I have sourced cards on the Zhanaozen prisoners, on those who died "
+                   "and on the anniversaries. Type a name or a date, or choose below."),
+    "thanks": N_("You are welcome. Type a name or a date whenever you like, or choose below."),
+    "ack": N_("Type a name (for example Tuletaeva) or a date (16 December), or choose below."),
+}
+
+
+async def answer_intent(update: Update, context: BotContext, intent: str) -> None:
+    """A greeting, thanks, "help" or "ok": a short answer and the menu, never a card."""
+    tr = context.tr(update)
+    if intent == "help":
+        await reply(update, context, help_text(tr, context.bot_username), main_menu(tr))
+        return
+    text = tr.gettext(INTENT_REPLIES.get(intent, INTENT_REPLIES["ack"]))
+    await reply(update, context, esc(text), main_menu(tr))
+
+
+def asked_date(tr: Translator, asked: DateQuery | None) -> str:
+    """The date or month a query asked for, as the reader writes it ("4 June", «июнь 2012»)."""
+    if asked is None:
+        return ""
+    if asked.day is None:
+        pattern = "LLLL y" if asked.year else "LLLL"
+        return format_date(date(asked.year or 2000, asked.month, 1), pattern, locale=tr.locale)
+    pattern = "d MMMM y" if asked.year else "d MMMM"
+    return format_date(date(asked.year or 2000, asked.month, asked.day), pattern,
+                       locale=tr.locale)
 
 
 async def send_card(

@@ -16,13 +16,13 @@ from bot.handlers.common import MAX_QUERY, main_menu, reply
 
 
 async def free_text(update: Update, context: BotContext) -> None:
-    """Private text no flow took (``bot.handlers.flows``): a search by name or date."""
+    """Private text no flow took (``bot.handlers.flows``): a greeting answered, else a search."""
     message = update.effective_message
     if message is None or not message.text:
         return
     query = message.text[:MAX_QUERY].strip()
-    library = context.library
-    if library.lookup(query):
+    result = context.library.search(query)
+    if result.intent or result.cards or result.nearest or result.suggestions:
         await cards.find_and_send(update, context, query, None, "p")
         return
     tr = context.tr(update)
@@ -57,7 +57,12 @@ async def unknown_command(update: Update, context: BotContext) -> None:
 
 
 async def other_message(update: Update, context: BotContext) -> None:
-    """Stickers, photos, files, voice: say what the bot understands (private chats only)."""
+    """A sticker is a greeting; photos, files, voice: say what the bot understands (private
+    chats only)."""
+    message = update.effective_message
+    if message is not None and message.sticker is not None:
+        await cards.answer_intent(update, context, "greeting")
+        return
     tr = context.tr(update)
     await reply(
         update,
