@@ -37,6 +37,7 @@ STATUS_LABELS = {
 KIND_LABELS = {
     "prisoner": N_("Prisoner and persecuted"),
     "memorial": N_("In memory"),
+    "wounded": N_("Shot or wounded"),
     "anniversary": N_("Anniversary"),
 }
 SECTION_TITLES = (

@@ -121,10 +121,14 @@ Slug = Annotated[str, Field(pattern=SLUG_RE)]
 
 
 class Card(_Strict):
-    """One fact card: a prisoner, someone persecuted, someone killed, or a dated event."""
+    """One fact card: a prisoner, someone persecuted, someone killed, someone shot or wounded,
+    or a dated event."""
 
     id: Slug
-    kind: Literal["prisoner", "memorial", "anniversary"]
+    kind: Literal["prisoner", "memorial", "wounded", "anniversary"]
+    """``prisoner``: jailed, tried or otherwise persecuted; ``memorial``: killed or died;
+    ``wounded``: shot or wounded, and the sources do not say what became of them (neither a
+    prisoner nor in memory); ``anniversary``: a dated event."""
     name: Text
     aliases: list[str] = Field(default_factory=list)
     date: PartialDate | None = None

@@ -239,7 +239,7 @@ def card_keyboard(card: Card, tr: Translator, page: int, pages: int) -> InlineKe
             ),
         ]
     )
-    list_kind = {"prisoner": "p", "memorial": "m", "anniversary": "a"}[card.kind]
+    list_kind = {"prisoner": "p", "memorial": "m", "wounded": "w", "anniversary": "a"}[card.kind]
     rows.append(
         [InlineKeyboardButton(_("◂ All cards"), callback_data=callbacks.build("list", list_kind))]
     )

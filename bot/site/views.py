@@ -181,6 +181,7 @@ class IndexView:
     next_dates: list[NextDate]
     prisoners: list[CardLink]
     memorials: list[CardLink]
+    wounded: list[CardLink]
     calendar: list[tuple[str, list[CalendarEntry]]]
     """Month name and the anniversaries in it, January first."""
     protests: list[ProtestView]
@@ -220,6 +221,7 @@ def index_view(library: Library, tr: Translator, today: date, now: datetime) -> 
         next_dates=next_dates,
         prisoners=[card_link(tr, card) for card in library.people(("prisoner",))],
         memorials=[card_link(tr, card) for card in library.people(("memorial",))],
+        wounded=[card_link(tr, card) for card in library.people(("wounded",))],
         calendar=calendar,
         protests=[protest_view(tr, event)
                   for event in sorted(live_events(library.content_events.values(), now),
