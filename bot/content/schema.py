@@ -208,11 +208,19 @@ class Source(_Strict):
 
     id: Slug
     publication: str
+    publication_ru: str | None = None
+    """The publication line in Russian, when it holds more than names ("reposted by",
+    "blog"): a Russian card's sources read in Russian. Titles stay as published."""
     title: str
     date: PartialDate
     author: str | None = None
     seed_file: str | None = None
     url: str | None = None
+
+    def publication_in(self, language: str) -> str:
+        if language == "ru" and self.publication_ru:
+            return self.publication_ru
+        return self.publication
 
 
 class GlossaryEntry(_Strict):
