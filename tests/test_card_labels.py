@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 import yaml
 
 from bot.content.cards import CardRenderer
@@ -119,3 +121,13 @@ def test_with_the_articles_every_english_quotation_is_in_their_words(tmp_path: P
         sources=["levy-2012-07-campaign"]))
     problems = seed_quote_problems(load_content(root), seeds)
     assert any("roza-tuletaeva" in p and "bravest of all" in p for p in problems)
+
+
+async def test_today_calls_a_dated_event_no_anniversary(app, emulator) -> None:
+    """On 1 December the next date is Saniya Toyken's list (13 December 2015), which is not
+    commemorated: /today says «Ближайшее событие», not «Ближайшая памятная дата»."""
+    with time_machine.travel(datetime(2026, 12, 1, 9, tzinfo=UTC), tick=True):
+        emulator.user_message(42, "/today", language_code="ru")
+        reply = await emulator.next_message(42)
+    assert "Ближайшее событие — «Список Сании Тойкен" in reply.text
+    assert "памятная дата" not in reply.text
