@@ -93,6 +93,8 @@ def test_the_check_wants_a_russian_source_line(tmp_path: Path) -> None:
     problems = _problems(root)
     assert "socialist-2012-06-jailed.yaml: field publication_ru" in problems
     assert "libcom-2011-12-16" not in problems  # a name alone needs no translation
+    _edit(root / "sources" / "ck-2011-12-14-day-of-action.yaml", lambda d: d.pop("author_ru"))
+    assert "ck-2011-12-14-day-of-action.yaml: field author_ru" in _problems(root)
 
 
 def test_the_check_refuses_a_quotation_only_the_russian_makes(tmp_path: Path) -> None:
