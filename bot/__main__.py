@@ -2,7 +2,7 @@
 
 python -m bot                          run (BOT_TOKEN set) or open the local sandbox
 python -m bot serve                    run; never the sandbox (containers, platforms, systemd)
-python -m bot content check            validate every content file and render every card
+python -m bot content check [--seeds DIR]   validate every content file and render every card
 python -m bot content preview ID [--lang ru]   show a card as the bot would
 python -m bot backup [FILE]            write a consistent snapshot of the store
 python -m bot restore FILE             bring a snapshot back (checked first)
@@ -30,7 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="task")
     content = sub.add_parser("content", help="check or preview the cards")
     content_sub = content.add_subparsers(dest="action", required=True)
-    content_sub.add_parser("check", help="validate content and render every card")
+    check = content_sub.add_parser("check", help="validate content and render every card")
+    check.add_argument("--seeds", type=Path, default=None,
+                       help="folder of the source articles (each source's seed_file): every "
+                            "English quotation must then be in its sources' words")
     preview = content_sub.add_parser("preview", help="render one card in the terminal")
     preview.add_argument("card_id", nargs="?", help="card id or name; all cards if omitted")
     preview.add_argument("--lang", choices=("en", "ru"), default="en")
@@ -54,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         from bot.content import cli
 
         return (
-            cli.check()
+            cli.check(args.seeds)
             if args.action == "check"
             else cli.preview(args.card_id, args.lang, raw=args.html)
         )

@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_date, format_datetime, format_skeleton, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -84,8 +84,9 @@ class Translator:
         if len(parts) == 3:
             return self.date(date(*parts))
         if len(parts) == 2:
-            # LLLL is the stand-alone month name: "июнь 2012", not the genitive "июня".
-            return format_date(date(parts[0], parts[1], 1), "LLLL y", locale=self.locale)
+            # CLDR's month-and-year skeleton: "July 2012", «июль 2012 г.» (the stand-alone
+            # month name, not the genitive «июля», and the «г.» a full date has too).
+            return format_skeleton("yMMMM", date(parts[0], parts[1], 1), locale=self.locale)
         return str(parts[0])
 
     def days_until(self, days: int) -> str:

@@ -63,6 +63,7 @@ _KIND_WORDS: dict[str, tuple[str, ...]] = {
     "prisoner": ("prisoner", "prisoners", "political prisoners", "jailed", "заключенные",
                  "заключенный", "политзаключенные", "узники"),
     "memorial": ("memorial", "in memory", "killed", "died", "память", "погибшие", "погибли"),
+    "wounded": ("wounded", "injured", "shot or wounded", "раненые", "ранены", "пострадавшие"),
     "anniversary": ("anniversary", "anniversaries", "calendar", "dates", "годовщина",
                     "годовщины", "памятные даты", "календарь"),
     "event": ("protest", "protests", "demo", "picket", "embassy", "protest action", "акция",

@@ -11,7 +11,7 @@ from bot.content.schema import Card, Content, ProtestEvent, Source, observed_day
 from bot.content.search import Match, SearchIndex, SearchResult
 from bot.memo import Memo
 
-PEOPLE_KINDS = ("prisoner", "memorial")
+PEOPLE_KINDS = ("prisoner", "memorial", "wounded")
 FIND_CACHE_SIZE = 1024
 """Searches remembered: when a card goes viral, thousands of people type the same names."""
 
