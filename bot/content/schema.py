@@ -89,6 +89,21 @@ class Fact(Text):
     """Optional date the fact refers to (YYYY, YYYY-MM or YYYY-MM-DD)."""
 
 
+class CaseUpdate(Fact):
+    """News in a person's case that the editors recorded (a release, a retrial, a death), on a
+    full date: followers of the card are told of it once (``bot.reminders.news``). The date
+    is also the update's identity, so a card has at most one update a day."""
+
+    date: PartialDate
+
+    @field_validator("date")
+    @classmethod
+    def _full_date(cls, value: str) -> str:
+        if parse_partial_date(value)[2] is None:
+            raise ValueError("an update needs a full date (YYYY-MM-DD)")
+        return value
+
+
 class Status(_Strict):
     """What is known of a person's situation, true only as of a dated source."""
 
@@ -142,6 +157,8 @@ class Card(_Strict):
         default_factory=list
     )
     summary: Fact
+    updates: list[CaseUpdate] = Field(default_factory=list)
+    """News in the case, as the editors record it; shown latest first."""
     timeline: list[Fact] = Field(default_factory=list)
     charges: list[Fact] = Field(default_factory=list)
     sentence: Fact | None = None
@@ -156,8 +173,22 @@ class Card(_Strict):
     actions: list[Action] = Field(default_factory=list)
     related: list[Slug] = Field(default_factory=list)
 
+    @field_validator("updates")
+    @classmethod
+    def _one_update_a_day(cls, updates: list[CaseUpdate]) -> list[CaseUpdate]:
+        dates = [update.date for update in updates]
+        twice = sorted({day for day in dates if dates.count(day) > 1})
+        if twice:
+            raise ValueError(f"two updates on {', '.join(twice)}: make them one")
+        return updates
+
+    def latest_updates(self) -> list[CaseUpdate]:
+        """The card's updates, latest first (the order the card shows them in)."""
+        return sorted(self.updates, key=lambda update: update.date, reverse=True)
+
     def facts(self) -> Iterable[Fact]:
         yield self.summary
+        yield from self.latest_updates()
         for name in (
             "timeline",
             "charges",
