@@ -22,8 +22,9 @@ from bot.reminders import news
 from emulator import Emulator
 
 CARD = "roza-tuletaeva"
-FOLLOWER, BOTH, SUBSCRIBER = 51, 52, 53
-"""Follows the card only; subscribed and follows it; subscribed only."""
+FOLLOWER, BOTH, SUBSCRIBER, NEWCOMER = 51, 52, 53, 54
+"""Follows the card only; subscribed and follows it; subscribed only; follows it once the
+news is on the card."""
 NEWS_EN = "Test fixture: a court reviewed the case (recorded by the tests, not news)."
 NEWS_RU = "Тестовая запись: суд пересмотрел дело (запись тестов, не новость)."
 SOURCE_TITLE = "Fixture source for the tests"
@@ -120,13 +121,19 @@ async def test_done_means_one_message_of_news_at_the_chats_hour(emulator, data_d
     (reminder,) = texts_after(emulator, SUBSCRIBER, before[SUBSCRIBER])
     assert "Расстрел в Жанаозене" in reminder.text and NEWS_RU not in reminder.text
 
-    # A restart that day (the catch-up sweep), then the next day at the chat's hour.
+    # A restart that day (the catch-up sweep), then the next day at the chat's hour. A chat
+    # that starts following after the news came has read it on the card: not sent it.
     for later, swept in ((moment + timedelta(minutes=20), timedelta(0)),
                          (moment + timedelta(days=1), timedelta(seconds=3))):
         clock.move_to(later)
         async with running_bot(config) as app:
             await swept_since(app, emulator, later + swept)
+            if swept == timedelta(0):
+                card = await follow(emulator, NEWCOMER)
+                assert NEWS_EN in card.text
+                newcomer = len(emulator.sent(NEWCOMER))
     assert len(texts_after(emulator, FOLLOWER, before[FOLLOWER])) == 1
+    assert texts_after(emulator, NEWCOMER, newcomer) == []
     for chat_id in (BOTH, SUBSCRIBER):
         assert not any(NEWS_RU in m.text for m in texts_after(emulator, chat_id,
                                                               before[chat_id] + 1))
