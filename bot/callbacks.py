@@ -50,7 +50,7 @@ _FORMATS = MappingProxyType({
         "cities", "city", "ics", "forgetok")),
     CHANNEL: _Format(r":(?P<chat>-\d{1,19})(?::(?P<arg>[a-z0-9*_-]{1,32}))?", "op", (
         "menu", "sub", "unsub", "lang", "topic", "lead", "zones", "tz", "hours", "hour",
-        "forget")),
+        "forget", "follows", "follow")),
     ADMIN: _Format(r"(?::(?P<arg>[a-z0-9-]{1,48}))?", "op", (
         "tz", "skip", "bcskip", "publish", "discard", "bcok", "cancel", "cancelok")),
     EVENT: _Format(r"(?::(?P<id>[a-z0-9-]{3,48}))?", "op", ("ics", "list")),

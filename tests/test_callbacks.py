@@ -106,6 +106,7 @@ def every_keyboard(library: Library) -> list[InlineKeyboardMarkup]:
         for chat in (channel, ChatSettings(CHANNEL_ID, "channel")):
             keyboards.append(channels.channel_panel_markup(tr, chat))
         keyboards += [channels.zones_markup(tr, CHANNEL_ID), channels.hours_markup(tr, CHANNEL_ID)]
+        keyboards += [channels.follows_markup(tr, library, channel, page) for page in (0, 1, 99)]
         keyboards += [admin.step_markup(tr, step) for step in STEPS]
         keyboards += [admin.cancel_markup(tr), admin.publish_markup(tr),
                       admin.cancel_list_markup(tr, [protest]),

@@ -203,3 +203,33 @@ async def test_a_group_follows_as_its_administrators_choose(app, emulator):
         emulator.press(GROUP, card.message_id, data, user_id=GROUP_ADMIN))
     assert "Following" in answer.text
     assert app.bot_data.store.chat(GROUP).follows == [CARD]
+
+
+CHANNEL, CHANNEL_ADMIN = -1001234567890, 61
+
+
+async def test_a_channel_follows_as_its_administrators_choose(emulator, data_dir, content,
+                                                              clock):
+    """A channel's administrator picks the case in the channel's panel, in private; the news
+    is posted in the channel, in its language, at its hour."""
+    emulator.add_channel(CHANNEL, "campaign_kz", title="Zhanaozen solidarity")
+    emulator.set_admin(CHANNEL, CHANNEL_ADMIN, "creator")
+    emulator.set_admin(CHANNEL, emulator.bot_id, can_post_messages=True)
+    config = make_config(emulator, data_dir, content_dir=content)
+    async with running_bot(config) as app:
+        panel = await chat.say(emulator, CHANNEL_ADMIN, "/channel @campaign_kz", "ru")
+        picker = await chat.press(emulator, CHANNEL_ADMIN, panel, "Канал следит за делами: 0",
+                                  "ru")
+        while not any("Тулетаева" in button["text"] for button in picker.buttons):
+            picker = await chat.press(emulator, CHANNEL_ADMIN, picker, "▸", "ru")
+        picker = await chat.press(emulator, CHANNEL_ADMIN, picker, "Тулетаева", "ru")
+        assert picker.button("Тулетаева")["text"].startswith("✓")
+        assert app.bot_data.store.chat(CHANNEL).follows == [CARD]
+    assert emulator.sent(CHANNEL) == []
+    add_update(content)
+    moment = datetime(2026, 12, 9, 9, 59, 57, tzinfo=UTC)
+    clock.move_to(moment)
+    async with running_bot(config):
+        posted = await emulator.wait_for(lambda: emulator.sent(CHANNEL), timeout=15,
+                                         what="the news in the channel")
+    assert len(posted) == 1 and NEWS_RU in posted[0].text

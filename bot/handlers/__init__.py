@@ -117,6 +117,8 @@ def register_all(application: Application) -> None:
     add(CallbackQueryHandler(channels.on_zones, pattern=pattern(CHANNEL, "zones")))
     add(CallbackQueryHandler(channels.on_hours, pattern=pattern(CHANNEL, "hours")))
     add(CallbackQueryHandler(channels.on_forget, pattern=pattern(CHANNEL, "forget")))
+    add(CallbackQueryHandler(channels.on_follows, pattern=pattern(CHANNEL, "follows")))
+    add(CallbackQueryHandler(channels.on_follow, pattern=pattern(CHANNEL, "follow")))
     add(CallbackQueryHandler(channels.on_change, pattern=pattern(
         CHANNEL, "menu", "sub", "unsub", "lang", "topic", "lead", "tz", "hour")))
 

@@ -202,7 +202,8 @@ async def forget(update: Update, context: BotContext) -> None:
     tr = context.tr(update)
     await reply(update, context, esc(tr.gettext(
         "This deletes everything the bot stores about this chat: language, time zone, "
-        "subscription and the log of reminders sent. Delete?")), forget_markup(tr))
+        "subscription, the cases it follows and the log of messages sent. Delete?")),
+        forget_markup(tr))
 
 
 def forget_markup(tr: Translator) -> InlineKeyboardMarkup:
