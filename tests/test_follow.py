@@ -233,3 +233,22 @@ async def test_a_channel_follows_as_its_administrators_choose(emulator, data_dir
         posted = await emulator.wait_for(lambda: emulator.sent(CHANNEL), timeout=15,
                                          what="the news in the channel")
     assert len(posted) == 1 and NEWS_RU in posted[0].text
+
+
+async def test_a_follower_who_blocked_the_bot_follows_no_more(emulator, data_dir, content,
+                                                              clock):
+    """Telegram answers 403 to the news: the chat is left without follows, like an
+    unsubscribed one, and the fan-out goes on."""
+    config = make_config(emulator, data_dir, content_dir=content)
+    async with running_bot(config):
+        await follow(emulator, FOLLOWER)
+        await follow(emulator, BOTH)
+    emulator.block(FOLLOWER)
+    add_update(content)
+    moment = datetime(2026, 12, 9, 9, 59, 57, tzinfo=UTC)
+    clock.move_to(moment)
+    async with running_bot(config) as app:
+        await swept_since(app, emulator, moment + timedelta(seconds=3))
+        assert app.bot_data.store.chat(FOLLOWER).follows == []
+        assert app.bot_data.store.chat(BOTH).follows == [CARD]
+    assert any(NEWS_EN in m.text for m in emulator.sent(BOTH))

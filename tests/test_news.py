@@ -58,15 +58,18 @@ def test_an_update_has_a_full_date_both_languages_and_a_source() -> None:
         person(updates=[update("2026-12-01"), update("2026-12-01", "Other.", "Другое.")])
 
 
-def test_content_check_refuses_an_update_citing_an_unknown_source(tmp_path: Path) -> None:
+def test_content_check_checks_updates_like_every_fact(tmp_path: Path) -> None:
+    """An unknown source, or a name spelled against the glossary, fails the check."""
     root = tmp_path / "content"
     shutil.copytree(CONTENT_DIR, root)
     card = root / "people" / "roza-tuletaeva.yaml"
     card.write_text(card.read_text(encoding="utf-8") + (
-        'updates:\n  - date: "2026-12-01"\n    en: Test.\n    ru: Тест.\n'
-        "    sources: [no-such-source]\n"), encoding="utf-8")
-    with pytest.raises(ContentError, match="unknown source 'no-such-source'"):
+        'updates:\n  - date: "2026-12-01"\n    en: Test fixture about Open Dialogue.\n'
+        "    ru: Тест.\n    sources: [no-such-source]\n"), encoding="utf-8")
+    with pytest.raises(ContentError) as error:
         load_content(root)
+    assert "unknown source 'no-such-source'" in str(error.value)
+    assert "field updates.en: 'Open Dialogue'" in str(error.value)
 
 
 def test_the_card_shows_the_latest_update_first_with_its_date() -> None:
