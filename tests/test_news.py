@@ -51,7 +51,7 @@ def massacre() -> Card:
 
 def test_an_update_has_a_full_date_both_languages_and_a_source() -> None:
     assert person(updates=[update("2026-12-01")]).updates[0].date == "2026-12-01"
-    for bad in ({"date": "2026-12"}, {"ru": ""}, {"sources": []}):
+    for bad in ({"date": "2026-12"}, {"ru": ""}, {"sources": []}, {"en": "x" * 1001}):
         with pytest.raises(ValidationError):
             person(updates=[{**update("2026-12-01"), **bad}])
     with pytest.raises(ValidationError, match="two updates on 2026-12-01"):

@@ -24,6 +24,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 SLUG_RE = r"^[a-z0-9][a-z0-9-]{1,46}[a-z0-9]$"
@@ -34,6 +35,9 @@ PARTIAL_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 MAX_LINK = 300
 """A longer link is a pasted tracking URL; it also keeps a protest's text well under limits."""
 _HTTP_URL = TypeAdapter(HttpUrl)
+MAX_UPDATE = 1000
+"""Characters of an update's text, in each language: its news message (with the card's name
+and the sources) then stays far inside Telegram's 4096, even folded into a day's reminder."""
 
 
 def _http_link(value: str) -> str:
@@ -102,6 +106,14 @@ class CaseUpdate(Fact):
         if parse_partial_date(value)[2] is None:
             raise ValueError("an update needs a full date (YYYY-MM-DD)")
         return value
+
+    @model_validator(mode="after")
+    def _short(self) -> CaseUpdate:
+        for language in ("en", "ru"):
+            if len(self.get(language)) > MAX_UPDATE:
+                raise ValueError(f"the {language} text is over {MAX_UPDATE} characters: news "
+                                 "is told in a message of its own, so say it in a few lines")
+        return self
 
 
 class Status(_Strict):

@@ -260,7 +260,8 @@ class ReminderService(BackgroundFanOuts):
         if not reminders:
             return
         rows = [(r.key, r.chat_id, state) for r in reminders]
-        if state == "uncertain":  # news skipped for lateness is told the next day instead
+        if state == "uncertain":  # maybe sent, so its news counts as told; news skipped
+            # for lateness is not logged under its own key: another day's message tells it.
             rows += [(key, r.chat_id, state) for r in reminders for key in news_keys(r)]
         await self.store.set_deliveries(rows)
         for key, count in Counter(r.key for r in reminders).items():
@@ -315,6 +316,7 @@ class ReminderService(BackgroundFanOuts):
                 if self.store.delivery(key, chat.chat_id) is None]
         if rows:
             await self.store.set_deliveries(rows)
+
 
 def news_keys(message: Digest) -> tuple[str, ...]:
     """The news a message tells: logged under their own keys too, so that no other day's
