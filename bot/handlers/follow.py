@@ -34,12 +34,17 @@ def follow_button(tr: Translator, card_id: str, following: bool,
 
 # The list in the reminder settings -----------------------------------------------------------
 
+def case_name(tr: Translator, library: Library, card_id: str) -> str:
+    """The card's name; its id if the editors have since removed it (still stoppable)."""
+    card = library.get(card_id)
+    return card.name.get(tr.language) if card else card_id
+
+
 def follows_text(tr: Translator, library: Library, follows: list[str]) -> str:
     _ = tr.gettext
     heading = _("Cases you follow")  # outside the f-string, where Babel finds it
     lines = [f"<b>{esc(heading)}</b>"]
-    names = [card.name.get(tr.language) for card_id in follows
-             if (card := library.get(card_id)) is not None]
+    names = [case_name(tr, library, card_id) for card_id in follows]
     if names:
         lines += [f"• {esc(name)}" for name in names]
         lines += ["", esc(_("We tell you of news in these cases at your reminder hour. "
@@ -52,9 +57,9 @@ def follows_text(tr: Translator, library: Library, follows: list[str]) -> str:
 
 def follows_markup(tr: Translator, library: Library,
                    follows: list[str]) -> InlineKeyboardMarkup:
-    rows = [[action_button(ACTION, "🔕 " + shorten(card.name.get(tr.language), LABEL_LIMIT),
-                           "stop", card.id)]
-            for card_id in follows if (card := library.get(card_id)) is not None]
+    rows = [[action_button(ACTION, "🔕 " + shorten(case_name(tr, library, card_id), LABEL_LIMIT),
+                           "stop", card_id)]
+            for card_id in follows]
     rows.append([action_button(callbacks.SETTINGS, tr.gettext("◂ Back"), "menu")])
     return InlineKeyboardMarkup(rows)
 
