@@ -4,6 +4,7 @@ python -m bot                          run (BOT_TOKEN set) or open the local san
 python -m bot serve                    run; never the sandbox (containers, platforms, systemd)
 python -m bot content check [--seeds DIR]   validate every content file and render every card
 python -m bot content preview ID [--lang ru]   show a card as the bot would
+python -m bot content stale [--years N]   people whose status is older than N years or unknown
 python -m bot backup [FILE]            write a consistent snapshot of the store
 python -m bot restore FILE             bring a snapshot back (checked first)
 python -m bot site build [--out DIR]   write the static website and printable cards
@@ -38,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     preview.add_argument("card_id", nargs="?", help="card id or name; all cards if omitted")
     preview.add_argument("--lang", choices=("en", "ru"), default="en")
     preview.add_argument("--html", action="store_true", help="show the raw HTML")
+    stale = content_sub.add_parser(
+        "stale", help="people whose status is older than N years or unknown, oldest first")
+    stale.add_argument("--years", type=int, default=2, help="how old is stale (default: 2)")
     backup = sub.add_parser("backup", help="write a snapshot of subscribers and settings")
     backup.add_argument("file", nargs="?", type=Path)
     restore = sub.add_parser("restore", help="restore a snapshot written by 'backup'")
@@ -56,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.task == "content":
         from bot.content import cli
 
+        if args.action == "stale":
+            return cli.stale(args.years)
         return (
             cli.check(args.seeds)
             if args.action == "check"

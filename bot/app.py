@@ -97,7 +97,7 @@ async def setup_application(application: BotApplication) -> None:
     assert config is not None
     if data.store is None:
         data.store = Store.open(config.data_dir)
-    content = load_content()
+    content = load_content(config.content_dir) if config.content_dir else load_content()
     if data.store.sync_content(content_documents(content)):
         log.info("content changed since the last start: reloaded into the store")
     data.library = Library.from_documents(

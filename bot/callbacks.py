@@ -24,6 +24,8 @@ ADMIN = "adm"
 """Organisers' flows: protests and broadcasts (``handlers.admin``, ``admin_broadcast``)."""
 EVENT = "ev"
 """A protest's buttons under reminders and lists (``handlers.protests``)."""
+FOLLOW = "fol"
+"""Following a card's news: under the card, and the list in the settings (``handlers.follow``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +50,12 @@ _FORMATS = MappingProxyType({
         "cities", "city", "ics", "forgetok")),
     CHANNEL: _Format(r":(?P<chat>-\d{1,19})(?::(?P<arg>[a-z0-9*_-]{1,32}))?", "op", (
         "menu", "sub", "unsub", "lang", "topic", "lead", "zones", "tz", "hours", "hour",
-        "forget")),
+        "forget", "follows", "follow")),
     ADMIN: _Format(r"(?::(?P<arg>[a-z0-9-]{1,48}))?", "op", (
         "tz", "skip", "bcskip", "publish", "discard", "bcok", "cancel", "cancelok")),
     EVENT: _Format(r"(?::(?P<id>[a-z0-9-]{3,48}))?", "op", ("ics", "list")),
+    FOLLOW: _Format(r"(?::(?P<id>[a-z0-9-]{3,48})(?::(?P<page>\d{1,2}))?)?", "op",
+                    ("on", "off", "list", "stop")),
 })
 """Every button format of the bot, fixed at import: no module adds to it later."""
 

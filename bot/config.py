@@ -55,6 +55,9 @@ class Config:
     """Where the daily snapshots go; None: ``<data_dir>/backups/daily``."""
     restore_from: str | None = None
     """A snapshot (file or https URL) restored at start into an empty data directory."""
+    content_dir: Path | None = None
+    """Where the cards are read from; None: the ``content/`` shipped with the bot (tests
+    give their own, e.g. a card with an update)."""
 
     @property
     def base_url(self) -> str:

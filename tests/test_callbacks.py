@@ -27,6 +27,7 @@ from bot.handlers import (
     channels,
     common,
     corrections,
+    follow,
     language,
     settings,
     timezone,
@@ -89,12 +90,15 @@ def every_keyboard(library: Library) -> list[InlineKeyboardMarkup]:
             keyboards += [lists.list_page(library, tr, kind, page, TODAY)[1]
                           for page in range(pages)]
         every_card = [*library.people(), *library.anniversaries()]
-        keyboards += [cards.card_keyboard(one, tr, 1, 3) for one in every_card]
+        keyboards += [cards.card_keyboard(one, tr, 1, 3, following) for one in every_card
+                      for following in (False, True)]
+        followed = [card.id for card in every_card[:3]]
+        keyboards.append(follow.follows_markup(tr, library, followed))
         keyboards += [lists.card_buttons(every_card, tr)]
         keyboards += [texts.anniversary_markup(tr, one)
                       for one in library.anniversaries()]
         keyboards += [protests.reminder_markup(tr, protest), protests.list_markup(tr, [protest])]
-        for chat in (ChatSettings(42), subscribed):
+        for chat in (ChatSettings(42), subscribed, ChatSettings(43, follows=followed)):
             keyboards += [settings.panel_markup(tr, chat),
                           settings.cities_markup(tr, chat, known)]
         keyboards += [settings.hours_markup(tr), settings.forget_markup(tr),
@@ -102,6 +106,7 @@ def every_keyboard(library: Library) -> list[InlineKeyboardMarkup]:
         for chat in (channel, ChatSettings(CHANNEL_ID, "channel")):
             keyboards.append(channels.channel_panel_markup(tr, chat))
         keyboards += [channels.zones_markup(tr, CHANNEL_ID), channels.hours_markup(tr, CHANNEL_ID)]
+        keyboards += [channels.follows_markup(tr, library, channel, page) for page in (0, 1, 99)]
         keyboards += [admin.step_markup(tr, step) for step in STEPS]
         keyboards += [admin.cancel_markup(tr), admin.publish_markup(tr),
                       admin.cancel_list_markup(tr, [protest]),

@@ -487,7 +487,8 @@ def test_settings_dataclass_is_the_documented_one() -> None:
     settings = ChatSettings(5)
     assert dataclasses.asdict(settings) == {
         "chat_id": 5, "chat_type": "private", "language": None, "timezone": "UTC", "hour": 10,
-        "subscribed": False, "topics": "all", "cities": [], "leads": [7, 1, 0]}
+        "subscribed": False, "topics": "all", "cities": [], "leads": [7, 1, 0],
+        "follows": []}
     assert not hasattr(settings, "__dict__")  # slots=True
 
 

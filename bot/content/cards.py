@@ -122,6 +122,10 @@ class CardRenderer:
         numbers = {source_id: n for n, source_id in enumerate(card.source_ids(), start=1)}
         header = self._header(card)
         blocks: list[str] = [self._fact(card.summary, numbers)]
+        if card.updates:  # news in the case comes before its history, the latest first
+            news = "\n".join(f"• {self._fact(update, numbers)}"
+                             for update in card.latest_updates())
+            blocks.append(heading(_("Latest news")) + "\n" + news)
         if card.sentence:
             blocks.append(heading(_("Sentence")) + "\n" + self._fact(card.sentence, numbers))
         if card.status:

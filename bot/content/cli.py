@@ -1,17 +1,19 @@
-"""Editors' tools: check all content, preview a card in the terminal without Telegram."""
+"""Editors' tools: check all content, preview a card in the terminal without Telegram, list
+the people whose status needs looking up."""
 
 from __future__ import annotations
 
 import html
 import re
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.content.cards import MESSAGE_LIMIT, CardRenderer, visible_length
 from bot.content.checks import seed_quote_problems
-from bot.content.library import Library, content_documents
+from bot.content.library import PEOPLE_KINDS, Library, content_documents
 from bot.content.loading import load_content
-from bot.content.schema import Content, ContentError
+from bot.content.schema import Card, Content, ContentError, parse_partial_date
 from bot.i18n import LANGUAGES, translator
 
 PREVIEW_USERNAME = "your_bot"
@@ -98,3 +100,43 @@ def to_terminal(markup: str) -> str:
     text = re.sub(r"</?b>", "*", text)
     text = re.sub(r"<[^>]+>", "", text)
     return html.unescape(text)
+
+
+FINAL_STATUSES = frozenset({"died"})
+"""A status no later source can change: never stale."""
+
+
+def stale_people(cards: list[Card], today: datetime, years: int) -> list[tuple[str, Card]]:
+    """People whose status is unknown or dated more than ``years`` before ``today``, as
+    (as-of date, or "unknown"; card), the unknown first, then the oldest: whose case the
+    editors should look up next."""
+    cutoff = today.year - years, today.month, today.day
+    found: list[tuple[tuple[int, int, int], str, Card]] = []
+    for card in cards:
+        if card.kind not in PEOPLE_KINDS:
+            continue
+        status = card.status
+        if status is None or status.value == "unknown":
+            found.append(((0, 0, 0), "unknown", card))
+        elif status.value not in FINAL_STATUSES:
+            year, month, day = parse_partial_date(status.as_of)
+            as_of = (year, month or 12, day or 31)  # "2021" is as of 2021 at the latest
+            if as_of < cutoff:
+                found.append((as_of, status.as_of, card))
+    found.sort(key=lambda item: (item[0], item[2].id))
+    return [(when, card) for _, when, card in found]
+
+
+def stale(years: int) -> int:
+    """Print the stale people, one a line; 0 even when some are (it is a to-do list)."""
+    loaded = _load()
+    if loaded is None:
+        return 1
+    content = loaded[0]
+    found = stale_people(list(content.cards.values()), datetime.now(UTC), years)
+    for when, card in found:
+        value = card.status.value if card.status else "none"
+        print(f"{when:<10}  {value:<14}  {card.id:<32}  {card.name.en}")
+    print(f"{len(found)} of {sum(c.kind in PEOPLE_KINDS for c in content.cards.values())} "
+          f"people have a status older than {years} years or unknown")
+    return 0

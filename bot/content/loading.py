@@ -145,7 +145,7 @@ def _card_fields(card: Card) -> Iterable[tuple[str, Text]]:
     for name in ("summary", "sentence"):
         if getattr(card, name) is not None:
             yield name, getattr(card, name)
-    for name in ("timeline", "charges", "figures", "ill_treatment", "disagreements",
+    for name in ("updates", "timeline", "charges", "figures", "ill_treatment", "disagreements",
                  "open_questions", "commemoration", "demands"):
         for fact in getattr(card, name):
             yield name, fact

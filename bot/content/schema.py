@@ -24,6 +24,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 SLUG_RE = r"^[a-z0-9][a-z0-9-]{1,46}[a-z0-9]$"
@@ -34,6 +35,9 @@ PARTIAL_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 MAX_LINK = 300
 """A longer link is a pasted tracking URL; it also keeps a protest's text well under limits."""
 _HTTP_URL = TypeAdapter(HttpUrl)
+MAX_UPDATE = 1000
+"""Characters of an update's text, in each language: its news message (with the card's name
+and the sources) then stays far inside Telegram's 4096, even folded into a day's reminder."""
 
 
 def _http_link(value: str) -> str:
@@ -87,6 +91,29 @@ class Fact(Text):
     sources: list[str] = Field(min_length=1)
     date: PartialDate | None = None
     """Optional date the fact refers to (YYYY, YYYY-MM or YYYY-MM-DD)."""
+
+
+class CaseUpdate(Fact):
+    """News in a person's case that the editors recorded (a release, a retrial, a death), on a
+    full date: followers of the card are told of it once (``bot.reminders.news``). The date
+    is also the update's identity, so a card has at most one update a day."""
+
+    date: PartialDate
+
+    @field_validator("date")
+    @classmethod
+    def _full_date(cls, value: str) -> str:
+        if parse_partial_date(value)[2] is None:
+            raise ValueError("an update needs a full date (YYYY-MM-DD)")
+        return value
+
+    @model_validator(mode="after")
+    def _short(self) -> CaseUpdate:
+        for language in ("en", "ru"):
+            if len(self.get(language)) > MAX_UPDATE:
+                raise ValueError(f"the {language} text is over {MAX_UPDATE} characters: news "
+                                 "is told in a message of its own, so say it in a few lines")
+        return self
 
 
 class Status(_Strict):
@@ -146,6 +173,8 @@ class Card(_Strict):
         default_factory=list
     )
     summary: Fact
+    updates: list[CaseUpdate] = Field(default_factory=list)
+    """News in the case, as the editors record it; shown latest first."""
     timeline: list[Fact] = Field(default_factory=list)
     charges: list[Fact] = Field(default_factory=list)
     sentence: Fact | None = None
@@ -160,8 +189,22 @@ class Card(_Strict):
     actions: list[Action] = Field(default_factory=list)
     related: list[Slug] = Field(default_factory=list)
 
+    @field_validator("updates")
+    @classmethod
+    def _one_update_a_day(cls, updates: list[CaseUpdate]) -> list[CaseUpdate]:
+        dates = [update.date for update in updates]
+        twice = sorted({day for day in dates if dates.count(day) > 1})
+        if twice:
+            raise ValueError(f"two updates on {', '.join(twice)}: make them one")
+        return updates
+
+    def latest_updates(self) -> list[CaseUpdate]:
+        """The card's updates, latest first (the order the card shows them in)."""
+        return sorted(self.updates, key=lambda update: update.date, reverse=True)
+
     def facts(self) -> Iterable[Fact]:
         yield self.summary
+        yield from self.latest_updates()
         for name in (
             "timeline",
             "charges",

@@ -22,7 +22,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callbacks import ADMIN, CHANNEL, EVENT, SETTINGS, pattern
+from bot.callbacks import ADMIN, CHANNEL, EVENT, FOLLOW, SETTINGS, pattern
 from bot.handlers import (
     admin,
     admin_broadcast,
@@ -34,6 +34,7 @@ from bot.handlers import (
     errors,
     fallback,
     flows,
+    follow,
     language,
     protests,
     settings,
@@ -95,6 +96,11 @@ def register_all(application: Application) -> None:
     add(CallbackQueryHandler(settings.on_calendar, pattern=pattern(SETTINGS, "ics")))
     add(CallbackQueryHandler(settings.on_back, pattern=pattern(SETTINGS, "menu")))
     add(CallbackQueryHandler(settings.on_forget, pattern=pattern(SETTINGS, "forgetok")))
+    # Following a case: the button under a card, and the list in the settings (admins only
+    # in a group, as for the settings).
+    add(CallbackQueryHandler(cards.on_follow, pattern=pattern(FOLLOW, "on", "off")))
+    add(CallbackQueryHandler(follow.on_list, pattern=pattern(FOLLOW, "list")))
+    add(CallbackQueryHandler(follow.on_stop, pattern=pattern(FOLLOW, "stop")))
 
     # Protests and calendar files.
     add(CommandHandler("calendar", protests.send_calendar))
@@ -111,6 +117,8 @@ def register_all(application: Application) -> None:
     add(CallbackQueryHandler(channels.on_zones, pattern=pattern(CHANNEL, "zones")))
     add(CallbackQueryHandler(channels.on_hours, pattern=pattern(CHANNEL, "hours")))
     add(CallbackQueryHandler(channels.on_forget, pattern=pattern(CHANNEL, "forget")))
+    add(CallbackQueryHandler(channels.on_follows, pattern=pattern(CHANNEL, "follows")))
+    add(CallbackQueryHandler(channels.on_follow, pattern=pattern(CHANNEL, "follow")))
     add(CallbackQueryHandler(channels.on_change, pattern=pattern(
         CHANNEL, "menu", "sub", "unsub", "lang", "topic", "lead", "tz", "hour")))
 

@@ -28,6 +28,11 @@ DELIVERY_LABELS = {
 TOPIC_LABELS = {"all": N_("all anniversaries"), "dec16": N_("only 16 December")}
 
 
+def _card_name(context: BotContext, card_id: str, tr: Translator) -> str:
+    card = context.library.get(card_id)
+    return card.name.get(tr.language) if card else card_id
+
+
 async def stats(update: Update, context: BotContext) -> None:
     if not await allowed(update, context):
         return
@@ -58,6 +63,11 @@ def stats_text(tr: Translator, context: BotContext) -> str:
             for state, count in deliveries.items()),
         esc(_("Upcoming protests: %(num)d") % {"num": len(upcoming)}),
     ]
+    follows = Counter(store.follow_counts())
+    if follows:  # how many chats follow each case: counts, never who
+        named = Counter({_card_name(context, card_id, tr): count
+                         for card_id, count in follows.items()})
+        lines.append(esc(_("Chats following each case:")) + " " + counted(named, 20))
     lines.extend(esc(line) for line in safekeeping.stats_lines(tr, context.config))
     return "\n".join(lines)
 

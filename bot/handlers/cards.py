@@ -6,7 +6,7 @@ import re
 from datetime import UTC, date, datetime
 
 from babel.dates import format_date
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import callbacks
 from bot.content.cards import CardRenderer, esc, heading
@@ -15,6 +15,7 @@ from bot.content.library import PEOPLE_KINDS
 from bot.content.lists import PAGE_SIZE, card_buttons, list_page
 from bot.content.schema import Card
 from bot.context import BotContext
+from bot.handlers import settings as panel
 from bot.handlers.common import (
     command_argument,
     main_menu,
@@ -23,8 +24,12 @@ from bot.handlers.common import (
     share_button,
     stale_button,
 )
+from bot.handlers.follow import follow_button
 from bot.handlers.protests import show_protests
 from bot.i18n import N_, Translator
+from bot.reminders import choices
+from bot.reminders import jobs as scheduling
+from bot.reminders.zones import delivery_hour
 from bot.sharing import EVENTS_PAYLOAD
 
 PAYLOAD_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -231,7 +236,10 @@ async def send_card(
     tr = context.tr(update)
     rendered = CardRenderer(context.library, tr, context.bot_username).render(card)
     page = max(0, min(page, len(rendered.pages) - 1))
-    markup = card_keyboard(card, tr, page, len(rendered.pages))
+    chat = update.effective_chat
+    settings = context.store.chat(chat.id) if chat else None
+    following = settings is not None and card.id in settings.follows
+    markup = card_keyboard(card, tr, page, len(rendered.pages), following)
     await reply(update, context, rendered.pages[page], markup, edit=edit)
 
 
@@ -248,6 +256,38 @@ async def open_card(update: Update, context: BotContext) -> None:
     await send_card(update, context, card, button.int("page"), edit="page" in button.args)
 
 
+@panel.panel_button
+async def on_follow(update: Update, context: BotContext, query: CallbackQuery,
+                    data: callbacks.Callback) -> None:
+    """🔔 Follow or 🔕 Stop following under a card: the button turns into the other one."""
+    card = context.library.get(data.args.get("id", ""))
+    if card is None:
+        await stale_button(update, context)
+        return
+    tr = context.tr(update)
+    follow = data.args["op"] == "on"
+    settings = panel.current(update, context, tr)
+    changed = choices.with_follow(settings, card.id, follow)
+    if changed is not None:
+        service = scheduling.service(context.application)
+        if follow and service is not None:
+            await service.settle_before_following(changed.chat_id, card.id)
+        await panel.save(context, changed)
+        settings = changed
+    if card.id in settings.follows:
+        note = tr.gettext("Following. We will tell you of news in this case at %(hour)02d:00 "
+                          "(%(zone)s).") % {"hour": delivery_hour(settings.hour),
+                                           "zone": settings.timezone}
+    elif follow:  # as many cards as a chat may follow
+        note = tr.gettext("You follow too many cases already: stop one in /settings.")
+    else:
+        note = tr.gettext("No longer following this case.")
+    await query.answer(note)
+    # The page is drawn again with the other button (an edit of the keyboard alone would
+    # carry PTB's default parse_mode, a parameter editMessageReplyMarkup does not have).
+    await send_card(update, context, card, data.int("page"), edit=True)
+
+
 async def open_list(update: Update, context: BotContext) -> None:
     """A list's page (``list:<kind>[:<page>]``), in place of the one pressed."""
     query, button = pressed(update, context)
@@ -255,7 +295,8 @@ async def open_list(update: Update, context: BotContext) -> None:
     await send_list(update, context, button.args["kind"], button.int("page"), edit=True)
 
 
-def card_keyboard(card: Card, tr: Translator, page: int, pages: int) -> InlineKeyboardMarkup:
+def card_keyboard(card: Card, tr: Translator, page: int, pages: int,
+                  following: bool = False) -> InlineKeyboardMarkup:
     _ = tr.gettext
     rows: list[list[InlineKeyboardButton]] = []
     if pages > 1:
@@ -274,6 +315,7 @@ def card_keyboard(card: Card, tr: Translator, page: int, pages: int) -> InlineKe
                 )
             )
         rows.append(nav)
+    rows.append([follow_button(tr, card.id, following, page)])
     rows.append(
         [
             share_button(tr, card.name.get(tr.language)),

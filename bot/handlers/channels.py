@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -22,7 +23,9 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 
 from bot import callbacks
-from bot.content.cards import esc
+from bot.content.cards import esc, shorten
+from bot.content.library import Library
+from bot.content.schema import Card
 from bot.context import BotContext
 from bot.handlers.common import Handler, action_button, command_argument, pressed, reply
 from bot.handlers.settings import LEAD_BUTTONS, panel_text
@@ -107,8 +110,55 @@ def channel_panel_markup(tr: Translator, settings: ChatSettings) -> InlineKeyboa
         [_button(_("🕒 Time zone"), "zones", chat_id),
          _button(_("⏰ %(hour)02d:00") % {"hour": delivery_hour(settings.hour)}, "hours",
                  chat_id)],
+        [_button(_("🔔 Cases it follows: %(num)d") % {"num": len(settings.follows)}, "follows",
+                 chat_id)],
         [_button(_("🗑 Forget this channel"), "forget", chat_id)],
     ])
+
+
+# Following cases, for a channel ---------------------------------------------------------
+# The channel's id takes most of a button's 64 bytes, so a card travels as a short digest
+# of its id (``follow_tag``), looked up again among the cards when pressed.
+
+FOLLOW_PAGE = 8
+"""Cards per page of a channel's case picker."""
+
+
+def follow_tag(card_id: str) -> str:
+    return hashlib.sha256(card_id.encode()).hexdigest()[:10]
+
+
+def followable(library: Library) -> list[Card]:
+    """The cards a channel can follow, in the lists' order: people, then anniversaries."""
+    return [*library.people(), *library.anniversaries()]
+
+
+def follows_markup(tr: Translator, library: Library, settings: ChatSettings,
+                   page: int) -> InlineKeyboardMarkup:
+    """A page of every card, each ✓ (followed) or ○, a press switching it."""
+    cards = followable(library)
+    pages = max(1, -(-len(cards) // FOLLOW_PAGE))
+    page = max(0, min(page, pages - 1))
+    chat_id = settings.chat_id
+    rows = [[_button(("✓ " if card.id in settings.follows else "○ ")
+                     + shorten(card.name.get(tr.language), 40), "follow", chat_id,
+                     f"{page}-{follow_tag(card.id)}")]
+            for card in cards[page * FOLLOW_PAGE:(page + 1) * FOLLOW_PAGE]]
+    nav = []
+    if page > 0:
+        nav.append(_button(f"◂ {page}/{pages}", "follows", chat_id, page - 1))
+    if page < pages - 1:
+        nav.append(_button(f"{page + 2}/{pages} ▸", "follows", chat_id, page + 1))
+    rows += [nav] if nav else []
+    rows.append([_button(tr.gettext("◂ Back"), "menu", chat_id)])
+    return InlineKeyboardMarkup(rows)
+
+
+def follows_text(tr: Translator, title: str) -> str:
+    heading = tr.gettext("Channel: %(title)s") % {"title": title}
+    return f"<b>{esc(heading)}</b>\n" + esc(tr.gettext(
+        "The cases the channel follows: we post news in them there, at its reminder hour. "
+        "Press a case to follow it or to stop."))
 
 
 def zones_markup(tr: Translator, chat_id: int) -> InlineKeyboardMarkup:
@@ -143,6 +193,10 @@ def changed(settings: ChatSettings, op: str, arg: str | None) -> ChatSettings | 
         return choices.with_zone(settings, *chosen) if chosen else None
     change = CHOICES.get(op)
     return change(settings, arg) if change else None
+
+
+def page_argument(arg: str | None) -> int:
+    return int(arg) if arg and arg.isdecimal() else 0
 
 
 CHOICES = {"lang": choices.with_language, "topic": choices.with_topic,
@@ -267,3 +321,36 @@ async def on_change(update: Update, context: BotContext, query: CallbackQuery, t
     await reply(update, context, channel_panel_text(tr, context, channel.title or "", settings,
                                                     note),
                 channel_panel_markup(tr, settings), edit=True)
+
+
+@channel_button
+async def on_follows(update: Update, context: BotContext, query: CallbackQuery, tr: Translator,
+                     channel: ChatFullInfo, data: callbacks.Callback) -> None:
+    """The channel's case picker, at a page."""
+    await query.answer()
+    settings = stored(context, channel, tr)
+    await reply(update, context, follows_text(tr, channel.title or ""),
+                follows_markup(tr, context.library, settings,
+                               page_argument(data.args.get("arg"))), edit=True)
+
+
+@channel_button
+async def on_follow(update: Update, context: BotContext, query: CallbackQuery, tr: Translator,
+                    channel: ChatFullInfo, data: callbacks.Callback) -> None:
+    """A case in the picker: followed by the channel, or no longer; the page redrawn."""
+    page, _, tag = (data.args.get("arg") or "").partition("-")
+    card = next((card for card in followable(context.library) if follow_tag(card.id) == tag),
+                None)
+    settings = stored(context, channel, tr)
+    new = (choices.with_follow(settings, card.id, card.id not in settings.follows)
+           if card else None)
+    if card is not None and new is not None:
+        service = scheduling.service(context.application)
+        if service is not None and card.id in new.follows:
+            await service.settle_before_following(new.chat_id, card.id)
+        await context.store.put_chat(new)
+        scheduling.settings_changed(context.application, new.chat_id)
+        settings = new
+    await query.answer(tr.gettext("Saved.") if new is not None else None)
+    await reply(update, context, follows_text(tr, channel.title or ""),
+                follows_markup(tr, context.library, settings, page_argument(page)), edit=True)

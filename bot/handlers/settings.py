@@ -13,7 +13,7 @@ import dataclasses
 import functools
 from collections.abc import Awaitable, Callable
 
-from telegram import CallbackQuery, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import callbacks
 from bot.content.cards import esc
@@ -113,8 +113,13 @@ def panel_text(tr: Translator, context: BotContext, settings: ChatSettings,
     if note:
         lines.append(f"<i>{esc(note)}</i>")
     lines += [esc(status), esc(topics), esc(when), esc(time_line),
-              esc(_("Protests: %(cities)s") % {"cities": cities}), "",
-              esc(next_line(tr, context, settings))]
+              esc(_("Protests: %(cities)s") % {"cities": cities})]
+    followed = [card.name.get(tr.language) for card_id in settings.follows
+                if (card := context.library.get(card_id)) is not None]
+    if followed:  # news comes whether or not the chat is subscribed to reminders
+        lines.append(esc(_("News of the cases you follow: %(names)s") % {
+            "names": ", ".join(followed)}))
+    lines += ["", esc(next_line(tr, context, settings))]
     return "\n".join(lines)
 
 
@@ -135,7 +140,16 @@ def panel_markup(tr: Translator, settings: ChatSettings) -> InlineKeyboardMarkup
         [button(_("🕒 Time zone"), "zones"),
          button(_("⏰ %(hour)02d:00") % {"hour": delivery_hour(settings.hour)}, "hours")],
         [button(_("📣 Protest cities"), "cities"), button(_("📅 Calendar file"), "ics")],
+        *follows_row(tr, settings),
     ])
+
+
+def follows_row(tr: Translator, settings: ChatSettings) -> list[list[InlineKeyboardButton]]:
+    """The button to the cases the chat follows (``handlers.follow``), if it follows any."""
+    if not settings.follows:
+        return []
+    label = tr.gettext("🔔 Cases you follow: %(num)d") % {"num": len(settings.follows)}
+    return [[action_button(callbacks.FOLLOW, label, "list")]]
 
 
 async def show_panel(update: Update, context: BotContext, settings: ChatSettings | None = None,
@@ -188,7 +202,8 @@ async def forget(update: Update, context: BotContext) -> None:
     tr = context.tr(update)
     await reply(update, context, esc(tr.gettext(
         "This deletes everything the bot stores about this chat: language, time zone, "
-        "subscription and the log of reminders sent. Delete?")), forget_markup(tr))
+        "subscription, the cases it follows and the log of messages sent. Delete?")),
+        forget_markup(tr))
 
 
 def forget_markup(tr: Translator) -> InlineKeyboardMarkup:

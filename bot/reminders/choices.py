@@ -15,7 +15,7 @@ from bot.content.schema import Text
 from bot.reminders import protests as events
 from bot.reminders.schedule import LEAD_CHOICES
 from bot.reminders.zones import DELIVERY_HOURS
-from bot.store.models import ChatSettings
+from bot.store.models import MAX_FOLLOWS, ChatSettings
 
 TOPICS = ("all", "dec16")
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
@@ -89,3 +89,16 @@ def with_city_toggled(settings: ChatSettings, key: str) -> ChatSettings:
         chosen = [city for city in settings.cities if city != "*"]
         cities = [c for c in chosen if c != key] if key in chosen else [*chosen, key]
     return dataclasses.replace(settings, cities=cities)
+
+
+def with_follow(settings: ChatSettings, card_id: str, follow: bool) -> ChatSettings | None:
+    """Following a card on or off; None when nothing changes (or the chat follows as many
+    cards as it may)."""
+    if (card_id in settings.follows) == follow:
+        return None
+    if follow:
+        if len(settings.follows) >= MAX_FOLLOWS:
+            return None
+        return dataclasses.replace(settings, follows=[*settings.follows, card_id])
+    return dataclasses.replace(settings,
+                               follows=[one for one in settings.follows if one != card_id])

@@ -47,6 +47,12 @@ class Outgoing:
     chat_id: int
     text: str
     markup: InlineKeyboardMarkup | None = None
+    also: tuple[str, ...] = ()
+    """Other delivery-log keys this message settles, logged with it at every step: the news
+    a day's message tells (``bot.reminders.news``)."""
+
+    def rows(self, chat_id: int, state: str) -> list[tuple[str, int, str]]:
+        return [(key, chat_id, state) for key in (self.key, *self.also)]
 
 
 CHANNEL_RIGHTS_LOST = "need administrator rights in the channel"
@@ -220,8 +226,8 @@ class FanOut:
     async def _log_pending(self, batch: list[Outgoing]) -> bool:
         began = time.monotonic()
         try:
-            await self.store.set_deliveries([(item.key, item.chat_id, "pending")
-                                             for item in batch])
+            await self.store.set_deliveries([row for item in batch
+                                             for row in item.rows(item.chat_id, "pending")])
         except StoreError:
             log.exception("could not log %d deliveries as pending; not sending them", len(batch))
             self.result.failed += len(batch)
@@ -268,7 +274,7 @@ class FanOut:
             self.result.sent += 1
         else:
             self.result.failed += 1
-        self._outcomes.append((item.key, chat_id, state))
+        self._outcomes.extend(item.rows(chat_id, state))
         self._outcome_ready.set()
 
     async def _record(self, progress: Callable[[FanOutResult], Awaitable[None]] | None) -> None:
@@ -343,7 +349,8 @@ class FanOut:
 
     async def _unsubscribe(self, chat_id: int) -> None:
         settings = self.store.chat(chat_id)
-        if settings is not None and settings.subscribed:
-            await self.store.put_chat(dataclasses.replace(settings, subscribed=False))
+        if settings is not None and (settings.subscribed or settings.follows):
+            await self.store.put_chat(dataclasses.replace(settings, subscribed=False,
+                                                          follows=[]))
         log.info("a chat blocked the bot or removed it: unsubscribed")
 

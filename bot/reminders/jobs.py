@@ -16,6 +16,7 @@ on purpose, to the twelve hours a reminder stays worth sending.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections import Counter
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from telegram.ext import Application
 
 from bot import alerts, health
 from bot.content.schema import ProtestEvent
+from bot.reminders import news
 from bot.reminders.broadcasts import BackgroundFanOuts
 from bot.reminders.fanout import FanOutResult, Outgoing
 from bot.reminders.log_upgrade import legacy_day_rows
@@ -98,6 +100,7 @@ class ReminderService(BackgroundFanOuts):
 
     # Jobs ----------------------------------------------------------------------------------
     async def start(self) -> None:
+        await self.note_news()
         await self.upgrade_log()
         self.resume_fanouts()
         self.job_queue.run_once(_sweep_job, when=0, data=self, name=SWEEP_JOB + "catch-up",
@@ -123,6 +126,27 @@ class ReminderService(BackgroundFanOuts):
             log.info("delivery log: %d days of messages carried over to the one-a-day log",
                      len(rows))
         await self.store.set_meta(LOG_FORMAT, 2)
+
+    async def note_news(self) -> None:
+        """Record when the bot first had each update in the content, before any sweep: that
+        makes it news (or not), once, whatever restarts follow."""
+        seen = self.store.meta(news.SEEN, {})
+        fresh = news.newly_seen(self.library.cards.values(), seen, self.now())
+        if fresh:
+            await self.store.set_meta(news.SEEN, {**seen, **fresh})
+            log.info("content: %d new updates in cases followers may follow", len(fresh))
+
+    def owed_news(self, now: datetime | None = None) -> list[news.News]:
+        return news.owed_news(self.library.cards.values(), self.store.meta(news.SEEN, {}),
+                              now or self.now())
+
+    async def settle_before_following(self, chat_id: int, card_id: str) -> None:
+        """A chat that starts following a card has just seen its news on the card: it is
+        not told of it again."""
+        rows = [(item.key, chat_id, "skipped") for item in self.owed_news()
+                if item.card_id == card_id and self.store.delivery(item.key, chat_id) is None]
+        if rows:
+            await self.store.set_deliveries(rows)
 
     def replan(self) -> None:
         if not self.job_queue.get_jobs_by_name(PLAN_JOB + ":now"):
@@ -154,12 +178,12 @@ class ReminderService(BackgroundFanOuts):
         """
         now = now or self.now()
         start = min(max(self._last_swept() or now, now - CATCH_UP_LIMIT), now)
-        events = self.events()
+        events, owed = self.events(), self.owed_news(now)
 
         def evaluate() -> set[datetime]:
             profiles = [settings for settings, _ in self._groups(start, events, only_chat)]
             return due_instants(profiles, self.library.anniversaries(), events, start,
-                                now + PLAN_AHEAD)
+                                now + PLAN_AHEAD, owed)
 
         instants = sorted(await asyncio.to_thread(evaluate))
         if only_chat is None and any(instant <= now for instant in instants):
@@ -172,12 +196,15 @@ class ReminderService(BackgroundFanOuts):
 
     def _groups(self, start: datetime, events: list[ProtestEvent],
                 only_chat: int | None) -> list[tuple[ChatSettings, list[int]]]:
-        """The subscribers to evaluate, grouped by what decides when they hear: everyone, or
-        just ``only_chat``. Cities matter only while a protest is still to come."""
+        """The chats to evaluate, grouped by what decides when they hear: everyone, or just
+        ``only_chat``. Cities matter only while a protest is still to come. A chat that
+        follows a card is a group of its own (subscribed or not): its news is its own."""
         if only_chat is None:
-            return self.store.subscriber_groups(by_cities=bool(live_events(events, start)))
+            groups = self.store.subscriber_groups(by_cities=bool(live_events(events, start)),
+                                                  followers_apart=True)
+            return groups + [(chat, [chat.chat_id]) for chat in self.store.followers()]
         chat = self.store.chat(only_chat)
-        return [(chat, [only_chat])] if chat and chat.subscribed else []
+        return [(chat, [only_chat])] if chat and (chat.subscribed or chat.follows) else []
 
     def _last_swept(self) -> datetime | None:
         last = self.store.meta(LAST_SWEPT)
@@ -197,12 +224,12 @@ class ReminderService(BackgroundFanOuts):
                 start, end = sweep_window(now, self._last_swept())
             else:
                 start, end = now - CATCH_UP_LIMIT, now
-            events = self.events()
+            events, owed = self.events(), self.owed_news(now)
 
             def evaluate() -> SweepPlan:
                 return plan_for_groups(self._groups(start, events, only_chat),
                                        self.library.anniversaries(), events, start, end,
-                                       self.store.deliveries, now)
+                                       self.store.deliveries, now, owed)
 
             # Reading 100,000 subscribers, expanding their schedules into one message per
             # chat and day and looking each up in the delivery log takes a moment: all of it
@@ -232,7 +259,11 @@ class ReminderService(BackgroundFanOuts):
     async def _settle(self, reminders: list[Digest], state: str, message: str) -> None:
         if not reminders:
             return
-        await self.store.set_deliveries([(r.key, r.chat_id, state) for r in reminders])
+        rows = [(r.key, r.chat_id, state) for r in reminders]
+        if state == "uncertain":  # maybe sent, so its news counts as told; news skipped
+            # for lateness is not logged under its own key: another day's message tells it.
+            rows += [(key, r.chat_id, state) for r in reminders for key in news_keys(r)]
+        await self.store.set_deliveries(rows)
         for key, count in Counter(r.key for r in reminders).items():
             log.warning(message, count, key)
 
@@ -248,11 +279,16 @@ class ReminderService(BackgroundFanOuts):
         texts: dict[tuple, tuple[str, InlineKeyboardMarkup | None]] = {}
         for message in messages:
             chat = self.store.chat(message.chat_id)
-            if chat is None or not chat.subscribed:
+            if chat is None:
                 continue
+            items = tuple(item for item in message.items
+                          if (item.subject_id in chat.follows if item.kind == news.KIND
+                              else chat.subscribed))
+            if items != message.items:
+                message = dataclasses.replace(message, items=items)
             words = reminder_words(message, chat, self.library, by_id, events, texts)
             if words is not None:
-                yield Outgoing(message.key, chat.chat_id, *words)
+                yield Outgoing(message.key, chat.chat_id, *words, also=news_keys(message))
 
     def upcoming_for(self, chat: ChatSettings, now: datetime | None = None) -> Reminder | None:
         """The next reminder this chat gets: one owed now (sent within minutes), else the
@@ -280,6 +316,13 @@ class ReminderService(BackgroundFanOuts):
                 if self.store.delivery(key, chat.chat_id) is None]
         if rows:
             await self.store.set_deliveries(rows)
+
+
+def news_keys(message: Digest) -> tuple[str, ...]:
+    """The news a message tells: logged under their own keys too, so that no other day's
+    message tells them again."""
+    return tuple(item.key for item in message.items if item.kind == news.KIND)
+
 
 async def _sweep_job(context) -> None:
     await context.job.data.sweep()

@@ -9,7 +9,8 @@ everything due for it on one day of its own calendar goes in one ``Digest``, log
 key ``d:<local date>``. The delivery log is keyed by (that key, chat), which is what makes a
 restart or a catch-up unable to send a second message the same day. The one exception is a
 protest's same-day reminder that its start time puts before the chat's hour: it stands alone,
-under its own item key.
+under its own item key. News in a case a chat follows (``bot.reminders.news``) is one more item
+of the day's message, ``u:<card>:<date>``, due at the chat's hour.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.content.schema import Card, ProtestEvent, observed_day
+from bot.reminders.news import KIND as NEWS
+from bot.reminders.news import TOLD_WITHIN, News
 from bot.reminders.zones import (
     QUIET_UNTIL,
     delivery_hour,
@@ -50,7 +53,7 @@ class Reminder:
     chat_id: int
     due: datetime
     """When it should arrive (aware, UTC)."""
-    kind: str  # "anniversary" | "event"
+    kind: str  # "anniversary" | "event" | "update" (news in a case the chat follows)
     subject_id: str
     lead: int
     day: date
@@ -224,9 +227,9 @@ def due_for_groups(groups: Iterable[tuple[ChatSettings, Sequence[int]]], cards: 
 
 def due_instants(profiles: Iterable[ChatSettings], cards: Iterable[Card],
                  events: Iterable[ProtestEvent], start: datetime,
-                 end: datetime) -> set[datetime]:
+                 end: datetime, news: Iterable[News] = ()) -> set[datetime]:
     """The instants in ``(start, end]`` at which any of these profiles has a reminder due."""
-    schedule = Schedule(cards, events, start, end)
+    schedule = Schedule(cards, events, start, end, news)
     return {r.due for settings in profiles for r in schedule.due(settings)}
 
 
@@ -234,8 +237,9 @@ class Schedule:
     """The reminders of one window, for any chat settings; the indexes are built once."""
 
     def __init__(self, cards: Iterable[Card], events: Iterable[ProtestEvent], start: datetime,
-                 end: datetime) -> None:
+                 end: datetime, news: Iterable[News] = ()) -> None:
         self.cards = list(cards)
+        self.news = list(news)
         self.events = live_events(events, start)
         self.start, self.end = start, end
         # Two topic choices, so two indexes, built once for every chat.
@@ -244,12 +248,15 @@ class Schedule:
                         for topics in ("all", "dec16")}
 
     def due(self, chat: ChatSettings) -> list[Reminder]:
+        """Reminders (for a subscriber) and news of the cards it follows (for anyone)."""
         start, end = self.start, self.end
         tz = zone(chat.timezone)
-        leads = sorted({lead for lead in chat.leads if lead in LEAD_CHOICES}, reverse=True)
         hour = delivery_hour(chat.hour)
+        found = self._news_due(chat, tz, hour) if chat.follows else []
+        if not chat.subscribed:
+            return found
+        leads = sorted({lead for lead in chat.leads if lead in LEAD_CHOICES}, reverse=True)
         index = self.indexes.get(chat.topics) or _cards_by_day(wanted_cards(chat, self.cards))
-        found: list[Reminder] = []
         send_day, last_day = start.astimezone(tz).date(), end.astimezone(tz).date()
         while index and send_day <= last_day:
             due = local_time(send_day, hour, tz)
@@ -273,6 +280,24 @@ class Schedule:
                                           event.id, lead, day, chat.timezone, alone))
         return found
 
+    def _news_due(self, chat: ChatSettings, tz: ZoneInfo, hour: int) -> list[Reminder]:
+        """News of the cards the chat follows, at the last of its hours in the window, if
+        the bot had the news by then: a follower not told one day (the bot was down) is told
+        the next, until ``TOLD_WITHIN``. Whether it was told already is the delivery log's
+        (``plan_for_groups``)."""
+        wanted = [item for item in self.news if item.card_id in chat.follows]
+        if not wanted:
+            return []
+        day = self.end.astimezone(tz).date()
+        due = local_time(day, hour, tz)
+        if due > self.end:
+            due = local_time(day - timedelta(days=1), hour, tz)
+        if due <= self.start:
+            return []
+        return [Reminder(item.key, chat.chat_id, due, NEWS, item.card_id, 0, item.day,
+                         chat.timezone)
+                for item in wanted if item.seen <= due < item.seen + TOLD_WITHIN]
+
 
 def next_reminder(chat: ChatSettings, cards: Iterable[Card], events: Iterable[ProtestEvent],
                   now: datetime) -> Reminder | None:
@@ -293,10 +318,14 @@ def message_key(reminder: Reminder) -> str:
     return day_key(reminder.due.astimezone(zone(reminder.timezone)).date())
 
 
+ITEM_KINDS = ("anniversary", "event", NEWS)
+
+
 def _item_order(reminder: Reminder) -> tuple:
-    """Anniversaries before protests, today's before tomorrow's, the massacre first."""
-    return (reminder.kind != "anniversary", reminder.lead, reminder.subject_id != MASSACRE_CARD,
-            reminder.day, reminder.subject_id)
+    """Anniversaries, then protests, then news; today's before tomorrow's, the massacre
+    first."""
+    return (ITEM_KINDS.index(reminder.kind), reminder.lead,
+            reminder.subject_id != MASSACRE_CARD, reminder.day, reminder.subject_id)
 
 
 def digests(reminders: Iterable[Reminder]) -> list[Digest]:
@@ -345,7 +374,8 @@ def plan_sweep(messages: Iterable[Digest], state_of: Callable[[str, int], str | 
 
 def plan_for_groups(groups: Iterable[tuple[ChatSettings, Sequence[int]]], cards: Iterable[Card],
                     events: Iterable[ProtestEvent], start: datetime, end: datetime,
-                    states_of: Callable[[str], dict[int, str]], now: datetime) -> SweepPlan:
+                    states_of: Callable[[str], dict[int, str]], now: datetime,
+                    news: Iterable[News] = ()) -> SweepPlan:
     """``plan_sweep(digests(due_for_groups(...)))``, without a per-chat object in between.
 
     Chats that share a profile share their messages, so each profile's messages and their
@@ -354,42 +384,64 @@ def plan_for_groups(groups: Iterable[tuple[ChatSettings, Sequence[int]]], cards:
     than a lookup per chat. With 100,000 subscribers this keeps a sweep's work, which runs in
     a worker thread, short enough not to starve the event loop of the GIL, and creates no
     garbage for the collector to stop everything over.
+
+    News a chat was already told of (its own ``u:`` row says so, whatever day's message told
+    it) is left out of that chat's message.
     """
-    schedule = Schedule(cards, events, start, end)
+    schedule = Schedule(cards, events, start, end, news)
     tables: dict[str, dict[int, str]] = {}
     plan = SweepPlan()
-    for settings, chat_ids in groups:
-        for template in digests(schedule.due(settings)):
-            if template.due > now:
-                continue
-            states = tables.get(template.key)
-            if states is None:
-                states = tables[template.key] = states_of(template.key)
-            tz = zone(template.timezone)
-            fresh: list[Digest] | None  # where new messages go; None: wait for the morning
-            if now - template.due >= CATCH_UP_LIMIT:
-                fresh, morning = plan.skip, None
-            elif in_quiet_hours(now, tz):
-                morning = quiet_hours_end(now, tz)
-                fresh = None if morning - template.due < CATCH_UP_LIMIT else plan.skip
-            else:
-                fresh, morning = plan.send, None
-            for chat_id in chat_ids:
-                state = states.get(chat_id)
-                if state is not None and state != "pending":
-                    continue
-                message = Digest(template.key, chat_id, template.due, template.timezone,
-                                 template.items)
-                if state == "pending":
-                    plan.uncertain.append(message)
-                elif fresh is not None:
-                    fresh.append(message)
-                else:
-                    assert morning is not None  # set whenever fresh is None
-                    plan.defer.append((message, morning))
+
+    def states_for(key: str) -> dict[int, str]:
+        states = tables.get(key)
+        if states is None:
+            states = tables[key] = states_of(key)
+        return states
+
+    for settings, group in groups:
+        due = schedule.due(settings)
+        per_chat: list[tuple[Sequence[int], list[Reminder]]] = [(group, due)]
+        if any(item.kind == NEWS for item in due):
+            # Followers' messages are their own: each was told of different news.
+            per_chat = [([chat_id], [item for item in due if item.kind != NEWS
+                                     or states_for(item.key).get(chat_id) is None])
+                        for chat_id in group]
+        for chat_ids, items in per_chat:
+            _plan_messages(plan, digests(items), chat_ids, states_for, now)
     for found in (plan.send, plan.skip, plan.uncertain):
         found.sort(key=lambda m: (m.due, m.chat_id, m.key))
     return plan
+
+
+def _plan_messages(plan: SweepPlan, templates: list[Digest], chat_ids: Sequence[int],
+                   states_for: Callable[[str], dict[int, str]], now: datetime) -> None:
+    """``plan_for_groups`` for the messages one profile makes, given to each of its chats."""
+    for template in templates:
+        if template.due > now:
+            continue
+        states = states_for(template.key)
+        tz = zone(template.timezone)
+        fresh: list[Digest] | None  # where new messages go; None: wait for the morning
+        if now - template.due >= CATCH_UP_LIMIT:
+            fresh, morning = plan.skip, None
+        elif in_quiet_hours(now, tz):
+            morning = quiet_hours_end(now, tz)
+            fresh = None if morning - template.due < CATCH_UP_LIMIT else plan.skip
+        else:
+            fresh, morning = plan.send, None
+        for chat_id in chat_ids:
+            state = states.get(chat_id)
+            if state is not None and state != "pending":
+                continue
+            message = Digest(template.key, chat_id, template.due, template.timezone,
+                             template.items)
+            if state == "pending":
+                plan.uncertain.append(message)
+            elif fresh is not None:
+                fresh.append(message)
+            else:
+                assert morning is not None  # set whenever fresh is None
+                plan.defer.append((message, morning))
 
 
 def sweep_window(now: datetime, last_swept: datetime | None) -> tuple[datetime, datetime]:

@@ -10,10 +10,11 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import callbacks
-from bot.content.cards import MESSAGE_LIMIT, esc
+from bot.content.cards import MESSAGE_LIMIT, attr, esc
 from bot.content.library import Library
-from bot.content.schema import Card, ProtestEvent
+from bot.content.schema import Card, CaseUpdate, ProtestEvent
 from bot.i18n import Translator, translator
+from bot.reminders.news import KIND as NEWS
 from bot.reminders.protests import nearby, reminder_markup, reminder_text, short_line
 from bot.reminders.schedule import Digest, Reminder
 from bot.store.models import ChatSettings
@@ -85,6 +86,31 @@ def digest_message(tr: Translator, sections: list[tuple[str, list[InlineKeyboard
     return text, InlineKeyboardMarkup([row for _, row in shown if row])
 
 
+def news_text(tr: Translator, card: Card, update: CaseUpdate, library: Library) -> str:
+    """News in a case the chat follows: whose, when, what, and on what source."""
+    _ = tr.gettext
+    title = _("News: %(name)s") % {"name": card.name.get(tr.language)}
+    sources = []
+    for source_id in update.sources:
+        source = library.sources.get(source_id)
+        if source is None:
+            continue
+        name = esc(source.title)
+        if source.url:
+            name = f'<a href="{attr(source.url)}">{name}</a>'
+        name = f"«{name}»" if tr.language == "ru" else f"“{name}”"
+        sources.append(f"{esc(source.publication)}, {name}, {esc(tr.partial_date(source.date))}")
+    label = _("Source:")
+    return (f"🔔 <b>{esc(title)}</b>\n<b>{esc(tr.partial_date(update.date))}</b>: "
+            f"{esc(update.get(tr.language))}\n\n<i>{esc(label)}</i> " + "; ".join(sources))
+
+
+def update_on(card: Card, reminder: Reminder) -> CaseUpdate | None:
+    """The update a news item is about, if the card still has it."""
+    return next((update for update in card.updates
+                 if update.date == reminder.day.isoformat()), None)
+
+
 def anniversary_markup(tr: Translator, card: Card) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton(
         tr.gettext("Open the card"), callback_data=callbacks.build("card", card.id))]])
@@ -102,7 +128,8 @@ def reminder_words(message: Digest, chat: ChatSettings, library: Library,
     for reminder in message.items:
         subject = (by_id.get(reminder.subject_id) if reminder.kind == "event"
                    else library.get(reminder.subject_id))
-        if subject is not None:
+        if subject is not None and not (reminder.kind == NEWS and isinstance(subject, Card)
+                                        and update_on(subject, reminder) is None):
             items.append((reminder, subject))
     if not items:
         return None
@@ -113,14 +140,18 @@ def reminder_words(message: Digest, chat: ChatSettings, library: Library,
     key = (tuple((r.kind, r.subject_id, r.lead, r.day) for r, _ in items), tr.language,
            chat.timezone if about else None, tuple(event.id for event in protests))
     if key not in texts:
-        texts[key] = _compose(tr, items, protests, chat.timezone)
+        texts[key] = _compose(tr, items, protests, chat.timezone, library)
     return texts[key]
 
 
 def _compose(tr: Translator, items: list[tuple[Reminder, Any]], protests: list[ProtestEvent],
-             timezone: str) -> tuple[str, InlineKeyboardMarkup | None]:
+             timezone: str, library: Library) -> tuple[str, InlineKeyboardMarkup | None]:
     if len(items) == 1:
         reminder, subject = items[0]
+        if reminder.kind == NEWS:
+            update = update_on(subject, reminder)
+            assert update is not None  # reminder_words keeps only news still on the card
+            return news_text(tr, subject, update, library), anniversary_markup(tr, subject)
         if reminder.kind == "anniversary":
             return (anniversary_text(tr, subject, reminder, protests),
                     anniversary_markup(tr, subject))
@@ -128,7 +159,14 @@ def _compose(tr: Translator, items: list[tuple[Reminder, Any]], protests: list[P
                 reminder_markup(tr, subject))
     sections = []
     for reminder, subject in items:
-        if reminder.kind == "anniversary":
+        if reminder.kind == NEWS:
+            update = update_on(subject, reminder)
+            assert update is not None
+            button = anniversary_markup(tr, subject).inline_keyboard[0][0]
+            label = f"🔔 {subject.name.get(tr.language)}"
+            sections.append((news_text(tr, subject, update, library), [
+                InlineKeyboardButton(label[:64], callback_data=button.callback_data)]))
+        elif reminder.kind == "anniversary":
             button = anniversary_markup(tr, subject).inline_keyboard[0][0]
             label = f"{anniversary_mark(subject)} {subject.name.get(tr.language)}"
             sections.append((anniversary_text(tr, subject, reminder, []), [

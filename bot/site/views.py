@@ -110,6 +110,8 @@ def card_view(library: Library, tr: Translator, card: Card) -> CardView:
         view.status = StatusView(
             _(STATUS_LABELS[status.value]), tr.partial_date(status.as_of),
             status.note.get(lang) if status.note else None, _refs(status.sources, numbers))
+    if card.updates:  # as in the bot: the news first, the latest first
+        view.sections.append((_("Latest news"), [fact(item) for item in card.latest_updates()]))
     for name, title in SECTION_TITLES:
         facts = getattr(card, name)
         if facts:

@@ -13,6 +13,8 @@ from typing import Any
 CHAT_TYPES = frozenset({"private", "group", "supergroup", "channel"})
 TOPICS = frozenset({"all", "dec16"})
 DEFAULT_LEADS = (7, 1, 0)
+MAX_FOLLOWS = 100
+"""Cards one chat may follow: every person card, with room to spare."""
 
 
 @dataclass(slots=True)
@@ -26,6 +28,9 @@ class ChatSettings:
     topics: str = "all"  # "all" anniversaries | "dec16" only
     cities: list[str] = field(default_factory=list)  # ["*"] = all cities
     leads: list[int] = field(default_factory=lambda: list(DEFAULT_LEADS))  # days before
+    follows: list[str] = field(default_factory=list)
+    """Ids of the cards whose news this chat hears of (``bot.reminders.news``): card ids
+    only, nothing about why."""
 
 
 SETTINGS_FIELDS = tuple(f.name for f in fields(ChatSettings))
@@ -55,6 +60,10 @@ def settings_problem(s: ChatSettings) -> str | None:
         (isinstance(s.leads, list) and len(s.leads) <= 20
          and all(is_int(d) and 0 <= d <= 366 for d in s.leads),
          "leads must be a list of days (0-366)"),
+        (isinstance(s.follows, list) and len(s.follows) <= MAX_FOLLOWS
+         and len(set(s.follows)) == len(s.follows)
+         and all(is_short_text(c) and "|" not in c for c in s.follows),
+         "follows must be a list of distinct card ids (without '|')"),
     )
     return next((message for ok, message in checks if not ok), None)
 
@@ -85,13 +94,16 @@ def encode_settings(s: ChatSettings) -> dict[str, Any]:
         doc["c"] = "|".join(s.cities)
     if tuple(s.leads) != DEFAULT_LEADS:
         doc["d"] = ",".join(map(str, s.leads))
+    if s.follows:
+        doc["f"] = "|".join(s.follows)
     return doc
 
 
 def decode_settings(chat_id: int, doc: Mapping[str, Any]) -> ChatSettings:
-    cities, leads = doc.get("c"), doc.get("d")
+    cities, leads, follows = doc.get("c"), doc.get("d"), doc.get("f")
     return ChatSettings(chat_id, doc.get("t", "private"), doc.get("l"), doc.get("z", "UTC"),
                         doc.get("h", 10), bool(doc.get("s")), doc.get("o", "all"),
                         cities.split("|") if cities else [],
                         [int(day) for day in leads.split(",") if day] if leads is not None
-                        else list(DEFAULT_LEADS))
+                        else list(DEFAULT_LEADS),
+                        follows.split("|") if follows else [])

@@ -245,26 +245,43 @@ class Store(DeliveryLog):
     def subscriber_count(self) -> int:
         return sum(1 for shard in self._shards for doc in shard.raw().values() if doc.get("s"))
 
-    def subscriber_groups(self, *, by_cities: bool = True) -> list[tuple[ChatSettings,
-                                                                       list[int]]]:
+    def subscriber_groups(self, *, by_cities: bool = True,
+                          followers_apart: bool = False) -> list[tuple[ChatSettings, list[int]]]:
         """Subscribed chat ids grouped by the settings that decide when they hear (zone,
         hour, topics, leads, and cities unless ``by_cities`` is false: they matter only when
         there are protests), each group with its settings once.
 
         Reads the stored documents without decoding each into ``ChatSettings``: with 100,000
         subscribers that is the difference between a few milliseconds and half a second. Safe
-        from a worker thread: tables and documents are copy-on-write.
+        from a worker thread: tables and documents are copy-on-write. ``followers_apart``
+        leaves out the chats that follow a card: their news is theirs alone, so the sweep
+        takes each of them on its own (``followers``).
         """
         groups: dict[tuple, list[int]] = {}
         for shard in list(self._shards):
             for chat_id, doc in shard.raw().items():
-                if doc.get("s"):
+                if doc.get("s") and not (followers_apart and "f" in doc):
                     key = (doc.get("z"), doc.get("h"), doc.get("o"), doc.get("d"),
                            doc.get("c") if by_cities else None)
                     groups.setdefault(key, []).append(int(chat_id))
         return [(decode_settings(0, {name: value for name, value in zip("zhodc", key, strict=True)
                                      if value is not None} | {"s": 1}), chat_ids)
                 for key, chat_ids in groups.items()]
+
+    def followers(self) -> list[ChatSettings]:
+        """Every chat that follows a card, subscribed to reminders or not (a few among many:
+        the documents are decoded only for them)."""
+        return [decode_settings(int(chat_id), doc) for shard in list(self._shards)
+                for chat_id, doc in shard.raw().items() if "f" in doc]
+
+    def follow_counts(self) -> dict[str, int]:
+        """Card id -> how many chats follow it (for /stats: counts only)."""
+        counts: dict[str, int] = {}
+        for shard in self._shards:
+            for doc in shard.raw().values():
+                for card_id in doc.get("f", "").split("|") if "f" in doc else ():
+                    counts[card_id] = counts.get(card_id, 0) + 1
+        return counts
 
     def chat_count(self) -> int:
         return sum(len(shard.raw()) for shard in self._shards)
