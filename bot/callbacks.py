@@ -50,7 +50,8 @@ _FORMATS = MappingProxyType({
         "menu", "sub", "unsub", "lang", "topic", "lead", "zones", "tz", "hours", "hour",
         "forget")),
     ADMIN: _Format(r"(?::(?P<arg>[a-z0-9-]{1,48}))?", "op", (
-        "tz", "skip", "bcskip", "publish", "discard", "bcok", "cancel", "cancelok")),
+        "tz", "skip", "bcskip", "publish", "discard", "bcok", "cancel", "cancelok",
+        "edit", "keep", "etz", "eskip", "editok")),
     EVENT: _Format(r"(?::(?P<id>[a-z0-9-]{3,48}))?", "op", ("ics", "list")),
 })
 """Every button format of the bot, fixed at import: no module adds to it later."""

@@ -23,6 +23,7 @@ from bot.content.loading import load_content
 from bot.handlers import (
     admin,
     admin_broadcast,
+    admin_edit,
     cards,
     channels,
     common,
@@ -107,6 +108,10 @@ def every_keyboard(library: Library) -> list[InlineKeyboardMarkup]:
                       admin.cancel_list_markup(tr, [protest]),
                       admin.confirm_cancel_markup(tr, protest),
                       admin_broadcast.russian_step_markup(tr), admin_broadcast.send_markup(tr, 3)]
+        moved = protest.model_copy(update={"address": "Elsewhere"})
+        keyboards += [admin_edit.step_markup(tr, step) for step in STEPS]
+        keyboards += [admin_edit.pick_markup(tr, [protest]),
+                      admin_edit.publish_markup(tr, protest, moved)]
     return [keyboard for keyboard in keyboards if keyboard is not None]
 
 

@@ -26,6 +26,7 @@ from bot.callbacks import ADMIN, CHANNEL, EVENT, SETTINGS, pattern
 from bot.handlers import (
     admin,
     admin_broadcast,
+    admin_edit,
     admin_reports,
     cards,
     channels,
@@ -52,6 +53,7 @@ def register_all(application: Application) -> None:
         timezone.zone_conversation(),  # "Other…" time zone: the typed name
         corrections.conversation(),  # "Report a correction": the reader's note
         admin.event_conversation(),  # /event_add (organisers)
+        admin_edit.conversation(),  # /event_edit (organisers)
         admin_broadcast.conversation(),  # /broadcast (organisers)
     ])
     add = application.add_handler
@@ -115,7 +117,7 @@ def register_all(application: Application) -> None:
         CHANNEL, "menu", "sub", "unsub", "lang", "topic", "lead", "tz", "hour")))
 
     # Organisers (each handler and button checks BOT_ADMIN_IDS): the steps of /event_add and
-    # /broadcast, /event_cancel, /stats, /backup.
+    # /broadcast, /event_edit, /event_cancel, /stats, /backup.
     add(CommandHandler("event_cancel", admin.event_cancel))
     add(CommandHandler("stats", admin_reports.stats))
     add(CommandHandler("backup", admin_reports.backup))
@@ -125,6 +127,11 @@ def register_all(application: Application) -> None:
     add(CallbackQueryHandler(admin.on_publish, pattern=pattern(ADMIN, "publish")))
     add(CallbackQueryHandler(admin.on_cancel, pattern=pattern(ADMIN, "cancel")))
     add(CallbackQueryHandler(admin.on_cancel_confirmed, pattern=pattern(ADMIN, "cancelok")))
+    add(CallbackQueryHandler(admin_edit.on_pick, pattern=pattern(ADMIN, "edit")))
+    add(CallbackQueryHandler(admin_edit.on_keep, pattern=pattern(ADMIN, "keep")))
+    add(CallbackQueryHandler(admin_edit.on_zone, pattern=pattern(ADMIN, "etz")))
+    add(CallbackQueryHandler(admin_edit.on_remove, pattern=pattern(ADMIN, "eskip")))
+    add(CallbackQueryHandler(admin_edit.on_publish, pattern=pattern(ADMIN, "editok")))
     add(CallbackQueryHandler(admin_broadcast.on_skip, pattern=pattern(ADMIN, "bcskip")))
     add(CallbackQueryHandler(admin_broadcast.on_send, pattern=pattern(ADMIN, "bcok")))
 

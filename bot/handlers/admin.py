@@ -226,11 +226,18 @@ async def on_publish(update: Update, context: BotContext, _arg: str | None) -> N
     event = ProtestEvent.model_validate(document)
     await events.save_event(context.store, event)
     context.chat_state.pending = None
+    await protests_changed(context)
     scheduling.settings_changed(context.application)
     text = tr.gettext("Published as %(id)s. Subscribers following %(city)s will be reminded "
                       "at their chosen times.") % {"id": event.id,
                                                    "city": event.city.get(tr.language)}
     await reply(update, context, esc(text), edit=True)
+
+
+async def protests_changed(context: BotContext) -> int:
+    """Record what changed (the calendar's sequence) and start the change notices."""
+    service = scheduling.service(context.application)
+    return await service.protests_changed() if service is not None else 0
 
 
 def event_conversation() -> ConversationHandler:
@@ -291,6 +298,7 @@ async def on_cancel_confirmed(update: Update, context: BotContext, event_id: str
         await reply(update, context, esc(tr.gettext("There is no upcoming protest to cancel.")),
                     edit=True)
         return
+    await protests_changed(context)
     told = len(await asyncio.to_thread(events.reminded_chats, context.store, event.id, event))
     service = scheduling.service(context.application)
     if told and service is not None:
