@@ -52,7 +52,7 @@ _FORMATS = MappingProxyType({
     ADMIN: _Format(r"(?::(?P<arg>[a-z0-9-]{1,48}))?", "op", (
         "tz", "skip", "bcskip", "publish", "discard", "bcok", "cancel", "cancelok",
         "edit", "keep", "etz", "eskip", "editok")),
-    EVENT: _Format(r"(?::(?P<id>[a-z0-9-]{3,48}))?", "op", ("ics", "list")),
+    EVENT: _Format(r"(?::(?P<id>[a-z0-9-]{3,48}))?", "op", ("ics", "list", "come")),
 })
 """Every button format of the bot, fixed at import: no module adds to it later."""
 

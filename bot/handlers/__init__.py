@@ -103,6 +103,7 @@ def register_all(application: Application) -> None:
     add(CommandHandler("protests", protests.show_protests))
     add(CallbackQueryHandler(protests.on_calendar_button, pattern=pattern(EVENT, "ics")))
     add(CallbackQueryHandler(protests.on_list_button, pattern=pattern(EVENT, "list")))
+    add(CallbackQueryHandler(protests.on_coming, pattern=pattern(EVENT, "come")))
 
     # A group became a supergroup: its settings move with it.
     add(MessageHandler(filters.StatusUpdate.MIGRATE, settings.on_migrated))

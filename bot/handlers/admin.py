@@ -257,13 +257,22 @@ async def event_cancel(update: Update, context: BotContext) -> None:
     if not listed:
         await reply(update, context, esc(tr.gettext("There is no upcoming protest to cancel.")))
         return
+    coming = {e.id: context.store.coming_count(e.id) for e in listed}
     await reply(update, context, esc(tr.gettext("Which protest is cancelled?")),
-                cancel_list_markup(tr, listed))
+                cancel_list_markup(tr, listed, coming))
 
 
-def cancel_list_markup(tr: Translator, listed: list[ProtestEvent]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[button(events.short_line(tr, e)[:60], "cancel", e.id)]
+def cancel_list_markup(tr: Translator, listed: list[ProtestEvent],
+                       coming: dict[str, int] | None = None) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[button(organiser_line(tr, e, coming), "cancel", e.id)]
                                  for e in listed[:20]])
+
+
+def organiser_line(tr: Translator, event: ProtestEvent,
+                   coming: dict[str, int] | None = None) -> str:
+    """A protest's line in the organisers' lists, with how many plan to come."""
+    count = f" · ✋ {coming[event.id]}" if coming and event.id in coming else ""
+    return events.short_line(tr, event)[:60 - len(count)] + count
 
 
 def confirm_cancel_markup(tr: Translator, event: ProtestEvent) -> InlineKeyboardMarkup:

@@ -20,6 +20,7 @@ from bot.handlers.admin import (
     button,
     flow_conversation,
     organiser_button,
+    organiser_line,
     protests_changed,
 )
 from bot.handlers.common import command_argument, reply
@@ -55,12 +56,14 @@ async def event_edit(update: Update, context: BotContext) -> None:
     user = update.effective_user
     context.chat_state.pending = {"flow": EDIT_FLOW, "user": user.id if user else None,
                                  "step": None, "data": {}}
+    coming = {e.id: context.store.coming_count(e.id) for e in listed}
     await reply(update, context, esc(tr.gettext("Which protest changes?")),
-                pick_markup(tr, listed))
+                pick_markup(tr, listed, coming))
 
 
-def pick_markup(tr: Translator, listed: list[ProtestEvent]) -> InlineKeyboardMarkup:
-    rows = [[button(events.short_line(tr, e)[:60], "edit", e.id)] for e in listed[:20]]
+def pick_markup(tr: Translator, listed: list[ProtestEvent],
+                coming: dict[str, int] | None = None) -> InlineKeyboardMarkup:
+    rows = [[button(organiser_line(tr, e, coming), "edit", e.id)] for e in listed[:20]]
     rows.append([button(tr.gettext("Cancel"), "discard")])
     return InlineKeyboardMarkup(rows)
 

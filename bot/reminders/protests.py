@@ -252,6 +252,12 @@ def describe(tr: Translator, event: ProtestEvent, viewer_zone: str | None = None
     return "\n".join(lines)
 
 
+def coming_line(tr: Translator, count: int) -> str:
+    """What the "I plan to come" button answers, and what organisers see by each protest."""
+    return tr.ngettext("%(num)d person plans to come.", "%(num)d people plan to come.",
+                       count) % {"num": count}
+
+
 def short_line(tr: Translator, event: ProtestEvent) -> str:
     """One line for lists and for the protests mentioned under an anniversary reminder."""
     lang = tr.language
@@ -259,9 +265,16 @@ def short_line(tr: Translator, event: ProtestEvent) -> str:
             f"{event.starts_at:%H:%M} · {event.city.get(lang)} · {event.venue.get(lang)}")
 
 
+def coming_button(tr: Translator, event: ProtestEvent) -> InlineKeyboardButton:
+    """"I plan to come": pressed again, it takes it back (``handlers.protests.on_coming``)."""
+    return InlineKeyboardButton(tr.gettext("✋ I plan to come"),
+                                callback_data=callbacks.build(EVENT_ACTION, "come", event.id))
+
+
 def event_buttons(tr: Translator, event: ProtestEvent) -> list[InlineKeyboardButton]:
     return [InlineKeyboardButton(tr.gettext("📅 Add to calendar"),
-                                 callback_data=callbacks.build(EVENT_ACTION, "ics", event.id))]
+                                 callback_data=callbacks.build(EVENT_ACTION, "ics", event.id)),
+            coming_button(tr, event)]
 
 
 def reminder_text(tr: Translator, event: ProtestEvent, lead: int, viewer_zone: str) -> str:
@@ -339,6 +352,7 @@ def list_text(tr: Translator, events: list[ProtestEvent], viewer_zone: str | Non
 def list_markup(tr: Translator, events: list[ProtestEvent]) -> InlineKeyboardMarkup | None:
     rows = [[InlineKeyboardButton(
         "📅 " + short_line(tr, event)[:56],
-        callback_data=callbacks.build(EVENT_ACTION, "ics", event.id))]
+        callback_data=callbacks.build(EVENT_ACTION, "ics", event.id)),
+        coming_button(tr, event)]
         for event in events[:MAX_LISTED]]
     return InlineKeyboardMarkup(rows) if rows else None
