@@ -36,6 +36,7 @@ from bot.handlers import (
     fallback,
     flows,
     language,
+    privacy,
     protests,
     settings,
     sharing,
@@ -83,6 +84,7 @@ def register_all(application: Application) -> None:
     add(CommandHandler("unsubscribe", settings.unsubscribe))
     add(CommandHandler("settings", settings.settings))
     add(CommandHandler("timezone", timezone.timezone))
+    add(CommandHandler("privacy", privacy.privacy))
     add(CommandHandler("forget", settings.forget))
     # The panel's buttons (each checks who may change the chat's settings).
     add(CallbackQueryHandler(settings.on_subscription, pattern=pattern(SETTINGS, "sub", "unsub")))
