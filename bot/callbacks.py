@@ -51,7 +51,7 @@ _FORMATS = MappingProxyType({
         "forget")),
     ADMIN: _Format(r"(?::(?P<arg>[a-z0-9-]{1,48}))?", "op", (
         "tz", "skip", "bcskip", "publish", "discard", "bcok", "cancel", "cancelok",
-        "edit", "keep", "etz", "eskip", "editok")),
+        "edit", "keep", "etz", "eskip", "editok", "msgto", "msskip", "msok")),
     EVENT: _Format(r"(?::(?P<id>[a-z0-9-]{3,48}))?", "op", ("ics", "list", "come")),
 })
 """Every button format of the bot, fixed at import: no module adds to it later."""

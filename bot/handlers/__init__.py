@@ -27,6 +27,7 @@ from bot.handlers import (
     admin,
     admin_broadcast,
     admin_edit,
+    admin_message,
     admin_reports,
     cards,
     channels,
@@ -55,6 +56,7 @@ def register_all(application: Application) -> None:
         corrections.conversation(),  # "Report a correction": the reader's note
         admin.event_conversation(),  # /event_add (organisers)
         admin_edit.conversation(),  # /event_edit (organisers)
+        admin_message.conversation(),  # /event_message (organisers)
         admin_broadcast.conversation(),  # /broadcast (organisers)
     ])
     add = application.add_handler
@@ -120,7 +122,7 @@ def register_all(application: Application) -> None:
         CHANNEL, "menu", "sub", "unsub", "lang", "topic", "lead", "tz", "hour")))
 
     # Organisers (each handler and button checks BOT_ADMIN_IDS): the steps of /event_add and
-    # /broadcast, /event_edit, /event_cancel, /stats, /backup.
+    # /broadcast, /event_edit, /event_message, /event_cancel, /stats, /backup.
     add(CommandHandler("event_cancel", admin.event_cancel))
     add(CommandHandler("stats", admin_reports.stats))
     add(CommandHandler("backup", admin_reports.backup))
@@ -135,6 +137,9 @@ def register_all(application: Application) -> None:
     add(CallbackQueryHandler(admin_edit.on_zone, pattern=pattern(ADMIN, "etz")))
     add(CallbackQueryHandler(admin_edit.on_remove, pattern=pattern(ADMIN, "eskip")))
     add(CallbackQueryHandler(admin_edit.on_publish, pattern=pattern(ADMIN, "editok")))
+    add(CallbackQueryHandler(admin_message.on_pick, pattern=pattern(ADMIN, "msgto")))
+    add(CallbackQueryHandler(admin_message.on_skip, pattern=pattern(ADMIN, "msskip")))
+    add(CallbackQueryHandler(admin_message.on_send, pattern=pattern(ADMIN, "msok")))
     add(CallbackQueryHandler(admin_broadcast.on_skip, pattern=pattern(ADMIN, "bcskip")))
     add(CallbackQueryHandler(admin_broadcast.on_send, pattern=pattern(ADMIN, "bcok")))
 

@@ -27,12 +27,13 @@ from bot.reminders.protests import (
     all_events,
     cancellation_text,
     change_text,
+    city_message,
     find_event,
     reminded_chats,
     reminder_markup,
     versioned,
 )
-from bot.reminders.schedule import event_start
+from bot.reminders.schedule import event_start, wants_event
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +170,17 @@ class BackgroundFanOuts:
                 tr = translator(chat.language if chat and chat.language else "en")
                 yield Outgoing(key, chat_id, change_text(tr, old, new),
                                reminder_markup(tr, new), (new.id,))
+        elif spec["kind"] == "city":
+            event = find_event(self.library, self.store, spec["event"])
+            if event is None:
+                return
+            for chat in self.store.all_chats():
+                if chat.subscribed and wants_event(chat, event):
+                    language = chat.language or "en"
+                    text = spec["text"].get(language) or spec["text"]["en"]
+                    yield Outgoing(key, chat.chat_id,
+                                   city_message(translator(language), event, text),
+                                   about=(event.id,))
         elif spec["kind"] == "broadcast":
             texts = spec["text"]
             for chat in self.store.all_chats():
@@ -182,7 +194,7 @@ class BackgroundFanOuts:
         if not chat_id or not message_id:
             return None
         tr = translator(spec.get("report_language", "en"))
-        total = self.store.subscriber_count()
+        total = spec.get("total") or self.store.subscriber_count()
 
         async def report(result: FanOutResult) -> None:
             text = tr.gettext("Sending: %(done)d of about %(total)d (%(sent)d sent, "

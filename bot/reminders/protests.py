@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import callbacks
-from bot.content.cards import attr, esc
+from bot.content.cards import MESSAGE_LIMIT, attr, esc, visible_length
 from bot.content.library import Library
 from bot.content.schema import SLUG_RE, ProtestEvent, Text
 from bot.i18n import Translator
@@ -336,6 +336,18 @@ def change_text(tr: Translator, old: ProtestEvent, new: ProtestEvent) -> str:
     head = tr.gettext("Changed: the protest in %(city)s") % {
         "city": old.city.get(tr.language)}
     return "\n".join(["✏️ <b>" + esc(head) + "</b>", *change_lines(tr, old, new)])
+
+
+def city_followers(store: Store, event: ProtestEvent) -> int:
+    """How many subscribed chats follow the protest's city (an organiser's message's reach)."""
+    return sum(1 for chat in store.all_chats() if chat.subscribed and wants_event(chat, event))
+
+
+def city_message(tr: Translator, event: ProtestEvent, text: str) -> str:
+    """An organiser's message to a protest's followers, under a line saying which protest
+    (left out if the message alone fills Telegram's limit)."""
+    head = f"📣 <b>{esc(short_line(tr, event))}</b>\n"
+    return head + text if visible_length(head + text) <= MESSAGE_LIMIT else text
 
 
 def list_text(tr: Translator, events: list[ProtestEvent], viewer_zone: str | None) -> str:
