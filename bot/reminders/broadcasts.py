@@ -96,15 +96,18 @@ class BackgroundFanOuts:
             await self.store.set_meta(TOLD_SINCE, self.now().isoformat())
         versions = self.store.meta(VERSIONS, {})
         updated, changed = versioned(self.events(), versions)
+        running = self.store.meta(FANOUTS, {})
+        started = 0
+        # The notices are recorded before the new versions: a crash in between finds the
+        # change again at the next start, and the recorded notice is not started twice.
+        for old, new in changed:
+            key = f"c:{new.id}:{new.sequence}"
+            if key not in running and min(event_start(new), event_start(old)) > self.now():
+                await self.start_fanout(key, {"kind": "change", "event": new.id,
+                                              "old": old.model_dump(mode="json")})
+                started += 1
         if updated != versions:
             await self.store.set_meta(VERSIONS, updated)
-        started = 0
-        for old, new in changed:
-            if event_start(new) > self.now() and event_start(old) > self.now():
-                await self.start_fanout(f"c:{new.id}:{new.sequence}", {
-                    "kind": "change", "event": new.id,
-                    "old": old.model_dump(mode="json")})
-                started += 1
         return started
 
     async def drop_finished_marks(self) -> int:

@@ -53,13 +53,17 @@ def anniversary_mark(card: Card) -> str:
     return "🕯" if card.mourning else "📅"
 
 
+NEARBY_SHOWN = 3
+"""Protests named under an anniversary reminder (those are told of it)."""
+
+
 def protests_block(tr: Translator, protests: list[ProtestEvent]) -> str:
     """"Protests near you", a few lines, for the end of a reminder ("" if none)."""
     if not protests:
         return ""
     heading = tr.gettext("Protests near you")  # outside the f-string, where Babel finds it
     lines = ["", "", f"<b>{esc(heading)}</b>"]
-    lines += [f"• {esc(short_line(tr, event))}" for event in protests[:3]]
+    lines += [f"• {esc(short_line(tr, event))}" for event in protests[:NEARBY_SHOWN]]
     return "\n".join(lines)
 
 
@@ -117,7 +121,7 @@ def reminder_words(message: Digest, chat: ChatSettings, library: Library,
     key = (tuple((r.kind, r.subject_id, r.lead, r.day) for r, _ in items), tr.language,
            chat.timezone if about else None, tuple(event.id for event in protests))
     if key not in texts:
-        told = tuple(sorted(about | {event.id for event in protests}))
+        told = tuple(sorted(about | {event.id for event in protests[:NEARBY_SHOWN]}))
         texts[key] = (*_compose(tr, items, protests, chat.timezone), told)
     return texts[key]
 
