@@ -63,6 +63,15 @@ async def test_marks_are_keyed_hashes_and_forget_removes_them(tmp_path):
     assert store.was_told("almaty-2026-12-16", 7)
     assert not store.was_told("almaty-2026-12-16", 8)
     assert store.told_among("almaty-2026-12-16", [6, 7, 8]) == [7]
+    # A group that becomes a supergroup keeps its marks under its new id.
+    await store.put_chat(ChatSettings(-5, subscribed=True))
+    await store.set_deliveries_telling([], [("almaty-2026-12-16", -5)])
+    assert await store.set_coming("almaty-2026-12-16", -5, True) == 1
+    await store.migrate_chat(-5, -1005)
+    assert store.was_told("almaty-2026-12-16", -1005)
+    assert not store.was_told("almaty-2026-12-16", -5)
+    assert store.is_coming("almaty-2026-12-16", -1005)
+    assert store.coming_count("almaty-2026-12-16") == 1
     await store.put_chat(ChatSettings(7, subscribed=True))
     await store.forget_chat(7)
     assert not store.was_told("almaty-2026-12-16", 7)

@@ -2,9 +2,10 @@
 hashes only.
 
 Part of ``Store`` (``bot.store.repository``), beside the delivery log in ``deliveries.json``:
-one table ``p:<protest id>`` per protest holds a random secret, the hashes of the chats told
-of it (so a change or a cancellation reaches exactly them) and the hashes of the chats that
-pressed "I plan to come" (so one chat counts once). A hash is HMAC-SHA256(secret, chat id),
+a table ``p:<protest id>`` per protest holds a random secret and the hashes of the people who
+pressed "I plan to come" (so each counts once); tables ``p:<protest id>:<n>`` hold the hashes
+of the chats told of it (so a change or a cancellation reaches exactly them), spread so that
+a write re-serialises a small table, not every chat told. A hash is HMAC-SHA256(secret, chat id),
 cut to 96 bits: without the secret it names nobody, and the table (secret included) is
 dropped once the protest is over. No chat id is ever stored next to a protest.
 
@@ -19,7 +20,7 @@ import base64
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bot.store.engine import Database, FastTable
@@ -27,9 +28,8 @@ from bot.store.engine import Database, FastTable
 MARKS_PREFIX = "p:"
 SECRET_DOC = 1
 RSVP_DOC = 2
-TOLD_FIRST = 3
-TOLD_BUCKETS = 64
-"""Told hashes are spread over this many documents: a write rebuilds one, not all."""
+TOLD_TABLES = 32
+"""Told hashes are spread over this many tables: a write re-serialises one, not all."""
 
 
 def chat_hash(secret: str, chat_id: int) -> str:
@@ -37,8 +37,8 @@ def chat_hash(secret: str, chat_id: int) -> str:
     return base64.urlsafe_b64encode(digest[:12]).decode()
 
 
-def _bucket(mark: str) -> int:
-    return TOLD_FIRST + mark.encode()[0] % TOLD_BUCKETS
+def _told_table(event_id: str, mark: str) -> str:
+    return f"{MARKS_PREFIX}{event_id}:{mark.encode()[0] % TOLD_TABLES}"
 
 
 class ProtestMarks:
@@ -54,9 +54,16 @@ class ProtestMarks:
         return self._deliveries.table(name) if name in self._deliveries.durable.read() else None
 
     def _marked_tables(self) -> list[tuple[str, FastTable]]:
+        """Each protest's main table (secret and "I plan to come")."""
         return [(name[len(MARKS_PREFIX):], self._deliveries.table(name))
                 for name in list(self._deliveries.durable.read())
-                if name.startswith(MARKS_PREFIX)]
+                if name.startswith(MARKS_PREFIX) and ":" not in name[len(MARKS_PREFIX):]]
+
+    def _told(self, event_id: str, mark: str) -> Mapping[str, Any]:
+        name = _told_table(event_id, mark)
+        if name not in self._deliveries.durable.read():
+            return {}
+        return self._deliveries.table(name).raw_doc(1) or {}
 
     def _secret(self, event_id: str) -> tuple[FastTable, str]:
         """The protest's table and secret, made on first use (committed by the caller)."""
@@ -69,40 +76,37 @@ class ProtestMarks:
 
     def _apply_told(self, pairs: Iterable[tuple[str, int]]) -> None:
         """Mark each (protest id, chat id) as told, in memory; the caller commits."""
-        changes: dict[str, dict[int, dict[str, Any]]] = {}
+        changes: dict[str, dict[str, Any]] = {}
         for event_id, chat_id in pairs:
-            table, secret = self._secret(event_id)
+            _table, secret = self._secret(event_id)
             mark = chat_hash(secret, chat_id)
-            bucket = _bucket(mark)
-            docs = changes.setdefault(event_id, {})
-            doc = docs.get(bucket)
+            name = _told_table(event_id, mark)
+            doc = changes.get(name)
             if doc is None:
-                doc = docs[bucket] = dict(table.raw_doc(bucket) or {})
+                doc = changes[name] = dict(self._told(event_id, mark))
             doc[mark] = 1
-        for event_id, docs in changes.items():
-            self._deliveries.table(MARKS_PREFIX + event_id).put(docs)
+        for name, doc in changes.items():
+            self._deliveries.table(name).put({1: doc})
 
-    def was_told(self, event_id: str, chat_id: int) -> bool:
+    def _key(self, event_id: str) -> str | None:
         table = self._marks(event_id)
         secret = table.raw_doc(SECRET_DOC) if table else None
-        if table is None or secret is None:
+        return secret["k"] if secret else None
+
+    def was_told(self, event_id: str, chat_id: int) -> bool:
+        key = self._key(event_id)
+        if key is None:
             return False
-        mark = chat_hash(secret["k"], chat_id)
-        return mark in (table.raw_doc(_bucket(mark)) or {})
+        mark = chat_hash(key, chat_id)
+        return mark in self._told(event_id, mark)
 
     def told_among(self, event_id: str, chat_ids: Iterable[int]) -> list[int]:
         """Those of ``chat_ids`` told of the protest (one HMAC each: run it off the loop)."""
-        table = self._marks(event_id)
-        secret = table.raw_doc(SECRET_DOC) if table else None
-        if table is None or secret is None:
+        key = self._key(event_id)
+        if key is None:
             return []
-        key = secret["k"]
-        found = []
-        for chat_id in chat_ids:
-            mark = chat_hash(key, chat_id)
-            if mark in (table.raw_doc(_bucket(mark)) or {}):
-                found.append(chat_id)
-        return found
+        return [chat_id for chat_id in chat_ids
+                if (mark := chat_hash(key, chat_id)) in self._told(event_id, mark)]
 
     # "I plan to come" ----------------------------------------------------------------------
     def coming_count(self, event_id: str) -> int:
@@ -110,11 +114,10 @@ class ProtestMarks:
         return len(table.raw_doc(RSVP_DOC) or {}) if table else 0
 
     def is_coming(self, event_id: str, chat_id: int) -> bool:
-        table = self._marks(event_id)
-        secret = table.raw_doc(SECRET_DOC) if table else None
-        if table is None or secret is None:
+        table, key = self._marks(event_id), self._key(event_id)
+        if table is None or key is None:
             return False
-        return chat_hash(secret["k"], chat_id) in (table.raw_doc(RSVP_DOC) or {})
+        return chat_hash(key, chat_id) in (table.raw_doc(RSVP_DOC) or {})
 
     async def set_coming(self, event_id: str, chat_id: int, coming: bool) -> int:
         """Count the chat in (or out) once; returns the count, durably saved."""
@@ -135,9 +138,13 @@ class ProtestMarks:
         """Forget the marks (and the secret) of protests that are over; returns how many."""
         self._writable()
         dropped = 0
+        names = list(self._deliveries.durable.read())
         for event_id in event_ids:
-            if self._marks(event_id) is not None:
-                self._deliveries.drop_table(MARKS_PREFIX + event_id)
+            main = MARKS_PREFIX + event_id
+            if main in names:
+                for name in names:
+                    if name == main or name.startswith(main + ":"):
+                        self._deliveries.drop_table(name)
                 dropped += 1
         if dropped:
             self._deliveries.durable.scrub_backup()
@@ -150,21 +157,19 @@ class ProtestMarks:
     def _take_marks(self, chat_id: int, new_id: int | None = None) -> None:
         """Remove the chat's hashes from every protest (``/forget``), or give them to
         ``new_id`` (a group that became a supergroup); the caller commits."""
-        for _event_id, table in self._marked_tables():
-            secret = table.raw_doc(SECRET_DOC)
-            if secret is None:
+        for event_id, table in self._marked_tables():
+            key = self._key(event_id)
+            if key is None:
                 continue
-            old = chat_hash(secret["k"], chat_id)
-            new = chat_hash(secret["k"], new_id) if new_id is not None else None
-            changed: dict[int, dict] = {}
-            for doc_id in (RSVP_DOC, _bucket(old)):
-                doc = table.raw_doc(doc_id)
-                if doc and old in doc:
-                    changed[doc_id] = {k: v for k, v in doc.items() if k != old}
-            for doc_id in list(changed):
-                if new is not None:
-                    target = RSVP_DOC if doc_id == RSVP_DOC else _bucket(new)
-                    into = changed.get(target) or dict(table.raw_doc(target) or {})
-                    changed[target] = {**into, new: 1}
-            if changed:
-                table.put(changed)
+            old = chat_hash(key, chat_id)
+            new = chat_hash(key, new_id) if new_id is not None else None
+            coming = table.raw_doc(RSVP_DOC) or {}
+            if old in coming:
+                kept = {k: v for k, v in coming.items() if k != old}
+                table.put({RSVP_DOC: {**kept, new: 1} if new else kept})
+            told = self._told(event_id, old)
+            if old in told:
+                self._deliveries.table(_told_table(event_id, old)).put(
+                    {1: {k: v for k, v in told.items() if k != old}})
+                if new_id is not None:
+                    self._apply_told([(event_id, new_id)])
