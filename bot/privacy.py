@@ -57,6 +57,7 @@ def privacy_text(tr: Translator) -> str:
     """/privacy as Telegram HTML, in the reader's language."""
     blocks = []
     for title, paragraphs in SECTIONS:
+        mark = "• " if len(paragraphs) > 1 else ""
         blocks.append("\n".join([heading(tr.gettext(title)),
-                                 *(esc(tr.gettext(text)) for text in paragraphs)]))
+                                 *(mark + esc(tr.gettext(text)) for text in paragraphs)]))
     return "\n\n".join(blocks)
