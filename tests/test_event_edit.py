@@ -175,3 +175,27 @@ async def test_a_changed_protest_file_is_told_at_the_next_start(config, emulator
                                     "almaty-2026-12-16")
         assert found is not None and found.sequence == 1
     assert len(notices(emulator, USER, "✏️")) == 1 and not notices(emulator, NEVER, "✏️")
+
+
+async def test_event_add_refuses_a_past_start_at_its_step(app, emulator):
+    await say(emulator, ADMIN_ID, "/event_add")
+    assert "Step 1" in (await emulator.next_message(ADMIN_ID)).text
+    for answer in ("Almaty", "Old Square / Старая площадь", "Abylai Khan Ave"):
+        asked = await say(emulator, ADMIN_ID, answer)
+    assert "Step 4" in asked.text
+    refused = await say(emulator, ADMIN_ID, "2026-11-29 12:00")
+    assert "already passed" in refused.text and "Step 4" in refused.text
+    zone = await say(emulator, ADMIN_ID, "2026-12-16 12:00")
+    assert "Step 5" in zone.text
+
+
+def test_the_form_refuses_a_start_past_at_the_venue():
+    """A start not yet past at UTC−12 but past in the venue's zone is caught at the end."""
+    from bot.i18n import translator
+    from bot.reminders.protest_form import already_passed, build_event, current_values
+
+    data = current_values(event(starts="2026-11-30T05:00:00", zone="Europe/London"))
+    assert already_passed(data["starts"], "Europe/London")
+    assert not already_passed(data["starts"], "Etc/GMT+12")
+    built, problem = build_event(translator("ru"), data, [], event_id="almaty-2026-12-16")
+    assert built is None and problem == "Это время уже прошло."

@@ -27,7 +27,15 @@ from bot.handlers.common import Handler, action_button, command_argument, is_adm
 from bot.i18n import Translator, translator
 from bot.reminders import jobs as scheduling
 from bot.reminders import protests as events
-from bot.reminders.protest_form import OPTIONAL, PROMPTS, STEPS, build_event, read_answer
+from bot.reminders.protest_form import (
+    LATEST_ZONE,
+    OPTIONAL,
+    PROMPTS,
+    STEPS,
+    already_passed,
+    build_event,
+    read_answer,
+)
 
 ACTION = callbacks.ADMIN
 EVENT_FLOW = "event_add"
@@ -162,6 +170,9 @@ async def on_event_text(update: Update, context: BotContext, message: Message) -
     step = pending["step"]
     known = events.all_events(context.library, context.store)
     value, problem = read_answer(context.tr(update), step, message.text, known)
+    if step == "starts" and value is not None and already_passed(str(value), LATEST_ZONE):
+        # The zone comes next; a time already past in the latest one is past everywhere.
+        value, problem = None, context.tr(update).gettext("That time has already passed.")
     if value is None:
         await ask(update, context, step, problem)
         return

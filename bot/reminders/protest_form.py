@@ -33,6 +33,8 @@ PROMPTS = {
     "note": N_("A short note for participants, in English / Russian, or press Skip."),
 }
 OPTIONAL = frozenset({"link", "note"})
+LATEST_ZONE = "Etc/GMT+12"
+"""UTC−12, where a local time comes last: a time already past there is past everywhere."""
 
 
 def read_answer(tr: Translator, step: str, text: str,
