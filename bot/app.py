@@ -45,12 +45,13 @@ MENU_COMMANDS = (
     ("calendar", N_("Calendar file for your phone")),
     ("language", N_("English or Russian")),
     ("help", N_("What the bot can do")),
+    ("privacy", N_("What the bot stores, and for how long")),
     ("forget", N_("Delete what the bot stores about this chat")),
 )
 PRIVATE_MENU_COMMANDS = (
-    *MENU_COMMANDS[:-2],
+    *MENU_COMMANDS[:-3],
     ("channel", N_("Reminders for a channel you administer")),
-    *MENU_COMMANDS[-2:],
+    *MENU_COMMANDS[-3:],
 )
 """/channel works only in a private chat, so only the private-chat menu offers it."""
 DESCRIPTION = N_(

@@ -52,8 +52,9 @@ _FORMATS = MappingProxyType({
         "menu", "sub", "unsub", "lang", "topic", "lead", "zones", "tz", "hours", "hour",
         "forget", "follows", "follow")),
     ADMIN: _Format(r"(?::(?P<arg>[a-z0-9-]{1,48}))?", "op", (
-        "tz", "skip", "bcskip", "publish", "discard", "bcok", "cancel", "cancelok")),
-    EVENT: _Format(r"(?::(?P<id>[a-z0-9-]{3,48}))?", "op", ("ics", "list")),
+        "tz", "skip", "bcskip", "publish", "discard", "bcok", "cancel", "cancelok",
+        "edit", "keep", "etz", "eskip", "editok", "msgto", "msskip", "msok")),
+    EVENT: _Format(r"(?::(?P<id>[a-z0-9-]{3,48}))?", "op", ("ics", "list", "come")),
     FOLLOW: _Format(r"(?::(?P<id>[a-z0-9-]{3,48})(?::(?P<page>\d{1,2}))?)?", "op",
                     ("on", "off", "list", "stop")),
 })

@@ -18,9 +18,12 @@ from emulator import Emulator
 STRANGER = 42
 GROUP = -200
 MEMBER, GROUP_ADMIN = 7, 8
-ADMIN_COMMANDS = ("/stats", "/broadcast", "/event_add", "/event_cancel", "/backup")
+ADMIN_COMMANDS = ("/stats", "/broadcast", "/event_add", "/event_edit", "/event_message",
+                  "/event_cancel", "/backup")
 ADMIN_BUTTONS = ("adm:bcok", "adm:publish", "adm:skip", "adm:discard", "adm:tz:almaty",
-                 "adm:cancel:almaty-2026-12-16", "adm:cancelok:almaty-2026-12-16")
+                 "adm:cancel:almaty-2026-12-16", "adm:cancelok:almaty-2026-12-16",
+                 "adm:edit:almaty-2026-12-16", "adm:keep", "adm:etz:almaty", "adm:eskip",
+                 "adm:editok", "adm:msgto:almaty-2026-12-16", "adm:msskip", "adm:msok")
 REFUSAL = "Sorry, this command is only for the bot's organisers."
 GROUP_REFUSAL = "Only the group's administrators can change this."
 

@@ -23,6 +23,8 @@ from bot.content.loading import load_content
 from bot.handlers import (
     admin,
     admin_broadcast,
+    admin_edit,
+    admin_message,
     cards,
     channels,
     common,
@@ -112,6 +114,13 @@ def every_keyboard(library: Library) -> list[InlineKeyboardMarkup]:
                       admin.cancel_list_markup(tr, [protest]),
                       admin.confirm_cancel_markup(tr, protest),
                       admin_broadcast.russian_step_markup(tr), admin_broadcast.send_markup(tr, 3)]
+        moved = protest.model_copy(update={"address": "Elsewhere"})
+        keyboards += [admin_edit.step_markup(tr, step) for step in STEPS]
+        keyboards += [admin_edit.pick_markup(tr, [protest]),
+                      admin_edit.publish_markup(tr, protest, moved),
+                      admin_message.pick_markup(tr, [protest]),
+                      admin_message.russian_step_markup(tr),
+                      admin_message.send_markup(tr, 3, protest)]
     return [keyboard for keyboard in keyboards if keyboard is not None]
 
 

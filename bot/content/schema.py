@@ -301,6 +301,9 @@ class ProtestEvent(_Strict):
     link: HttpLink | None = None
     note: Text | None = None
     cancelled: bool = False
+    sequence: int = Field(default=0, ge=0, exclude=True)
+    """How often the bot has seen it change (the calendar's SEQUENCE): kept by the bot, not
+    written in files (``reminders.protests.versioned``)."""
 
     @field_validator("timezone")
     @classmethod

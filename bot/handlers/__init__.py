@@ -26,6 +26,8 @@ from bot.callbacks import ADMIN, CHANNEL, EVENT, FOLLOW, SETTINGS, pattern
 from bot.handlers import (
     admin,
     admin_broadcast,
+    admin_edit,
+    admin_message,
     admin_reports,
     cards,
     channels,
@@ -36,6 +38,7 @@ from bot.handlers import (
     flows,
     follow,
     language,
+    privacy,
     protests,
     settings,
     sharing,
@@ -53,6 +56,8 @@ def register_all(application: Application) -> None:
         timezone.zone_conversation(),  # "Other…" time zone: the typed name
         corrections.conversation(),  # "Report a correction": the reader's note
         admin.event_conversation(),  # /event_add (organisers)
+        admin_edit.conversation(),  # /event_edit (organisers)
+        admin_message.conversation(),  # /event_message (organisers)
         admin_broadcast.conversation(),  # /broadcast (organisers)
     ])
     add = application.add_handler
@@ -82,6 +87,7 @@ def register_all(application: Application) -> None:
     add(CommandHandler("unsubscribe", settings.unsubscribe))
     add(CommandHandler("settings", settings.settings))
     add(CommandHandler("timezone", timezone.timezone))
+    add(CommandHandler("privacy", privacy.privacy))
     add(CommandHandler("forget", settings.forget))
     # The panel's buttons (each checks who may change the chat's settings).
     add(CallbackQueryHandler(settings.on_subscription, pattern=pattern(SETTINGS, "sub", "unsub")))
@@ -107,6 +113,7 @@ def register_all(application: Application) -> None:
     add(CommandHandler("protests", protests.show_protests))
     add(CallbackQueryHandler(protests.on_calendar_button, pattern=pattern(EVENT, "ics")))
     add(CallbackQueryHandler(protests.on_list_button, pattern=pattern(EVENT, "list")))
+    add(CallbackQueryHandler(protests.on_coming, pattern=pattern(EVENT, "come")))
 
     # A group became a supergroup: its settings move with it.
     add(MessageHandler(filters.StatusUpdate.MIGRATE, settings.on_migrated))
@@ -123,7 +130,7 @@ def register_all(application: Application) -> None:
         CHANNEL, "menu", "sub", "unsub", "lang", "topic", "lead", "tz", "hour")))
 
     # Organisers (each handler and button checks BOT_ADMIN_IDS): the steps of /event_add and
-    # /broadcast, /event_cancel, /stats, /backup.
+    # /broadcast, /event_edit, /event_message, /event_cancel, /stats, /backup.
     add(CommandHandler("event_cancel", admin.event_cancel))
     add(CommandHandler("stats", admin_reports.stats))
     add(CommandHandler("backup", admin_reports.backup))
@@ -133,6 +140,14 @@ def register_all(application: Application) -> None:
     add(CallbackQueryHandler(admin.on_publish, pattern=pattern(ADMIN, "publish")))
     add(CallbackQueryHandler(admin.on_cancel, pattern=pattern(ADMIN, "cancel")))
     add(CallbackQueryHandler(admin.on_cancel_confirmed, pattern=pattern(ADMIN, "cancelok")))
+    add(CallbackQueryHandler(admin_edit.on_pick, pattern=pattern(ADMIN, "edit")))
+    add(CallbackQueryHandler(admin_edit.on_keep, pattern=pattern(ADMIN, "keep")))
+    add(CallbackQueryHandler(admin_edit.on_zone, pattern=pattern(ADMIN, "etz")))
+    add(CallbackQueryHandler(admin_edit.on_remove, pattern=pattern(ADMIN, "eskip")))
+    add(CallbackQueryHandler(admin_edit.on_publish, pattern=pattern(ADMIN, "editok")))
+    add(CallbackQueryHandler(admin_message.on_pick, pattern=pattern(ADMIN, "msgto")))
+    add(CallbackQueryHandler(admin_message.on_skip, pattern=pattern(ADMIN, "msskip")))
+    add(CallbackQueryHandler(admin_message.on_send, pattern=pattern(ADMIN, "msok")))
     add(CallbackQueryHandler(admin_broadcast.on_skip, pattern=pattern(ADMIN, "bcskip")))
     add(CallbackQueryHandler(admin_broadcast.on_send, pattern=pattern(ADMIN, "bcok")))
 

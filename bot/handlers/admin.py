@@ -27,7 +27,15 @@ from bot.handlers.common import Handler, action_button, command_argument, is_adm
 from bot.i18n import Translator, translator
 from bot.reminders import jobs as scheduling
 from bot.reminders import protests as events
-from bot.reminders.protest_form import OPTIONAL, PROMPTS, STEPS, build_event, read_answer
+from bot.reminders.protest_form import (
+    LATEST_ZONE,
+    OPTIONAL,
+    PROMPTS,
+    STEPS,
+    already_passed,
+    build_event,
+    read_answer,
+)
 
 ACTION = callbacks.ADMIN
 EVENT_FLOW = "event_add"
@@ -162,6 +170,9 @@ async def on_event_text(update: Update, context: BotContext, message: Message) -
     step = pending["step"]
     known = events.all_events(context.library, context.store)
     value, problem = read_answer(context.tr(update), step, message.text, known)
+    if step == "starts" and value is not None and already_passed(str(value), LATEST_ZONE):
+        # The zone comes next; a time already past in the latest one is past everywhere.
+        value, problem = None, context.tr(update).gettext("That time has already passed.")
     if value is None:
         await ask(update, context, step, problem)
         return
@@ -226,11 +237,18 @@ async def on_publish(update: Update, context: BotContext, _arg: str | None) -> N
     event = ProtestEvent.model_validate(document)
     await events.save_event(context.store, event)
     context.chat_state.pending = None
+    await protests_changed(context)
     scheduling.settings_changed(context.application)
     text = tr.gettext("Published as %(id)s. Subscribers following %(city)s will be reminded "
                       "at their chosen times.") % {"id": event.id,
                                                    "city": event.city.get(tr.language)}
     await reply(update, context, esc(text), edit=True)
+
+
+async def protests_changed(context: BotContext) -> int:
+    """Record what changed (the calendar's sequence) and start the change notices."""
+    service = scheduling.service(context.application)
+    return await service.protests_changed() if service is not None else 0
 
 
 def event_conversation() -> ConversationHandler:
@@ -250,13 +268,22 @@ async def event_cancel(update: Update, context: BotContext) -> None:
     if not listed:
         await reply(update, context, esc(tr.gettext("There is no upcoming protest to cancel.")))
         return
+    coming = {e.id: context.store.coming_count(e.id) for e in listed}
     await reply(update, context, esc(tr.gettext("Which protest is cancelled?")),
-                cancel_list_markup(tr, listed))
+                cancel_list_markup(tr, listed, coming))
 
 
-def cancel_list_markup(tr: Translator, listed: list[ProtestEvent]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[button(events.short_line(tr, e)[:60], "cancel", e.id)]
+def cancel_list_markup(tr: Translator, listed: list[ProtestEvent],
+                       coming: dict[str, int] | None = None) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[button(organiser_line(tr, e, coming), "cancel", e.id)]
                                  for e in listed[:20]])
+
+
+def organiser_line(tr: Translator, event: ProtestEvent,
+                   coming: dict[str, int] | None = None) -> str:
+    """A protest's line in the organisers' lists, with how many plan to come."""
+    count = f" · ✋ {coming[event.id]}" if coming and event.id in coming else ""
+    return events.short_line(tr, event)[:60 - len(count)] + count
 
 
 def confirm_cancel_markup(tr: Translator, event: ProtestEvent) -> InlineKeyboardMarkup:
@@ -291,6 +318,7 @@ async def on_cancel_confirmed(update: Update, context: BotContext, event_id: str
         await reply(update, context, esc(tr.gettext("There is no upcoming protest to cancel.")),
                     edit=True)
         return
+    await protests_changed(context)
     told = len(await asyncio.to_thread(events.reminded_chats, context.store, event.id, event))
     service = scheduling.service(context.application)
     if told and service is not None:

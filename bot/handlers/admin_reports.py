@@ -63,6 +63,10 @@ def stats_text(tr: Translator, context: BotContext) -> str:
             for state, count in deliveries.items()),
         esc(_("Upcoming protests: %(num)d") % {"num": len(upcoming)}),
     ]
+    # Counts only: the marks behind them are keyed hashes that name nobody.
+    lines.extend(f"• {esc(events.short_line(tr, event))} — ✋ "
+                 + esc(events.coming_line(tr, store.coming_count(event.id)))
+                 for event in upcoming[:events.MAX_LISTED])
     follows = Counter(store.follow_counts())
     if follows:  # how many chats follow each case: counts, never who
         named = Counter({_card_name(context, card_id, tr): count

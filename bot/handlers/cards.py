@@ -95,6 +95,7 @@ def help_text(tr: Translator, bot_username: str) -> str:
         ("/language", _("English or Russian")),
         ("/channel", _("reminders for a channel you administer: in a private chat with me, "
                        "/channel @name")),
+        ("/privacy", _("what the bot stores about this chat, and for how long")),
         ("/forget", _("delete everything the bot stores about this chat")),
     ]
     lines = [f"{command} — {esc(description)}" for command, description in rows]

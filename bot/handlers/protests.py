@@ -72,3 +72,20 @@ async def on_list_button(update: Update, context: BotContext) -> None:
         return
     await query.answer()
     await show_protests(update, context)
+
+
+async def on_coming(update: Update, context: BotContext) -> None:
+    """"✋ I plan to come": counted once per person, pressed again taken back; the answer
+    says the count. Only a keyed hash is kept (``bot.store.marks``), never who pressed."""
+    query, button = pressed(update, context)
+    tr = context.tr(update)
+    event = events.find_event(context.library, context.store, button.args.get("id", ""))
+    if event is None or event not in events.upcoming([event], datetime.now(UTC)):
+        await query.answer(tr.gettext("This protest is no longer upcoming."))
+        return
+    who = query.from_user.id
+    coming = not context.store.is_coming(event.id, who)
+    count = await context.store.set_coming(event.id, who, coming)
+    said = (tr.gettext("Counted: thank you.") if coming
+            else tr.gettext("Taken back: you are no longer counted."))
+    await query.answer(f"{said} {events.coming_line(tr, count)}", show_alert=False)

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from telegram.error import TelegramError
@@ -21,13 +21,27 @@ from bot import alerts
 from bot.content.schema import ProtestEvent
 from bot.i18n import translator
 from bot.reminders.fanout import FanOut, FanOutResult, Outgoing
-from bot.reminders.protests import all_events, cancellation_text, find_event, reminded_chats
+from bot.reminders.protests import (
+    TOLD_SINCE,
+    VERSIONS,
+    all_events,
+    cancellation_text,
+    change_text,
+    city_message,
+    find_event,
+    reminded_chats,
+    reminder_markup,
+    versioned,
+)
+from bot.reminders.schedule import event_start, wants_event
 
 log = logging.getLogger(__name__)
 
 FANOUT_JOB = "fanout:"
 FANOUTS = "fanouts"
 """Meta key: broadcasts and cancellation notices still being sent (resumed after a restart)."""
+MARKS_KEPT_AFTER = timedelta(hours=12)
+"""A protest is over this long after it started: its marks are dropped."""
 FANOUT_JOB_KWARGS = {"misfire_grace_time": None, "coalesce": True}
 """None: a fan-out that could not start on time starts late rather than never."""
 
@@ -73,6 +87,39 @@ class BackgroundFanOuts:
         for key in self.store.meta(FANOUTS, {}):
             self._schedule_fanout(key)
 
+    # Protests that changed ------------------------------------------------------------------
+    async def protests_changed(self) -> int:
+        """After an edit, and at every start (a changed file in ``content/events/``): raise
+        the sequence of each protest that changed, and tell the chats already told of an
+        upcoming one, once each. Returns how many change notices were started."""
+        if self.store.meta(TOLD_SINCE) is None:
+            await self.store.set_meta(TOLD_SINCE, self.now().isoformat())
+        versions = self.store.meta(VERSIONS, {})
+        updated, changed = versioned(self.events(), versions)
+        running = self.store.meta(FANOUTS, {})
+        started = 0
+        # The notices are recorded before the new versions: a crash in between finds the
+        # change again at the next start, and the recorded notice is not started twice.
+        for old, new in changed:
+            key = f"c:{new.id}:{new.sequence}"
+            if key not in running and min(event_start(new), event_start(old)) > self.now():
+                await self.start_fanout(key, {"kind": "change", "event": new.id,
+                                              "old": old.model_dump(mode="json")})
+                started += 1
+        if updated != versions:
+            await self.store.set_meta(VERSIONS, updated)
+        return started
+
+    async def drop_finished_marks(self) -> int:
+        """A protest's marks (who was told, who plans to come) and their secret go once it
+        is over: ``MARKS_KEPT_AFTER`` after its start, or when it is no longer known."""
+        by_id = {event.id: event for event in self.events()}
+        running = {spec.get("event") for spec in self.store.meta(FANOUTS, {}).values()}
+        over = [event_id for event_id in self.store.marked_events() if event_id not in running
+                and (event_id not in by_id
+                     or event_start(by_id[event_id]) + MARKS_KEPT_AFTER < self.now())]
+        return await self.store.drop_marks(over)
+
     # Broadcasts and cancellation notices ---------------------------------------------------
     async def start_fanout(self, key: str, spec: dict[str, Any]) -> None:
         """Record the fan-out durably, then run it as a background job (resumed on restart)."""
@@ -91,8 +138,8 @@ class BackgroundFanOuts:
             return None
         progress = self._progress_reporter(spec)
         recipients = None
-        if spec["kind"] == "cancel":
-            # Who was reminded is read from every chat's log: off the event loop.
+        if spec["kind"] in ("cancel", "change"):
+            # Who was told is read from every chat's marks: off the event loop.
             event = find_event(self.library, self.store, spec["event"])
             recipients = (await asyncio.to_thread(reminded_chats, self.store, event.id, event)
                           if event else [])
@@ -116,6 +163,27 @@ class BackgroundFanOuts:
                 chat = self.store.chat(chat_id)
                 tr = translator(chat.language if chat and chat.language else "en")
                 yield Outgoing(key, chat_id, cancellation_text(tr, event))
+        elif spec["kind"] == "change":
+            new = find_event(self.library, self.store, spec["event"])
+            if new is None or new.cancelled:
+                return
+            old = ProtestEvent.model_validate(spec["old"])
+            for chat_id in recipients or []:
+                chat = self.store.chat(chat_id)
+                tr = translator(chat.language if chat and chat.language else "en")
+                yield Outgoing(key, chat_id, change_text(tr, old, new),
+                               reminder_markup(tr, new), (new.id,))
+        elif spec["kind"] == "city":
+            event = find_event(self.library, self.store, spec["event"])
+            if event is None:
+                return
+            for chat in self.store.all_chats():
+                if chat.subscribed and wants_event(chat, event):
+                    language = chat.language or "en"
+                    text = spec["text"].get(language) or spec["text"]["en"]
+                    yield Outgoing(key, chat.chat_id,
+                                   city_message(translator(language), event, text),
+                                   about=(event.id,))
         elif spec["kind"] == "broadcast":
             texts = spec["text"]
             for chat in self.store.all_chats():
@@ -129,7 +197,7 @@ class BackgroundFanOuts:
         if not chat_id or not message_id:
             return None
         tr = translator(spec.get("report_language", "en"))
-        total = self.store.subscriber_count()
+        total = spec.get("total") or self.store.subscriber_count()
 
         async def report(result: FanOutResult) -> None:
             text = tr.gettext("Sending: %(done)d of about %(total)d (%(sent)d sent, "

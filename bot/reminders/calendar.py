@@ -84,6 +84,7 @@ def protest_event(tr: Translator, event: ProtestEvent, chat: ChatSettings | None
     start = event_start(event).astimezone(zone(event.timezone))
     entry = Event()
     entry.add("uid", f"{event.id}@{UID_DOMAIN}")
+    entry.add("sequence", event.sequence)  # raised by every change: the entry moves
     entry.add("dtstamp", stamp)
     summary = tr.gettext("Protest in %(city)s") % {"city": event.city.get(lang)}
     entry.add("summary", summary)

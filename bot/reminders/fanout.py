@@ -47,6 +47,8 @@ class Outgoing:
     chat_id: int
     text: str
     markup: InlineKeyboardMarkup | None = None
+    about: tuple[str, ...] = ()
+    """The protests this message tells of: marked as told to the chat as it is logged."""
     also: tuple[str, ...] = ()
     """Other delivery-log keys this message settles, logged with it at every step: the news
     a day's message tells (``bot.reminders.news``)."""
@@ -225,9 +227,13 @@ class FanOut:
 
     async def _log_pending(self, batch: list[Outgoing]) -> bool:
         began = time.monotonic()
+        rows = [row for item in batch for row in item.rows(item.chat_id, "pending")]
+        told = [(event_id, item.chat_id) for item in batch for event_id in item.about]
         try:
-            await self.store.set_deliveries([row for item in batch
-                                             for row in item.rows(item.chat_id, "pending")])
+            if told:
+                await self.store.set_deliveries_telling(rows, told)
+            else:
+                await self.store.set_deliveries(rows)
         except StoreError:
             log.exception("could not log %d deliveries as pending; not sending them", len(batch))
             self.result.failed += len(batch)

@@ -22,7 +22,6 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from telegram import InlineKeyboardMarkup
 from telegram.ext import Application
 
 from bot import alerts, health
@@ -44,7 +43,7 @@ from bot.reminders.schedule import (
     plan_for_groups,
     sweep_window,
 )
-from bot.reminders.texts import reminder_words
+from bot.reminders.texts import Words, reminder_words
 from bot.reminders.zones import local_time, zone
 from bot.store.models import ChatSettings
 
@@ -103,6 +102,8 @@ class ReminderService(BackgroundFanOuts):
         await self.note_news()
         await self.upgrade_log()
         self.resume_fanouts()
+        await self.protests_changed()
+        await self.drop_finished_marks()
         self.job_queue.run_once(_sweep_job, when=0, data=self, name=SWEEP_JOB + "catch-up",
                                 job_kwargs=SWEEP_JOB_KWARGS)
         # An interval job whose first run is "now" is moved a whole interval on if the
@@ -276,7 +277,7 @@ class ReminderService(BackgroundFanOuts):
         each text is composed once per sweep and shared (100,000 reminders, a few texts).
         """
         by_id = {event.id: event for event in events}
-        texts: dict[tuple, tuple[str, InlineKeyboardMarkup | None]] = {}
+        texts: dict[tuple, Words] = {}
         for message in messages:
             chat = self.store.chat(message.chat_id)
             if chat is None:
@@ -341,6 +342,8 @@ async def _plan_job(context) -> None:
 
 
 async def _prune_job(context) -> None:
-    dropped = await context.job.data.store.prune_deliveries(KEEP_LOG_DAYS)
+    found = context.job.data
+    dropped = await found.store.prune_deliveries(KEEP_LOG_DAYS)
     if dropped:
         log.info("dropped the delivery log of %d old occurrences", dropped)
+    await found.drop_finished_marks()

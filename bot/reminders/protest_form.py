@@ -14,7 +14,7 @@ from bot.content.schema import ProtestEvent, Text, parse_http_link
 from bot.i18n import N_, Translator
 from bot.reminders import protests as events
 from bot.reminders.schedule import event_start
-from bot.reminders.zones import canonical_zone
+from bot.reminders.zones import canonical_zone, zone
 
 MAX_FIELD, MAX_NOTE = events.MAX_FIELD, 600
 
@@ -33,6 +33,8 @@ PROMPTS = {
     "note": N_("A short note for participants, in English / Russian, or press Skip."),
 }
 OPTIONAL = frozenset({"link", "note"})
+LATEST_ZONE = "Etc/GMT+12"
+"""UTC−12, where a local time comes last: a time already past there is past everywhere."""
 
 
 def read_answer(tr: Translator, step: str, text: str,
@@ -63,13 +65,37 @@ def read_answer(tr: Translator, step: str, text: str,
     return None, None
 
 
-def build_event(tr: Translator, data: dict,
-                taken: list[str]) -> tuple[ProtestEvent | None, str | None]:
-    """The event from every step's value, or None and what is wrong (``taken``: ids in use)."""
+def current_values(event: ProtestEvent) -> dict[str, object]:
+    """Each step's value for an existing protest, as the form keeps it (``Keep`` takes it)."""
+    return {"city": event.city.model_dump(), "venue": event.venue.model_dump(),
+            "address": event.address, "starts": event.starts_at.isoformat(),
+            "timezone": event.timezone, "organiser": event.organiser.model_dump(),
+            "link": event.link or "", "note": event.note.model_dump() if event.note else ""}
+
+
+def shown(value: object) -> str:
+    """A step's value as the organiser typed it ("—" for a skipped one)."""
+    if isinstance(value, dict):
+        return f"{value['en']} / {value['ru']}"
+    if isinstance(value, str) and len(value) == 19 and value[4] == "-" and value[10] == "T":
+        return value[:16].replace("T", " ")  # a start time
+    return str(value) if value else "—"
+
+
+def already_passed(starts: str, timezone: str) -> bool:
+    """Whether a start time read from the form (local, ISO) is already past in that zone."""
+    local = datetime.fromisoformat(starts).replace(tzinfo=zone(timezone))
+    return local <= datetime.now(UTC)
+
+
+def build_event(tr: Translator, data: dict, taken: list[str],
+                event_id: str | None = None) -> tuple[ProtestEvent | None, str | None]:
+    """The event from every step's value, or None and what is wrong (``taken``: ids in use;
+    ``event_id``: the protest being edited, which keeps its id)."""
     starts = datetime.fromisoformat(data["starts"])
     try:
         event = ProtestEvent(
-            id=events.new_event_id(data["city"]["en"], starts, taken),
+            id=event_id or events.new_event_id(data["city"]["en"], starts, taken),
             city=Text(**data["city"]), venue=Text(**data["venue"]), address=data["address"],
             starts_at=starts, timezone=data["timezone"], organiser=Text(**data["organiser"]),
             link=data.get("link") or None, note=Text(**data["note"]) if data.get("note") else None)

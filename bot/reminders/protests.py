@@ -14,13 +14,14 @@ from datetime import datetime, timedelta
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import callbacks
-from bot.content.cards import attr, esc
+from bot.content.cards import MESSAGE_LIMIT, attr, esc, visible_length
 from bot.content.library import Library
 from bot.content.schema import SLUG_RE, ProtestEvent, Text
 from bot.i18n import Translator
 from bot.reminders.schedule import (
     LEAD_CHOICES,
     city_key,
+    event_due,
     event_key,
     event_message_key,
     event_start,
@@ -54,13 +55,50 @@ KNOWN_CITIES = {
 }
 
 
+VERSIONS = "protests.versions"
+"""Meta key: each protest's details as last seen and its sequence number (``versioned``)."""
+TOLD_SINCE = "protests.told_since"
+"""Meta key: when the bot began keeping told marks (older messages are judged by the log)."""
+
+
 def all_events(library: Library, store: Store) -> list[ProtestEvent]:
-    """Every known event, content and admin-added, the stored version winning."""
+    """Every known event, content and admin-added, the stored version winning, each with
+    the sequence number its changes have reached."""
     merged = dict(library.content_events)
     for document in store.events():
         event = ProtestEvent.model_validate(document)
         merged[event.id] = event
-    return list(merged.values())
+    versions = store.meta(VERSIONS, {})
+    return [event.model_copy(update={"sequence": versions[event.id]["s"]})
+            if event.id in versions else event for event in merged.values()]
+
+
+def details(event: ProtestEvent) -> dict:
+    """What subscribers are told of a protest: a change to any of it is a change notice."""
+    return event.model_dump(mode="json", exclude={"cancelled", "sequence"})
+
+
+def versioned(events: Iterable[ProtestEvent], versions: dict[str, dict]
+              ) -> tuple[dict[str, dict], list[tuple[ProtestEvent, ProtestEvent]]]:
+    """The versions map after seeing ``events``, and each (old, new) whose details changed.
+
+    A protest's entry holds its details as last seen (``d``), whether it was cancelled
+    (``c``) and its sequence (``s``), raised by every change or cancellation so calendar
+    apps move the entry instead of adding a second one (RFC 5545, SEQUENCE).
+    """
+    updated = dict(versions)
+    changed = []
+    for event in events:
+        now = {"d": details(event), "c": event.cancelled}
+        seen = versions.get(event.id)
+        if seen is None:
+            updated[event.id] = {**now, "s": 0}
+        elif (seen["d"], seen["c"]) != (now["d"], now["c"]):
+            updated[event.id] = {**now, "s": seen["s"] + 1}
+            if seen["d"] != now["d"] and not event.cancelled:
+                old = ProtestEvent.model_validate({**seen["d"], "sequence": seen["s"]})
+                changed.append((old, event.model_copy(update={"sequence": seen["s"] + 1})))
+    return updated, changed
 
 
 def find_event(library: Library, store: Store, event_id: str) -> ProtestEvent | None:
@@ -150,26 +188,33 @@ async def cancel_event(library: Library, store: Store, event_id: str) -> Protest
 
 
 def reminded_chats(store: Store, event_id: str, event: ProtestEvent | None = None) -> list[int]:
-    """Chats that got (or may have got) a reminder of this event: they need the cancellation.
+    """Chats told of this protest (or that may have been): they need its change or
+    cancellation, and nobody else does.
 
-    Reminders go out in one message a chat and day, logged by day: a chat was reminded if
-    the message of a day that carried this protest went out. Rows of the older log, one per
-    protest reminder, still count.
+    A message that names a protest marks it as told to the chat as it is logged
+    (``Store.told_among``). Rows of the older log, one per protest reminder, still count;
+    so do day messages due before the bot kept told marks, judged as before by the day.
     """
     chats: set[int] = set()
     reached = ("sent", "uncertain")
     for lead in LEAD_CHOICES:
         rows = store.deliveries(event_key(event_id, lead))
         chats.update(chat_id for chat_id, state in rows.items() if state in reached)
-    if event is None:
+    everyone = list(store.all_chats())
+    chats.update(store.told_among(event_id, (chat.chat_id for chat in everyone)))
+    since = store.meta(TOLD_SINCE)
+    if event is None or since is None:
         return sorted(chats)
+    marked_from = datetime.fromisoformat(since)
     city = city_key(event.city.en)
-    for chat in store.all_chats():
+    for chat in everyone:
         if chat.chat_id in chats or not ("*" in chat.cities or city in chat.cities):
             continue
         for lead in set(chat.leads) & set(LEAD_CHOICES):
+            due = event_due(event, lead, chat)
             key = event_message_key(event, lead, chat)
-            if key is not None and store.delivery(key, chat.chat_id) in reached:
+            if (due is not None and due < marked_from and key is not None
+                    and store.delivery(key, chat.chat_id) in reached):
                 chats.add(chat.chat_id)
                 break
     return sorted(chats)
@@ -207,6 +252,12 @@ def describe(tr: Translator, event: ProtestEvent, viewer_zone: str | None = None
     return "\n".join(lines)
 
 
+def coming_line(tr: Translator, count: int) -> str:
+    """What the "I plan to come" button answers, and what organisers see by each protest."""
+    return tr.ngettext("%(num)d person plans to come.", "%(num)d people plan to come.",
+                       count) % {"num": count}
+
+
 def short_line(tr: Translator, event: ProtestEvent) -> str:
     """One line for lists and for the protests mentioned under an anniversary reminder."""
     lang = tr.language
@@ -214,9 +265,16 @@ def short_line(tr: Translator, event: ProtestEvent) -> str:
             f"{event.starts_at:%H:%M} · {event.city.get(lang)} · {event.venue.get(lang)}")
 
 
+def coming_button(tr: Translator, event: ProtestEvent) -> InlineKeyboardButton:
+    """"I plan to come": pressed again, it takes it back (``handlers.protests.on_coming``)."""
+    return InlineKeyboardButton(tr.gettext("✋ I plan to come"),
+                                callback_data=callbacks.build(EVENT_ACTION, "come", event.id))
+
+
 def event_buttons(tr: Translator, event: ProtestEvent) -> list[InlineKeyboardButton]:
     return [InlineKeyboardButton(tr.gettext("📅 Add to calendar"),
-                                 callback_data=callbacks.build(EVENT_ACTION, "ics", event.id))]
+                                 callback_data=callbacks.build(EVENT_ACTION, "ics", event.id)),
+            coming_button(tr, event)]
 
 
 def reminder_text(tr: Translator, event: ProtestEvent, lead: int, viewer_zone: str) -> str:
@@ -243,6 +301,55 @@ def cancellation_text(tr: Translator, event: ProtestEvent) -> str:
     return "❌ <b>" + esc(text) + "</b>"
 
 
+def change_lines(tr: Translator, old: ProtestEvent, new: ProtestEvent) -> list[str]:
+    """What changed, one HTML line each (old → new)."""
+    _ = tr.gettext
+    lang = tr.language
+
+    def when(event: ProtestEvent) -> str:
+        text = tr.datetime(event.starts_at)
+        return f"{text} ({event.timezone})" if old.timezone != new.timezone else text
+
+    def place(event: ProtestEvent) -> str:
+        text = f"{event.venue.get(lang)}, {event.address}"
+        return f"{text}, {event.city.get(lang)}" if old.city != new.city else text
+
+    new_when = when(new)
+    if old.starts_at.date() == new.starts_at.date() and old.timezone == new.timezone:
+        new_when = f"{new.starts_at:%H:%M}"  # the same day: only the new time
+    lines = []
+    for mark, before, after in (("🕒", when(old), new_when), ("📍", place(old), place(new)),
+                                ("👥", old.organiser.get(lang), new.organiser.get(lang))):
+        if before != after:
+            lines.append(f"{mark} {esc(before)} → <b>{esc(after)}</b>")
+    if old.note != new.note:
+        lines.append("📝 " + (esc(new.note.get(lang)) if new.note
+                             else esc(_("The note was removed."))))
+    if old.link != new.link:
+        lines.append(f'🔗 <a href="{attr(new.link)}">{esc(_("More information"))}</a>'
+                     if new.link else "🔗 " + esc(_("The link was removed.")))
+    return lines
+
+
+def change_text(tr: Translator, old: ProtestEvent, new: ProtestEvent) -> str:
+    """The one notice a chat told of a protest gets when it changes."""
+    head = tr.gettext("Changed: the protest in %(city)s") % {
+        "city": old.city.get(tr.language)}
+    return "\n".join(["✏️ <b>" + esc(head) + "</b>", *change_lines(tr, old, new)])
+
+
+def city_followers(store: Store, event: ProtestEvent) -> int:
+    """How many subscribed chats follow the protest's city (an organiser's message's reach)."""
+    return sum(1 for chat in store.all_chats() if chat.subscribed and wants_event(chat, event))
+
+
+def city_message(tr: Translator, event: ProtestEvent, text: str) -> str:
+    """An organiser's message to a protest's followers, under a line saying which protest
+    (left out if the message alone fills Telegram's limit)."""
+    head = f"📣 <b>{esc(short_line(tr, event))}</b>\n"
+    return head + text if visible_length(head + text) <= MESSAGE_LIMIT else text
+
+
 def list_text(tr: Translator, events: list[ProtestEvent], viewer_zone: str | None) -> str:
     _ = tr.gettext
     if not events:
@@ -257,6 +364,7 @@ def list_text(tr: Translator, events: list[ProtestEvent], viewer_zone: str | Non
 def list_markup(tr: Translator, events: list[ProtestEvent]) -> InlineKeyboardMarkup | None:
     rows = [[InlineKeyboardButton(
         "📅 " + short_line(tr, event)[:56],
-        callback_data=callbacks.build(EVENT_ACTION, "ics", event.id))]
+        callback_data=callbacks.build(EVENT_ACTION, "ics", event.id)),
+        coming_button(tr, event)]
         for event in events[:MAX_LISTED]]
     return InlineKeyboardMarkup(rows) if rows else None

@@ -54,13 +54,17 @@ def anniversary_mark(card: Card) -> str:
     return "🕯" if card.mourning else "📅"
 
 
+NEARBY_SHOWN = 3
+"""Protests named under an anniversary reminder (those are told of it)."""
+
+
 def protests_block(tr: Translator, protests: list[ProtestEvent]) -> str:
     """"Protests near you", a few lines, for the end of a reminder ("" if none)."""
     if not protests:
         return ""
     heading = tr.gettext("Protests near you")  # outside the f-string, where Babel finds it
     lines = ["", "", f"<b>{esc(heading)}</b>"]
-    lines += [f"• {esc(short_line(tr, event))}" for event in protests[:3]]
+    lines += [f"• {esc(short_line(tr, event))}" for event in protests[:NEARBY_SHOWN]]
     return "\n".join(lines)
 
 
@@ -116,13 +120,17 @@ def anniversary_markup(tr: Translator, card: Card) -> InlineKeyboardMarkup:
         tr.gettext("Open the card"), callback_data=callbacks.build("card", card.id))]])
 
 
+Words = tuple[str, InlineKeyboardMarkup | None, tuple[str, ...]]
+"""A reminder's text, its buttons, and the ids of the protests it names."""
+
+
 def reminder_words(message: Digest, chat: ChatSettings, library: Library,
                    by_id: dict[str, ProtestEvent], events: list[ProtestEvent],
-                   texts: dict[tuple, tuple[str, InlineKeyboardMarkup | None]],
-                   ) -> tuple[str, InlineKeyboardMarkup | None] | None:
-    """One day's message for one chat (its text and buttons), or None when nothing in it
-    is still there; ``texts`` holds the texts composed this sweep, shared between chats
-    in one language with the same items and protests nearby."""
+                   texts: dict[tuple, Words],
+                   ) -> Words | None:
+    """One day's message for one chat (its text, buttons and the protests it tells of), or
+    None when nothing in it is still there; ``texts`` holds the texts composed this sweep,
+    shared between chats in one language with the same items and protests nearby."""
     tr = translator(chat.language or "en")
     items: list[tuple[Reminder, Any]] = []
     for reminder in message.items:
@@ -140,7 +148,8 @@ def reminder_words(message: Digest, chat: ChatSettings, library: Library,
     key = (tuple((r.kind, r.subject_id, r.lead, r.day) for r, _ in items), tr.language,
            chat.timezone if about else None, tuple(event.id for event in protests))
     if key not in texts:
-        texts[key] = _compose(tr, items, protests, chat.timezone, library)
+        told = tuple(sorted(about | {event.id for event in protests[:NEARBY_SHOWN]}))
+        texts[key] = (*_compose(tr, items, protests, chat.timezone, library), told)
     return texts[key]
 
 

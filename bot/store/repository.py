@@ -30,6 +30,7 @@ from bot.store.engine import (
     open_database,
 )
 from bot.store.files import StoreCorrupted, StoreError
+from bot.store.marks import ProtestMarks
 from bot.store.models import ChatSettings, decode_settings, encode_settings
 
 __all__ = ["Store", "StoreCorrupted", "StoreError"]
@@ -42,7 +43,7 @@ INTENTS = "intents"
 CONTENT_HASH_TABLE = "_content"
 
 
-class Store(DeliveryLog):
+class Store(DeliveryLog, ProtestMarks):
     """All persistent state of the bot; open with ``Store.open(data_dir)``."""
 
     def __init__(self, data_dir: Path, databases: dict[str, Database],
@@ -200,6 +201,7 @@ class Store(DeliveryLog):
         self._chats.durable.scrub_backup()
         await self._chats.durable.commit()
         self._take_rows(intent["chat"] if intent["op"] == "forget" else intent["old"])
+        self._take_intent_marks(intent)
         intents.remove(doc_ids=[key])
         self._deliveries.durable.scrub_backup()
         await self._deliveries.durable.commit()
@@ -210,6 +212,23 @@ class Store(DeliveryLog):
                 if (found := table.raw_doc(bucket)) and key in found
                 and self.delivery(occurrence, new_id) is None]
         self._apply_rows(rows)
+
+    def _take_intent_marks(self, intent: dict[str, Any]) -> None:
+        if intent.get("op") == "forget":
+            self._take_marks(intent["chat"])
+        else:
+            self._take_marks(intent["old"], intent["new"])
+
+    async def set_deliveries_telling(self, rows: list[tuple[str, int, str]],
+                                     told: list[tuple[str, int]]) -> None:
+        """``set_deliveries``, and the protests these messages tell of marked as told to
+        their chats, in the same durable write."""
+        self._writable()
+        self._apply_told(told)
+        if rows:
+            await self.set_deliveries(rows)
+        else:
+            await self._deliveries.durable.commit()
 
     def _apply_to_chats(self, intent: dict[str, Any]) -> None:
         if intent["op"] == "forget":
@@ -233,6 +252,7 @@ class Store(DeliveryLog):
                 self._copy_rows(intent["old"], intent["new"])
             self._apply_to_chats(intent)
             self._take_rows(intent["chat"] if intent.get("op") == "forget" else intent["old"])
+            self._take_intent_marks(intent)
             self._deliveries.table(INTENTS).remove(doc_ids=[int(doc_id)])
         for db in (self._chats, self._deliveries):
             db.durable.scrub_backup()
