@@ -9,7 +9,11 @@ Telegram's own one-second window never sees one too many, however requests bunch
 way (``Clock``).
 
 Two lanes share the budget. An answer to a person (a command, a button, an inline query:
-anything a handler sends) is the *reply* lane and always takes the next free slot. The
+anything a handler sends) is the *reply* lane and takes the next free slot, chat after chat
+(``Clock``): a chat's first answer goes before the fan-out, but answers to a chat answered
+moments ago leave the fan-out at least a third of the slots. An answer to a group that has
+spent its 20 a minute is refused at once (``GroupBusy``) rather than awaited inside the
+handler, where it would hold one of the Application's update slots for up to a minute. The
 fan-out (``bot.reminders.fanout``: reminders, broadcasts, cancellation notices) marks its requests
 with a ``Ticket`` or ``FANOUT`` in ``rate_limit_args``: it gets only the slots no reply is
 waiting for, and never more than ``BOT_BROADCAST_RATE`` a second. With paid broadcasts the
@@ -61,6 +65,11 @@ queries, reads such as getChatMember, and settings calls do not."""
 
 FANOUT = Lane.FANOUT
 """``rate_limit_args`` for a fan-out request that has no ``Ticket``."""
+
+
+class GroupBusy(Exception):
+    """An answer to a group that has spent its messages for the minute: not sent. The error
+    handler ignores it; the group asked faster than Telegram lets anyone answer."""
 
 
 class Ticket:
@@ -163,10 +172,10 @@ class SendBudget(BaseRateLimiter[Any]):
                 raise
         return slots
 
-    async def _slots(self, lane: Lane, paid: bool) -> list[Slot]:
+    async def _slots(self, lane: Lane, paid: bool, chat: Any) -> list[Slot]:
         if lane is Lane.FANOUT:
             return await self._fanout_slots(paid=paid)
-        return [await self._overall.slot(Lane.REPLY)]
+        return [await self._overall.slot(Lane.REPLY, chat)]
 
     def _hold(self, seconds: float, *, paid: bool) -> None:
         for clock in (self._overall, self._fanout):
@@ -194,6 +203,8 @@ class SendBudget(BaseRateLimiter[Any]):
         while True:
             slots: list[Slot] = []
             if counted:
+                if lane is Lane.REPLY and group is not None and self._groups.full(group):
+                    raise GroupBusy()
                 waited = group is not None and await self._groups.wait(group)
                 if ticket is not None and not ticket.spent and not waited:
                     ticket.spent = True  # its slot was taken just before this request
@@ -201,7 +212,7 @@ class SendBudget(BaseRateLimiter[Any]):
                 else:
                     if ticket is not None:
                         self.give_back(ticket)  # its slot went by while the group waited
-                    slots = await self._slots(lane, paid)
+                    slots = await self._slots(lane, paid, chat_id)
             try:
                 try:
                     return await callback(*args, **kwargs)
