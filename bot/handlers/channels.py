@@ -26,7 +26,7 @@ from bot.content.cards import esc
 from bot.context import BotContext
 from bot.handlers import flows
 from bot.handlers.common import Handler, action_button, command_argument, pressed, reply
-from bot.handlers.settings import LEAD_BUTTONS, panel_text
+from bot.handlers.settings import LEAD_BUTTONS, forgotten_text, panel_text
 from bot.i18n import N_, Translator
 from bot.reminders import choices
 from bot.reminders import jobs as scheduling
@@ -243,9 +243,7 @@ async def on_forget(update: Update, context: BotContext, query: CallbackQuery, t
                     channel: ChatFullInfo, data: callbacks.Callback) -> None:
     await context.store.forget_chat(int(data.args["chat"]))
     await query.answer()
-    await reply(update, context, esc(tr.gettext(
-        "Done: the bot no longer stores anything about this channel and posts nothing "
-        "there.")), edit=True)
+    await reply(update, context, esc(forgotten_text(tr, "channel")), edit=True)
 
 
 @channel_button

@@ -28,6 +28,7 @@ from bot.reminders import protests as events
 from bot.reminders.choices import city_label
 from bot.reminders.schedule import LEAD_CHOICES, Reminder
 from bot.reminders.zones import DELIVERY_HOURS, delivery_hour, zone
+from bot.store import safekeeping
 from bot.store.models import ChatSettings
 
 ACTION = callbacks.SETTINGS
@@ -372,8 +373,23 @@ async def forget_chat(update: Update, context: BotContext) -> None:
     await context.store.forget_chat(chat.id)
     context.chat_state.pending = None
     context.chat_state.awaiting_correction_for = None
-    await reply(update, context, esc(tr.gettext(
-        "Done: the bot no longer stores anything about this chat.")), edit=True)
+    await reply(update, context, esc(forgotten_text(tr, "chat")), edit=True)
+
+
+def forgotten_text(tr: Translator, what: str) -> str:
+    """What /forget leaves, exactly: the bot's automatic daily snapshots are not rewritten,
+    they age out (``safekeeping.KEPT_FOR_DAYS``)."""
+    days = {"days": safekeeping.KEPT_FOR_DAYS}
+    if what == "channel":
+        return tr.gettext(
+            "Done: the bot no longer stores anything about this channel and posts nothing "
+            "there. Only the bot's automatic daily backups on the server still hold its "
+            "settings and which reminders it received, for at most %(days)d days, until they "
+            "are replaced.") % days
+    return tr.gettext(
+        "Done: the bot no longer stores anything about this chat. Only the bot's automatic "
+        "daily backups on the server still hold its settings and which reminders it "
+        "received, for at most %(days)d days, until they are replaced.") % days
 
 
 on_back = opens(back_to_panel)
