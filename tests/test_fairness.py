@@ -76,13 +76,16 @@ async def test_one_group_member_flooding_does_not_silence_the_bot(app, emulator,
     assert emulator.too_many_requests == 0
 
 
-async def test_an_inline_flood_does_not_silence_the_bot(app, emulator):
-    """1,000 distinct inline queries of eight random words from one account: another user's
-    /start and their own inline search are answered within a second."""
-    words = random.Random(5).choices(["zhanaozen", "oil", "strike", "vigil", "trial", "kazakh",
-                                      "prison", "worker", "embassy", "lawyer", "qwerty"], k=8000)
+@pytest.mark.parametrize("accounts", [1, 10])
+async def test_an_inline_flood_does_not_silence_the_bot(app, emulator, accounts):
+    """1,000 distinct inline queries of eight random words (each the costliest kind of
+    search) from one account, or from ten: another user's /start and their own inline
+    search are answered within a second."""
+    rng = random.Random(5)  # words that match nothing: every way of searching is tried
+    words = ["".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(5, 9)))
+             for _ in range(8000)]
     for n in range(1000):
-        emulator.inline_query(FLOODER, " ".join(words[n * 8:n * 8 + 8]))
+        emulator.inline_query(FLOODER + n % accounts, " ".join(words[n * 8:n * 8 + 8]))
     latencies = await victims_answered(emulator)
     assert max(latencies.values()) < WITHIN, latencies
     asked = time.monotonic()
@@ -94,7 +97,8 @@ async def test_an_inline_flood_does_not_silence_the_bot(app, emulator):
 
 async def test_ten_private_flooders_leave_others_answered_and_the_fan_out_going(app, emulator):
     """Ten accounts send 60 /help each while a reminder fan-out runs: other people are
-    answered within a second and the fan-out keeps at least 10 messages a second."""
+    answered within a second and the fan-out keeps at least 10 messages a second (measured
+    over the three seconds after the bot fetched the flood; before the fix, 0.1/s)."""
     store = app.bot_data.store
     stop = False
     items = [Outgoing("t:fair", chat_id, "reminder") for chat_id in range(20001, 22001)]
@@ -106,6 +110,7 @@ async def test_ten_private_flooders_leave_others_answered_and_the_fan_out_going(
     for _ in range(60):
         for flooder in flooders:
             emulator.user_message(flooder, "/help", user_id=flooder)
+    await emulator.wait_for(lambda: not emulator.pending, timeout=60, what="the flood fetched")
     started, sent_before = time.monotonic(), reminders()
     latencies = await victims_answered(emulator)
     await asyncio.sleep(max(0.0, 3.0 - (time.monotonic() - started)))
