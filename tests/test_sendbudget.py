@@ -209,6 +209,18 @@ async def test_a_group_gets_no_more_than_its_limit_and_other_chats_do_not_wait(
     assert emulator.too_many_requests == 0
 
 
+async def test_a_429_in_one_group_holds_that_group_only(emulator: Emulator) -> None:
+    """Security review 3 H1: a group's 429 paused every lane, the fan-out included. Now the
+    answer to that group is dropped and everyone else is served at once."""
+    emulator.inject("sendMessage", "429", chat_id=-600, retry_after=2)
+    async with ext_bot(emulator, SendBudget(30)) as bot:
+        with pytest.raises(GroupBusy):
+            await bot.send_message(-600, "an answer to the group")
+        started = time.monotonic()
+        await bot.send_message(601, "a private chat does not wait")
+        assert time.monotonic() - started < 1.0, "the group's pause held another chat"
+
+
 # Retry policy: one place, bounded --------------------------------------------------------
 
 async def test_a_flood_answer_is_waited_out_a_bounded_number_of_times(

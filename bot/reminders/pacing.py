@@ -241,10 +241,18 @@ class GroupWindow:
         self.span = span
         self._sent: dict[int | str, deque[float]] = {}
         self._locks: dict[int | str, asyncio.Lock] = {}
+        self._held: dict[int | str, float] = {}
+        """Groups Telegram asked to wait (429 for that chat), until when (monotonic)."""
         self._pruned = 0.0
+
+    def hold(self, chat_id: int | str, seconds: float) -> None:
+        """Nothing more to ``chat_id`` for ``seconds`` (Telegram answered 429 for it)."""
+        self._held[chat_id] = max(self._held.get(chat_id, 0.0), time.monotonic() + seconds)
 
     def full(self, chat_id: int | str) -> bool:
         """Whether a message to ``chat_id`` now would have to wait (nothing is counted)."""
+        if self._held.get(chat_id, 0.0) > time.monotonic():
+            return True
         sent = self._sent.get(chat_id)
         if not sent or len(sent) < self.limit:
             return False
@@ -259,6 +267,11 @@ class GroupWindow:
             sent = self._sent.setdefault(chat_id, deque())
             while True:
                 now = time.monotonic()
+                if (held := self._held.get(chat_id, 0.0)) > now:
+                    waited = True
+                    await asyncio.sleep(held - now)
+                    continue
+                self._held.pop(chat_id, None)
                 while sent and sent[0] <= now - self.span:
                     sent.popleft()
                 if len(sent) < self.limit:

@@ -21,7 +21,8 @@ fan-out's messages carry ``allow_paid_broadcast`` and have a clock of their own 
 ``BOT_BROADCAST_RATE`` (Telegram counts them apart from the free 30 a second), while replies
 keep the free budget.
 
-Retrying is decided here, once, for both lanes: a flood answer (429, ``RetryAfter``) pauses
+Retrying is decided here, once, for both lanes: a flood answer (429, ``RetryAfter``) for one
+group holds only that group (unless the overall window is nearly full); any other pauses
 every lane for the time Telegram asks and is retried at most ``MAX_FLOOD_WAITS`` times; a
 request that provably never left (``bot.transport.never_sent``) or that Telegram answered
 with a server error is retried after ``RETRY_DELAYS``. Anything else is the caller's to
@@ -226,6 +227,12 @@ class SendBudget(BaseRateLimiter[Any]):
                                 MAX_FLOOD_WAITS)
                     raise
                 pause = retry_after_seconds(error) + 0.1
+                if group is not None and self._overall.in_flight < self._overall.limit - 1:
+                    # The group's own limit, not the bot's: only that group waits (an
+                    # answer to it is then dropped, a fan-out message waits its turn).
+                    log.info("Telegram asked for a %.1f s pause in one group", pause)
+                    self._groups.hold(group, pause)
+                    continue
                 log.info("Telegram asked for a %.1f s pause; every lane waits", pause)
                 self._hold(pause, paid=paid)
                 if not counted:
