@@ -214,14 +214,13 @@ def webhook_path_and_secret(config) -> tuple[str, str]:
 def serve(application, config, allowed_updates: list[str]) -> None:
     if config.webhook_url:
         path, secret = webhook_path_and_secret(config)
-        application.run_webhook(
-            listen="0.0.0.0",
-            port=config.port,
-            url_path=path,
-            webhook_url=f"{config.webhook_url}/{path}",
-            secret_token=secret,
-            allowed_updates=allowed_updates,
-        )
+        import asyncio
+
+        from bot import webhook
+
+        asyncio.run(webhook.serve(application, listen="0.0.0.0", port=config.port, path=path,
+                                  secret=secret, webhook_url=f"{config.webhook_url}/{path}",
+                                  allowed_updates=allowed_updates))
     else:
         application.run_polling(allowed_updates=allowed_updates)
 

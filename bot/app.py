@@ -7,7 +7,7 @@ import asyncio
 import logging
 from datetime import UTC
 
-from telegram import BotCommand, BotCommandScopeAllPrivateChats
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, JobQueue
@@ -17,7 +17,9 @@ from bot.config import Config
 from bot.content.library import Library, content_documents
 from bot.content.loading import load_content
 from bot.context import BotApplication, BotContext, BotData, ChatData
+from bot.fairness import Admission
 from bot.handlers import ALLOWED_UPDATES, register_all
+from bot.handlers.admission import FairUpdates
 from bot.i18n import N_, RUSSIAN_READERS, translator
 from bot.logs import quiet_noisy_loggers
 from bot.reminders import jobs
@@ -30,7 +32,8 @@ log = logging.getLogger(__name__)
 
 CONCURRENT_UPDATES = 64
 """Updates handled at once: lets one durable write batch many users' changes (group commit)
-and keeps the bot answering while a slow request is in flight."""
+and keeps the bot answering while a slow request is in flight. One sender holds at most
+``bot.fairness.MAX_IN_FLIGHT`` of them."""
 
 MENU_COMMANDS = (
     ("start", N_("Main menu")),
@@ -69,6 +72,7 @@ def build_application(config: Config, store: Store | None = None) -> BotApplicat
         raise ValueError("build_application needs a token; the sandbox supplies its own")
     quiet_noisy_loggers()  # httpx logs request URLs, and those carry the token
     context_types = ContextTypes(context=BotContext, chat_data=ChatData, bot_data=BotData)
+    admission = Admission()  # fair shares: counted by the processor, applied by a handler
     builder = (
         ApplicationBuilder()
         .token(config.token)
@@ -78,15 +82,18 @@ def build_application(config: Config, store: Store | None = None) -> BotApplicat
         .get_updates_request(health.polling_request(config.data_dir))
         .context_types(context_types)
         .job_queue(JobQueue[BotContext]())  # what PTB would make; typed for our context
-        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=UTC))
+        # No link previews unless a send asks: what the fan-out sends, every preview shows.
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=UTC,
+                           link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .rate_limiter(SendBudget.from_config(config))  # the one send budget, replies first
-        .concurrent_updates(CONCURRENT_UPDATES)
+        .concurrent_updates(FairUpdates(admission, CONCURRENT_UPDATES))
         .post_init(setup_application)
         .post_shutdown(close_application)
     )
     application: BotApplication = builder.build()
     application.bot_data.config = config
     application.bot_data.store = store
+    application.bot_data.admission = admission
     register_all(application)  # the handler table: bot/handlers/__init__.py
     return application
 
@@ -105,6 +112,8 @@ async def setup_application(application: BotApplication) -> None:
         {table: data.store.content_table(table) for table in ("cards", "sources", "events")}
     )
     data.username = application.bot.username
+    if isinstance(application.update_processor, FairUpdates):
+        application.update_processor.bot_username = data.username
     await publish_menus(application)
     if not application.bot.supports_inline_queries:
         log.warning(

@@ -17,6 +17,7 @@ from bot.i18n import Translator, pick_language, translator
 if TYPE_CHECKING:
     from bot.config import Config
     from bot.content.library import Library
+    from bot.fairness import Admission
     from bot.reminders.jobs import ReminderService
     from bot.store.models import ChatSettings
     from bot.store.repository import Store
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 class BotData:
     """Application-wide services, filled in by ``setup_application``."""
 
-    __slots__ = ("config", "library", "reminders", "store", "username")
+    __slots__ = ("admission", "config", "library", "reminders", "store", "username")
 
     def __init__(self) -> None:
         self.config: Config | None = None
@@ -34,6 +35,8 @@ class BotData:
         self.username: str | None = None
         self.reminders: ReminderService | None = None
         """The reminder jobs (``bot.reminders.jobs``), set when they start."""
+        self.admission: Admission | None = None
+        """Fair shares of senders and groups (``bot.handlers.admission``), made on first use."""
 
 
 class ChatData:

@@ -124,14 +124,12 @@ def polling_request(data_dir: Path):
 
 
 def install(application) -> None:
-    """Start the watchers: the dead-man's switch and, in webhook mode, ``/healthz``."""
+    """Start the watchers: the dead-man's switch (``/healthz`` is ``bot.webhook``'s)."""
     mark_started(application)
     config = application.bot_data.config
     queue = application.job_queue
     if config.heartbeat_url:
         queue.run_repeating(_ping_job, interval=PING_EVERY, first=60, name="health:ping")
-    if config.webhook_url:
-        queue.run_once(_add_healthz_job, when=0, name="health:healthz")
 
 
 async def _ping_job(context) -> None:
@@ -151,20 +149,8 @@ async def _ping_job(context) -> None:
         log.warning("could not ping BOT_HEARTBEAT_URL: %s", exc.__class__.__name__)
 
 
-async def _add_healthz_job(context) -> None:
-    """Add ``/healthz`` to the webhook server PTB started on $PORT (a platform's health
-    check must use that port). PTB keeps its tornado application private, hence the care."""
-    application = context.application
-    server = getattr(getattr(application.updater, "_httpd", None), "_http_server", None)
-    web_app = getattr(server, "request_callback", None)
-    if web_app is None or not hasattr(web_app, "add_handlers"):
-        log.warning("could not add %s to the webhook server", HEALTHZ_PATH)
-        return
-    web_app.add_handlers(r".*", [(HEALTHZ_PATH, _healthz_handler(),
-                                  {"data_dir": application.bot_data.config.data_dir})])
-
-
-def _healthz_handler():
+def healthz_handler():
+    """The tornado handler of ``/healthz`` (served by ``bot.webhook`` in webhook mode)."""
     import tornado.web
 
     class HealthzHandler(tornado.web.RequestHandler):

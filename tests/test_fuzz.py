@@ -41,12 +41,15 @@ from hypothesis import strategies as st
 from telegram import Update
 
 from bot.app import build_application, start_application, stop_application
+from bot.fairness import Admission, Rate
 from bot.handlers import ALLOWED_UPDATES
+from bot.handlers.admission import FairUpdates
 from bot.i18n import LOCALES_DIR, pick_language
 from emulator import BotMessage, Emulator
 
 SENTINEL_ENTITIES = frozenset({"underline", "strikethrough"})
 """The bot never formats with <u> or <s>: such an entity means user text went out unescaped."""
+UNLIMITED = Rate(burst=10**9, per_second=10**9)
 FUZZ_EXAMPLES = 120
 UPDATE_TIMEOUT = 20.0
 
@@ -153,6 +156,11 @@ class FuzzBot:
         self.emulator = Emulator(username=BOT_USERNAME)
         await self.emulator.start()
         self.app = build_application(make_config(self.emulator, self.data_dir))
+        # The fuzzer is a few users at machine speed: fair shares (tests/test_fairness.py)
+        # would drop most of what it sends, and it checks what the bot does with each update.
+        processor = self.app.update_processor
+        assert isinstance(processor, FairUpdates)
+        processor.admission = Admission(user=UNLIMITED, group=UNLIMITED, inline=UNLIMITED)
         self._watch_updates()
         await start_application(self.app, poll_timeout=1)
         for chat_id, chat_type in self.group_type.items():

@@ -29,6 +29,7 @@ from bot.handlers import (
     admin_edit,
     admin_message,
     admin_reports,
+    admission,
     cards,
     channels,
     common,
@@ -49,6 +50,9 @@ from bot.handlers.common import answered
 
 def register_all(application: Application) -> None:
     """Every handler of the bot, in order (called when the Application is built)."""
+    # First of all: edits are not answered again, and a sender or a group beyond a fair
+    # share is dropped before any work is done (bot.fairness).
+    admission.register(application)
     # Multi-step flows, each a ConversationHandler in a group of its own before group 0; a
     # command from the flow's user leaves it first (see handlers.flows). Their buttons
     # ("Other…" time zone, "Report a correction" and its Cancel) are theirs.

@@ -27,8 +27,9 @@ from bot.content.cards import esc, shorten
 from bot.content.library import Library
 from bot.content.schema import Card
 from bot.context import BotContext
+from bot.handlers import flows
 from bot.handlers.common import Handler, action_button, command_argument, pressed, reply
-from bot.handlers.settings import LEAD_BUTTONS, panel_text
+from bot.handlers.settings import LEAD_BUTTONS, forgotten_text, panel_text
 from bot.i18n import N_, Translator
 from bot.reminders import choices
 from bot.reminders import jobs as scheduling
@@ -296,27 +297,28 @@ async def on_forget(update: Update, context: BotContext, query: CallbackQuery, t
                     channel: ChatFullInfo, data: callbacks.Callback) -> None:
     await context.store.forget_chat(int(data.args["chat"]))
     await query.answer()
-    await reply(update, context, esc(tr.gettext(
-        "Done: the bot no longer stores anything about this channel and posts nothing "
-        "there.")), edit=True)
+    await reply(update, context, esc(forgotten_text(tr, "channel")), edit=True)
 
 
 @channel_button
 async def on_change(update: Update, context: BotContext, query: CallbackQuery, tr: Translator,
                     channel: ChatFullInfo, data: callbacks.Callback) -> None:
-    """A choice (``changed``) saved, or "Back": the channel's panel, redrawn."""
-    settings = stored(context, channel, tr)
+    """A choice (``changed``) saved, or "Back": the channel's panel, redrawn. One change of a
+    channel at a time: two admins' presses would each read, await a write and save their own
+    copy, and the second would undo the first."""
     op = data.args["op"]
     note = None
-    new = changed(settings, op, data.args.get("arg"))
-    if new is not None:
-        if op == "sub" and not settings.subscribed:
-            service = scheduling.service(context.application)
-            if service is not None:
-                await service.settle_before_subscribing(new)
-        await context.store.put_chat(new)
-        scheduling.settings_changed(context.application, int(data.args["chat"]))
-        settings, note = new, tr.gettext("Saved.")
+    async with flows.lock_for(context.application, int(data.args["chat"])):
+        settings = stored(context, channel, tr)
+        new = changed(settings, op, data.args.get("arg"))
+        if new is not None:
+            if op == "sub" and not settings.subscribed:
+                service = scheduling.service(context.application)
+                if service is not None:
+                    await service.settle_before_subscribing(new)
+            await context.store.put_chat(new)
+            scheduling.settings_changed(context.application, int(data.args["chat"]))
+            settings, note = new, tr.gettext("Saved.")
     await query.answer(note)
     await reply(update, context, channel_panel_text(tr, context, channel.title or "", settings,
                                                     note),

@@ -93,6 +93,8 @@ def answered(show: Handler) -> Handler:
         query = update.callback_query
         assert query is not None
         await query.answer()
+        if update.effective_chat is None:
+            return  # under a message sent through inline mode: no chat to show it in
         await show(update, context)
 
     return on_press

@@ -10,6 +10,7 @@ from telegram.error import Conflict, Forbidden, NetworkError, TelegramError
 
 from bot import alerts, health
 from bot.context import BotContext
+from bot.reminders.send_budget import GroupBusy
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +21,8 @@ async def on_error(update: object, context: BotContext) -> None:
     assert error is not None  # PTB calls error handlers with one
     if isinstance(error, Forbidden):
         return  # the user blocked the bot or removed it from the group: nothing to say
+    if isinstance(error, GroupBusy):
+        return  # the group spent its 20 messages a minute: this answer is dropped, not late
     if isinstance(error, Conflict):  # another instance polls with this token
         await health.on_conflict(context.application)
         return

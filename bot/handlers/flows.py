@@ -54,6 +54,15 @@ def chat_lock(context: BotContext) -> asyncio.Lock:
     return data.lock
 
 
+def lock_for(application: Application, chat_id: int) -> asyncio.Lock:
+    """``chat_lock`` of another chat than the update's (a channel set up from a private chat):
+    PTB makes the chat's ``ChatData`` on first use."""
+    data: ChatData = application.chat_data[chat_id]
+    if data.lock is None:
+        data.lock = asyncio.Lock()
+    return data.lock
+
+
 def stay() -> NoReturn:
     """Keep the flow open and keep this update from the ordinary handlers."""
     raise ApplicationHandlerStop(TYPING)

@@ -43,7 +43,7 @@ async def show_protests(update: Update, context: BotContext) -> None:
                              datetime.now(UTC), settings)
     zone_name = settings.timezone if settings else None
     await reply(update, context, events.list_text(tr, listed, zone_name),
-                events.list_markup(tr, listed))
+                events.list_markup(tr, listed, zone_name))
 
 
 async def on_calendar_button(update: Update, context: BotContext) -> None:

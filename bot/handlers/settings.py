@@ -28,6 +28,7 @@ from bot.reminders import protests as events
 from bot.reminders.choices import city_label
 from bot.reminders.schedule import LEAD_CHOICES, Reminder
 from bot.reminders.zones import DELIVERY_HOURS, delivery_hour, zone
+from bot.store import safekeeping
 from bot.store.models import ChatSettings
 
 ACTION = callbacks.SETTINGS
@@ -105,7 +106,12 @@ def panel_text(tr: Translator, context: BotContext, settings: ChatSettings,
     if "*" in settings.cities:
         cities = _("all cities")
     elif settings.cities:
-        cities = ", ".join(city_label(key, tr.language, known) for key in settings.cities)
+        names = [city_label(key, tr.language, known) for key in settings.cities]
+        cities = ", ".join(names[:PANEL_CITIES])
+        if len(names) > PANEL_CITIES:
+            left = len(names) - PANEL_CITIES
+            cities += " " + tr.ngettext("and %(num)d more", "and %(num)d more", left) % {
+                "num": left}
     else:
         cities = _("none chosen")
     heading = _("Reminders")
@@ -227,17 +233,34 @@ def hours_markup(tr: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(rows)
 
 
+PANEL_CITIES = 12
+"""Cities named on the panel; more are counted ("and 30 more"), so the panel always fits."""
+CITY_BUTTONS = 45
+"""City buttons in the picker: Telegram allows 100 buttons in a message, and a picker of 15
+rows is already long. The chat's own cities come first, then the usual ones."""
+
+
+def city_keys(settings: ChatSettings, known: dict) -> list[str]:
+    """Every city the picker could offer: the chat's choices, the usual ones, the events'."""
+    return [key for key in dict.fromkeys(
+        [*(c for c in settings.cities if c != "*"), *events.KNOWN_CITIES, *sorted(known)]) if key]
+
+
 async def show_cities(update: Update, context: BotContext,
                       settings: ChatSettings | None = None) -> None:
     tr = context.tr(update)
     settings = settings or current(update, context, tr)
     known = events.known_cities(events.all_events(context.library, context.store))
-    await reply(update, context, esc(tr.gettext("Which cities' protests should I remind you of?")),
-                cities_markup(tr, settings, known), edit=True)
+    text = tr.gettext("Which cities' protests should I remind you of?")
+    if (total := len(city_keys(settings, known))) > CITY_BUTTONS:
+        text += "\n" + tr.gettext("The %(shown)d cities first in the list of %(total)d: "
+                                   "choose All cities to hear of every protest.") % {
+            "shown": CITY_BUTTONS, "total": total}
+    await reply(update, context, esc(text), cities_markup(tr, settings, known), edit=True)
 
 
 def cities_markup(tr: Translator, settings: ChatSettings, known: dict) -> InlineKeyboardMarkup:
-    keys = list(dict.fromkeys([*events.KNOWN_CITIES, *sorted(known)]))
+    keys = city_keys(settings, known)[:CITY_BUTTONS]
     everywhere = "*" in settings.cities
     buttons = [button(("✓ " if key in settings.cities else "○ ")
                        + city_label(key, tr.language, known), "city", key)
@@ -344,11 +367,14 @@ async def on_city(update: Update, context: BotContext, query: CallbackQuery,
                   data: callbacks.Callback) -> None:
     """A protest city on or off; the city picker stays open."""
     key = data.args.get("arg")
-    if not key:
-        await query.answer()
-        return
     tr = context.tr(update)
-    settings = choices.with_city_toggled(current(update, context, tr), key)
+    settings = current(update, context, tr)
+    known = events.known_cities(events.all_events(context.library, context.store))
+    if not key or (key != "*" and key not in settings.cities
+                   and key not in events.KNOWN_CITIES and key not in known):
+        await query.answer()  # a city no button offers (forged, or its protests are over)
+        return
+    settings = choices.with_city_toggled(settings, key)
     await save(context, settings)
     await query.answer(tr.gettext("Saved."))
     await show_cities(update, context, settings)
@@ -362,8 +388,23 @@ async def forget_chat(update: Update, context: BotContext) -> None:
     await context.store.forget_chat(chat.id)
     context.chat_state.pending = None
     context.chat_state.awaiting_correction_for = None
-    await reply(update, context, esc(tr.gettext(
-        "Done: the bot no longer stores anything about this chat.")), edit=True)
+    await reply(update, context, esc(forgotten_text(tr, "chat")), edit=True)
+
+
+def forgotten_text(tr: Translator, what: str) -> str:
+    """What /forget leaves, exactly: the bot's automatic daily snapshots are not rewritten,
+    they age out (``safekeeping.KEPT_FOR_DAYS``)."""
+    days = {"days": safekeeping.KEPT_FOR_DAYS}
+    if what == "channel":
+        return tr.gettext(
+            "Done: the bot no longer stores anything about this channel and posts nothing "
+            "there. Only the bot's automatic daily backups on the server still hold its "
+            "settings and which reminders it received, for at most %(days)d days, until they "
+            "are replaced.") % days
+    return tr.gettext(
+        "Done: the bot no longer stores anything about this chat. Only the bot's automatic "
+        "daily backups on the server still hold its settings and which reminders it "
+        "received, for at most %(days)d days, until they are replaced.") % days
 
 
 on_back = opens(back_to_panel)

@@ -108,7 +108,11 @@ async def ask_for_zone(update: Update, context: BotContext) -> object:
             update, context):
         flows.done()
     await query.answer()
-    context.chat_state.pending = {"flow": TIMEZONE_FLOW, "user": user.id}
+    pending = context.chat_state.pending
+    if pending and pending.get("flow") == TIMEZONE_FLOW:  # another admin is typing one too
+        pending["users"] = [*pending.get("users", ()), user.id]
+    else:
+        context.chat_state.pending = {"flow": TIMEZONE_FLOW, "user": user.id, "users": [user.id]}
     tr = context.tr(update)
     text = esc(tr.gettext("Type the time zone name, for example Asia/Tashkent or "
                           "America/Chicago."))
@@ -127,7 +131,13 @@ async def on_zone_text(update: Update, context: BotContext) -> bool | None:
     pending = context.chat_state.pending
     if message is None or not message.text or not pending or pending.get("flow") != TIMEZONE_FLOW:
         return None
-    context.chat_state.pending = None  # one try; the answer says how to try again
+    # The conversation is per chat and user, the pending prompt per chat: each admin who
+    # pressed "Other…" has one answer (one try; the answer says how to try again).
+    user = update.effective_user.id if update.effective_user else None
+    waiting = [u for u in pending.get("users", [pending.get("user")]) if u != user]
+    if len(waiting) == len(pending.get("users", [pending.get("user")])):
+        return None  # not one of those asked
+    context.chat_state.pending = {**pending, "users": waiting} if waiting else None
     if await may_change_settings(update, context):
         await set_zone_from_text(update, context, message.text)
     return False

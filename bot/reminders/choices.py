@@ -81,12 +81,19 @@ def with_zone(settings: ChatSettings, zone_name: str, city: str | None) -> ChatS
     return settings
 
 
+MAX_CITIES = 100
+"""Cities one chat may pick one by one; past that, "All cities" is the choice (and the store
+refuses more than 200, so a 201st press must never reach it)."""
+
+
 def with_city_toggled(settings: ChatSettings, key: str) -> ChatSettings:
     """``*`` (all cities) and single cities exclude each other."""
     if key == "*":
         cities = [] if "*" in settings.cities else ["*"]
     else:
         chosen = [city for city in settings.cities if city != "*"]
+        if key not in chosen and len(chosen) >= MAX_CITIES:
+            return settings
         cities = [c for c in chosen if c != key] if key in chosen else [*chosen, key]
     return dataclasses.replace(settings, cities=cities)
 

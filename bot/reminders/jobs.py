@@ -209,7 +209,15 @@ class ReminderService(BackgroundFanOuts):
 
     def _last_swept(self) -> datetime | None:
         last = self.store.meta(LAST_SWEPT)
-        return datetime.fromisoformat(last) if last else None
+        try:
+            when = datetime.fromisoformat(last) if isinstance(last, str) else None
+        except ValueError:
+            when = None
+        if when is None or when.tzinfo is None:  # a bad value: as if never swept
+            if last:
+                log.warning("the stored time of the last sweep is not valid; ignored")
+            return None
+        return when
 
     # Sweeping ------------------------------------------------------------------------------
     async def sweep(self, now: datetime | None = None,

@@ -2,8 +2,9 @@
 uses them; nothing here knows about Telegram's API).
 
 ``Clock`` hands out slots at most ``rate`` a second in a one-second window that Telegram's own
-count can never exceed, answers to people before the fan-out; ``GroupWindow`` keeps one group
-or channel under its limit a minute.
+count can never exceed: answers to people before the fan-out, one chat after another (a chat
+with a backlog never delays another chat's answer), and the fan-out keeps its share against
+chats answered moments ago; ``GroupWindow`` keeps one group or channel under its limit a minute.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import enum
 import logging
 import math
 import time
-from collections import deque
+from collections import OrderedDict, deque
+from collections.abc import Hashable
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,12 @@ class Clock:
     FORGET_AFTER = 120.0
     """A slot neither spent nor given back after this long (a bug, or a request stuck beyond
     every timeout) stops counting, so a leak can never stall the bot."""
+    REPEAT_WITHIN = 5.0
+    """A chat given a reply slot this many seconds ago is a repeat: its next answers share
+    the budget with the fan-out. A chat's first answer in that time still goes first."""
+    FANOUT_PER_REPEAT = 0.6
+    """Fan-out slots owed per repeat answer: with both waiting, the fan-out gets at least a
+    third of the slots (3 in 8), however many answers a few chats ask for."""
 
     def __init__(self, rate: float) -> None:
         self.base_interval = self.interval = 1.0 / rate
@@ -69,8 +77,13 @@ class Clock:
         self._answered: deque[float] = deque()
         """When each request of the last second was answered."""
         self._released = asyncio.Event()
-        self._waiting: dict[Lane, deque[asyncio.Future[Slot]]] = {
-            Lane.REPLY: deque(), Lane.FANOUT: deque()}
+        self._replies: OrderedDict[Hashable, deque[asyncio.Future[Slot]]] = OrderedDict()
+        """Waiting answers by chat, served one chat after another."""
+        self._fanouts: deque[asyncio.Future[Slot]] = deque()
+        self._last_reply: dict[Hashable, float] = {}
+        """When each chat was last given a reply slot (pruned as they go quiet)."""
+        self._owed = 0.0
+        """Fan-out slots owed for repeat answers given while the fan-out waited."""
         self._ticker: asyncio.Task | None = None
 
     @property
@@ -119,39 +132,83 @@ class Clock:
             window = self._answered[0] + 1.0 if self._answered else math.inf
         return max(self.next_slot, self.held_until, window)
 
-    async def slot(self, lane: Lane) -> Slot:
-        """Wait for this lane's turn; give the slot back with ``release`` once answered."""
+    def _anyone_waiting(self) -> bool:
+        return bool(self._replies or self._fanouts)
+
+    async def slot(self, lane: Lane, chat: Hashable = None) -> Slot:
+        """Wait for this lane's turn (a reply's turn among ``chat``'s); give the slot back
+        with ``release`` once answered."""
         now = time.monotonic()
-        if not any(self._waiting.values()) and now >= self._free_at():
+        if not self._anyone_waiting() and now >= self._free_at():
+            if lane is Lane.REPLY:
+                self._note_reply(chat, now)
             return self._take(now)
         waiter: asyncio.Future[Slot] = asyncio.get_running_loop().create_future()
-        self._waiting[lane].append(waiter)
+        if lane is Lane.REPLY:
+            self._replies.setdefault(chat, deque()).append(waiter)
+        else:
+            self._fanouts.append(waiter)
         if self._ticker is None or self._ticker.done():
             self._ticker = asyncio.ensure_future(self._tick())
         try:
             return await waiter
         except asyncio.CancelledError:
             if not waiter.done() or waiter.cancelled():
-                self._discard(lane, waiter)
+                self._discard(lane, chat, waiter)
             else:  # handed a slot in the same instant it was cancelled
                 self.release(waiter.result())
             raise
 
-    def _discard(self, lane: Lane, waiter: asyncio.Future[Slot]) -> None:
+    def _discard(self, lane: Lane, chat: Hashable, waiter: asyncio.Future[Slot]) -> None:
+        queue = self._fanouts if lane is Lane.FANOUT else self._replies.get(chat)
         with contextlib.suppress(ValueError):  # already handed a slot
-            self._waiting[lane].remove(waiter)
+            if queue is not None:
+                queue.remove(waiter)
+        if lane is Lane.REPLY and not queue:
+            self._replies.pop(chat, None)
 
-    def _next_waiter(self) -> asyncio.Future[Slot] | None:
-        for lane in (Lane.REPLY, Lane.FANOUT):
-            queue = self._waiting[lane]
-            while queue:
-                waiter = queue.popleft()
-                if not waiter.done():
-                    return waiter
+    def _note_reply(self, chat: Hashable, now: float) -> None:
+        """Count a reply slot: a repeat for a chat answered moments ago owes the fan-out."""
+        last = self._last_reply.get(chat)
+        if self._fanouts and last is not None and now - last < self.REPEAT_WITHIN:
+            self._owed = min(self._owed + self.FANOUT_PER_REPEAT, 4.0)
+        self._last_reply[chat] = now
+        if len(self._last_reply) > 4096:  # forget chats gone quiet
+            self._last_reply = {c: t for c, t in self._last_reply.items()
+                                if now - t < self.REPEAT_WITHIN}
+
+    def _next_fanout(self) -> asyncio.Future[Slot] | None:
+        while self._fanouts:
+            waiter = self._fanouts.popleft()
+            if not waiter.done():
+                return waiter
         return None
 
+    def _next_reply(self, now: float) -> asyncio.Future[Slot] | None:
+        while self._replies:
+            chat, queue = next(iter(self._replies.items()))
+            waiter = queue.popleft()
+            if queue:
+                self._replies.move_to_end(chat)  # the next chat's turn
+            else:
+                del self._replies[chat]
+            if not waiter.done():
+                self._note_reply(chat, now)
+                return waiter
+        return None
+
+    def _next_waiter(self, now: float) -> asyncio.Future[Slot] | None:
+        if not self._fanouts:
+            self._owed = 0.0
+        elif self._owed >= 1.0 or not self._replies:
+            self._owed = max(0.0, self._owed - 1.0)
+            waiter = self._next_fanout()
+            if waiter is not None:
+                return waiter
+        return self._next_reply(now) or self._next_fanout()
+
     async def _tick(self) -> None:
-        while any(self._waiting.values()):
+        while self._anyone_waiting():
             delay = self._free_at() - time.monotonic()
             if delay > 0:
                 # An answer coming back can open the window early; a flood pause may move
@@ -160,9 +217,10 @@ class Clock:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._released.wait(), min(delay, 1.0))
                 continue
-            waiter = self._next_waiter()
+            now = time.monotonic()
+            waiter = self._next_waiter(now)
             if waiter is not None:
-                waiter.set_result(self._take(time.monotonic()))
+                waiter.set_result(self._take(now))
 
     def hold(self, seconds: float) -> None:
         """No slot before ``seconds`` from now (Telegram asked for a pause)."""
@@ -183,7 +241,23 @@ class GroupWindow:
         self.span = span
         self._sent: dict[int | str, deque[float]] = {}
         self._locks: dict[int | str, asyncio.Lock] = {}
+        self._held: dict[int | str, float] = {}
+        """Groups Telegram asked to wait (429 for that chat), until when (monotonic)."""
         self._pruned = 0.0
+
+    def hold(self, chat_id: int | str, seconds: float) -> None:
+        """Nothing more to ``chat_id`` for ``seconds`` (Telegram answered 429 for it)."""
+        self._held[chat_id] = max(self._held.get(chat_id, 0.0), time.monotonic() + seconds)
+
+    def full(self, chat_id: int | str) -> bool:
+        """Whether a message to ``chat_id`` now would have to wait (nothing is counted)."""
+        if self._held.get(chat_id, 0.0) > time.monotonic():
+            return True
+        sent = self._sent.get(chat_id)
+        if not sent or len(sent) < self.limit:
+            return False
+        lock = self._locks.get(chat_id)
+        return sent[0] > time.monotonic() - self.span or bool(lock and lock.locked())
 
     async def wait(self, chat_id: int | str) -> bool:
         """Count one message to ``chat_id``; returns True if it had to wait."""
@@ -193,6 +267,11 @@ class GroupWindow:
             sent = self._sent.setdefault(chat_id, deque())
             while True:
                 now = time.monotonic()
+                if (held := self._held.get(chat_id, 0.0)) > now:
+                    waited = True
+                    await asyncio.sleep(held - now)
+                    continue
+                self._held.pop(chat_id, None)
                 while sent and sent[0] <= now - self.span:
                     sent.popleft()
                 if len(sent) < self.limit:

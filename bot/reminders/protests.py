@@ -350,21 +350,46 @@ def city_message(tr: Translator, event: ProtestEvent, text: str) -> str:
     return head + text if visible_length(head + text) <= MESSAGE_LIMIT else text
 
 
+LIST_BUDGET = 4096 - 200
+"""Characters of one /protests message (Telegram's 4,096, less room for the last line)."""
+
+
+def listed(tr: Translator, events: list[ProtestEvent], viewer_zone: str | None
+           ) -> list[ProtestEvent]:
+    """The protests one /protests message shows: the first ``MAX_LISTED`` that fit in
+    Telegram's limit, whatever their lengths, the viewer's zone and the language."""
+    shown: list[ProtestEvent] = []
+    used = visible_length(esc(tr.gettext("Upcoming protests")))
+    for event in events[:MAX_LISTED]:
+        used += 2 + visible_length(describe(tr, event, viewer_zone))
+        if used > LIST_BUDGET and shown:
+            break
+        shown.append(event)
+    return shown
+
+
 def list_text(tr: Translator, events: list[ProtestEvent], viewer_zone: str | None) -> str:
     _ = tr.gettext
     if not events:
         return esc(_("No protests are announced at the moment. Subscribe to hear about new ones "
                      "in your city: /subscribe"))
     heading = _("Upcoming protests")
+    shown = listed(tr, events, viewer_zone)
     blocks = [f"<b>{esc(heading)}</b>"]
-    blocks += [describe(tr, event, viewer_zone) for event in events[:MAX_LISTED]]
+    blocks += [describe(tr, event, viewer_zone) for event in shown]
+    if left := len(events) - len(shown):
+        blocks.append(esc(tr.ngettext(
+            "And %(num)d more. Choose your cities in /settings to see those near you first.",
+            "And %(num)d more. Choose your cities in /settings to see those near you first.",
+            left) % {"num": left}))
     return "\n\n".join(blocks)
 
 
-def list_markup(tr: Translator, events: list[ProtestEvent]) -> InlineKeyboardMarkup | None:
+def list_markup(tr: Translator, events: list[ProtestEvent],
+                viewer_zone: str | None = None) -> InlineKeyboardMarkup | None:
     rows = [[InlineKeyboardButton(
         "📅 " + short_line(tr, event)[:56],
         callback_data=callbacks.build(EVENT_ACTION, "ics", event.id)),
         coming_button(tr, event)]
-        for event in events[:MAX_LISTED]]
+        for event in listed(tr, events, viewer_zone)]
     return InlineKeyboardMarkup(rows) if rows else None

@@ -9,7 +9,11 @@ Telegram's own one-second window never sees one too many, however requests bunch
 way (``Clock``).
 
 Two lanes share the budget. An answer to a person (a command, a button, an inline query:
-anything a handler sends) is the *reply* lane and always takes the next free slot. The
+anything a handler sends) is the *reply* lane and takes the next free slot, chat after chat
+(``Clock``): a chat's first answer goes before the fan-out, but answers to a chat answered
+moments ago leave the fan-out at least a third of the slots. An answer to a group that has
+spent its 20 a minute is refused at once (``GroupBusy``) rather than awaited inside the
+handler, where it would hold one of the Application's update slots for up to a minute. The
 fan-out (``bot.reminders.fanout``: reminders, broadcasts, cancellation notices) marks its requests
 with a ``Ticket`` or ``FANOUT`` in ``rate_limit_args``: it gets only the slots no reply is
 waiting for, and never more than ``BOT_BROADCAST_RATE`` a second. With paid broadcasts the
@@ -17,7 +21,8 @@ fan-out's messages carry ``allow_paid_broadcast`` and have a clock of their own 
 ``BOT_BROADCAST_RATE`` (Telegram counts them apart from the free 30 a second), while replies
 keep the free budget.
 
-Retrying is decided here, once, for both lanes: a flood answer (429, ``RetryAfter``) pauses
+Retrying is decided here, once, for both lanes: a flood answer (429, ``RetryAfter``) for one
+group holds only that group (unless the overall window is nearly full); any other pauses
 every lane for the time Telegram asks and is retried at most ``MAX_FLOOD_WAITS`` times; a
 request that provably never left (``bot.transport.never_sent``) or that Telegram answered
 with a server error is retried after ``RETRY_DELAYS``. Anything else is the caller's to
@@ -61,6 +66,11 @@ queries, reads such as getChatMember, and settings calls do not."""
 
 FANOUT = Lane.FANOUT
 """``rate_limit_args`` for a fan-out request that has no ``Ticket``."""
+
+
+class GroupBusy(Exception):
+    """An answer to a group that has spent its messages for the minute: not sent. The error
+    handler ignores it; the group asked faster than Telegram lets anyone answer."""
 
 
 class Ticket:
@@ -163,10 +173,10 @@ class SendBudget(BaseRateLimiter[Any]):
                 raise
         return slots
 
-    async def _slots(self, lane: Lane, paid: bool) -> list[Slot]:
+    async def _slots(self, lane: Lane, paid: bool, chat: Any) -> list[Slot]:
         if lane is Lane.FANOUT:
             return await self._fanout_slots(paid=paid)
-        return [await self._overall.slot(Lane.REPLY)]
+        return [await self._overall.slot(Lane.REPLY, chat)]
 
     def _hold(self, seconds: float, *, paid: bool) -> None:
         for clock in (self._overall, self._fanout):
@@ -194,6 +204,8 @@ class SendBudget(BaseRateLimiter[Any]):
         while True:
             slots: list[Slot] = []
             if counted:
+                if lane is Lane.REPLY and group is not None and self._groups.full(group):
+                    raise GroupBusy()
                 waited = group is not None and await self._groups.wait(group)
                 if ticket is not None and not ticket.spent and not waited:
                     ticket.spent = True  # its slot was taken just before this request
@@ -201,7 +213,7 @@ class SendBudget(BaseRateLimiter[Any]):
                 else:
                     if ticket is not None:
                         self.give_back(ticket)  # its slot went by while the group waited
-                    slots = await self._slots(lane, paid)
+                    slots = await self._slots(lane, paid, chat_id)
             try:
                 try:
                     return await callback(*args, **kwargs)
@@ -215,6 +227,12 @@ class SendBudget(BaseRateLimiter[Any]):
                                 MAX_FLOOD_WAITS)
                     raise
                 pause = retry_after_seconds(error) + 0.1
+                if group is not None and self._overall.in_flight < self._overall.limit - 1:
+                    # The group's own limit, not the bot's: only that group waits (an
+                    # answer to it is then dropped, a fan-out message waits its turn).
+                    log.info("Telegram asked for a %.1f s pause in one group", pause)
+                    self._groups.hold(group, pause)
+                    continue
                 log.info("Telegram asked for a %.1f s pause; every lane waits", pause)
                 self._hold(pause, paid=paid)
                 if not counted:

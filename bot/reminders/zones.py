@@ -40,8 +40,9 @@ def zone(name: str) -> ZoneInfo:
     """
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        log.warning("unknown time zone %r, using UTC", name)
+    except (ZoneInfoNotFoundError, ValueError, OSError, TypeError):
+        # OSError: a directory of tzdata such as "Europe"; TypeError: not a string at all.
+        log.warning("unknown time zone %r, using UTC", str(name)[:64])
         return ZoneInfo("UTC")
 
 

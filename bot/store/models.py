@@ -76,7 +76,7 @@ def encode_settings(s: ChatSettings) -> dict[str, Any]:
     """
     problem = settings_problem(s)
     if problem:
-        raise ValueError(f"chat {s.chat_id!r}: {problem}")
+        raise ValueError(problem)  # no chat id: exception text reaches the log
     doc: dict[str, Any] = {}
     if s.chat_type != "private":
         doc["t"] = s.chat_type

@@ -168,8 +168,10 @@ class Store(DeliveryLog, ProtestMarks):
     async def put_chat(self, settings: ChatSettings) -> None:
         doc = encode_settings(settings)
         self._writable()
-        self._shard(settings.chat_id).put({settings.chat_id: doc})
-        await self._chats.durable.commit()
+        shard = self._shard(settings.chat_id)
+        if shard.raw_doc(settings.chat_id) != doc:  # a repeated press rewrites no file
+            shard.put({settings.chat_id: doc})
+        await self._chats.durable.commit()  # still waits for an equal change in flight
 
     async def forget_chat(self, chat_id: int) -> None:
         """Erase the chat and its delivery rows from the files and from their backups."""

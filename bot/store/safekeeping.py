@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 
 from bot.store import snapshots as backups
+from bot.store.files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -128,17 +129,12 @@ def restore_if_empty(config) -> bool:
         log.info("BOT_RESTORE_FROM is set but the data directory has data: left as it is")
         return False
     with tempfile.TemporaryDirectory() as scratch:
-        if source.startswith(("https://", "http://")):
+        if source.startswith("http://"):
+            raise RestoreError("BOT_RESTORE_FROM must be an https:// link: a snapshot fetched "
+                               "over plain http could have been changed on the way")
+        if source.startswith("https://"):
             url, source = source, Path(scratch) / "snapshot.json"
-            try:
-                with httpx.stream("GET", url, timeout=60, follow_redirects=True) as response:
-                    response.raise_for_status()
-                    with source.open("wb") as out:
-                        for chunk in response.iter_bytes():
-                            out.write(chunk)
-            except httpx.HTTPError as exc:
-                raise RestoreError(f"could not download BOT_RESTORE_FROM "
-                                   f"({exc.__class__.__name__})") from None
+            download(url, source)
         elif not Path(source).expanduser().is_file():
             raise RestoreError(f"BOT_RESTORE_FROM {source!r} is not a file")
         try:
@@ -207,15 +203,64 @@ def prune(directory: Path) -> list[Path]:
     return removed
 
 
-def snapshot_if_due(config, now: datetime | None = None) -> Path | None:
-    """A snapshot if the newest is a day old (or there is none), then prune; blocking I/O."""
+KEPT_FOR_DAYS = 7 * KEEP_WEEKLY
+"""The longest a daily snapshot is kept (the oldest of the ``KEEP_WEEKLY`` weekly ones):
+what /forget tells a reader about the chat's copies in the automatic snapshots."""
+
+
+MAX_DOWNLOAD = 512 * 1024 * 1024
+"""Bytes of a snapshot fetched from BOT_RESTORE_FROM, at most (100,000 chats are ~20 MB)."""
+
+
+def _https_only(request: httpx.Request) -> None:
+    if request.url.scheme != "https":
+        raise RestoreError("BOT_RESTORE_FROM redirected to a link that is not https://")
+
+
+def download(url: str, target: Path) -> None:
+    """Fetch a snapshot over https only (redirects too), at most ``MAX_DOWNLOAD`` bytes."""
+    try:
+        with httpx.Client(timeout=60, follow_redirects=True,
+                          event_hooks={"request": [_https_only]}) as client, \
+                client.stream("GET", url) as response:
+            response.raise_for_status()
+            size = 0
+            with target.open("wb") as out:
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > MAX_DOWNLOAD:
+                        raise RestoreError("BOT_RESTORE_FROM is larger than any snapshot")
+                    out.write(chunk)
+    except httpx.HTTPError as exc:
+        raise RestoreError(f"could not download BOT_RESTORE_FROM "
+                           f"({exc.__class__.__name__})") from None
+
+
+def snapshot_due(config, now: datetime | None = None) -> bool:
+    """Whether the newest automatic snapshot is a day old, or there is none."""
     now = now or datetime.now(UTC)
-    directory = backup_dir(config)
-    newest = newest_snapshot(directory)
-    if newest is not None and now - newest[0] < SNAPSHOT_EVERY - timedelta(minutes=5):
+    newest = newest_snapshot(backup_dir(config))
+    return newest is None or now - newest[0] >= SNAPSHOT_EVERY - timedelta(minutes=5)
+
+
+def snapshot_if_due(config, now: datetime | None = None,
+                    tables: dict[str, dict[str, dict]] | None = None) -> Path | None:
+    """A snapshot if the newest is a day old (or there is none), then prune; blocking I/O.
+
+    ``tables`` (``Store.snapshot_tables()``, taken on the event loop) is what the running
+    bot passes: the snapshot is encoded from its copy-on-write tables, with no second store
+    opened. Without them (the command line) the files are read.
+    """
+    now = now or datetime.now(UTC)
+    if not snapshot_due(config, now):
         return None
+    directory = backup_dir(config)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = backups.backup(config.data_dir, directory)
+    if tables is None:
+        path = backups.backup(config.data_dir, directory)
+    else:
+        path = directory / f"snapshot-{now:%Y%m%d-%H%M%S}.json"
+        write_atomic(path, backups.snapshot_from_tables(tables))
     removed = prune(directory)
     log.info("daily snapshot written; %d old snapshots removed", len(removed))
     return path
@@ -229,8 +274,12 @@ def install(application) -> None:
 
 async def _snapshot_job(context) -> None:
     config = context.application.bot_data.config
+    store = context.application.bot_data.store
     try:
-        await asyncio.to_thread(snapshot_if_due, config)
+        if not await asyncio.to_thread(snapshot_due, config):
+            return
+        tables = store.snapshot_tables()  # consistent, and cheap on the event loop
+        await asyncio.to_thread(snapshot_if_due, config, tables=tables)
     except Exception as exc:
         log.error("the daily snapshot failed: %s", exc.__class__.__name__, exc_info=exc)
         from bot import alerts

@@ -8,13 +8,16 @@ it is rebuilt from ``content/`` at every start.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import available_timezones
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from bot.content.schema import ProtestEvent
 from bot.store.deliveries import (
@@ -29,6 +32,8 @@ from bot.store.engine import lock_data_dir
 from bot.store.files import MARKER_TABLE, StoreError, marker, table_lines, write_atomic
 from bot.store.models import SETTINGS_FIELDS, ChatSettings, decode_settings, encode_settings
 from bot.store.repository import CHAT_SHARDS, KINDS, Store
+
+log = logging.getLogger(__name__)
 
 SNAPSHOT_FORMAT = "zhanaozen-bot-snapshot"
 SNAPSHOT_VERSION = 1
@@ -132,19 +137,53 @@ class _Refused(Exception):
     pass
 
 
-class _FanoutSpec(BaseModel):
-    """A fan-out in progress, as ``start_fanout`` (``bot.reminders.broadcasts``) records it."""
+MAX_OCCURRENCE = 64
+"""Characters of a delivery log's key, as ``Store.set_deliveries`` allows."""
+LANGUAGE_CODES = frozenset({"en", "ru", "kk"})
+"""Languages a restored chat may have (the catalogues under ``locales/``)."""
 
-    model_config = ConfigDict(extra="allow")
-    kind: str
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
 
 
-class _Meta(BaseModel):
-    """The bookkeeping the bot reads back at start; other keys pass through unchanged."""
+def _restored_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    """The meta values a restored bot acts on, each checked, a bad one dropped with a
+    warning (keys it does not read pass through). A fan-out in progress is never resumed
+    from a snapshot: a planted broadcast would go to every subscriber in the campaign's
+    name, and a real one an organiser can send again."""
+    kept: dict[str, Any] = {}
+    for key, value in meta.items():
+        if key == "reminders.last_swept" and isinstance(value, str):
+            try:
+                when = datetime.fromisoformat(value)
+            except ValueError:
+                when = None
+            if when is not None and when.tzinfo is not None:
+                kept[key] = value
+                continue
+        elif key == "reminders.log_format" and value == 2:
+            kept[key] = value
+            continue
+        elif key == "fanouts":
+            if value == {}:
+                continue
+        elif not key.startswith("reminders."):
+            kept[key] = value  # not read by this bot: passed on as it came
+            continue
+        log.warning("restore: meta value %r dropped (%s)", key[:40],
+                    "a fan-out in progress is not resumed from a snapshot; send it again"
+                    if key == "fanouts" else "not one the bot reads, or not valid")
+    return kept
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-    fanouts: dict[str, _FanoutSpec] = {}
-    last_swept: datetime | None = Field(None, alias="reminders.last_swept")
+
+def _chat_problem(settings: ChatSettings) -> str | None:
+    if settings.timezone not in _zones():
+        return "unknown time zone"
+    if settings.language is not None and settings.language not in LANGUAGE_CODES:
+        return "unknown language"
+    return None
 
 
 def read_snapshot(path: Path) -> dict[str, dict[str, dict]]:
@@ -185,14 +224,21 @@ def _tables(data: dict[str, Any]) -> dict[str, dict[str, dict]]:
             doc = encode_settings(settings)
         except (TypeError, ValueError) as exc:
             raise _Refused(f"chat #{number} is invalid ({exc})") from None
+        if problem := _chat_problem(settings):  # one bad chat must not stop every sweep
+            log.warning("restore: chat #%d skipped (%s)", number, problem)
+            continue
         chats.setdefault(f"c{settings.chat_id % CHAT_SHARDS}", {})[str(settings.chat_id)] = doc
 
     deliveries: dict[str, dict] = {MARKER_TABLE: marker("deliveries")}
-    for occurrence, log in data["deliveries"].items():
-        rows = log.get("rows") if isinstance(log, dict) else None
-        day = log.get("day") if isinstance(log, dict) else None
+    for occurrence, entry in data["deliveries"].items():
+        rows = entry.get("rows") if isinstance(entry, dict) else None
+        day = entry.get("day") if isinstance(entry, dict) else None
         if not isinstance(rows, dict) or not isinstance(day, int) or not occurrence:
-            raise _Refused(f"delivery log {occurrence!r} is malformed")
+            raise _Refused(f"delivery log {occurrence[:64]!r} is malformed")
+        if len(occurrence) > MAX_OCCURRENCE:
+            log.warning("restore: a delivery log with a %d-character key skipped",
+                        len(occurrence))
+            continue
         table: dict[str, dict] = {str(TOUCHED_DOC): {"day": day}}
         for chat_id, state in rows.items():
             if not chat_id.lstrip("-").isdecimal() or state not in STATE_CODES:
@@ -209,15 +255,12 @@ def _tables(data: dict[str, Any]) -> dict[str, dict[str, dict]]:
             events[str(number)] = ProtestEvent.model_validate(event).model_dump(mode="json")
         except ValidationError as exc:
             raise _Refused(f"event {event['id']!r} is invalid ({_first_error(exc)})") from None
-    try:
-        _Meta.model_validate(data["meta"])
-    except ValidationError as exc:
-        raise _Refused(f"'meta' is invalid ({_first_error(exc)})") from None
+    meta = _restored_meta(data["meta"])
     return {
         "chats": chats,
         "deliveries": deliveries,
         "events": {MARKER_TABLE: marker("events"), "events": events,
-                   "meta": {"1": data["meta"]}},
+                   "meta": {"1": meta}},
     }
 
 
