@@ -3,6 +3,7 @@
 python -m bot                          run (BOT_TOKEN set) or open the local sandbox
 python -m bot serve                    run; never the sandbox (containers, platforms, systemd)
 python -m bot content check            validate every content file and render every card
+python -m bot content check --lang kk --missing   list the cards not yet in Kazakh
 python -m bot content preview ID [--lang ru]   show a card as the bot would
 python -m bot backup [FILE]            write a consistent snapshot of the store
 python -m bot restore FILE             bring a snapshot back (checked first)
@@ -20,6 +21,7 @@ import sys
 from pathlib import Path
 
 from bot.config import ConfigError, load_config
+from bot.i18n import LANGUAGES
 from bot.logs import configure_logging
 
 log = logging.getLogger("bot")
@@ -30,10 +32,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="task")
     content = sub.add_parser("content", help="check or preview the cards")
     content_sub = content.add_subparsers(dest="action", required=True)
-    content_sub.add_parser("check", help="validate content and render every card")
+    check = content_sub.add_parser("check", help="validate content and render every card")
+    check.add_argument("--lang", choices=LANGUAGES, help="with --missing: the language asked")
+    check.add_argument("--missing", action="store_true",
+                       help="list the cards not yet written in --lang (for translators)")
     preview = content_sub.add_parser("preview", help="render one card in the terminal")
     preview.add_argument("card_id", nargs="?", help="card id or name; all cards if omitted")
-    preview.add_argument("--lang", choices=("en", "ru"), default="en")
+    preview.add_argument("--lang", choices=LANGUAGES, default="en")
     preview.add_argument("--html", action="store_true", help="show the raw HTML")
     backup = sub.add_parser("backup", help="write a snapshot of subscribers and settings")
     backup.add_argument("file", nargs="?", type=Path)
@@ -42,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("serve", help="serve Telegram; a missing BOT_TOKEN is an error, not a sandbox")
     sub.add_parser("health", help="exit non-zero when polling or the reminder job is stale")
     sandbox = sub.add_parser("sandbox", help="open the local sandbox even if BOT_TOKEN is set")
-    sandbox.add_argument("--lang", choices=("en", "ru"), default=None)
+    sandbox.add_argument("--lang", choices=LANGUAGES, default=None)
     site = sub.add_parser("site", help="the static website of the cards")
     site_sub = site.add_subparsers(dest="action", required=True)
     site_build = site_sub.add_parser("build", help="write the site into a folder")
@@ -53,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.task == "content":
         from bot.content import cli
 
+        if args.action == "check" and args.missing:
+            if not args.lang:
+                parser.error("--missing needs --lang (e.g. --lang kk)")
+            return cli.missing(args.lang)
         return (
             cli.check()
             if args.action == "check"

@@ -13,16 +13,25 @@ from functools import cache
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_date, format_datetime, format_skeleton, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "bot"
-LANGUAGES = ("en", "ru")
+LANGUAGES = ("en", "ru", "kk")
+"""The bot's languages, in the order /language offers them; each has a catalogue in locales/
+(English is the source strings) and may have card text (``kk:`` beside ``en:``/``ru:``)."""
+LANGUAGE_NAMES = {"en": "English", "ru": "Русский", "kk": "Қазақша"}
+"""Each language in its own words, for the buttons that choose it."""
 DEFAULT_LANGUAGE = "en"
-RUSSIAN_READERS = frozenset({"ru", "uk", "be", "kk", "ky", "tg", "uz", "az", "hy", "ka"})
+RUSSIAN_READERS = frozenset({"ru", "uk", "be", "ky", "tg", "uz", "az", "hy", "ka"})
 """Telegram language codes whose speakers are served best in Russian (post-Soviet region)."""
+CARD_FALLBACK = {"kk": "ru"}
+"""Where a card has no text in a language, the language it is shown in instead: Kazakh
+readers all read Russian, and most cards are written in English and Russian only."""
+MONTH_YEAR = {"en": "LLLL y", "ru": "LLLL y"}
+"""Month-and-year patterns where Babel's skeleton reads worse (Russian would add «г.»)."""
 
 
 def N_(message: str) -> str:
@@ -84,8 +93,13 @@ class Translator:
         if len(parts) == 3:
             return self.date(date(*parts))
         if len(parts) == 2:
-            # LLLL is the stand-alone month name: "июнь 2012", not the genitive "июня".
-            return format_date(date(parts[0], parts[1], 1), "LLLL y", locale=self.locale)
+            # LLLL is the stand-alone month name: "июнь 2012", not the genitive "июня";
+            # Kazakh puts the year first ("2012 ж. маусым"), as Babel's skeleton does.
+            month = date(parts[0], parts[1], 1)
+            pattern = MONTH_YEAR.get(self.language)
+            if pattern:
+                return format_date(month, pattern, locale=self.locale)
+            return format_skeleton("yMMMM", month, locale=self.locale)
         return str(parts[0])
 
     def days_until(self, days: int) -> str:
@@ -99,6 +113,30 @@ class Translator:
         return self.ngettext("%(num)d year ago", "%(num)d years ago", years) % {"num": years}
 
 
+def card_fallback(language: str) -> str:
+    """The language a card without text in ``language`` is shown in."""
+    return CARD_FALLBACK.get(language, DEFAULT_LANGUAGE)
+
+
 @cache
 def translator(language: str) -> Translator:
     return Translator(language)
+
+
+def untranslated(language: str) -> list[str]:
+    """The catalogue's entries a translator still has to do: empty or fuzzy."""
+    with (LOCALES_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as po_file:
+        catalog = read_po(po_file, locale=language)
+    todo = []
+    for message in catalog:
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if message.id and (message.fuzzy or not all(strings)):
+            todo.append(str(message.id[0] if isinstance(message.id, tuple | list)
+                            else message.id))
+    return todo
+
+
+if __name__ == "__main__":  # make untranslated
+    for code in LANGUAGES[1:]:
+        for msgid in untranslated(code):
+            print(f"{code}: {msgid}")

@@ -18,7 +18,9 @@ FIND_CACHE_SIZE = 1024
 
 _DAY_MONTH_RE = re.compile(r"^\s*(\d{1,2})[./\s-](\d{1,2})(?:[./\s-](\d{2,4}))?\s*$")
 _MONTHS = {
-    # English and Russian month stems, so "16 dec", "16 декабря" and "December 16" all work.
+    # English, Russian and Kazakh month stems, so "16 dec", "16 декабря", "December 16" and
+    # "желтоқсан 16" all work. Not October's "қаз": "Қазақстан 16" is no date. (Helper #21's
+    # search builds every language's month names from Babel and replaces this table.)
     "jan": 1,
     "feb": 2,
     "mar": 3,
@@ -44,6 +46,17 @@ _MONTHS = {
     "окт": 10,
     "ноя": 11,
     "дек": 12,
+    "қаң": 1,
+    "ақп": 2,
+    "нау": 3,
+    "сәу": 4,
+    "мам": 5,
+    "мау": 6,
+    "шіл": 7,
+    "там": 8,
+    "қыр": 9,
+    "қар": 11,
+    "жел": 12,
 }
 
 
@@ -75,7 +88,7 @@ class Library:
         self.cards = {card.id: card for card in cards}
         self.sources = {source.id: source for source in sources}
         self.content_events = {event.id: event for event in events or []}
-        self._names = {card.id: [card.name.en, card.name.ru, *card.aliases] for card in cards}
+        self._names = {card.id: [*card.name.texts.values(), *card.aliases] for card in cards}
         self._found: Memo[list] = Memo(FIND_CACHE_SIZE)  # find() and suggest() results
         self._calendars: Memo[list[Occurrence]] = Memo(1)
         """Only today's (or a test's) date is ever asked again."""
@@ -150,7 +163,7 @@ class Library:
         keyed = {
             normalise(name): card
             for card in pool
-            for name in (card.name.en, card.name.ru, *card.aliases)
+            for name in (*card.name.texts.values(), *card.aliases)
         }
         close = difflib.get_close_matches(wanted, list(keyed), n=6, cutoff=0.5)
         seen: dict[str, Card] = {}
