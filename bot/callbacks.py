@@ -40,7 +40,7 @@ class _Format:
 
 _FORMATS = MappingProxyType({
     "card": _Format(r"(?P<id>[a-z0-9-]{3,48})(?::(?P<page>\d{1,2}))?"),
-    "list": _Format(r"(?P<kind>[pma])(?::(?P<page>\d{1,3}))?"),
+    "list": _Format(r"(?P<kind>[pmwa])(?::(?P<page>\d{1,3}))?"),
     "menu": _Format("", "name", ("main", "help", "today", "language", "settings")),
     "lang": _Format("", "code", LANGUAGES),
     "fix": _Format(r"(?P<id>[a-z0-9-]{3,48})"),

@@ -30,8 +30,6 @@ RUSSIAN_READERS = frozenset({"ru", "uk", "be", "ky", "tg", "uz", "az", "hy", "ka
 CARD_FALLBACK = {"kk": "ru"}
 """Where a card has no text in a language, the language it is shown in instead: Kazakh
 readers all read Russian, and most cards are written in English and Russian only."""
-MONTH_YEAR = {"en": "LLLL y", "ru": "LLLL y"}
-"""Month-and-year patterns where Babel's skeleton reads worse (Russian would add «г.»)."""
 
 
 def N_(message: str) -> str:
@@ -93,13 +91,9 @@ class Translator:
         if len(parts) == 3:
             return self.date(date(*parts))
         if len(parts) == 2:
-            # LLLL is the stand-alone month name: "июнь 2012", not the genitive "июня";
-            # Kazakh puts the year first ("2012 ж. маусым"), as Babel's skeleton does.
-            month = date(parts[0], parts[1], 1)
-            pattern = MONTH_YEAR.get(self.language)
-            if pattern:
-                return format_date(month, pattern, locale=self.locale)
-            return format_skeleton("yMMMM", month, locale=self.locale)
+            # CLDR's month-and-year skeleton: "July 2012", «июль 2012 г.» (the stand-alone
+            # month name, not the genitive «июля», and the «г.» a full date has too).
+            return format_skeleton("yMMMM", date(parts[0], parts[1], 1), locale=self.locale)
         return str(parts[0])
 
     def days_until(self, days: int) -> str:

@@ -65,6 +65,8 @@ _KIND_WORDS: dict[str, tuple[str, ...]] = {
                  "заключенный", "политзаключенные", "узники", "тұтқындар", "саяси тұтқындар"),
     "memorial": ("memorial", "in memory", "killed", "died", "память", "погибшие", "погибли",
                  "еске алу", "қаза тапқандар"),
+    "wounded": ("wounded", "injured", "shot or wounded", "раненые", "ранены", "пострадавшие",
+                "жараланғандар"),
     "anniversary": ("anniversary", "anniversaries", "calendar", "dates", "годовщина",
                     "годовщины", "памятные даты", "календарь", "атаулы күндер", "күнтізбе"),
     "event": ("protest", "protests", "demo", "picket", "embassy", "protest action", "акция",

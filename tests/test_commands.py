@@ -67,7 +67,7 @@ async def test_lists_page_with_buttons(app, emulator):
 
 async def test_card_button_opens_card(app, emulator):
     listing = await ask(emulator, "/anniversaries", "ru")
-    assert "Памятные даты" in listing.text
+    assert "Календарь" in listing.text
     first_card = next(b for b in listing.buttons if b["callback_data"].startswith("card:"))
     emulator.press(USER, listing.message_id, first_card["callback_data"], user_id=USER,
                    language_code="ru")
@@ -121,7 +121,7 @@ async def test_command_menus_in_both_languages(app, emulator):
 
 
 @pytest.mark.parametrize(("language", "words"), [("en", "channel you administer"),
-                                                 ("ru", "где вы администратор")])
+                                                 ("ru", "для вашего канала")])
 async def test_help_mentions_channels(app, emulator, language, words):
     reply = await ask(emulator, "/help", language)
     line = next((line for line in reply.text.splitlines() if line.startswith("/channel")), "")

@@ -15,9 +15,10 @@ from bot.content.schema import Card, Fact, Text
 from bot.content.share_text import share_text
 from bot.i18n import translator
 
-BEFORE = Path(__file__).parent / "fixtures" / "renderings-772a004.json.gz"
-"""Every card's content at 772a004 and its English and Russian renderings by the code of
-then (made by tests/fixtures/capture_renderings.py)."""
+BEFORE = Path(__file__).parent / "fixtures" / "renderings-before-language-map.json.gz"
+"""Every card's content just before the language map and its English and Russian renderings
+by the code of then: main's 772a004 with branch i20 merged (9998803), the commit this
+branch's language map was merged onto (made by tests/fixtures/capture_renderings.py)."""
 
 
 def _before() -> dict:

@@ -42,3 +42,23 @@ def test_pages_are_built_once_per_day_and_language(library: Library) -> None:
     assert tomorrow is not list_page(library, en, "a", 0, TODAY)
     beyond = list_page(library, en, "p", 999, TODAY)  # a stale button: the last page
     assert "▸" not in str(beyond[1].to_dict())
+
+
+def _listed(library: Library, kind: str) -> list[str]:
+    en = translator("en")
+    first, _ = list_page(library, en, kind, 0, TODAY)
+    pages = int(first.split("(1/")[1].split(")")[0])
+    return [row[0].callback_data.split(":")[1]
+            for page in range(pages)
+            for row in list_page(library, en, kind, page, TODAY)[1].inline_keyboard
+            if row[0].callback_data.startswith("card")]
+
+
+def test_the_shot_and_wounded_are_neither_prisoners_nor_in_memory(library: Library) -> None:
+    """Two men struck by the bullet that killed Zhanar Abdikarimova were never said to be
+    jailed: /prisoners does not list them, their own list does, opened from "In memory"."""
+    wounded = {"rakhat-tazhmivanov", "rzabek-makhambet"}
+    assert wounded <= set(_listed(library, "w"))
+    assert not wounded & (set(_listed(library, "p")) | set(_listed(library, "m")))
+    _, markup = list_page(library, translator("ru"), "m", 0, TODAY)
+    assert "list:w" in {button.callback_data for row in markup.inline_keyboard for button in row}

@@ -104,7 +104,7 @@ async def test_confirmation_shows_the_next_reminder_in_the_users_zone(app, emula
     assert local.hour == 10
     panel = await say(emulator, "/settings", language="ru")
     # Babel writes the date in Russian; the time is 10:00 Berlin time.
-    assert "10:00 (Europe/Berlin)" in panel.text
+    assert "10:00 (Берлин)" in panel.text
     assert f"{local.day} " in panel.text and "2026" in panel.text
 
 
@@ -178,3 +178,17 @@ async def test_unsubscribe_keeps_the_choices(app, emulator):
     assert "/forget" in reply.text
     settings = store.chat(USER)
     assert not settings.subscribed and settings.timezone == "Asia/Almaty"
+
+
+async def test_the_time_zone_screen_names_the_city_pressed(app, emulator):
+    """A reader who presses «Москва» is told «Москва», not "Europe/Moscow"; of two cities in
+    one zone (Almaty, Astana), the one pressed."""
+    await say(emulator, "/subscribe", language="ru")
+    zones = await say(emulator, "/timezone", language="ru")
+    panel = await press(emulator, zones, "Москва")
+    assert "Часовой пояс сохранён: Москва." in panel.text
+    assert "(Москва)" in panel.text and "Europe/Moscow" not in panel.text
+    assert app.bot_data.store.chat(USER).timezone == "Europe/Moscow"
+    zones = await say(emulator, "/timezone", language="ru")
+    panel = await press(emulator, zones, "Астана")
+    assert "Часовой пояс сохранён: Астана." in panel.text

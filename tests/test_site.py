@@ -322,3 +322,26 @@ def test_site_settings_are_checked():
                 {"BOT_USERNAME": "bot"}, {"BOT_USERNAME": "has space_bot"}):
         with pytest.raises(ConfigError, match=next(iter(bad))):
             load_site_settings(bad)
+
+
+def test_kazakh_pages_for_the_cards_written_in_kazakh(site, bare_site, content):
+    path = "kk/cards/zhanaozen-massacre.html"
+    document = parse(site / path)
+    assert document.get("lang") == "kk"
+    assert "Жаңаөзендегі қырғын" in text_of(document.find("body"))
+    links = {link.get("hreflang"): link.get("href")
+             for link in document.find("head").findall("link") if link.get("rel") == "alternate"}
+    assert links == {code: f"{SITE_URL}/{code}/cards/zhanaozen-massacre.html"
+                     for code in ("en", "ru", "kk")}
+    # The English and Russian pages name the Kazakh one too; the chooser offers Қазақша.
+    english = {link.get("hreflang") for link in parse(site / "en/cards/zhanaozen-massacre.html")
+               .find("head").findall("link")}
+    assert "kk" in english
+    assert "Қазақша" in text_of(parse(site / "index.html").find("body"))
+    # A card not yet in Kazakh has no kk page: the Kazakh index links to its Russian one.
+    untranslated = content.cards["vladimir-kozlov"]
+    assert "kk" not in untranslated.languages
+    assert not (site / "kk" / "cards" / f"{untranslated.id}.html").exists()
+    hrefs = {value for _element, value in _references(parse(bare_site / "kk/index.html"))}
+    assert f"../ru/cards/{untranslated.id}.html" in hrefs
+    assert "cards/zhanaozen-massacre.html" in hrefs

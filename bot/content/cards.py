@@ -37,8 +37,25 @@ STATUS_LABELS = {
 KIND_LABELS = {
     "prisoner": N_("Prisoner and persecuted"),
     "memorial": N_("In memory"),
+    "wounded": N_("Shot or wounded"),
     "anniversary": N_("Anniversary"),
 }
+DATED_EVENT_LABEL = N_("Dated event")
+"""An anniversary card that is not commemorated (a statement, a visit, a concert cancelled):
+on the calendar, but no anniversary in the sense of a day people mark."""
+
+
+def date_label(tr: Translator, value: str) -> str:
+    """A fact's date where it starts a line: capitalised («Июнь 2012 г.: …»)."""
+    label = tr.partial_date(value)
+    return label[:1].upper() + label[1:]
+
+
+def kind_label(card: Card) -> str:
+    """The untranslated label under a card's name: what kind of card it is."""
+    if card.kind == "anniversary" and not card.commemorated:
+        return DATED_EVENT_LABEL
+    return KIND_LABELS[card.kind]
 SECTION_TITLES = (
     # (card field, heading); order is the order on the card.
     ("timeline", N_("What happened")),
@@ -151,7 +168,7 @@ class CardRenderer:
     def _header(self, card: Card, words: str) -> str:
         _ = self.tr.gettext
         title = f"<b>{esc(card.name.get(words))}</b>"
-        kind = esc(_(KIND_LABELS[card.kind]))
+        kind = esc(_(kind_label(card)))
         if card.kind == "anniversary" and card.date:
             kind = f"{kind} · {esc(self.tr.partial_date(card.date))}"
         return f"{title}\n<i>{kind}</i>"
@@ -159,7 +176,7 @@ class CardRenderer:
     def _fact(self, fact: Fact, numbers: dict[str, int], words: str) -> str:
         text = esc(fact.get(words))
         if fact.date:
-            text = f"<b>{esc(self.tr.partial_date(fact.date))}</b>: {text}"
+            text = f"<b>{esc(date_label(self.tr, fact.date))}</b>: {text}"
         return text + self._refs(fact.sources, numbers)
 
     @staticmethod
@@ -198,10 +215,11 @@ class CardRenderer:
             if source is None:
                 continue
             when = self.tr.partial_date(source.date)
+            publication = esc(source.publication_in(self.tr.language))
             lines.append(
-                f"[{number}] {esc(source.publication)}, «{esc(source.title)}», {esc(when)}"
+                f"[{number}] {publication}, «{esc(source.title)}», {esc(when)}"
                 if self.tr.language in GUILLEMETS
-                else f"[{number}] {esc(source.publication)}, “{esc(source.title)}”, {esc(when)}"
+                else f"[{number}] {publication}, “{esc(source.title)}”, {esc(when)}"
             )
         return heading(_("Sources")) + "\n" + "\n".join(lines)
 

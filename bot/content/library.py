@@ -12,7 +12,7 @@ from bot.content.schema import Card, Content, ProtestEvent, Source, observed_day
 from bot.content.search import Match, normalise, rank
 from bot.memo import Memo
 
-PEOPLE_KINDS = ("prisoner", "memorial")
+PEOPLE_KINDS = ("prisoner", "memorial", "wounded")
 FIND_CACHE_SIZE = 1024
 """Searches remembered: when a card goes viral, thousands of people type the same names."""
 

@@ -20,7 +20,7 @@ from bot.memo import PerOwner
 
 PAGE_SIZE = 8
 """List entries per page: fits a phone screen with the navigation row."""
-LIST_KINDS = {"p": ("prisoner",), "m": ("memorial",), "a": ("anniversary",)}
+LIST_KINDS = {"p": ("prisoner",), "m": ("memorial",), "w": ("wounded",), "a": ("anniversary",)}
 """Callback codes of the lists (short: callback data has 64 bytes) and the cards in each."""
 LABEL_LIMIT = 48
 
@@ -54,7 +54,8 @@ def _build(library: Library, tr: Translator, kind: str, page: int, today: date) 
     else:
         entries = [(card, card.name.get(tr.language), "")
                    for card in library.people(LIST_KINDS[kind])]
-        title = _("Prisoners and the persecuted") if kind == "p" else _("In memory")
+        title = {"p": _("Prisoners and the persecuted"), "m": _("In memory"),
+                 "w": _("Shot or wounded; the sources do not say what became of them")}[kind]
     pages = max(1, -(-len(entries) // PAGE_SIZE))
     page = max(0, min(page, pages - 1))
     chunk = entries[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
@@ -70,5 +71,12 @@ def _build(library: Library, tr: Translator, kind: str, page: int, today: date) 
            for arrow, target in (("◂", page - 1), ("▸", page + 1)) if 0 <= target < pages]
     if nav:
         rows.append(nav)
+    if kind == "m" and library.people(LIST_KINDS["w"]):
+        # The wounded are neither prisoners nor in memory: their list opens from this one.
+        rows.append([InlineKeyboardButton(_("Shot or wounded ▸"),
+                                          callback_data=callbacks.build("list", "w"))])
+    elif kind == "w":
+        rows.append([InlineKeyboardButton(_("◂ In memory"),
+                                          callback_data=callbacks.build("list", "m"))])
     rows.append([InlineKeyboardButton(_("◂ Menu"), callback_data=callbacks.build("menu", "main"))])
     return "\n".join(lines), InlineKeyboardMarkup(rows)

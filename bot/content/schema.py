@@ -153,10 +153,14 @@ Slug = Annotated[str, Field(pattern=SLUG_RE)]
 
 
 class Card(_Strict):
-    """One fact card: a prisoner, someone persecuted, someone killed, or a dated event."""
+    """One fact card: a prisoner, someone persecuted, someone killed, someone shot or wounded,
+    or a dated event."""
 
     id: Slug
-    kind: Literal["prisoner", "memorial", "anniversary"]
+    kind: Literal["prisoner", "memorial", "wounded", "anniversary"]
+    """``prisoner``: jailed, tried or otherwise persecuted; ``memorial``: killed or died;
+    ``wounded``: shot or wounded, and the sources do not say what became of them (neither a
+    prisoner nor in memory); ``anniversary``: a dated event."""
     name: Text
     aliases: list[str] = Field(default_factory=list)
     date: PartialDate | None = None
@@ -263,11 +267,19 @@ class Source(_Strict):
 
     id: Slug
     publication: str
+    publication_ru: str | None = None
+    """The publication line in Russian, when it holds more than names ("reposted by",
+    "blog"): a Russian card's sources read in Russian. Titles stay as published."""
     title: str
     date: PartialDate
     author: str | None = None
     seed_file: str | None = None
     url: str | None = None
+
+    def publication_in(self, language: str) -> str:
+        if language == "ru" and self.publication_ru:
+            return self.publication_ru
+        return self.publication
 
 
 class GlossaryEntry(_Strict):

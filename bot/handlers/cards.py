@@ -140,13 +140,16 @@ async def today(update: Update, context: BotContext) -> None:
         await reply(update, context, esc(tr.gettext("No anniversaries are recorded yet.")))
         return
     upcoming = calendar[0]
-    text = esc(
-        tr.gettext(
-            "Nothing in the record happened on this day. The next anniversary is "
-            "%(name)s, %(when)s."
-        )
-        % {"name": upcoming.card.name.get(tr.language), "when": tr.days_until(upcoming.days_away)}
+    next_date = (
+        tr.gettext("Nothing in the record happened on this day. The next anniversary is "
+                   "%(name)s, %(when)s.")
+        if upcoming.card.commemorated
+        # A statement or a visit is on the calendar but is no anniversary people mark.
+        else tr.gettext("Nothing in the record happened on this day. The next dated event is "
+                        "%(name)s, %(when)s.")
     )
+    text = esc(next_date % {"name": upcoming.card.name.get(tr.language),
+                            "when": tr.days_until(upcoming.days_away)})
     await reply(update, context, text)
     await send_card(update, context, upcoming.card)
 
@@ -239,7 +242,7 @@ def card_keyboard(card: Card, tr: Translator, page: int, pages: int) -> InlineKe
             ),
         ]
     )
-    list_kind = {"prisoner": "p", "memorial": "m", "anniversary": "a"}[card.kind]
+    list_kind = {"prisoner": "p", "memorial": "m", "wounded": "w", "anniversary": "a"}[card.kind]
     rows.append(
         [InlineKeyboardButton(_("◂ All cards"), callback_data=callbacks.build("list", list_kind))]
     )

@@ -74,7 +74,7 @@ def next_line(tr: Translator, context: BotContext, settings: ChatSettings) -> st
 
 def when_text(tr: Translator, reminder: Reminder, settings: ChatSettings) -> str:
     local = reminder.due.astimezone(zone(settings.timezone))
-    return f"{tr.datetime(local)} ({settings.timezone})"
+    return f"{tr.datetime(local)} ({choices.zone_label(settings, tr.language)})"
 
 
 def what_text(tr: Translator, context: BotContext, reminder: Reminder) -> str:
@@ -100,7 +100,7 @@ def panel_text(tr: Translator, context: BotContext, settings: ChatSettings,
     leads = [_(LEAD_LABELS[lead]) for lead in LEAD_CHOICES if lead in settings.leads]
     when = _("When: %(leads)s") % {"leads": ", ".join(leads) if leads else _("nothing chosen")}
     time_line = _("Time: %(hour)02d:00, %(zone)s (never between 22:00 and 08:00)") % {
-        "hour": delivery_hour(settings.hour), "zone": settings.timezone}
+        "hour": delivery_hour(settings.hour), "zone": choices.zone_label(settings, tr.language)}
     known = events.known_cities(events.all_events(context.library, context.store))
     if "*" in settings.cities:
         cities = _("all cities")

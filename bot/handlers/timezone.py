@@ -73,7 +73,8 @@ async def apply_zone(update: Update, context: BotContext, zone_name: str, city: 
     tr = context.tr(update)
     settings = choices.with_zone(current(update, context, tr), zone_name, city)
     await save(context, settings)
-    note = tr.gettext("Time zone saved: %(zone)s.") % {"zone": zone_name}
+    note = tr.gettext("Time zone saved: %(zone)s.") % {
+        "zone": choices.zone_label(settings, tr.language, city)}
     await show_panel(update, context, settings, note, edit=edit)
 
 

@@ -32,6 +32,19 @@ def city_label(key: str, language: str, known: dict[str, Text] | None = None) ->
     return key.replace("-", " ").title()
 
 
+def zone_label(settings: ChatSettings, language: str, city: str | None = None) -> str:
+    """The chat's time zone as a reader knows it: the city pressed (or a protest city the chat
+    follows in that zone, or the one city of the list there), else the typed IANA name."""
+    in_zone = [key for key, (name, _en, _ru) in events.KNOWN_CITIES.items()
+               if name == settings.timezone]
+    followed = [key for key in settings.cities if key in in_zone]
+    if city in in_zone:
+        return city_label(city, language)
+    if followed or len(in_zone) == 1:
+        return city_label((followed or in_zone)[0], language)
+    return settings.timezone
+
+
 def with_topic(settings: ChatSettings, arg: str | None) -> ChatSettings | None:
     return dataclasses.replace(settings, topics=arg) if arg in TOPICS else None
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from bot.content.cards import KIND_LABELS, SECTION_TITLES, STATUS_LABELS
+from bot.content.cards import SECTION_TITLES, STATUS_LABELS, date_label, kind_label
 from bot.content.library import Library
 from bot.content.schema import Card, Fact, ProtestEvent, parse_partial_date
 from bot.i18n import Translator
@@ -89,13 +89,13 @@ def card_view(library: Library, tr: Translator, card: Card) -> CardView:
     numbers = {source_id: n for n, source_id in enumerate(card.source_ids(), start=1)}
 
     def fact(item: Fact) -> FactView:
-        return FactView(item.get(lang), tr.partial_date(item.date) if item.date else None,
+        return FactView(item.get(lang), date_label(tr, item.date) if item.date else None,
                         _refs(item.sources, numbers))
 
     view = CardView(
         id=card.id,
         kind=card.kind,
-        kind_label=_(KIND_LABELS[card.kind]),
+        kind_label=_(kind_label(card)),
         name=card.name.get(lang),
         names={code: card.name.get(code) for code in card.languages},
         when=tr.partial_date(card.date) if card.date else None,
@@ -124,7 +124,7 @@ def card_view(library: Library, tr: Translator, card: Card) -> CardView:
     for source_id, number in numbers.items():
         source = library.sources.get(source_id)
         if source is not None:
-            view.sources.append(SourceView(number, source.publication, source.title,
+            view.sources.append(SourceView(number, source.publication_in(lang), source.title,
                                            tr.partial_date(source.date), source.author,
                                            source.url))
     return view
@@ -140,7 +140,7 @@ def card_link(tr: Translator, card: Card) -> CardLink:
     elif card.date:
         line = tr.partial_date(card.date)
     else:
-        line = _(KIND_LABELS[card.kind])
+        line = _(kind_label(card))
     return CardLink(card.id, card.name.get(tr.language), line)
 
 
@@ -180,6 +180,7 @@ class IndexView:
     next_dates: list[NextDate]
     prisoners: list[CardLink]
     memorials: list[CardLink]
+    wounded: list[CardLink]
     calendar: list[tuple[str, list[CalendarEntry]]]
     """Month name and the anniversaries in it, January first."""
     protests: list[ProtestView]
@@ -219,6 +220,7 @@ def index_view(library: Library, tr: Translator, today: date, now: datetime) -> 
         next_dates=next_dates,
         prisoners=[card_link(tr, card) for card in library.people(("prisoner",))],
         memorials=[card_link(tr, card) for card in library.people(("memorial",))],
+        wounded=[card_link(tr, card) for card in library.people(("wounded",))],
         calendar=calendar,
         protests=[protest_view(tr, event)
                   for event in sorted(live_events(library.content_events.values(), now),
