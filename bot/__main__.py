@@ -2,7 +2,7 @@
 
 python -m bot                          run (BOT_TOKEN set) or open the local sandbox
 python -m bot serve                    run; never the sandbox (containers, platforms, systemd)
-python -m bot content check            validate every content file and render every card
+python -m bot content check [--seeds DIR]   validate every content file and render every card
 python -m bot content check --lang kk --missing   list the cards not yet in Kazakh
 python -m bot content preview ID [--lang ru]   show a card as the bot would
 python -m bot backup [FILE]            write a consistent snapshot of the store
@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     content = sub.add_parser("content", help="check or preview the cards")
     content_sub = content.add_subparsers(dest="action", required=True)
     check = content_sub.add_parser("check", help="validate content and render every card")
+    check.add_argument("--seeds", type=Path, default=None,
+                       help="folder of the source articles (each source's seed_file): every "
+                            "English quotation must then be in its sources' words")
     check.add_argument("--lang", choices=LANGUAGES, help="with --missing: the language asked")
     check.add_argument("--missing", action="store_true",
                        help="list the cards not yet written in --lang (for translators)")
@@ -63,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error("--missing needs --lang (e.g. --lang kk)")
             return cli.missing(args.lang)
         return (
-            cli.check()
+            cli.check(args.seeds)
             if args.action == "check"
             else cli.preview(args.card_id, args.lang, raw=args.html)
         )

@@ -3,11 +3,18 @@ language; and the content checks that keep a card from calling itself what it is
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
+import yaml
 
 from bot.content.cards import CardRenderer
+from bot.content.checks import seed_quote_problems
 from bot.content.library import Library, content_documents
-from bot.content.loading import load_content
+from bot.content.loading import CONTENT_DIR, load_content
+from bot.content.schema import ContentError
 from bot.i18n import translator
 
 
@@ -44,3 +51,71 @@ def test_a_russian_card_lists_its_sources_in_russian(library: Library) -> None:
             assert english not in sources, (card_id, english)
     assert "перепечатка: The Russian Reader" in "\n".join(
         CardRenderer(library, translator("ru")).render(library.cards["zhanaozen-massacre"]).pages)
+
+
+def _copy_content(tmp_path: Path) -> Path:
+    target = tmp_path / "content"
+    shutil.copytree(CONTENT_DIR, target)
+    return target
+
+
+def _edit(path: Path, change: Callable[[dict], object]) -> None:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+
+def _problems(root: Path) -> str:
+    with pytest.raises(ContentError) as caught:
+        load_content(root)
+    return str(caught.value)
+
+
+def test_the_check_refuses_to_file_someone_shot_as_a_prisoner(tmp_path: Path) -> None:
+    root = _copy_content(tmp_path)
+    _edit(root / "people" / "rakhat-tazhmivanov.yaml", lambda d: d.__setitem__("kind", "prisoner"))
+    problems = _problems(root)
+    assert "rakhat-tazhmivanov.yaml: field kind" in problems and "'wounded'" in problems
+
+
+def test_the_check_refuses_mourning_on_a_day_not_commemorated(tmp_path: Path) -> None:
+    root = _copy_content(tmp_path)
+    _edit(root / "anniversaries" / "sting-cancels-concert.yaml",
+          lambda d: d.__setitem__("mourning", True))
+    assert "sting-cancels-concert.yaml: field mourning" in _problems(root)
+
+
+def test_the_check_wants_a_russian_source_line(tmp_path: Path) -> None:
+    root = _copy_content(tmp_path)
+    _edit(root / "sources" / "socialist-2012-06-jailed.yaml", lambda d: d.pop("publication_ru"))
+    problems = _problems(root)
+    assert "socialist-2012-06-jailed.yaml: field publication_ru" in problems
+    assert "libcom-2011-12-16" not in problems  # a name alone needs no translation
+
+
+def test_the_check_refuses_a_quotation_only_the_russian_makes(tmp_path: Path) -> None:
+    """A back-translation in quotation marks reads as someone's own words."""
+    root = _copy_content(tmp_path)
+    path = root / "anniversaries" / "kuramshin-freed.yaml"
+    _edit(path, lambda d: d["summary"].__setitem__(
+        "ru", d["summary"]["ru"] + " Курамшин сказал: «присяжные не поддались давлению»."))
+    assert "kuramshin-freed.yaml: field summary.ru: quotes" in _problems(root)
+    _edit(path, lambda d: d["summary"].__setitem__(
+        "en", d["summary"]["en"] + ' He said "the jury did not succumb to the pressure".'))
+    assert load_content(root).cards["kuramshin-freed"]
+
+
+def test_with_the_articles_every_english_quotation_is_in_their_words(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "000_b6cf2958ab515738.txt").write_text(
+        "Roza Tuletaeva, a 46-year-old mother of three, was sentenced to seven years.",
+        encoding="utf-8")
+    content = load_content()
+    assert not [p for p in seed_quote_problems(content, seeds) if "roza-tuletaeva" in p]
+    root = _copy_content(tmp_path)
+    _edit(root / "people" / "roza-tuletaeva.yaml", lambda d: d["summary"].update(
+        en='The campaign calls her "the bravest of all the strikers".',
+        sources=["levy-2012-07-campaign"]))
+    problems = seed_quote_problems(load_content(root), seeds)
+    assert any("roza-tuletaeva" in p and "bravest of all" in p for p in problems)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import html
 import re
 import sys
+from pathlib import Path
 
 from bot.content.cards import MESSAGE_LIMIT, CardRenderer, visible_length
+from bot.content.checks import seed_quote_problems
 from bot.content.library import Library, content_documents
 from bot.content.loading import load_content
 from bot.content.schema import Content, ContentError
@@ -40,12 +42,17 @@ def _load() -> tuple[Content, Library] | None:
     return content, Library.from_documents(content_documents(content))
 
 
-def check() -> int:
+def check(seeds: Path | None = None) -> int:
     loaded = _load()
     if loaded is None:
         return 1
     content, library = loaded
     problems = render_problems(library)
+    if seeds is not None:
+        if not seeds.is_dir():
+            print(f"--seeds {seeds}: no such folder", file=sys.stderr)
+            return 1
+        problems += seed_quote_problems(content, seeds)
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:

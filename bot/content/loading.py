@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from bot.content import checks
 from bot.content.schema import (
     Card,
     Content,
@@ -186,6 +187,14 @@ def cross_check(content: Content) -> list[str]:
                 for match in PHONE_RE.finditer(text)
             ):
                 errors.append(f"{where}: what looks like a phone number: {text[:60]!r}")
+    glossary_ru = [entry.ru for entry in content.glossary]
+    for card in content.cards.values():
+        where = str(content.files.get(card.id, card.id))
+        fields = list(card.texts())
+        errors.extend(checks.kind_problems(card, fields, where))
+        errors.extend(checks.label_problems(card, where))
+        errors.extend(checks.quote_problems(fields, where, glossary_ru))
+    errors.extend(checks.source_language_problems(content))
     errors.extend(glossary_problems(content))
     return sorted(set(errors), key=errors.index)
 

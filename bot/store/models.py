@@ -19,7 +19,7 @@ DEFAULT_LEADS = (7, 1, 0)
 class ChatSettings:
     chat_id: int
     chat_type: str = "private"  # private | group | supergroup | channel
-    language: str | None = None  # "en"/"ru" once chosen; None = follow Telegram's
+    language: str | None = None  # "en"/"ru"/"kk" once chosen; None = follow Telegram's
     timezone: str = "UTC"
     hour: int = 10  # local delivery hour
     subscribed: bool = False
