@@ -17,7 +17,7 @@ from bot.i18n import translator
 
 BEFORE = Path(__file__).parent / "fixtures" / "renderings-before-language-map.json.gz"
 """Every card's content just before the language map and its English and Russian renderings
-by the code of then: main's 772a004 with branch i20 merged (9998803), the commit this
+by the code of then: main's 772a004 with branch i20 merged (785d937), the commit this
 branch's language map was merged onto (made by tests/fixtures/capture_renderings.py)."""
 
 
