@@ -13,6 +13,7 @@ import pytest
 import time_machine
 from conftest import make_config, running_bot
 
+from bot.content.loading import load_content
 from bot.i18n import translator
 from emulator import BotMessage, Emulator
 
@@ -129,3 +130,14 @@ async def test_the_16_december_reminder_in_kazakh(emulator, data_dir, clock):
     text = reminded()[0]
     since = KK.ngettext("It is %(num)d year since.", "It is %(num)d years since.", 15)
     assert since % {"num": 15} in text and "Содан бері 15 жыл өтті." in text
+
+
+def test_every_commemoration_and_memorial_card_is_written_in_kazakh():
+    """What the reminders carry and whom they mourn reach Kazakh readers in Kazakh: a new
+    commemorated or memorial card needs its kk: lines (content check --lang kk --missing)."""
+    cards = load_content().cards.values()
+    wanted = [card for card in cards if card.commemorated or card.kind == "memorial"
+              or card.id == "roza-tuletaeva"]
+    assert len(wanted) >= 16
+    missing = [card.id for card in wanted if "kk" not in card.languages]
+    assert not missing, f"not yet in Kazakh: {missing}"
