@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 import yaml
 
 from bot.content.cards import CardRenderer
@@ -91,6 +93,8 @@ def test_the_check_wants_a_russian_source_line(tmp_path: Path) -> None:
     problems = _problems(root)
     assert "socialist-2012-06-jailed.yaml: field publication_ru" in problems
     assert "libcom-2011-12-16" not in problems  # a name alone needs no translation
+    _edit(root / "sources" / "ck-2011-12-14-day-of-action.yaml", lambda d: d.pop("author_ru"))
+    assert "ck-2011-12-14-day-of-action.yaml: field author_ru" in _problems(root)
 
 
 def test_the_check_refuses_a_quotation_only_the_russian_makes(tmp_path: Path) -> None:
@@ -119,3 +123,13 @@ def test_with_the_articles_every_english_quotation_is_in_their_words(tmp_path: P
         sources=["levy-2012-07-campaign"]))
     problems = seed_quote_problems(load_content(root), seeds)
     assert any("roza-tuletaeva" in p and "bravest of all" in p for p in problems)
+
+
+async def test_today_calls_a_dated_event_no_anniversary(app, emulator) -> None:
+    """On 1 December the next date is Saniya Toyken's list (13 December 2015), which is not
+    commemorated: /today says «Ближайшее событие», not «Ближайшая памятная дата»."""
+    with time_machine.travel(datetime(2026, 12, 1, 9, tzinfo=UTC), tick=True):
+        emulator.user_message(42, "/today", language_code="ru")
+        reply = await emulator.next_message(42)
+    assert "Ближайшее событие — «Список Сании Тойкен" in reply.text
+    assert "памятная дата" not in reply.text

@@ -67,16 +67,21 @@ def source_language_problems(content: Content) -> list[str]:
     card ends in English prose ("reposted by", "blog", "Socialist press")."""
     problems = []
     for source in content.sources.values():
-        if source.publication_ru:
-            continue
-        words = re.findall(r"[A-Za-z][\w'.-]*", source.publication)
-        described = [w for w in words if w[0].islower() and "." not in w
-                     and w.casefold() not in NAME_WORDS]
-        if described:
-            where = content.files.get(source.id, source.id)
-            problems.append(f"{where}: field publication_ru: {source.publication!r} describes "
-                            "the source in English; give its Russian form")
+        where = content.files.get(source.id, source.id)
+        for field_name, english, russian in (
+                ("publication", source.publication, source.publication_ru),
+                ("author", source.author, source.author_ru)):
+            if english and not russian and _describes(english):
+                problems.append(f"{where}: field {field_name}_ru: {english!r} describes the "
+                                "source in English; give its Russian form")
     return problems
+
+
+def _describes(line: str) -> bool:
+    """More than names: a lowercase English word that is not a domain or a name's "and"."""
+    words = re.findall(r"[A-Za-z][\w'.-]*", line)
+    return any(w[0].islower() and "." not in w and w.casefold() not in NAME_WORDS
+               for w in words)
 
 
 def quote_problems(fields: Fields, where: str, glossary_ru: Iterable[str]) -> list[str]:

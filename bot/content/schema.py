@@ -273,6 +273,7 @@ class Source(_Strict):
     title: str
     date: PartialDate
     author: str | None = None
+    author_ru: str | None = None
     seed_file: str | None = None
     url: str | None = None
 
@@ -280,6 +281,11 @@ class Source(_Strict):
         if language == "ru" and self.publication_ru:
             return self.publication_ru
         return self.publication
+
+    def author_in(self, language: str) -> str | None:
+        if language == "ru" and self.author_ru:
+            return self.author_ru
+        return self.author
 
 
 class GlossaryEntry(_Strict):

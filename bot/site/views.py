@@ -125,7 +125,7 @@ def card_view(library: Library, tr: Translator, card: Card) -> CardView:
         source = library.sources.get(source_id)
         if source is not None:
             view.sources.append(SourceView(number, source.publication_in(lang), source.title,
-                                           tr.partial_date(source.date), source.author,
+                                           tr.partial_date(source.date), source.author_in(lang),
                                            source.url))
     return view
 
