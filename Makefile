@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test lint translations bench lock image smoke site
+.PHONY: run test lint translations untranslated bench lock image smoke site
 
 # Installs exactly the versions in the lock files (hash-checked), then the bot itself.
 $(VENV)/.installed: requirements.txt requirements-test.txt pyproject.toml
@@ -27,6 +27,11 @@ test: $(VENV)/.installed
 
 site: $(VENV)/.installed
 	$(PY) -m bot site build --out public
+
+# After `make translations`: every entry still untranslated or fuzzy, per language (translate
+# those in locales/<lang>/LC_MESSAGES/bot.po; the tests fail until none is left).
+untranslated: $(VENV)/.installed
+	$(PY) -m bot.i18n
 
 translations: $(VENV)/.installed
 	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -k gettext -k ngettext:1,2 --no-location --sort-output --omit-header -o locales/bot.pot .

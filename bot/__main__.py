@@ -3,6 +3,7 @@
 python -m bot                          run (BOT_TOKEN set) or open the local sandbox
 python -m bot serve                    run; never the sandbox (containers, platforms, systemd)
 python -m bot content check [--seeds DIR]   validate every content file and render every card
+python -m bot content check --lang kk --missing   list the cards not yet in Kazakh
 python -m bot content preview ID [--lang ru]   show a card as the bot would
 python -m bot content stale [--years N]   people whose status is older than N years or unknown
 python -m bot backup [FILE]            write a consistent snapshot of the store
@@ -21,6 +22,7 @@ import sys
 from pathlib import Path
 
 from bot.config import ConfigError, load_config
+from bot.i18n import LANGUAGES
 from bot.logs import configure_logging
 
 log = logging.getLogger("bot")
@@ -35,9 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--seeds", type=Path, default=None,
                        help="folder of the source articles (each source's seed_file): every "
                             "English quotation must then be in its sources' words")
+    check.add_argument("--lang", choices=LANGUAGES, help="with --missing: the language asked")
+    check.add_argument("--missing", action="store_true",
+                       help="list the cards not yet written in --lang (for translators)")
     preview = content_sub.add_parser("preview", help="render one card in the terminal")
     preview.add_argument("card_id", nargs="?", help="card id or name; all cards if omitted")
-    preview.add_argument("--lang", choices=("en", "ru"), default="en")
+    preview.add_argument("--lang", choices=LANGUAGES, default="en")
     preview.add_argument("--html", action="store_true", help="show the raw HTML")
     stale = content_sub.add_parser(
         "stale", help="people whose status is older than N years or unknown, oldest first")
@@ -49,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("serve", help="serve Telegram; a missing BOT_TOKEN is an error, not a sandbox")
     sub.add_parser("health", help="exit non-zero when polling or the reminder job is stale")
     sandbox = sub.add_parser("sandbox", help="open the local sandbox even if BOT_TOKEN is set")
-    sandbox.add_argument("--lang", choices=("en", "ru"), default=None)
+    sandbox.add_argument("--lang", choices=LANGUAGES, default=None)
     site = sub.add_parser("site", help="the static website of the cards")
     site_sub = site.add_subparsers(dest="action", required=True)
     site_build = site_sub.add_parser("build", help="write the site into a folder")
@@ -62,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.action == "stale":
             return cli.stale(args.years)
+        if args.action == "check" and args.missing:
+            if not args.lang:
+                parser.error("--missing needs --lang (e.g. --lang kk)")
+            return cli.missing(args.lang)
         return (
             cli.check(args.seeds)
             if args.action == "check"

@@ -20,7 +20,7 @@ from bot.context import BotApplication, BotContext, BotData, ChatData
 from bot.fairness import Admission
 from bot.handlers import ALLOWED_UPDATES, register_all
 from bot.handlers.admission import FairUpdates
-from bot.i18n import N_, RUSSIAN_READERS, translator
+from bot.i18n import LANGUAGES, N_, RUSSIAN_READERS, pick_language, translator
 from bot.logs import quiet_noisy_loggers
 from bot.reminders import jobs
 from bot.reminders.send_budget import SendBudget
@@ -46,7 +46,7 @@ MENU_COMMANDS = (
     ("settings", N_("Your reminder settings")),
     ("protests", N_("Upcoming protests")),
     ("calendar", N_("Calendar file for your phone")),
-    ("language", N_("English or Russian")),
+    ("language", N_("English, Russian or Kazakh")),
     ("help", N_("What the bot can do")),
     ("privacy", N_("What the bot stores, and for how long")),
     ("forget", N_("Delete what the bot stores about this chat")),
@@ -60,7 +60,7 @@ PRIVATE_MENU_COMMANDS = (
 DESCRIPTION = N_(
     "Sourced fact cards on the Zhanaozen massacre of 16 December 2011 and on the Kazakh oil "
     "workers and activists jailed after it, with reminders before the commemorations and "
-    "embassy protests. In English and Russian."
+    "embassy protests. In English, Russian and Kazakh."
 )
 SHORT_DESCRIPTION = N_("Zhanaozen 2011: fact cards on the prisoners, reminders for 16 December.")
 
@@ -136,16 +136,16 @@ async def publish_menus(application: Application) -> None:
     bot = application.bot
     requests = []
     private = BotCommandScopeAllPrivateChats()
-    for code in (None, "ru", *sorted(RUSSIAN_READERS - {"ru"})):
-        tr = translator("ru" if code else "en")
+    for code in (None, *LANGUAGES[1:], *sorted(RUSSIAN_READERS - set(LANGUAGES))):
+        tr = translator(pick_language(None, code))
         commands = [BotCommand(name, tr.gettext(text)) for name, text in MENU_COMMANDS]
         requests.append(bot.set_my_commands(commands, language_code=code))
         # Telegram prefers any private-chat scope to the default one, whatever the language,
         # so the private menu is published for every language the default one is.
         commands = [BotCommand(name, tr.gettext(text)) for name, text in PRIVATE_MENU_COMMANDS]
         requests.append(bot.set_my_commands(commands, scope=private, language_code=code))
-    for code in (None, "ru"):
-        tr = translator("ru" if code else "en")
+    for code in (None, *LANGUAGES[1:]):
+        tr = translator(pick_language(None, code))
         requests.append(bot.set_my_description(tr.gettext(DESCRIPTION), language_code=code))
         requests.append(bot.set_my_short_description(tr.gettext(SHORT_DESCRIPTION),
                                                      language_code=code))

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from bot.i18n import LANGUAGES
+
 MAX_BYTES = 64
 
 SETTINGS = "rs"
@@ -42,7 +44,7 @@ _FORMATS = MappingProxyType({
     "card": _Format(r"(?P<id>[a-z0-9-]{3,48})(?::(?P<page>\d{1,2}))?"),
     "list": _Format(r"(?P<kind>[pmwa])(?::(?P<page>\d{1,3}))?"),
     "menu": _Format("", "name", ("main", "help", "today", "language", "settings")),
-    "lang": _Format("", "code", ("en", "ru")),
+    "lang": _Format("", "code", LANGUAGES),
     "fix": _Format(r"(?P<id>[a-z0-9-]{3,48})"),
     "fixno": _Format(""),
     SETTINGS: _Format(r"(?::(?P<arg>[a-z0-9*_-]{1,32}))?", "op", (

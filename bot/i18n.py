@@ -19,10 +19,17 @@ from babel.messages.pofile import read_po
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "bot"
-LANGUAGES = ("en", "ru")
+LANGUAGES = ("en", "ru", "kk")
+"""The bot's languages, in the order /language offers them; each has a catalogue in locales/
+(English is the source strings) and may have card text (``kk:`` beside ``en:``/``ru:``)."""
+LANGUAGE_NAMES = {"en": "English", "ru": "Русский", "kk": "Қазақша"}
+"""Each language in its own words, for the buttons that choose it."""
 DEFAULT_LANGUAGE = "en"
-RUSSIAN_READERS = frozenset({"ru", "uk", "be", "kk", "ky", "tg", "uz", "az", "hy", "ka"})
+RUSSIAN_READERS = frozenset({"ru", "uk", "be", "ky", "tg", "uz", "az", "hy", "ka"})
 """Telegram language codes whose speakers are served best in Russian (post-Soviet region)."""
+CARD_FALLBACK = {"kk": "ru"}
+"""Where a card has no text in a language, the language it is shown in instead: Kazakh
+readers all read Russian, and most cards are written in English and Russian only."""
 
 
 def N_(message: str) -> str:
@@ -100,6 +107,30 @@ class Translator:
         return self.ngettext("%(num)d year ago", "%(num)d years ago", years) % {"num": years}
 
 
+def card_fallback(language: str) -> str:
+    """The language a card without text in ``language`` is shown in."""
+    return CARD_FALLBACK.get(language, DEFAULT_LANGUAGE)
+
+
 @cache
 def translator(language: str) -> Translator:
     return Translator(language)
+
+
+def untranslated(language: str) -> list[str]:
+    """The catalogue's entries a translator still has to do: empty or fuzzy."""
+    with (LOCALES_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as po_file:
+        catalog = read_po(po_file, locale=language)
+    todo = []
+    for message in catalog:
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if message.id and (message.fuzzy or not all(strings)):
+            todo.append(str(message.id[0] if isinstance(message.id, tuple | list)
+                            else message.id))
+    return todo
+
+
+if __name__ == "__main__":  # make untranslated
+    for code in LANGUAGES[1:]:
+        for msgid in untranslated(code):
+            print(f"{code}: {msgid}")

@@ -28,7 +28,7 @@ from bot.content.intent import ignored_words
 from bot.content.library import Library, next_occurrence
 from bot.content.schema import Card, ProtestEvent, parse_partial_date
 from bot.content.share_text import share_text
-from bot.i18n import LANGUAGES, N_, Translator, translator
+from bot.i18n import N_, Translator, card_fallback, translator
 from bot.memo import PerOwner
 from bot.reminders import protests as events
 
@@ -56,18 +56,21 @@ NO_RESULTS_PAYLOAD = "inline"
 """Start parameter of the "open the bot" button shown when nothing matched; /start treats it
 as unknown and shows the welcome and menu, which is what such a user needs."""
 
-OTHER_LANGUAGE_LABELS = {"en": N_("In English"), "ru": N_("In Russian")}
+OTHER_LANGUAGE_LABELS = {"en": N_("In English"), "ru": N_("In Russian"), "kk": N_("In Kazakh")}
 
 # Words that ask for a whole kind of card rather than a name (compared as name skeletons).
 _KIND_WORDS: dict[str, tuple[str, ...]] = {
     "prisoner": ("prisoner", "prisoners", "political prisoners", "jailed", "заключенные",
-                 "заключенный", "политзаключенные", "узники"),
-    "memorial": ("memorial", "in memory", "killed", "died", "память", "погибшие", "погибли"),
-    "wounded": ("wounded", "injured", "shot or wounded", "раненые", "ранены", "пострадавшие"),
+                 "заключенный", "политзаключенные", "узники", "тұтқындар", "саяси тұтқындар"),
+    "memorial": ("memorial", "in memory", "killed", "died", "память", "погибшие", "погибли",
+                 "еске алу", "қаза тапқандар"),
+    "wounded": ("wounded", "injured", "shot or wounded", "раненые", "ранены", "пострадавшие",
+                "жараланғандар"),
     "anniversary": ("anniversary", "anniversaries", "calendar", "dates", "годовщина",
-                    "годовщины", "памятные даты", "календарь"),
+                    "годовщины", "памятные даты", "календарь", "атаулы күндер", "күнтізбе"),
     "event": ("protest", "protests", "demo", "picket", "embassy", "protest action", "акция",
-              "акции", "протест", "протесты", "пикет", "посольство", "митинг"),
+              "акции", "протест", "протесты", "пикет", "посольство", "митинг", "наразылық",
+              "наразылық акциясы", "елшілік"),
 }
 
 
@@ -167,8 +170,11 @@ def matching_entries(library: Library, query: str, language: str, today: date,
     entries: list[Entry] = [(subject, language) for subject in found]
     if first and found[0] is first[0]:
         # The best match also in the other language: sharers often post into a group that
-        # reads the other one (an English-speaking campaigner, a Russian-speaking union).
-        other = next(code for code in LANGUAGES if code != language)
+        # reads the other one (an English-speaking campaigner, a Russian-speaking union); a
+        # Kazakh sharer's other language is Russian.
+        other = card_fallback(language)
+        if other == language:
+            other = "ru"
         entries.insert(1, (found[0], other))
     return entries
 
@@ -324,7 +330,7 @@ def event_shares(library: Library, store: Store, now: datetime) -> list[EventSha
     """Upcoming protests as shareable items."""
     shares = []
     for event in events.upcoming(events.all_events(library, store), now):
-        names = (event.city.en, event.city.ru, event.venue.en, event.venue.ru)
+        names = (*event.city.texts.values(), *event.venue.texts.values())
         shares.append(EventShare(event.id, names, events.event_start(event),
                                  partial(_event_item, event)))
     return shares

@@ -18,7 +18,8 @@ async def ask(emulator: Emulator, text: str, language: str = "en", chat_id: int 
 @pytest.mark.parametrize(
     ("language", "expected"),
     [("en", "Zhanaozen: facts and reminders"), ("ru", "Жанаозен: факты и напоминания"),
-     ("kk", "Жанаозен: факты и напоминания"), ("de", "Zhanaozen: facts and reminders")],
+     ("kk", "Жаңаөзен: деректер мен еске салғыштар"), ("ky", "Жанаозен: факты и напоминания"),
+     ("de", "Zhanaozen: facts and reminders")],
 )
 async def test_start_in_the_users_language(app, emulator, language, expected):
     reply = await ask(emulator, "/start", language)

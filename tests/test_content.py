@@ -52,6 +52,21 @@ def test_check_command_passes():
     assert "content OK" in result.stdout
 
 
+def test_check_lists_the_cards_missing_a_language():
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "content", "check", "--lang", "kk", "--missing"],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    listed = {line.split("\t")[0] for line in result.stdout.splitlines()}
+    assert "vladimir-kozlov" in listed
+    assert not listed & {"zhanaozen-massacre", "roza-tuletaeva", "shetpe-shooting"}
+    assert "cards have no kk text" in result.stderr
+    preview = subprocess.run(
+        [sys.executable, "-m", "bot", "content", "preview", "zhanaozen-massacre", "--lang", "kk"],
+        capture_output=True, text=True, timeout=120)
+    assert "Жаңаөзендегі қырғын" in preview.stdout
+
+
 def test_preview_command_in_russian():
     result = subprocess.run(
         [sys.executable, "-m", "bot", "content", "preview", "тулетаева", "--lang", "ru"],
@@ -86,6 +101,10 @@ def _edit(path: Path, change) -> None:
         (lambda d: d["summary"].__setitem__("ru", "Член организации «Свобода»."), "glossary"),
         (lambda d: d["summary"].__setitem__("ru", "Её защищал CWI."), "glossary"),
         (lambda d: d["summary"].__setitem__("en", "Roza Tuletaev spoke in court."), "glossary"),
+        # Kazakh text spells places as Kazakh media do (Жаңаөзен), not in Russian.
+        (lambda d: d["summary"].__setitem__("kk", "Жанаозендегі ереуіл."), "summary.kk"),
+        (lambda d: d["timeline"][0].pop("kk"), "half translated into 'kk'"),
+        (lambda d: d["summary"].__setitem__("de", "Gewerkschafterin."), "unknown field 'de'"),
     ],
 )
 def test_check_catches_mistakes(tmp_path, change, expected):
@@ -141,6 +160,7 @@ def test_a_source_spelling_may_be_quoted_where_the_card_reports_the_sources(tmp_
     path = root / "people" / "roza-tuletaeva.yaml"
     quote = {"en": 'People and Nature once writes "Roza Tuletaev".',
              "ru": "People and Nature однажды пишет «Roza Tuletaev».",
+             "kk": "People and Nature бір рет «Roza Tuletaev» деп жазады.",
              "sources": ["pn-2015-12-13-who-ordered"]}
     _edit(path, lambda d: d.setdefault("disagreements", []).append(quote))
     load_content(root)  # quoting a source's spelling is what disagreements are for

@@ -41,10 +41,12 @@ from hypothesis import strategies as st
 from telegram import Update
 
 from bot.app import build_application, start_application, stop_application
+from bot.content.cards import NOT_TRANSLATED
 from bot.fairness import Admission, Rate
 from bot.handlers import ALLOWED_UPDATES
 from bot.handlers.admission import FairUpdates
-from bot.i18n import LOCALES_DIR, pick_language
+from bot.i18n import LANGUAGES as BOT_LANGUAGES
+from bot.i18n import LOCALES_DIR, card_fallback, pick_language, translator
 from emulator import BotMessage, Emulator
 
 SENTINEL_ENTITIES = frozenset({"underline", "strikethrough"})
@@ -65,32 +67,58 @@ def _fragments(text: str) -> set[str]:
 
 
 @cache
+def own_fragments() -> dict[str, frozenset[str]]:
+    """For each language, the sentences of its own interface (translated ones)."""
+    own: dict[str, set[str]] = {"en": set()}
+    for language in BOT_LANGUAGES:
+        if language == "en":
+            continue
+        with (LOCALES_DIR / language / "LC_MESSAGES" / "bot.po").open("rb") as handle:
+            catalog = read_po(handle, locale=language)
+        own[language] = set()
+        for message in catalog:
+            if not message.id or not message.string or message.fuzzy:
+                continue
+            ids = message.id if isinstance(message.id, tuple) else (message.id,)
+            strings = message.string if isinstance(message.string, tuple) else (message.string,)
+            if not all(strings):
+                continue
+            for source in ids:
+                own["en"] |= _fragments(source)
+            for target in strings:
+                own[language] |= _fragments(target)
+    return {language: frozenset(found) for language, found in own.items()}
+
+
+@cache
 def wrong_language_fragments() -> dict[str, frozenset[str]]:
-    """For each language, sentences of the *other* language's interface (translated ones)."""
-    with (LOCALES_DIR / "ru" / "LC_MESSAGES" / "bot.po").open("rb") as handle:
-        catalog = read_po(handle, locale="ru")
-    english, russian = set(), set()
-    for message in catalog:
-        if not message.id or not message.string or message.fuzzy:
-            continue
-        ids = message.id if isinstance(message.id, tuple) else (message.id,)
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
-        if not all(strings):
-            continue
-        for source in ids:
-            english |= _fragments(source)
-        for target in strings:
-            russian |= _fragments(target)
-    shared = english & russian
-    return {"ru": frozenset(english - shared), "en": frozenset(russian - shared)}
+    """For each language, sentences of the *other* languages' interfaces."""
+    own = own_fragments()
+    return {language: frozenset(set().union(*(theirs for other, theirs in own.items()
+                                               if other != language)) - mine)
+            for language, mine in own.items()}
+
+
+@cache
+def fallback_notice(language: str) -> str | None:
+    """The line on a card shown in another language (a Kazakh reader's card in Russian)."""
+    words = card_fallback(language)
+    if words == language or words not in NOT_TRANSLATED:
+        return None
+    return translator(language).gettext(NOT_TRANSLATED[words])
 
 
 def language_problem(text: str, expected: set[str]) -> str | None:
-    """None if some expected language fits; else the wrong-language sentence found."""
+    """None if some expected language fits; else the wrong-language sentence found. A card
+    that says it is shown in its fallback language may hold that language's words."""
     fragments = wrong_language_fragments()
     found = None
     for language in expected:
-        wrong = next((f for f in fragments[language] if f in text), None)
+        wrong_set = fragments[language]
+        notice = fallback_notice(language)
+        if notice and notice in text:
+            wrong_set = wrong_set - own_fragments()[card_fallback(language)]
+        wrong = next((f for f in wrong_set if f in text), None)
         if wrong is None:
             return None
         found = wrong

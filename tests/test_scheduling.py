@@ -98,7 +98,7 @@ async def test_done_means_almaty_subscriber_in_russian(emulator, data_dir, clock
         panel = await press(emulator, USER, zones, "Алматы")
         panel = await press(emulator, USER, panel, "16")  # only the 16 December anniversaries
         # The confirmation names the next reminder in Russian and in Almaty time.
-        assert "декабря 2026" in panel.text and "10:00 (Asia/Almaty)" in panel.text
+        assert "декабря 2026" in panel.text and "10:00 (Алматы)" in panel.text
         await add_almaty_protest(emulator)
 
     days = [(datetime(2026, 12, 9, 4, 59, 59, tzinfo=UTC), "7"),
@@ -151,7 +151,7 @@ async def test_done_means_one_message_a_day_with_the_defaults(emulator, data_dir
         panel = await say(emulator, USER, "/subscribe", "en")
         zones = await press(emulator, USER, panel, "🕒", "en")
         panel = await press(emulator, USER, zones, "Almaty", "en")
-        assert "10:00 (Asia/Almaty)" in panel.text
+        assert "10:00 (Almaty)" in panel.text
     settings_messages = len(emulator.sent(USER))
 
     def reminders() -> list[str]:

@@ -297,9 +297,9 @@ async def test_done_means_english_sixteenth_of_december(app, emulator, query):
     assert (await emulator.next_message(READER)).text.startswith("The Zhanaozen massacre")
 
 
-@pytest.mark.parametrize("language", ["en", "ru", "kk", None])
+@pytest.mark.parametrize("language", ["en", "ru", "kk", "ky", None])
 async def test_inline_queries_answer_validly(app, emulator, language):
-    expected = "ru" if language in ("ru", "kk") else "en"
+    expected = {"ru": "ru", "ky": "ru", "kk": "kk"}.get(language or "", "en")
     for query in ("", "tulet", "Тулет", "zhanaozen", "жанаозен", "16 dec", "16.12", "🕯️✊",
                   "x" * 256, "тулет " * 60, "<b>&amp;", "qqqqzzzz"):
         _, answer = await inline(emulator, query, language)

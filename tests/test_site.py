@@ -65,13 +65,16 @@ def documents(site):
     return {path: parse(path) for path in pages(site)}
 
 
-def test_every_card_has_a_page_in_both_languages(site, bare_site, content):
+def test_every_card_has_a_page_in_each_language_it_is_written_in(site, bare_site, content):
     for root in (site, bare_site):
         for language in LANGUAGES:
             built = {p.stem for p in (root / language / "cards").glob("*.html")}
-            assert built == set(content.cards), language
+            written = {card.id for card in content.cards.values()
+                       if language in card.languages}
+            assert built == written, language
             assert (root / language / "index.html").is_file()
         assert (root / "index.html").is_file()
+    assert all({"en", "ru"} <= set(card.languages) for card in content.cards.values())
 
 
 @pytest.mark.parametrize("which", ["site", "bare_site"])
@@ -319,3 +322,26 @@ def test_site_settings_are_checked():
                 {"BOT_USERNAME": "bot"}, {"BOT_USERNAME": "has space_bot"}):
         with pytest.raises(ConfigError, match=next(iter(bad))):
             load_site_settings(bad)
+
+
+def test_kazakh_pages_for_the_cards_written_in_kazakh(site, bare_site, content):
+    path = "kk/cards/zhanaozen-massacre.html"
+    document = parse(site / path)
+    assert document.get("lang") == "kk"
+    assert "Жаңаөзендегі қырғын" in text_of(document.find("body"))
+    links = {link.get("hreflang"): link.get("href")
+             for link in document.find("head").findall("link") if link.get("rel") == "alternate"}
+    assert links == {code: f"{SITE_URL}/{code}/cards/zhanaozen-massacre.html"
+                     for code in ("en", "ru", "kk")}
+    # The English and Russian pages name the Kazakh one too; the chooser offers Қазақша.
+    english = {link.get("hreflang") for link in parse(site / "en/cards/zhanaozen-massacre.html")
+               .find("head").findall("link")}
+    assert "kk" in english
+    assert "Қазақша" in text_of(parse(site / "index.html").find("body"))
+    # A card not yet in Kazakh has no kk page: the Kazakh index links to its Russian one.
+    untranslated = content.cards["vladimir-kozlov"]
+    assert "kk" not in untranslated.languages
+    assert not (site / "kk" / "cards" / f"{untranslated.id}.html").exists()
+    hrefs = {value for _element, value in _references(parse(bare_site / "kk/index.html"))}
+    assert f"../ru/cards/{untranslated.id}.html" in hrefs
+    assert "cards/zhanaozen-massacre.html" in hrefs

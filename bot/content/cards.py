@@ -67,6 +67,15 @@ SECTION_TITLES = (
     ("demands", N_("What campaigners demand")),
 )
 
+NOT_TRANSLATED = {
+    "ru": N_("This card has not been translated into your language yet: it is shown in Russian."),
+    "en": N_("This card has not been translated into your language yet: it is shown in "
+             "English."),
+}
+"""The line on a card shown in its fallback language, by the language it is shown in."""
+GUILLEMETS = frozenset({"ru", "kk"})
+"""Languages that quote a source's title «so»."""
+
 _TAG_RE = re.compile(r"<[^>]+>")
 
 
@@ -119,32 +128,38 @@ class CardRenderer:
 
     def _render(self, card: Card) -> RenderedCard:
         _ = self.tr.gettext
+        # The card's own words in the reader's language, or (said so on the card) in the
+        # language its readers fall back to; the bot's own words are always the reader's.
+        words = card.text_language(self.tr.language)
         numbers = {source_id: n for n, source_id in enumerate(card.source_ids(), start=1)}
-        header = self._header(card)
-        blocks: list[str] = [self._fact(card.summary, numbers)]
+        header = self._header(card, words)
+        blocks: list[str] = [self._fact(card.summary, numbers, words)]
+        if words != self.tr.language:
+            blocks.insert(0, f"<i>{esc(_(NOT_TRANSLATED[words]))}</i>")
         if card.updates:  # news in the case comes before its history, the latest first
-            news = "\n".join(f"• {self._fact(update, numbers)}"
+            news = "\n".join(f"• {self._fact(update, numbers, words)}"
                              for update in card.latest_updates())
             blocks.append(heading(_("Latest news")) + "\n" + news)
         if card.sentence:
-            blocks.append(heading(_("Sentence")) + "\n" + self._fact(card.sentence, numbers))
+            blocks.append(heading(_("Sentence")) + "\n"
+                          + self._fact(card.sentence, numbers, words))
         if card.status:
-            blocks.append(self._status(card, numbers))
+            blocks.append(self._status(card, numbers, words))
         for field, title in SECTION_TITLES:
             facts: list[Fact] = getattr(card, field)
             if facts:
-                lines = "\n".join(f"• {self._fact(fact, numbers)}" for fact in facts)
+                lines = "\n".join(f"• {self._fact(fact, numbers, words)}" for fact in facts)
                 blocks.append(heading(_(title)) + "\n" + lines)
         if card.ill_treatment:
-            blocks.append(self._content_warning(card, numbers))
+            blocks.append(self._content_warning(card, numbers, words))
         for action in card.actions:
             published = self.tr.partial_date(action.published)
             refs = self._refs(action.sources, numbers)
             stale = _("Published %(date)s; addresses and names may be out of date.")
             blocks.append(
-                heading(_("What you can do") + ": " + action.title.get(self.tr.language))
+                heading(_("What you can do") + ": " + action.title.get(words))
                 + f"\n<i>{esc(stale % {'date': published})}</i>\n"
-                + f"{esc(action.body.get(self.tr.language))}{refs}"
+                + f"{esc(action.body.get(words))}{refs}"
             )
         footer = self._footer(card)
         by_number = {number: source_id for source_id, number in numbers.items()}
@@ -154,16 +169,16 @@ class CardRenderer:
 
         return RenderedCard(card, paginate(header, blocks, footer, sources_for))
 
-    def _header(self, card: Card) -> str:
+    def _header(self, card: Card, words: str) -> str:
         _ = self.tr.gettext
-        title = f"<b>{esc(card.name.get(self.tr.language))}</b>"
+        title = f"<b>{esc(card.name.get(words))}</b>"
         kind = esc(_(kind_label(card)))
         if card.kind == "anniversary" and card.date:
             kind = f"{kind} · {esc(self.tr.partial_date(card.date))}"
         return f"{title}\n<i>{kind}</i>"
 
-    def _fact(self, fact: Fact, numbers: dict[str, int]) -> str:
-        text = esc(fact.get(self.tr.language))
+    def _fact(self, fact: Fact, numbers: dict[str, int], words: str) -> str:
+        text = esc(fact.get(words))
         if fact.date:
             text = f"<b>{esc(date_label(self.tr, fact.date))}</b>: {text}"
         return text + self._refs(fact.sources, numbers)
@@ -172,7 +187,7 @@ class CardRenderer:
     def _refs(source_ids: list[str], numbers: dict[str, int]) -> str:
         return " " + "".join(f"[{numbers[s]}]" for s in source_ids if s in numbers)
 
-    def _status(self, card: Card, numbers: dict[str, int]) -> str:
+    def _status(self, card: Card, numbers: dict[str, int], words: str) -> str:
         _ = self.tr.gettext
         status = card.status
         assert status is not None
@@ -182,13 +197,14 @@ class CardRenderer:
         }
         text = heading(_("Status")) + f": {esc(line)}{self._refs(status.sources, numbers)}"
         if status.note:
-            text += f"\n{esc(status.note.get(self.tr.language))}"
+            text += f"\n{esc(status.note.get(words))}"
         return text
 
-    def _content_warning(self, card: Card, numbers: dict[str, int]) -> str:
+    def _content_warning(self, card: Card, numbers: dict[str, int], words: str) -> str:
         _ = self.tr.gettext
         warning = _("Content warning: reported torture or violence. Tap to reveal.")
-        details = "\n".join(f"• {self._fact(fact, numbers)}" for fact in card.ill_treatment)
+        details = "\n".join(f"• {self._fact(fact, numbers, words)}"
+                            for fact in card.ill_treatment)
         return (
             heading(_("Reported ill-treatment"))
             + f"\n⚠️ <i>{esc(warning)}</i>\n"
@@ -206,7 +222,7 @@ class CardRenderer:
             publication = esc(source.publication_in(self.tr.language))
             lines.append(
                 f"[{number}] {publication}, «{esc(source.title)}», {esc(when)}"
-                if self.tr.language == "ru"
+                if self.tr.language in GUILLEMETS
                 else f"[{number}] {publication}, “{esc(source.title)}”, {esc(when)}"
             )
         return heading(_("Sources")) + "\n" + "\n".join(lines)

@@ -14,7 +14,7 @@ from bot.content.checks import seed_quote_problems
 from bot.content.library import PEOPLE_KINDS, Library, content_documents
 from bot.content.loading import load_content
 from bot.content.schema import Card, Content, ContentError, parse_partial_date
-from bot.i18n import LANGUAGES, translator
+from bot.i18n import LANGUAGES, card_fallback, translator
 
 PREVIEW_USERNAME = "your_bot"
 
@@ -67,6 +67,24 @@ def check(seeds: Path | None = None) -> int:
         f"content OK: {len(content.cards)} cards ({summary}), {len(content.sources)} sources, "
         f"{len(content.events)} protest events"
     )
+    return 0
+
+
+def missing(language: str) -> int:
+    """List the cards not written in ``language``, the commemorations first: a translator's
+    to-do list. Exit 0: a missing translation is shown in the fallback language, not an error."""
+    loaded = _load()
+    if loaded is None:
+        return 1
+    library = loaded[1]
+    untranslated = sorted(
+        (card for card in library.cards.values() if language not in card.languages),
+        key=lambda card: (not card.commemorated, card.kind != "memorial", card.kind, card.id))
+    for card in untranslated:
+        print(f"{card.id}\t{card.kind}{' (commemorated)' if card.commemorated else ''}\t"
+              f"{card.name.get(card_fallback(language))}")
+    print(f"{len(untranslated)} of {len(library.cards)} cards have no {language} text",
+          file=sys.stderr)
     return 0
 
 

@@ -22,7 +22,6 @@ from bot.content.schema import (
     GlossaryEntry,
     ProtestEvent,
     Source,
-    Text,
 )
 from bot.i18n import LANGUAGES
 
@@ -118,42 +117,27 @@ def glossary_problems(content: Content) -> list[str]:
     """Cards that spell a glossary name another way than the glossary does."""
     rules: list[tuple[str, re.Pattern[str], str, bool]] = []
     for entry in content.glossary:
-        for language, avoid in (("en", entry.avoid_en), ("ru", entry.avoid_ru)):
-            wanted = entry.ru if language == "ru" else entry.en
-            rules.extend((language, _spelling_pattern(s), wanted, False) for s in avoid)
-        for spelling in entry.source_spellings:
-            for language in LANGUAGES:
-                wanted = entry.ru if language == "ru" else entry.en
-                rules.append((language, _spelling_pattern(spelling), wanted, True))
+        for language in LANGUAGES:
+            wanted = entry.form(language)
+            rules.extend((language, _spelling_pattern(s), wanted, False)
+                         for s in entry.avoided(language))
+            rules.extend((language, _spelling_pattern(s), wanted, True)
+                         for s in entry.source_spellings)
     problems = []
     for card in content.cards.values():
         where = content.files.get(card.id, card.id)
-        for field_name, text_of in _card_fields(card):
+        for field_name, text_of in card.texts():
             for language, pattern, wanted, quotable in rules:
                 if quotable and field_name in QUOTING_FIELDS:
                     continue
-                found = pattern.search(text_of.get(language))
+                if not text_of.has(language):
+                    continue
+                found = pattern.search(text_of.texts[language])
                 if found:
                     problems.append(
                         f"{where}: field {field_name}.{language}: {found.group()!r} is not the "
                         f"glossary's form ({wanted!r}, {GLOSSARY_FILE})")
     return problems
-
-
-def _card_fields(card: Card) -> Iterable[tuple[str, Text]]:
-    yield "name", card.name
-    for name in ("summary", "sentence"):
-        if getattr(card, name) is not None:
-            yield name, getattr(card, name)
-    for name in ("updates", "timeline", "charges", "figures", "ill_treatment", "disagreements",
-                 "open_questions", "commemoration", "demands"):
-        for fact in getattr(card, name):
-            yield name, fact
-    if card.status and card.status.note:
-        yield "status", card.status.note
-    for action in card.actions:
-        yield "actions", action.title
-        yield "actions", action.body
 
 
 def _add_unique(target: dict, item, path: Path, files: dict[str, Path], errors: list[str]) -> None:
@@ -189,7 +173,8 @@ def cross_check(content: Content) -> list[str]:
             errors.append(f"{where}: field commemorated: only anniversaries have it")
         if card.kind != "anniversary" and card.mourning:
             errors.append(f"{where}: field mourning: only anniversaries have it")
-        names = {card.name.en, card.name.ru, *card.aliases}
+        errors.extend(translation_gaps(card, where))
+        names = {*card.name.texts.values(), *card.aliases}
         for name in names:
             key = normalise(name)
             if not key:
@@ -209,7 +194,7 @@ def cross_check(content: Content) -> list[str]:
     glossary_ru = [entry.ru for entry in content.glossary]
     for card in content.cards.values():
         where = str(content.files.get(card.id, card.id))
-        fields = list(_card_fields(card))
+        fields = list(card.texts())
         errors.extend(checks.kind_problems(card, fields, where))
         errors.extend(checks.label_problems(card, where))
         errors.extend(checks.quote_problems(fields, where, glossary_ru))
@@ -218,15 +203,22 @@ def cross_check(content: Content) -> list[str]:
     return sorted(set(errors), key=errors.index)
 
 
+def translation_gaps(card: Card, where: object) -> list[str]:
+    """A card written in a language must be written in it throughout: a reader of that
+    language would otherwise get a card in two languages at once."""
+    gaps = []
+    for language in LANGUAGES:
+        if language in card.languages:
+            continue
+        fields = [name for name, text in card.texts() if text.has(language)]
+        if fields:
+            missing = sorted({name for name, text in card.texts() if not text.has(language)})
+            gaps.append(f"{where}: half translated into {language!r}: no {language} text in "
+                        f"{', '.join(missing)} (but in {', '.join(sorted(set(fields)))})")
+    return gaps
+
+
 def _card_texts(card: Card, include_actions: bool = True) -> Iterable[str]:
-    yield card.name.en
-    yield card.name.ru
-    for fact in card.facts():
-        yield fact.en
-        yield fact.ru
-    if card.status and card.status.note:
-        yield card.status.note.en
-        yield card.status.note.ru
-    if include_actions:
-        for action in card.actions:
-            yield from (action.title.en, action.title.ru, action.body.en, action.body.ru)
+    for field_name, text in card.texts():
+        if include_actions or field_name != "actions":
+            yield from text.texts.values()

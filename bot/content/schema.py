@@ -27,6 +27,8 @@ from pydantic import (
     model_validator,
 )
 
+from bot.i18n import LANGUAGES, card_fallback
+
 SLUG_RE = r"^[a-z0-9][a-z0-9-]{1,46}[a-z0-9]$"
 """Slugs double as deep-link payloads, so they stay inside Telegram's payload alphabet."""
 
@@ -75,14 +77,43 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
-class Text(_Strict):
-    """The same words in both languages: a card is never half translated."""
+LanguageText = Annotated[str, Field(min_length=1)]
 
-    en: str = Field(min_length=1)
-    ru: str = Field(min_length=1)
+REQUIRED_LANGUAGES = ("en", "ru")
+"""Every text is written in these; any other of the bot's languages is optional."""
+
+
+class Text(_Strict):
+    """The same words in several languages, keyed by language code side by side in the YAML
+    (``en:``, ``ru:``, ``kk:``…): English and Russian always, any other of the bot's languages
+    when it has been translated. A further language is data, not a new field."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, str_strip_whitespace=True)
+    __pydantic_extra__: dict[str, LanguageText] = Field(init=False)
+
+    en: LanguageText
+    ru: LanguageText
+
+    @model_validator(mode="after")
+    def _only_languages(self) -> Text:
+        for key in self.__pydantic_extra__ or {}:
+            if key not in LANGUAGES:
+                raise ValueError(f"unknown field {key!r}: a text is written in "
+                                 f"{', '.join(LANGUAGES)} (and cites sources)")
+        return self
+
+    @property
+    def texts(self) -> dict[str, str]:
+        """Language code -> text, English and Russian first."""
+        return {"en": self.en, "ru": self.ru, **(self.__pydantic_extra__ or {})}
+
+    def has(self, language: str) -> bool:
+        return language in self.texts
 
     def get(self, language: str) -> str:
-        return self.ru if language == "ru" else self.en
+        """The text in ``language``, else in the language its readers fall back to."""
+        texts = self.texts
+        return texts.get(language) or texts.get(card_fallback(language)) or self.en
 
 
 class Fact(Text):
@@ -230,6 +261,33 @@ class Card(_Strict):
             seen.update(dict.fromkeys(action.sources))
         return list(seen)
 
+    def texts(self) -> Iterable[tuple[str, Text]]:
+        """Every text on the card with the field it is in, in reading order."""
+        yield "name", self.name
+        yield "summary", self.summary
+        if self.sentence:
+            yield "sentence", self.sentence
+        if self.status and self.status.note:
+            yield "status", self.status.note
+        for name in ("updates", "timeline", "charges", "figures", "ill_treatment", "disagreements",
+                     "open_questions", "commemoration", "demands"):
+            for fact in getattr(self, name):
+                yield name, fact
+        for action in self.actions:
+            yield "actions", action.title
+            yield "actions", action.body
+
+    @cached_property
+    def languages(self) -> tuple[str, ...]:
+        """The languages the whole card is written in (a half-translated card is shown in
+        its fallback language, and ``content check`` reports it)."""
+        return tuple(language for language in LANGUAGES
+                     if all(text.has(language) for _, text in self.texts()))
+
+    def text_language(self, language: str) -> str:
+        """The language the card's own words are shown in to a reader of ``language``."""
+        return language if language in self.languages else card_fallback(language)
+
     @cached_property
     def anniversary_day(self) -> tuple[int, int] | None:
         """(month, day) the card recurs on, if it has a full date (cached: every schedule
@@ -273,10 +331,12 @@ class Source(_Strict):
 
 
 class GlossaryEntry(_Strict):
-    """One name in its one English and one Russian form, so every card spells it alike."""
+    """One name in its one English, Russian and Kazakh form, so every card spells it alike."""
 
     en: str
     ru: str
+    kk: str
+    """The form Kazakh-language media use (Жаңаөзен, Маңғыстау, Ақтау)."""
     kind: Literal["person", "place", "organisation", "term"]
     note: str | None = None
     source_spellings: list[str] = Field(default_factory=list)
@@ -284,7 +344,15 @@ class GlossaryEntry(_Strict):
     sources say (disagreements, open questions) and in search aliases."""
     avoid_en: list[str] = Field(default_factory=list)
     avoid_ru: list[str] = Field(default_factory=list)
-    """Renderings never to use in that language. A trailing ``*`` allows any word ending."""
+    avoid_kk: list[str] = Field(default_factory=list)
+    """Renderings never to use in that language (in Kazakh text, usually the Russian form:
+    Жанаозен*). A trailing ``*`` allows any word ending."""
+
+    def form(self, language: str) -> str:
+        return {"en": self.en, "ru": self.ru, "kk": self.kk}.get(language, self.en)
+
+    def avoided(self, language: str) -> list[str]:
+        return {"en": self.avoid_en, "ru": self.avoid_ru, "kk": self.avoid_kk}.get(language, [])
 
 
 class ProtestEvent(_Strict):

@@ -92,7 +92,7 @@ def help_text(tr: Translator, bot_username: str) -> str:
         ("/timezone", _("your time zone for reminders")),
         ("/protests", _("upcoming protests")),
         ("/calendar", _("a calendar file for your phone")),
-        ("/language", _("English or Russian")),
+        ("/language", _("English, Russian or Kazakh")),
         ("/channel", _("reminders for a channel you administer: in a private chat with me, "
                        "/channel @name")),
         ("/privacy", _("what the bot stores about this chat, and for how long")),

@@ -1,4 +1,4 @@
-"""/language: English or Russian, remembered for the chat."""
+"""/language: English, Russian or Kazakh, remembered for the chat."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from bot.context import BotContext
 from bot.handlers import flows
 from bot.handlers.common import main_menu, pressed, reply
 from bot.handlers.permissions import may_change_settings
-from bot.i18n import translator
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES, translator
 from bot.store.models import ChatSettings
 
 
 async def language(update: Update, context: BotContext) -> None:
-    """Offer the two languages as buttons."""
+    """Offer the bot's languages as buttons."""
     tr = context.tr(update)
     await reply(update, context, esc(tr.gettext("Choose the language of the bot:")),
                 language_markup())
@@ -25,8 +25,8 @@ async def language(update: Update, context: BotContext) -> None:
 
 def language_markup() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[
-        InlineKeyboardButton("English", callback_data=callbacks.build("lang", "en")),
-        InlineKeyboardButton("Русский", callback_data=callbacks.build("lang", "ru")),
+        InlineKeyboardButton(LANGUAGE_NAMES[code], callback_data=callbacks.build("lang", code))
+        for code in LANGUAGES
     ]])
 
 

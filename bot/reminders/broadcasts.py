@@ -19,7 +19,7 @@ from telegram.ext import Application
 
 from bot import alerts
 from bot.content.schema import ProtestEvent
-from bot.i18n import translator
+from bot.i18n import card_fallback, translator
 from bot.reminders.fanout import FanOut, FanOutResult, Outgoing
 from bot.reminders.protests import (
     TOLD_SINCE,
@@ -189,7 +189,9 @@ class BackgroundFanOuts:
             for chat in self.store.all_chats():
                 if not chat.subscribed:
                     continue
-                text = texts.get(chat.language or "en") or texts["en"]
+                language = chat.language or "en"
+                # Organisers write English and Russian; a Kazakh reader gets the Russian.
+                text = texts.get(language) or texts.get(card_fallback(language)) or texts["en"]
                 yield Outgoing(key, chat.chat_id, text)
 
     def _progress_reporter(self, spec: dict[str, Any]):

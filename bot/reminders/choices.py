@@ -12,19 +12,21 @@ from __future__ import annotations
 import dataclasses
 
 from bot.content.schema import Text
+from bot.i18n import LANGUAGE_NAMES
 from bot.reminders import protests as events
 from bot.reminders.schedule import LEAD_CHOICES
 from bot.reminders.zones import DELIVERY_HOURS
 from bot.store.models import MAX_FOLLOWS, ChatSettings
 
 TOPICS = ("all", "dec16")
-LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
 
 
 def city_label(key: str, language: str, known: dict[str, Text] | None = None) -> str:
     """A protest city's name: the bot's own list, then the cities events name, then the key."""
+    if key in events.CITY_NAMES.get(language, {}):
+        return events.CITY_NAMES[language][key]
     if key in events.KNOWN_CITIES:
-        return events.KNOWN_CITIES[key][2 if language == "ru" else 1]
+        return events.KNOWN_CITIES[key][2 if language in ("ru", *events.CITY_NAMES) else 1]
     if known and key in known:
         return known[key].get(language)
     return key.replace("-", " ").title()

@@ -53,6 +53,12 @@ KNOWN_CITIES = {
     "aktau": ("Asia/Aqtau", "Aktau", "Актау"),
     "new-york": ("America/New_York", "New York", "Нью-Йорк"),
 }
+CITY_NAMES = {
+    # The same cities in the bot's further languages (any city missing here: in Russian).
+    "kk": {"london": "Лондон", "paris": "Париж", "brussels": "Брюссель", "berlin": "Берлин",
+           "kyiv": "Киев", "moscow": "Мәскеу", "almaty": "Алматы", "astana": "Астана",
+           "aktau": "Ақтау", "new-york": "Нью-Йорк"},
+}
 
 
 VERSIONS = "protests.versions"

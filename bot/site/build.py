@@ -23,9 +23,10 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from telegram.helpers import create_deep_linked_url
 
 from bot.config import SiteSettings
+from bot.content.cards import GUILLEMETS
 from bot.content.library import Library
 from bot.content.loading import CONTENT_DIR, load_content
-from bot.i18n import LANGUAGES, N_, Translator, translator
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_, Translator, card_fallback, translator
 from bot.reminders.calendar import reminders_calendar
 from bot.reminders.schedule import live_events
 from bot.site.views import card_view, index_view
@@ -35,7 +36,12 @@ MARKER = ".zhanaozen-site"
 STYLESHEET = "site.css"
 CALENDAR = "calendar.ics"
 SITE_NAME = N_("Zhanaozen, 16 December 2011")
-LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
+OG_LOCALES = {"en": "en_GB", "ru": "ru_RU", "kk": "kk_KZ"}
+THIS_CARD_IN = {
+    "en": N_("This card in English"),
+    "ru": N_("This card in Russian"),
+    "kk": N_("This card in Kazakh"),
+}
 
 
 @dataclass(slots=True)
@@ -104,19 +110,26 @@ class Site:
             return None
         return segno.make(data, error="m").svg_data_uri(border=2, omitsize=True)
 
-    def _common(self, language: str, path: str, other_path: str | None) -> dict:
+    def _common(self, language: str, path: str, versions: dict[str, str]) -> dict:
+        """What every page shows; ``versions`` is the page's path in each language it is
+        written in (itself included), for hreflang and the language links."""
         depth = path.count("/")
         root = "../" * depth
-        other = "ru" if language == "en" else "en"
+        alternates = [
+            {"code": code, "name": LANGUAGE_NAMES[code], "href": root + other_path,
+             "absolute": self.absolute(other_path), "og_locale": OG_LOCALES.get(code, code),
+             "this_card_in": translator(language).gettext(THIS_CARD_IN[code])}
+            for code, other_path in versions.items()
+        ]
         return {
             "lang": language,
-            "other_lang": other,
-            "other_lang_name": LANGUAGE_NAMES[other],
+            "og_locale": OG_LOCALES.get(language, language),
+            "guillemets": language in GUILLEMETS,
             "root": root,
             "path": path,
             "canonical": self.absolute(path),
-            "other_href": root + other_path if other_path else None,
-            "other_absolute": self.absolute(other_path) if other_path else None,
+            "alternates": alternates if len(alternates) > 1 else [],
+            "others": [item for item in alternates if item["code"] != language],
             "stylesheet": root + STYLESHEET,
             "index_href": root + index_path(language),
             "bot_link": self.deep_link(),
@@ -127,17 +140,26 @@ class Site:
 
     # Pages --------------------------------------------------------------------------------
 
+    def card_href(self, language: str, target: str, prefix: str) -> str:
+        """A link to a card from a page in ``language``: its page in that language, or in
+        the fallback language when the card is not written in it (no kk page: the ru one)."""
+        card = self.library.cards.get(target)
+        if card is None or language in card.languages:
+            return f"{prefix}{target}.html"
+        up = "../../" if prefix == "" else "../"
+        return f"{up}{card_path(card_fallback(language), target)}"
+
     def card_page(self, language: str, card_id: str) -> str:
         tr = translator(language)
         card = self.library.cards[card_id]
         path = card_path(language, card_id)
-        other = "ru" if language == "en" else "en"
-        context = self._common(language, path, card_path(other, card_id))
+        versions = {code: card_path(code, card_id) for code in card.languages}
+        context = self._common(language, path, versions)
         address = self.absolute(path)
         telegram = self.deep_link(card_id)
         context.update(
             card=card_view(self.library, tr, card),
-            card_href=lambda target: f"{target}.html",
+            card_href=lambda target: self.card_href(language, target, ""),
             telegram=telegram,
             address=address,
             qr=self.qr(address or telegram),
@@ -148,12 +170,11 @@ class Site:
     def index_page(self, language: str) -> str:
         tr = translator(language)
         path = index_path(language)
-        other = "ru" if language == "en" else "en"
-        context = self._common(language, path, index_path(other))
+        context = self._common(language, path, {code: index_path(code) for code in LANGUAGES})
         address = self.absolute(path)
         context.update(
             index=index_view(self.library, tr, self.today, self.now),
-            card_href=lambda target: f"cards/{target}.html",
+            card_href=lambda target: self.card_href(language, target, "cards/"),
             calendar_href=CALENDAR,
             address=address,
             qr=self.qr(address or self.deep_link()),
@@ -162,7 +183,7 @@ class Site:
         return self._envs[language].get_template("index.html").render(context)
 
     def chooser_page(self) -> str:
-        context = self._common("en", "index.html", None)
+        context = self._common("en", "index.html", {})
         context["languages"] = [
             (lang, LANGUAGE_NAMES[lang], index_path(lang), translator(lang).gettext(SITE_NAME))
             for lang in LANGUAGES]
@@ -194,7 +215,8 @@ class Site:
         for language in LANGUAGES:
             out[index_path(language)] = self.index_page(language)
             for card_id in sorted(self.library.cards):
-                out[card_path(language, card_id)] = self.card_page(language, card_id)
+                if language in self.library.cards[card_id].languages:
+                    out[card_path(language, card_id)] = self.card_page(language, card_id)
             out[f"{language}/{CALENDAR}"] = self.calendar_file(language)
         stylesheet = package_files("bot.site").joinpath("static", STYLESHEET)
         out[STYLESHEET] = stylesheet.read_text(encoding="utf-8")

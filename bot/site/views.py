@@ -67,8 +67,8 @@ class CardView:
     kind: str
     kind_label: str
     name: str
-    other_name: str
-    """The name in the other language, shown on the link to that version."""
+    names: dict[str, str]
+    """The name in every language, shown on the links to the other versions."""
     when: str | None
     summary: FactView
     description: str
@@ -92,13 +92,12 @@ def card_view(library: Library, tr: Translator, card: Card) -> CardView:
         return FactView(item.get(lang), date_label(tr, item.date) if item.date else None,
                         _refs(item.sources, numbers))
 
-    other = "en" if lang == "ru" else "ru"
     view = CardView(
         id=card.id,
         kind=card.kind,
         kind_label=_(kind_label(card)),
         name=card.name.get(lang),
-        other_name=card.name.get(other),
+        names={code: card.name.get(code) for code in card.languages},
         when=tr.partial_date(card.date) if card.date else None,
         summary=fact(card.summary),
         description=first_sentence(card.summary.get(lang)),

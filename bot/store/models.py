@@ -21,7 +21,7 @@ MAX_FOLLOWS = 100
 class ChatSettings:
     chat_id: int
     chat_type: str = "private"  # private | group | supergroup | channel
-    language: str | None = None  # "en"/"ru" once chosen; None = follow Telegram's
+    language: str | None = None  # "en"/"ru"/"kk" once chosen; None = follow Telegram's
     timezone: str = "UTC"
     hour: int = 10  # local delivery hour
     subscribed: bool = False
