@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bot.content.cards import esc, heading
 from bot.i18n import N_, Translator
+from bot.store import safekeeping
 
 SECTIONS = (
     (N_("What we keep about this chat"), (
@@ -25,6 +26,9 @@ SECTIONS = (
            "exactly those told. Another says a person pressed “✋ I plan to come” (made from "
            "that person's own id, in a group too), so that each person counts once. The "
            "marks and the secret are deleted 12 hours after the protest starts."),
+        N_("If you follow a case (🔔 Follow), the bot stores only the ids of the cards this "
+           "chat follows, against the chat's id, so it can tell you of news in them; /forget "
+           "deletes them with everything else."),
     )),
     (N_("What we never keep"), (
         N_("Names, usernames, phone numbers, locations, the text of your messages, and any "
@@ -39,16 +43,17 @@ SECTIONS = (
            "the server, and it holds no protest marks."),
     )),
     (N_("How to delete it"), (
-        N_("/forget deletes everything about this chat at once: its settings, its delivery "
-           "log, its protest marks (sent in our private chat, your “✋ I plan to come” too) and "
-           "the automatic copy of the files on the server. /unsubscribe only stops the reminders "
-           "and keeps your choices."),
+        N_("/forget deletes everything about this chat at once: its settings, the cases it "
+           "follows, its delivery log, its protest marks (sent in our private chat, your “✋ I "
+           "plan to come” too) and the spare copy the server keeps of each file. Only the daily "
+           "snapshots below still hold the chat, for at most %(days)d days. /unsubscribe only "
+           "stops the reminders and keeps your choices."),
     )),
     (N_("Snapshots"), (
         N_("The server also takes daily snapshots of the settings and the delivery log (7 "
            "daily and 4 weekly are kept), without protest marks. /forget does not reach a "
            "snapshot already taken: the chat stays in it until it is rotated out, at most "
-           "about a month later."),
+           "%(days)d days later."),
     )),
 )
 
@@ -59,5 +64,12 @@ def privacy_text(tr: Translator) -> str:
     for title, paragraphs in SECTIONS:
         mark = "• " if len(paragraphs) > 1 else ""
         blocks.append("\n".join([heading(tr.gettext(title)),
-                                 *(mark + esc(tr.gettext(text)) for text in paragraphs)]))
+                                 *(mark + esc(paragraph(tr, text)) for text in paragraphs)]))
     return "\n\n".join(blocks)
+
+
+def paragraph(tr: Translator, text: str) -> str:
+    """One paragraph translated; the snapshots' retention comes from the code that rotates
+    them (``safekeeping.KEPT_FOR_DAYS``), the same number /forget's answer gives."""
+    translated = tr.gettext(text)
+    return translated % {"days": safekeeping.KEPT_FOR_DAYS} if "%(days)d" in text else translated

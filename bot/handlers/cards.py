@@ -100,12 +100,15 @@ def help_text(tr: Translator, bot_username: str) -> str:
     ]
     lines = [f"{command} — {esc(description)}" for command, description in rows]
     share = _("To share a card in any chat, tap Share under it, or type @%(bot)s and a name.")
+    follow = _("To hear of news in a case, press 🔔 Follow under its card.")
     return (
         heading(_("Commands"))
         + "\n"
         + "\n".join(lines)
         + "\n\n"
         + esc(share % {"bot": bot_username})
+        + "\n"
+        + esc(follow)
     )
 
 
