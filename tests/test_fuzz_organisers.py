@@ -14,7 +14,9 @@ from conftest import ADMIN_ID
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from bot.fairness import Admission, Rate
 from bot.handlers.admin import STEPS
+from bot.handlers.admission import FairUpdates
 from bot.store.models import ChatSettings
 
 SUBSCRIBER = 77
@@ -43,6 +45,17 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None,
 def clock():
     with time_machine.travel(datetime(2026, 11, 30, 6, tzinfo=UTC), tick=True) as traveller:
         yield traveller
+
+
+@pytest.fixture(autouse=True)
+def organiser_at_machine_speed(app):
+    """Each example types a whole form in milliseconds, a dozen examples in a row: fair shares
+    (tests/test_fairness.py) would rightly slow such a sender down, and this test is about
+    what the bot does with every one of its updates."""
+    processor = app.update_processor
+    assert isinstance(processor, FairUpdates)
+    unlimited = Rate(burst=10**9, per_second=10**9)
+    processor.admission = Admission(user=unlimited, group=unlimited, inline=unlimited)
 
 
 async def message_with(emulator, fragment: str):
