@@ -27,6 +27,7 @@ FOLLOWER, BOTH, SUBSCRIBER, NEWCOMER = 51, 52, 53, 54
 news is on the card."""
 NEWS_EN = "Test fixture: a court reviewed the case (recorded by the tests, not news)."
 NEWS_RU = "Тестовая запись: суд пересмотрел дело (запись тестов, не новость)."
+NEWS_KK = "Тест жазбасы: сот істі қайта қарады (тест жазбасы, жаңалық емес)."
 SOURCE_TITLE = "Fixture source for the tests"
 UPDATE_DAY = "2026-12-08"
 
@@ -55,6 +56,7 @@ def add_update(root: Path, day: str = UPDATE_DAY) -> None:
         f"  - date: \"{day}\"\n"
         f"    en: \"{NEWS_EN}\"\n"
         f"    ru: \"{NEWS_RU}\"\n"
+        f"    kk: \"{NEWS_KK}\"\n"  # the card is written in Kazakh too: so is its news
         "    sources: [test-fixture-news]\n"), encoding="utf-8")
 
 
