@@ -128,14 +128,41 @@ def flow_conversation(flow: str, command: Handler, on_text: TextStep) -> Convers
         leave=leave, timeout=flows.LONG_TIMEOUT)
 
 
+def open_flow(update: Update, context: BotContext, flow: str, **state: object) -> None:
+    """An organiser's flow begins: its state lives in the chat, owned by the one who opened it."""
+    user = update.effective_user
+    context.chat_state.pending = {"flow": flow, "user": user.id if user else None, **state}
+
+
+def upcoming_named(context: BotContext) -> list[ProtestEvent]:
+    """The upcoming protests, or only the one whose id follows the command
+    (``/event_cancel <id>``, ``/event_edit <id>``, ``/event_message <id>``)."""
+    listed = events.upcoming(events.all_events(context.library, context.store), datetime.now(UTC))
+    wanted = command_argument(context)
+    return [event for event in listed if event.id == wanted] if wanted else listed
+
+
+def step_prompt(tr: Translator, step: str) -> str:
+    """"Step n of N." and what the step asks for, as HTML: the same in /event_add and
+    /event_edit."""
+    heading = tr.gettext("Step %(number)d of %(total)d.") % {
+        "number": STEPS.index(step) + 1, "total": len(STEPS)}
+    return f"<b>{esc(heading)}</b> {esc(tr.gettext(PROMPTS[step]))}"
+
+
+def zone_rows(op: str) -> list[list[InlineKeyboardButton]]:
+    """The known cities' zones, three buttons a row, pressed as ``op``."""
+    keys = list(events.KNOWN_CITIES)
+    return [[button(events.KNOWN_CITIES[key][1], op, key) for key in keys[i:i + 3]]
+            for i in range(0, len(keys), 3)]
+
+
 # /event_add ----------------------------------------------------------------------------------
 
 async def event_add(update: Update, context: BotContext) -> None:
     if not await allowed(update, context):
         return
-    user = update.effective_user
-    context.chat_state.pending = {"flow": EVENT_FLOW, "user": user.id if user else None,
-                                 "step": STEPS[0], "data": {}}
+    open_flow(update, context, EVENT_FLOW, step=STEPS[0], data={})
     tr = context.tr(update)
     await reply(update, context, esc(tr.gettext(
         "New protest, step by step. Each answer is one message; Cancel stops at any point.")))
@@ -144,20 +171,14 @@ async def event_add(update: Update, context: BotContext) -> None:
 
 async def ask(update: Update, context: BotContext, step: str, problem: str | None = None) -> None:
     tr = context.tr(update)
-    number = STEPS.index(step) + 1
-    text = tr.gettext("Step %(number)d of %(total)d.") % {"number": number, "total": len(STEPS)}
-    text = f"<b>{esc(text)}</b> {esc(tr.gettext(PROMPTS[step]))}"
+    text = step_prompt(tr, step)
     if problem:
         text = f"⚠️ {esc(problem)}\n\n{text}"
     await reply(update, context, text, step_markup(tr, step))
 
 
 def step_markup(tr: Translator, step: str) -> InlineKeyboardMarkup:
-    rows: list[list[InlineKeyboardButton]] = []
-    if step == "timezone":
-        keys = list(events.KNOWN_CITIES)
-        rows = [[button(events.KNOWN_CITIES[key][1], "tz", key) for key in keys[i:i + 3]]
-                for i in range(0, len(keys), 3)]
+    rows = zone_rows("tz") if step == "timezone" else []
     if step in OPTIONAL:
         rows.append([button(tr.gettext("Skip"), "skip")])
     rows.append([button(tr.gettext("Cancel"), "discard")])
@@ -261,10 +282,7 @@ async def event_cancel(update: Update, context: BotContext) -> None:
     if not await allowed(update, context):
         return
     tr = context.tr(update)
-    wanted = command_argument(context)
-    listed = events.upcoming(events.all_events(context.library, context.store), datetime.now(UTC))
-    if wanted:
-        listed = [e for e in listed if e.id == wanted]
+    listed = upcoming_named(context)
     if not listed:
         await reply(update, context, esc(tr.gettext("There is no upcoming protest to cancel.")))
         return

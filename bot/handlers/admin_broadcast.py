@@ -19,6 +19,7 @@ from bot.handlers.admin import (
     button,
     cancel_markup,
     flow_conversation,
+    open_flow,
     organiser_button,
 )
 from bot.handlers.common import reply
@@ -31,9 +32,7 @@ BROADCAST_FLOW = "broadcast"
 async def broadcast(update: Update, context: BotContext) -> None:
     if not await allowed(update, context):
         return
-    user = update.effective_user
-    context.chat_state.pending = {"flow": BROADCAST_FLOW, "user": user.id if user else None,
-                                 "step": "en", "text": {}}
+    open_flow(update, context, BROADCAST_FLOW, step="en", text={})
     tr = context.tr(update)
     await reply(update, context, esc(tr.gettext(
         "Send the message in English, formatted as you want subscribers to see it.")),

@@ -7,9 +7,7 @@ then raises the calendar's sequence and tells, once each, the chats already told
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import ConversationHandler
 
 from bot.content.cards import esc
@@ -19,17 +17,20 @@ from bot.handlers.admin import (
     allowed,
     button,
     flow_conversation,
+    open_flow,
     organiser_button,
     organiser_line,
     protests_changed,
+    step_prompt,
+    upcoming_named,
+    zone_rows,
 )
-from bot.handlers.common import command_argument, reply
+from bot.handlers.common import reply
 from bot.i18n import Translator, translator
 from bot.reminders import jobs as scheduling
 from bot.reminders import protests as events
 from bot.reminders.protest_form import (
     OPTIONAL,
-    PROMPTS,
     STEPS,
     already_passed,
     build_event,
@@ -46,16 +47,11 @@ async def event_edit(update: Update, context: BotContext) -> None:
     if not await allowed(update, context):
         return
     tr = context.tr(update)
-    listed = events.upcoming(events.all_events(context.library, context.store), datetime.now(UTC))
-    wanted = command_argument(context)
-    if wanted:
-        listed = [e for e in listed if e.id == wanted]
+    listed = upcoming_named(context)
     if not listed:
         await reply(update, context, esc(tr.gettext("There is no upcoming protest to change.")))
         return
-    user = update.effective_user
-    context.chat_state.pending = {"flow": EDIT_FLOW, "user": user.id if user else None,
-                                 "step": None, "data": {}}
+    open_flow(update, context, EDIT_FLOW, step=None, data={})
     coming = {e.id: context.store.coming_count(e.id) for e in listed}
     await reply(update, context, esc(tr.gettext("Which protest changes?")),
                 pick_markup(tr, listed, coming))
@@ -91,10 +87,8 @@ async def ask(update: Update, context: BotContext, step: str, problem: str | Non
     pending = _editing(context)
     assert pending is not None
     tr = context.tr(update)
-    heading = tr.gettext("Step %(number)d of %(total)d.") % {
-        "number": STEPS.index(step) + 1, "total": len(STEPS)}
     now = tr.gettext("Now: %(value)s") % {"value": shown(pending["current"][step])}
-    text = (f"<b>{esc(heading)}</b> {esc(tr.gettext(PROMPTS[step]))}\n{esc(now)}\n"
+    text = (f"{step_prompt(tr, step)}\n{esc(now)}\n"
             + esc(tr.gettext("Type the new value, or press Keep.")))
     if problem:
         text = f"⚠️ {esc(problem)}\n\n{text}"
@@ -102,11 +96,7 @@ async def ask(update: Update, context: BotContext, step: str, problem: str | Non
 
 
 def step_markup(tr: Translator, step: str) -> InlineKeyboardMarkup:
-    rows: list[list[InlineKeyboardButton]] = []
-    if step == "timezone":
-        keys = list(events.KNOWN_CITIES)
-        rows = [[button(events.KNOWN_CITIES[key][1], "etz", key) for key in keys[i:i + 3]]
-                for i in range(0, len(keys), 3)]
+    rows = zone_rows("etz") if step == "timezone" else []
     row = [button(tr.gettext("Keep"), "keep")]
     if step in OPTIONAL:
         row.append(button(tr.gettext("Remove"), "eskip"))

@@ -21,10 +21,12 @@ from bot.handlers.admin import (
     button,
     cancel_markup,
     flow_conversation,
+    open_flow,
     organiser_button,
     organiser_line,
+    upcoming_named,
 )
-from bot.handlers.common import command_argument, reply
+from bot.handlers.common import reply
 from bot.i18n import Translator, translator
 from bot.reminders import jobs as scheduling
 from bot.reminders import protests as events
@@ -37,16 +39,11 @@ async def event_message(update: Update, context: BotContext) -> None:
     if not await allowed(update, context):
         return
     tr = context.tr(update)
-    listed = events.upcoming(events.all_events(context.library, context.store), datetime.now(UTC))
-    wanted = command_argument(context)
-    if wanted:
-        listed = [e for e in listed if e.id == wanted]
+    listed = upcoming_named(context)
     if not listed:
         await reply(update, context, esc(tr.gettext("There is no upcoming protest.")))
         return
-    user = update.effective_user
-    context.chat_state.pending = {"flow": MESSAGE_FLOW, "user": user.id if user else None,
-                                 "step": None, "text": {}}
+    open_flow(update, context, MESSAGE_FLOW, step=None, text={})
     await reply(update, context, esc(tr.gettext(
         "Which protest is it about? The message goes to the chats following its city.")),
         pick_markup(tr, listed))
