@@ -21,6 +21,7 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check bot emulator tests bench
+	$(VENV)/bin/ruff format --check bot emulator tests bench
 	$(VENV)/bin/mypy
 	$(PY) -m bot content check
 	$(PY) -m pytest -q -m "not slow" -p no:cacheprovider

@@ -57,11 +57,23 @@ def parse_mix(text: str) -> dict[str, float]:
     return mix
 
 
-def one_round(kind: str, number: int, url: str, emulator: Child, work: Path,
-              args: argparse.Namespace) -> dict:
-    arguments = ["--kind", "real" if kind == "real" else "echo", "--api-url", url,
-                 "--token", TOKEN, "--poll-timeout", "1", "--send-rate", str(args.send_rate),
-                 "--data-dir", str(work / f"data-{kind}-{number}")]
+def one_round(
+    kind: str, number: int, url: str, emulator: Child, work: Path, args: argparse.Namespace
+) -> dict:
+    arguments = [
+        "--kind",
+        "real" if kind == "real" else "echo",
+        "--api-url",
+        url,
+        "--token",
+        TOKEN,
+        "--poll-timeout",
+        "1",
+        "--send-rate",
+        str(args.send_rate),
+        "--data-dir",
+        str(work / f"data-{kind}-{number}"),
+    ]
     if kind == "fair":
         arguments.append("--fair")
     if kind == "echo" and args.pool:
@@ -74,9 +86,15 @@ def one_round(kind: str, number: int, url: str, emulator: Child, work: Path,
         profile = PROFILES / f"{kind}-{number}.txt"
         profiler = start_profiler(bot.pid, profile, args)
         cpu_before = cpu_seconds(bot.pid)
-        result = emulator.request("load", timeout=args.warmup + args.seconds + 120,
-                                  users=args.users, seconds=args.seconds, warmup=args.warmup,
-                                  seed=number, mix=args.mix)
+        result = emulator.request(
+            "load",
+            timeout=args.warmup + args.seconds + 120,
+            users=args.users,
+            seconds=args.seconds,
+            warmup=args.warmup,
+            seed=number,
+            mix=args.mix,
+        )
         cpu = (cpu_seconds(bot.pid) or 0) - (cpu_before or 0)
         if profiler is not None:
             profiler.wait(60)
@@ -100,9 +118,24 @@ def start_profiler(pid: int, output: Path, args: argparse.Namespace):
         raise SystemExit("--profile needs py-spy in the venv: .venv/bin/pip install py-spy")
     output.parent.mkdir(exist_ok=True)
     return subprocess.Popen(
-        [str(py_spy), "record", "--pid", str(pid), "--format", "raw", "--rate", "250",
-         "--duration", str(int(args.warmup + args.seconds)), "--output", str(output),
-         "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            str(py_spy),
+            "record",
+            "--pid",
+            str(pid),
+            "--format",
+            "raw",
+            "--rate",
+            "250",
+            "--duration",
+            str(int(args.warmup + args.seconds)),
+            "--output",
+            str(output),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def summarise_profile(path: Path, kind: str, top: int) -> None:
@@ -138,25 +171,46 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=100, help="simulated users at once")
     parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds per turn")
     parser.add_argument("--warmup", type=float, default=4.0, help="unmeasured seconds first")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="turns per bot, alternating which goes first")
-    parser.add_argument("--mix", type=parse_mix,
-                        default=parse_mix("prisoner=0.3,anniversaries=0.2,callback=0.3,"
-                                          "inline=0.2"))
-    parser.add_argument("--pool", type=int, default=0,
-                        help="experiment: the plain echo bot's HTTP connection pool size")
-    parser.add_argument("--json-body", action="store_true",
-                        help="experiment: the plain echo bot posts JSON bodies")
-    parser.add_argument("--bots", default="real,echo,fair",
-                        help="which of real, echo, fair take turns")
-    parser.add_argument("--profile", type=int, default=0, metavar="TOP",
-                        help="sample each bot with py-spy and print its TOP functions")
-    parser.add_argument("--send-rate", type=float, default=SEND_RATE,
-                        help="the real and the fair bot's send budget (BOT_SEND_RATE)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="turns per bot, alternating which goes first"
+    )
+    parser.add_argument(
+        "--mix",
+        type=parse_mix,
+        default=parse_mix("prisoner=0.3,anniversaries=0.2,callback=0.3,inline=0.2"),
+    )
+    parser.add_argument(
+        "--pool",
+        type=int,
+        default=0,
+        help="experiment: the plain echo bot's HTTP connection pool size",
+    )
+    parser.add_argument(
+        "--json-body", action="store_true", help="experiment: the plain echo bot posts JSON bodies"
+    )
+    parser.add_argument(
+        "--bots", default="real,echo,fair", help="which of real, echo, fair take turns"
+    )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="TOP",
+        help="sample each bot with py-spy and print its TOP functions",
+    )
+    parser.add_argument(
+        "--send-rate",
+        type=float,
+        default=SEND_RATE,
+        help="the real and the fair bot's send budget (BOT_SEND_RATE)",
+    )
     args = parser.parse_args()
     print(f"B1 command handling - {machine()}")
-    print(f"  {args.users} simulated users, mix {args.mix}, {args.rounds} x "
-          f"({args.warmup:.0f} s warm-up + {args.seconds:.0f} s) per bot", flush=True)
+    print(
+        f"  {args.users} simulated users, mix {args.mix}, {args.rounds} x "
+        f"({args.warmup:.0f} s warm-up + {args.seconds:.0f} s) per bot",
+        flush=True,
+    )
     kinds = tuple(kind for kind in KINDS if kind in args.bots.split(","))
     results: dict[str, list[dict]] = {kind: [] for kind in kinds}
     with tempfile.TemporaryDirectory(prefix="bench-b1-") as temporary:
@@ -164,14 +218,16 @@ def main() -> int:
         emulator, url = start_emulator(work)
         try:
             for number in range(args.rounds):
-                for kind in (kinds if number % 2 == 0 else kinds[::-1]):
+                for kind in kinds if number % 2 == 0 else kinds[::-1]:
                     result = one_round(kind, number, url, emulator, work, args)
                     results[kind].append(result)
-                    print(f"  round {number + 1} {kind:4}: {result['per_second']:7.1f} updates/s"
-                          f"  p50 {result['p50_ms']:6.1f} ms  p99 {result['p99_ms']:6.1f} ms"
-                          f"  bot CPU {result['bot_cpu']:4.0%}  emulator CPU "
-                          f"{result['emulator_cpu']:4.0%}  timeouts {result['timeouts']}",
-                          flush=True)
+                    print(
+                        f"  round {number + 1} {kind:4}: {result['per_second']:7.1f} updates/s"
+                        f"  p50 {result['p50_ms']:6.1f} ms  p99 {result['p99_ms']:6.1f} ms"
+                        f"  bot CPU {result['bot_cpu']:4.0%}  emulator CPU "
+                        f"{result['emulator_cpu']:4.0%}  timeouts {result['timeouts']}",
+                        flush=True,
+                    )
         finally:
             emulator.close()
     return report(results) if {"real", "echo"} <= set(kinds) else 0
@@ -189,27 +245,38 @@ def report(results: dict[str, list[dict]]) -> int:
     print("\nResults (medians over the rounds)")
     for kind in results:
         show_row(f"{kind} bot: updates/s", f"{median(kind, 'per_second'):,.1f}")
-        show_row(f"{kind} bot: latency p50 / p99 (ms)",
-                 f"{median(kind, 'p50_ms'):.1f} / {median(kind, 'p99_ms'):.1f}")
-        show_row(f"{kind} bot: CPU per update (ms)",
-                 f"{median(kind, 'bot_cpu_ms_per_update'):.2f}")
+        show_row(
+            f"{kind} bot: latency p50 / p99 (ms)",
+            f"{median(kind, 'p50_ms'):.1f} / {median(kind, 'p99_ms'):.1f}",
+        )
+        show_row(
+            f"{kind} bot: CPU per update (ms)", f"{median(kind, 'bot_cpu_ms_per_update'):.2f}"
+        )
     for kind_name in results["real"][0]["by_kind"]:
         p50 = statistics.median(r["by_kind"][kind_name]["p50_ms"] or 0 for r in results["real"])
         p99 = statistics.median(r["by_kind"][kind_name]["p99_ms"] or 0 for r in results["real"])
         show_row(f"real bot, {kind_name}: p50 / p99 (ms)", f"{p50:.1f} / {p99:.1f}")
-    show_row("throughput ratio real/echo", f"{ratio:.2f}", f">= {TARGET_RATIO}",
-             ratio >= TARGET_RATIO)
+    show_row(
+        "throughput ratio real/echo", f"{ratio:.2f}", f">= {TARGET_RATIO}", ratio >= TARGET_RATIO
+    )
     if fair:
-        show_row("throughput ratio real/fair echo (same HTTP, same budget)",
-                 f"{real / fair:.2f}", f">= {TARGET_RATIO}")
+        show_row(
+            "throughput ratio real/fair echo (same HTTP, same budget)",
+            f"{real / fair:.2f}",
+            f">= {TARGET_RATIO}",
+        )
         fair_cpu = median("fair", "bot_cpu_ms_per_update")
-        show_row("CPU-per-update ratio fair echo/real",
-                 f"{fair_cpu / median('real', 'bot_cpu_ms_per_update'):.2f}")
+        show_row(
+            "CPU-per-update ratio fair echo/real",
+            f"{fair_cpu / median('real', 'bot_cpu_ms_per_update'):.2f}",
+        )
     show_row("CPU-per-update ratio echo/real", f"{cpu_ratio:.2f}")
     show_row("requests the Bot API would reject", f"{violations}", "0", violations == 0)
     if violations:
-        print("  e.g.", next(r["violations"] for rs in results.values() for r in rs
-                             if r["violations"]))
+        print(
+            "  e.g.",
+            next(r["violations"] for rs in results.values() for r in rs if r["violations"]),
+        )
     return 0 if ratio >= TARGET_RATIO and not violations else 1
 
 

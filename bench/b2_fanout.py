@@ -56,8 +56,14 @@ CEILING_SHARE = 0.9
 """Paid, as shipped: at least this share of one bare PTB sender's rate on the same machine."""
 FREE_RATE = 30.0
 PAID_RATE = 1000.0
-WINTER_UTC_ZONES = ["UTC", "Europe/London", "Europe/Lisbon", "Europe/Dublin",
-                    "Atlantic/Reykjavik", "Africa/Abidjan"]
+WINTER_UTC_ZONES = [
+    "UTC",
+    "Europe/London",
+    "Europe/Lisbon",
+    "Europe/Dublin",
+    "Atlantic/Reykjavik",
+    "Africa/Abidjan",
+]
 """Zones at UTC+0 in December: their 10:00 is the same instant, so everyone is due at once."""
 
 
@@ -78,16 +84,26 @@ def build_store(data_dir: Path, subscribers: int) -> list[int]:
             chat["leads"] = [*chat["leads"], 0]
         chats.append(chat)
     snapshot = data_dir.parent / "seed.json"
-    snapshot.write_text(json.dumps({"format": SNAPSHOT_FORMAT, "version": SNAPSHOT_VERSION,
-                                    "chats": chats, "deliveries": {}, "events": [],
-                                    "meta": {}}))
+    snapshot.write_text(
+        json.dumps(
+            {
+                "format": SNAPSHOT_FORMAT,
+                "version": SNAPSHOT_VERSION,
+                "chats": chats,
+                "deliveries": {},
+                "events": [],
+                "meta": {},
+            }
+        )
+    )
     restore_snapshot(data_dir, snapshot)
     snapshot.unlink()
     return [chat["chat_id"] for chat in chats]
 
 
-def seed_subscribers(work: Path, data_dir: Path, subscribers: int, day: date,
-                     due: str) -> tuple[list[int], int]:
+def seed_subscribers(
+    work: Path, data_dir: Path, subscribers: int, day: date, due: str
+) -> tuple[list[int], int]:
     """The bench store in ``data_dir``, the chat ids in ``work/expected.json`` (the emulator
     checks against them), and one line saying what falls due: (ids, reminders per chat)."""
     began = time.monotonic()
@@ -95,8 +111,11 @@ def seed_subscribers(work: Path, data_dir: Path, subscribers: int, day: date,
     (work / "expected.json").write_text(json.dumps(ids))
     per_chat = expected_per_chat(data_dir, day)
     took = time.monotonic() - began
-    print(f"  {len(ids):,} subscribers, {per_chat} reminders each at {due} "
-          f"UTC: {per_chat * len(ids):,} messages (store built in {took:.1f} s)", flush=True)
+    print(
+        f"  {len(ids):,} subscribers, {per_chat} reminders each at {due} "
+        f"UTC: {per_chat * len(ids):,} messages (store built in {took:.1f} s)",
+        flush=True,
+    )
     return ids, per_chat
 
 
@@ -110,27 +129,55 @@ def expected_per_chat(data_dir: Path, day: date) -> int:
     moment = datetime(day.year, day.month, day.day, 10, tzinfo=UTC)
     cards = [card for card in load_content().cards.values() if card.kind == "anniversary"]
     sample = store.subscribers()[:200]
-    counts = {len(digests(due_between([chat], cards, [], moment.replace(hour=9), moment)))
-              for chat in sample}
+    counts = {
+        len(digests(due_between([chat], cards, [], moment.replace(hour=9), moment)))
+        for chat in sample
+    }
     if len(counts) != 1:
         raise SystemExit(f"subscribers are due different numbers of reminders: {counts}")
     return counts.pop()
 
 
-def fan_out(name: str, work: Path, seed_dir: Path, args: argparse.Namespace, *, rate: float,
-            paid: bool, goals: list[int], per_chat: int, at: datetime) -> dict:
+def fan_out(
+    name: str,
+    work: Path,
+    seed_dir: Path,
+    args: argparse.Namespace,
+    *,
+    rate: float,
+    paid: bool,
+    goals: list[int],
+    per_chat: int,
+    at: datetime,
+) -> dict:
     """One fan-out on a fresh copy of the store, the bot stopped when the emulator has seen
     each of ``goals`` messages (and started again between them); returns the figures."""
     data_dir = work / f"data-{name}"
     shutil.copytree(seed_dir, data_dir)
     emulator, url = start_emulator(work, "--seed", "1")
-    arguments = ["--kind", "real", "--api-url", url, "--token", TOKEN, "--data-dir",
-                 str(data_dir), "--rate", str(rate), "--at", at.isoformat(),
-                 *(["--paid"] if paid else [])]
+    arguments = [
+        "--kind",
+        "real",
+        "--api-url",
+        url,
+        "--token",
+        TOKEN,
+        "--data-dir",
+        str(data_dir),
+        "--rate",
+        str(rate),
+        "--at",
+        at.isoformat(),
+        *(["--paid"] if paid else []),
+    ]
     segments, stalled, cpu, peak_rss, readiness = [], False, 0.0, 0.0, []
     try:
-        emulator.request("rate_limit", global_per_second=FREE_RATE, per_group_per_minute=20,
-                         paid_per_second=PAID_RATE)
+        emulator.request(
+            "rate_limit",
+            global_per_second=FREE_RATE,
+            per_group_per_minute=20,
+            paid_per_second=PAID_RATE,
+        )
         emulator.request("track")
         for number, goal in enumerate(goals):
             began = time.monotonic()
@@ -138,8 +185,11 @@ def fan_out(name: str, work: Path, seed_dir: Path, args: argparse.Namespace, *, 
             try:
                 ready = bot.receive(300)
                 readiness.append(time.monotonic() - began)
-                print(f"  {name}: bot {'re' if number else ''}started, ready in "
-                      f"{readiness[-1]:.1f} s ({ready['timings']['chats']:,} chats)", flush=True)
+                print(
+                    f"  {name}: bot {'re' if number else ''}started, ready in "
+                    f"{readiness[-1]:.1f} s ({ready['timings']['chats']:,} chats)",
+                    flush=True,
+                )
                 cpu_before = cpu_seconds(bot.pid) or 0.0
                 stalled = wait_for_messages(emulator, goal, args.stall)
                 cpu += (cpu_seconds(bot.pid) or 0.0) - cpu_before
@@ -151,38 +201,68 @@ def fan_out(name: str, work: Path, seed_dir: Path, args: argparse.Namespace, *, 
             segments.append(emulator.request("count")["messages"])
             if stalled:
                 break
-        summary = emulator.request("summary", timeout=300, expected=str(work / "expected.json"),
-                                   per_chat=per_chat, cuts=segments)
+        summary = emulator.request(
+            "summary",
+            timeout=300,
+            expected=str(work / "expected.json"),
+            per_chat=per_chat,
+            cuts=segments,
+        )
         summary["emulator"] = emulator.request("stats")
     finally:
         emulator.close()
         shutil.rmtree(data_dir, ignore_errors=True)
     sending = sum(last - first for first, last, _ in summary["spans"])
     summary.update(
-        rate=rate, goal=goals[-1], stalled=stalled, peak_rss_mb=peak_rss, ready_s=readiness,
-        delivery_counts=stopped["delivery_counts"], restarts=len(segments) - 1,
+        rate=rate,
+        goal=goals[-1],
+        stalled=stalled,
+        peak_rss_mb=peak_rss,
+        ready_s=readiness,
+        delivery_counts=stopped["delivery_counts"],
+        restarts=len(segments) - 1,
         sustained=(summary["messages"] - len(segments)) / sending if sending else 0.0,
-        bot_cpu=cpu / sending if sending else None)
+        bot_cpu=cpu / sending if sending else None,
+    )
     return summary
 
 
-def bare_ceiling(work: Path, messages: int, args: argparse.Namespace,
-                 processes: int = 1) -> float:
+def bare_ceiling(work: Path, messages: int, args: argparse.Namespace, processes: int = 1) -> float:
     """Messages/s bare PTB Bots reach together against the same emulator (``processes`` of
     them, each sending ``messages``): this machine's ceiling."""
     emulator, url = start_emulator(work, "--seed", "1")
     senders = []
     try:
-        emulator.request("rate_limit", global_per_second=FREE_RATE, per_group_per_minute=20,
-                         paid_per_second=PAID_RATE)
+        emulator.request(
+            "rate_limit",
+            global_per_second=FREE_RATE,
+            per_group_per_minute=20,
+            paid_per_second=PAID_RATE,
+        )
         emulator.request("track")
         for number in range(processes):
-            senders.append(Child("bot_proc.py", [
-                "--kind", "sender", "--api-url", url, "--token", TOKEN,
-                "--messages", str(messages), "--first-chat", str(3_000_000 + number * messages),
-                "--workers", str(args.ceiling_workers),
-                *(["--pool", str(args.pool)] if args.pool else []),
-                *(["--json-body"] if args.json_body else [])], work / f"sender-{number}.log"))
+            senders.append(
+                Child(
+                    "bot_proc.py",
+                    [
+                        "--kind",
+                        "sender",
+                        "--api-url",
+                        url,
+                        "--token",
+                        TOKEN,
+                        "--messages",
+                        str(messages),
+                        "--first-chat",
+                        str(3_000_000 + number * messages),
+                        "--workers",
+                        str(args.ceiling_workers),
+                        *(["--pool", str(args.pool)] if args.pool else []),
+                        *(["--json-body"] if args.json_body else []),
+                    ],
+                    work / f"sender-{number}.log",
+                )
+            )
         for sender in senders:
             sender.receive(120)
         for sender in senders:
@@ -217,29 +297,49 @@ def report(name: str, result: dict, limit: float, *, complete: bool) -> bool:
     log = result["delivery_counts"] or {}
     doubtful = log.get("pending", 0) + log.get("uncertain", 0)
     restarts = f", bot restarted {result['restarts']}x" if result["restarts"] else ""
-    print(f"\n{name}: {result['messages']:,} messages to {result['chats']:,} chats in "
-          f"{result['last'] - result['first']:.1f} s{restarts}")
+    print(
+        f"\n{name}: {result['messages']:,} messages to {result['chats']:,} chats in "
+        f"{result['last'] - result['first']:.1f} s{restarts}"
+    )
     show_row("sustained rate (messages/s)", f"{result['sustained']:,.1f}")
     show_row("share of the limit", f"{share:.3f}", f">= {TARGET_SHARE}", share >= TARGET_SHARE)
     if windows:
-        show_row("slowest / fastest 10 s window (msg/s)", f"{min(windows):,.0f} / "
-                 f"{max(windows):,.0f}")
-    show_row("429 answers provoked", f"{result['too_many_requests']:,}",
-             "0" if limit == FREE_RATE else "", result["too_many_requests"] == 0
-             if limit == FREE_RATE else None)
-    show_row("(chat, message) pairs sent twice", f"{result['duplicated_pairs']:,}", "0",
-             result["duplicated_pairs"] == 0)
-    show_row("delivery log: sent / failed / in doubt",
-             f"{log.get('sent', 0):,} / {log.get('failed', 0):,} / {doubtful:,}")
+        show_row(
+            "slowest / fastest 10 s window (msg/s)", f"{min(windows):,.0f} / {max(windows):,.0f}"
+        )
+    show_row(
+        "429 answers provoked",
+        f"{result['too_many_requests']:,}",
+        "0" if limit == FREE_RATE else "",
+        result["too_many_requests"] == 0 if limit == FREE_RATE else None,
+    )
+    show_row(
+        "(chat, message) pairs sent twice",
+        f"{result['duplicated_pairs']:,}",
+        "0",
+        result["duplicated_pairs"] == 0,
+    )
+    show_row(
+        "delivery log: sent / failed / in doubt",
+        f"{log.get('sent', 0):,} / {log.get('failed', 0):,} / {doubtful:,}",
+    )
     ok = share >= TARGET_SHARE and result["duplicated_pairs"] == 0 and not doubtful
     if limit == FREE_RATE:
         ok = ok and result["too_many_requests"] == 0
     if complete:
-        reached = (result["missing_chats"] == 0 and result["short_chats"] == 0
-                   and result["unexpected_chats"] == 0 and not result["stalled"])
-        show_row("subscribers missed / short / unexpected",
-                 f"{result['missing_chats']:,} / {result['short_chats']:,} / "
-                 f"{result['unexpected_chats']:,}", "0", reached)
+        reached = (
+            result["missing_chats"] == 0
+            and result["short_chats"] == 0
+            and result["unexpected_chats"] == 0
+            and not result["stalled"]
+        )
+        show_row(
+            "subscribers missed / short / unexpected",
+            f"{result['missing_chats']:,} / {result['short_chats']:,} / "
+            f"{result['unexpected_chats']:,}",
+            "0",
+            reached,
+        )
         ok = ok and reached
     show_row("bot peak RSS (MB)", f"{result['peak_rss_mb']:.0f}")
     if result["bot_cpu"] is not None:
@@ -255,36 +355,81 @@ def report(name: str, result: dict, limit: float, *, complete: bool) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=100_000)
-    parser.add_argument("--free-messages", type=int, default=2_400,
-                        help="messages sampled at 30/s (0: the whole fan-out, ~2 hours)")
-    parser.add_argument("--paid-messages", type=int, default=20_000,
-                        help="messages sampled at 1,000/s unless --full")
-    parser.add_argument("--full", action="store_true",
-                        help="send the whole paid fan-out and check every subscriber")
-    parser.add_argument("--restart-after", type=int, default=0,
-                        help="stop and restart the bot after this many paid messages")
-    parser.add_argument("--ceiling-processes", type=int, default=1,
-                        help="also measure this many bare senders sending at once")
-    parser.add_argument("--ceiling", type=int, default=10_000,
-                        help="messages a bare PTB sender sends after the paid run, to show "
-                             "this machine's ceiling (0: skip)")
-    parser.add_argument("--ceiling-workers", type=int, default=64,
-                        help="messages each bare sender keeps in flight")
-    parser.add_argument("--ceiling-only", action="store_true",
-                        help="measure only the bare senders (with --ceiling)")
+    parser.add_argument(
+        "--free-messages",
+        type=int,
+        default=2_400,
+        help="messages sampled at 30/s (0: the whole fan-out, ~2 hours)",
+    )
+    parser.add_argument(
+        "--paid-messages",
+        type=int,
+        default=20_000,
+        help="messages sampled at 1,000/s unless --full",
+    )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="send the whole paid fan-out and check every subscriber",
+    )
+    parser.add_argument(
+        "--restart-after",
+        type=int,
+        default=0,
+        help="stop and restart the bot after this many paid messages",
+    )
+    parser.add_argument(
+        "--ceiling-processes",
+        type=int,
+        default=1,
+        help="also measure this many bare senders sending at once",
+    )
+    parser.add_argument(
+        "--ceiling",
+        type=int,
+        default=10_000,
+        help="messages a bare PTB sender sends after the paid run, to show "
+        "this machine's ceiling (0: skip)",
+    )
+    parser.add_argument(
+        "--ceiling-workers", type=int, default=64, help="messages each bare sender keeps in flight"
+    )
+    parser.add_argument(
+        "--ceiling-only",
+        action="store_true",
+        help="measure only the bare senders (with --ceiling)",
+    )
     parser.add_argument("--skip-free", action="store_true")
     parser.add_argument("--skip-paid", action="store_true")
-    parser.add_argument("--free-rate", type=float, default=FREE_RATE,
-                        help="the bot's broadcast_rate in the free run (the limit stays 30/s)")
-    parser.add_argument("--paid-rate", type=float, default=PAID_RATE,
-                        help="the bot's broadcast_rate in the paid run (the limit stays 1000/s)")
-    parser.add_argument("--pool", type=int, default=0,
-                        help="the bare sender's HTTP connection pool size (PTB: 256)")
-    parser.add_argument("--json-body", action="store_true",
-                        help="the bare sender posts JSON bodies as the bot does "
-                             "(bot/transport.py)")
-    parser.add_argument("--stall", type=float, default=60.0,
-                        help="give up after this many seconds without a message")
+    parser.add_argument(
+        "--free-rate",
+        type=float,
+        default=FREE_RATE,
+        help="the bot's broadcast_rate in the free run (the limit stays 30/s)",
+    )
+    parser.add_argument(
+        "--paid-rate",
+        type=float,
+        default=PAID_RATE,
+        help="the bot's broadcast_rate in the paid run (the limit stays 1000/s)",
+    )
+    parser.add_argument(
+        "--pool",
+        type=int,
+        default=0,
+        help="the bare sender's HTTP connection pool size (PTB: 256)",
+    )
+    parser.add_argument(
+        "--json-body",
+        action="store_true",
+        help="the bare sender posts JSON bodies as the bot does (bot/transport.py)",
+    )
+    parser.add_argument(
+        "--stall",
+        type=float,
+        default=60.0,
+        help="give up after this many seconds without a message",
+    )
     args = parser.parse_args()
     day = next_sixteenth_december()
     at = datetime(day.year, day.month, day.day, 10, 0, 5, tzinfo=UTC)
@@ -293,38 +438,71 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-b2-") as temporary:
         work = Path(temporary)
         seed_dir = work / "seed"
-        ids, per_chat = seed_subscribers(work, seed_dir, args.subscribers, day,
-                                         f"{at:%Y-%m-%d} 10:00")
+        ids, per_chat = seed_subscribers(
+            work, seed_dir, args.subscribers, day, f"{at:%Y-%m-%d} 10:00"
+        )
         expected = per_chat * len(ids)
         if not args.skip_free and not args.ceiling_only:
-            free = fan_out("free", work, seed_dir, args, rate=args.free_rate, paid=False,
-                           goals=[min(args.free_messages or expected, expected)],
-                           per_chat=per_chat, at=at)
-            ok &= report(f"Free tier, {FREE_RATE:.0f}/s"
-                         + (f" (first {free['goal']:,} messages)" if free["goal"] < expected
-                            else ""), free, FREE_RATE, complete=free["goal"] >= expected)
+            free = fan_out(
+                "free",
+                work,
+                seed_dir,
+                args,
+                rate=args.free_rate,
+                paid=False,
+                goals=[min(args.free_messages or expected, expected)],
+                per_chat=per_chat,
+                at=at,
+            )
+            ok &= report(
+                f"Free tier, {FREE_RATE:.0f}/s"
+                + (f" (first {free['goal']:,} messages)" if free["goal"] < expected else ""),
+                free,
+                FREE_RATE,
+                complete=free["goal"] >= expected,
+            )
         if args.ceiling_only:
-            show_row("bare PTB sender, same emulator (msg/s)",
-                     f"{bare_ceiling(work, args.ceiling, args):,.1f}")
+            show_row(
+                "bare PTB sender, same emulator (msg/s)",
+                f"{bare_ceiling(work, args.ceiling, args):,.1f}",
+            )
         elif not args.skip_paid:
             goal = expected if args.full else min(args.paid_messages, expected)
             goals = [n for n in (args.restart_after,) if 0 < n < goal] + [goal]
-            paid = fan_out("paid", work, seed_dir, args, rate=args.paid_rate, paid=True,
-                           goals=goals, per_chat=per_chat, at=at)
-            ok &= report(f"Paid broadcast, {PAID_RATE:,.0f}/s"
-                         + (" (whole fan-out)" if goal >= expected
-                            else f" (first {goal:,} messages)"), paid, PAID_RATE,
-                         complete=goal >= expected)
+            paid = fan_out(
+                "paid",
+                work,
+                seed_dir,
+                args,
+                rate=args.paid_rate,
+                paid=True,
+                goals=goals,
+                per_chat=per_chat,
+                at=at,
+            )
+            ok &= report(
+                f"Paid broadcast, {PAID_RATE:,.0f}/s"
+                + (" (whole fan-out)" if goal >= expected else f" (first {goal:,} messages)"),
+                paid,
+                PAID_RATE,
+                complete=goal >= expected,
+            )
             if args.ceiling:
                 ceiling = bare_ceiling(work, args.ceiling, args)
                 show_row("bare PTB sender, same emulator (msg/s)", f"{ceiling:,.1f}")
                 share = paid["sustained"] / ceiling
-                show_row("bot's paid rate / bare sender's", f"{share:.2f}",
-                         f">= {CEILING_SHARE}", share >= CEILING_SHARE)
+                show_row(
+                    "bot's paid rate / bare sender's",
+                    f"{share:.2f}",
+                    f">= {CEILING_SHARE}",
+                    share >= CEILING_SHARE,
+                )
                 if args.ceiling_processes > 1:
                     together = bare_ceiling(work, args.ceiling, args, args.ceiling_processes)
-                    show_row(f"{args.ceiling_processes} bare senders at once (msg/s)",
-                             f"{together:,.1f}")
+                    show_row(
+                        f"{args.ceiling_processes} bare senders at once (msg/s)",
+                        f"{together:,.1f}",
+                    )
     return 0 if ok else 1
 
 

@@ -47,35 +47,61 @@ def prime(data_dir: Path) -> None:
     store._close()
 
 
-def one_start(number: int, url: str, data_dir: Path, emulator: Child, work: Path,
-              settle: float) -> dict:
+def one_start(
+    number: int, url: str, data_dir: Path, emulator: Child, work: Path, settle: float
+) -> dict:
     emulator.request("mark")
     spawned = time.monotonic()
-    bot = Child("bot_proc.py", ["--kind", "real", "--api-url", url, "--token", TOKEN,
-                                "--data-dir", str(data_dir), "--at", QUIET_MOMENT.isoformat()],
-                work / f"bot-{number}.log")
+    bot = Child(
+        "bot_proc.py",
+        [
+            "--kind",
+            "real",
+            "--api-url",
+            url,
+            "--token",
+            TOKEN,
+            "--data-dir",
+            str(data_dir),
+            "--at",
+            QUIET_MOMENT.isoformat(),
+        ],
+        work / f"bot-{number}.log",
+    )
     try:
         ready = bot.receive(120)
         first_poll = emulator.request("first_poll")["at"]
-        answers = [emulator.request("ask", text=text, chat_id=4242, lang=lang)
-                   for text, lang in (("/start", "en"), ("/prisoner Tuletaeva", "ru"))]
+        answers = [
+            emulator.request("ask", text=text, chat_id=4242, lang=lang)
+            for text, lang in (("/start", "en"), ("/prisoner Tuletaeva", "ru"))
+        ]
         time.sleep(settle)
         running_rss = peak_rss_mb(bot.pid)
         bot.send({"cmd": "stop"})
         stopped = bot.receive(120)
     finally:
         bot.close()
-    return {"cold_start_s": first_poll - spawned, "timings": ready["timings"],
-            "ready_s": ready["timings"]["ready_s"], "rss_at_ready_mb": ready["peak_rss_mb"],
-            "peak_rss_mb": stopped["peak_rss_mb"], "running_rss_mb": running_rss,
-            "first_answer_s": answers[0]["seconds"], "answers": [a["text"] for a in answers]}
+    return {
+        "cold_start_s": first_poll - spawned,
+        "timings": ready["timings"],
+        "ready_s": ready["timings"]["ready_s"],
+        "rss_at_ready_mb": ready["peak_rss_mb"],
+        "peak_rss_mb": stopped["peak_rss_mb"],
+        "running_rss_mb": running_rss,
+        "first_answer_s": answers[0]["seconds"],
+        "answers": [a["text"] for a in answers],
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--starts", type=int, default=3, help="cold starts to measure")
-    parser.add_argument("--settle", type=float, default=8.0,
-                        help="seconds the bot runs after start before it is stopped")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=8.0,
+        help="seconds the bot runs after start before it is stopped",
+    )
     args = parser.parse_args()
     print(f"B3 cold start - {machine()}")
     with tempfile.TemporaryDirectory(prefix="bench-b3-") as temporary:
@@ -85,8 +111,11 @@ def main() -> int:
         build(data_dir)
         prime(data_dir)
         size = sum(path.stat().st_size for path in data_dir.glob("*.json")) / 1e6
-        print(f"  store of {SUBSCRIBERS:,} subscribers built in {time.monotonic() - began:.1f} s"
-              f" ({size:.1f} MB of data files)", flush=True)
+        print(
+            f"  store of {SUBSCRIBERS:,} subscribers built in {time.monotonic() - began:.1f} s"
+            f" ({size:.1f} MB of data files)",
+            flush=True,
+        )
         emulator, url = start_emulator(work)
         results = []
         try:
@@ -94,12 +123,14 @@ def main() -> int:
                 result = one_start(number, url, data_dir, emulator, work, args.settle)
                 results.append(result)
                 timings = result["timings"]
-                print(f"  start {number + 1}: ready in {result['cold_start_s']:.2f} s (imports "
-                      f"{timings['imports_s']:.2f}, store {timings['store_open_s']:.2f}, setup "
-                      f"{timings['setup_s']:.2f}); peak RSS {result['peak_rss_mb']:.0f} MB (after "
-                      f"store open {timings['peak_rss_store_mb']:.0f}, after setup "
-                      f"{timings['peak_rss_setup_mb']:.0f})",
-                      flush=True)
+                print(
+                    f"  start {number + 1}: ready in {result['cold_start_s']:.2f} s (imports "
+                    f"{timings['imports_s']:.2f}, store {timings['store_open_s']:.2f}, setup "
+                    f"{timings['setup_s']:.2f}); peak RSS {result['peak_rss_mb']:.0f} MB (after "
+                    f"store open {timings['peak_rss_store_mb']:.0f}, after setup "
+                    f"{timings['peak_rss_setup_mb']:.0f})",
+                    flush=True,
+                )
         finally:
             emulator.close()
     return report(results)
@@ -114,8 +145,12 @@ def report(results: list[dict]) -> int:
         return statistics.median(r["timings"][key] for r in results)
 
     print("\nResults")
-    show_row("cold start to first getUpdates (s), median", f"{median:.2f}",
-             f"<= {TARGET_START_S:.0f}", median <= TARGET_START_S)
+    show_row(
+        "cold start to first getUpdates (s), median",
+        f"{median:.2f}",
+        f"<= {TARGET_START_S:.0f}",
+        median <= TARGET_START_S,
+    )
     show_row("  slowest start (s)", f"{max(starts):.2f}")
     show_row("  Python imports (s)", f"{phase('imports_s'):.2f}")
     show_row("  store open, 100k chats (s)", f"{phase('store_open_s'):.2f}")
@@ -123,10 +158,16 @@ def report(results: list[dict]) -> int:
     show_row("  start_application returned (s)", f"{phase('ready_s'):.2f}")
     first_answer = statistics.median(r["first_answer_s"] for r in results)
     show_row("first answer after ready (s)", f"{first_answer:.2f}")
-    show_row("peak RSS when start_application returned (MB)",
-             f"{max(r['rss_at_ready_mb'] for r in results):.0f}")
-    show_row("peak RSS of the bot process (MB)", f"{rss:.0f}", f"<= {TARGET_RSS_MB:.0f}",
-             rss <= TARGET_RSS_MB)
+    show_row(
+        "peak RSS when start_application returned (MB)",
+        f"{max(r['rss_at_ready_mb'] for r in results):.0f}",
+    )
+    show_row(
+        "peak RSS of the bot process (MB)",
+        f"{rss:.0f}",
+        f"<= {TARGET_RSS_MB:.0f}",
+        rss <= TARGET_RSS_MB,
+    )
     return 0 if median <= TARGET_START_S and rss <= TARGET_RSS_MB else 1
 
 

@@ -48,22 +48,43 @@ LATENCY_FLOOR = 0.25
 
 
 def people(emulator: Child, rate: float, seconds: float, block: int) -> dict:
-    return emulator.request("people", timeout=seconds + 90, rate=rate, seconds=seconds,
-                            first_chat=PEOPLE_FROM + block * 100_000, seed=block)
+    return emulator.request(
+        "people",
+        timeout=seconds + 90,
+        rate=rate,
+        seconds=seconds,
+        first_chat=PEOPLE_FROM + block * 100_000,
+        seed=block,
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=100_000)
     parser.add_argument("--rates", default="5,10,20", help="commands a second, comma-separated")
-    parser.add_argument("--idle-seconds", type=float, default=20.0,
-                        help="seconds of commands per rate before 10:00")
-    parser.add_argument("--window", type=float, default=60.0,
-                        help="seconds of commands per rate during the fan-out")
-    parser.add_argument("--full", action="store_true",
-                        help="let the whole fan-out finish and check every subscriber")
-    parser.add_argument("--stall", type=float, default=120.0,
-                        help="with --full: give up after this many seconds without a message")
+    parser.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=20.0,
+        help="seconds of commands per rate before 10:00",
+    )
+    parser.add_argument(
+        "--window",
+        type=float,
+        default=60.0,
+        help="seconds of commands per rate during the fan-out",
+    )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="let the whole fan-out finish and check every subscriber",
+    )
+    parser.add_argument(
+        "--stall",
+        type=float,
+        default=120.0,
+        help="with --full: give up after this many seconds without a message",
+    )
     args = parser.parse_args()
     rates = [float(rate) for rate in args.rates.split(",")]
     day = next_sixteenth_december()
@@ -75,20 +96,37 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-b4-") as temporary:
         work = Path(temporary)
         data_dir = work / "data"
-        ids, per_chat = seed_subscribers(work, data_dir, args.subscribers, day,
-                                         f"{due:%Y-%m-%d %H:%M}")
+        ids, per_chat = seed_subscribers(
+            work, data_dir, args.subscribers, day, f"{due:%Y-%m-%d %H:%M}"
+        )
         expected = per_chat * len(ids)
         emulator, url = start_emulator(work, "--seed", "1")
         bot = None
         try:
             emulator.request("rate_limit", global_per_second=BUDGET, per_group_per_minute=20)
             emulator.request("track")
-            bot = Child("bot_proc.py", ["--kind", "real", "--api-url", url, "--token", TOKEN,
-                                        "--data-dir", str(data_dir), "--at", at.isoformat()],
-                        work / "bot.log")
+            bot = Child(
+                "bot_proc.py",
+                [
+                    "--kind",
+                    "real",
+                    "--api-url",
+                    url,
+                    "--token",
+                    TOKEN,
+                    "--data-dir",
+                    str(data_dir),
+                    "--at",
+                    at.isoformat(),
+                ],
+                work / "bot.log",
+            )
             bot.receive(300)
-            print(f"  bot ready; its clock reaches 10:00 in about {idle_total + 45:.0f} s "
-                  "after it started", flush=True)
+            print(
+                f"  bot ready; its clock reaches 10:00 in about {idle_total + 45:.0f} s "
+                "after it started",
+                flush=True,
+            )
             people(emulator, 5, 4, 99)  # warm-up: the first answers build caches
             idle = {}
             for block, rate in enumerate(rates):
@@ -106,73 +144,127 @@ def main() -> int:
             for block, rate in enumerate(rates, start=len(rates)):
                 during[rate] = people(emulator, rate, args.window, block)
                 d = during[rate]
-                print(f"  during the fan-out, {rate:g}/s: p95 {d['p95_s']:.3f} s, fan-out "
-                      f"{d['fan_out_per_s']:.1f}/s, total {d['total_per_s']:.1f}/s", flush=True)
+                print(
+                    f"  during the fan-out, {rate:g}/s: p95 {d['p95_s']:.3f} s, fan-out "
+                    f"{d['fan_out_per_s']:.1f}/s, total {d['total_per_s']:.1f}/s",
+                    flush=True,
+                )
             stalled = False
             if args.full:
                 stalled = wait_for_messages(emulator, expected, args.stall)
             bot.send({"cmd": "stop"})
             stopped = bot.receive(600)
-            summary = emulator.request("summary", timeout=300,
-                                       expected=str(work / "expected.json"), per_chat=per_chat)
+            summary = emulator.request(
+                "summary", timeout=300, expected=str(work / "expected.json"), per_chat=per_chat
+            )
         finally:
             if bot is not None:
                 bot.close()
             emulator.close()
 
-    print(f"\nReplies (commands from distinct chats; latency from update queued to answer "
-          f"recorded), budget {BUDGET:.0f} messages/s")
+    print(
+        f"\nReplies (commands from distinct chats; latency from update queued to answer "
+        f"recorded), budget {BUDGET:.0f} messages/s"
+    )
     for rate in rates:
         i, d = idle[rate], during[rate]
         bound = max(LATENCY_FLOOR, 3 * i["p95_s"])
         met = d["p95_s"] is not None and d["p95_s"] <= bound and not d["timeouts"]
         ok &= met
-        show_row(f"{rate:g}/s idle: p50 / p95 / p99 (s)",
-                 f"{i['p50_s']:.3f} / {i['p95_s']:.3f} / {i['p99_s']:.3f}")
-        show_row(f"{rate:g}/s during: p50 / p95 / p99 (s)",
-                 f"{d['p50_s']:.3f} / {d['p95_s']:.3f} / {d['p99_s']:.3f}",
-                 f"p95 <= {bound:.3f}", met)
-        total_ok = (d["total_per_s"] >= TOTAL_SHARE * BUDGET
-                    and d["busiest_second"] <= BUDGET)
+        show_row(
+            f"{rate:g}/s idle: p50 / p95 / p99 (s)",
+            f"{i['p50_s']:.3f} / {i['p95_s']:.3f} / {i['p99_s']:.3f}",
+        )
+        show_row(
+            f"{rate:g}/s during: p50 / p95 / p99 (s)",
+            f"{d['p50_s']:.3f} / {d['p95_s']:.3f} / {d['p99_s']:.3f}",
+            f"p95 <= {bound:.3f}",
+            met,
+        )
+        total_ok = d["total_per_s"] >= TOTAL_SHARE * BUDGET and d["busiest_second"] <= BUDGET
         ok &= total_ok
-        show_row(f"{rate:g}/s during: fan-out / replies / total (msg/s)",
-                 f"{d['fan_out_per_s']:.1f} / {d['replies_per_s']:.1f} / "
-                 f"{d['total_per_s']:.1f}", f">= {TOTAL_SHARE * BUDGET:.1f}", total_ok)
-        show_row(f"{rate:g}/s during: busiest second (messages)", f"{d['busiest_second']}",
-                 f"<= {BUDGET:.0f}", d["busiest_second"] <= BUDGET)
+        show_row(
+            f"{rate:g}/s during: fan-out / replies / total (msg/s)",
+            f"{d['fan_out_per_s']:.1f} / {d['replies_per_s']:.1f} / {d['total_per_s']:.1f}",
+            f">= {TOTAL_SHARE * BUDGET:.1f}",
+            total_ok,
+        )
+        show_row(
+            f"{rate:g}/s during: busiest second (messages)",
+            f"{d['busiest_second']}",
+            f"<= {BUDGET:.0f}",
+            d["busiest_second"] <= BUDGET,
+        )
         if d["timeouts"] or i["timeouts"]:
-            show_row(f"{rate:g}/s: commands unanswered in 30 s", f"{i['timeouts']} idle, "
-                     f"{d['timeouts']} during", "0", False)
+            show_row(
+                f"{rate:g}/s: commands unanswered in 30 s",
+                f"{i['timeouts']} idle, {d['timeouts']} during",
+                "0",
+                False,
+            )
     log = stopped["delivery_counts"] or {}
     doubtful = log.get("pending", 0) + log.get("uncertain", 0)
-    print(f"\nFan-out: {summary['messages']:,} messages to {summary['chats']:,} chats"
-          + ("" if args.full else " (a window of it: --full sends all)"))
-    show_row("429 answers provoked", f"{summary['too_many_requests']:,}", "0",
-             summary["too_many_requests"] == 0)
-    show_row("(chat, message) pairs sent twice", f"{summary['duplicated_pairs']:,}", "0",
-             summary["duplicated_pairs"] == 0)
+    print(
+        f"\nFan-out: {summary['messages']:,} messages to {summary['chats']:,} chats"
+        + ("" if args.full else " (a window of it: --full sends all)")
+    )
+    show_row(
+        "429 answers provoked",
+        f"{summary['too_many_requests']:,}",
+        "0",
+        summary["too_many_requests"] == 0,
+    )
+    show_row(
+        "(chat, message) pairs sent twice",
+        f"{summary['duplicated_pairs']:,}",
+        "0",
+        summary["duplicated_pairs"] == 0,
+    )
     matches = log.get("sent", 0) == summary["messages"]
-    show_row("delivery log sent / emulator got", f"{log.get('sent', 0):,} / "
-             f"{summary['messages']:,}", "equal", matches)
-    show_row("delivery log failed / in doubt", f"{log.get('failed', 0):,} / {doubtful:,}",
-             "0 / 0", not doubtful and not log.get("failed"))
-    ok &= (summary["too_many_requests"] == 0 and summary["duplicated_pairs"] == 0
-           and matches and not doubtful)
+    show_row(
+        "delivery log sent / emulator got",
+        f"{log.get('sent', 0):,} / {summary['messages']:,}",
+        "equal",
+        matches,
+    )
+    show_row(
+        "delivery log failed / in doubt",
+        f"{log.get('failed', 0):,} / {doubtful:,}",
+        "0 / 0",
+        not doubtful and not log.get("failed"),
+    )
+    ok &= (
+        summary["too_many_requests"] == 0
+        and summary["duplicated_pairs"] == 0
+        and matches
+        and not doubtful
+    )
     if args.full:
-        reached = (summary["missing_chats"] == 0 and summary["short_chats"] == 0
-                   and summary["unexpected_chats"] == 0 and not stalled)
-        show_row("subscribers missed / short / unexpected",
-                 f"{summary['missing_chats']:,} / {summary['short_chats']:,} / "
-                 f"{summary['unexpected_chats']:,}", "0", reached)
+        reached = (
+            summary["missing_chats"] == 0
+            and summary["short_chats"] == 0
+            and summary["unexpected_chats"] == 0
+            and not stalled
+        )
+        show_row(
+            "subscribers missed / short / unexpected",
+            f"{summary['missing_chats']:,} / {summary['short_chats']:,} / "
+            f"{summary['unexpected_chats']:,}",
+            "0",
+            reached,
+        )
         ok &= reached
     else:
-        show_row("subscribers outside the store reached", f"{summary['unexpected_chats']:,}",
-                 "0", summary["unexpected_chats"] == 0)
+        show_row(
+            "subscribers outside the store reached",
+            f"{summary['unexpected_chats']:,}",
+            "0",
+            summary["unexpected_chats"] == 0,
+        )
         ok &= summary["unexpected_chats"] == 0
     show_row("bot peak RSS (MB)", f"{stopped['peak_rss_mb']:.0f}")
     if summary["violation_count"]:
-        show_row("requests the Bot API would reject", f"{summary['violation_count']}", "0",
-                 False)
+        show_row("requests the Bot API would reject", f"{summary['violation_count']}", "0", False)
         print("   ", summary["violations"])
         ok = False
     return 0 if ok else 1

@@ -42,16 +42,35 @@ NOW = datetime(2026, 12, 16, 10, 5, tzinfo=UTC)
 
 
 def build(data_dir: Path, subscribers: int) -> None:
-    chats = [{"chat_id": 1_000_000 + n, "chat_type": "private", "language": "en",
-              "timezone": "UTC", "hour": 10, "subscribed": True, "topics": "dec16",
-              "cities": [], "leads": [0]} for n in range(subscribers)]
+    chats = [
+        {
+            "chat_id": 1_000_000 + n,
+            "chat_type": "private",
+            "language": "en",
+            "timezone": "UTC",
+            "hour": 10,
+            "subscribed": True,
+            "topics": "dec16",
+            "cities": [],
+            "leads": [0],
+        }
+        for n in range(subscribers)
+    ]
     day = int(DUE.timestamp() // 86400)
     rows = {str(chat["chat_id"]): "sent" for chat in chats}
     snapshot = data_dir.parent / "seed.json"
-    snapshot.write_text(json.dumps({
-        "format": SNAPSHOT_FORMAT, "version": SNAPSHOT_VERSION, "chats": chats,
-        "deliveries": {"d:2026-12-16": {"day": day, "rows": rows}}, "events": [],
-        "meta": {jobs.LOG_FORMAT: 2}}))
+    snapshot.write_text(
+        json.dumps(
+            {
+                "format": SNAPSHOT_FORMAT,
+                "version": SNAPSHOT_VERSION,
+                "chats": chats,
+                "deliveries": {"d:2026-12-16": {"day": day, "rows": rows}},
+                "events": [],
+                "meta": {jobs.LOG_FORMAT: 2},
+            }
+        )
+    )
     restore_snapshot(data_dir, snapshot)
 
 
@@ -83,8 +102,9 @@ async def run(subscribers: int, turns: int) -> dict:
         data_dir.mkdir(mode=0o700)
         build(data_dir, subscribers)
         async with Emulator(username="bench_bot") as emulator:
-            config = Config(token=TOKEN, api_url=emulator.root_url, data_dir=data_dir,
-                            admin_ids=frozenset())
+            config = Config(
+                token=TOKEN, api_url=emulator.root_url, data_dir=data_dir, admin_ids=frozenset()
+            )
             app = build_application(config)
             await start_application(app, poll_timeout=1)
             try:
@@ -98,9 +118,14 @@ async def run(subscribers: int, turns: int) -> dict:
 
                 async def on_the_loop() -> None:
                     due = await asyncio.to_thread(
-                        lambda: due_for_groups(store.subscriber_groups(by_cities=False),
-                                               service.library.anniversaries(), [],
-                                               NOW - jobs.CATCH_UP_LIMIT, NOW))
+                        lambda: due_for_groups(
+                            store.subscriber_groups(by_cities=False),
+                            service.library.anniversaries(),
+                            [],
+                            NOW - jobs.CATCH_UP_LIMIT,
+                            NOW,
+                        )
+                    )
                     messages = await asyncio.to_thread(digests, due)
                     started = time.perf_counter()
                     plan = plan_sweep(messages, store.delivery, NOW)  # the old place: the loop
@@ -128,8 +153,10 @@ def main() -> int:
     print(f"B6, {args.subscribers:,} subscribers, median of {args.turns} sweeps")
     print(f"  longest event-loop stall during a sweep (shipped):        {shipped * 1000:8.1f} ms")
     print(f"  longest stall, log lookups on the loop (as before):       {before * 1000:8.1f} ms")
-    print(f"  those lookups alone, on the loop:                         "
-          f"{statistics.median(result['lookups_on_loop']) * 1000:8.1f} ms")
+    print(
+        f"  those lookups alone, on the loop:                         "
+        f"{statistics.median(result['lookups_on_loop']) * 1000:8.1f} ms"
+    )
     print(f"  the sweep's own duration (worker thread):                 {took * 1000:8.1f} ms")
     print(f"  ratio shipped / before:                                   {shipped / before:8.2f}")
     return 0

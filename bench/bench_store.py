@@ -32,20 +32,34 @@ SUBSCRIBERS = 100_000
 TARGET_WRITES = 500.0
 TARGET_OPEN = 1.0
 TARGET_RSS_MB = 150.0
-ZONES = ["UTC", "Europe/Berlin", "Europe/London", "Asia/Almaty", "Asia/Aqtau", "Europe/Moscow",
-         "America/New_York", "Europe/Paris", "Asia/Tbilisi", "Europe/Kyiv"]
+ZONES = [
+    "UTC",
+    "Europe/Berlin",
+    "Europe/London",
+    "Asia/Almaty",
+    "Asia/Aqtau",
+    "Europe/Moscow",
+    "America/New_York",
+    "Europe/Paris",
+    "Asia/Tbilisi",
+    "Europe/Kyiv",
+]
 CITIES = ["Berlin", "London", "Paris", "Almaty", "Tbilisi", "Warsaw", "Vilnius", "Kyiv"]
 
 
 def random_chat(chat_id: int, rng: random.Random) -> dict:
     group = rng.random() < 0.1
-    return {"chat_id": -1_000_000_000_000 - chat_id if group else chat_id,
-            "chat_type": "supergroup" if group else "private",
-            "language": rng.choice(["en", "ru", None]), "timezone": rng.choice(ZONES),
-            "hour": rng.randrange(24), "subscribed": True,
-            "topics": rng.choice(["all", "all", "dec16"]),
-            "cities": rng.sample(CITIES, rng.choice([0, 0, 1, 2])),
-            "leads": rng.choice([[7, 1, 0], [1, 0], [0]])}
+    return {
+        "chat_id": -1_000_000_000_000 - chat_id if group else chat_id,
+        "chat_type": "supergroup" if group else "private",
+        "language": rng.choice(["en", "ru", None]),
+        "timezone": rng.choice(ZONES),
+        "hour": rng.randrange(24),
+        "subscribed": True,
+        "topics": rng.choice(["all", "all", "dec16"]),
+        "cities": rng.sample(CITIES, rng.choice([0, 0, 1, 2])),
+        "leads": rng.choice([[7, 1, 0], [1, 0], [0]]),
+    }
 
 
 def build(data_dir: Path) -> float:
@@ -53,9 +67,18 @@ def build(data_dir: Path) -> float:
     rng = random.Random(1216)
     snapshot = data_dir.parent / "seed.json"
     chats = [random_chat(1_000_000 + n, rng) for n in range(SUBSCRIBERS)]
-    snapshot.write_text(json.dumps({"format": SNAPSHOT_FORMAT, "version": SNAPSHOT_VERSION,
-                                    "chats": chats, "deliveries": {}, "events": [],
-                                    "meta": {}}))
+    snapshot.write_text(
+        json.dumps(
+            {
+                "format": SNAPSHOT_FORMAT,
+                "version": SNAPSHOT_VERSION,
+                "chats": chats,
+                "deliveries": {},
+                "events": [],
+                "meta": {},
+            }
+        )
+    )
     started = time.perf_counter()
     restore_snapshot(data_dir, snapshot)
     return time.perf_counter() - started
@@ -77,8 +100,9 @@ async def load(store: Store, ids: list[int], seconds: float, concurrency: int) -
             elif change < 0.7:
                 new = dataclasses.replace(current, hour=rng.randrange(24))
             else:
-                new = dataclasses.replace(current, timezone=rng.choice(ZONES),
-                                          language=rng.choice(["en", "ru"]))
+                new = dataclasses.replace(
+                    current, timezone=rng.choice(ZONES), language=rng.choice(["en", "ru"])
+                )
             await store.put_chat(new)
             done += 1
 
@@ -100,23 +124,32 @@ async def child(data_dir: Path, seconds: float, concurrency: int) -> dict:
     subscribers = store.subscribers()
     subscribers_s = time.perf_counter() - started
     started = time.perf_counter()
-    await store.set_deliveries([("bench:2025-12-16:0", chat.chat_id, "pending")
-                                for chat in subscribers])
-    await store.set_deliveries([("bench:2025-12-16:0", chat.chat_id, "sent")
-                                for chat in subscribers[:1000]])
+    await store.set_deliveries(
+        [("bench:2025-12-16:0", chat.chat_id, "pending") for chat in subscribers]
+    )
+    await store.set_deliveries(
+        [("bench:2025-12-16:0", chat.chat_id, "sent") for chat in subscribers[:1000]]
+    )
     deliveries_s = time.perf_counter() - started
     count = store.chat_count()
     del subscribers
     await store.aclose()
-    return {"chats": count, "open_s": open_s, "writes_per_s": concurrent,
-            "flushes": flushes, "single_writer_per_s": single, "subscribers_s": subscribers_s,
-            "deliveries_100k_s": deliveries_s,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "chats": count,
+        "open_s": open_s,
+        "writes_per_s": concurrent,
+        "flushes": flushes,
+        "single_writer_per_s": single,
+        "subscribers_s": subscribers_s,
+        "deliveries_100k_s": deliveries_s,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def _run(arguments: list[str]) -> dict:
-    output = subprocess.run([sys.executable, __file__, *arguments], check=True,
-                            capture_output=True, text=True).stdout
+    output = subprocess.run(
+        [sys.executable, __file__, *arguments], check=True, capture_output=True, text=True
+    ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 
@@ -141,26 +174,58 @@ def main() -> int:
         build_s = _run(["--build", str(data_dir)])["build_s"]
         size = (data_dir / "chats.json").stat().st_size / 1e6
         print(f"  restore of the seed snapshot: {build_s:.2f} s; chats.json {size:.1f} MB")
-        print(f"measuring in a fresh process ({args.concurrency} coroutines, "
-              f"{args.seconds:.0f} s) ...", flush=True)
-        r = _run(["--child", str(data_dir), "--seconds", str(args.seconds),
-                  "--concurrency", str(args.concurrency)])
+        print(
+            f"measuring in a fresh process ({args.concurrency} coroutines, "
+            f"{args.seconds:.0f} s) ...",
+            flush=True,
+        )
+        r = _run(
+            [
+                "--child",
+                str(data_dir),
+                "--seconds",
+                str(args.seconds),
+                "--concurrency",
+                str(args.concurrency),
+            ]
+        )
     checks = [
-        (f"durable writes/s ({args.concurrency} concurrent users)", r["writes_per_s"],
-         f">= {TARGET_WRITES:.0f}", r["writes_per_s"] >= TARGET_WRITES, "{:,.0f}"),
-        ("cold open (s)", r["open_s"], f"<= {TARGET_OPEN:.1f}", r["open_s"] <= TARGET_OPEN,
-         "{:.3f}"),
-        ("peak RSS (MB)", r["peak_rss_mb"], f"<= {TARGET_RSS_MB:.0f}",
-         r["peak_rss_mb"] <= TARGET_RSS_MB, "{:.1f}"),
+        (
+            f"durable writes/s ({args.concurrency} concurrent users)",
+            r["writes_per_s"],
+            f">= {TARGET_WRITES:.0f}",
+            r["writes_per_s"] >= TARGET_WRITES,
+            "{:,.0f}",
+        ),
+        (
+            "cold open (s)",
+            r["open_s"],
+            f"<= {TARGET_OPEN:.1f}",
+            r["open_s"] <= TARGET_OPEN,
+            "{:.3f}",
+        ),
+        (
+            "peak RSS (MB)",
+            r["peak_rss_mb"],
+            f"<= {TARGET_RSS_MB:.0f}",
+            r["peak_rss_mb"] <= TARGET_RSS_MB,
+            "{:.1f}",
+        ),
     ]
-    print(f"  chats in store: {r['chats']:,}; flushes during the load: {r['flushes']:,} "
-          f"(~{r['writes_per_s'] * args.seconds / max(r['flushes'], 1):.0f} writes per flush)")
+    print(
+        f"  chats in store: {r['chats']:,}; flushes during the load: {r['flushes']:,} "
+        f"(~{r['writes_per_s'] * args.seconds / max(r['flushes'], 1):.0f} writes per flush)"
+    )
     print(f"  one writer alone: {r['single_writer_per_s']:,.0f} durable writes/s")
-    print(f"  subscribers(): {r['subscribers_s']:.3f} s; 100k-row delivery log + 1k updates: "
-          f"{r['deliveries_100k_s']:.3f} s")
+    print(
+        f"  subscribers(): {r['subscribers_s']:.3f} s; 100k-row delivery log + 1k updates: "
+        f"{r['deliveries_100k_s']:.3f} s"
+    )
     for name, value, target, ok, fmt in checks:
-        print(f"  {name:48} {fmt.format(value):>10}  target {target:>7}  "
-              f"{'MET' if ok else 'NOT MET'}")
+        print(
+            f"  {name:48} {fmt.format(value):>10}  target {target:>7}  "
+            f"{'MET' if ok else 'NOT MET'}"
+        )
     return 0 if all(ok for *_, ok, _ in checks) else 1
 
 

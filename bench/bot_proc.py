@@ -65,9 +65,15 @@ async def real_bot(args: argparse.Namespace) -> tuple[Any, dict]:
     from bot.store.repository import Store
 
     timings = {"imports_s": time.monotonic() - STARTED}
-    config = Config(token=args.token, api_url=args.api_url, data_dir=Path(args.data_dir),
-                    admin_ids=frozenset({1000}), broadcast_rate=args.rate,
-                    send_rate=args.send_rate, paid_broadcast=args.paid)
+    config = Config(
+        token=args.token,
+        api_url=args.api_url,
+        data_dir=Path(args.data_dir),
+        admin_ids=frozenset({1000}),
+        broadcast_rate=args.rate,
+        send_rate=args.send_rate,
+        paid_broadcast=args.paid,
+    )
     began = time.monotonic()
     store = Store.open(config.data_dir)
     timings["store_open_s"] = time.monotonic() - began
@@ -111,48 +117,70 @@ async def echo_bot(args: argparse.Namespace) -> tuple[Any, dict]:
     from bot.handlers import ALLOWED_UPDATES
 
     timings = {"imports_s": time.monotonic() - STARTED}
-    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("again", callback_data="card:echo"),
-                                      InlineKeyboardButton("list", callback_data="list:a")]])
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("again", callback_data="card:echo"),
+                InlineKeyboardButton("list", callback_data="list:a"),
+            ]
+        ]
+    )
     edits = 0
 
     async def on_message(update, context) -> None:
         text = (update.effective_message.text or "?")[:200]
-        await context.bot.send_message(update.effective_chat.id, _escape(text),
-                                       reply_markup=keyboard)
+        await context.bot.send_message(
+            update.effective_chat.id, _escape(text), reply_markup=keyboard
+        )
 
     async def on_button(update, context) -> None:
         nonlocal edits
         edits += 1  # an edit must change the text, or Telegram refuses it
         await update.callback_query.answer()
         await update.callback_query.edit_message_text(
-            f"{_escape(update.callback_query.data)} #{edits}", reply_markup=keyboard)
+            f"{_escape(update.callback_query.data)} #{edits}", reply_markup=keyboard
+        )
 
     async def on_inline(update, context) -> None:
         query = update.inline_query.query or "echo"
-        await update.inline_query.answer([InlineQueryResultArticle(
-            id="1", title=query, input_message_content=InputTextMessageContent(_escape(query)))],
-            cache_time=0)
+        await update.inline_query.answer(
+            [
+                InlineQueryResultArticle(
+                    id="1",
+                    title=query,
+                    input_message_content=InputTextMessageContent(_escape(query)),
+                )
+            ],
+            cache_time=0,
+        )
 
-    builder = (ApplicationBuilder().token(args.token).base_url(f"{args.api_url}/bot")
-               .base_file_url(f"{args.api_url}/file/bot")
-               .defaults(Defaults(parse_mode=ParseMode.HTML))
-               .concurrent_updates(CONCURRENT_UPDATES))
+    builder = (
+        ApplicationBuilder()
+        .token(args.token)
+        .base_url(f"{args.api_url}/bot")
+        .base_file_url(f"{args.api_url}/file/bot")
+        .defaults(Defaults(parse_mode=ParseMode.HTML))
+        .concurrent_updates(CONCURRENT_UPDATES)
+    )
     if args.fair:
         from bot.reminders.send_budget import SendBudget
         from bot.transport import request_for
 
-        builder = (builder.request(request_for(args.rate))
-                   .rate_limiter(SendBudget(args.send_rate, broadcast_rate=args.rate)))
+        builder = builder.request(request_for(args.rate)).rate_limiter(
+            SendBudget(args.send_rate, broadcast_rate=args.rate)
+        )
     elif args.pool or args.json_body:
-        builder = builder.request(request_class(args.json_body)(
-            connection_pool_size=args.pool or 256))
+        builder = builder.request(
+            request_class(args.json_body)(connection_pool_size=args.pool or 256)
+        )
     application = builder.build()
     application.add_handler(MessageHandler(filters.ALL, on_message))
     application.add_handler(CallbackQueryHandler(on_button))
     application.add_handler(InlineQueryHandler(on_inline))
     await application.initialize()
-    await application.updater.start_polling(poll_interval=0, timeout=args.poll_timeout,
-                                            allowed_updates=ALLOWED_UPDATES)
+    await application.updater.start_polling(
+        poll_interval=0, timeout=args.poll_timeout, allowed_updates=ALLOWED_UPDATES
+    )
     await application.start()
     return application, timings
 
@@ -173,28 +201,40 @@ async def bare_sender(args: argparse.Namespace) -> None:
     ceiling and the bot send the same bytes."""
     from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 
-    text = ("🕯 <b>Zhanaozen massacre</b>\nToday, 16 December. It is 15 years since.\n\n"
-            "On 16 December 2011 police opened fire on striking oil workers in Zhanaozen.")
-    bot = Bot(args.token, base_url=f"{args.api_url}/bot",
-              request=request_class(args.json_body)(connection_pool_size=args.pool or 256))
+    text = (
+        "🕯 <b>Zhanaozen massacre</b>\nToday, 16 December. It is 15 years since.\n\n"
+        "On 16 December 2011 police opened fire on striking oil workers in Zhanaozen."
+    )
+    bot = Bot(
+        args.token,
+        base_url=f"{args.api_url}/bot",
+        request=request_class(args.json_body)(connection_pool_size=args.pool or 256),
+    )
     await bot.initialize()
     emit({"event": "ready", "timings": {}, "cpu_s": _cpu(), "peak_rss_mb": _peak_rss()})
     numbers = iter(range(args.messages))
 
-    markup = InlineKeyboardMarkup([[InlineKeyboardButton(
-        "Open the card", callback_data="card:zhanaozen-massacre-2011")]])
+    markup = InlineKeyboardMarkup(
+        [[InlineKeyboardButton("Open the card", callback_data="card:zhanaozen-massacre-2011")]]
+    )
     no_preview = LinkPreviewOptions(is_disabled=True)
 
     async def worker() -> None:
         for number in numbers:
-            await bot.send_message(args.first_chat + number, text, parse_mode="HTML",
-                                   reply_markup=markup, link_preview_options=no_preview,
-                                   allow_paid_broadcast=True)
+            await bot.send_message(
+                args.first_chat + number,
+                text,
+                parse_mode="HTML",
+                reply_markup=markup,
+                link_preview_options=no_preview,
+                allow_paid_broadcast=True,
+            )
 
     await asyncio.gather(*(worker() for _ in range(args.workers)))
     await bot.shutdown()
-    emit({"event": "stopped", "cpu_s": _cpu(), "delivery_counts": None,
-          "peak_rss_mb": _peak_rss()})
+    emit(
+        {"event": "stopped", "cpu_s": _cpu(), "delivery_counts": None, "peak_rss_mb": _peak_rss()}
+    )
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -220,8 +260,14 @@ async def run(args: argparse.Namespace) -> None:
         await application.updater.stop()
         await application.stop()
         await application.shutdown()
-    emit({"event": "stopped", "cpu_s": _cpu(), "delivery_counts": delivery_counts(application),
-          "peak_rss_mb": _peak_rss()})
+    emit(
+        {
+            "event": "stopped",
+            "cpu_s": _cpu(),
+            "delivery_counts": delivery_counts(application),
+            "peak_rss_mb": _peak_rss(),
+        }
+    )
 
 
 def main() -> int:
@@ -229,26 +275,38 @@ def main() -> int:
     parser.add_argument("--kind", choices=("real", "echo", "sender"), default="real")
     parser.add_argument("--messages", type=int, default=5000, help="for --kind sender")
     parser.add_argument("--first-chat", type=int, default=3_000_000, help="for --kind sender")
-    parser.add_argument("--workers", type=int, default=64,
-                        help="for --kind sender: messages in flight at once")
+    parser.add_argument(
+        "--workers", type=int, default=64, help="for --kind sender: messages in flight at once"
+    )
     parser.add_argument("--api-url", required=True)
     parser.add_argument("--token", required=True)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--rate", type=float, default=30.0)
     parser.add_argument("--paid", action="store_true")
     parser.add_argument("--at", default=None, help="ISO instant the wall clock starts at")
-    parser.add_argument("--send-rate", type=float, default=30.0,
-                        help="the send budget (BOT_SEND_RATE), messages/s")
-    parser.add_argument("--fair", action="store_true",
-                        help="echo bot: the real bot's HTTP settings and send budget")
-    parser.add_argument("--pool", type=int, default=0,
-                        help="HTTP connection pool size (echo bot, bare sender)")
-    parser.add_argument("--json-body", action="store_true",
-                        help="post JSON bodies (echo bot, bare sender; the real bot always does)")
+    parser.add_argument(
+        "--send-rate", type=float, default=30.0, help="the send budget (BOT_SEND_RATE), messages/s"
+    )
+    parser.add_argument(
+        "--fair",
+        action="store_true",
+        help="echo bot: the real bot's HTTP settings and send budget",
+    )
+    parser.add_argument(
+        "--pool", type=int, default=0, help="HTTP connection pool size (echo bot, bare sender)"
+    )
+    parser.add_argument(
+        "--json-body",
+        action="store_true",
+        help="post JSON bodies (echo bot, bare sender; the real bot always does)",
+    )
     parser.add_argument("--poll-timeout", type=int, default=10)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
     logging.getLogger("bot").setLevel(logging.INFO)
     if args.at:
         import time_machine

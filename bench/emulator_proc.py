@@ -31,16 +31,54 @@ from emulator.records import BotMessage, InlineAnswer
 
 NAVIGATION = ("card:", "list:")
 """Buttons the simulated users press: opening cards, turning pages, going back to lists."""
-PEOPLE = ["Tuletaeva", "Тулетаева", "tuletayeva", "Aminov", "Kozlov", "Козлов", "Sapargali",
-          "Atabek", "Атабек", "Kurmanov", "Bozhenko", "Epshtein", "Eleusinov", "Shamilov",
-          "Kenzhebaeva", "Ukteshbayev", "Yermukhanov", "qqqq", "Tuletaiva", "Zhannyr"]
-INLINE = ["", "Tuletaeva", "Zhanaozen", "Жанаозен", "16.12", "Aminov", "Kozlov", "Atabek",
-          "Shetpe", "trial", "Козлов", "Kurmanov", "prisoner"]
+PEOPLE = [
+    "Tuletaeva",
+    "Тулетаева",
+    "tuletayeva",
+    "Aminov",
+    "Kozlov",
+    "Козлов",
+    "Sapargali",
+    "Atabek",
+    "Атабек",
+    "Kurmanov",
+    "Bozhenko",
+    "Epshtein",
+    "Eleusinov",
+    "Shamilov",
+    "Kenzhebaeva",
+    "Ukteshbayev",
+    "Yermukhanov",
+    "qqqq",
+    "Tuletaiva",
+    "Zhannyr",
+]
+INLINE = [
+    "",
+    "Tuletaeva",
+    "Zhanaozen",
+    "Жанаозен",
+    "16.12",
+    "Aminov",
+    "Kozlov",
+    "Atabek",
+    "Shetpe",
+    "trial",
+    "Козлов",
+    "Kurmanov",
+    "prisoner",
+]
 DEFAULT_MIX = {"prisoner": 0.3, "anniversaries": 0.2, "callback": 0.3, "inline": 0.2}
 PEOPLE_FROM = 9_000_000
 """B4's people write from chat ids at and above this; the fan-out's subscribers are below."""
-COMMANDS = ["/prisoner Tuletaeva", "/prisoner Козлов", "/anniversaries", "/today",
-            "/anniversary 16.12", "/prisoner Aminov"]
+COMMANDS = [
+    "/prisoner Tuletaeva",
+    "/prisoner Козлов",
+    "/anniversaries",
+    "/today",
+    "/anniversary 16.12",
+    "/prisoner Aminov",
+]
 """What B4's people send: each is answered with one message."""
 
 
@@ -49,8 +87,9 @@ class People:
     loop: nobody waits for an answer before the next person writes). Latency runs from the
     update being queued to the first message the bot sends into that chat."""
 
-    def __init__(self, emulator: Emulator, rate: float, seconds: float, first_chat: int,
-                 seed: int) -> None:
+    def __init__(
+        self, emulator: Emulator, rate: float, seconds: float, first_chat: int, seed: int
+    ) -> None:
         self.emulator = emulator
         self.rate, self.seconds, self.first_chat = rate, seconds, first_chat
         self.rng = random.Random(seed)
@@ -77,18 +116,23 @@ class People:
                 future = loop.create_future()
                 self.waiting[chat_id] = (time.monotonic(), future)
                 futures.append(future)
-                self.emulator.user_message(chat_id, self.rng.choice(COMMANDS),
-                                           language_code=self.rng.choice(("en", "ru")))
+                self.emulator.user_message(
+                    chat_id, self.rng.choice(COMMANDS), language_code=self.rng.choice(("en", "ru"))
+                )
             ended = time.monotonic()
             done, _ = await asyncio.wait(futures, timeout=30)
         finally:
             self.emulator.listeners.remove(self.on_event)
         latencies = sorted(f.result() for f in done)
         result: dict[str, Any] = {
-            "commands": len(futures), "answered": len(latencies),
-            "timeouts": len(futures) - len(latencies), "seconds": ended - began,
-            "p50_s": _pick(latencies, 0.5), "p95_s": _pick(latencies, 0.95),
-            "p99_s": _pick(latencies, 0.99), "max_s": latencies[-1] if latencies else None,
+            "commands": len(futures),
+            "answered": len(latencies),
+            "timeouts": len(futures) - len(latencies),
+            "seconds": ended - began,
+            "p50_s": _pick(latencies, 0.5),
+            "p95_s": _pick(latencies, 0.95),
+            "p99_s": _pick(latencies, 0.99),
+            "max_s": latencies[-1] if latencies else None,
         }
         if tracker is not None:
             result.update(tracker.window(began, ended))
@@ -143,13 +187,19 @@ class Load:
         cpu = _cpu() - (cpu_before or 0)
         all_latencies = [value for values in self.latencies.values() for value in values]
         return {
-            "completed": self.completed, "in_window": self.in_window, "seconds": seconds,
-            "per_second": self.in_window / seconds, "timeouts": self.timeouts,
-            "p50_ms": _ms(all_latencies, 0.5), "p99_ms": _ms(all_latencies, 0.99),
-            "by_kind": {kind: {"n": len(values), "p50_ms": _ms(values, 0.5),
-                               "p99_ms": _ms(values, 0.99)}
-                        for kind, values in self.latencies.items()},
-            "emulator_cpu": cpu / seconds, "violations": list(self.emulator.violations[:5]),
+            "completed": self.completed,
+            "in_window": self.in_window,
+            "seconds": seconds,
+            "per_second": self.in_window / seconds,
+            "timeouts": self.timeouts,
+            "p50_ms": _ms(all_latencies, 0.5),
+            "p99_ms": _ms(all_latencies, 0.99),
+            "by_kind": {
+                kind: {"n": len(values), "p50_ms": _ms(values, 0.5), "p99_ms": _ms(values, 0.99)}
+                for kind, values in self.latencies.items()
+            },
+            "emulator_cpu": cpu / seconds,
+            "violations": list(self.emulator.violations[:5]),
             "violation_count": len(self.emulator.violations),
         }
 
@@ -164,18 +214,25 @@ class Load:
                 kind = "anniversaries"
             future = loop.create_future()
             if kind == "inline":
-                update_id = self.emulator.inline_query(user_id, rng.choice(INLINE),
-                                                       language_code=language)
+                update_id = self.emulator.inline_query(
+                    user_id, rng.choice(INLINE), language_code=language
+                )
                 self.inline_waiting[update_id] = future
             else:
                 self.waiting[user_id] = future
                 if kind == "callback":
                     assert buttons is not None
-                    self.emulator.press(user_id, buttons[0], rng.choice(buttons[1]),
-                                        user_id=user_id, language_code=language)
+                    self.emulator.press(
+                        user_id,
+                        buttons[0],
+                        rng.choice(buttons[1]),
+                        user_id=user_id,
+                        language_code=language,
+                    )
                 elif kind == "prisoner":
-                    self.emulator.user_message(user_id, f"/prisoner {rng.choice(PEOPLE)}",
-                                               language_code=language)
+                    self.emulator.user_message(
+                        user_id, f"/prisoner {rng.choice(PEOPLE)}", language_code=language
+                    )
                 else:
                     self.emulator.user_message(user_id, "/anniversaries", language_code=language)
             pushed = loop.time()
@@ -194,8 +251,11 @@ class Load:
             elif window[0] <= done <= window[1]:
                 self.in_window += 1
             if isinstance(answer, BotMessage):
-                usable = [b["callback_data"] for b in answer.buttons
-                          if b.get("callback_data", "").startswith(NAVIGATION)]
+                usable = [
+                    b["callback_data"]
+                    for b in answer.buttons
+                    if b.get("callback_data", "").startswith(NAVIGATION)
+                ]
                 if usable and answer.message_id is not None:
                     buttons = (answer.message_id, usable)
 
@@ -259,10 +319,12 @@ class Tracker:
         messages in any one-second window (Telegram's limit is on that)."""
         import bisect
 
-        fan_out = [t for t in self.times[bisect.bisect_left(self.times, began):]
-                   if t <= ended]
-        replies = [t for t in self.reply_times[bisect.bisect_left(self.reply_times, began):]
-                   if t <= ended]
+        fan_out = [t for t in self.times[bisect.bisect_left(self.times, began) :] if t <= ended]
+        replies = [
+            t
+            for t in self.reply_times[bisect.bisect_left(self.reply_times, began) :]
+            if t <= ended
+        ]
         both = sorted(fan_out + replies)
         busiest, start = 0, 0
         for end, moment in enumerate(both):
@@ -270,18 +332,25 @@ class Tracker:
                 start += 1
             busiest = max(busiest, end - start + 1)
         span = max(ended - began, 1e-9)
-        return {"fan_out_per_s": len(fan_out) / span, "replies_per_s": len(replies) / span,
-                "total_per_s": len(both) / span, "busiest_second": busiest,
-                "too_many_requests": self.emulator.too_many_requests}
+        return {
+            "fan_out_per_s": len(fan_out) / span,
+            "replies_per_s": len(replies) / span,
+            "total_per_s": len(both) / span,
+            "busiest_second": busiest,
+            "too_many_requests": self.emulator.too_many_requests,
+        }
 
-    def summary(self, expected_path: str | None, per_chat: int,
-                cuts: list[int] | None = None) -> dict:
+    def summary(
+        self, expected_path: str | None, per_chat: int, cuts: list[int] | None = None
+    ) -> dict:
         counts = Counter(self.pairs.values())
         chats = Counter(chat for chat, _ in self.pairs)
         result: dict[str, Any] = {
-            "messages": len(self.times), "pairs": len(self.pairs),
+            "messages": len(self.times),
+            "pairs": len(self.pairs),
             "duplicated_pairs": sum(n for times, n in counts.items() if times > 1),
-            "chats": len(chats), "too_many_requests": self.emulator.too_many_requests,
+            "chats": len(chats),
+            "too_many_requests": self.emulator.too_many_requests,
             "violation_count": len(self.emulator.violations),
             "violations": list(self.emulator.violations[:5]),
             "first": self.times[0] if self.times else None,
@@ -293,8 +362,9 @@ class Tracker:
             expected = set(json.loads(Path(expected_path).read_text()))
             result["unexpected_chats"] = len(set(chats) - expected)
             result["missing_chats"] = len(expected - set(chats))
-            result["short_chats"] = sum(1 for chat in expected
-                                        if 0 < chats.get(chat, 0) < per_chat)
+            result["short_chats"] = sum(
+                1 for chat in expected if 0 < chats.get(chat, 0) < per_chat
+            )
         return result
 
 
@@ -335,8 +405,11 @@ class Control:
         self.emulator.listeners.append(self._on_request)
 
     def _on_request(self, event: str, payload: Any) -> None:
-        if (event == "request" and self.first_poll is None
-                and getattr(payload, "method", None) == "getUpdates"):
+        if (
+            event == "request"
+            and self.first_poll is None
+            and getattr(payload, "method", None) == "getUpdates"
+        ):
             self.first_poll = time.monotonic()
             self.polled.set()
 
@@ -344,16 +417,21 @@ class Control:
         name = command.pop("cmd")
         emulator = self.emulator
         if name == "load":
-            load = Load(emulator, command.get("users", 100), command.get("mix") or DEFAULT_MIX,
-                        command.get("seed", 0))
+            load = Load(
+                emulator,
+                command.get("users", 100),
+                command.get("mix") or DEFAULT_MIX,
+                command.get("seed", 0),
+            )
             return await load.run(command.get("warmup", 5.0), command.get("seconds", 20.0))
         if name == "reset":
             emulator.reset()
             gc.collect()
             return {"ok": True}
         if name == "rate_limit":
-            emulator.rate_limit(command.get("global_per_second", 30),
-                                command.get("per_group_per_minute", 20))
+            emulator.rate_limit(
+                command.get("global_per_second", 30), command.get("per_group_per_minute", 20)
+            )
             if command.get("paid_per_second"):
                 emulator.rate_limiter.paid_per_second = command["paid_per_second"]
             return {"ok": True}
@@ -364,16 +442,24 @@ class Control:
             gc.freeze()  # the set-up's objects never need collecting again
             return {"ok": True}
         if name == "people":
-            people = People(emulator, command["rate"], command["seconds"],
-                            command.get("first_chat", PEOPLE_FROM), command.get("seed", 0))
+            people = People(
+                emulator,
+                command["rate"],
+                command["seconds"],
+                command.get("first_chat", PEOPLE_FROM),
+                command.get("seed", 0),
+            )
             return await people.run(self.tracker)
         if name == "count":
-            return {"messages": len(self.tracker.times) if self.tracker else 0,
-                    "too_many_requests": emulator.too_many_requests}
+            return {
+                "messages": len(self.tracker.times) if self.tracker else 0,
+                "too_many_requests": emulator.too_many_requests,
+            }
         if name == "summary":
             assert self.tracker is not None
-            return self.tracker.summary(command.get("expected"), command.get("per_chat", 1),
-                                        command.get("cuts"))
+            return self.tracker.summary(
+                command.get("expected"), command.get("per_chat", 1), command.get("cuts")
+            )
         if name == "mark":
             self.first_poll = None
             self.polled.clear()
@@ -385,14 +471,18 @@ class Control:
         if name == "ask":
             chat_id = command.get("chat_id", 777)
             started = time.monotonic()
-            emulator.user_message(chat_id, command["text"],
-                                  language_code=command.get("lang", "en"))
+            emulator.user_message(
+                chat_id, command["text"], language_code=command.get("lang", "en")
+            )
             reply = await emulator.next_message(chat_id, timeout=command.get("timeout", 30))
             return {"seconds": time.monotonic() - started, "text": reply.text[:80]}
         if name == "stats":
-            return {"cpu_s": _cpu(), "violations": list(emulator.violations[:5]),
-                    "violation_count": len(emulator.violations),
-                    "peak_rss_mb": _peak_rss()}
+            return {
+                "cpu_s": _cpu(),
+                "violations": list(emulator.violations[:5]),
+                "violation_count": len(emulator.violations),
+                "peak_rss_mb": _peak_rss(),
+            }
         return {"error": f"unknown command {name!r}"}
 
 

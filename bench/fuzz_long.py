@@ -44,20 +44,30 @@ def main() -> int:
                 except BaseException as exc:  # report the figures so far, then the failure
                     failed = f"{name}: {exc}"
                 stats = bot.stats
-                totals.update(examples=stats.examples, updates=stats.updates,
-                              replies=stats.replies, errors=len(bot.errors.records),
-                              violations=len(bot.emulator.violations))
+                totals.update(
+                    examples=stats.examples,
+                    updates=stats.updates,
+                    replies=stats.replies,
+                    errors=len(bot.errors.records),
+                    violations=len(bot.emulator.violations),
+                )
                 kinds.update(stats.kinds)
-            print(f"{name:9} {stats.examples:6d} examples {stats.updates:6d} updates "
-                  f"{stats.replies:6d} replies checked  {time.monotonic() - begun:6.0f} s",
-                  flush=True)
+            print(
+                f"{name:9} {stats.examples:6d} examples {stats.updates:6d} updates "
+                f"{stats.replies:6d} replies checked  {time.monotonic() - begun:6.0f} s",
+                flush=True,
+            )
             if failed:
                 break
-    print(f"total     {totals['examples']:6d} examples {totals['updates']:6d} updates "
-          f"{totals['replies']:6d} replies checked  {time.monotonic() - started:6.0f} s")
+    print(
+        f"total     {totals['examples']:6d} examples {totals['updates']:6d} updates "
+        f"{totals['replies']:6d} replies checked  {time.monotonic() - started:6.0f} s"
+    )
     print("updates by kind:", ", ".join(f"{kind} {count}" for kind, count in kinds.most_common()))
-    print(f"unhandled exceptions (error log records): {totals['errors']}; "
-          f"invalid requests: {totals['violations']}")
+    print(
+        f"unhandled exceptions (error log records): {totals['errors']}; "
+        f"invalid requests: {totals['violations']}"
+    )
     if failed:
         print(f"FAILED {failed}", file=sys.stderr)
         return 1

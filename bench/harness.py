@@ -37,9 +37,14 @@ class Child:
         self.log_path = log_path
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed in close()
         self.process = subprocess.Popen(
-            [sys.executable, str(BENCH / script), *arguments], cwd=ROOT,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, text=True,
-            bufsize=1)
+            [sys.executable, str(BENCH / script), *arguments],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+            bufsize=1,
+        )
         self.pid = self.process.pid
         self._lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -56,15 +61,18 @@ class Child:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise ChildFailed(f"{self.log_path.name}: no answer in {timeout:.0f} s"
-                                  f"{self.log_tail()}")
+                raise ChildFailed(
+                    f"{self.log_path.name}: no answer in {timeout:.0f} s{self.log_tail()}"
+                )
             try:
                 line = self._lines.get(timeout=remaining)
             except queue.Empty:
                 continue
             if line is None:
-                raise ChildFailed(f"{self.log_path.name}: the process exited "
-                                  f"(code {self.process.wait()}){self.log_tail()}")
+                raise ChildFailed(
+                    f"{self.log_path.name}: the process exited "
+                    f"(code {self.process.wait()}){self.log_tail()}"
+                )
             if line.startswith("{"):
                 return json.loads(line)
 
@@ -100,8 +108,9 @@ class Child:
 
 def start_emulator(workdir: Path, *extra: str) -> tuple[Child, str]:
     """The emulator in its own process; returns it and its root URL."""
-    emulator = Child("emulator_proc.py", ["--username", BOT_USERNAME, *extra],
-                     workdir / "emulator.log")
+    emulator = Child(
+        "emulator_proc.py", ["--username", BOT_USERNAME, *extra], workdir / "emulator.log"
+    )
     started = emulator.receive(60)
     return emulator, f"http://127.0.0.1:{started['port']}"
 
@@ -144,8 +153,10 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return (f"{datetime.now(UTC):%Y-%m-%d}, {os.cpu_count()} cores ({model}), "
-            f"Python {platform.python_version()}")
+    return (
+        f"{datetime.now(UTC):%Y-%m-%d}, {os.cpu_count()} cores ({model}), "
+        f"Python {platform.python_version()}"
+    )
 
 
 def verdict(ok: bool) -> str:

@@ -34,18 +34,26 @@ def main(argv: list[str] | None = None) -> int:
     content = sub.add_parser("content", help="check or preview the cards")
     content_sub = content.add_subparsers(dest="action", required=True)
     check = content_sub.add_parser("check", help="validate content and render every card")
-    check.add_argument("--seeds", type=Path, default=None,
-                       help="folder of the source articles (each source's seed_file): every "
-                            "English quotation must then be in its sources' words")
+    check.add_argument(
+        "--seeds",
+        type=Path,
+        default=None,
+        help="folder of the source articles (each source's seed_file): every "
+        "English quotation must then be in its sources' words",
+    )
     check.add_argument("--lang", choices=LANGUAGES, help="with --missing: the language asked")
-    check.add_argument("--missing", action="store_true",
-                       help="list the cards not yet written in --lang (for translators)")
+    check.add_argument(
+        "--missing",
+        action="store_true",
+        help="list the cards not yet written in --lang (for translators)",
+    )
     preview = content_sub.add_parser("preview", help="render one card in the terminal")
     preview.add_argument("card_id", nargs="?", help="card id or name; all cards if omitted")
     preview.add_argument("--lang", choices=LANGUAGES, default="en")
     preview.add_argument("--html", action="store_true", help="show the raw HTML")
     stale = content_sub.add_parser(
-        "stale", help="people whose status is older than N years or unknown, oldest first")
+        "stale", help="people whose status is older than N years or unknown, oldest first"
+    )
     stale.add_argument("--years", type=int, default=2, help="how old is stale (default: 2)")
     backup = sub.add_parser("backup", help="write a snapshot of subscribers and settings")
     backup.add_argument("file", nargs="?", type=Path)
@@ -58,8 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     site = sub.add_parser("site", help="the static website of the cards")
     site_sub = site.add_subparsers(dest="action", required=True)
     site_build = site_sub.add_parser("build", help="write the site into a folder")
-    site_build.add_argument("--out", type=Path, default=Path("public"),
-                            help="output folder (default: ./public)")
+    site_build.add_argument(
+        "--out", type=Path, default=Path("public"), help="output folder (default: ./public)"
+    )
     args = parser.parse_args(argv)
 
     if args.task == "content":
@@ -113,8 +122,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Restored {args.file} into {config.data_dir}")
         return 0
     if args.task == "serve" and config.sandbox:
-        print("Configuration error: BOT_TOKEN is not set (the token from @BotFather; "
-              "see .env.example)", file=sys.stderr)
+        print(
+            "Configuration error: BOT_TOKEN is not set (the token from @BotFather; "
+            "see .env.example)",
+            file=sys.stderr,
+        )
         return 2
     if config.sandbox or args.task == "sandbox":
         try:
@@ -122,8 +134,11 @@ def main(argv: list[str] | None = None) -> int:
         except ModuleNotFoundError as exc:  # an installed wheel: the emulator is not in it
             if exc.name != "emulator":
                 raise
-            print("The sandbox needs the local Bot API emulator (emulator/ in the repository): "
-                  "run it from a checkout, or set BOT_TOKEN to serve Telegram.", file=sys.stderr)
+            print(
+                "The sandbox needs the local Bot API emulator (emulator/ in the repository): "
+                "run it from a checkout, or set BOT_TOKEN to serve Telegram.",
+                file=sys.stderr,
+            )
             return 2
 
         store = open_checked(config)
@@ -152,8 +167,10 @@ def build_site(out: Path) -> int:
         print(f"The site was not built: {exc}", file=sys.stderr)
         return 2
     print(f"{len(built.pages)} pages and {len(built.files)} other files written to {built.out}")
-    print(f"Look at it: open {built.out / 'index.html'} in a browser, or run "
-          f"python -m http.server -d {built.out}")
+    print(
+        f"Look at it: open {built.out / 'index.html'} in a browser, or run "
+        f"python -m http.server -d {built.out}"
+    )
     return 0
 
 
@@ -196,8 +213,9 @@ def run_bot(config) -> int:
     try:
         serve(application, config, ALLOWED_UPDATES)
     except InvalidToken:  # its message quotes the token: never let it reach a traceback
-        print("BOT_TOKEN was rejected by Telegram; copy it again from @BotFather.",
-              file=sys.stderr)
+        print(
+            "BOT_TOKEN was rejected by Telegram; copy it again from @BotFather.", file=sys.stderr
+        )
         return 2
     if health.was_refused(application):
         return health.SECOND_INSTANCE_EXIT
@@ -215,8 +233,10 @@ def webhook_path_and_secret(config) -> tuple[str, str]:
     """
     key = config.token.encode()
     path = hmac.new(key, b"zhanaozen-bot webhook path", hashlib.sha256).hexdigest()[:32]
-    secret = config.webhook_secret or hmac.new(
-        key, b"zhanaozen-bot webhook secret_token", hashlib.sha256).hexdigest()
+    secret = (
+        config.webhook_secret
+        or hmac.new(key, b"zhanaozen-bot webhook secret_token", hashlib.sha256).hexdigest()
+    )
     return path, secret
 
 
@@ -227,9 +247,17 @@ def serve(application, config, allowed_updates: list[str]) -> None:
 
         from bot import webhook
 
-        asyncio.run(webhook.serve(application, listen="0.0.0.0", port=config.port, path=path,
-                                  secret=secret, webhook_url=f"{config.webhook_url}/{path}",
-                                  allowed_updates=allowed_updates))
+        asyncio.run(
+            webhook.serve(
+                application,
+                listen="0.0.0.0",
+                port=config.port,
+                path=path,
+                secret=secret,
+                webhook_url=f"{config.webhook_url}/{path}",
+                allowed_updates=allowed_updates,
+            )
+        )
     else:
         application.run_polling(allowed_updates=allowed_updates)
 

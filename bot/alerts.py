@@ -75,36 +75,62 @@ def error_kind(error: BaseException) -> str:
     return f"{error.__class__.__name__}{where}"
 
 
-DURING = {"update": N_("handling a user's request"), "job": N_("a background job"),
-          "snapshot": N_("the daily snapshot")}
-FAN_OUTS = {"reminders": N_("Reminders"), "broadcast": N_("Announcement"),
-            "cancel": N_("Cancellation notices")}
+DURING = {
+    "update": N_("handling a user's request"),
+    "job": N_("a background job"),
+    "snapshot": N_("the daily snapshot"),
+}
+FAN_OUTS = {
+    "reminders": N_("Reminders"),
+    "broadcast": N_("Announcement"),
+    "cancel": N_("Cancellation notices"),
+}
 
 
 async def report_error(application, error: BaseException, during: str) -> None:
     """An unhandled error to the admins, throttled; ``during`` is a key of DURING."""
     kind = error_kind(error)
-    await _report(application, kind, lambda tr: tr.gettext(
-        "⚠️ Error (%(during)s): %(kind)s. Details are in the bot's log."
-    ) % {"during": tr.gettext(DURING[during]), "kind": kind})
+    await _report(
+        application,
+        kind,
+        lambda tr: (
+            tr.gettext("⚠️ Error (%(during)s): %(kind)s. Details are in the bot's log.")
+            % {"during": tr.gettext(DURING[during]), "kind": kind}
+        ),
+    )
 
 
 async def report_fan_out(application, what: str, result) -> None:
     """A fan-out (a key of FAN_OUTS) where some messages could not be delivered."""
     if not result.failed:
         return
-    await _report(application, f"fan-out:{what}", lambda tr: tr.gettext(
-        "⚠️ %(what)s: messages not delivered: %(failed)d, delivered: %(sent)d. "
-        "Details are in the bot's log."
-    ) % {"what": tr.gettext(FAN_OUTS.get(what, what)), "failed": result.failed,
-         "sent": result.sent})
+    await _report(
+        application,
+        f"fan-out:{what}",
+        lambda tr: (
+            tr.gettext(
+                "⚠️ %(what)s: messages not delivered: %(failed)d, delivered: %(sent)d. "
+                "Details are in the bot's log."
+            )
+            % {
+                "what": tr.gettext(FAN_OUTS.get(what, what)),
+                "failed": result.failed,
+                "sent": result.sent,
+            }
+        ),
+    )
 
 
 async def report_second_instance(application) -> None:
     """Someone started a second copy of the bot with the same token (it was refused)."""
-    await _report(application, "second-instance", lambda tr: tr.gettext(
-        "⚠️ A second copy of this bot tried to start with the same token and was refused. "
-        "Check that only one is deployed."))
+    await _report(
+        application,
+        "second-instance",
+        lambda tr: tr.gettext(
+            "⚠️ A second copy of this bot tried to start with the same token and was refused. "
+            "Check that only one is deployed."
+        ),
+    )
 
 
 async def _report(application, kind: str, render) -> None:
@@ -121,7 +147,8 @@ async def _report(application, kind: str, render) -> None:
         text = render(tr)
         if held_back:
             text += "\n" + tr.gettext("(More like it in the last hour: %(count)d.)") % {
-                "count": held_back}
+                "count": held_back
+            }
         try:
             await application.bot.send_message(admin_id, text, parse_mode=None)
         except TelegramError as exc:  # never started the bot, blocked it...: log and go on

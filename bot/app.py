@@ -83,8 +83,13 @@ def build_application(config: Config, store: Store | None = None) -> BotApplicat
         .context_types(context_types)
         .job_queue(JobQueue[BotContext]())  # what PTB would make; typed for our context
         # No link previews unless a send asks: what the fan-out sends, every preview shows.
-        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=UTC,
-                           link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                tzinfo=UTC,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
         .rate_limiter(SendBudget.from_config(config))  # the one send budget, replies first
         .concurrent_updates(FairUpdates(admission, CONCURRENT_UPDATES))
         .post_init(setup_application)
@@ -147,8 +152,9 @@ async def publish_menus(application: Application) -> None:
     for code in (None, *LANGUAGES[1:]):
         tr = translator(pick_language(None, code))
         requests.append(bot.set_my_description(tr.gettext(DESCRIPTION), language_code=code))
-        requests.append(bot.set_my_short_description(tr.gettext(SHORT_DESCRIPTION),
-                                                     language_code=code))
+        requests.append(
+            bot.set_my_short_description(tr.gettext(SHORT_DESCRIPTION), language_code=code)
+        )
     # Independent requests: sent together, they cost one round trip of start-up time.
     results = await asyncio.gather(*requests, return_exceptions=True)
     failures = [result for result in results if isinstance(result, BaseException)]

@@ -40,26 +40,83 @@ class _Format:
     ops: tuple[str, ...] = ()
 
 
-_FORMATS = MappingProxyType({
-    "card": _Format(r"(?P<id>[a-z0-9-]{3,48})(?::(?P<page>\d{1,2}))?"),
-    "list": _Format(r"(?P<kind>[pmwa])(?::(?P<page>\d{1,3}))?"),
-    "menu": _Format("", "name", ("main", "help", "today", "language", "settings")),
-    "lang": _Format("", "code", LANGUAGES),
-    "fix": _Format(r"(?P<id>[a-z0-9-]{3,48})"),
-    "fixno": _Format(""),
-    SETTINGS: _Format(r"(?::(?P<arg>[a-z0-9*_-]{1,32}))?", "op", (
-        "sub", "unsub", "menu", "topic", "lead", "zones", "tz", "tzother", "hours", "hour",
-        "cities", "city", "ics", "forgetok")),
-    CHANNEL: _Format(r":(?P<chat>-\d{1,19})(?::(?P<arg>[a-z0-9*_-]{1,32}))?", "op", (
-        "menu", "sub", "unsub", "lang", "topic", "lead", "zones", "tz", "hours", "hour",
-        "forget", "follows", "follow")),
-    ADMIN: _Format(r"(?::(?P<arg>[a-z0-9-]{1,48}))?", "op", (
-        "tz", "skip", "bcskip", "publish", "discard", "bcok", "cancel", "cancelok",
-        "edit", "keep", "etz", "eskip", "editok", "msgto", "msskip", "msok")),
-    EVENT: _Format(r"(?::(?P<id>[a-z0-9-]{3,48}))?", "op", ("ics", "list", "come")),
-    FOLLOW: _Format(r"(?::(?P<id>[a-z0-9-]{3,48})(?::(?P<page>\d{1,2}))?)?", "op",
-                    ("on", "off", "list", "stop")),
-})
+_FORMATS = MappingProxyType(
+    {
+        "card": _Format(r"(?P<id>[a-z0-9-]{3,48})(?::(?P<page>\d{1,2}))?"),
+        "list": _Format(r"(?P<kind>[pmwa])(?::(?P<page>\d{1,3}))?"),
+        "menu": _Format("", "name", ("main", "help", "today", "language", "settings")),
+        "lang": _Format("", "code", LANGUAGES),
+        "fix": _Format(r"(?P<id>[a-z0-9-]{3,48})"),
+        "fixno": _Format(""),
+        SETTINGS: _Format(
+            r"(?::(?P<arg>[a-z0-9*_-]{1,32}))?",
+            "op",
+            (
+                "sub",
+                "unsub",
+                "menu",
+                "topic",
+                "lead",
+                "zones",
+                "tz",
+                "tzother",
+                "hours",
+                "hour",
+                "cities",
+                "city",
+                "ics",
+                "forgetok",
+            ),
+        ),
+        CHANNEL: _Format(
+            r":(?P<chat>-\d{1,19})(?::(?P<arg>[a-z0-9*_-]{1,32}))?",
+            "op",
+            (
+                "menu",
+                "sub",
+                "unsub",
+                "lang",
+                "topic",
+                "lead",
+                "zones",
+                "tz",
+                "hours",
+                "hour",
+                "forget",
+                "follows",
+                "follow",
+            ),
+        ),
+        ADMIN: _Format(
+            r"(?::(?P<arg>[a-z0-9-]{1,48}))?",
+            "op",
+            (
+                "tz",
+                "skip",
+                "bcskip",
+                "publish",
+                "discard",
+                "bcok",
+                "cancel",
+                "cancelok",
+                "edit",
+                "keep",
+                "etz",
+                "eskip",
+                "editok",
+                "msgto",
+                "msskip",
+                "msok",
+            ),
+        ),
+        EVENT: _Format(r"(?::(?P<id>[a-z0-9-]{3,48}))?", "op", ("ics", "list", "come")),
+        FOLLOW: _Format(
+            r"(?::(?P<id>[a-z0-9-]{3,48})(?::(?P<page>\d{1,2}))?)?",
+            "op",
+            ("on", "off", "list", "stop"),
+        ),
+    }
+)
 """Every button format of the bot, fixed at import: no module adds to it later."""
 
 
@@ -108,5 +165,7 @@ def parse(data: str | None) -> Callback | None:
 
 def from_match(match: re.Match[str]) -> Callback:
     """The callback a handler's ``pattern`` matched (PTB passes it in ``context.matches``)."""
-    return Callback(match.string.partition(":")[0],
-                    {key: value for key, value in match.groupdict().items() if value is not None})
+    return Callback(
+        match.string.partition(":")[0],
+        {key: value for key, value in match.groupdict().items() if value is not None},
+    )

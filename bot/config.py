@@ -145,27 +145,33 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
     if port is not None and port > 65535:
         raise ConfigError(f"PORT must be at most 65535, got {port_value!r}")
     if env.get("DYNO", "").startswith("web.") and not webhook_url:
-        raise ConfigError("BOT_WEBHOOK_URL must be set on a Heroku web dyno (which must answer "
-                          "on $PORT); or run the bot as the Procfile's worker")
+        raise ConfigError(
+            "BOT_WEBHOOK_URL must be set on a Heroku web dyno (which must answer "
+            "on $PORT); or run the bot as the Procfile's worker"
+        )
     if webhook_url and port is None:
         raise ConfigError("PORT must be set when BOT_WEBHOOK_URL is (the port to listen on)")
     rate_value = env.get("BOT_BROADCAST_RATE", "").strip()
     rate = float(_check_positive("BOT_BROADCAST_RATE", rate_value, float)) if rate_value else 30.0
     if rate > MAX_BROADCAST_RATE:
-        raise ConfigError(f"BOT_BROADCAST_RATE must be at most {MAX_BROADCAST_RATE:.0f} "
-                          f"(Telegram's paid broadcast limit), got {rate_value!r}")
+        raise ConfigError(
+            f"BOT_BROADCAST_RATE must be at most {MAX_BROADCAST_RATE:.0f} "
+            f"(Telegram's paid broadcast limit), got {rate_value!r}"
+        )
     send_value = env.get("BOT_SEND_RATE", "").strip()
-    send_rate = (float(_check_positive("BOT_SEND_RATE", send_value, float)) if send_value
-                 else 30.0)
+    send_rate = float(_check_positive("BOT_SEND_RATE", send_value, float)) if send_value else 30.0
     paid = env.get("BOT_PAID_BROADCAST", "").strip().lower() in ("1", "true", "yes")
     webhook_secret = env.get("BOT_WEBHOOK_SECRET", "").strip() or None
     if webhook_secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", webhook_secret):
-        raise ConfigError("BOT_WEBHOOK_SECRET must be 16 to 256 letters, digits, '_' or '-' "
-                          "(Telegram's rule for secret_token)")
+        raise ConfigError(
+            "BOT_WEBHOOK_SECRET must be 16 to 256 letters, digits, '_' or '-' "
+            "(Telegram's rule for secret_token)"
+        )
     recipient = env.get("BOT_BACKUP_AGE_RECIPIENT", "").strip() or None
     if recipient is not None and not re.fullmatch(r"age1[02-9ac-hj-np-z]{58}", recipient):
-        raise ConfigError("BOT_BACKUP_AGE_RECIPIENT must be an age public key (age1…), "
-                          "as printed by age-keygen")
+        raise ConfigError(
+            "BOT_BACKUP_AGE_RECIPIENT must be an age public key (age1…), as printed by age-keygen"
+        )
     heartbeat_url = env.get("BOT_HEARTBEAT_URL", "").strip() or None
     if heartbeat_url:
         heartbeat_url = _check_url("BOT_HEARTBEAT_URL", heartbeat_url)

@@ -95,6 +95,4 @@ class BotContext(CallbackContext[ExtBot, dict, ChatData, BotData]):
         return translator(pick_language(chosen, user.language_code if user else None))
 
 
-BotApplication = Application[
-    ExtBot, BotContext, dict, ChatData, BotData, JobQueue[BotContext]
-]
+BotApplication = Application[ExtBot, BotContext, dict, ChatData, BotData, JobQueue[BotContext]]

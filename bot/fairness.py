@@ -69,16 +69,16 @@ class Buckets:
         self._levels[key] = (tokens - 1.0 if allowed else tokens, now)
         if now - self._pruned > FORGET_AFTER:
             self._pruned = now
-            self._levels = {k: v for k, v in self._levels.items()
-                            if now - v[1] < FORGET_AFTER}
+            self._levels = {k: v for k, v in self._levels.items() if now - v[1] < FORGET_AFTER}
         return allowed
 
 
 class Admission:
     """Per-sender and per-group limits, and when each sender was last told to slow down."""
 
-    def __init__(self, user: Rate = USER_RATE, group: Rate = GROUP_RATE,
-                 inline: Rate = INLINE_RATE) -> None:
+    def __init__(
+        self, user: Rate = USER_RATE, group: Rate = GROUP_RATE, inline: Rate = INLINE_RATE
+    ) -> None:
         self._users = Buckets(user)
         self._groups = Buckets(group)
         self._inline = Buckets(inline)
@@ -96,14 +96,21 @@ class Admission:
         else:
             self._in_flight.pop(user_id, None)
 
-    def check(self, user_id: int | None, group_id: int | None = None, *,
-              inline: bool = False, now: float | None = None) -> Verdict:
+    def check(
+        self,
+        user_id: int | None,
+        group_id: int | None = None,
+        *,
+        inline: bool = False,
+        now: float | None = None,
+    ) -> Verdict:
         """Whether to handle an update from ``user_id`` (in ``group_id``, a group or None)."""
         now = time.monotonic() if now is None else now
         if user_id is None:
             return Verdict.ADMIT
-        allowed = (self._in_flight.get(user_id, 0) <= MAX_IN_FLIGHT
-                   and (self._inline if inline else self._users).take(user_id, now))
+        allowed = self._in_flight.get(user_id, 0) <= MAX_IN_FLIGHT and (
+            self._inline if inline else self._users
+        ).take(user_id, now)
         if allowed and group_id is not None:
             allowed = self._groups.take(group_id, now)
         if allowed:

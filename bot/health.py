@@ -72,8 +72,9 @@ class Verdict:
     def summary(self) -> str:
         if self.problems:
             return "unhealthy: " + "; ".join(self.problems)
-        ages = ", ".join(f"{part} {age:.0f}s ago" for part, age in self.ages.items()
-                         if age is not None)
+        ages = ", ".join(
+            f"{part} {age:.0f}s ago" for part, age in self.ages.items() if age is not None
+        )
         return f"healthy: last beats {ages}"
 
 
@@ -93,8 +94,7 @@ def check(data_dir: Path, *, polling: bool = True, now: float | None = None) -> 
         ages[part] = age
         if age > STALE_AFTER[part]:
             what = "the polling loop" if part == POLLING else "the reminder job"
-            problems.append(f"{what} has not run for {age:.0f}s "
-                            f"(limit {STALE_AFTER[part]:.0f}s)")
+            problems.append(f"{what} has not run for {age:.0f}s (limit {STALE_AFTER[part]:.0f}s)")
     return Verdict(tuple(problems), ages)
 
 
@@ -198,8 +198,10 @@ async def on_conflict(application) -> None:
         if application.running:
             application.stop_running()
         return
-    log.warning("another instance of this bot tried to poll with the same token (409 "
-                "Conflict); this one keeps serving")
+    log.warning(
+        "another instance of this bot tried to poll with the same token (409 "
+        "Conflict); this one keeps serving"
+    )
     from bot import alerts
 
     await alerts.report_second_instance(application)

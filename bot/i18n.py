@@ -125,8 +125,7 @@ def untranslated(language: str) -> list[str]:
     for message in catalog:
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
         if message.id and (message.fuzzy or not all(strings)):
-            todo.append(str(message.id[0] if isinstance(message.id, tuple | list)
-                            else message.id))
+            todo.append(str(message.id[0] if isinstance(message.id, tuple | list) else message.id))
     return todo
 
 

@@ -37,8 +37,7 @@ class PerOwner(Generic[Value]):
 
     def __init__(self, limit: int | None = None) -> None:
         self.limit = limit
-        self._memos: weakref.WeakKeyDictionary[object, Memo[Value]] = (
-            weakref.WeakKeyDictionary())
+        self._memos: weakref.WeakKeyDictionary[object, Memo[Value]] = weakref.WeakKeyDictionary()
 
     def get(self, owner: object, key: Hashable, make: Callable[[], Value]) -> Value:
         memo = self._memos.get(owner)

@@ -26,15 +26,26 @@ from emulator.telegram_html import entity_spans
 
 SANDBOX_TOKEN = "123456:SANDBOX-TOKEN"
 SANDBOX_USER_ID = 100001
-TOKEN_HINT = ("No BOT_TOKEN set, so this is the local sandbox. To run the real bot, talk to "
-              "@BotFather in Telegram, create a bot and set BOT_TOKEN to the token it gives you.")
-HELP = ("Type a message or a command such as /start. A number presses button [n]; "
-        "'@bot words' runs an inline query. Sandbox commands: /lang ru (your Telegram "
-        "language), /reveal (show spoilers), /quit (or Ctrl-D).")
+TOKEN_HINT = (
+    "No BOT_TOKEN set, so this is the local sandbox. To run the real bot, talk to "
+    "@BotFather in Telegram, create a bot and set BOT_TOKEN to the token it gives you."
+)
+HELP = (
+    "Type a message or a command such as /start. A number presses button [n]; "
+    "'@bot words' runs an inline query. Sandbox commands: /lang ru (your Telegram "
+    "language), /reveal (show spoilers), /quit (or Ctrl-D)."
+)
 SPOILER = "▒▒▒ [spoiler]"
-BUTTON_ACTIONS = ("callback_data", "url", "switch_inline_query_chosen_chat",
-                  "switch_inline_query", "switch_inline_query_current_chat", "copy_text",
-                  "web_app", "login_url")
+BUTTON_ACTIONS = (
+    "callback_data",
+    "url",
+    "switch_inline_query_chosen_chat",
+    "switch_inline_query",
+    "switch_inline_query_current_chat",
+    "copy_text",
+    "web_app",
+    "login_url",
+)
 
 
 def language_from_env(environ: dict[str, str] | None = None) -> str:
@@ -91,8 +102,16 @@ class Choice:
 class Terminal:
     """Prints the bot's side of the chat and turns typed lines into user actions."""
 
-    def __init__(self, emulator: Emulator, out: TextIO, *, language: str, reveal: bool = False,
-                 user_id: int = SANDBOX_USER_ID, echo: bool = False) -> None:
+    def __init__(
+        self,
+        emulator: Emulator,
+        out: TextIO,
+        *,
+        language: str,
+        reveal: bool = False,
+        user_id: int = SANDBOX_USER_ID,
+        echo: bool = False,
+    ) -> None:
         self.emulator = emulator
         self.out = out
         self.echo = echo
@@ -117,8 +136,7 @@ class Terminal:
             self.say("  (the bot deleted a message)")
         elif event == "callback_answer" and isinstance(payload, CallbackAnswer):
             if payload.text:
-                self.say(f"  [{'alert' if payload.show_alert else 'notification'}] "
-                         f"{payload.text}")
+                self.say(f"  [{'alert' if payload.show_alert else 'notification'}] {payload.text}")
             if payload.url:
                 self.say(f"  (opens {payload.url})")
         elif event == "violation":
@@ -126,8 +144,13 @@ class Terminal:
 
     def show(self, record: BotMessage) -> None:
         self.last = record
-        who = (f"you via @{self.emulator.username}" if record.via_inline
-               else "bot (edited)" if record.edited else "bot")
+        who = (
+            f"you via @{self.emulator.username}"
+            if record.via_inline
+            else "bot (edited)"
+            if record.edited
+            else "bot"
+        )
         lines = []
         if record.document is not None:
             lines.append(f"[file] {record.document.file_name} ({_size(record.document.size)})")
@@ -138,9 +161,15 @@ class Terminal:
         self.say(f"{who}: {lines[0]}" + "".join(f"\n{indent}{line}" for line in lines[1:]))
         rows = (record.reply_markup or {}).get("inline_keyboard", [])
         owner = self.choices[0].record if self.choices else None
-        if not rows and owner is not None and record.edited and (
+        if (
+            not rows
+            and owner is not None
+            and record.edited
+            and (
                 (owner.chat_id, owner.message_id, owner.inline_message_id)
-                == (record.chat_id, record.message_id, record.inline_message_id)):
+                == (record.chat_id, record.message_id, record.inline_message_id)
+            )
+        ):
             self.choices = []  # its keyboard is gone
         if rows:
             self.choices = []
@@ -164,8 +193,11 @@ class Terminal:
         elif command == "/reveal":
             self.reveal = not self.reveal
             self.say(f"  (spoilers are now {'shown' if self.reveal else 'hidden'})")
-            if self.reveal and self.last is not None and any(
-                    entity["type"] == "spoiler" for entity in self.last.entities):
+            if (
+                self.reveal
+                and self.last is not None
+                and any(entity["type"] == "spoiler" for entity in self.last.entities)
+            ):
                 self.show(self.last)
         elif command in ("/sandbox", "/?"):
             self.say(HELP)
@@ -174,8 +206,9 @@ class Terminal:
         elif command.lower() in ("@bot", f"@{self.emulator.username.lower()}"):
             await self.inline(rest.strip())
         else:
-            update_id = self.emulator.user_message(self.user_id, line, user_id=self.user_id,
-                                                   language_code=self.language)
+            update_id = self.emulator.user_message(
+                self.user_id, line, user_id=self.user_id, language_code=self.language
+            )
             await self.emulator.wait_idle(update_id)
         return True
 
@@ -188,8 +221,10 @@ class Terminal:
 
     async def choose(self, number: int) -> None:
         if not 1 <= number <= len(self.choices):
-            self.say(f"  (no button [{number}]"
-                     + (f"; choose 1-{len(self.choices)})" if self.choices else " to press)"))
+            self.say(
+                f"  (no button [{number}]"
+                + (f"; choose 1-{len(self.choices)})" if self.choices else " to press)")
+            )
             return
         choice = self.choices[number - 1]
         if choice.kind == "callback_data":
@@ -197,22 +232,31 @@ class Terminal:
             assert record is not None  # a button always belongs to a message
             if record.inline_message_id:
                 update_id = self.emulator.press_inline(
-                    record.inline_message_id, choice.value, user_id=self.user_id,
-                    language_code=self.language, strict=False)
+                    record.inline_message_id,
+                    choice.value,
+                    user_id=self.user_id,
+                    language_code=self.language,
+                    strict=False,
+                )
             else:
                 assert record.chat_id is not None and record.message_id is not None
-                update_id = self.emulator.press(record.chat_id, record.message_id, choice.value,
-                                                user_id=self.user_id,
-                                                language_code=self.language, strict=False)
+                update_id = self.emulator.press(
+                    record.chat_id,
+                    record.message_id,
+                    choice.value,
+                    user_id=self.user_id,
+                    language_code=self.language,
+                    strict=False,
+                )
             await self.emulator.wait_idle(update_id)
         elif choice.kind.startswith("switch_inline_query"):
             value = choice.value
             await self.inline((value.get("query") if isinstance(value, dict) else value) or "")
         elif choice.kind == "result":
             query_update_id, result_id = choice.value
-            update_id = self.emulator.post_inline_result(query_update_id, result_id,
-                                                         self.user_id,
-                                                         language_code=self.language)
+            update_id = self.emulator.post_inline_result(
+                query_update_id, result_id, self.user_id, language_code=self.language
+            )
             await self.emulator.wait_idle(update_id)
         elif choice.kind == "more":
             await self.inline(*choice.value)
@@ -228,8 +272,9 @@ class Terminal:
         if not self.emulator.supports_inline_queries:
             self.say("  (inline mode is off for this bot)")
             return
-        update_id = self.emulator.inline_query(self.user_id, query, offset=offset,
-                                               language_code=self.language)
+        update_id = self.emulator.inline_query(
+            self.user_id, query, offset=offset, language_code=self.language
+        )
         try:
             answer = await self.emulator.wait_inline_answer(update_id, timeout=10)
         except TimeoutError:
@@ -250,8 +295,9 @@ class Terminal:
             self.say(f"  [{len(self.choices)}] more results...")
 
 
-def _read_lines(stream: TextIO, loop: asyncio.AbstractEventLoop,
-                queue: asyncio.Queue[str | None]) -> None:
+def _read_lines(
+    stream: TextIO, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str | None]
+) -> None:
     """Blocking reads in a daemon thread, so the event loop (and the bot) keep running."""
     try:
         for line in iter(stream.readline, ""):
@@ -276,8 +322,9 @@ async def _until(task: asyncio.Future, stop: asyncio.Event) -> bool:
 async def _chat(terminal: Terminal, stdin: TextIO, stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     lines: asyncio.Queue[str | None] = asyncio.Queue()
-    threading.Thread(target=_read_lines, args=(stdin, loop, lines), name="sandbox-stdin",
-                     daemon=True).start()
+    threading.Thread(
+        target=_read_lines, args=(stdin, loop, lines), name="sandbox-stdin", daemon=True
+    ).start()
     while True:
         next_line = asyncio.ensure_future(lines.get())
         if not await _until(next_line, stop) or (line := next_line.result()) is None:
@@ -289,10 +336,15 @@ async def _chat(terminal: Terminal, stdin: TextIO, stop: asyncio.Event) -> None:
             return
 
 
-async def run_sandbox_async(config: Any, *, language: str | None = None,
-                            stdin: TextIO | None = None, stdout: TextIO | None = None,
-                            admin: bool = False,
-                            build: Callable[[Any], Any] | None = None) -> None:
+async def run_sandbox_async(
+    config: Any,
+    *,
+    language: str | None = None,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    admin: bool = False,
+    build: Callable[[Any], Any] | None = None,
+) -> None:
     """Run the bot against a local emulator and chat with it until EOF, /quit or Ctrl-C.
 
     build defaults to bot.app.build_application (started with bot.app.start_application);
@@ -308,8 +360,9 @@ async def run_sandbox_async(config: Any, *, language: str | None = None,
     loop = asyncio.get_running_loop()
     async with Emulator(token=SANDBOX_TOKEN) as emulator:
         stdin = stdin or sys.stdin
-        terminal = Terminal(emulator, out, language=language or language_from_env(),
-                            echo=not _is_terminal(stdin))
+        terminal = Terminal(
+            emulator, out, language=language or language_from_env(), echo=not _is_terminal(stdin)
+        )
         emulator.listeners.append(terminal.on_event)
         changes: dict[str, Any] = {"token": SANDBOX_TOKEN, "api_url": emulator.root_url}
         if admin:

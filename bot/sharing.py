@@ -60,17 +60,68 @@ OTHER_LANGUAGE_LABELS = {"en": N_("In English"), "ru": N_("In Russian"), "kk": N
 
 # Words that ask for a whole kind of card rather than a name (compared as name skeletons).
 _KIND_WORDS: dict[str, tuple[str, ...]] = {
-    "prisoner": ("prisoner", "prisoners", "political prisoners", "jailed", "заключенные",
-                 "заключенный", "политзаключенные", "узники", "тұтқындар", "саяси тұтқындар"),
-    "memorial": ("memorial", "in memory", "killed", "died", "память", "погибшие", "погибли",
-                 "еске алу", "қаза тапқандар"),
-    "wounded": ("wounded", "injured", "shot or wounded", "раненые", "ранены", "пострадавшие",
-                "жараланғандар"),
-    "anniversary": ("anniversary", "anniversaries", "calendar", "dates", "годовщина",
-                    "годовщины", "памятные даты", "календарь", "атаулы күндер", "күнтізбе"),
-    "event": ("protest", "protests", "demo", "picket", "embassy", "protest action", "акция",
-              "акции", "протест", "протесты", "пикет", "посольство", "митинг", "наразылық",
-              "наразылық акциясы", "елшілік"),
+    "prisoner": (
+        "prisoner",
+        "prisoners",
+        "political prisoners",
+        "jailed",
+        "заключенные",
+        "заключенный",
+        "политзаключенные",
+        "узники",
+        "тұтқындар",
+        "саяси тұтқындар",
+    ),
+    "memorial": (
+        "memorial",
+        "in memory",
+        "killed",
+        "died",
+        "память",
+        "погибшие",
+        "погибли",
+        "еске алу",
+        "қаза тапқандар",
+    ),
+    "wounded": (
+        "wounded",
+        "injured",
+        "shot or wounded",
+        "раненые",
+        "ранены",
+        "пострадавшие",
+        "жараланғандар",
+    ),
+    "anniversary": (
+        "anniversary",
+        "anniversaries",
+        "calendar",
+        "dates",
+        "годовщина",
+        "годовщины",
+        "памятные даты",
+        "календарь",
+        "атаулы күндер",
+        "күнтізбе",
+    ),
+    "event": (
+        "protest",
+        "protests",
+        "demo",
+        "picket",
+        "embassy",
+        "protest action",
+        "акция",
+        "акции",
+        "протест",
+        "протесты",
+        "пикет",
+        "посольство",
+        "митинг",
+        "наразылық",
+        "наразылық акциясы",
+        "елшілік",
+    ),
 }
 
 
@@ -119,18 +170,27 @@ def clean_query(query: str) -> str:
     return text if normalise(text) else ""
 
 
-def inline_page(library: Library, tr: Translator, bot_username: str, query: str,
-                offset: str, today: date, events: Sequence[EventShare] = (),
-                page_size: int = PAGE_SIZE) -> InlinePage:
+def inline_page(
+    library: Library,
+    tr: Translator,
+    bot_username: str,
+    query: str,
+    offset: str,
+    today: date,
+    events: Sequence[EventShare] = (),
+    page_size: int = PAGE_SIZE,
+) -> InlinePage:
     """One page of results for an inline query, in ``tr``'s language, from ``offset`` on."""
     if offset and not offset.isdecimal():
         return InlinePage([], "")  # not an offset we gave out: end the list
     start = int(offset or 0)
     size = max(1, min(page_size, MAX_RESULTS))
     entries = _cached_entries(library, clean_query(query), tr.language, today, events)
-    chunk = entries[start:start + size]
-    items = [_item(library, subject, translator(language), bot_username, tr.language, today)
-             for subject, language in chunk]
+    chunk = entries[start : start + size]
+    items = [
+        _item(library, subject, translator(language), bot_username, tr.language, today)
+        for subject, language in chunk
+    ]
     more = start + size < len(entries)
     return InlinePage(items, str(start + size) if more else "")
 
@@ -140,20 +200,26 @@ ENTRY_CACHE_SIZE = 512
 _entries: PerOwner[list[Entry]] = PerOwner(ENTRY_CACHE_SIZE)
 
 
-def _cached_entries(library: Library, query: str, language: str, today: date,
-                    events: Sequence[EventShare]) -> list[Entry]:
+def _cached_entries(
+    library: Library, query: str, language: str, today: date, events: Sequence[EventShare]
+) -> list[Entry]:
     key = (query.casefold(), language, today, tuple((e.id, e.starts) for e in events))
-    return _entries.get(library, key,
-                        lambda: matching_entries(library, query, language, today, events))
+    return _entries.get(
+        library, key, lambda: matching_entries(library, query, language, today, events)
+    )
 
 
-def matching_entries(library: Library, query: str, language: str, today: date,
-                     events: Sequence[EventShare] = ()) -> list[Entry]:
+def matching_entries(
+    library: Library, query: str, language: str, today: date, events: Sequence[EventShare] = ()
+) -> list[Entry]:
     """Everything that answers the query, best first, without duplicates."""
     if not query:
-        subjects: list[Card | EventShare] = [*default_cards(library, today),
-                                             *events[:1], *_all_cards(library, today),
-                                             *events]
+        subjects: list[Card | EventShare] = [
+            *default_cards(library, today),
+            *events[:1],
+            *_all_cards(library, today),
+            *events,
+        ]
         return [(subject, language) for subject in _unique(subjects)]
     # The one search's first card comes first when it is the answer (as in a private chat);
     # otherwise upcoming protests, and lists asked for by a word like "protests", come
@@ -165,8 +231,9 @@ def matching_entries(library: Library, query: str, language: str, today: date,
     cards = list(result.cards or result.nearest or result.suggestions)
     listed = _kind_matches(library, query, today, events)  # "prisoners": the list, not a card
     first = cards[:1] if result.opens and not listed else []
-    found: Sequence[Card | EventShare] = _unique([
-        *first, *_events_matching(query, events), *listed, *cards])
+    found: Sequence[Card | EventShare] = _unique(
+        [*first, *_events_matching(query, events), *listed, *cards]
+    )
     entries: list[Entry] = [(subject, language) for subject in found]
     if first and found[0] is first[0]:
         # The best match also in the other language: sharers often post into a group that
@@ -190,8 +257,13 @@ def default_cards(library: Library, today: date) -> list[Card]:
     if dec16 is not None:
         picked.append(dec16)
     related = dec16.related if dec16 else []
-    prisoners = sorted(library.people(("prisoner",)), key=lambda card: (
-        card.id not in related, not (card.status and card.status.value == "jailed")))
+    prisoners = sorted(
+        library.people(("prisoner",)),
+        key=lambda card: (
+            card.id not in related,
+            not (card.status and card.status.value == "jailed"),
+        ),
+    )
     picked.extend(prisoners[:DEFAULT_PRISONERS])
     return _unique(picked)
 
@@ -203,8 +275,11 @@ def _campaign_first(card: Card) -> tuple[bool, int]:
 
 def _all_cards(library: Library, today: date) -> list[Card]:
     """Every card, for scrolling on past the defaults: the calendar, then people by surname."""
-    return [*(occ.card for occ in library.calendar(today)),
-            *library.anniversaries(), *library.people()]
+    return [
+        *(occ.card for occ in library.calendar(today)),
+        *library.anniversaries(),
+        *library.people(),
+    ]
 
 
 def _events_matching(query: str, events: Sequence[EventShare]) -> list[EventShare]:
@@ -221,14 +296,17 @@ def _mentions(query: str, names: Iterable[str]) -> bool:
         return False
     for name in names:
         own = [folding.keys(w) for w in folding.words(name)]
-        if all(any(t & o or any(k.startswith(s) for k in o for s in t if len(s) >= 3)
-                   for o in own) for t in typed):
+        if all(
+            any(t & o or any(k.startswith(s) for k in o for s in t if len(s) >= 3) for o in own)
+            for t in typed
+        ):
             return True
     return False
 
 
-def _kind_matches(library: Library, query: str, today: date,
-                  events: Sequence[EventShare]) -> list[Card | EventShare]:
+def _kind_matches(
+    library: Library, query: str, today: date, events: Sequence[EventShare]
+) -> list[Card | EventShare]:
     wanted = normalise(query)
     matched: list[Card | EventShare] = []
     for kind, words in _KIND_WORDS.items():
@@ -245,6 +323,7 @@ def _kind_matches(library: Library, query: str, today: date,
 
 Subject = TypeVar("Subject", bound="Card | EventShare")
 
+
 def _unique(subjects: Sequence[Subject]) -> list[Subject]:
     seen: dict[tuple[str, str], Subject] = {}
     for subject in subjects:
@@ -253,8 +332,14 @@ def _unique(subjects: Sequence[Subject]) -> list[Subject]:
     return list(seen.values())
 
 
-def _item(library: Library, subject: Card | EventShare, tr: Translator, bot_username: str,
-          reader_language: str, today: date) -> SharedItem:
+def _item(
+    library: Library,
+    subject: Card | EventShare,
+    tr: Translator,
+    bot_username: str,
+    reader_language: str,
+    today: date,
+) -> SharedItem:
     if isinstance(subject, EventShare):
         return subject.build(tr, bot_username)
     return card_item(library, tr, bot_username, subject, today, reader_language)
@@ -264,20 +349,34 @@ ITEM_CACHE_SIZE = 1024
 _items: PerOwner[SharedItem] = PerOwner(ITEM_CACHE_SIZE)
 
 
-def card_item(library: Library, tr: Translator, bot_username: str, card: Card, today: date,
-              reader_language: str | None = None) -> SharedItem:
+def card_item(
+    library: Library,
+    tr: Translator,
+    bot_username: str,
+    card: Card,
+    today: date,
+    reader_language: str | None = None,
+) -> SharedItem:
     """A card as an inline result: short title and description, the whole card as message.
 
     ``reader_language`` is the querying user's: a result in another language says so.
     Remembered per card, languages and day: every inline query shows up to 20 of them.
     """
-    return _items.get(library, (card.id, tr.language, reader_language, today, bot_username),
-                      lambda: _card_item(library, tr, bot_username, card, today,
-                                         reader_language))
+    return _items.get(
+        library,
+        (card.id, tr.language, reader_language, today, bot_username),
+        lambda: _card_item(library, tr, bot_username, card, today, reader_language),
+    )
 
 
-def _card_item(library: Library, tr: Translator, bot_username: str, card: Card, today: date,
-               reader_language: str | None) -> SharedItem:
+def _card_item(
+    library: Library,
+    tr: Translator,
+    bot_username: str,
+    card: Card,
+    today: date,
+    reader_language: str | None,
+) -> SharedItem:
     _ = tr.gettext
     title = card.name.get(tr.language)
     description = card_description(tr, card, today)
@@ -300,9 +399,13 @@ def card_description(tr: Translator, card: Card, today: date) -> str:
     parts: list[str] = []
     if card.status:
         # Only the year fits this line; its own msgid, as Russian says «на 2015 год».
-        parts.append(_("%(status)s (as of %(year)s)") % {
-            "status": _(STATUS_LABELS[card.status.value]),
-            "year": str(parse_partial_date(card.status.as_of)[0])})
+        parts.append(
+            _("%(status)s (as of %(year)s)")
+            % {
+                "status": _(STATUS_LABELS[card.status.value]),
+                "year": str(parse_partial_date(card.status.as_of)[0]),
+            }
+        )
     elif card.date:
         parts.append(tr.partial_date(card.date))
         upcoming = next_occurrence(card, today)
@@ -331,8 +434,9 @@ def event_shares(library: Library, store: Store, now: datetime) -> list[EventSha
     shares = []
     for event in events.upcoming(events.all_events(library, store), now):
         names = (*event.city.texts.values(), *event.venue.texts.values())
-        shares.append(EventShare(event.id, names, events.event_start(event),
-                                 partial(_event_item, event)))
+        shares.append(
+            EventShare(event.id, names, events.event_start(event), partial(_event_item, event))
+        )
     return shares
 
 
@@ -340,12 +444,15 @@ def _event_item(event: ProtestEvent, tr: Translator, bot_username: str) -> Share
     _ = tr.gettext
     title = _("Protest in %(city)s") % {"city": event.city.get(tr.language)}
     link = create_deep_linked_url(bot_username, EVENTS_PAYLOAD)
-    text = "\n\n".join([
-        events.describe(tr, event),
-        "<i>" + esc(_("Announced by the organiser; check the bot before you go, plans change."))
-        + "</i>",
-        f'<a href="{attr(link)}">' + esc(_("All upcoming protests in the bot")) + "</a>",
-    ])
+    text = "\n\n".join(
+        [
+            events.describe(tr, event),
+            "<i>"
+            + esc(_("Announced by the organiser; check the bot before you go, plans change."))
+            + "</i>",
+            f'<a href="{attr(link)}">' + esc(_("All upcoming protests in the bot")) + "</a>",
+        ]
+    )
     return SharedItem(
         result_id=result_id("e", event.id, tr.language),
         title=shorten(title, TITLE_LIMIT),

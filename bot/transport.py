@@ -62,8 +62,9 @@ def lost_answer(error: BaseException) -> bool:
 class JsonRequest(BaseRequest):
     """A ``BaseRequest`` that posts JSON whenever nothing is uploaded."""
 
-    def __init__(self, connection_pool_size: int = CONNECTIONS,
-                 pool_timeout: float | None = POOL_WAIT) -> None:
+    def __init__(
+        self, connection_pool_size: int = CONNECTIONS, pool_timeout: float | None = POOL_WAIT
+    ) -> None:
         self.timeout = httpx.Timeout(TIMEOUT, pool=pool_timeout)
         """The defaults a request uses when the caller gives no timeout."""
         self.limits = httpx.Limits(max_connections=connection_pool_size)
@@ -71,8 +72,13 @@ class JsonRequest(BaseRequest):
         """Public so that tests can observe requests (``event_hooks``)."""
 
     def _new_client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(timeout=self.timeout, limits=self.limits, http1=True,
-                                 http2=False, headers={"User-Agent": USER_AGENT})
+        return httpx.AsyncClient(
+            timeout=self.timeout,
+            limits=self.limits,
+            http1=True,
+            http2=False,
+            headers={"User-Agent": USER_AGENT},
+        )
 
     @property
     def read_timeout(self) -> float | None:
@@ -104,8 +110,7 @@ class JsonRequest(BaseRequest):
         timeout = httpx.Timeout(
             connect=_given(connect_timeout, self.timeout.connect),
             read=_given(read_timeout, self.timeout.read),
-            write=_given(write_timeout, MEDIA_WRITE_TIMEOUT if uploads
-                         else self.timeout.write),
+            write=_given(write_timeout, MEDIA_WRITE_TIMEOUT if uploads else self.timeout.write),
             pool=_given(pool_timeout, self.timeout.pool),
         )
         if request_data is None:
@@ -113,11 +118,12 @@ class JsonRequest(BaseRequest):
         elif uploads:
             body = {"files": request_data.multipart_data, "data": request_data.json_parameters}
         else:
-            body = {"content": orjson.dumps(request_data.json_parameters),
-                    "headers": {"Content-Type": "application/json"}}
+            body = {
+                "content": orjson.dumps(request_data.json_parameters),
+                "headers": {"Content-Type": "application/json"},
+            }
         try:
-            response = await self.client.request(method=method, url=url, timeout=timeout,
-                                                 **body)
+            response = await self.client.request(method=method, url=url, timeout=timeout, **body)
         except httpx.TimeoutException as error:
             raise TimedOut from error  # the cause tells a pool timeout (never sent) apart
         except httpx.HTTPError as error:
@@ -139,5 +145,6 @@ def connections_for(broadcast_rate: float) -> int:
 
 def request_for(broadcast_rate: float) -> JsonRequest:
     """The bot's request object, with ``connections_for`` its rate."""
-    return JsonRequest(connection_pool_size=connections_for(broadcast_rate),
-                       pool_timeout=POOL_WAIT)
+    return JsonRequest(
+        connection_pool_size=connections_for(broadcast_rate), pool_timeout=POOL_WAIT
+    )

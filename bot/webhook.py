@@ -72,8 +72,11 @@ class LimitedServer(HTTPServer):
         if self.open.total() >= MAX_CONNECTIONS or self.open[host] >= MAX_PER_ADDRESS:
             self.refused += 1
             if self.refused in (1, 100) or self.refused % 10_000 == 0:
-                log.warning("webhook: %d connections refused so far, %d open",
-                            self.refused, self.open.total())
+                log.warning(
+                    "webhook: %d connections refused so far, %d open",
+                    self.refused,
+                    self.open.total(),
+                )
             stream.close()
             return
         self.open[host] += 1
@@ -169,12 +172,20 @@ class WebhookHandler(tornado.web.RequestHandler):
 
 
 def make_server(receiver: Receiver, path: str, data_dir: Any) -> LimitedServer:
-    web_app = tornado.web.Application([
-        (f"/{path}", WebhookHandler, {"receiver": receiver}),
-        (health.HEALTHZ_PATH, health.healthz_handler(), {"data_dir": data_dir}),
-    ])
-    return LimitedServer(web_app, max_body_size=MAX_BODY, idle_connection_timeout=IDLE_TIMEOUT,
-                         body_timeout=BODY_TIMEOUT, max_header_size=16 * 1024, xheaders=False)
+    web_app = tornado.web.Application(
+        [
+            (f"/{path}", WebhookHandler, {"receiver": receiver}),
+            (health.HEALTHZ_PATH, health.healthz_handler(), {"data_dir": data_dir}),
+        ]
+    )
+    return LimitedServer(
+        web_app,
+        max_body_size=MAX_BODY,
+        idle_connection_timeout=IDLE_TIMEOUT,
+        body_timeout=BODY_TIMEOUT,
+        max_header_size=16 * 1024,
+        xheaders=False,
+    )
 
 
 def raise_file_limit() -> None:
@@ -185,24 +196,35 @@ def raise_file_limit() -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-async def serve(application: BotApplication, *, listen: str, port: int, path: str,
-                secret: str, webhook_url: str, allowed_updates: list[str]) -> None:
+async def serve(
+    application: BotApplication,
+    *,
+    listen: str,
+    port: int,
+    path: str,
+    secret: str,
+    webhook_url: str,
+    allowed_updates: list[str],
+) -> None:
     """Run the Application behind this server until SIGTERM or SIGINT, as run_webhook would."""
     raise_file_limit()
     await application.initialize()
     if application.post_init:
         await application.post_init(application)
-    server = make_server(Receiver(application, secret), path,
-                         application.bot_data.config.data_dir if application.bot_data.config
-                         else None)
+    server = make_server(
+        Receiver(application, secret),
+        path,
+        application.bot_data.config.data_dir if application.bot_data.config else None,
+    )
     server.listen(port, address=listen)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
-        await application.bot.set_webhook(webhook_url, secret_token=secret,
-                                          allowed_updates=allowed_updates)
+        await application.bot.set_webhook(
+            webhook_url, secret_token=secret, allowed_updates=allowed_updates
+        )
         await application.start()
         await stop.wait()
     finally:

@@ -20,7 +20,19 @@ from .telegram_html import HtmlParseError, ParsedText, parse_html
 from .thread import EmulatorThread
 
 __all__ = [
-    "ApiError", "ApiRequest", "BotMessage", "CallbackAnswer", "Emulator", "EmulatorThread",
-    "Fault", "HtmlParseError", "InlineAnswer", "ParsedText", "RateLimiter", "SentDocument",
-    "UploadedFile", "load_spec", "parse_html",
+    "ApiError",
+    "ApiRequest",
+    "BotMessage",
+    "CallbackAnswer",
+    "Emulator",
+    "EmulatorThread",
+    "Fault",
+    "HtmlParseError",
+    "InlineAnswer",
+    "ParsedText",
+    "RateLimiter",
+    "SentDocument",
+    "UploadedFile",
+    "load_spec",
+    "parse_html",
 ]

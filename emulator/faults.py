@@ -20,8 +20,14 @@ SENDING_PREFIXES = ("send", "copyMessage", "forwardMessage")
 class ApiError(Exception):
     """An error answer; ``violation`` marks the bot's mistakes (they go to emulator.violations)."""
 
-    def __init__(self, code: int, description: str, parameters: dict | None = None, *,
-                 violation: bool = False) -> None:
+    def __init__(
+        self,
+        code: int,
+        description: str,
+        parameters: dict | None = None,
+        *,
+        violation: bool = False,
+    ) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
@@ -40,13 +46,15 @@ def bad_request(detail: str, *, violation: bool = True) -> ApiError:
 
 
 def retry_after(seconds: int) -> ApiError:
-    return ApiError(429, f"Too Many Requests: retry after {seconds}",
-                    {"retry_after": seconds})
+    return ApiError(429, f"Too Many Requests: retry after {seconds}", {"retry_after": seconds})
 
 
 def migrated(chat_id: int) -> ApiError:
-    return ApiError(400, "Bad Request: group chat was upgraded to a supergroup chat",
-                    {"migrate_to_chat_id": chat_id})
+    return ApiError(
+        400,
+        "Bad Request: group chat was upgraded to a supergroup chat",
+        {"migrate_to_chat_id": chat_id},
+    )
 
 
 def supergroup_id(chat_id: int) -> int:

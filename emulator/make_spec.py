@@ -70,17 +70,24 @@ def trim(spec: dict) -> dict:
         if const := _const(source.get("fields", [])):
             entry["const"] = const
         types[name] = entry
-    return {"version": spec["version"], "release_date": spec.get("release_date"),
-            "methods": methods, "types": dict(sorted(types.items()))}
+    return {
+        "version": spec["version"],
+        "release_date": spec.get("release_date"),
+        "methods": methods,
+        "types": dict(sorted(types.items())),
+    }
 
 
 def dump(trimmed: dict) -> str:
     """One method or type per line: small, yet diffs stay readable across spec versions."""
+
     def compact(value: object) -> str:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
-    lines = ["{" + f'"version":{compact(trimmed["version"])},'
-             f'"release_date":{compact(trimmed["release_date"])},']
+    lines = [
+        "{" + f'"version":{compact(trimmed["version"])},'
+        f'"release_date":{compact(trimmed["release_date"])},'
+    ]
     for section in ("methods", "types"):
         entries = [f"{compact(name)}:{compact(value)}" for name, value in trimmed[section].items()]
         closing = "}," if section == "methods" else "}}"
@@ -95,8 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     trimmed = trim(json.loads(args.source.read_text(encoding="utf-8")))
     args.output.write_text(dump(trimmed), encoding="utf-8")
-    print(f"{args.output}: {len(trimmed['methods'])} methods, {len(trimmed['types'])} types "
-          f"({trimmed['version']})")
+    print(
+        f"{args.output}: {len(trimmed['methods'])} methods, {len(trimmed['types'])} types "
+        f"({trimmed['version']})"
+    )
     return 0
 
 

@@ -20,8 +20,10 @@ from .validate import parse_formatted
 
 Method = Callable[[SimulatedUsers, dict, str], Any]
 METHODS: dict[str, Method] = {}
-NOT_MODIFIED = ("message is not modified: specified new message content and reply markup are "
-                "exactly the same as a current content and reply markup of the message")
+NOT_MODIFIED = (
+    "message is not modified: specified new message content and reply markup are "
+    "exactly the same as a current content and reply markup of the message"
+)
 QUERY_INVALID = "query is too old and response timeout expired or query ID is invalid"
 
 
@@ -30,14 +32,21 @@ def method(*names: str) -> Callable[[Method], Method]:
         for name in names:
             METHODS[name] = function
         return function
+
     return register
 
 
 def target_chat(emu: SimulatedUsers, chat_id: int | str, *, sending: bool = True) -> dict:
     """The chat a call addresses, or the error Telegram gives for it."""
     if isinstance(chat_id, str):
-        found = next((c for c in emu.chats.values()
-                      if chat_id.startswith("@") and c.get("username") == chat_id[1:]), None)
+        found = next(
+            (
+                c
+                for c in emu.chats.values()
+                if chat_id.startswith("@") and c.get("username") == chat_id[1:]
+            ),
+            None,
+        )
         if found is None:
             raise bad_request("chat not found", violation=False)
         chat = found
@@ -91,8 +100,9 @@ def store_bot_message(emu: SimulatedUsers, chat: dict, params: dict, fields: dic
     if reply.get("message_id") is not None:
         replied = emu.messages.get((chat["id"], reply["message_id"]))
         if replied is not None:
-            message["reply_to_message"] = {k: v for k, v in replied["message"].items()
-                                           if k != "reply_to_message"}
+            message["reply_to_message"] = {
+                k: v for k, v in replied["message"].items() if k != "reply_to_message"
+            }
         elif not reply.get("allow_sending_without_reply"):
             raise bad_request("message to be replied not found")
     message.update({key: value for key, value in fields.items() if value})
@@ -103,22 +113,39 @@ def store_bot_message(emu: SimulatedUsers, chat: dict, params: dict, fields: dic
     return message
 
 
-def _record(emu: SimulatedUsers, method_name: str, message: dict, source: str,
-            parsed: ParsedText, params: dict, **extra: Any) -> None:
+def _record(
+    emu: SimulatedUsers,
+    method_name: str,
+    message: dict,
+    source: str,
+    parsed: ParsedText,
+    params: dict,
+    **extra: Any,
+) -> None:
     reply = params.get("reply_parameters") or {}
-    emu.record_message(BotMessage(
-        chat_id=message["chat"]["id"], message_id=message["message_id"], method=method_name,
-        text=parsed.text, raw_text=source, parse_mode=params.get("parse_mode"),
-        entities=list(parsed.entities), reply_markup=params.get("reply_markup"),
-        reply_to=reply.get("message_id"), **extra))
+    emu.record_message(
+        BotMessage(
+            chat_id=message["chat"]["id"],
+            message_id=message["message_id"],
+            method=method_name,
+            text=parsed.text,
+            raw_text=source,
+            parse_mode=params.get("parse_mode"),
+            entities=list(parsed.entities),
+            reply_markup=params.get("reply_markup"),
+            reply_to=reply.get("message_id"),
+            **extra,
+        )
+    )
 
 
 @method("sendMessage")
 def send_message(emu: SimulatedUsers, params: dict, name: str) -> dict:
     chat = target_chat(emu, params["chat_id"])
     parsed = formatted(params, "text", "entities")
-    message = store_bot_message(emu, chat, params,
-                                {"text": parsed.text, "entities": parsed.entities})
+    message = store_bot_message(
+        emu, chat, params, {"text": parsed.text, "entities": parsed.entities}
+    )
     _record(emu, "sendMessage", message, params["text"], parsed, params)
     return message
 
@@ -143,8 +170,14 @@ def _editable(emu: SimulatedUsers, params: dict) -> tuple[dict, bool]:
     return stored, False
 
 
-def _edit(emu: SimulatedUsers, params: dict, name: str, changes: dict,
-          parsed: ParsedText | None, source: str | None) -> dict | bool:
+def _edit(
+    emu: SimulatedUsers,
+    params: dict,
+    name: str,
+    changes: dict,
+    parsed: ParsedText | None,
+    source: str | None,
+) -> dict | bool:
     stored, inline = _editable(emu, params)
     target = stored if inline else stored["message"]
     if not inline and name == "editMessageText" and "text" not in target:
@@ -162,14 +195,21 @@ def _edit(emu: SimulatedUsers, params: dict, name: str, changes: dict,
     if not inline:
         target["edit_date"] = emu.now()
     text = target.get("text", target.get("caption", ""))
-    parsed = parsed or ParsedText(text, target.get("entities",
-                                                    target.get("caption_entities", [])))
-    emu.record_message(BotMessage(
-        chat_id=target.get("chat_id") if inline else target["chat"]["id"],
-        message_id=None if inline else target["message_id"], method=name, text=parsed.text,
-        raw_text=source if source is not None else text, parse_mode=params.get("parse_mode"),
-        entities=list(parsed.entities), reply_markup=target.get("reply_markup"), edited=True,
-        inline_message_id=params.get("inline_message_id")))
+    parsed = parsed or ParsedText(text, target.get("entities", target.get("caption_entities", [])))
+    emu.record_message(
+        BotMessage(
+            chat_id=target.get("chat_id") if inline else target["chat"]["id"],
+            message_id=None if inline else target["message_id"],
+            method=name,
+            text=parsed.text,
+            raw_text=source if source is not None else text,
+            parse_mode=params.get("parse_mode"),
+            entities=list(parsed.entities),
+            reply_markup=target.get("reply_markup"),
+            edited=True,
+            inline_message_id=params.get("inline_message_id"),
+        )
+    )
     return True if inline else target
 
 
@@ -182,8 +222,11 @@ def edit_message_text(emu: SimulatedUsers, params: dict, name: str) -> dict | bo
 
 @method("editMessageCaption")
 def edit_message_caption(emu: SimulatedUsers, params: dict, name: str) -> dict | bool:
-    parsed = (formatted(params, "caption", "caption_entities") if "caption" in params
-              else ParsedText("", []))
+    parsed = (
+        formatted(params, "caption", "caption_entities")
+        if "caption" in params
+        else ParsedText("", [])
+    )
     changes = {"caption": parsed.text, "caption_entities": parsed.entities}
     return _edit(emu, params, "editMessageCaption", changes, parsed, params.get("caption"))
 
@@ -211,18 +254,34 @@ def delete_messages(emu: SimulatedUsers, params: dict, name: str) -> bool:
 def send_document(emu: SimulatedUsers, params: dict, name: str) -> dict:
     chat = target_chat(emu, params["chat_id"])
     file = _file(emu, params["document"])
-    parsed = (formatted(params, "caption", "caption_entities") if params.get("caption")
-              else ParsedText("", []))
-    document = {key: file[key] for key in ("file_id", "file_unique_id", "file_name",
-                                           "mime_type", "file_size")}
-    message = store_bot_message(emu, chat, params, {
-        "document": document, "caption": parsed.text, "caption_entities": parsed.entities})
-    sent = SentDocument(chat_id=chat["id"], message_id=message["message_id"],
-                        file_name=file["file_name"], data=file["data"],
-                        mime_type=file["mime_type"], caption=params.get("caption"),
-                        parse_mode=params.get("parse_mode"), file_id=file["file_id"])
-    _record(emu, "sendDocument", message, params.get("caption") or "", parsed, params,
-            document=sent)
+    parsed = (
+        formatted(params, "caption", "caption_entities")
+        if params.get("caption")
+        else ParsedText("", [])
+    )
+    document = {
+        key: file[key]
+        for key in ("file_id", "file_unique_id", "file_name", "mime_type", "file_size")
+    }
+    message = store_bot_message(
+        emu,
+        chat,
+        params,
+        {"document": document, "caption": parsed.text, "caption_entities": parsed.entities},
+    )
+    sent = SentDocument(
+        chat_id=chat["id"],
+        message_id=message["message_id"],
+        file_name=file["file_name"],
+        data=file["data"],
+        mime_type=file["mime_type"],
+        caption=params.get("caption"),
+        parse_mode=params.get("parse_mode"),
+        file_id=file["file_id"],
+    )
+    _record(
+        emu, "sendDocument", message, params.get("caption") or "", parsed, params, document=sent
+    )
     return message
 
 
@@ -234,12 +293,20 @@ def _file(emu: SimulatedUsers, value: UploadedFile | str) -> dict:
             raise bad_request("wrong file identifier/HTTP URL specified")
         value = UploadedFile(value.rsplit("/", 1)[-1] or "file", b"")
     serial = emu.next_serial()
-    mime = (value.content_type if value.content_type != "application/octet-stream"
-            else mimetypes.guess_type(value.filename)[0] or value.content_type)
+    mime = (
+        value.content_type
+        if value.content_type != "application/octet-stream"
+        else mimetypes.guess_type(value.filename)[0] or value.content_type
+    )
     file: dict[str, Any] = {
-            "file_id": f"BQACAgIAAx-emulated-{serial}", "file_unique_id": f"AgAD{serial}",
-            "file_name": value.filename, "mime_type": mime, "file_size": len(value.data),
-            "data": value.data, "file_path": f"documents/file_{serial}_{value.filename}"}
+        "file_id": f"BQACAgIAAx-emulated-{serial}",
+        "file_unique_id": f"AgAD{serial}",
+        "file_name": value.filename,
+        "mime_type": mime,
+        "file_size": len(value.data),
+        "data": value.data,
+        "file_path": f"documents/file_{serial}_{value.filename}",
+    }
     emu.files[file["file_id"]] = file
     return file
 
@@ -265,9 +332,14 @@ def claim_query(queries: dict[str, dict], query_id: str) -> dict:
 @method("answerCallbackQuery")
 def answer_callback_query(emu: SimulatedUsers, params: dict, name: str) -> bool:
     query = claim_query(emu._callback_queries, params["callback_query_id"])
-    answer = CallbackAnswer(params["callback_query_id"], query["update_id"], query["data"],
-                            params.get("text"), bool(params.get("show_alert")),
-                            params.get("url"))
+    answer = CallbackAnswer(
+        params["callback_query_id"],
+        query["update_id"],
+        query["data"],
+        params.get("text"),
+        bool(params.get("show_alert")),
+        params.get("url"),
+    )
     emu.callback_answers.append(answer)
     emu.emit("callback_answer", answer)
     return True
@@ -276,10 +348,16 @@ def answer_callback_query(emu: SimulatedUsers, params: dict, name: str) -> bool:
 @method("answerInlineQuery")
 def answer_inline_query(emu: SimulatedUsers, params: dict, name: str) -> bool:
     query = claim_query(emu._inline_queries, params["inline_query_id"])
-    answer = InlineAnswer(params["inline_query_id"], query["update_id"], query["query"],
-                          params["results"], params.get("next_offset"),
-                          bool(params.get("is_personal")), params.get("cache_time"),
-                          params.get("button"))
+    answer = InlineAnswer(
+        params["inline_query_id"],
+        query["update_id"],
+        query["query"],
+        params["results"],
+        params.get("next_offset"),
+        bool(params.get("is_personal")),
+        params.get("cache_time"),
+        params.get("button"),
+    )
     emu.inline_answers.append(answer)
     emu.emit("inline_answer", answer)
     return True
@@ -287,19 +365,30 @@ def answer_inline_query(emu: SimulatedUsers, params: dict, name: str) -> bool:
 
 @method("getMe")
 def get_me(emu: SimulatedUsers, params: dict, name: str) -> dict:
-    return {**emu.bot_user(), "can_join_groups": emu.can_join_groups,
-            "can_read_all_group_messages": not emu.privacy_mode,
-            "supports_inline_queries": emu.supports_inline_queries,
-            "can_connect_to_business": False, "has_main_web_app": False}
+    return {
+        **emu.bot_user(),
+        "can_join_groups": emu.can_join_groups,
+        "can_read_all_group_messages": not emu.privacy_mode,
+        "supports_inline_queries": emu.supports_inline_queries,
+        "can_connect_to_business": False,
+        "has_main_web_app": False,
+    }
 
 
 @method("getChat")
 def get_chat(emu: SimulatedUsers, params: dict, name: str) -> dict:
     chat = target_chat(emu, params["chat_id"], sending=False)
-    gifts = dict.fromkeys(("unlimited_gifts", "limited_gifts", "unique_gifts",
-                           "premium_subscription", "gifts_from_channels"), False)
-    return {**chat, "accent_color_id": 0, "max_reaction_count": 11,
-            "accepted_gift_types": gifts}
+    gifts = dict.fromkeys(
+        (
+            "unlimited_gifts",
+            "limited_gifts",
+            "unique_gifts",
+            "premium_subscription",
+            "gifts_from_channels",
+        ),
+        False,
+    )
+    return {**chat, "accent_color_id": 0, "max_reaction_count": 11, "accepted_gift_types": gifts}
 
 
 def _member(emu: SimulatedUsers, chat_id: int, user_id: int) -> dict:
@@ -311,8 +400,12 @@ def _member(emu: SimulatedUsers, chat_id: int, user_id: int) -> dict:
         if emu.chats.get(chat_id, {}).get("type") == "channel":
             # ChatMemberAdministrator's channel-only rights; pinning is for groups only.
             member.pop("can_pin_messages", None)
-            member.update({"can_post_messages": (chat_id, user_id) not in emu.cannot_post,
-                           "can_edit_messages": True})
+            member.update(
+                {
+                    "can_post_messages": (chat_id, user_id) not in emu.cannot_post,
+                    "can_edit_messages": True,
+                }
+            )
     elif status == "creator":
         member["is_anonymous"] = False
     elif status == "kicked":
@@ -322,10 +415,22 @@ def _member(emu: SimulatedUsers, chat_id: int, user_id: int) -> dict:
     return member
 
 
-RESTRICTED = ("can_send_messages", "can_send_audios", "can_send_documents", "can_send_photos",
-              "can_send_videos", "can_send_video_notes", "can_send_voice_notes",
-              "can_send_polls", "can_send_other_messages", "can_add_web_page_previews",
-              "can_change_info", "can_invite_users", "can_pin_messages", "can_manage_topics")
+RESTRICTED = (
+    "can_send_messages",
+    "can_send_audios",
+    "can_send_documents",
+    "can_send_photos",
+    "can_send_videos",
+    "can_send_video_notes",
+    "can_send_voice_notes",
+    "can_send_polls",
+    "can_send_other_messages",
+    "can_add_web_page_previews",
+    "can_change_info",
+    "can_invite_users",
+    "can_pin_messages",
+    "can_manage_topics",
+)
 
 
 @method("getChatMember")
@@ -337,9 +442,11 @@ def get_chat_member(emu: SimulatedUsers, params: dict, name: str) -> dict:
 @method("getChatAdministrators")
 def get_chat_administrators(emu: SimulatedUsers, params: dict, name: str) -> list[dict]:
     chat = target_chat(emu, params["chat_id"], sending=False)
-    return [_member(emu, chat_id, user_id) for (chat_id, user_id), status
-            in emu.member_status.items()
-            if chat_id == chat["id"] and status in ("administrator", "creator")]
+    return [
+        _member(emu, chat_id, user_id)
+        for (chat_id, user_id), status in emu.member_status.items()
+        if chat_id == chat["id"] and status in ("administrator", "creator")
+    ]
 
 
 @method("getChatMemberCount")
@@ -382,12 +489,15 @@ def _bot_text(store: str, key: str) -> Method:
                 texts.pop(language, None)
             return True
         return {key: texts.get(language, "")}
+
     return handle
 
 
-for _store, _key, _name in (("descriptions", "description", "Description"),
-                            ("short_descriptions", "short_description", "ShortDescription"),
-                            ("names", "name", "Name")):
+for _store, _key, _name in (
+    ("descriptions", "description", "Description"),
+    ("short_descriptions", "short_description", "ShortDescription"),
+    ("names", "name", "Name"),
+):
     METHODS[f"setMy{_name}"] = METHODS[f"getMy{_name}"] = _bot_text(_store, _key)
 
 
@@ -409,8 +519,11 @@ def generic(emu: SimulatedUsers, params: dict, name: str) -> Any:
     returns = emu.spec.returns(name)
     if returns == ["Message"] and "chat_id" in params:
         chat = target_chat(emu, params["chat_id"])
-        parsed = (formatted(params, "caption", "caption_entities") if params.get("caption")
-                  else ParsedText(params.get("text", ""), []))
+        parsed = (
+            formatted(params, "caption", "caption_entities")
+            if params.get("caption")
+            else ParsedText(params.get("text", ""), [])
+        )
         message = store_bot_message(emu, chat, params, {"caption": parsed.text})
         _record(emu, name, message, params.get("caption") or "", parsed, params)
         return message

@@ -51,10 +51,13 @@ class Emulator(SimulatedUsers):
     # -- lifecycle --------------------------------------------------------------------------
 
     async def start(self) -> Emulator:
-        app = tornado.web.Application([
-            (r"/bot([^/]+)/([A-Za-z0-9_]+)/?", _ApiHandler, {"emulator": self}),
-            (r"/file/bot([^/]+)/(.+)", _FileHandler, {"emulator": self}),
-        ], log_function=lambda handler: None)
+        app = tornado.web.Application(
+            [
+                (r"/bot([^/]+)/([A-Za-z0-9_]+)/?", _ApiHandler, {"emulator": self}),
+                (r"/file/bot([^/]+)/(.+)", _FileHandler, {"emulator": self}),
+            ],
+            log_function=lambda handler: None,
+        )
         sockets = tornado.netutil.bind_sockets(self.port, self.host, family=socket.AF_INET)
         self.port = sockets[0].getsockname()[1]
         self._server = tornado.httpserver.HTTPServer(app, max_body_size=60 * 1024 * 1024)
@@ -95,37 +98,59 @@ class Emulator(SimulatedUsers):
 
     # -- faults and limits ------------------------------------------------------------------
 
-    def inject(self, method: str | None = "sendMessage", error: str = "429", *,
-               times: int | None = None, probability: float | None = None,
-               chat_id: int | str | None = None, retry_after: int = 1,
-               migrate_to: int | None = None, hold: float = 30.0,
-               apply: bool = False) -> Fault:
+    def inject(
+        self,
+        method: str | None = "sendMessage",
+        error: str = "429",
+        *,
+        times: int | None = None,
+        probability: float | None = None,
+        chat_id: int | str | None = None,
+        retry_after: int = 1,
+        migrate_to: int | None = None,
+        hold: float = 30.0,
+        apply: bool = False,
+    ) -> Fault:
         """Make matching calls fail; ``times`` defaults to 1 unless a probability is given."""
         if error not in FAULT_KINDS:
             raise ValueError(f"error must be one of {FAULT_KINDS}, got {error!r}")
         if times is None and probability is None:
             times = 1
-        fault = Fault(method, error, times, probability, chat_id, retry_after, migrate_to,
-                      hold, apply)
+        fault = Fault(
+            method, error, times, probability, chat_id, retry_after, migrate_to, hold, apply
+        )
         self.faults.append(fault)
         return fault
 
     def clear_faults(self) -> None:
         self.faults.clear()
 
-    def rate_limit(self, global_per_second: float | None = 30,
-                   per_group_per_minute: int | None = 20, *,
-                   per_chat_per_second: float | None = None,
-                   enabled: bool = True) -> RateLimiter | None:
+    def rate_limit(
+        self,
+        global_per_second: float | None = 30,
+        per_group_per_minute: int | None = 20,
+        *,
+        per_chat_per_second: float | None = None,
+        enabled: bool = True,
+    ) -> RateLimiter | None:
         """Answer 429 like Telegram's flood control (off until called)."""
-        self.rate_limiter = (RateLimiter(global_per_second, per_group_per_minute,
-                                         per_chat_per_second) if enabled else None)
+        self.rate_limiter = (
+            RateLimiter(global_per_second, per_group_per_minute, per_chat_per_second)
+            if enabled
+            else None
+        )
         return self.rate_limiter
 
     # -- request handling -------------------------------------------------------------------
 
-    async def handle(self, token: str, method_name: str, raw: dict[str, Any],
-                     files: dict[str, UploadedFile], closed: asyncio.Event) -> tuple[int, dict]:
+    async def handle(
+        self,
+        token: str,
+        method_name: str,
+        raw: dict[str, Any],
+        files: dict[str, UploadedFile],
+        closed: asyncio.Event,
+    ) -> tuple[int, dict]:
         if not TOKEN_RE.fullmatch(token) or (self.token and token != self.token):
             return 401, ApiError(401, "Unauthorized").payload()
         self.bot_id = int(token.split(":")[0])
@@ -138,8 +163,9 @@ class Emulator(SimulatedUsers):
         try:
             params = self.spec.decode(method, raw, files)
             chat_id = params.get("chat_id")
-            request = ApiRequest(method, params,
-                                 chat_id if isinstance(chat_id, int | str) else None)
+            request = ApiRequest(
+                method, params, chat_id if isinstance(chat_id, int | str) else None
+            )
             if self.record_requests:
                 self.requests.append(request)
             self.emit("request", request)
@@ -188,8 +214,9 @@ class Emulator(SimulatedUsers):
                 raise retry_after(wait)
         return await self._execute(method, params)
 
-    async def _time_out(self, fault: Fault, method: str, params: dict,
-                        closed: asyncio.Event) -> Any:
+    async def _time_out(
+        self, fault: Fault, method: str, params: dict, closed: asyncio.Event
+    ) -> Any:
         result = await self._execute(method, params) if fault.apply else None
         with contextlib.suppress(TimeoutError):  # the client hanging up ends the hold
             await asyncio.wait_for(closed.wait(), fault.hold)
@@ -219,8 +246,11 @@ class Emulator(SimulatedUsers):
 
     async def _get_updates(self, params: dict) -> list[dict]:
         if self.webhook:
-            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is "
-                                "active; use deleteWebhook to delete the webhook first")
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is "
+                "active; use deleteWebhook to delete the webhook first",
+            )
         self._set_allowed(params.get("allowed_updates"))
         offset = params.get("offset", 0)
         limit = params.get("limit", 100)
@@ -232,8 +262,11 @@ class Emulator(SimulatedUsers):
         deadline = loop.time() + timeout
         while True:
             if generation != self._poll_generation:
-                raise ApiError(409, "Conflict: terminated by other getUpdates request; make "
-                                    "sure that only one bot instance is running")
+                raise ApiError(
+                    409,
+                    "Conflict: terminated by other getUpdates request; make "
+                    "sure that only one bot instance is running",
+                )
             if offset < 0:
                 self.pending = self.pending[offset:]
             elif offset:
@@ -245,11 +278,24 @@ class Emulator(SimulatedUsers):
 
     def _webhook_method(self, method: str, params: dict) -> Any:
         if method == "getWebhookInfo":
-            info = {"url": (self.webhook or {}).get("url", ""),
-                    "has_custom_certificate": False, "pending_update_count": len(self.pending)}
-            info.update({k: v for k, v in (self.webhook or {}).items()
-                         if k in ("max_connections", "allowed_updates", "last_error_date",
-                                  "last_error_message")})
+            info = {
+                "url": (self.webhook or {}).get("url", ""),
+                "has_custom_certificate": False,
+                "pending_update_count": len(self.pending),
+            }
+            info.update(
+                {
+                    k: v
+                    for k, v in (self.webhook or {}).items()
+                    if k
+                    in (
+                        "max_connections",
+                        "allowed_updates",
+                        "last_error_date",
+                        "last_error_message",
+                    )
+                }
+            )
             return info
         if params.get("drop_pending_updates"):
             self.pending.clear()
@@ -265,7 +311,8 @@ class Emulator(SimulatedUsers):
         if self.webhook and (self._webhook_task is None or self._webhook_task.done()):
             with contextlib.suppress(RuntimeError):  # no loop yet: delivered on setWebhook
                 self._webhook_task = asyncio.get_running_loop().create_task(
-                    self._deliver_webhooks())
+                    self._deliver_webhooks()
+                )
 
     async def _deliver_webhooks(self) -> None:
         """POST pending updates one at a time, in order, retrying like Telegram does."""
@@ -280,9 +327,13 @@ class Emulator(SimulatedUsers):
                 headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook["secret_token"]
             try:
                 response = await client.fetch(
-                    self.webhook_target or self.webhook["url"], method="POST",
-                    body=json.dumps(update), headers=headers, raise_error=False,
-                    request_timeout=10)
+                    self.webhook_target or self.webhook["url"],
+                    method="POST",
+                    body=json.dumps(update),
+                    headers=headers,
+                    raise_error=False,
+                    request_timeout=10,
+                )
                 error = None if 200 <= response.code < 300 else f"Wrong response: {response.code}"
             except OSError as exc:
                 error = f"Connection failed: {exc}"
@@ -294,8 +345,13 @@ class Emulator(SimulatedUsers):
                 self.webhook.update(last_error_date=self.now(), last_error_message=error)
             await asyncio.sleep(0.2)
 
-    async def wait_idle(self, update_id: int | None = None, *, quiet: float = 0.3,
-                        timeout: float = 10.0) -> bool:  # noqa: ASYNC109
+    async def wait_idle(
+        self,
+        update_id: int | None = None,
+        *,
+        quiet: float = 0.3,
+        timeout: float = 10.0,  # noqa: ASYNC109
+    ) -> bool:
         """Wait until the bot took update_id and made no API call for ``quiet`` seconds.
 
         A heuristic for the sandbox (it cannot see inside the bot); False on timeout.
@@ -323,8 +379,7 @@ class _ApiHandler(tornado.web.RequestHandler):
             raw, files = self._arguments()
         except ValueError as error:
             self.set_status(400)
-            self.finish({"ok": False, "error_code": 400,
-                         "description": f"Bad Request: {error}"})
+            self.finish({"ok": False, "error_code": 400, "description": f"Bad Request: {error}"})
             return
         status, body = await self.emulator.handle(token, method, raw, files, self.closed)
         if self.closed.is_set():
@@ -336,8 +391,10 @@ class _ApiHandler(tornado.web.RequestHandler):
     post = get
 
     def _arguments(self) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
-        raw: dict[str, Any] = {name: values[-1].decode("utf-8")
-                               for name, values in self.request.query_arguments.items()}
+        raw: dict[str, Any] = {
+            name: values[-1].decode("utf-8")
+            for name, values in self.request.query_arguments.items()
+        }
         content_type = self.request.headers.get("Content-Type", "")
         if content_type.startswith("application/json") and self.request.body:
             body = json.loads(self.request.body)
@@ -345,11 +402,20 @@ class _ApiHandler(tornado.web.RequestHandler):
                 raise ValueError("the JSON body must be an object")
             raw.update(body)
         else:
-            raw.update({name: values[-1].decode("utf-8")
-                        for name, values in self.request.body_arguments.items()})
-        files = {name: UploadedFile(parts[0].filename, parts[0].body,
-                                    parts[0].content_type or "application/octet-stream")
-                 for name, parts in self.request.files.items()}
+            raw.update(
+                {
+                    name: values[-1].decode("utf-8")
+                    for name, values in self.request.body_arguments.items()
+                }
+            )
+        files = {
+            name: UploadedFile(
+                parts[0].filename,
+                parts[0].body,
+                parts[0].content_type or "application/octet-stream",
+            )
+            for name, parts in self.request.files.items()
+        }
         return raw, files
 
 

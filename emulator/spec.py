@@ -51,8 +51,9 @@ class Spec:
 
     # -- decoding ---------------------------------------------------------------------------
 
-    def decode(self, method: str, raw: dict[str, object],
-               files: dict[str, UploadedFile]) -> dict[str, object]:
+    def decode(
+        self, method: str, raw: dict[str, object], files: dict[str, UploadedFile]
+    ) -> dict[str, object]:
         """Typed parameters from form strings (or JSON values), files put in place."""
         fields = self.fields(method)
         params: dict[str, object] = {}
@@ -107,16 +108,26 @@ class Spec:
                 problems.append(f"{path}.{key}: must be {expected!r} for {type_name}")
         return problems + self._check_fields(entry.get("fields", {}), value, path + ".")
 
-    def _check_union(self, value: dict, subtypes: list[str], parent: str,
-                     path: str) -> list[str]:
-        candidates = [name for name in subtypes
-                      if all(value.get(key) == const
-                             for key, const in self.types[name].get("const", {}).items())]
+    def _check_union(self, value: dict, subtypes: list[str], parent: str, path: str) -> list[str]:
+        candidates = [
+            name
+            for name in subtypes
+            if all(
+                value.get(key) == const for key, const in self.types[name].get("const", {}).items()
+            )
+        ]
         if not candidates:
-            kinds = sorted({const for name in subtypes
-                            for const in self.types[name].get("const", {}).values()})
-            return [f"{path}: not a valid {parent}"
-                    + (f" (type must be one of {', '.join(kinds)})" if kinds else "")]
+            kinds = sorted(
+                {
+                    const
+                    for name in subtypes
+                    for const in self.types[name].get("const", {}).values()
+                }
+            )
+            return [
+                f"{path}: not a valid {parent}"
+                + (f" (type must be one of {', '.join(kinds)})" if kinds else "")
+            ]
         attempts = [self._check_one(value, name, path) for name in candidates]
         return min(attempts, key=len) if all(attempts) else []
 
@@ -143,8 +154,9 @@ _SCALARS = {
 
 
 def _kind(value: object) -> str:
-    return {dict: "object", list: "array", str: "string", bool: "boolean",
-            type(None): "null"}.get(type(value), type(value).__name__)
+    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
+        type(value), type(value).__name__
+    )
 
 
 def _shape_matches(value: object, type_name: str) -> bool:
@@ -165,8 +177,9 @@ def _decode_value(name: str, value: object, types: list[str]) -> object:
     try:
         return json.loads(value)
     except ValueError:
-        raise SpecError(f"can't parse {name}: expected {' or '.join(types)}, "
-                        f"got {value[:40]!r}") from None
+        raise SpecError(
+            f"can't parse {name}: expected {' or '.join(types)}, got {value[:40]!r}"
+        ) from None
 
 
 def _resolve_attachments(value: object, files: dict[str, UploadedFile]) -> object:

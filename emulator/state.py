@@ -45,11 +45,19 @@ class Signal:
 
 
 class EmulatorState:
-    def __init__(self, *, username: str = DEFAULT_USERNAME,
-                 first_name: str = "Zhanaozen Sandbox", token: str | None = None,
-                 can_join_groups: bool = True, supports_inline_queries: bool = True,
-                 privacy_mode: bool = True, strict_chats: bool = False, seed: int = 0,
-                 record_requests: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        username: str = DEFAULT_USERNAME,
+        first_name: str = "Zhanaozen Sandbox",
+        token: str | None = None,
+        can_join_groups: bool = True,
+        supports_inline_queries: bool = True,
+        privacy_mode: bool = True,
+        strict_chats: bool = False,
+        seed: int = 0,
+        record_requests: bool = True,
+    ) -> None:
         self.spec = load_spec()
         self.username = username
         self.first_name = first_name
@@ -116,12 +124,22 @@ class EmulatorState:
     # -- identities -------------------------------------------------------------------------
 
     def bot_user(self) -> dict:
-        return {"id": self.bot_id, "is_bot": True, "first_name": self.first_name,
-                "username": self.username}
+        return {
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": self.first_name,
+            "username": self.username,
+        }
 
-    def add_user(self, user_id: int, *, first_name: str | None = None,
-                 last_name: str | None = None, username: str | None = None,
-                 is_premium: bool | None = None) -> dict:
+    def add_user(
+        self,
+        user_id: int,
+        *,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        username: str | None = None,
+        is_premium: bool | None = None,
+    ) -> dict:
         user = {"id": user_id, "is_bot": False, "first_name": first_name or f"User {user_id}"}
         extra = {"last_name": last_name, "username": username, "is_premium": is_premium}
         user.update({key: value for key, value in extra.items() if value is not None})
@@ -134,19 +152,31 @@ class EmulatorState:
             user["language_code"] = language_code
         return user
 
-    def chat(self, chat_id: int, chat_type: str | None = None, *, title: str | None = None,
-             username: str | None = None) -> dict:
+    def chat(
+        self,
+        chat_id: int,
+        chat_type: str | None = None,
+        *,
+        title: str | None = None,
+        username: str | None = None,
+    ) -> dict:
         """The chat with this id, created on first use (negative ids are groups)."""
         if chat_id in self.chats:
             return self.chats[chat_id]
         if chat_type is None:
-            chat_type = ("private" if chat_id > 0 else
-                         "supergroup" if str(chat_id).startswith("-100") else "group")
+            chat_type = (
+                "private"
+                if chat_id > 0
+                else "supergroup"
+                if str(chat_id).startswith("-100")
+                else "group"
+            )
         chat: dict = {"id": chat_id, "type": chat_type}
         if chat_type == "private":
             user = self.user(chat_id)
-            chat.update({key: user[key] for key in ("first_name", "last_name", "username")
-                         if key in user})
+            chat.update(
+                {key: user[key] for key in ("first_name", "last_name", "username") if key in user}
+            )
         else:
             chat["title"] = title or f"Test {chat_type} {chat_id}"
             if username:
@@ -158,8 +188,14 @@ class EmulatorState:
         """creator, administrator, member, restricted, left or kicked (getChatMember)."""
         self.member_status[(chat_id, user_id)] = status
 
-    def set_admin(self, chat_id: int, user_id: int, status: str = "administrator", *,
-                  can_post_messages: bool = True) -> None:
+    def set_admin(
+        self,
+        chat_id: int,
+        user_id: int,
+        status: str = "administrator",
+        *,
+        can_post_messages: bool = True,
+    ) -> None:
         """In a channel, ``can_post_messages=False`` makes an administrator who cannot post."""
         self.set_member_status(chat_id, user_id, status)
         if can_post_messages:
@@ -231,8 +267,11 @@ class EmulatorState:
         return list(self._history.get(chat_id, []))
 
     def documents(self, chat_id: int | None = None) -> list[SentDocument]:
-        return [record.document for record in self.sent(chat_id)
-                if record.document is not None and not record.edited]
+        return [
+            record.document
+            for record in self.sent(chat_id)
+            if record.document is not None and not record.edited
+        ]
 
     def message(self, chat_id: int, message_id: int) -> dict | None:
         """The message as it is now (after edits), or None if deleted or unknown."""
@@ -255,13 +294,13 @@ class EmulatorState:
     def unread(self, chat_id: int | None) -> list[BotMessage]:
         """Records not yet returned by next_message, marking them read."""
         history = self._history.get(chat_id, [])
-        records = history[self._read[chat_id]:]
+        records = history[self._read[chat_id] :]
         self._read[chat_id] = len(history)
         return records
 
-    async def next_message(self, chat_id: int | None,
-                           timeout: float = 5.0) -> BotMessage:  # noqa: ASYNC109
+    async def next_message(self, chat_id: int | None, timeout: float = 5.0) -> BotMessage:  # noqa: ASYNC109
         """The oldest record in this chat that no earlier call returned; waits for one."""
+
         def unread_one() -> BotMessage | None:
             history = self._history.get(chat_id, [])
             if self._read[chat_id] < len(history):
@@ -269,11 +308,17 @@ class EmulatorState:
                 return history[self._read[chat_id] - 1]
             return None
 
-        return await self.wait_for(unread_one, timeout,
-                                   what=f"a message from the bot in chat {chat_id}")
+        return await self.wait_for(
+            unread_one, timeout, what=f"a message from the bot in chat {chat_id}"
+        )
 
-    async def wait_for(self, predicate: Callable[[], Any],
-                       timeout: float = 5.0, *, what: str | None = None) -> Any:  # noqa: ASYNC109
+    async def wait_for(
+        self,
+        predicate: Callable[[], Any],
+        timeout: float = 5.0,  # noqa: ASYNC109
+        *,
+        what: str | None = None,
+    ) -> Any:
         """Return predicate()'s first truthy value, re-checked whenever the bot calls the API."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -284,17 +329,23 @@ class EmulatorState:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 recent = ", ".join(r.method for r in self.requests[-8:]) or "none"
-                raise TimeoutError(f"timed out after {timeout}s waiting for "
-                                   f"{what or getattr(predicate, '__name__', 'condition')}; "
-                                   f"last API calls: {recent}; violations: {self.violations}")
+                raise TimeoutError(
+                    f"timed out after {timeout}s waiting for "
+                    f"{what or getattr(predicate, '__name__', 'condition')}; "
+                    f"last API calls: {recent}; violations: {self.violations}"
+                )
             await self.changed.wait(min(remaining, 0.25))
 
-    async def wait_callback_answer(self, update_id: int,
-                                   timeout: float = 5.0) -> CallbackAnswer:  # noqa: ASYNC109
-        return await self.wait_for(lambda: self.callback_answer(update_id), timeout,
-                                   what=f"answerCallbackQuery for update {update_id}")
+    async def wait_callback_answer(self, update_id: int, timeout: float = 5.0) -> CallbackAnswer:  # noqa: ASYNC109
+        return await self.wait_for(
+            lambda: self.callback_answer(update_id),
+            timeout,
+            what=f"answerCallbackQuery for update {update_id}",
+        )
 
-    async def wait_inline_answer(self, update_id: int,
-                                 timeout: float = 5.0) -> InlineAnswer:  # noqa: ASYNC109
-        return await self.wait_for(lambda: self.inline_answer(update_id), timeout,
-                                   what=f"answerInlineQuery for update {update_id}")
+    async def wait_inline_answer(self, update_id: int, timeout: float = 5.0) -> InlineAnswer:  # noqa: ASYNC109
+        return await self.wait_for(
+            lambda: self.inline_answer(update_id),
+            timeout,
+            what=f"answerInlineQuery for update {update_id}",
+        )

@@ -13,9 +13,16 @@ import re
 from dataclasses import dataclass, field
 
 SIMPLE_TAGS = {
-    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline",
-    "ins": "underline", "s": "strikethrough", "strike": "strikethrough",
-    "del": "strikethrough", "tg-spoiler": "spoiler",
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "tg-spoiler": "spoiler",
 }
 OTHER_TAGS = {"span", "a", "code", "pre", "blockquote", "tg-emoji", "tg-time"}
 NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
@@ -69,6 +76,7 @@ def entity_spans(text: str, entities: list[dict]) -> list[tuple[int, int, dict]]
 def unescape_attribute(value: str) -> str:
     """Decode entities in an attribute value. A bare '&' is part of the tag here (think of
     query strings in href), so Telegram keeps it, and so do we."""
+
     def decode(match: re.Match) -> str:
         decimal, hexadecimal, name = match.groups()
         if name is not None:
@@ -92,8 +100,10 @@ def _entity(source: str, index: int) -> tuple[str, int]:
     decimal, hexadecimal, name = match.groups()
     if name is not None:
         if name not in NAMED_ENTITIES:
-            raise HtmlParseError(f'Unsupported HTML entity "&{name};" at byte offset {where}; '
-                                 "only &lt; &gt; &amp; &quot; and numeric entities are allowed")
+            raise HtmlParseError(
+                f'Unsupported HTML entity "&{name};" at byte offset {where}; '
+                "only &lt; &gt; &amp; &quot; and numeric entities are allowed"
+            )
         return NAMED_ENTITIES[name], match.end()
     code = int(decimal) if decimal is not None else int(hexadecimal, 16)
     if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
@@ -119,8 +129,10 @@ def parse_html(source: str) -> ParsedText:
                 index = _open_tag(source, index, stack, units)
             continue
         else:
-            next_special = min((pos for pos in (source.find("<", index), source.find("&", index))
-                                if pos >= 0), default=len(source))
+            next_special = min(
+                (pos for pos in (source.find("<", index), source.find("&", index)) if pos >= 0),
+                default=len(source),
+            )
             decoded, index = source[index:next_special], next_special
         out.append(decoded)
         units += utf16_len(decoded)
@@ -136,19 +148,22 @@ def _open_tag(source: str, index: int, stack: list[_Open], units: int) -> int:
     assert name_match is not None  # the pattern matches the empty string too
     tag = name_match.group(0).lower()
     if tag not in SIMPLE_TAGS and tag not in OTHER_TAGS:
-        raise HtmlParseError(f'Unsupported start tag "{tag}" at byte offset {where}'
-                             + ("; write &lt; for a literal '<'" if not tag else ""))
+        raise HtmlParseError(
+            f'Unsupported start tag "{tag}" at byte offset {where}'
+            + ("; write &lt; for a literal '<'" if not tag else "")
+        )
     attrs, index = _attributes(source, name_match.end(), tag, where)
     if tag == "span" and attrs.get("class") != "tg-spoiler":
-        raise HtmlParseError(f'Unsupported start tag "span" at byte offset {where}: only '
-                             '<span class="tg-spoiler"> is allowed')
+        raise HtmlParseError(
+            f'Unsupported start tag "span" at byte offset {where}: only '
+            '<span class="tg-spoiler"> is allowed'
+        )
     if tag == "tg-emoji" and not attrs.get("emoji-id", "").isdigit():
         raise HtmlParseError(f'Tag "tg-emoji" at byte offset {where} needs a numeric emoji-id')
     if tag == "tg-time" and not attrs.get("unix", "").isdigit():
         raise HtmlParseError(f'Tag "tg-time" at byte offset {where} needs a numeric unix time')
     if tag == "code" and "class" in attrs and not attrs["class"].startswith("language-"):
-        raise HtmlParseError(f'Tag "code" at byte offset {where} allows only '
-                             'class="language-..."')
+        raise HtmlParseError(f'Tag "code" at byte offset {where} allows only class="language-..."')
     stack.append(_Open(tag, units, attrs))
     return index
 
@@ -170,8 +185,7 @@ def _attributes(source: str, index: int, tag: str, where: int) -> tuple[dict[str
             end += 1
         name = source[index:end].lower()
         if not name or not NAME_RE.fullmatch(name):
-            raise HtmlParseError(f'Empty attribute name in the tag "{tag}" at byte offset '
-                                 f"{where}")
+            raise HtmlParseError(f'Empty attribute name in the tag "{tag}" at byte offset {where}')
         index = end
         while index < len(source) and source[index].isspace():
             index += 1
@@ -179,8 +193,10 @@ def _attributes(source: str, index: int, tag: str, where: int) -> tuple[dict[str
             if tag == "blockquote" and name == "expandable":
                 attrs[name] = ""
                 continue
-            raise HtmlParseError(f'Expected equal sign in declaration of an attribute of the '
-                                 f'tag "{tag}" at byte offset {where}')
+            raise HtmlParseError(
+                f"Expected equal sign in declaration of an attribute of the "
+                f'tag "{tag}" at byte offset {where}'
+            )
         index += 1
         while index < len(source) and source[index].isspace():
             index += 1
@@ -190,20 +206,22 @@ def _attributes(source: str, index: int, tag: str, where: int) -> tuple[dict[str
             end = source.find(source[index], index + 1)
             if end < 0:
                 raise HtmlParseError(f"Unclosed start tag at byte offset {where}")
-            value, index = unescape_attribute(source[index + 1:end]), end + 1
+            value, index = unescape_attribute(source[index + 1 : end]), end + 1
         else:
             end = index
             while end < len(source) and (source[end].isalnum() or source[end] in ".-"):
                 end += 1
             if end < len(source) and not source[end].isspace() and source[end] != ">":
-                raise HtmlParseError("Unexpected end of name token at byte offset "
-                                     f"{_byte_offset(source, index)}")
+                raise HtmlParseError(
+                    f"Unexpected end of name token at byte offset {_byte_offset(source, index)}"
+                )
             value, index = source[index:end].lower(), end
         attrs[name] = value
 
 
-def _close_tag(source: str, index: int, stack: list[_Open], entities: list[dict],
-               units: int) -> int:
+def _close_tag(
+    source: str, index: int, stack: list[_Open], entities: list[dict], units: int
+) -> int:
     where = _byte_offset(source, index)
     name_match = NAME_RE.match(source, index + 2)
     assert name_match is not None  # the pattern matches the empty string too
@@ -216,14 +234,17 @@ def _close_tag(source: str, index: int, stack: list[_Open], entities: list[dict]
     if not stack:
         raise HtmlParseError(f"Unexpected end tag at byte offset {where}")
     if stack[-1].tag != tag:
-        raise HtmlParseError(f'Unmatched end tag at byte offset {where}, expected '
-                             f'"</{stack[-1].tag}>", found "</{tag}>"')
+        raise HtmlParseError(
+            f"Unmatched end tag at byte offset {where}, expected "
+            f'"</{stack[-1].tag}>", found "</{tag}>"'
+        )
     opened = stack.pop()
     length = units - opened.start
     entity = _entity_for(opened, stack)
     if entity is not None and length > 0:
-        entities.append({"type": entity.pop("type"), "offset": opened.start, "length": length,
-                         **entity})
+        entities.append(
+            {"type": entity.pop("type"), "offset": opened.start, "length": length, **entity}
+        )
     return end + 1
 
 

@@ -53,8 +53,12 @@ class EmulatorThread:
             loop.close()
 
     def stop(self) -> None:
-        if (self._loop is None or self._thread is None or self.emulator is None
-                or not self._thread.is_alive()):
+        if (
+            self._loop is None
+            or self._thread is None
+            or self.emulator is None
+            or not self._thread.is_alive()
+        ):
             return
         self.call(self.emulator.stop)
         self._loop.call_soon_threadsafe(self._loop.stop)

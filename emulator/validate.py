@@ -24,9 +24,11 @@ KEYBOARD_BUTTONS_MAX = 100
 COMMANDS_MAX = 100
 COMMAND_RE = re.compile(r"[a-z0-9_]{1,32}")
 COMMAND_DESCRIPTION_MAX = 256
-DESCRIPTION_MAX = {"setMyDescription": ("description", 512),
-                   "setMyShortDescription": ("short_description", 120),
-                   "setMyName": ("name", 64)}
+DESCRIPTION_MAX = {
+    "setMyDescription": ("description", 512),
+    "setMyShortDescription": ("short_description", 120),
+    "setMyName": ("name", 64),
+}
 LANGUAGE_CODE_RE = re.compile(r"[a-z]{2}")
 START_PARAMETER_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SECRET_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -64,11 +66,23 @@ class _Checker:
 
     def check(self, method: str, params: dict) -> None:
         if method in ("sendMessage", "editMessageText"):
-            self.text(params["text"], params.get("parse_mode"), "message text", "text",
-                      minimum=1, maximum=MESSAGE_MAX)
+            self.text(
+                params["text"],
+                params.get("parse_mode"),
+                "message text",
+                "text",
+                minimum=1,
+                maximum=MESSAGE_MAX,
+            )
         if isinstance(params.get("caption"), str):
-            self.text(params["caption"], params.get("parse_mode"), "message caption", "caption",
-                      minimum=0, maximum=CAPTION_MAX)
+            self.text(
+                params["caption"],
+                params.get("parse_mode"),
+                "message caption",
+                "caption",
+                minimum=0,
+                maximum=CAPTION_MAX,
+            )
         if isinstance(params.get("reply_markup"), dict):
             self.keyboard(params["reply_markup"], "reply_markup")
         language = params.get("language_code")
@@ -101,8 +115,16 @@ class _Checker:
         if value is not None and len(value) > maximum:
             self.add(f"{path}: too long ({len(value)} characters, max {maximum})")
 
-    def text(self, value: str, parse_mode: str | None, what: str, path: str, *,
-             minimum: int, maximum: int) -> None:
+    def text(
+        self,
+        value: str,
+        parse_mode: str | None,
+        what: str,
+        path: str,
+        *,
+        minimum: int,
+        maximum: int,
+    ) -> None:
         if parse_mode is not None and parse_mode.lower() not in PARSE_MODES:
             self.add(f"unsupported parse_mode {parse_mode!r} (in {path})")
             return
@@ -114,8 +136,10 @@ class _Checker:
         if minimum and not parsed.text.strip():
             self.add(f"{what} is empty (in {path})")
         elif len(parsed.text) > maximum:
-            self.add(f"{what} is too long: {len(parsed.text)} characters after entity parsing, "
-                     f"max {maximum} (in {path})")
+            self.add(
+                f"{what} is too long: {len(parsed.text)} characters after entity parsing, "
+                f"max {maximum} (in {path})"
+            )
         for entity in parsed.entities:
             if entity["type"] == "text_link":
                 self.start_parameter_in_url(entity["url"], f"{path} link")
@@ -130,15 +154,19 @@ class _Checker:
                 count += 1
                 self.button(button, f"{path}.inline_keyboard[{row_index}][{column}]")
         if count > KEYBOARD_BUTTONS_MAX:
-            self.add(f"reply markup is too long: {count} buttons, max {KEYBOARD_BUTTONS_MAX} "
-                     f"(in {path})")
+            self.add(
+                f"reply markup is too long: {count} buttons, max {KEYBOARD_BUTTONS_MAX} "
+                f"(in {path})"
+            )
 
     def button(self, button: dict, path: str) -> None:
         actions = [name for name in self.actions if name in button]
         if len(actions) != 1:
             found = ", ".join(actions) or "none"
-            self.add(f"can't parse inline keyboard button: it needs exactly one of callback_data, "
-                     f"url, switch_inline_query..., found {found} (in {path})")
+            self.add(
+                f"can't parse inline keyboard button: it needs exactly one of callback_data, "
+                f"url, switch_inline_query..., found {found} (in {path})"
+            )
         if not button["text"].strip():
             self.add(f"BUTTON_TEXT_INVALID: empty button label (in {path})")
         if "style" in button and button["style"] not in BUTTON_STYLES:
@@ -146,8 +174,10 @@ class _Checker:
         if "callback_data" in button:
             size = len(button["callback_data"].encode("utf-8"))
             if not 1 <= size <= CALLBACK_DATA_MAX_BYTES:
-                self.add(f"BUTTON_DATA_INVALID: callback_data is {size} bytes, must be "
-                         f"1-{CALLBACK_DATA_MAX_BYTES} (in {path})")
+                self.add(
+                    f"BUTTON_DATA_INVALID: callback_data is {size} bytes, must be "
+                    f"1-{CALLBACK_DATA_MAX_BYTES} (in {path})"
+                )
         if "url" in button:
             url = button["url"]
             if urlsplit(url).scheme.lower() not in BUTTON_URL_SCHEMES or " " in url:
@@ -164,8 +194,10 @@ class _Checker:
 
     def start_parameter(self, value: str, path: str) -> None:
         if not START_PARAMETER_RE.fullmatch(value):
-            self.add(f"start parameter {value[:80]!r} must be 1-64 characters of A-Z, a-z, 0-9, "
-                     f"_ and - (in {path})")
+            self.add(
+                f"start parameter {value[:80]!r} must be 1-64 characters of A-Z, a-z, 0-9, "
+                f"_ and - (in {path})"
+            )
 
     def inline_answer(self, params: dict) -> None:
         results = params["results"]
@@ -185,21 +217,34 @@ class _Checker:
         result_id = result["id"]
         size = len(result_id.encode("utf-8"))
         if not 1 <= size <= INLINE_RESULT_ID_MAX_BYTES:
-            self.add(f"RESULT_ID_INVALID: id is {size} bytes, must be "
-                     f"1-{INLINE_RESULT_ID_MAX_BYTES} (in {path})")
+            self.add(
+                f"RESULT_ID_INVALID: id is {size} bytes, must be "
+                f"1-{INLINE_RESULT_ID_MAX_BYTES} (in {path})"
+            )
         if result_id in seen:
             self.add(f"RESULT_ID_DUPLICATE: id {result_id!r} (in {path})")
         seen.add(result_id)
         if "title" in result and not str(result["title"]).strip():
             self.add(f"RESULT_TITLE_EMPTY: empty title (in {path})")
         if isinstance(result.get("caption"), str):
-            self.text(result["caption"], result.get("parse_mode"), "caption", f"{path}.caption",
-                      minimum=0, maximum=CAPTION_MAX)
+            self.text(
+                result["caption"],
+                result.get("parse_mode"),
+                "caption",
+                f"{path}.caption",
+                minimum=0,
+                maximum=CAPTION_MAX,
+            )
         content = result.get("input_message_content")
         if isinstance(content, dict) and "message_text" in content:
-            self.text(content["message_text"], content.get("parse_mode"), "message text",
-                      f"{path}.input_message_content.message_text", minimum=1,
-                      maximum=MESSAGE_MAX)
+            self.text(
+                content["message_text"],
+                content.get("parse_mode"),
+                "message text",
+                f"{path}.input_message_content.message_text",
+                minimum=1,
+                maximum=MESSAGE_MAX,
+            )
         if isinstance(result.get("reply_markup"), dict):
             self.keyboard(result["reply_markup"], f"{path}.reply_markup")
 
@@ -209,9 +254,13 @@ class _Checker:
         for index, command in enumerate(commands):
             path = f"commands[{index}]"
             if not COMMAND_RE.fullmatch(command["command"]):
-                self.add(f"BOT_COMMAND_INVALID: {command['command']!r} must be 1-32 characters "
-                         f"of a-z, 0-9 and _ (in {path})")
+                self.add(
+                    f"BOT_COMMAND_INVALID: {command['command']!r} must be 1-32 characters "
+                    f"of a-z, 0-9 and _ (in {path})"
+                )
             description = command["description"]
             if not description.strip() or len(description) > COMMAND_DESCRIPTION_MAX:
-                self.add(f"BOT_COMMAND_DESCRIPTION_INVALID: description must be 1-"
-                         f"{COMMAND_DESCRIPTION_MAX} characters (in {path})")
+                self.add(
+                    f"BOT_COMMAND_DESCRIPTION_INVALID: description must be 1-"
+                    f"{COMMAND_DESCRIPTION_MAX} characters (in {path})"
+                )

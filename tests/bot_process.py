@@ -44,8 +44,14 @@ def emulator_thread(**options: Any) -> Iterator[EmulatorThread]:
 
 def bot_env(api_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("BOT_")}
-    env.update(BOT_TOKEN=TOKEN, BOT_API_URL=api_url, BOT_DATA_DIR=str(data_dir),
-               BOT_ADMIN_IDS=str(ADMIN_ID), PYTHONUNBUFFERED="1", **extra)
+    env.update(
+        BOT_TOKEN=TOKEN,
+        BOT_API_URL=api_url,
+        BOT_DATA_DIR=str(data_dir),
+        BOT_ADMIN_IDS=str(ADMIN_ID),
+        PYTHONUNBUFFERED="1",
+        **extra,
+    )
     return env
 
 
@@ -61,15 +67,27 @@ class BotProcess:
     def start(self, *args: str) -> subprocess.Popen:
         assert not self.running, "the previous bot process is still running"
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "bot", *args], cwd=ROOT,
-                                            env=self.env, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bot", *args],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         self.starts += 1
         return self.process
 
     def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
         """A short task (``backup``, a start that should fail...), its output captured."""
-        return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=self.env,
-                              capture_output=True, text=True, timeout=timeout, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
 
     @property
     def running(self) -> bool:
@@ -108,17 +126,18 @@ class BotProcess:
 
 def wait_polling(emulator: EmulatorThread, bot: BotProcess, timeout: float = 60) -> None:
     """Until the bot process asks for updates: it is up, and SIGTERM now means a shutdown."""
+
     def polls() -> int:
-        return emulator.call(lambda: sum(r.method == "getUpdates"
-                                         for r in emulator.emulator.requests))
+        return emulator.call(
+            lambda: sum(r.method == "getUpdates" for r in emulator.emulator.requests)
+        )
 
     before = polls()
     wait_until(lambda: polls() > before or not bot.running, timeout, "the bot to start polling")
     assert bot.running, f"the bot exited during start-up:\n{bot.log()[-3000:]}"
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float, what: str,
-               poll: float = 0.02) -> Any:
+def wait_until(predicate: Callable[[], Any], timeout: float, what: str, poll: float = 0.02) -> Any:
     """predicate()'s first truthy value; AssertionError naming ``what`` after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:
@@ -148,16 +167,30 @@ def midday_zone(now: datetime | None = None) -> str:
 def due_event(zone: str, event_id: str = "reliability-test") -> dict:
     """A protest at 18:00 today in ``zone``: its same-day reminder (09:00) is already due."""
     today = datetime.now(ZoneInfo(zone)).date()
-    return {"id": event_id, "city": {"en": "Testburg", "ru": "Тестбург"},
-            "venue": {"en": "Town square", "ru": "Площадь"}, "address": MARKER_ADDRESS,
-            "starts_at": f"{today.isoformat()}T18:00:00", "timezone": zone,
-            "organiser": {"en": "Test group", "ru": "Тестовая группа"}}
+    return {
+        "id": event_id,
+        "city": {"en": "Testburg", "ru": "Тестбург"},
+        "venue": {"en": "Town square", "ru": "Площадь"},
+        "address": MARKER_ADDRESS,
+        "starts_at": f"{today.isoformat()}T18:00:00",
+        "timezone": zone,
+        "organiser": {"en": "Test group", "ru": "Тестовая группа"},
+    }
 
 
 def due_subscriber(chat_id: int, zone: str, language: str = "en") -> ChatSettings:
     chat_type = "private" if chat_id > 0 else "supergroup"
-    return ChatSettings(chat_id, chat_type, language, zone, hour=9, subscribed=True,
-                        topics="dec16", cities=["testburg"], leads=[0])
+    return ChatSettings(
+        chat_id,
+        chat_type,
+        language,
+        zone,
+        hour=9,
+        subscribed=True,
+        topics="dec16",
+        cities=["testburg"],
+        leads=[0],
+    )
 
 
 async def seed_due_reminders(store: Store, chat_ids: list[int], zone: str) -> dict:
@@ -194,8 +227,7 @@ def reminders_per_chat(emulator: EmulatorThread) -> dict[int, int]:
 def reminder_key(store: Store) -> str:
     """The delivery-log key of the test protest's reminder: the day's message ("d:<date>"),
     one a chat and day. StopIteration if nothing is logged yet."""
-    return next(k for k in store.delivery_days()
-                if k.startswith("d:") or "reliability-test" in k)
+    return next(k for k in store.delivery_days() if k.startswith("d:") or "reliability-test" in k)
 
 
 def reminder_rows(store: Store) -> dict[int, str]:

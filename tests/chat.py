@@ -11,9 +11,15 @@ async def say(emulator: Emulator, chat_id: int, text: str, language: str = "en")
     return await emulator.next_message(chat_id)
 
 
-async def press(emulator: Emulator, chat_id: int, message: BotMessage, label: str,
-                language: str = "en") -> BotMessage:
+async def press(
+    emulator: Emulator, chat_id: int, message: BotMessage, label: str, language: str = "en"
+) -> BotMessage:
     """Press the button whose label contains ``label`` and wait for the bot's answer."""
-    emulator.press(chat_id, message.message_id, message.button(label)["callback_data"],
-                   user_id=chat_id, language_code=language)
+    emulator.press(
+        chat_id,
+        message.message_id,
+        message.button(label)["callback_data"],
+        user_id=chat_id,
+        language_code=language,
+    )
     return await emulator.next_message(chat_id)

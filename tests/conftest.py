@@ -44,8 +44,9 @@ def config(emulator: Emulator, data_dir: Path) -> Config:
 
 
 def make_config(emulator: Emulator, data_dir: Path, **overrides) -> Config:
-    values = dict(token=TOKEN, api_url=emulator.root_url, data_dir=data_dir,
-                  admin_ids=frozenset({ADMIN_ID}))
+    values = dict(
+        token=TOKEN, api_url=emulator.root_url, data_dir=data_dir, admin_ids=frozenset({ADMIN_ID})
+    )
     values.update(overrides)
     return Config(**values)
 
@@ -75,8 +76,11 @@ def _no_token_in_logs(caplog: pytest.LogCaptureFixture):
     # The bot logs at INFO (bot.logs.configure_logging); PTB's own DEBUG lines name the Bot
     # API URL, and the redacting filter on the bot's handlers would catch them even there.
     secret = TOKEN.split(":", 1)[1]
-    leaked = [r.getMessage() for r in every_record(caplog)
-              if r.levelno >= logging.INFO and secret in r.getMessage()]
+    leaked = [
+        r.getMessage()
+        for r in every_record(caplog)
+        if r.levelno >= logging.INFO and secret in r.getMessage()
+    ]
     assert not leaked, f"token leaked into logs: {leaked[:1]}"
 
 
@@ -89,8 +93,9 @@ def _no_error_logged(request: pytest.FixtureRequest, caplog: pytest.LogCaptureFi
     yield
     if request.node.get_closest_marker("allow_errors"):
         return
-    errors = [f"{r.name}: {r.getMessage()}" for r in every_record(caplog)
-              if r.levelno >= logging.ERROR]
+    errors = [
+        f"{r.name}: {r.getMessage()}" for r in every_record(caplog) if r.levelno >= logging.ERROR
+    ]
     assert not errors, f"ERROR logged during the test: {errors[:3]}"
 
 

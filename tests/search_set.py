@@ -12,7 +12,10 @@ from bot.content.search import SearchResult
 
 QUERIES = Path(__file__).with_name("search_queries.yaml")
 KINDS: dict[str | None, tuple[str, ...] | None] = {
-    None: None, "prisoner": PEOPLE_KINDS, "anniversary": ("anniversary",)}
+    None: None,
+    "prisoner": PEOPLE_KINDS,
+    "anniversary": ("anniversary",),
+}
 
 
 def load() -> list[dict[str, Any]]:

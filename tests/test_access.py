@@ -18,12 +18,32 @@ from emulator import Emulator
 STRANGER = 42
 GROUP = -200
 MEMBER, GROUP_ADMIN = 7, 8
-ADMIN_COMMANDS = ("/stats", "/broadcast", "/event_add", "/event_edit", "/event_message",
-                  "/event_cancel", "/backup")
-ADMIN_BUTTONS = ("adm:bcok", "adm:publish", "adm:skip", "adm:discard", "adm:tz:almaty",
-                 "adm:cancel:almaty-2026-12-16", "adm:cancelok:almaty-2026-12-16",
-                 "adm:edit:almaty-2026-12-16", "adm:keep", "adm:etz:almaty", "adm:eskip",
-                 "adm:editok", "adm:msgto:almaty-2026-12-16", "adm:msskip", "adm:msok")
+ADMIN_COMMANDS = (
+    "/stats",
+    "/broadcast",
+    "/event_add",
+    "/event_edit",
+    "/event_message",
+    "/event_cancel",
+    "/backup",
+)
+ADMIN_BUTTONS = (
+    "adm:bcok",
+    "adm:publish",
+    "adm:skip",
+    "adm:discard",
+    "adm:tz:almaty",
+    "adm:cancel:almaty-2026-12-16",
+    "adm:cancelok:almaty-2026-12-16",
+    "adm:edit:almaty-2026-12-16",
+    "adm:keep",
+    "adm:etz:almaty",
+    "adm:eskip",
+    "adm:editok",
+    "adm:msgto:almaty-2026-12-16",
+    "adm:msskip",
+    "adm:msok",
+)
 REFUSAL = "Sorry, this command is only for the bot's organisers."
 GROUP_REFUSAL = "Only the group's administrators can change this."
 
@@ -58,8 +78,14 @@ async def test_exactly_the_admin_commands_refuse_strangers(app, emulator):
     assert refusing == set(ADMIN_COMMANDS)
 
 
-async def ask(emulator: Emulator, chat_id: int, text: str, *, user_id: int | None = None,
-              language: str = "en"):
+async def ask(
+    emulator: Emulator,
+    chat_id: int,
+    text: str,
+    *,
+    user_id: int | None = None,
+    language: str = "en",
+):
     emulator.user_message(chat_id, text, user_id=user_id, language_code=language)
     return await emulator.next_message(chat_id)
 
@@ -67,8 +93,13 @@ async def ask(emulator: Emulator, chat_id: int, text: str, *, user_id: int | Non
 def store_fingerprint(app) -> tuple:
     """Everything a refused command could have changed."""
     store = app.bot_data.store
-    return (store.events(), store.meta("fanouts", {}), store.chat_count(),
-            [s.chat_id for s in store.subscribers()], store.delivery_counts())
+    return (
+        store.events(),
+        store.meta("fanouts", {}),
+        store.chat_count(),
+        [s.chat_id for s in store.subscribers()],
+        store.delivery_counts(),
+    )
 
 
 @pytest.mark.parametrize("language", ["en", "ru"])
@@ -114,8 +145,9 @@ async def test_forged_admin_buttons_do_nothing(app, emulator):
     start = await ask(emulator, STRANGER, "/start")
     before = store_fingerprint(app)
     for data in ADMIN_BUTTONS:
-        update_id = emulator.press(STRANGER, start.message_id, data, user_id=STRANGER,
-                                   strict=False)
+        update_id = emulator.press(
+            STRANGER, start.message_id, data, user_id=STRANGER, strict=False
+        )
         answer = await emulator.wait_callback_answer(update_id)
         assert answer.text == REFUSAL, data
     assert store_fingerprint(app) == before
@@ -123,6 +155,7 @@ async def test_forged_admin_buttons_do_nothing(app, emulator):
 
 
 # Group settings ------------------------------------------------------------------------------
+
 
 async def join_group(emulator: Emulator, by_user: int) -> None:
     """Add the bot to the group and read its greeting, so replies come next."""
@@ -143,12 +176,24 @@ async def test_group_settings_only_by_group_admins(app, emulator):
     store = app.bot_data.store
     panel = await group_panel(emulator)
     for text in ("/subscribe", "/timezone Europe/Vienna", "/forget", "/unsubscribe"):
-        reply = await ask(emulator, GROUP, f"{text.split()[0]}@{BOT_USERNAME} "
-                          + " ".join(text.split()[1:]), user_id=MEMBER)
+        reply = await ask(
+            emulator,
+            GROUP,
+            f"{text.split()[0]}@{BOT_USERNAME} " + " ".join(text.split()[1:]),
+            user_id=MEMBER,
+        )
         assert reply.text == GROUP_REFUSAL, text
     assert store.chat(GROUP) is None
-    for data in ("rs:sub", "rs:topic:dec16", "rs:hour:9", "rs:tz:almaty", "rs:lead:7",
-                 "rs:city:*", "rs:forgetok", "lang:ru"):
+    for data in (
+        "rs:sub",
+        "rs:topic:dec16",
+        "rs:hour:9",
+        "rs:tz:almaty",
+        "rs:lead:7",
+        "rs:city:*",
+        "rs:forgetok",
+        "lang:ru",
+    ):
         update_id = emulator.press(GROUP, panel, data, user_id=MEMBER, strict=False)
         answer = await emulator.wait_callback_answer(update_id)
         assert answer.text == GROUP_REFUSAL and answer.show_alert, data
@@ -175,23 +220,51 @@ async def test_a_demoted_admin_loses_control_at_once(app, emulator):
 
 FORGERIES = (
     # another chat's id smuggled in every position a parser might take it from
-    f"rs:sub:{GROUP}", f"rs:unsub:{GROUP}", f"rs:tz:{GROUP}", f"rs:forgetok:{GROUP}",
-    f"rs:hour:{GROUP}", f"lang:ru:{GROUP}", f"lang:{GROUP}", f"{GROUP}:rs:sub",
-    f"rs:city:{GROUP}", "rs:sub:" + "9" * 40, "rs:forgetok:-1", "rs:tz:../../etc",
-    "rs:hour:99", "rs:hour:-1", "rs:lead:365", "rs:topic:everything", "rs:sub\n-200",
-    "rs:city:" + "x" * 60, "rs", "rs:", ":", "lang:de", "card:" + "a" * 70,
+    f"rs:sub:{GROUP}",
+    f"rs:unsub:{GROUP}",
+    f"rs:tz:{GROUP}",
+    f"rs:forgetok:{GROUP}",
+    f"rs:hour:{GROUP}",
+    f"lang:ru:{GROUP}",
+    f"lang:{GROUP}",
+    f"{GROUP}:rs:sub",
+    f"rs:city:{GROUP}",
+    "rs:sub:" + "9" * 40,
+    "rs:forgetok:-1",
+    "rs:tz:../../etc",
+    "rs:hour:99",
+    "rs:hour:-1",
+    "rs:lead:365",
+    "rs:topic:everything",
+    "rs:sub\n-200",
+    "rs:city:" + "x" * 60,
+    "rs",
+    "rs:",
+    ":",
+    "lang:de",
+    "card:" + "a" * 70,
 )
 
 
 async def test_forged_callback_data_cannot_reach_another_chat(app, emulator):
     store = app.bot_data.store
-    await store.put_chat(ChatSettings(GROUP, "supergroup", "en", subscribed=True, hour=12,
-                                      timezone="Asia/Almaty", cities=["almaty"]))
+    await store.put_chat(
+        ChatSettings(
+            GROUP,
+            "supergroup",
+            "en",
+            subscribed=True,
+            hour=12,
+            timezone="Asia/Almaty",
+            cities=["almaty"],
+        )
+    )
     group_before = store.chat(GROUP)
     start = await ask(emulator, STRANGER, "/start")
     for data in FORGERIES:
-        update_id = emulator.press(STRANGER, start.message_id, data, user_id=STRANGER,
-                                   strict=False)
+        update_id = emulator.press(
+            STRANGER, start.message_id, data, user_id=STRANGER, strict=False
+        )
         await emulator.wait_callback_answer(update_id)
         assert store.chat(GROUP) == group_before, data
         assert {s.chat_id for s in store.all_chats()} <= {GROUP, STRANGER}, data
@@ -209,8 +282,9 @@ async def test_valid_buttons_act_only_on_the_chat_they_are_pressed_in(app, emula
     await store.put_chat(ChatSettings(GROUP, "supergroup", subscribed=False))
     start = await ask(emulator, STRANGER, "/start")
     for data in ("rs:sub", "rs:topic:dec16", "rs:hour:9", "lang:ru"):
-        update_id = emulator.press(STRANGER, start.message_id, data, user_id=STRANGER,
-                                   strict=False)
+        update_id = emulator.press(
+            STRANGER, start.message_id, data, user_id=STRANGER, strict=False
+        )
         await emulator.wait_callback_answer(update_id)
     mine = store.chat(STRANGER)
     assert mine.subscribed and mine.topics == "dec16" and mine.hour == 9
@@ -223,8 +297,7 @@ async def test_settings_buttons_on_an_inline_message_change_nothing(app, emulato
     store = app.bot_data.store
     before = store.chat_count()
     for data in ("rs:sub", "lang:ru", "rs:forgetok", "rs:tz:almaty"):
-        update_id = emulator.press_inline("inline-forged", data, user_id=STRANGER,
-                                          strict=False)
+        update_id = emulator.press_inline("inline-forged", data, user_id=STRANGER, strict=False)
         await emulator.wait_callback_answer(update_id)
     assert store.chat_count() == before
     assert store.chat(STRANGER) is None

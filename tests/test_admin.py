@@ -70,8 +70,9 @@ async def test_broadcast_previews_then_sends_in_the_background(emulator, data_di
     async with running_bot(config) as app:
         store = app.bot_data.store
         for chat_id in subscribers:
-            await store.put_chat(ChatSettings(chat_id, language="ru" if chat_id % 2 else "en",
-                                              subscribed=True))
+            await store.put_chat(
+                ChatSettings(chat_id, language="ru" if chat_id % 2 else "en", subscribed=True)
+            )
         await say(emulator, ADMIN, "/broadcast")
         await say(emulator, ADMIN, "Vigil on 16 December & <everyone> welcome")
         preview_en = await say(emulator, ADMIN, "Акция памяти 16 декабря")
@@ -86,11 +87,19 @@ async def test_broadcast_previews_then_sends_in_the_background(emulator, data_di
         assert reply.text
         assert sum(emulator.delivered[c] for c in subscribers) < len(subscribers)
 
-        await emulator.wait_for(lambda: all(emulator.delivered[c] for c in subscribers),
-                                timeout=20, what="the broadcast")
+        await emulator.wait_for(
+            lambda: all(emulator.delivered[c] for c in subscribers),
+            timeout=20,
+            what="the broadcast",
+        )
         final = await emulator.wait_for(
-            lambda: "15 of about 15" in (emulator.message(ADMIN, progress.message_id) or {})
-            .get("text", ""), timeout=10, what="the final progress report")
+            lambda: (
+                "15 of about 15"
+                in (emulator.message(ADMIN, progress.message_id) or {}).get("text", "")
+            ),
+            timeout=10,
+            what="the final progress report",
+        )
         assert final
     assert all(emulator.delivered[c] == 1 for c in subscribers)
     english = emulator.sent(3002)[0].text
@@ -101,12 +110,15 @@ async def test_broadcast_previews_then_sends_in_the_background(emulator, data_di
 
 async def test_stats_are_counts_only(app, emulator):
     store = app.bot_data.store
-    await store.put_chat(ChatSettings(11, language="ru", timezone="Asia/Almaty",
-                                      subscribed=True))
+    await store.put_chat(ChatSettings(11, language="ru", timezone="Asia/Almaty", subscribed=True))
     await store.put_chat(ChatSettings(12, language="en", topics="dec16", subscribed=True))
     await store.put_chat(ChatSettings(13))
-    await store.set_deliveries([("a:zhanaozen-massacre:2026:7", 11, "sent"),
-                                ("a:zhanaozen-massacre:2026:7", 12, "failed")])
+    await store.set_deliveries(
+        [
+            ("a:zhanaozen-massacre:2026:7", 11, "sent"),
+            ("a:zhanaozen-massacre:2026:7", 12, "failed"),
+        ]
+    )
     stats = await say(emulator, ADMIN, "/stats")
     assert "Chats: 3, subscribed: 2" in stats.text
     assert "ru: 1" in stats.text and "Asia/Almaty: 1" in stats.text
@@ -130,17 +142,27 @@ async def test_backup_is_refused_without_a_backup_key(app, emulator):
 
 
 async def test_backup_sends_only_an_encrypted_snapshot_of_the_live_store(
-        emulator, data_dir, monkeypatch):
+    emulator, data_dir, monkeypatch
+):
     key = pyrage.x25519.Identity.generate()
     config = make_config(emulator, data_dir, backup_recipient=str(key.to_public()))
     async with running_bot(config) as app:
         store = app.bot_data.store
         await store.put_chat(ChatSettings(BIG_CHAT, subscribed=True, timezone="Asia/Almaty"))
-        await events.save_event(store, events.ProtestEvent.model_validate({
-            "id": "almaty-2026-12-16", "city": {"en": "Almaty", "ru": "Алматы"},
-            "venue": {"en": "Square", "ru": "Площадь"}, "address": "Street",
-            "starts_at": "2026-12-16T12:00:00", "timezone": "Asia/Almaty",
-            "organiser": {"en": "Group", "ru": "Группа"}}))
+        await events.save_event(
+            store,
+            events.ProtestEvent.model_validate(
+                {
+                    "id": "almaty-2026-12-16",
+                    "city": {"en": "Almaty", "ru": "Алматы"},
+                    "venue": {"en": "Square", "ru": "Площадь"},
+                    "address": "Street",
+                    "starts_at": "2026-12-16T12:00:00",
+                    "timezone": "Asia/Almaty",
+                    "organiser": {"en": "Group", "ru": "Группа"},
+                }
+            ),
+        )
 
         def no_second_store(*args, **kwargs):
             raise AssertionError("/backup opened a second store")

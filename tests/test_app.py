@@ -16,13 +16,23 @@ def test_a_built_application_has_its_handlers_before_it_starts(tmp_path: Path) -
     application = build_application(Config(token="123456:TEST-built", data_dir=tmp_path))
     assert not application._initialized
     handlers = [handler for group in application.handlers.values() for handler in group]
-    commands = {command for handler in handlers if isinstance(handler, CommandHandler)
-                for command in handler.commands}
+    commands = {
+        command
+        for handler in handlers
+        if isinstance(handler, CommandHandler)
+        for command in handler.commands
+    }
     assert {name for name, _ in MENU_COMMANDS} <= commands
     assert {"card", "channel", "event_cancel", "stats", "backup", "privacy"} <= commands
     flows = [handler for handler in handlers if isinstance(handler, ConversationHandler)]
-    assert {flow.name for flow in flows} == {"timezone", "correction", "event_add", "event_edit",
-                                           "event_message", "broadcast"}
+    assert {flow.name for flow in flows} == {
+        "timezone",
+        "correction",
+        "event_add",
+        "event_edit",
+        "event_message",
+        "broadcast",
+    }
     # The catch-all for stale buttons comes last in group 0, after every button's own handler.
     last = application.handlers[0][-1]
     assert isinstance(last, CallbackQueryHandler) and last.pattern is None

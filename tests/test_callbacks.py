@@ -63,10 +63,14 @@ def button_handlers(application: Application) -> list[CallbackQueryHandler]:
         for handler in group:
             inner = [handler]
             if isinstance(handler, ConversationHandler):
-                inner = [*handler.entry_points, *handler.fallbacks,
-                         *(h for state in handler.states.values() for h in state)]
-            found += [h for h in inner
-                      if isinstance(h, CallbackQueryHandler) and h.pattern is not None]
+                inner = [
+                    *handler.entry_points,
+                    *handler.fallbacks,
+                    *(h for state in handler.states.values() for h in state),
+                ]
+            found += [
+                h for h in inner if isinstance(h, CallbackQueryHandler) and h.pattern is not None
+            ]
     return found
 
 
@@ -89,45 +93,60 @@ def every_keyboard(library: Library) -> list[InlineKeyboardMarkup]:
         for kind in sorted(lists.LIST_KINDS):
             first, _ = lists.list_page(library, tr, kind, 0, TODAY)
             pages = int(first.split("(1/")[1].split(")")[0])
-            keyboards += [lists.list_page(library, tr, kind, page, TODAY)[1]
-                          for page in range(pages)]
+            keyboards += [
+                lists.list_page(library, tr, kind, page, TODAY)[1] for page in range(pages)
+            ]
         every_card = [*library.people(), *library.anniversaries()]
-        keyboards += [cards.card_keyboard(one, tr, 1, 3, following) for one in every_card
-                      for following in (False, True)]
+        keyboards += [
+            cards.card_keyboard(one, tr, 1, 3, following)
+            for one in every_card
+            for following in (False, True)
+        ]
         followed = [card.id for card in every_card[:3]]
         keyboards.append(follow.follows_markup(tr, library, followed))
         keyboards += [lists.card_buttons(every_card, tr)]
-        keyboards += [texts.anniversary_markup(tr, one)
-                      for one in library.anniversaries()]
+        keyboards += [texts.anniversary_markup(tr, one) for one in library.anniversaries()]
         keyboards += [protests.reminder_markup(tr, protest), protests.list_markup(tr, [protest])]
         for chat in (ChatSettings(42), subscribed, ChatSettings(43, follows=followed)):
-            keyboards += [settings.panel_markup(tr, chat),
-                          settings.cities_markup(tr, chat, known)]
-        keyboards += [settings.hours_markup(tr), settings.forget_markup(tr),
-                      timezone.zones_markup(tr)]
+            keyboards += [settings.panel_markup(tr, chat), settings.cities_markup(tr, chat, known)]
+        keyboards += [
+            settings.hours_markup(tr),
+            settings.forget_markup(tr),
+            timezone.zones_markup(tr),
+        ]
         for chat in (channel, ChatSettings(CHANNEL_ID, "channel")):
             keyboards.append(channels.channel_panel_markup(tr, chat))
         keyboards += [channels.zones_markup(tr, CHANNEL_ID), channels.hours_markup(tr, CHANNEL_ID)]
         keyboards += [channels.follows_markup(tr, library, channel, page) for page in (0, 1, 99)]
         keyboards += [admin.step_markup(tr, step) for step in STEPS]
-        keyboards += [admin.cancel_markup(tr), admin.publish_markup(tr),
-                      admin.cancel_list_markup(tr, [protest]),
-                      admin.confirm_cancel_markup(tr, protest),
-                      admin_broadcast.russian_step_markup(tr), admin_broadcast.send_markup(tr, 3)]
+        keyboards += [
+            admin.cancel_markup(tr),
+            admin.publish_markup(tr),
+            admin.cancel_list_markup(tr, [protest]),
+            admin.confirm_cancel_markup(tr, protest),
+            admin_broadcast.russian_step_markup(tr),
+            admin_broadcast.send_markup(tr, 3),
+        ]
         moved = protest.model_copy(update={"address": "Elsewhere"})
         keyboards += [admin_edit.step_markup(tr, step) for step in STEPS]
-        keyboards += [admin_edit.pick_markup(tr, [protest]),
-                      admin_edit.publish_markup(tr, protest, moved),
-                      admin_message.pick_markup(tr, [protest]),
-                      admin_message.russian_step_markup(tr),
-                      admin_message.send_markup(tr, 3, protest)]
+        keyboards += [
+            admin_edit.pick_markup(tr, [protest]),
+            admin_edit.publish_markup(tr, protest, moved),
+            admin_message.pick_markup(tr, [protest]),
+            admin_message.russian_step_markup(tr),
+            admin_message.send_markup(tr, 3, protest),
+        ]
     return [keyboard for keyboard in keyboards if keyboard is not None]
 
 
 def every_button_data(library: Library) -> set[str]:
-    return {button.callback_data for keyboard in every_keyboard(library)
-            for row in keyboard.inline_keyboard for button in row
-            if isinstance(button.callback_data, str)}
+    return {
+        button.callback_data
+        for keyboard in every_keyboard(library)
+        for row in keyboard.inline_keyboard
+        for button in row
+        if isinstance(button.callback_data, str)
+    }
 
 
 def test_every_button_is_claimed_by_exactly_one_handler(application, library):
@@ -142,6 +161,7 @@ def test_every_button_is_claimed_by_exactly_one_handler(application, library):
 def test_every_format_is_made_by_a_keyboard(library):
     """Each kind of button (action and what it does) comes from some keyboard above: a format
     nobody makes is dead, and a keyboard missing here would go unchecked."""
+
     def kind(data: str) -> str:
         parsed = callbacks.parse(data)
         assert parsed is not None, data
@@ -166,7 +186,8 @@ def test_patterns_are_anchored_and_the_catch_all_is_last(application):
 
 
 well_formed = st.sampled_from(sorted(callbacks._FORMATS)).flatmap(
-    lambda action: st.from_regex(callbacks.pattern(action), fullmatch=True))
+    lambda action: st.from_regex(callbacks.pattern(action), fullmatch=True)
+)
 
 
 @given(data=well_formed)
@@ -175,8 +196,12 @@ def test_well_formed_data_has_exactly_one_handler(application, data):
     assert len(claimed_by(button_handlers(application), data)) == 1, data
 
 
-@given(data=st.text(min_size=1, max_size=70) | st.sampled_from(sorted(callbacks._FORMATS)).flatmap(
-    lambda action: st.text(max_size=40).map(lambda rest: f"{action}:{rest}")))
+@given(
+    data=st.text(min_size=1, max_size=70)
+    | st.sampled_from(sorted(callbacks._FORMATS)).flatmap(
+        lambda action: st.text(max_size=40).map(lambda rest: f"{action}:{rest}")
+    )
+)
 def test_anything_else_reaches_only_the_catch_all(application, data):
     """(Telegram's callback_data is 1-64 bytes: PTB hands a query without data to any handler.)"""
     if callbacks.parse(data) is None:

@@ -52,7 +52,8 @@ def test_a_russian_card_lists_its_sources_in_russian(library: Library) -> None:
         for english in ("reposted by", " blog", "Socialist press", "readers'", "campaign article"):
             assert english not in sources, (card_id, english)
     assert "перепечатка: The Russian Reader" in "\n".join(
-        CardRenderer(library, translator("ru")).render(library.cards["zhanaozen-massacre"]).pages)
+        CardRenderer(library, translator("ru")).render(library.cards["zhanaozen-massacre"]).pages
+    )
 
 
 def _copy_content(tmp_path: Path) -> Path:
@@ -82,8 +83,10 @@ def test_the_check_refuses_to_file_someone_shot_as_a_prisoner(tmp_path: Path) ->
 
 def test_the_check_refuses_mourning_on_a_day_not_commemorated(tmp_path: Path) -> None:
     root = _copy_content(tmp_path)
-    _edit(root / "anniversaries" / "sting-cancels-concert.yaml",
-          lambda d: d.__setitem__("mourning", True))
+    _edit(
+        root / "anniversaries" / "sting-cancels-concert.yaml",
+        lambda d: d.__setitem__("mourning", True),
+    )
     assert "sting-cancels-concert.yaml: field mourning" in _problems(root)
 
 
@@ -101,11 +104,19 @@ def test_the_check_refuses_a_quotation_only_the_russian_makes(tmp_path: Path) ->
     """A back-translation in quotation marks reads as someone's own words."""
     root = _copy_content(tmp_path)
     path = root / "anniversaries" / "kuramshin-freed.yaml"
-    _edit(path, lambda d: d["summary"].__setitem__(
-        "ru", d["summary"]["ru"] + " Курамшин сказал: «присяжные не поддались давлению»."))
+    _edit(
+        path,
+        lambda d: d["summary"].__setitem__(
+            "ru", d["summary"]["ru"] + " Курамшин сказал: «присяжные не поддались давлению»."
+        ),
+    )
     assert "kuramshin-freed.yaml: field summary.ru: quotes" in _problems(root)
-    _edit(path, lambda d: d["summary"].__setitem__(
-        "en", d["summary"]["en"] + ' He said "the jury did not succumb to the pressure".'))
+    _edit(
+        path,
+        lambda d: d["summary"].__setitem__(
+            "en", d["summary"]["en"] + ' He said "the jury did not succumb to the pressure".'
+        ),
+    )
     assert load_content(root).cards["kuramshin-freed"]
 
 
@@ -114,13 +125,18 @@ def test_with_the_articles_every_english_quotation_is_in_their_words(tmp_path: P
     seeds.mkdir()
     (seeds / "000_b6cf2958ab515738.txt").write_text(
         "Roza Tuletaeva, a 46-year-old mother of three, was sentenced to seven years.",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     content = load_content()
     assert not [p for p in seed_quote_problems(content, seeds) if "roza-tuletaeva" in p]
     root = _copy_content(tmp_path)
-    _edit(root / "people" / "roza-tuletaeva.yaml", lambda d: d["summary"].update(
-        en='The campaign calls her "the bravest of all the strikers".',
-        sources=["levy-2012-07-campaign"]))
+    _edit(
+        root / "people" / "roza-tuletaeva.yaml",
+        lambda d: d["summary"].update(
+            en='The campaign calls her "the bravest of all the strikers".',
+            sources=["levy-2012-07-campaign"],
+        ),
+    )
     problems = seed_quote_problems(load_content(root), seeds)
     assert any("roza-tuletaeva" in p and "bravest of all" in p for p in problems)
 

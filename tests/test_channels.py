@@ -41,12 +41,16 @@ async def press(emulator: Emulator, chat_id: int, message, label: str, language:
 
 
 def member_checks(emulator: Emulator) -> int:
-    return sum(1 for r in emulator.requests
-               if r.method == "getChatMember" and r.params.get("user_id") == ADMIN)
+    return sum(
+        1
+        for r in emulator.requests
+        if r.method == "getChatMember" and r.params.get("user_id") == ADMIN
+    )
 
 
 async def test_done_means_a_channel_set_up_in_private_gets_the_16_december_reminder(
-        emulator, data_dir, clock):
+    emulator, data_dir, clock
+):
     channel(emulator)
     config = make_config(emulator, data_dir)
     async with running_bot(config) as app:
@@ -72,14 +76,17 @@ async def test_done_means_a_channel_set_up_in_private_gets_the_16_december_remin
         assert posted.text.startswith("🕯") and "Расстрел в Жанаозене" in posted.text
         assert "Сегодня" in posted.text
         await emulator.wait_for(
-            lambda: app.bot_data.store.delivery("d:2026-12-16", CHANNEL) == "sent", timeout=10)
+            lambda: app.bot_data.store.delivery("d:2026-12-16", CHANNEL) == "sent", timeout=10
+        )
         # Settings commands posted in the channel get no answer there.
         emulator.channel_post(CHANNEL, "/settings")
         emulator.channel_post(CHANNEL, "/subscribe")
         await jobs.service(app).sweep(moment + timedelta(minutes=5))
         # An organiser's broadcast reaches the channel too, in the channel's language.
-        await jobs.service(app).start_fanout("b:vigil", {
-            "kind": "broadcast", "text": {"en": "Vigil at 18:00", "ru": "Пикет в 18:00"}})
+        await jobs.service(app).start_fanout(
+            "b:vigil",
+            {"kind": "broadcast", "text": {"en": "Vigil at 18:00", "ru": "Пикет в 18:00"}},
+        )
         announced = await emulator.next_message(CHANNEL, timeout=10)
         assert announced.text == "Пикет в 18:00"
     assert [m.text for m in emulator.sent(CHANNEL)] == [posted.text, announced.text]
@@ -95,8 +102,9 @@ async def test_only_the_channels_administrators_can_set_it_up(app, emulator):
     # An administrator opens the panel, then loses the rights: the next press is refused.
     panel = await say(emulator, ADMIN, f"/channel https://t.me/{USERNAME}", "en")
     emulator.set_member_status(CHANNEL, ADMIN, "member")
-    update_id = emulator.press(ADMIN, panel.message_id, panel.button("Subscribe")["callback_data"],
-                               user_id=ADMIN)
+    update_id = emulator.press(
+        ADMIN, panel.message_id, panel.button("Subscribe")["callback_data"], user_id=ADMIN
+    )
     answer = await emulator.wait_callback_answer(update_id)
     assert answer.show_alert and "administrators" in answer.text
     assert app.bot_data.store.chat(CHANNEL) is None
@@ -114,20 +122,23 @@ async def test_a_channel_where_the_bot_cannot_post_is_refused(app, emulator):
 
 @pytest.mark.parametrize("lost", ["removed", "demoted"])
 async def test_a_channel_that_removed_the_bot_or_its_right_to_post_is_unsubscribed(
-        app, emulator, lost):
+    app, emulator, lost
+):
     """Telegram answers 403 (removed) or 400 (no right to post): like a blocked private chat,
     the channel is unsubscribed, once, without an ERROR, and the others still get it."""
     channel(emulator)
     store = app.bot_data.store
-    await store.put_chat(ChatSettings(CHANNEL, chat_type="channel", language="ru",
-                                      subscribed=True))
+    await store.put_chat(
+        ChatSettings(CHANNEL, chat_type="channel", language="ru", subscribed=True)
+    )
     await store.put_chat(ChatSettings(READER, subscribed=True))
     if lost == "removed":
         emulator.set_member_status(CHANNEL, emulator.bot_id, "left")
     else:
         emulator.set_admin(CHANNEL, emulator.bot_id, can_post_messages=False)
-    await jobs.service(app).start_fanout("b:vigil", {
-        "kind": "broadcast", "text": {"en": "Vigil at 18:00", "ru": "Пикет в 18:00"}})
+    await jobs.service(app).start_fanout(
+        "b:vigil", {"kind": "broadcast", "text": {"en": "Vigil at 18:00", "ru": "Пикет в 18:00"}}
+    )
     assert (await emulator.next_message(READER, timeout=10)).text == "Vigil at 18:00"
     await emulator.wait_for(lambda: not store.chat(CHANNEL).subscribed, timeout=10)
     assert emulator.sent(CHANNEL) == []

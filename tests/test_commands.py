@@ -17,9 +17,13 @@ async def ask(emulator: Emulator, text: str, language: str = "en", chat_id: int 
 
 @pytest.mark.parametrize(
     ("language", "expected"),
-    [("en", "Zhanaozen: facts and reminders"), ("ru", "Жанаозен: факты и напоминания"),
-     ("kk", "Жаңаөзен: деректер мен еске салғыштар"), ("ky", "Жанаозен: факты и напоминания"),
-     ("de", "Zhanaozen: facts and reminders")],
+    [
+        ("en", "Zhanaozen: facts and reminders"),
+        ("ru", "Жанаозен: факты и напоминания"),
+        ("kk", "Жаңаөзен: деректер мен еске салғыштар"),
+        ("ky", "Жанаозен: факты и напоминания"),
+        ("de", "Zhanaozen: facts and reminders"),
+    ],
 )
 async def test_start_in_the_users_language(app, emulator, language, expected):
     reply = await ask(emulator, "/start", language)
@@ -31,9 +35,18 @@ async def test_start_in_the_users_language(app, emulator, language, expected):
 @pytest.mark.parametrize("language", ["en", "ru"])
 async def test_every_command_answers(app, emulator, language):
     apology = translator(language).gettext(
-        "Sorry, something went wrong on my side. Please try again in a moment.")
-    for command in ("/help", "/prisoners", "/anniversaries", "/today", "/language",
-                    "/prisoner Tuletaeva", "/anniversary 16.12", "/card zhanaozen"):
+        "Sorry, something went wrong on my side. Please try again in a moment."
+    )
+    for command in (
+        "/help",
+        "/prisoners",
+        "/anniversaries",
+        "/today",
+        "/language",
+        "/prisoner Tuletaeva",
+        "/anniversary 16.12",
+        "/card zhanaozen",
+    ):
         reply = await ask(emulator, command, language)
         assert reply.text and reply.text != apology, command
     # A handler that raised would also log an ERROR, which fails the test (conftest).
@@ -51,7 +64,8 @@ async def test_prisoner_across_scripts(app, emulator):
 async def test_no_match_suggests(app, emulator):
     reply = await ask(emulator, "/prisoner Tuletaiva", "en")
     assert "Roza Tuletaeva" in reply.text or any(
-        "Tuletaeva" in button["text"] for button in reply.buttons)
+        "Tuletaeva" in button["text"] for button in reply.buttons
+    )
     nothing = await ask(emulator, "/prisoner qqqqqq", "ru")
     assert "не нашлось" in nothing.text
 
@@ -69,8 +83,9 @@ async def test_card_button_opens_card(app, emulator):
     listing = await ask(emulator, "/anniversaries", "ru")
     assert "Календарь" in listing.text
     first_card = next(b for b in listing.buttons if b["callback_data"].startswith("card:"))
-    emulator.press(USER, listing.message_id, first_card["callback_data"], user_id=USER,
-                   language_code="ru")
+    emulator.press(
+        USER, listing.message_id, first_card["callback_data"], user_id=USER, language_code="ru"
+    )
     card = await emulator.next_message(USER)
     assert "Источники" in card.text
 
@@ -78,8 +93,9 @@ async def test_card_button_opens_card(app, emulator):
 async def test_language_switch_is_remembered(app, emulator):
     menu = await ask(emulator, "/language", "en")
     russian = next(b for b in menu.buttons if b["text"] == "Русский")
-    emulator.press(USER, menu.message_id, russian["callback_data"], user_id=USER,
-                   language_code="en")
+    emulator.press(
+        USER, menu.message_id, russian["callback_data"], user_id=USER, language_code="en"
+    )
     confirmation = await emulator.next_message(USER)
     assert "по-русски" in confirmation.text
     reply = await ask(emulator, "/help", "en")
@@ -97,8 +113,9 @@ async def test_free_text_and_unknown_command(app, emulator):
 
 async def test_forged_callback_is_refused_politely(app, emulator):
     reply = await ask(emulator, "/start", "ru")
-    emulator.press(USER, reply.message_id, "card:../../etc", user_id=USER, language_code="ru",
-                   strict=False)
+    emulator.press(
+        USER, reply.message_id, "card:../../etc", user_id=USER, language_code="ru", strict=False
+    )
     answer = await emulator.wait_for(lambda: emulator.callback_answers)
     assert "устарела" in answer[-1].text
 
@@ -113,15 +130,18 @@ async def test_command_menus_in_both_languages(app, emulator):
         private = emulator.commands_for("all_private_chats", language)
         default = emulator.commands_for("default", language)
         assert [c["command"] for c in private if c["command"] != "channel"] == [
-            c["command"] for c in default]
+            c["command"] for c in default
+        ]
         assert any(c["command"] == "channel" for c in private), language
-    channel = next(c for c in emulator.commands_for("all_private_chats", "ru")
-                   if c["command"] == "channel")
+    channel = next(
+        c for c in emulator.commands_for("all_private_chats", "ru") if c["command"] == "channel"
+    )
     assert "канал" in channel["description"]
 
 
-@pytest.mark.parametrize(("language", "words"), [("en", "channel you administer"),
-                                                 ("ru", "для вашего канала")])
+@pytest.mark.parametrize(
+    ("language", "words"), [("en", "channel you administer"), ("ru", "для вашего канала")]
+)
 async def test_help_mentions_channels(app, emulator, language, words):
     reply = await ask(emulator, "/help", language)
     line = next((line for line in reply.text.splitlines() if line.startswith("/channel")), "")

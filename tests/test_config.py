@@ -16,14 +16,16 @@ def test_defaults(tmp_path):
 
 
 def test_full_configuration(tmp_path):
-    config = load_config({
-        "BOT_TOKEN": "123456:ABCdef_ghi-JKL",
-        "BOT_API_URL": "http://127.0.0.1:8081/",
-        "BOT_DATA_DIR": str(tmp_path),
-        "BOT_ADMIN_IDS": "1, 22,333",
-        "BOT_WEBHOOK_URL": "https://example.org/hook",
-        "PORT": "8443",
-    })
+    config = load_config(
+        {
+            "BOT_TOKEN": "123456:ABCdef_ghi-JKL",
+            "BOT_API_URL": "http://127.0.0.1:8081/",
+            "BOT_DATA_DIR": str(tmp_path),
+            "BOT_ADMIN_IDS": "1, 22,333",
+            "BOT_WEBHOOK_URL": "https://example.org/hook",
+            "PORT": "8443",
+        }
+    )
     assert config.base_url == "http://127.0.0.1:8081/bot"
     assert config.base_file_url == "http://127.0.0.1:8081/file/bot"
     assert config.admin_ids == {1, 22, 333}
@@ -58,8 +60,9 @@ def test_unwritable_data_dir(tmp_path):
 
 def test_bad_value_stops_start_up_with_one_line(tmp_path):
     env = {"BOT_ADMIN_IDS": "x1", "BOT_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, "-m", "bot"], env=env, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "BOT_ADMIN_IDS" in lines[0]
@@ -70,8 +73,12 @@ def test_webhook_path_does_not_reveal_the_secret_header(tmp_path):
     """The path is logged by routers and proxies; the header is what authenticates Telegram."""
     from bot.__main__ import webhook_path_and_secret
 
-    env = {"BOT_TOKEN": "123456:ABCdef_ghi-JKL", "BOT_DATA_DIR": str(tmp_path),
-           "BOT_WEBHOOK_URL": "https://example.org", "PORT": "8443"}
+    env = {
+        "BOT_TOKEN": "123456:ABCdef_ghi-JKL",
+        "BOT_DATA_DIR": str(tmp_path),
+        "BOT_WEBHOOK_URL": "https://example.org",
+        "PORT": "8443",
+    }
     path, secret = webhook_path_and_secret(load_config(env))
     assert path and secret and path != secret
     assert path not in secret and secret not in path

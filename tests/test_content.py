@@ -46,8 +46,12 @@ def test_graphic_detail_is_behind_a_spoiler(library):
 
 
 def test_check_command_passes():
-    result = subprocess.run([sys.executable, "-m", "bot", "content", "check"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "content", "check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "content OK" in result.stdout
 
@@ -55,7 +59,10 @@ def test_check_command_passes():
 def test_check_lists_the_cards_missing_a_language():
     result = subprocess.run(
         [sys.executable, "-m", "bot", "content", "check", "--lang", "kk", "--missing"],
-        capture_output=True, text=True, timeout=120)
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     listed = {line.split("\t")[0] for line in result.stdout.splitlines()}
     assert "vladimir-kozlov" in listed
@@ -63,14 +70,20 @@ def test_check_lists_the_cards_missing_a_language():
     assert "cards have no kk text" in result.stderr
     preview = subprocess.run(
         [sys.executable, "-m", "bot", "content", "preview", "zhanaozen-massacre", "--lang", "kk"],
-        capture_output=True, text=True, timeout=120)
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert "Жаңаөзендегі қырғын" in preview.stdout
 
 
 def test_preview_command_in_russian():
     result = subprocess.run(
         [sys.executable, "-m", "bot", "content", "preview", "тулетаева", "--lang", "ru"],
-        capture_output=True, text=True, timeout=120)
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "Роза Тулетаева" in result.stdout
 
@@ -95,8 +108,7 @@ def _edit(path: Path, change) -> None:
         (lambda d: d.__setitem__("date", "2011-02-30"), "date"),
         (lambda d: d.__setitem__("aliases", ["Zhanaozen massacre"]), "aliases"),
         (lambda d: d["summary"].__setitem__("en", "Call him on +7 701 123 45 67."), "phone"),
-        (lambda d: d["summary"].__setitem__("en", "Write to someone@example.org now."),
-         "e-mail"),
+        (lambda d: d["summary"].__setitem__("en", "Write to someone@example.org now."), "e-mail"),
         (lambda d: d.__setitem__("id", "zhanaozen-massacre"), "already used"),
         (lambda d: d["summary"].__setitem__("ru", "Член организации «Свобода»."), "glossary"),
         (lambda d: d["summary"].__setitem__("ru", "Её защищал CWI."), "glossary"),
@@ -146,8 +158,12 @@ def test_only_deaths_are_mourned(tmp_path, library):
     """The mourning candle is the editors' mark for a day of deaths, not every reminder."""
     mourned = {card.id for card in library.anniversaries() if card.mourning}
     assert {"zhanaozen-massacre", "aron-atabek-death", "mukhamedzyanov-found-dead"} <= mourned
-    assert not mourned & {"kuramshin-freed", "trial-of-37-verdicts", "independence-day",
-                          "police-officers-sentenced"}
+    assert not mourned & {
+        "kuramshin-freed",
+        "trial-of-37-verdicts",
+        "independence-day",
+        "police-officers-sentenced",
+    }
     root = _copy_content(tmp_path)
     _edit(root / "people" / "roza-tuletaeva.yaml", lambda d: d.__setitem__("mourning", True))
     with pytest.raises(ContentError) as caught:
@@ -158,10 +174,12 @@ def test_only_deaths_are_mourned(tmp_path, library):
 def test_a_source_spelling_may_be_quoted_where_the_card_reports_the_sources(tmp_path):
     root = _copy_content(tmp_path)
     path = root / "people" / "roza-tuletaeva.yaml"
-    quote = {"en": 'People and Nature once writes "Roza Tuletaev".',
-             "ru": "People and Nature однажды пишет «Roza Tuletaev».",
-             "kk": "People and Nature бір рет «Roza Tuletaev» деп жазады.",
-             "sources": ["pn-2015-12-13-who-ordered"]}
+    quote = {
+        "en": 'People and Nature once writes "Roza Tuletaev".',
+        "ru": "People and Nature однажды пишет «Roza Tuletaev».",
+        "kk": "People and Nature бір рет «Roza Tuletaev» деп жазады.",
+        "sources": ["pn-2015-12-13-who-ordered"],
+    }
     _edit(path, lambda d: d.setdefault("disagreements", []).append(quote))
     load_content(root)  # quoting a source's spelling is what disagreements are for
     _edit(path, lambda d: d.setdefault("timeline", []).append(quote))

@@ -44,17 +44,23 @@ IN_FLIGHT = 24
 """Chats with a change on the way at any moment: a storm, yet one change per chat at a time."""
 OPERATIONS = (
     # (what the user does, field, value); every one sets a value, none toggles
-    ("/subscribe", "subscribed", True), ("/unsubscribe", "subscribed", False),
-    ("rs:sub", "subscribed", True), ("rs:unsub", "subscribed", False),
-    ("rs:topic:dec16", "topics", "dec16"), ("rs:topic:all", "topics", "all"),
-    ("rs:hour:8", "hour", 8), ("rs:hour:13", "hour", 13), ("rs:hour:21", "hour", 21),
-    ("rs:tz:almaty", "timezone", "Asia/Almaty"), ("rs:tz:london", "timezone", "Europe/London"),
+    ("/subscribe", "subscribed", True),
+    ("/unsubscribe", "subscribed", False),
+    ("rs:sub", "subscribed", True),
+    ("rs:unsub", "subscribed", False),
+    ("rs:topic:dec16", "topics", "dec16"),
+    ("rs:topic:all", "topics", "all"),
+    ("rs:hour:8", "hour", 8),
+    ("rs:hour:13", "hour", 13),
+    ("rs:hour:21", "hour", 21),
+    ("rs:tz:almaty", "timezone", "Asia/Almaty"),
+    ("rs:tz:london", "timezone", "Europe/London"),
     ("rs:tz:utc", "timezone", "UTC"),
-    ("lang:ru", "language", "ru"), ("lang:en", "language", "en"),
+    ("lang:ru", "language", "ru"),
+    ("lang:en", "language", "en"),
 )
 FIELDS = ("subscribed", "topics", "hour", "timezone", "language")
-DEFAULTS = {"subscribed": False, "topics": "all", "hour": 10, "timezone": "UTC",
-            "language": "en"}
+DEFAULTS = {"subscribed": False, "topics": "all", "hour": 10, "timezone": "UTC", "language": "en"}
 """A chat never saved reads as these; a saved language of None means the app's (English)."""
 NO_MESSAGE = 10**6
 """Buttons are pressed on a message the bot cannot edit (like one older than 48 hours), so
@@ -127,7 +133,7 @@ class SettingsStorm:
         if not change.command.startswith("/"):
             answer = emulator.callback_answer(change.update_id)
             return bool(answer and answer.text)
-        for message in emulator.sent(change.chat_id)[change.sent_mark:]:
+        for message in emulator.sent(change.chat_id)[change.sent_mark :]:
             if message.edited:
                 continue
             data = {button.get("callback_data") for button in message.buttons}
@@ -146,8 +152,9 @@ class SettingsStorm:
             if command.startswith("/"):
                 update_id = emulator.user_message(chat_id, command)
             else:
-                update_id = emulator.press(chat_id, NO_MESSAGE, command, user_id=chat_id,
-                                           strict=False)
+                update_id = emulator.press(
+                    chat_id, NO_MESSAGE, command, user_id=chat_id, strict=False
+                )
             return Change(chat_id, command, name, value, update_id, mark)
 
         self.in_flight[chat_id] = self.emulator.call(send)
@@ -162,10 +169,16 @@ class SettingsStorm:
                 self.model[chat_id][change.name] = change.value
                 self.figures.acknowledged += 1
                 self.unconfirmed[chat_id] = change.update_id
-        self.unconfirmed = {chat_id: update_id for chat_id, update_id in self.unconfirmed.items()
-                            if update_id in state["pending"]}
-        idle = [chat_id for chat_id in SETTINGS_CHATS
-                if chat_id not in self.in_flight and chat_id not in self.unconfirmed]
+        self.unconfirmed = {
+            chat_id: update_id
+            for chat_id, update_id in self.unconfirmed.items()
+            if update_id in state["pending"]
+        }
+        idle = [
+            chat_id
+            for chat_id in SETTINGS_CHATS
+            if chat_id not in self.in_flight and chat_id not in self.unconfirmed
+        ]
         while send and len(self.in_flight) < IN_FLIGHT and idle:
             self._send(idle.pop(self.rng.randrange(len(idle))))
 
@@ -173,8 +186,9 @@ class SettingsStorm:
 
     def check_after_kill(self, data_dir: Path) -> None:
         self.step(send=False)  # acknowledgements that arrived just before the kill
-        pending = self.emulator.call(lambda: {u["update_id"] for u in
-                                              self.emulator.emulator.pending})
+        pending = self.emulator.call(
+            lambda: {u["update_id"] for u in self.emulator.emulator.pending}
+        )
         store = load_store(data_dir)
         for chat_id in SETTINGS_CHATS:
             actual = observed(store.chat(chat_id))
@@ -186,7 +200,8 @@ class SettingsStorm:
                 if actual[name] not in allowed:
                     self.figures.lost.append(
                         f"chat {chat_id}: {name} is {actual[name]!r}, acknowledged "
-                        f"{self.model[chat_id][name]!r} (kill {self.figures.kills})")
+                        f"{self.model[chat_id][name]!r} (kill {self.figures.kills})"
+                    )
                     self.model[chat_id][name] = actual[name]  # count each loss once
             if change is not None and change.update_id not in pending:
                 # The dead process took the update and will never answer it: whatever it
@@ -205,14 +220,20 @@ class SettingsStorm:
             actual = observed(store.chat(chat_id))
             for name in FIELDS:
                 if actual[name] != self.model[chat_id][name]:
-                    self.figures.lost.append(f"chat {chat_id}: {name} is {actual[name]!r} at "
-                                             f"the end, acknowledged "
-                                             f"{self.model[chat_id][name]!r}")
+                    self.figures.lost.append(
+                        f"chat {chat_id}: {name} is {actual[name]!r} at "
+                        f"the end, acknowledged "
+                        f"{self.model[chat_id][name]!r}"
+                    )
 
 
 def first_answer_after(emulator: EmulatorThread, count: int) -> bool:
-    return emulator.call(lambda: len(emulator.emulator.callback_answers) > count
-                         or len(emulator.emulator.sent()) > count)
+    return emulator.call(
+        lambda: (
+            len(emulator.emulator.callback_answers) > count
+            or len(emulator.emulator.sent()) > count
+        )
+    )
 
 
 def run_settings_storm(tmp_path: Path, kills: int, seed: int) -> Figures:
@@ -236,7 +257,8 @@ def run_settings_storm(tmp_path: Path, kills: int, seed: int) -> Figures:
                     storm.step()
                     now = time.monotonic()
                     if kill_at is None and emulator.call(
-                            lambda n=answers: len(emulator.emulator.callback_answers) > n):
+                        lambda n=answers: len(emulator.emulator.callback_answers) > n
+                    ):
                         kill_at = now + rng.uniform(0.0, 0.6)
                     if kill_at is not None and now >= kill_at:
                         break
@@ -250,8 +272,11 @@ def run_settings_storm(tmp_path: Path, kills: int, seed: int) -> Figures:
             # A last run without kills: every change still on the way gets its answer.
             bot.start()
             wait_polling(emulator, bot)
-            wait_until(lambda: storm.step(send=False) or not storm.in_flight, 90,
-                       "the changes left when the killing stopped")
+            wait_until(
+                lambda: storm.step(send=False) or not storm.in_flight,
+                90,
+                "the changes left when the killing stopped",
+            )
             storm.figures.seconds = round(time.monotonic() - began)
             assert bot.terminate() == 0
             storm.check_final(data_dir)
@@ -288,6 +313,7 @@ def test_sigkill_during_a_long_storm_of_settings_changes(tmp_path):
 
 # A reminder fan-out killed again and again ----------------------------------------------------
 
+
 @dataclass
 class FanOutFigures:
     kills: int = 0
@@ -310,16 +336,25 @@ def run_fan_out_kills(tmp_path: Path, chats: int, kills: int, seed: int) -> FanO
         # The free send budget caps the fan-out at 30/s whatever BOT_BROADCAST_RATE says
         # (bot/reminders/send_budget.py): 300 chats take ~10 s, and kills land before, during
         # and after
-        bot = BotProcess(emulator.root_url, data_dir, tmp_path / "bot.log",
-                         BOT_BROADCAST_RATE=str(max(50, chats // 3)))
+        bot = BotProcess(
+            emulator.root_url,
+            data_dir,
+            tmp_path / "bot.log",
+            BOT_BROADCAST_RATE=str(max(50, chats // 3)),
+        )
         try:
             for _ in range(kills):
                 bot.start()
                 before = sum(reminders_per_chat(emulator).values())
-                wait_until(lambda b=before: not bot.running
-                           or sum(reminders_per_chat(emulator).values()) > b
-                           or len(reminder_rows_or_empty(data_dir)) == chats,
-                           60, "the fan-out to resume")
+                wait_until(
+                    lambda b=before: (
+                        not bot.running
+                        or sum(reminders_per_chat(emulator).values()) > b
+                        or len(reminder_rows_or_empty(data_dir)) == chats
+                    ),
+                    60,
+                    "the fan-out to resume",
+                )
                 time.sleep(rng.uniform(0.0, 1.5))
                 bot.kill()
                 figures.kills += 1
@@ -327,13 +362,21 @@ def run_fan_out_kills(tmp_path: Path, chats: int, kills: int, seed: int) -> FanO
                 rows = reminder_rows_or_empty(data_dir, store)
                 counts = reminders_per_chat(emulator)
                 assert max(counts.values(), default=0) <= 1, "a reminder was sent twice"
-                assert all(state != "sent" or counts.get(chat) == 1
-                           for chat, state in rows.items()), "logged sent, never delivered"
+                assert all(
+                    state != "sent" or counts.get(chat) == 1 for chat, state in rows.items()
+                ), "logged sent, never delivered"
             bot.start()
             wait_polling(emulator, bot)
-            wait_until(lambda: len(reminder_rows_or_empty(data_dir)) == chats and all(
-                state != "pending" for state in reminder_rows_or_empty(data_dir).values()),
-                120, "the fan-out to finish")
+            wait_until(
+                lambda: (
+                    len(reminder_rows_or_empty(data_dir)) == chats
+                    and all(
+                        state != "pending" for state in reminder_rows_or_empty(data_dir).values()
+                    )
+                ),
+                120,
+                "the fan-out to finish",
+            )
             assert bot.terminate() == 0
             figures.seconds = round(time.monotonic() - began)
         finally:
@@ -343,8 +386,9 @@ def run_fan_out_kills(tmp_path: Path, chats: int, kills: int, seed: int) -> FanO
     figures.delivered = sum(1 for chat in chat_ids if counts.get(chat, 0) >= 1)
     figures.duplicates = sum(count - 1 for count in counts.values() if count > 1)
     figures.uncertain = sum(1 for chat in chat_ids if rows.get(chat) == "uncertain")
-    figures.lost = sum(1 for chat in chat_ids
-                       if counts.get(chat, 0) == 0 and rows.get(chat) != "uncertain")
+    figures.lost = sum(
+        1 for chat in chat_ids if counts.get(chat, 0) == 0 and rows.get(chat) != "uncertain"
+    )
     return figures
 
 
@@ -380,6 +424,7 @@ DAMAGES = {
 
 def make_store_with_backup(data_dir: Path) -> None:
     """A store written by the bot's own code, with its automatic ``.bak`` beside each file."""
+
     async def write() -> None:
         store = Store.open(data_dir)
         try:

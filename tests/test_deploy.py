@@ -41,8 +41,15 @@ USER = 777
 
 def run_health(data_dir: Path, **extra: str) -> subprocess.CompletedProcess:
     env = bot_env("http://127.0.0.1:9", data_dir, **extra)
-    return subprocess.run([sys.executable, "-m", "bot", "health"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "health"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def age(path: Path, seconds: float) -> None:
@@ -52,11 +59,13 @@ def age(path: Path, seconds: float) -> None:
 
 # Heartbeats and `python -m bot health` ---------------------------------------------------------
 
+
 async def test_health_fails_when_the_reminder_job_stops(app, emulator, data_dir):
     polling = health.beat_path(data_dir, health.POLLING)
     reminders = health.beat_path(data_dir, health.REMINDERS)
-    await emulator.wait_for(lambda: polling.exists() and reminders.exists(), timeout=30,
-                            what="both heartbeats")
+    await emulator.wait_for(
+        lambda: polling.exists() and reminders.exists(), timeout=30, what="both heartbeats"
+    )
     assert polling.exists(), "the polling loop wrote no heartbeat"
     assert reminders.exists(), "the reminder job wrote no heartbeat"
 
@@ -87,6 +96,7 @@ def test_webhook_mode_needs_no_polling_heartbeat(tmp_path):
 
 # The ephemeral disk --------------------------------------------------------------------------
 
+
 def test_platforms_that_wipe_the_disk(tmp_path):
     data = tmp_path / "data"
     root_only = ["/"]
@@ -98,8 +108,12 @@ def test_platforms_that_wipe_the_disk(tmp_path):
     assert safekeeping.ephemeral_platform(data, {"FLY_APP_NAME": "x"}, volume) is None
     railway = {"RAILWAY_ENVIRONMENT": "production"}
     assert safekeeping.ephemeral_platform(data, railway, root_only) == "Railway"
-    assert safekeeping.ephemeral_platform(
-        data, {**railway, "RAILWAY_VOLUME_MOUNT_PATH": str(tmp_path)}, root_only) is None
+    assert (
+        safekeeping.ephemeral_platform(
+            data, {**railway, "RAILWAY_VOLUME_MOUNT_PATH": str(tmp_path)}, root_only
+        )
+        is None
+    )
     assert safekeeping.ephemeral_platform(data, {}, root_only) is None  # a server of one's own
 
 
@@ -131,14 +145,16 @@ def test_ephemeral_disk_is_logged_at_start(tmp_path):
 
 # BOT_RESTORE_FROM ------------------------------------------------------------------------------
 
+
 def snapshot_with_subscriber(tmp_path: Path, chat_id: int) -> Path:
     source = tmp_path / "old-data"
 
     async def seed() -> None:
         store = Store.open(source)
         try:
-            await store.put_chat(ChatSettings(chat_id, "private", "ru", "Asia/Almaty",
-                                              subscribed=True))
+            await store.put_chat(
+                ChatSettings(chat_id, "private", "ru", "Asia/Almaty", subscribed=True)
+            )
         finally:
             await store.aclose()
 
@@ -171,8 +187,9 @@ def test_a_bad_restore_from_stops_the_start(tmp_path):
     bad = tmp_path / "snapshot.json"
     bad.write_text("{not json")
     data_dir = tmp_path / "data"
-    bot = BotProcess("http://127.0.0.1:9", data_dir, tmp_path / "bot.log",
-                     BOT_RESTORE_FROM=str(bad))
+    bot = BotProcess(
+        "http://127.0.0.1:9", data_dir, tmp_path / "bot.log", BOT_RESTORE_FROM=str(bad)
+    )
     result = bot.run()
     assert result.returncode == 2
     assert "Restore error, the bot did not start" in result.stderr
@@ -186,6 +203,7 @@ def make_config_for(data_dir: Path, **overrides):
 
 
 # Daily snapshots and retention ---------------------------------------------------------------
+
 
 def test_daily_snapshots_keep_7_days_and_4_weeks(tmp_path):
     data_dir = tmp_path / "data"
@@ -219,6 +237,7 @@ def test_retention_rule():
 
 # A second instance -------------------------------------------------------------------------------
 
+
 def test_second_instance_exits_with_a_clear_line(tmp_path):
     with emulator_thread() as emulator:
         bot = BotProcess(emulator.emulator.root_url, tmp_path / "data", tmp_path / "bot.log")
@@ -249,6 +268,7 @@ async def test_the_instance_already_serving_keeps_serving(app, emulator):
 
 
 # Reports to the admins -------------------------------------------------------------------------
+
 
 def test_throttle_once_per_kind_per_hour():
     throttle = alerts.Throttle()
@@ -297,12 +317,20 @@ def _fresh_heartbeats():
 
 # Platforms -----------------------------------------------------------------------------------
 
+
 def test_serve_without_a_token_is_an_error_not_a_sandbox(tmp_path):
     env = {key: value for key, value in os.environ.items() if not key.startswith("BOT_")}
     env["BOT_DATA_DIR"] = str(tmp_path / "data")
-    result = subprocess.run([sys.executable, "-m", "bot", "serve"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=60, check=False,
-                            stdin=subprocess.DEVNULL)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "serve"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
     assert result.returncode == 2 and "BOT_TOKEN is not set" in result.stderr
 
 
@@ -343,18 +371,33 @@ def test_webhook_mode_answers_healthz(tmp_path):
             return None
 
     with emulator_thread() as emulator:
-        bot = BotProcess(emulator.emulator.root_url, tmp_path / "data", tmp_path / "bot.log",
-                         BOT_WEBHOOK_URL="https://bot.example.org", PORT=str(port))
+        bot = BotProcess(
+            emulator.emulator.root_url,
+            tmp_path / "data",
+            tmp_path / "bot.log",
+            BOT_WEBHOOK_URL="https://bot.example.org",
+            PORT=str(port),
+        )
         try:
             bot.start()
-            response = wait_until(lambda: healthz() or (not bot.running and "exited"), 60,
-                                  "/healthz to answer", poll=0.2)
+            response = wait_until(
+                lambda: healthz() or (not bot.running and "exited"),
+                60,
+                "/healthz to answer",
+                poll=0.2,
+            )
             assert response != "exited", bot.log()[-2000:]
-            response = wait_until(lambda: (r := healthz()) and r.status_code == 200 and r, 30,
-                                  "/healthz to say healthy", poll=0.2)
+            response = wait_until(
+                lambda: (r := healthz()) and r.status_code == 200 and r,
+                30,
+                "/healthz to say healthy",
+                poll=0.2,
+            )
             assert response.text.startswith("healthy")
-            age(health.beat_path(tmp_path / "data", health.REMINDERS),
-                health.STALE_AFTER[health.REMINDERS] + 60)
+            age(
+                health.beat_path(tmp_path / "data", health.REMINDERS),
+                health.STALE_AFTER[health.REMINDERS] + 60,
+            )
             stale = healthz()
             assert stale is not None and stale.status_code == 503, stale
             assert bot.terminate() == 0
@@ -363,6 +406,7 @@ def test_webhook_mode_answers_healthz(tmp_path):
 
 
 # The dead-man's switch ---------------------------------------------------------------------------
+
 
 async def test_heartbeat_url_is_pinged_only_while_healthy(emulator, data_dir):
     import http.server
@@ -386,12 +430,15 @@ async def test_heartbeat_url_is_pinged_only_while_healthy(emulator, data_dir):
         config = make_config(emulator, data_dir, heartbeat_url=url)
         async with running_bot(config) as application:
             await emulator.wait_for(
-                lambda: health.check(data_dir).healthy, timeout=30, what="a healthy bot")
+                lambda: health.check(data_dir).healthy, timeout=30, what="a healthy bot"
+            )
             (job,) = application.job_queue.get_jobs_by_name("health:ping")
             await job.run(application)
             assert pings == ["/ping/abc"]
-            age(health.beat_path(data_dir, health.REMINDERS),
-                health.STALE_AFTER[health.REMINDERS] + 60)
+            age(
+                health.beat_path(data_dir, health.REMINDERS),
+                health.STALE_AFTER[health.REMINDERS] + 60,
+            )
             await job.run(application)
             assert pings == ["/ping/abc"], "pinged although the reminder job had stopped"
     finally:
@@ -399,6 +446,7 @@ async def test_heartbeat_url_is_pinged_only_while_healthy(emulator, data_dir):
 
 
 # The lock files ----------------------------------------------------------------------------------
+
 
 def test_lock_files_pin_every_declared_dependency():
     """A dependency added to pyproject.toml without `make lock` would be missing from the
@@ -414,7 +462,8 @@ def test_lock_files_pin_every_declared_dependency():
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     runtime = {canonicalize_name(Requirement(r).name) for r in project["dependencies"]}
-    test = {canonicalize_name(Requirement(r).name)
-            for r in project["optional-dependencies"]["test"]}
+    test = {
+        canonicalize_name(Requirement(r).name) for r in project["optional-dependencies"]["test"]
+    }
     assert runtime <= pinned(ROOT / "requirements.txt"), "run `make lock`"
     assert runtime | test <= pinned(ROOT / "requirements-test.txt"), "run `make lock`"

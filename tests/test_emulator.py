@@ -61,20 +61,32 @@ async def emulator() -> AsyncIterator[Emulator]:
 
 @pytest.fixture
 async def bot(emulator: Emulator) -> AsyncIterator[Bot]:
-    async with Bot(TOKEN, base_url=emulator.base_url,
-                   base_file_url=emulator.base_file_url) as client:
+    async with Bot(
+        TOKEN, base_url=emulator.base_url, base_file_url=emulator.base_file_url
+    ) as client:
         yield client
 
 
 # -- a minimal application, the way the real bot is wired ----------------------------------
 
+
 def keyboard() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([
-        [InlineKeyboardButton("More", callback_data="more"),
-         InlineKeyboardButton("Site", url="https://example.org")],
-        [InlineKeyboardButton("Share", switch_inline_query_chosen_chat=SwitchInlineQueryChosenChat(
-            query="massacre", allow_user_chats=True, allow_group_chats=True))],
-    ])
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("More", callback_data="more"),
+                InlineKeyboardButton("Site", url="https://example.org"),
+            ],
+            [
+                InlineKeyboardButton(
+                    "Share",
+                    switch_inline_query_chosen_chat=SwitchInlineQueryChosenChat(
+                        query="massacre", allow_user_chats=True, allow_group_chats=True
+                    ),
+                )
+            ],
+        ]
+    )
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -82,7 +94,9 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     greeting = "Привет" if language == "ru" else "Hello"
     await update.effective_message.reply_html(
         f"<b>{greeting}</b>, secret: <tg-spoiler>16 Dec</tg-spoiler> "
-        f'<a href="https://example.org/card">card</a>', reply_markup=keyboard())
+        f'<a href="https://example.org/card">card</a>',
+        reply_markup=keyboard(),
+    )
 
 
 async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -92,26 +106,47 @@ async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def inline(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.inline_query.query
-    await update.inline_query.answer([
-        InlineQueryResultArticle(
-            id=f"card-{index}", title=f"Card {index} for {query}",
-            input_message_content=InputTextMessageContent(f"<b>Card {index}</b>",
-                                                          parse_mode="HTML"),
-            reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(
-                "Open", url="https://t.me/zhanaozen_sandbox_bot?start=card-1")]]))
-        for index in range(3)])
+    await update.inline_query.answer(
+        [
+            InlineQueryResultArticle(
+                id=f"card-{index}",
+                title=f"Card {index} for {query}",
+                input_message_content=InputTextMessageContent(
+                    f"<b>Card {index}</b>", parse_mode="HTML"
+                ),
+                reply_markup=InlineKeyboardMarkup(
+                    [
+                        [
+                            InlineKeyboardButton(
+                                "Open", url="https://t.me/zhanaozen_sandbox_bot?start=card-1"
+                            )
+                        ]
+                    ]
+                ),
+            )
+            for index in range(3)
+        ]
+    )
 
 
 async def send_file(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await update.effective_message.reply_document(
-        b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", filename="zhanaozen.ics",
-        caption="<b>Calendar</b>", parse_mode="HTML")
+        b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",
+        filename="zhanaozen.ics",
+        caption="<b>Calendar</b>",
+        parse_mode="HTML",
+    )
 
 
 def build_stand_in(config: Config) -> Application:
     """What bot.app.build_application does, reduced to the handlers these tests need."""
-    application = (Application.builder().token(config.token).base_url(config.base_url)
-                   .base_file_url(config.base_file_url).build())
+    application = (
+        Application.builder()
+        .token(config.token)
+        .base_url(config.base_url)
+        .base_file_url(config.base_file_url)
+        .build()
+    )
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("calendar", send_file))
     application.add_handler(CallbackQueryHandler(more, pattern="^more$"))
@@ -143,11 +178,14 @@ def retry_seconds(error: RetryAfter) -> int:
 
 # -- HTML parse mode -----------------------------------------------------------------------
 
+
 def test_html_entities_use_utf16_offsets() -> None:
-    parsed = parse_html('😀 <b>bold <i>both</i></b> &lt;&#33;&#x41;&quot;&amp;'
-                        '<pre><code class="language-python">x = 1</code></pre>'
-                        '<blockquote expandable>q</blockquote>'
-                        '<a href="https://e.org/?a=1&b=&lt;">l</a>')
+    parsed = parse_html(
+        "😀 <b>bold <i>both</i></b> &lt;&#33;&#x41;&quot;&amp;"
+        '<pre><code class="language-python">x = 1</code></pre>'
+        "<blockquote expandable>q</blockquote>"
+        '<a href="https://e.org/?a=1&b=&lt;">l</a>'
+    )
     assert parsed.text == '😀 bold both <!A"&x = 1ql'
     types = {entity["type"]: entity for entity in parsed.entities}
     assert types["bold"] == {"type": "bold", "offset": 3, "length": 9}
@@ -158,23 +196,26 @@ def test_html_entities_use_utf16_offsets() -> None:
     assert types["text_link"]["url"] == "https://e.org/?a=1&b=<"  # a bare & is fine in a tag
 
 
-@pytest.mark.parametrize("html, fragment", [
-    ("<div>x</div>", 'Unsupported start tag "div"'),
-    ("<b>x", 'end tag corresponding to start tag "b"'),
-    ("<b><i>x</b></i>", 'expected "</i>", found "</b>"'),
-    ("x</b>", "Unexpected end tag"),
-    ("1 < 2", 'Unsupported start tag ""'),
-    ("Tom & Jerry", 'Unescaped "&"'),
-    ("a&nbsp;b", "&nbsp;"),
-    ('<span class="x">s</span>', "tg-spoiler"),
-    ("<b", "Unclosed start tag"),
-    ("<tg-emoji>x</tg-emoji>", "emoji-id"),
-    # Malformed <a> tags: what an unescaped quote or a careless link turns a message into.
-    ('<a href="https://e.org/?ref="leaflet"">x</a>', "attribute"),
-    ("<a href=https://e.org>x</a>", "Unexpected end of name token"),
-    ("<a href>x</a>", "Expected equal sign"),
-    ('<a href="https://e.org>x</a>', "Unclosed start tag"),
-])
+@pytest.mark.parametrize(
+    "html, fragment",
+    [
+        ("<div>x</div>", 'Unsupported start tag "div"'),
+        ("<b>x", 'end tag corresponding to start tag "b"'),
+        ("<b><i>x</b></i>", 'expected "</i>", found "</b>"'),
+        ("x</b>", "Unexpected end tag"),
+        ("1 < 2", 'Unsupported start tag ""'),
+        ("Tom & Jerry", 'Unescaped "&"'),
+        ("a&nbsp;b", "&nbsp;"),
+        ('<span class="x">s</span>', "tg-spoiler"),
+        ("<b", "Unclosed start tag"),
+        ("<tg-emoji>x</tg-emoji>", "emoji-id"),
+        # Malformed <a> tags: what an unescaped quote or a careless link turns a message into.
+        ('<a href="https://e.org/?ref="leaflet"">x</a>', "attribute"),
+        ("<a href=https://e.org>x</a>", "Unexpected end of name token"),
+        ("<a href>x</a>", "Expected equal sign"),
+        ('<a href="https://e.org>x</a>', "Unclosed start tag"),
+    ],
+)
 def test_html_rejects_what_telegram_rejects(html: str, fragment: str) -> None:
     with pytest.raises(HtmlParseError) as error:
         parse_html(html)
@@ -192,23 +233,27 @@ def test_vendored_spec_is_the_trimmed_upstream_spec() -> None:
 
 # -- the raw API ---------------------------------------------------------------------------
 
+
 async def test_get_me_and_html_message(emulator: Emulator, bot: Bot) -> None:
     assert bot.username == "zhanaozen_sandbox_bot"
     assert bot.supports_inline_queries
-    message = await bot.send_message(USER, "<b>Hi</b> 😀 <tg-spoiler>x</tg-spoiler>",
-                                     parse_mode="HTML", reply_markup=keyboard())
+    message = await bot.send_message(
+        USER, "<b>Hi</b> 😀 <tg-spoiler>x</tg-spoiler>", parse_mode="HTML", reply_markup=keyboard()
+    )
     assert message.text == "Hi 😀 x"
     assert message.entities[1].type == "spoiler" and message.entities[1].offset == 6
     assert message.reply_markup == keyboard()
     record = emulator.sent(USER)[0]
     assert (record.text, record.parse_mode, record.buttons[0]["callback_data"]) == (
-        "Hi 😀 x", "HTML", "more")
+        "Hi 😀 x",
+        "HTML",
+        "more",
+    )
     assert emulator.delivered[USER] == 1
     assert emulator.violations == []
 
 
-async def test_long_polling_offset_limit_and_allowed_updates(emulator: Emulator,
-                                                             bot: Bot) -> None:
+async def test_long_polling_offset_limit_and_allowed_updates(emulator: Emulator, bot: Bot) -> None:
     first = emulator.user_message(USER, "one")
     emulator.user_message(USER, "two")
     updates = await bot.get_updates(limit=1)
@@ -233,15 +278,26 @@ async def test_violations_are_recorded_and_answered_400(emulator: Emulator, bot:
         await bot.send_message(USER, "x" * 4097)
     await bot.send_message(USER, "<b>" + "x" * 4096 + "</b>", parse_mode="HTML")  # fits
     with pytest.raises(BadRequest, match=r"(?i)BUTTON_DATA_INVALID"):
-        await bot.send_message(USER, "x", reply_markup=InlineKeyboardMarkup(
-            [[InlineKeyboardButton("é", callback_data="é" * 33)]]))
+        await bot.send_message(
+            USER,
+            "x",
+            reply_markup=InlineKeyboardMarkup(
+                [[InlineKeyboardButton("é", callback_data="é" * 33)]]
+            ),
+        )
     with pytest.raises(BadRequest, match=r"(?i)exactly one"):
-        await bot.send_message(USER, "x", reply_markup=InlineKeyboardMarkup(
-            [[InlineKeyboardButton("two", callback_data="a", url="https://e.org")]]))
+        await bot.send_message(
+            USER,
+            "x",
+            reply_markup=InlineKeyboardMarkup(
+                [[InlineKeyboardButton("two", callback_data="a", url="https://e.org")]]
+            ),
+        )
     update_id = emulator.inline_query(USER, "q")
     query_id = emulator.update(update_id)["inline_query"]["id"]
-    results = [InlineQueryResultArticle(str(i), "t", InputTextMessageContent("m"))
-               for i in range(51)]
+    results = [
+        InlineQueryResultArticle(str(i), "t", InputTextMessageContent("m")) for i in range(51)
+    ]
     with pytest.raises(BadRequest, match=r"(?i)RESULTS_TOO_MUCH"):
         await bot.answer_inline_query(query_id, results)
     pressed = emulator.press(USER, 1, "x", strict=False)
@@ -258,22 +314,34 @@ async def test_violations_are_recorded_and_answered_400(emulator: Emulator, bot:
     with pytest.raises(BadRequest, match=r"(?i)unknown parameter"):
         await bot.send_message(USER, "x", api_kwargs={"colour": "red"})
     with pytest.raises(BadRequest, match=r"(?i)start parameter"):
-        await bot.send_message(USER, "x", reply_markup=InlineKeyboardMarkup([[
-            InlineKeyboardButton("Open", url="https://t.me/some_bot?start=" + "x" * 65)]]))
+        await bot.send_message(
+            USER,
+            "x",
+            reply_markup=InlineKeyboardMarkup(
+                [[InlineKeyboardButton("Open", url="https://t.me/some_bot?start=" + "x" * 65)]]
+            ),
+        )
     async with httpx.AsyncClient(base_url=f"{emulator.base_url}{TOKEN}/") as raw:
         response = await raw.post("sendMesage", data={"chat_id": "1"})
         assert response.status_code == 404
         assert response.json() == {"ok": False, "error_code": 404, "description": "Not Found"}
         response = await raw.post("sendMessage", json={"chat_id": 1})  # JSON bodies work too
         assert response.json()["description"] == (
-            "Bad Request: text: required parameter is missing")
+            "Bad Request: text: required parameter is missing"
+        )
         response = await raw.get("sendMessage", params={"chat_id": "5", "text": "query string"})
         assert response.json()["result"]["text"] == "query string"
     problems = "\n".join(emulator.violations)
-    for expected in ("sendMessage: can't parse entities", "4097 characters",
-                     "BUTTON_DATA_INVALID", "answerInlineQuery: RESULTS_TOO_MUCH",
-                     "setMyCommands: BOT_COMMAND_INVALID", "colour: unknown parameter",
-                     "sendMesage: unknown method", "text: required parameter is missing"):
+    for expected in (
+        "sendMessage: can't parse entities",
+        "4097 characters",
+        "BUTTON_DATA_INVALID",
+        "answerInlineQuery: RESULTS_TOO_MUCH",
+        "setMyCommands: BOT_COMMAND_INVALID",
+        "colour: unknown parameter",
+        "sendMesage: unknown method",
+        "text: required parameter is missing",
+    ):
         assert expected in problems
     assert len(emulator.sent(USER)) == 1 and len(emulator.sent()) == 2
     emulator.reset()
@@ -296,11 +364,13 @@ async def test_edits_deletes_and_their_errors(emulator: Emulator, bot: Bot) -> N
     assert emulator.violations == [
         "editMessageText: " + "message is not modified: specified new message content and "
         "reply markup are exactly the same as a current content and reply markup of the message",
-        "deleteMessage: message to delete not found"]
+        "deleteMessage: message to delete not found",
+    ]
 
 
-async def test_only_an_administrator_who_may_post_posts_in_a_channel(emulator: Emulator,
-                                                                     bot: Bot) -> None:
+async def test_only_an_administrator_who_may_post_posts_in_a_channel(
+    emulator: Emulator, bot: Bot
+) -> None:
     """As Telegram: 403 to a channel the bot is not in, 400 when it may not post there."""
     channel = -1001000000077
     emulator.add_channel(channel, "emu_channel")
@@ -319,11 +389,15 @@ async def test_only_an_administrator_who_may_post_posts_in_a_channel(emulator: E
 
 
 async def test_documents_are_stored_and_downloadable(emulator: Emulator, bot: Bot) -> None:
-    message = await bot.send_document(USER, b"BEGIN:VCALENDAR", filename="z.ics",
-                                      caption="<b>Cal</b>", parse_mode="HTML")
+    message = await bot.send_document(
+        USER, b"BEGIN:VCALENDAR", filename="z.ics", caption="<b>Cal</b>", parse_mode="HTML"
+    )
     document = emulator.documents(USER)[0]
     assert (document.file_name, document.data, document.caption) == (
-        "z.ics", b"BEGIN:VCALENDAR", "<b>Cal</b>")
+        "z.ics",
+        b"BEGIN:VCALENDAR",
+        "<b>Cal</b>",
+    )
     assert message.caption == "Cal" and message.document.mime_type == "text/calendar"
     file = await bot.get_file(message.document.file_id)
     assert await file.download_as_bytearray() == bytearray(b"BEGIN:VCALENDAR")
@@ -335,7 +409,8 @@ async def test_commands_descriptions_members_and_chats(emulator: Emulator, bot: 
     await bot.set_my_commands([("start", "Main menu")])
     await bot.set_my_commands([("start", "Главное меню")], language_code="ru")
     assert emulator.commands_for("default", "ru") == [
-        {"command": "start", "description": "Главное меню"}]
+        {"command": "start", "description": "Главное меню"}
+    ]
     assert (await bot.get_my_commands())[0].description == "Main menu"
     await bot.set_my_short_description("Short", language_code="ru")
     assert emulator.short_descriptions == {"ru": "Short"}
@@ -348,6 +423,7 @@ async def test_commands_descriptions_members_and_chats(emulator: Emulator, bot: 
 
 
 # -- an Application, polling ----------------------------------------------------------------
+
 
 async def test_application_conversation(emulator: Emulator) -> None:
     async with running(emulator):
@@ -401,7 +477,8 @@ async def test_emulator_thread_serves_another_loop() -> None:
 # -- faults and flood limits ----------------------------------------------------------------
 
 RETRY_AFTER_TYPE_WARNING = pytest.mark.filterwarnings(
-    "ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning")
+    "ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning"
+)
 
 
 @RETRY_AFTER_TYPE_WARNING
@@ -472,13 +549,18 @@ async def test_rate_limit(emulator: Emulator, bot: Bot) -> None:
 
 # -- webhook, conflicts, standalone --------------------------------------------------------
 
+
 async def test_webhook_delivery_and_polling_conflict(emulator: Emulator, bot: Bot) -> None:
     received: list[tuple[dict, str | None]] = []
 
     class Hook(tornado.web.RequestHandler):
         def post(self) -> None:
-            received.append((json.loads(self.request.body),
-                             self.request.headers.get("X-Telegram-Bot-Api-Secret-Token")))
+            received.append(
+                (
+                    json.loads(self.request.body),
+                    self.request.headers.get("X-Telegram-Bot-Api-Secret-Token"),
+                )
+            )
 
     sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
     server = tornado.httpserver.HTTPServer(tornado.web.Application([("/hook", Hook)]))
@@ -507,8 +589,12 @@ async def test_second_poller_terminates_the_first(emulator: Emulator, bot: Bot) 
 
 
 def test_standalone_cli_starts_and_prints_its_url() -> None:
-    process = subprocess.Popen([sys.executable, "-m", "emulator", "--port", "0"],
-                               stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "emulator", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     try:
         line = process.stdout.readline()
         assert "BOT_API_URL=http://127.0.0.1:" in line
@@ -519,6 +605,7 @@ def test_standalone_cli_starts_and_prints_its_url() -> None:
 
 # -- the terminal sandbox ------------------------------------------------------------------
 
+
 def test_render_text_hides_spoilers_and_shows_links() -> None:
     parsed = parse_html('a <tg-spoiler>b<b>c</b></tg-spoiler> <a href="https://e.org">d</a>')
     assert render_text(parsed.text, parsed.entities) == "a ▒▒▒ [spoiler] d (https://e.org)"
@@ -528,11 +615,33 @@ def test_render_text_hides_spoilers_and_shows_links() -> None:
 
 
 async def test_sandbox_chat_with_piped_input(tmp_path: Path) -> None:
-    typed = "\n".join(["/start", "1", "/reveal", "/lang ru", "/start", "3", "9", "2",
-                       "@bot massacre", "1", "/quit", "/start"]) + "\n"
+    typed = (
+        "\n".join(
+            [
+                "/start",
+                "1",
+                "/reveal",
+                "/lang ru",
+                "/start",
+                "3",
+                "9",
+                "2",
+                "@bot massacre",
+                "1",
+                "/quit",
+                "/start",
+            ]
+        )
+        + "\n"
+    )
     out = io.StringIO()
-    await run_sandbox_async(Config(token=None, data_dir=tmp_path), language="en",
-                            stdin=io.StringIO(typed), stdout=out, build=build_stand_in)
+    await run_sandbox_async(
+        Config(token=None, data_dir=tmp_path),
+        language="en",
+        stdin=io.StringIO(typed),
+        stdout=out,
+        build=build_stand_in,
+    )
     text = out.getvalue()
     assert text.splitlines()[0].startswith("No BOT_TOKEN set") and "@BotFather" in text
     assert "bot: Hello, secret: ▒▒▒ [spoiler] card (https://example.org/card)" in text
@@ -541,7 +650,7 @@ async def test_sandbox_chat_with_piped_input(tmp_path: Path) -> None:
     assert "bot (edited): More facts" in text
     assert "(your Telegram language is now ru)" in text
     assert "bot: Привет, secret: 16 Dec" in text  # revealed after /reveal
-    assert '[1] Card 0 for massacre' in text  # from the Share button's inline query
+    assert "[1] Card 0 for massacre" in text  # from the Share button's inline query
     assert "(no button [9]; choose 1-3)" in text
     assert "you via @zhanaozen_sandbox_bot: Card 1" in text
     assert "you via @zhanaozen_sandbox_bot: Card 0" in text

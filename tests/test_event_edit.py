@@ -31,10 +31,18 @@ def clock():
         yield traveller
 
 
-def follower(chat_id: int, language: str = "ru", city: str = "almaty",
-             leads: tuple[int, ...] = (7, 1)) -> ChatSettings:
-    return ChatSettings(chat_id, language=language, timezone="Asia/Almaty", cities=[city],
-                        subscribed=True, topics="dec16", leads=list(leads))
+def follower(
+    chat_id: int, language: str = "ru", city: str = "almaty", leads: tuple[int, ...] = (7, 1)
+) -> ChatSettings:
+    return ChatSettings(
+        chat_id,
+        language=language,
+        timezone="Asia/Almaty",
+        cities=[city],
+        subscribed=True,
+        topics="dec16",
+        leads=list(leads),
+    )
 
 
 def notices(emulator, chat_id: int, mark: str) -> list:
@@ -45,12 +53,18 @@ async def calendar_entry(emulator, chat_id: int):
     """The protest's entry in the calendar file its 📅 button under /protests sends."""
     had = len(emulator.documents(chat_id))
     emulator.user_message(chat_id, "/protests", user_id=chat_id)
-    listed = await emulator.wait_for(lambda: [m for m in emulator.sent(chat_id)
-                                              if "📅" in str(m.reply_markup)
-                                              and m.text.startswith(("Upcoming", "Ближайшие"))
-                                              and not m.edited][had:])
-    emulator.press(chat_id, listed[0].message_id, listed[0].button("📅")["callback_data"],
-                   user_id=chat_id)
+    listed = await emulator.wait_for(
+        lambda: [
+            m
+            for m in emulator.sent(chat_id)
+            if "📅" in str(m.reply_markup)
+            and m.text.startswith(("Upcoming", "Ближайшие"))
+            and not m.edited
+        ][had:]
+    )
+    emulator.press(
+        chat_id, listed[0].message_id, listed[0].button("📅")["callback_data"], user_id=chat_id
+    )
     documents = await emulator.wait_for(lambda: emulator.documents(chat_id)[had:])
     (entry,) = Calendar.from_ical(documents[0].data).walk("VEVENT")
     return entry
@@ -58,8 +72,9 @@ async def calendar_entry(emulator, chat_id: int):
 
 async def test_marks_are_keyed_hashes_and_forget_removes_them(tmp_path):
     store = Store.open(tmp_path)
-    await store.set_deliveries_telling([("d:2026-12-09", 7, "pending")],
-                                       [("almaty-2026-12-16", 7)])
+    await store.set_deliveries_telling(
+        [("d:2026-12-09", 7, "pending")], [("almaty-2026-12-16", 7)]
+    )
     assert store.was_told("almaty-2026-12-16", 7)
     assert not store.was_told("almaty-2026-12-16", 8)
     assert store.told_among("almaty-2026-12-16", [6, 7, 8]) == [7]
@@ -171,8 +186,7 @@ async def test_a_changed_protest_file_is_told_at_the_next_start(config, emulator
         assert "14:30" in notice.text
         await emulator.wait_for(lambda: not app.bot_data.store.meta(FANOUTS), timeout=10)
     async with running_bot(config) as app:
-        found = protests.find_event(app.bot_data.library, app.bot_data.store,
-                                    "almaty-2026-12-16")
+        found = protests.find_event(app.bot_data.library, app.bot_data.store, "almaty-2026-12-16")
         assert found is not None and found.sequence == 1
     assert len(notices(emulator, USER, "✏️")) == 1 and not notices(emulator, NEVER, "✏️")
 

@@ -28,11 +28,15 @@ async def test_a_message_to_one_citys_followers(app, emulator):
     store = app.bot_data.store
     await protests.save_event(store, event())
     for chat_id, language, cities, subscribed in (
-            (ALMATY_RU, "ru", ["almaty"], True), (ALMATY_EN, "en", ["almaty", "london"], True),
-            (EVERYWHERE, "en", ["*"], True), (LONDON, "en", ["london"], True),
-            (UNSUBSCRIBED, "ru", ["almaty"], False)):
-        await store.put_chat(ChatSettings(chat_id, language=language, cities=cities,
-                                          subscribed=subscribed))
+        (ALMATY_RU, "ru", ["almaty"], True),
+        (ALMATY_EN, "en", ["almaty", "london"], True),
+        (EVERYWHERE, "en", ["*"], True),
+        (LONDON, "en", ["london"], True),
+        (UNSUBSCRIBED, "ru", ["almaty"], False),
+    ):
+        await store.put_chat(
+            ChatSettings(chat_id, language=language, cities=cities, subscribed=subscribed)
+        )
     choose = await say(emulator, ADMIN_ID, "/event_message")
     english = await press(emulator, ADMIN_ID, choose, "Almaty")
     assert "English" in english.text
@@ -44,8 +48,8 @@ async def test_a_message_to_one_citys_followers(app, emulator):
     assert "Send to 3 chats following Almaty" in confirm.button("Send")["text"]
     await press(emulator, ADMIN_ID, confirm, "Send")
     report = await emulator.wait_for(
-        lambda: [m for m in emulator.sent(ADMIN_ID) if m.edited and "3 sent" in m.text],
-        timeout=10)
+        lambda: [m for m in emulator.sent(ADMIN_ID) if m.edited and "3 sent" in m.text], timeout=10
+    )
     assert "of about 3" in report[-1].text
     await emulator.wait_for(lambda: not store.meta(FANOUTS), timeout=10)
 

@@ -33,6 +33,7 @@ def clock():
 
 # Pure logic --------------------------------------------------------------------------------
 
+
 def test_new_event_ids_are_readable_and_unique():
     starts = datetime(2026, 12, 16, 12)
     assert protests.new_event_id("New York", starts, []) == "new-york-2026-12-16"
@@ -44,12 +45,15 @@ def test_upcoming_puts_the_chats_cities_first_and_drops_past_and_cancelled():
     almaty = event("almaty-2026-12-16")
     past = event("almaty-2026-11-01", starts="2026-11-01T12:00:00")
     off = event("almaty-2026-12-20", starts="2026-12-20T12:00:00").model_copy(
-        update={"cancelled": True})
+        update={"cancelled": True}
+    )
     chat = ChatSettings(1, cities=["almaty"])
     listed = protests.upcoming([london, almaty, past, off], NOW, chat)
     assert [e.id for e in listed] == ["almaty-2026-12-16", "london-2026-12-12"]
     assert [e.id for e in protests.upcoming([london, almaty], NOW)] == [
-        "london-2026-12-12", "almaty-2026-12-16"]
+        "london-2026-12-12",
+        "almaty-2026-12-16",
+    ]
     assert protests.nearby([london, almaty], chat, NOW) == [almaty]
 
 
@@ -57,9 +61,12 @@ def test_upcoming_puts_the_chats_cities_first_and_drops_past_and_cancelled():
 def test_event_texts_are_valid_telegram_html(language):
     tr = translator(language)
     protest = event().model_copy(update={"link": "https://example.org/?a=1&b=<2>"})
-    for text in (protests.describe(tr, protest, "Europe/London"),
-                 protests.reminder_text(tr, protest, 7, "Asia/Almaty"),
-                 protests.cancellation_text(tr, protest), protests.list_text(tr, [protest], None)):
+    for text in (
+        protests.describe(tr, protest, "Europe/London"),
+        protests.reminder_text(tr, protest, 7, "Asia/Almaty"),
+        protests.cancellation_text(tr, protest),
+        protests.list_text(tr, [protest], None),
+    ):
         parsed = parse_html(text)
         assert ("Алматы" if language == "ru" else "Almaty") in parsed.text
     # Somebody in London sees the venue's time and their own.
@@ -74,16 +81,25 @@ def test_event_calendar_file():
     assert entry["dtstart"].dt == datetime(2026, 12, 16, 7, tzinfo=UTC)
     assert str(entry["dtstart"].params["TZID"]) == "Asia/Almaty"
     assert calendar.walk("VTIMEZONE"), "the zone travels with the file"
-    assert sorted(a["trigger"].dt for a in entry.walk("VALARM")) == [timedelta(days=-7),
-                                                                     timedelta(hours=-1)]
-    cancelled = Calendar.from_ical(event_calendar(
-        tr, event().model_copy(update={"cancelled": True}), None, NOW))
+    assert sorted(a["trigger"].dt for a in entry.walk("VALARM")) == [
+        timedelta(days=-7),
+        timedelta(hours=-1),
+    ]
+    cancelled = Calendar.from_ical(
+        event_calendar(tr, event().model_copy(update={"cancelled": True}), None, NOW)
+    )
     assert cancelled.walk("VEVENT")[0]["status"] == "CANCELLED"
 
 
 def test_leap_day_anniversary_recurs_on_the_last_day_of_february():
-    data = reminders_calendar(translator("ru"), [card("leap-day", "2012-02-29", ("strike",))],
-                              [], ChatSettings(1), "zhanaozen_test_bot", NOW)
+    data = reminders_calendar(
+        translator("ru"),
+        [card("leap-day", "2012-02-29", ("strike",))],
+        [],
+        ChatSettings(1),
+        "zhanaozen_test_bot",
+        NOW,
+    )
     (entry,) = Calendar.from_ical(data).walk("VEVENT")
     assert entry["rrule"]["BYMONTHDAY"] == [-1] and entry["rrule"]["BYMONTH"] == [2]
 
@@ -91,9 +107,13 @@ def test_leap_day_anniversary_recurs_on_the_last_day_of_february():
 async def test_cancel_event_and_who_was_reminded(tmp_path):
     store = Store.open(tmp_path)
     library = Library([], [], [event()])
-    await store.set_deliveries([("e:almaty-2026-12-16:7", 1, "sent"),
-                                ("e:almaty-2026-12-16:1", 2, "uncertain"),
-                                ("e:almaty-2026-12-16:1", 3, "failed")])
+    await store.set_deliveries(
+        [
+            ("e:almaty-2026-12-16:7", 1, "sent"),
+            ("e:almaty-2026-12-16:1", 2, "uncertain"),
+            ("e:almaty-2026-12-16:1", 3, "failed"),
+        ]
+    )
     cancelled = await protests.cancel_event(library, store, "almaty-2026-12-16")
     assert cancelled is not None and cancelled.cancelled
     assert protests.find_event(library, store, "almaty-2026-12-16").cancelled
@@ -110,11 +130,15 @@ def test_content_events_load_through_the_library():
 
 # Through the bot ---------------------------------------------------------------------------
 
+
 async def test_protests_list_with_a_calendar_file_each(app, emulator):
     store = app.bot_data.store
     await protests.save_event(store, event())
-    await store.put_chat(ChatSettings(USER, language="ru", timezone="Asia/Almaty",
-                                      cities=["almaty"], subscribed=True))
+    await store.put_chat(
+        ChatSettings(
+            USER, language="ru", timezone="Asia/Almaty", cities=["almaty"], subscribed=True
+        )
+    )
     listed = await say(emulator, USER, "/protests", "ru")
     assert "Старая площадь" in listed.text
     document = await press(emulator, USER, listed, "📅")
@@ -126,11 +150,27 @@ async def test_cancelling_tells_only_those_already_reminded(app, emulator):
     store = app.bot_data.store
     service = jobs.service(app)
     await protests.save_event(store, event())
-    await store.put_chat(ChatSettings(USER, language="ru", timezone="Asia/Almaty",
-                                      cities=["almaty"], subscribed=True, topics="dec16",
-                                      leads=[7, 1]))
-    await store.put_chat(ChatSettings(OTHER, timezone="Europe/London", cities=["london"],
-                                      subscribed=True, topics="dec16", leads=[7, 1]))
+    await store.put_chat(
+        ChatSettings(
+            USER,
+            language="ru",
+            timezone="Asia/Almaty",
+            cities=["almaty"],
+            subscribed=True,
+            topics="dec16",
+            leads=[7, 1],
+        )
+    )
+    await store.put_chat(
+        ChatSettings(
+            OTHER,
+            timezone="Europe/London",
+            cities=["london"],
+            subscribed=True,
+            topics="dec16",
+            leads=[7, 1],
+        )
+    )
     await service.sweep(datetime(2026, 12, 9, 5, 0, 1, tzinfo=UTC))
     # One message that day: the massacre and the protest together, logged by day.
     assert store.delivery("d:2026-12-09", USER) == "sent"
@@ -144,7 +184,8 @@ async def test_cancelling_tells_only_those_already_reminded(app, emulator):
     done = await press(emulator, ADMIN_ID, confirm, "Yes")
     assert "1" in done.text
     notice = await emulator.wait_for(
-        lambda: [m for m in emulator.sent(USER) if m.text.startswith("❌")], timeout=10)
+        lambda: [m for m in emulator.sent(USER) if m.text.startswith("❌")], timeout=10
+    )
     assert "Старая площадь" in notice[0].text
     assert not [m for m in emulator.sent(OTHER) if m.text.startswith("❌")]
     # No further reminder of a cancelled protest.

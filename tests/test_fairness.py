@@ -82,15 +82,18 @@ async def test_an_inline_flood_does_not_silence_the_bot(app, emulator, accounts)
     search) from one account, or from ten: another user's /start and their own inline
     search are answered within a second."""
     rng = random.Random(5)  # words that match nothing: every way of searching is tried
-    words = ["".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(5, 9)))
-             for _ in range(8000)]
+    words = [
+        "".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(5, 9)))
+        for _ in range(8000)
+    ]
     for n in range(1000):
-        emulator.inline_query(FLOODER + n % accounts, " ".join(words[n * 8:n * 8 + 8]))
+        emulator.inline_query(FLOODER + n % accounts, " ".join(words[n * 8 : n * 8 + 8]))
     latencies = await victims_answered(emulator)
     assert max(latencies.values()) < WITHIN, latencies
     asked = time.monotonic()
-    answer = await emulator.wait_inline_answer(emulator.inline_query(VICTIMS[0], "Tuletaeva"),
-                                               timeout=60)
+    answer = await emulator.wait_inline_answer(
+        emulator.inline_query(VICTIMS[0], "Tuletaeva"), timeout=60
+    )
     assert time.monotonic() - asked < WITHIN
     assert answer.results, "the other user's search found the card"
 
@@ -102,8 +105,7 @@ async def test_ten_private_flooders_leave_others_answered_and_the_fan_out_going(
     store = app.bot_data.store
     stop = False
     items = [Outgoing("t:fair", chat_id, "reminder") for chat_id in range(20001, 22001)]
-    fan_out = asyncio.ensure_future(
-        FanOut(app.bot, store).run(items, keep_going=lambda: not stop))
+    fan_out = asyncio.ensure_future(FanOut(app.bot, store).run(items, keep_going=lambda: not stop))
     reminders = lambda: sum(1 for m in emulator.sent() if m.text == "reminder")  # noqa: E731
     await emulator.wait_for(lambda: reminders() >= 30, timeout=30, what="the fan-out")
     flooders = range(6001, 6011)

@@ -56,14 +56,21 @@ def errors(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
 
 
-async def ask(emulator: Emulator, chat_id: int, text: str, *, user_id: int | None = None,
-              timeout: float = 10):  # noqa: ASYNC109
+async def ask(
+    emulator: Emulator,
+    chat_id: int,
+    text: str,
+    *,
+    user_id: int | None = None,
+    timeout: float = 10,  # noqa: ASYNC109
+):
     emulator.unread(chat_id)
     emulator.user_message(chat_id, text, user_id=user_id)
     return await emulator.next_message(chat_id, timeout=timeout)
 
 
 # One fault on a reply ------------------------------------------------------------------------
+
 
 @pytest.mark.allow_errors("the injected fault fails the handler, and the error handler logs it")
 @pytest.mark.parametrize("kind", FAULT_KINDS)
@@ -93,12 +100,15 @@ async def test_a_failed_reply_never_stops_the_bot(app, emulator, caplog, kind):
 @pytest.mark.allow_errors("PTB logs each failed getUpdates as an ERROR")
 async def test_polling_survives_failures_of_get_updates(app, emulator, caplog):
     await ask(emulator, USER, "/start")
-    faults = [emulator.inject("getUpdates", "500", times=1),
-              emulator.inject("getUpdates", "429", times=1, retry_after=1),
-              emulator.inject("getUpdates", "timeout", times=1, hold=1),
-              emulator.inject("getUpdates", "400", times=1)]
-    await emulator.wait_for(lambda: all(fault.hits for fault in faults), 60,
-                            what="every getUpdates fault to be met")
+    faults = [
+        emulator.inject("getUpdates", "500", times=1),
+        emulator.inject("getUpdates", "429", times=1, retry_after=1),
+        emulator.inject("getUpdates", "timeout", times=1, hold=1),
+        emulator.inject("getUpdates", "400", times=1),
+    ]
+    await emulator.wait_for(
+        lambda: all(fault.hits for fault in faults), 60, what="every getUpdates fault to be met"
+    )
     reply = await ask(emulator, USER, "/help", timeout=60)
     assert "/prisoner" in reply.text
 
@@ -125,11 +135,16 @@ FAULTY_METHODS = ("sendMessage", "editMessageText", "answerCallbackQuery", "getC
 STORM_FAULTS = ("429", "403", "400", "500", "timeout")
 OPERATIONS = (
     # (what the user does, the field it sets, the value)
-    ("rs:sub", "subscribed", True), ("rs:unsub", "subscribed", False),
-    ("rs:topic:dec16", "topics", "dec16"), ("rs:topic:all", "topics", "all"),
-    ("rs:hour:9", "hour", 9), ("rs:hour:18", "hour", 18),
-    ("lang:ru", "language", "ru"), ("lang:en", "language", "en"),
-    ("/subscribe", "subscribed", True), ("/unsubscribe", "subscribed", False),
+    ("rs:sub", "subscribed", True),
+    ("rs:unsub", "subscribed", False),
+    ("rs:topic:dec16", "topics", "dec16"),
+    ("rs:topic:all", "topics", "all"),
+    ("rs:hour:9", "hour", 9),
+    ("rs:hour:18", "hour", 18),
+    ("lang:ru", "language", "ru"),
+    ("lang:en", "language", "en"),
+    ("/subscribe", "subscribed", True),
+    ("/unsubscribe", "subscribed", False),
 )
 
 
@@ -137,10 +152,14 @@ OPERATIONS = (
 class ChatModel:
     """What the store may hold for one chat: acknowledged values, and unconfirmed attempts."""
 
-    possible: dict[str, set] = field(default_factory=lambda: {
-        "subscribed": {False}, "topics": {"all"}, "hour": {10},
-        "language": {None, "en"},  # the first save records the language the user sees
-    })
+    possible: dict[str, set] = field(
+        default_factory=lambda: {
+            "subscribed": {False},
+            "topics": {"all"},
+            "hour": {10},
+            "language": {None, "en"},  # the first save records the language the user sees
+        }
+    )
 
     def attempt(self, name: str, value: object) -> None:
         self.possible.setdefault(name, set()).add(value)
@@ -149,15 +168,15 @@ class ChatModel:
         self.possible[name] = {value}
 
 
-def acknowledged(emulator: Emulator, chat_id: int, update_id: int, command: str,
-                 sent_before: int) -> bool:
+def acknowledged(
+    emulator: Emulator, chat_id: int, update_id: int, command: str, sent_before: int
+) -> bool:
     """Did the user see the confirmation that only follows a durable write?"""
     if not command.startswith("/"):
         answer = emulator.callback_answer(update_id)
         return bool(answer and answer.text)
     words = ("Subscribed", "Подписка") if command == "/subscribe" else ("Unsubscribed", "Отпис")
-    return any(any(word in m.text for word in words)
-               for m in emulator.sent(chat_id)[sent_before:])
+    return any(any(word in m.text for word in words) for m in emulator.sent(chat_id)[sent_before:])
 
 
 @pytest.mark.allow_errors("injected faults fail handlers, and the error handler logs them")
@@ -168,8 +187,9 @@ async def test_random_faults_during_a_storm_of_settings(emulator, config, caplog
     async with running_bot(config) as app:
         finished = Finished(app)
         store = app.bot_data.store
-        panels = {chat_id: (await ask(emulator, chat_id, "/settings")).message_id
-                  for chat_id in chats}
+        panels = {
+            chat_id: (await ask(emulator, chat_id, "/settings")).message_id for chat_id in chats
+        }
         for method in FAULTY_METHODS:
             for kind in STORM_FAULTS:
                 emulator.inject(method, kind, probability=0.06, retry_after=1, hold=0.3)
@@ -184,8 +204,9 @@ async def test_random_faults_during_a_storm_of_settings(emulator, config, caplog
                 if command.startswith("/"):
                     update_id = emulator.user_message(chat_id, command)
                 else:
-                    update_id = emulator.press(chat_id, panels[chat_id], command,
-                                               user_id=chat_id, strict=False)
+                    update_id = emulator.press(
+                        chat_id, panels[chat_id], command, user_id=chat_id, strict=False
+                    )
                 await finished.wait(update_id, timeout=60)
                 if acknowledged(emulator, chat_id, update_id, command, sent_before):
                     models[chat_id].acknowledge(name, value)
@@ -227,13 +248,13 @@ async def test_faults_during_a_reminder_fan_out(emulator, config):
         await seed_due_reminders(store, everyone, midday_zone())
         emulator.block(BLOCKED)
         emulator.inject("sendMessage", "400", probability=1.0, chat_id=GONE)
-        emulator.inject("sendMessage", "migrate", times=1, chat_id=BASIC_GROUP,
-                        migrate_to=SUPERGROUP)
+        emulator.inject(
+            "sendMessage", "migrate", times=1, chat_id=BASIC_GROUP, migrate_to=SUPERGROUP
+        )
         emulator.inject("sendMessage", "429", times=2, chat_id=FLOOD, retry_after=1)
         emulator.inject("sendMessage", "500", times=1, chat_id=FLAKY)
         # Telegram delivers, but the answer never comes back (the bot times out after 5 s)
-        emulator.inject("sendMessage", "timeout", times=1, chat_id=ANSWER_LOST, hold=7,
-                        apply=True)
+        emulator.inject("sendMessage", "timeout", times=1, chat_id=ANSWER_LOST, hold=7, apply=True)
         emulator.inject("sendMessage", "timeout", times=1, chat_id=NO_ANSWER, hold=7)
 
         await service.sweep()
@@ -261,4 +282,3 @@ def reminders_per_chat(emulator: Emulator) -> dict[int, int]:
         if MARKER_ADDRESS in message.text and not message.edited:
             counts[message.chat_id] = counts.get(message.chat_id, 0) + 1
     return counts
-

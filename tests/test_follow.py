@@ -49,15 +49,22 @@ def add_update(root: Path, day: str = UPDATE_DAY) -> None:
     """What an editor does: a source file, and an update on the card citing it."""
     (root / "sources" / "test-fixture-news.yaml").write_text(
         "id: test-fixture-news\npublication: Test Fixture Gazette\n"
-        f"title: {SOURCE_TITLE}\ndate: \"{day}\"\n", encoding="utf-8")
+        f'title: {SOURCE_TITLE}\ndate: "{day}"\n',
+        encoding="utf-8",
+    )
     card = root / "people" / f"{CARD}.yaml"
-    card.write_text(card.read_text(encoding="utf-8") + (
-        "updates:\n"
-        f"  - date: \"{day}\"\n"
-        f"    en: \"{NEWS_EN}\"\n"
-        f"    ru: \"{NEWS_RU}\"\n"
-        f"    kk: \"{NEWS_KK}\"\n"  # the card is written in Kazakh too: so is its news
-        "    sources: [test-fixture-news]\n"), encoding="utf-8")
+    card.write_text(
+        card.read_text(encoding="utf-8")
+        + (
+            "updates:\n"
+            f'  - date: "{day}"\n'
+            f'    en: "{NEWS_EN}"\n'
+            f'    ru: "{NEWS_RU}"\n'
+            f'    kk: "{NEWS_KK}"\n'  # the card is written in Kazakh too: so is its news
+            "    sources: [test-fixture-news]\n"
+        ),
+        encoding="utf-8",
+    )
 
 
 async def follow(emulator: Emulator, chat_id: int, language: str = "en"):
@@ -83,8 +90,9 @@ async def swept_since(app, emulator: Emulator, moment: datetime) -> None:
     await emulator.wait_for(done, timeout=10, what="a finished sweep")
 
 
-async def test_done_means_one_message_of_news_at_the_chats_hour(emulator, data_dir, content,
-                                                                clock):
+async def test_done_means_one_message_of_news_at_the_chats_hour(
+    emulator, data_dir, content, clock
+):
     """A chat follows a card, the content gains an update, the bot restarts: the follower
     gets exactly one message at its hour (10:00 UTC) with the update's text, its source and
     a button to the card; a subscriber who also follows gets the news folded into that day's
@@ -103,11 +111,17 @@ async def test_done_means_one_message_of_news_at_the_chats_hour(emulator, data_d
     clock.move_to(moment)
     async with running_bot(config) as app:
         store = app.bot_data.store
-        await emulator.wait_for(lambda: all(texts_after(emulator, c, before[c])
-                                            for c in before), timeout=15, what="the messages")
+        await emulator.wait_for(
+            lambda: all(texts_after(emulator, c, before[c]) for c in before),
+            timeout=15,
+            what="the messages",
+        )
         arrived = datetime.now(UTC)
-        assert datetime(2026, 12, 9, 10, tzinfo=UTC) <= arrived < datetime(
-            2026, 12, 9, 10, 1, tzinfo=UTC), "sent at the chat's hour"
+        assert (
+            datetime(2026, 12, 9, 10, tzinfo=UTC)
+            <= arrived
+            < datetime(2026, 12, 9, 10, 1, tzinfo=UTC)
+        ), "sent at the chat's hour"
         await swept_since(app, emulator, moment + timedelta(seconds=3))
         key = news.news_key(CARD, UPDATE_DAY)
         assert store.delivery(key, FOLLOWER) == store.delivery(key, BOTH) == "sent"
@@ -125,8 +139,10 @@ async def test_done_means_one_message_of_news_at_the_chats_hour(emulator, data_d
 
     # A restart that day (the catch-up sweep), then the next day at the chat's hour. A chat
     # that starts following after the news came has read it on the card: not sent it.
-    for later, swept in ((moment + timedelta(minutes=20), timedelta(0)),
-                         (moment + timedelta(days=1), timedelta(seconds=3))):
+    for later, swept in (
+        (moment + timedelta(minutes=20), timedelta(0)),
+        (moment + timedelta(days=1), timedelta(seconds=3)),
+    ):
         clock.move_to(later)
         async with running_bot(config) as app:
             await swept_since(app, emulator, later + swept)
@@ -137,8 +153,9 @@ async def test_done_means_one_message_of_news_at_the_chats_hour(emulator, data_d
     assert len(texts_after(emulator, FOLLOWER, before[FOLLOWER])) == 1
     assert texts_after(emulator, NEWCOMER, newcomer) == []
     for chat_id in (BOTH, SUBSCRIBER):
-        assert not any(NEWS_RU in m.text for m in texts_after(emulator, chat_id,
-                                                              before[chat_id] + 1))
+        assert not any(
+            NEWS_RU in m.text for m in texts_after(emulator, chat_id, before[chat_id] + 1)
+        )
 
 
 async def test_following_survives_restarts_and_forget_removes_it(emulator, data_dir, content):
@@ -198,11 +215,13 @@ async def test_a_group_follows_as_its_administrators_choose(app, emulator):
     card = await emulator.next_message(GROUP)
     data = card.button("🔔")["callback_data"]
     answer = await emulator.wait_callback_answer(
-        emulator.press(GROUP, card.message_id, data, user_id=MEMBER))
+        emulator.press(GROUP, card.message_id, data, user_id=MEMBER)
+    )
     assert answer.show_alert and "administrators" in answer.text
     assert app.bot_data.store.chat(GROUP) is None
     answer = await emulator.wait_callback_answer(
-        emulator.press(GROUP, card.message_id, data, user_id=GROUP_ADMIN))
+        emulator.press(GROUP, card.message_id, data, user_id=GROUP_ADMIN)
+    )
     assert "Following" in answer.text
     assert app.bot_data.store.chat(GROUP).follows == [CARD]
 
@@ -210,8 +229,7 @@ async def test_a_group_follows_as_its_administrators_choose(app, emulator):
 CHANNEL, CHANNEL_ADMIN = -1001234567890, 61
 
 
-async def test_a_channel_follows_as_its_administrators_choose(emulator, data_dir, content,
-                                                              clock):
+async def test_a_channel_follows_as_its_administrators_choose(emulator, data_dir, content, clock):
     """A channel's administrator picks the case in the channel's panel, in private; the news
     is posted in the channel, in its language, at its hour."""
     emulator.add_channel(CHANNEL, "campaign_kz", title="Zhanaozen solidarity")
@@ -220,8 +238,9 @@ async def test_a_channel_follows_as_its_administrators_choose(emulator, data_dir
     config = make_config(emulator, data_dir, content_dir=content)
     async with running_bot(config) as app:
         panel = await chat.say(emulator, CHANNEL_ADMIN, "/channel @campaign_kz", "ru")
-        picker = await chat.press(emulator, CHANNEL_ADMIN, panel, "Канал следит за делами: 0",
-                                  "ru")
+        picker = await chat.press(
+            emulator, CHANNEL_ADMIN, panel, "Канал следит за делами: 0", "ru"
+        )
         while not any("Тулетаева" in button["text"] for button in picker.buttons):
             picker = await chat.press(emulator, CHANNEL_ADMIN, picker, "▸", "ru")
         picker = await chat.press(emulator, CHANNEL_ADMIN, picker, "Тулетаева", "ru")
@@ -232,13 +251,13 @@ async def test_a_channel_follows_as_its_administrators_choose(emulator, data_dir
     moment = datetime(2026, 12, 9, 9, 59, 57, tzinfo=UTC)
     clock.move_to(moment)
     async with running_bot(config):
-        posted = await emulator.wait_for(lambda: emulator.sent(CHANNEL), timeout=15,
-                                         what="the news in the channel")
+        posted = await emulator.wait_for(
+            lambda: emulator.sent(CHANNEL), timeout=15, what="the news in the channel"
+        )
     assert len(posted) == 1 and NEWS_RU in posted[0].text
 
 
-async def test_a_follower_who_blocked_the_bot_follows_no_more(emulator, data_dir, content,
-                                                              clock):
+async def test_a_follower_who_blocked_the_bot_follows_no_more(emulator, data_dir, content, clock):
     """Telegram answers 403 to the news: the chat is left without follows, like an
     unsubscribed one, and the fan-out goes on."""
     config = make_config(emulator, data_dir, content_dir=content)

@@ -62,8 +62,11 @@ _PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%%|\n")
 
 
 def _fragments(text: str) -> set[str]:
-    return {part.strip() for part in _PLACEHOLDER.split(text)
-            if len(part.strip()) >= 14 and " " in part.strip()}
+    return {
+        part.strip()
+        for part in _PLACEHOLDER.split(text)
+        if len(part.strip()) >= 14 and " " in part.strip()
+    }
 
 
 @cache
@@ -94,9 +97,12 @@ def own_fragments() -> dict[str, frozenset[str]]:
 def wrong_language_fragments() -> dict[str, frozenset[str]]:
     """For each language, sentences of the *other* languages' interfaces."""
     own = own_fragments()
-    return {language: frozenset(set().union(*(theirs for other, theirs in own.items()
-                                               if other != language)) - mine)
-            for language, mine in own.items()}
+    return {
+        language: frozenset(
+            set().union(*(theirs for other, theirs in own.items() if other != language)) - mine
+        )
+        for language, mine in own.items()
+    }
 
 
 @cache
@@ -127,6 +133,7 @@ def language_problem(text: str, expected: set[str]) -> str | None:
 
 # The bot under test --------------------------------------------------------------------------
 
+
 class ErrorLog(logging.Handler):
     """Collects every ERROR record: an update that failed, a polling error, a crashed task."""
 
@@ -153,12 +160,18 @@ class FuzzBot:
     def __init__(self, data_dir: Path, group_pool: int = GROUP_POOL) -> None:
         self.data_dir = data_dir
         self.groups = {
-            placeholder: [(-1_001_000_000 if kind == "supergroup" else -300_000) - n
-                          for n in range(group_pool)]
-            for placeholder, kind in GROUP_TYPES.items()}
+            placeholder: [
+                (-1_001_000_000 if kind == "supergroup" else -300_000) - n
+                for n in range(group_pool)
+            ]
+            for placeholder, kind in GROUP_TYPES.items()
+        }
         self.groups[ODD_CHAT] = [ODD_CHAT_BASE - n for n in range(group_pool)]
-        self.group_type = {chat_id: GROUP_TYPES[placeholder]
-                           for placeholder in GROUP_TYPES for chat_id in self.groups[placeholder]}
+        self.group_type = {
+            chat_id: GROUP_TYPES[placeholder]
+            for placeholder in GROUP_TYPES
+            for chat_id in self.groups[placeholder]
+        }
         self._turn = 0
         self.loop = asyncio.new_event_loop()
         self.errors = ErrorLog()
@@ -192,8 +205,9 @@ class FuzzBot:
         self._watch_updates()
         await start_application(self.app, poll_timeout=1)
         for chat_id, chat_type in self.group_type.items():
-            await self._run(self.emulator.bot_added_to_group(chat_id, GROUP_ADMIN,
-                                                             chat_type=chat_type))
+            await self._run(
+                self.emulator.bot_added_to_group(chat_id, GROUP_ADMIN, chat_type=chat_type)
+            )
             self.emulator.set_admin(chat_id, GROUP_ADMIN)
             self.emulator.set_member_status(chat_id, GROUP_MEMBER, "member")
 
@@ -232,8 +246,9 @@ class FuzzBot:
                 break  # an error: reported by the caller
             remaining = deadline - self.loop.time()
             if remaining <= 0:
-                raise AssertionError(f"the bot never finished update {update_id}: "
-                                     f"{self.emulator.update(update_id)}")
+                raise AssertionError(
+                    f"the bot never finished update {update_id}: {self.emulator.update(update_id)}"
+                )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), min(remaining, 0.2))
 
@@ -245,6 +260,7 @@ class FuzzBot:
 
     def is_alive(self) -> bool:
         """A plain command, answered after everything the fuzzer did."""
+
         async def ask() -> bool:
             self.emulator.unread(PRIVATE_USERS[0])
             update_id = self.emulator.user_message(PRIVATE_USERS[0], "/help")
@@ -276,15 +292,23 @@ class FuzzBot:
                 self.stats.kinds[action.kind] += 1
                 await self._run(update_id)
             errors = self.errors.records[errors_before:]
-            assert not errors, (f"{action} was not handled cleanly: "
-                                f"{[self.errors.format(r) for r in errors[:2]]}")
+            assert not errors, (
+                f"{action} was not handled cleanly: {[self.errors.format(r) for r in errors[:2]]}"
+            )
             violations = self.emulator.violations[violations_before:]
             assert not violations, f"{action} made the bot send invalid requests: {violations}"
             after = store.chat(action.chat)
             self.check_replies(action, update_id, before, after, sent_before, answers_before)
 
-    def check_replies(self, action: Action, update_id: int | None, before, after,
-                      sent_before: int, answers_before: int) -> None:
+    def check_replies(
+        self,
+        action: Action,
+        update_id: int | None,
+        before,
+        after,
+        sent_before: int,
+        answers_before: int,
+    ) -> None:
         if action.kind == "inline" or update_id is None:
             return
         code = sender_language(self.emulator.update(update_id))
@@ -306,28 +330,42 @@ class FuzzBot:
     def send(self, action: Action) -> int | None:
         emulator = self.emulator
         if action.kind == "message":
-            return emulator.user_message(action.chat, action.text, user_id=action.user,
-                                         language_code=action.language)
+            return emulator.user_message(
+                action.chat, action.text, user_id=action.user, language_code=action.language
+            )
         if action.kind == "edit":
-            mine = [key[1] for key, stored in emulator.messages.items()
-                    if key[0] == action.chat and not stored["from_bot"]]
+            mine = [
+                key[1]
+                for key, stored in emulator.messages.items()
+                if key[0] == action.chat and not stored["from_bot"]
+            ]
             message_id = mine[action.ref % len(mine)] if mine else 10**6 + action.ref
-            return emulator.edited_message(action.chat, message_id, action.text,
-                                           user_id=action.user, language_code=action.language)
+            return emulator.edited_message(
+                action.chat,
+                message_id,
+                action.text,
+                user_id=action.user,
+                language_code=action.language,
+            )
         if action.kind in ("press", "replay", "gone"):
             return self.press(action)
         if action.kind == "inline":
-            return emulator.inline_query(action.user, action.text, offset=action.data,
-                                         language_code=action.language,
-                                         chat_type=action.extra or None)
+            return emulator.inline_query(
+                action.user,
+                action.text,
+                offset=action.data,
+                language_code=action.language,
+                chat_type=action.extra or None,
+            )
         if action.kind == "channel":
             return emulator.channel_post(action.chat, action.text)
         if action.kind == "file":
             return self.file_message(action)
         if action.kind == "odd_chat":
             chat = {"id": action.chat, "type": action.extra, "title": "Odd chat"}
-            return emulator.raw_update({"message": self._message(chat, action,
-                                                                 {"text": action.text})})
+            return emulator.raw_update(
+                {"message": self._message(chat, action, {"text": action.text})}
+            )
         if action.kind == "member":
             return self.member(action)
         raise AssertionError(f"unknown action kind {action.kind}")
@@ -336,8 +374,12 @@ class FuzzBot:
         emulator = self.emulator
         keyboards = [m for m in emulator.sent(action.chat) if m.buttons and m.message_id]
         if action.kind in ("replay", "gone"):  # a real button: stale, or on a deleted message
-            buttons = [(m.message_id, b["callback_data"]) for m in keyboards
-                       for b in m.buttons if "callback_data" in b]
+            buttons = [
+                (m.message_id, b["callback_data"])
+                for m in keyboards
+                for b in m.buttons
+                if "callback_data" in b
+            ]
             if not buttons:
                 message_id, data = 10**6, "menu:main"
             else:
@@ -350,13 +392,23 @@ class FuzzBot:
             data = action.data
         if action.user == ADMIN_ID and data.startswith(ADMIN_FANOUTS):
             data = "adm:discard"
-        return emulator.press(action.chat, message_id, data, user_id=action.user,
-                              language_code=action.language, strict=False)
+        return emulator.press(
+            action.chat,
+            message_id,
+            data,
+            user_id=action.user,
+            language_code=action.language,
+            strict=False,
+        )
 
     def _message(self, chat: dict, action: Action, fields: dict) -> dict:
         emulator = self.emulator
-        message = {"message_id": emulator.next_message_id(chat["id"]), "date": emulator.now(),
-                   "chat": chat, **fields}
+        message = {
+            "message_id": emulator.next_message_id(chat["id"]),
+            "date": emulator.now(),
+            "chat": chat,
+            **fields,
+        }
         if "sender_chat" not in fields:
             message["from"] = emulator.user(action.user, action.language or None)
         return message
@@ -368,19 +420,45 @@ class FuzzBot:
         caption = {"caption": action.text[:1024]}
         kind = action.extra
         fields: dict = {
-            "sticker": {"sticker": {**ids, "type": "regular", "width": 512, "height": 512,
-                                    "is_animated": False, "is_video": False, "emoji": "🕯"}},
-            "document": {"document": {**ids, "file_name": action.text[:60].strip() or "f",
-                                      "mime_type": "application/pdf"}, **caption},
+            "sticker": {
+                "sticker": {
+                    **ids,
+                    "type": "regular",
+                    "width": 512,
+                    "height": 512,
+                    "is_animated": False,
+                    "is_video": False,
+                    "emoji": "🕯",
+                }
+            },
+            "document": {
+                "document": {
+                    **ids,
+                    "file_name": action.text[:60].strip() or "f",
+                    "mime_type": "application/pdf",
+                },
+                **caption,
+            },
             "photo": {"photo": [{**ids, "width": 90, "height": 90}], **caption},
             "voice": {"voice": {**ids, "duration": 3}, **caption},
             "location": {"location": {"latitude": 43.34, "longitude": 52.86}},
-            "venue": {"venue": {"location": {"latitude": 51.5, "longitude": -0.1},
-                                "title": action.text[:100], "address": "1 Example Street"}},
+            "venue": {
+                "venue": {
+                    "location": {"latitude": 51.5, "longitude": -0.1},
+                    "title": action.text[:100],
+                    "address": "1 Example Street",
+                }
+            },
             "contact": {"contact": {"phone_number": "+0000000000", "first_name": "Nobody"}},
             "dice": {"dice": {"emoji": "🎲", "value": 1 + action.ref % 6}},
-            "forward": {"text": action.text, "forward_origin": {
-                "type": "hidden_user", "sender_user_name": "Someone", "date": 0}},
+            "forward": {
+                "text": action.text,
+                "forward_origin": {
+                    "type": "hidden_user",
+                    "sender_user_name": "Someone",
+                    "date": 0,
+                },
+            },
             "anonymous": {"text": action.text, "sender_chat": chat},
             "reply": {"text": action.text},
         }[kind]
@@ -389,8 +467,9 @@ class FuzzBot:
             if mine:
                 stored = emulator.message(action.chat, mine[action.ref % len(mine)])
                 if stored is not None:
-                    fields["reply_to_message"] = {k: v for k, v in stored.items()
-                                                  if k != "reply_to_message"}
+                    fields["reply_to_message"] = {
+                        k: v for k, v in stored.items() if k != "reply_to_message"
+                    }
         if kind == "anonymous" and chat["type"] == "private":
             fields = {"text": action.text}
         return emulator.raw_update({"message": self._message(chat, action, fields)})
@@ -401,9 +480,9 @@ class FuzzBot:
             if action.extra == "removed":
                 return emulator.bot_removed_from_group(action.chat, action.user)
             status = "administrator" if action.extra == "added_admin" else "member"
-            return emulator.bot_added_to_group(action.chat, action.user,
-                                               chat_type=self.group_type[action.chat],
-                                               status=status)
+            return emulator.bot_added_to_group(
+                action.chat, action.user, chat_type=self.group_type[action.chat], status=status
+            )
         if action.extra in ("blocked", "removed"):
             return emulator.user_blocked_bot(action.user)
         return emulator.user_unblocked_bot(action.user)
@@ -418,20 +497,24 @@ def sender_language(update: dict) -> str | None:
 def check_message(action: Action, message: BotMessage, expected: set[str]) -> None:
     entities = {entity["type"] for entity in message.entities}
     assert not entities & SENTINEL_ENTITIES, (
-        f"{action}: user text reached Telegram as HTML: {message.raw_text[:300]!r}")
+        f"{action}: user text reached Telegram as HTML: {message.raw_text[:300]!r}"
+    )
     labels = " ".join(button.get("text", "") for button in message.buttons)
     problem = language_problem(f"{message.text}\n{labels}", expected)
     assert problem is None, (
-        f"{action}: reply not in {expected} (found {problem!r}): {message.text[:300]!r}")
+        f"{action}: reply not in {expected} (found {problem!r}): {message.text[:300]!r}"
+    )
 
 
-def fuzz(bot: FuzzBot, actions: st.SearchStrategy[Action], examples: int, *,
-         database: bool = True) -> None:
+def fuzz(
+    bot: FuzzBot, actions: st.SearchStrategy[Action], examples: int, *, database: bool = True
+) -> None:
     """Run ``examples`` hypothesis examples (1-3 actions each) against one running bot."""
     options = {} if database else {"database": None}
 
-    @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck),
-              **options)
+    @settings(
+        max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck), **options
+    )
     @given(st.lists(actions, min_size=1, max_size=3))
     def run(sequence: list[Action]) -> None:
         bot.play(sequence)
@@ -450,8 +533,11 @@ def _fuzz_test(tmp_path: Path, name: str) -> FuzzStats:
 
 def _undelivered(bot: FuzzBot) -> set[int]:
     """Updates the emulator kept back (kinds the bot did not ask for)."""
-    return {update_id for update_id, update in bot.emulator.update_log.items()
-            if next(k for k in update if k != "update_id") not in ALLOWED_UPDATES}
+    return {
+        update_id
+        for update_id, update in bot.emulator.update_log.items()
+        if next(k for k in update if k != "update_id") not in ALLOWED_UPDATES
+    }
 
 
 def test_fuzz_messages_commands_and_edits(tmp_path):

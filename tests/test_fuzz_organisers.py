@@ -22,23 +22,59 @@ from bot.store.models import ChatSettings
 SUBSCRIBER = 77
 EXAMPLES = 12
 VALID = {
-    "city": "Almaty / Алматы", "venue": "Old Square / Старая площадь",
-    "address": "Abylai Khan Ave", "starts": "16.12.2026 12:00", "timezone": "Asia/Almaty",
-    "organiser": "Solidarity / Солидарность", "link": "https://example.org/vigil",
+    "city": "Almaty / Алматы",
+    "venue": "Old Square / Старая площадь",
+    "address": "Abylai Khan Ave",
+    "starts": "16.12.2026 12:00",
+    "timezone": "Asia/Almaty",
+    "organiser": "Solidarity / Солидарность",
+    "link": "https://example.org/vigil",
     "note": "Bring candles / Возьмите свечи",
 }
-ODD = ['"', "'", "<", ">", "&", "&amp;", "&#0;", "<b>", "</a>", "<a href=", "\u200f", "\u202e",
-       "\u200b", "\u2066", " / ", "/", "\n", "ж", "😀", "https://", "?x=\"1\"&y=<2>", "a", "1"]
+ODD = [
+    '"',
+    "'",
+    "<",
+    ">",
+    "&",
+    "&amp;",
+    "&#0;",
+    "<b>",
+    "</a>",
+    "<a href=",
+    "\u200f",
+    "\u202e",
+    "\u200b",
+    "\u2066",
+    " / ",
+    "/",
+    "\n",
+    "ж",
+    "😀",
+    "https://",
+    '?x="1"&y=<2>',
+    "a",
+    "1",
+]
 HOSTILE = st.one_of(
     st.lists(st.sampled_from(ODD), min_size=1, max_size=12).map("".join),
-    st.builds(lambda unit, count: (unit * count)[:4000], st.sampled_from(ODD),
-              st.integers(100, 4000)),
-    st.sampled_from(['https://example.org/?ref="leaflet"&lang=<ru>',
-                     "Almaty\u200f / \u202eАлматы", "<b>Vigil</b> / <i>Акция</i>",
-                     "https://example.org/" + "x" * 3980]),
+    st.builds(
+        lambda unit, count: (unit * count)[:4000], st.sampled_from(ODD), st.integers(100, 4000)
+    ),
+    st.sampled_from(
+        [
+            'https://example.org/?ref="leaflet"&lang=<ru>',
+            "Almaty\u200f / \u202eАлматы",
+            "<b>Vigil</b> / <i>Акция</i>",
+            "https://example.org/" + "x" * 3980,
+        ]
+    ),
 ).filter(lambda text: text.strip() and not text.lstrip().startswith("/"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 @pytest.fixture(autouse=True)
@@ -110,6 +146,7 @@ async def test_broadcast_takes_hostile_text(app, emulator, english, russian):
     question = await message_with(emulator, "Send to")
     before = len(emulator.sent(SUBSCRIBER))
     await press(emulator, ADMIN_ID, question, "Send to")
-    await emulator.wait_for(lambda: len(emulator.sent(SUBSCRIBER)) > before, timeout=20,
-                            what="the broadcast")
+    await emulator.wait_for(
+        lambda: len(emulator.sent(SUBSCRIBER)) > before, timeout=20, what="the broadcast"
+    )
     await emulator.wait_for(lambda: not store.meta("fanouts"), timeout=20, what="the fan-out")

@@ -41,8 +41,9 @@ async def say_in_group(emulator, text: str, user_id: int = GROUP_ADMIN):
 
 
 async def press_in_group(emulator, message, label: str, user_id: int = GROUP_ADMIN):
-    emulator.press(GROUP, message.message_id, message.button(label)["callback_data"],
-                   user_id=user_id)
+    emulator.press(
+        GROUP, message.message_id, message.button(label)["callback_data"], user_id=user_id
+    )
     return await emulator.next_message(GROUP)
 
 
@@ -52,14 +53,18 @@ def links(message) -> list[str]:
 
 # 1. HTML attribute injection ---------------------------------------------------------------
 
+
 @pytest.mark.parametrize("language", ["en", "ru"])
 def test_a_quote_in_a_link_stays_inside_the_href(language):
     """Even a link that skipped validation (an old store) cannot break the message."""
     tr = translator(language)
     protest = event().model_copy(update={"link": HOSTILE_LINK})
-    texts = [events.describe(tr, protest), events.reminder_text(tr, protest, 7, "UTC"),
-             events.list_text(tr, [protest], None),
-             sharing._event_item(protest, tr, "zhanaozen_test_bot").text]
+    texts = [
+        events.describe(tr, protest),
+        events.reminder_text(tr, protest, 7, "UTC"),
+        events.list_text(tr, [protest], None),
+        sharing._event_item(protest, tr, "zhanaozen_test_bot").text,
+    ]
     for text in texts:
         parsed = parse_html(text)  # raises on what Telegram would reject
         urls = [e["url"] for e in parsed.entities if e["type"] == "text_link"]
@@ -68,8 +73,12 @@ def test_a_quote_in_a_link_stays_inside_the_href(language):
 
 def test_links_in_event_files_must_be_web_links():
     document = event().model_dump(mode="json")
-    for bad in ("javascript:alert(1)", "not a link", "ftp://example.org/x",
-                "https://example.org/" + "x" * 400):
+    for bad in (
+        "javascript:alert(1)",
+        "not a link",
+        "ftp://example.org/x",
+        "https://example.org/" + "x" * 400,
+    ):
         with pytest.raises(ValidationError):
             ProtestEvent.model_validate({**document, "link": bad})
     cleaned = ProtestEvent.model_validate({**document, "link": HOSTILE_LINK}).link
@@ -81,9 +90,14 @@ async def add_protest(emulator, link: str):
     """/event_add through the bot, as an organiser would type it."""
     await say(emulator, ADMIN_ID, "/event_add")
     await emulator.next_message(ADMIN_ID)
-    for answer in ("Almaty / Алматы", "Old Square / Старая площадь", "Abylai Khan Ave",
-                   "16.12.2026 12:00", "Asia/Almaty",
-                   "Solidarity & <friends> / Солидарность"):
+    for answer in (
+        "Almaty / Алматы",
+        "Old Square / Старая площадь",
+        "Abylai Khan Ave",
+        "16.12.2026 12:00",
+        "Asia/Almaty",
+        "Solidarity & <friends> / Солидарность",
+    ):
         await say(emulator, ADMIN_ID, answer)
     prompt = await say(emulator, ADMIN_ID, link)
     preview = await press(emulator, ADMIN_ID, prompt, "Skip")
@@ -101,8 +115,11 @@ async def test_a_hostile_link_renders_everywhere_the_protest_appears(app, emulat
     link = stored["link"]
     assert "leaflet" in link and '"' not in link and "<" not in link and "&" in link
 
-    await store.put_chat(ChatSettings(USER, language="ru", timezone="Asia/Almaty",
-                                      cities=["almaty"], subscribed=True))
+    await store.put_chat(
+        ChatSettings(
+            USER, language="ru", timezone="Asia/Almaty", cities=["almaty"], subscribed=True
+        )
+    )
     listed = await say(emulator, USER, "/protests", "ru")
     assert link in links(listed)
     document = await press(emulator, USER, listed, "📅")
@@ -116,12 +133,18 @@ async def test_a_hostile_link_renders_everywhere_the_protest_appears(app, emulat
 
     await jobs.service(app).sweep(datetime(2026, 12, 9, 5, 0, 1, tzinfo=UTC))
     reminder = await emulator.wait_for(
-        lambda: [m for m in emulator.sent(USER) if "Старая площадь" in m.text
-                 and m.method == "sendMessage" and m is not listed], timeout=10)
+        lambda: [
+            m
+            for m in emulator.sent(USER)
+            if "Старая площадь" in m.text and m.method == "sendMessage" and m is not listed
+        ],
+        timeout=10,
+    )
     assert link in links(reminder[-1])
 
 
 # 4. Multi-step flows end -------------------------------------------------------------------
+
 
 async def open_correction(emulator, chat_id: int = USER):
     card = await say(emulator, chat_id, "/prisoner Tuletaeva")
@@ -136,8 +159,9 @@ async def test_an_abandoned_correction_does_not_catch_a_later_search(app, emulat
     assert "Vladimir Kozlov" in found.text and "editors" not in found.text
     assert not emulator.sent(ADMIN_ID), "nothing reached the editors"
     # The stale Cancel button is just out of date now.
-    update_id = emulator.press(USER, prompt.message_id, prompt.button("Cancel")["callback_data"],
-                               user_id=USER)
+    update_id = emulator.press(
+        USER, prompt.message_id, prompt.button("Cancel")["callback_data"], user_id=USER
+    )
     answer = await emulator.wait_for(lambda: emulator.callback_answer(update_id), timeout=10)
     assert "out of date" in answer.text
 
@@ -160,9 +184,9 @@ async def test_a_correction_reaches_the_editors_then_cools_down(app, emulator):
     assert "roza-tuletaeva" in note.text and "<source: RFE/RL>" in note.text
     # Straight away again: refused politely, nothing more reaches the editors (L4).
     card = await say(emulator, USER, "/prisoner Tuletaeva")
-    update_id = emulator.press(USER, card.message_id,
-                               card.button("Report a correction")["callback_data"],
-                               user_id=USER)
+    update_id = emulator.press(
+        USER, card.message_id, card.button("Report a correction")["callback_data"], user_id=USER
+    )
     answer = await emulator.wait_for(lambda: emulator.callback_answer(update_id), timeout=10)
     assert "wait a few minutes" in answer.text
     found = await say(emulator, USER, "Kozlov")
@@ -179,11 +203,21 @@ async def test_group_time_zone_other_forces_a_reply_under_privacy_mode(app, emul
     assert prompt.reply_markup["force_reply"] and prompt.reply_markup["selective"]
     assert f"tg://user?id={GROUP_ADMIN}" in str(prompt.entities), "names who must answer"
     # Another member's reply is not taken as the zone.
-    emulator.user_message(GROUP, "Europe/Paris", user_id=GROUP_MEMBER, chat_type="supergroup",
-                          reply_to=prompt.message_id)
+    emulator.user_message(
+        GROUP,
+        "Europe/Paris",
+        user_id=GROUP_MEMBER,
+        chat_type="supergroup",
+        reply_to=prompt.message_id,
+    )
     # Under privacy mode only a reply to the prompt reaches the bot, and it is taken.
-    emulator.user_message(GROUP, "Asia/Tashkent", user_id=GROUP_ADMIN, chat_type="supergroup",
-                          reply_to=prompt.message_id)
+    emulator.user_message(
+        GROUP,
+        "Asia/Tashkent",
+        user_id=GROUP_ADMIN,
+        chat_type="supergroup",
+        reply_to=prompt.message_id,
+    )
     saved = await emulator.next_message(GROUP)
     assert "Asia/Tashkent" in saved.text
     assert store.chat(GROUP).timezone == "Asia/Tashkent"
@@ -211,6 +245,7 @@ async def test_a_command_leaves_an_organisers_flow(app, emulator):
 
 # 5. Two presses at once --------------------------------------------------------------------
 
+
 async def test_two_buttons_pressed_at_once_both_count(app, emulator, clock):
     """Subscribing awaits a durable write (what fell due in the last 12 hours is skipped);
     a press in that window used to be overwritten by the subscription's stale copy."""
@@ -219,11 +254,12 @@ async def test_two_buttons_pressed_at_once_both_count(app, emulator, clock):
     panel = await say(emulator, USER, "/settings")
     assert not store.chat(USER) or not store.chat(USER).subscribed
     for label in ("Subscribe", "7 days", "Only 16 December"):
-        emulator.press(USER, panel.message_id, panel.button(label)["callback_data"],
-                       user_id=USER)
+        emulator.press(USER, panel.message_id, panel.button(label)["callback_data"], user_id=USER)
     await emulator.wait_for(
-        lambda: len([a for a in emulator.callback_answers if a.text]) >= 3, timeout=20,
-        what="three answers")
+        lambda: len([a for a in emulator.callback_answers if a.text]) >= 3,
+        timeout=20,
+        what="three answers",
+    )
     await emulator.wait_for(lambda: store.chat(USER) is not None, timeout=10)
     settings = store.chat(USER)
     assert settings.subscribed
@@ -233,9 +269,11 @@ async def test_two_buttons_pressed_at_once_both_count(app, emulator, clock):
 
 # 9. No apology for what nobody asked -------------------------------------------------------
 
+
 @pytest.mark.allow_errors("a failing store fails the handler on purpose")
 async def test_no_apology_in_a_group_for_an_update_nobody_addressed_to_the_bot(
-        app, emulator, monkeypatch, caplog):
+    app, emulator, monkeypatch, caplog
+):
     store = app.bot_data.store
 
     async def disk_full(*args):
@@ -249,11 +287,17 @@ async def test_no_apology_in_a_group_for_an_update_nobody_addressed_to_the_bot(
     emulator.user_message(basic, f"/help@{BOT_USERNAME}", user_id=GROUP_ADMIN, chat_type="group")
     await emulator.next_message(basic)
     new_id = emulator.migrate_group(basic, by_user_id=GROUP_ADMIN)
-    await emulator.wait_for(lambda: any(r.levelno >= logging.ERROR for r in caplog.records),
-                            timeout=10, what="the failure logged")
+    await emulator.wait_for(
+        lambda: any(r.levelno >= logging.ERROR for r in caplog.records),
+        timeout=10,
+        what="the failure logged",
+    )
     await asyncio.sleep(0.5)
-    posted = [r for r in emulator.requests if r.method == "sendMessage"
-              and str(r.params.get("chat_id")) in (str(basic), str(new_id))]
+    posted = [
+        r
+        for r in emulator.requests
+        if r.method == "sendMessage" and str(r.params.get("chat_id")) in (str(basic), str(new_id))
+    ]
     assert len(posted) == 1, "only the answer to /help, no apology"
     # A command addressed to the bot that fails does get the apology.
     emulator.inject("sendMessage", "400", times=1, chat_id=GROUP)

@@ -63,8 +63,11 @@ def test_catalogue_complete_and_not_fuzzy(language):
         catalog = read_po(po_file, locale=language)
     with (LOCALES_DIR / "bot.pot").open("rb") as pot_file:
         template = read_po(pot_file)
-    untranslated = [m.id for m in catalog if m.id and not all(
-        m.string if isinstance(m.string, tuple) else [m.string])]
+    untranslated = [
+        m.id
+        for m in catalog
+        if m.id and not all(m.string if isinstance(m.string, tuple) else [m.string])
+    ]
     fuzzy = [m.id for m in catalog if m.id and m.fuzzy]
     missing = [m.id for m in template if m.id and m.id not in catalog]
     assert not untranslated, f"untranslated: {untranslated[:5]}"
@@ -87,8 +90,11 @@ def _literal_msgids() -> set[str]:
                 continue
             name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
             first = node.args[0]
-            if name in ("_", "N_", "gettext", "ngettext") and isinstance(first, ast.Constant) \
-                    and isinstance(first.value, str):
+            if (
+                name in ("_", "N_", "gettext", "ngettext")
+                and isinstance(first, ast.Constant)
+                and isinstance(first.value, str)
+            ):
                 found.add(first.value)
     return found
 
@@ -100,9 +106,7 @@ def test_every_string_in_the_code_is_translated(language):
     translated = set()
     for message in catalog:
         key = message.id[0] if isinstance(message.id, tuple) else message.id
-        if key and all(message.string if isinstance(message.string, tuple)
-                       else [message.string]):
+        if key and all(message.string if isinstance(message.string, tuple) else [message.string]):
             translated.add(key)
     missing = sorted(_literal_msgids() - translated)
-    assert not missing, (f"not in the {language} catalogue (run make translations): "
-                         f"{missing[:5]}")
+    assert not missing, f"not in the {language} catalogue (run make translations): {missing[:5]}"

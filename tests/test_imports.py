@@ -47,11 +47,13 @@ def _executed(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
 
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
-def _targets(node: ast.Import | ast.ImportFrom, module: str, is_package: bool,
-             modules: Container[str]) -> list[str]:
+def _targets(
+    node: ast.Import | ast.ImportFrom, module: str, is_package: bool, modules: Container[str]
+) -> list[str]:
     """The modules an import statement needs: ``from bot.handlers import cards`` needs the
     submodule ``bot.handlers.cards``; ``from bot.content.cards import esc`` needs
     ``bot.content.cards``."""
@@ -63,8 +65,10 @@ def _targets(node: ast.Import | ast.ImportFrom, module: str, is_package: bool,
         anchor = parts if is_package else parts[:-1]
         anchor = anchor[: len(anchor) - (node.level - 1)]
         base = ".".join([*anchor, base] if base else anchor)
-    return [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
-            for alias in node.names]
+    return [
+        f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
+        for alias in node.names
+    ]
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -77,7 +81,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         path.append(name)
         for target in sorted(graph[name]):
             if state.get(target) == 1:
-                return [*path[path.index(target):], target]
+                return [*path[path.index(target) :], target]
             if target not in state:
                 cycle = visit(target)
                 if cycle:
@@ -100,7 +104,8 @@ def test_the_checker_sees_a_cycle_and_a_lazy_import() -> None:
     assert find_cycle({"a": {"b"}, "b": set()}) is None
     tree = ast.parse("def f():\n    from bot import i18n\nif TYPE_CHECKING:\n    import x\n")
     assert [_targets(node, "bot.m", False, {"bot.i18n"}) for node in _executed(tree)] == [
-        ["bot.i18n"]]
+        ["bot.i18n"]
+    ]
 
 
 def test_no_import_cycle_in_the_package() -> None:
@@ -150,7 +155,11 @@ def test_the_packages_import_one_way() -> None:
     graph = import_graph()
     assert set(LAYERS) <= {_package(module) for module in graph}
     backwards = sorted(
-        f"{module} -> {target}" for module, targets in graph.items() for target in targets
-        if _package(module) in LAYERS and _package(target) in LAYERS
-        and LAYERS.index(_package(target)) < LAYERS.index(_package(module)))
+        f"{module} -> {target}"
+        for module, targets in graph.items()
+        for target in targets
+        if _package(module) in LAYERS
+        and _package(target) in LAYERS
+        and LAYERS.index(_package(target)) < LAYERS.index(_package(module))
+    )
     assert backwards == []

@@ -21,7 +21,8 @@ USER = 4242
 KK = translator("kk")
 MASSACRE_KK = "Жаңаөзендегі қырғын"
 NOT_YET = KK.gettext(
-    "This card has not been translated into your language yet: it is shown in Russian.")
+    "This card has not been translated into your language yet: it is shown in Russian."
+)
 
 
 async def say(emulator: Emulator, text: str) -> BotMessage:
@@ -48,8 +49,10 @@ async def test_start_help_and_anniversaries_in_kazakh(app, emulator):
     assert "/language — Қазақша, орысша немесе ағылшынша" in help_text.text
     listing = await say(emulator, "/anniversaries")
     assert KK.gettext("Anniversaries") in listing.text
-    assert re.search(r"• \d{1,2} (қаң|ақп|нау|сәу|мам|мау|шіл|там|қыр|қаз|қар|жел)\. ·",
-                     listing.text) and "Dec" not in listing.text
+    assert (
+        re.search(r"• \d{1,2} (қаң|ақп|нау|сәу|мам|мау|шіл|там|қыр|қаз|қар|жел)\. ·", listing.text)
+        and "Dec" not in listing.text
+    )
 
 
 async def test_language_offers_kazakh_and_remembers_it(app, emulator):
@@ -121,8 +124,11 @@ async def test_the_16_december_reminder_in_kazakh(emulator, data_dir, clock):
     today = KK.gettext("Today, %(date)s.") % {"date": day}
 
     def reminded() -> list[str]:
-        return [m.text for m in emulator.sent(USER)
-                if m.text.startswith("🕯") and MASSACRE_KK in m.text and today in m.text]
+        return [
+            m.text
+            for m in emulator.sent(USER)
+            if m.text.startswith("🕯") and MASSACRE_KK in m.text and today in m.text
+        ]
 
     clock.move_to(datetime(2026, 12, 16, 4, 59, 59, tzinfo=UTC))
     async with running_bot(config):
@@ -136,8 +142,11 @@ def test_every_commemoration_and_memorial_card_is_written_in_kazakh():
     """What the reminders carry and whom they mourn reach Kazakh readers in Kazakh: a new
     commemorated or memorial card needs its kk: lines (content check --lang kk --missing)."""
     cards = load_content().cards.values()
-    wanted = [card for card in cards if card.commemorated or card.kind == "memorial"
-              or card.id == "roza-tuletaeva"]
+    wanted = [
+        card
+        for card in cards
+        if card.commemorated or card.kind == "memorial" or card.id == "roza-tuletaeva"
+    ]
     assert len(wanted) >= 16
     missing = [card.id for card in wanted if "kk" not in card.languages]
     assert not missing, f"not yet in Kazakh: {missing}"

@@ -45,8 +45,9 @@ def test_english_and_russian_renderings_unchanged_by_the_language_map():
 
 
 def test_a_further_language_sits_beside_english_and_russian():
-    fact = Fact.model_validate({"en": "Shot.", "ru": "Убит.", "kk": "Атып өлтірілді.",
-                                "sources": ["s"]})
+    fact = Fact.model_validate(
+        {"en": "Shot.", "ru": "Убит.", "kk": "Атып өлтірілді.", "sources": ["s"]}
+    )
     assert fact.texts == {"en": "Shot.", "ru": "Убит.", "kk": "Атып өлтірілді."}
     assert fact.get("kk") == "Атып өлтірілді."
     # Stored and read back (the TinyDB content store) in the same flat shape.
@@ -61,11 +62,14 @@ def test_a_text_without_kazakh_falls_back_to_russian():
     assert text.get("en") == "Zhanaozen"
 
 
-@pytest.mark.parametrize("document", [
-    {"en": "a", "ru": "b", "de": "c"},      # not one of the bot's languages
-    {"en": "a", "ru": "b", "kk": "  "},     # an empty translation
-    {"en": "a", "kk": "c"},                 # Russian is required
-])
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"en": "a", "ru": "b", "de": "c"},  # not one of the bot's languages
+        {"en": "a", "ru": "b", "kk": "  "},  # an empty translation
+        {"en": "a", "kk": "c"},  # Russian is required
+    ],
+)
 def test_a_text_must_be_in_english_and_russian_and_known_languages(document):
     with pytest.raises(ValueError):
         Text.model_validate(document)

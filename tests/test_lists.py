@@ -27,8 +27,11 @@ def test_every_page_of_every_list_opens_its_cards(library: Library, kind: str) -
     opened = []
     for page in range(pages):
         text, markup = list_page(library, en, kind, page, TODAY)
-        buttons = [row[0].callback_data for row in markup.inline_keyboard
-                   if row[0].callback_data.startswith("card")]
+        buttons = [
+            row[0].callback_data
+            for row in markup.inline_keyboard
+            if row[0].callback_data.startswith("card")
+        ]
         assert 0 < len(buttons) <= PAGE_SIZE and len(text) < 4096
         opened += buttons
     assert len(opened) == len(set(opened))
@@ -48,10 +51,12 @@ def _listed(library: Library, kind: str) -> list[str]:
     en = translator("en")
     first, _ = list_page(library, en, kind, 0, TODAY)
     pages = int(first.split("(1/")[1].split(")")[0])
-    return [row[0].callback_data.split(":")[1]
-            for page in range(pages)
-            for row in list_page(library, en, kind, page, TODAY)[1].inline_keyboard
-            if row[0].callback_data.startswith("card")]
+    return [
+        row[0].callback_data.split(":")[1]
+        for page in range(pages)
+        for row in list_page(library, en, kind, page, TODAY)[1].inline_keyboard
+        if row[0].callback_data.startswith("card")
+    ]
 
 
 def test_the_shot_and_wounded_are_neither_prisoners_nor_in_memory(library: Library) -> None:

@@ -32,7 +32,8 @@ def protest(number: int) -> dict:
     return {
         "id": f"town{number:03d}-2026-12-{10 + number % 15:02d}",
         "city": {"en": city, "ru": city},
-        "venue": {"en": "V" * 200, "ru": "В" * 200}, "address": "A" * 200,
+        "venue": {"en": "V" * 200, "ru": "В" * 200},
+        "address": "A" * 200,
         "starts_at": f"2026-12-{10 + number % 15:02d}T{8 + number % 12:02d}:00:00",
         "timezone": "Europe/London",
         "organiser": {"en": "O" * 200, "ru": "О" * 200},
@@ -47,8 +48,9 @@ async def test_every_list_fits_with_200_protests_in_200_cities(app, emulator, la
     for number in range(200):
         await store.put_event(protest(number))
     for zone in ZONES:
-        await store.put_chat(ChatSettings(READER, language=language, timezone=zone,
-                                          subscribed=True))
+        await store.put_chat(
+            ChatSettings(READER, language=language, timezone=zone, subscribed=True)
+        )
         listed = await say(emulator, READER, "/protests", language)
         assert listed.text.count("https://") == 0 and "200" not in listed.text[:20]
         assert "190" in listed.text or "19" in listed.text, "the rest are counted"
@@ -61,14 +63,14 @@ async def test_every_list_fits_with_200_protests_in_200_cities(app, emulator, la
     # A chat that chose as many cities as it may: its panel still fits, and one more is not
     # stored (nor does it reach the store's own limit and raise).
     keys = [city_key(protest(n)["city"]["en"]) for n in range(MAX_CITIES)]
-    await store.put_chat(ChatSettings(READER, language=language, subscribed=True,
-                                      cities=keys))
+    await store.put_chat(ChatSettings(READER, language=language, subscribed=True, cities=keys))
     panel = await say(emulator, READER, "/settings", language)
     assert "88" in panel.text, "the panel names a few cities and counts the rest"
     picker = await press(emulator, READER, panel, "📣", language)
     one_more = city_key(protest(MAX_CITIES + 1)["city"]["en"])
-    update_id = emulator.press(READER, picker.message_id, f"rs:city:{one_more}",
-                               user_id=READER, strict=False)
+    update_id = emulator.press(
+        READER, picker.message_id, f"rs:city:{one_more}", user_id=READER, strict=False
+    )
     await emulator.wait_callback_answer(update_id)
     assert store.chat(READER).cities == keys
 
@@ -76,8 +78,9 @@ async def test_every_list_fits_with_200_protests_in_200_cities(app, emulator, la
 async def test_an_invented_city_is_not_stored(app, emulator):
     store = app.bot_data.store
     panel = await say(emulator, READER, "/settings")
-    update_id = emulator.press(READER, panel.message_id, "rs:city:atlantis", user_id=READER,
-                               strict=False)
+    update_id = emulator.press(
+        READER, panel.message_id, "rs:city:atlantis", user_id=READER, strict=False
+    )
     await emulator.wait_callback_answer(update_id)
     settings = store.chat(READER)
     assert settings is None or "atlantis" not in settings.cities

@@ -25,14 +25,19 @@ from bot.store.models import ChatSettings, decode_settings, encode_settings
 NOW = datetime(2026, 12, 9, 10, 0, 5, tzinfo=UTC)
 
 
-def person(card_id: str = "test-person", updates: list[dict] | None = None,
-           status: dict | None = None) -> Card:
-    return Card.model_validate({
-        "id": card_id, "kind": "prisoner",
-        "name": {"en": f"Person {card_id}", "ru": f"Человек {card_id}"},
-        "summary": {"en": "A test card.", "ru": "Тестовая карточка.", "sources": ["s-s"]},
-        "updates": updates or [], **({"status": status} if status else {}),
-    })
+def person(
+    card_id: str = "test-person", updates: list[dict] | None = None, status: dict | None = None
+) -> Card:
+    return Card.model_validate(
+        {
+            "id": card_id,
+            "kind": "prisoner",
+            "name": {"en": f"Person {card_id}", "ru": f"Человек {card_id}"},
+            "summary": {"en": "A test card.", "ru": "Тестовая карточка.", "sources": ["s-s"]},
+            "updates": updates or [],
+            **({"status": status} if status else {}),
+        }
+    )
 
 
 def update(day: str, en: str = "Test news.", ru: str = "Тестовая новость.") -> dict:
@@ -40,13 +45,22 @@ def update(day: str, en: str = "Test news.", ru: str = "Тестовая нов�
 
 
 def massacre() -> Card:
-    return Card.model_validate({
-        "id": "zhanaozen-massacre", "kind": "anniversary", "date": "2011-12-16",
-        "commemorated": True, "mourning": True, "topics": ["dec16"],
-        "name": {"en": "The Zhanaozen massacre", "ru": "Расстрел в Жанаозене"},
-        "summary": {"en": "Police fired on strikers.", "ru": "Полиция стреляла в бастующих.",
-                    "sources": ["s-s"]},
-    })
+    return Card.model_validate(
+        {
+            "id": "zhanaozen-massacre",
+            "kind": "anniversary",
+            "date": "2011-12-16",
+            "commemorated": True,
+            "mourning": True,
+            "topics": ["dec16"],
+            "name": {"en": "The Zhanaozen massacre", "ru": "Расстрел в Жанаозене"},
+            "summary": {
+                "en": "Police fired on strikers.",
+                "ru": "Полиция стреляла в бастующих.",
+                "sources": ["s-s"],
+            },
+        }
+    )
 
 
 def test_an_update_has_a_full_date_both_languages_and_a_source() -> None:
@@ -63,9 +77,14 @@ def test_content_check_checks_updates_like_every_fact(tmp_path: Path) -> None:
     root = tmp_path / "content"
     shutil.copytree(CONTENT_DIR, root)
     card = root / "people" / "roza-tuletaeva.yaml"
-    card.write_text(card.read_text(encoding="utf-8") + (
-        'updates:\n  - date: "2026-12-01"\n    en: Test fixture about Open Dialogue.\n'
-        "    ru: Тест.\n    sources: [no-such-source]\n"), encoding="utf-8")
+    card.write_text(
+        card.read_text(encoding="utf-8")
+        + (
+            'updates:\n  - date: "2026-12-01"\n    en: Test fixture about Open Dialogue.\n'
+            "    ru: Тест.\n    sources: [no-such-source]\n"
+        ),
+        encoding="utf-8",
+    )
     with pytest.raises(ContentError) as error:
         load_content(root)
     assert "unknown source 'no-such-source'" in str(error.value)
@@ -73,11 +92,17 @@ def test_content_check_checks_updates_like_every_fact(tmp_path: Path) -> None:
 
 
 def test_the_card_shows_the_latest_update_first_with_its_date() -> None:
-    card = person(updates=[update("2026-11-02", "Older news.", "Старая новость."),
-                           update("2026-12-01", "Newer news.", "Новая новость.")])
+    card = person(
+        updates=[
+            update("2026-11-02", "Older news.", "Старая новость."),
+            update("2026-12-01", "Newer news.", "Новая новость."),
+        ]
+    )
     library = Library([card], [Source(id="s-s", publication="P", title="T", date="2026")])
-    for language, older, newer, day in (("en", "Older news.", "Newer news.", "December 1, 2026"),
-                                        ("ru", "Старая новость.", "Новая новость.", "1 декабря")):
+    for language, older, newer, day in (
+        ("en", "Older news.", "Newer news.", "December 1, 2026"),
+        ("ru", "Старая новость.", "Новая новость.", "1 декабря"),
+    ):
         page = CardRenderer(library, translator(language)).render(card).pages[0]
         heading = translator(language).gettext("Latest news")
         assert page.index("test card" if language == "en" else "Тестовая") < page.index(heading)
@@ -102,11 +127,24 @@ def test_which_updates_are_news() -> None:
     assert len(owed_news([edge], newly_seen([edge], {}, NOW), NOW)) == 1
 
 
-def plan(groups, cards, states: dict[str, dict[int, str]], now: datetime = NOW,
-         seen_at: datetime = NOW - timedelta(hours=1)):
+def plan(
+    groups,
+    cards,
+    states: dict[str, dict[int, str]],
+    now: datetime = NOW,
+    seen_at: datetime = NOW - timedelta(hours=1),
+):
     seen = newly_seen(cards, {}, seen_at)
-    return plan_for_groups(groups, cards, [], now - timedelta(hours=12), now,
-                           lambda key: states.get(key, {}), now, owed_news(cards, seen, now))
+    return plan_for_groups(
+        groups,
+        cards,
+        [],
+        now - timedelta(hours=12),
+        now,
+        lambda key: states.get(key, {}),
+        now,
+        owed_news(cards, seen, now),
+    )
 
 
 def test_news_folds_into_the_days_message_and_is_told_once() -> None:
@@ -136,10 +174,13 @@ def test_news_comes_at_the_chats_hour_after_the_bot_had_it() -> None:
     follower = ChatSettings(2, timezone="Asia/Almaty", hour=9, follows=[card.id])
     # Seen at 10:00 in Almaty (05:00 UTC), after the chat's 09:00: not today, tomorrow.
     seen_at = datetime(2026, 12, 9, 5, tzinfo=UTC)
-    assert plan([(follower, [2])], [card], {}, datetime(2026, 12, 9, 12, tzinfo=UTC),
-                seen_at).send == []
-    tomorrow = plan([(follower, [2])], [card], {}, datetime(2026, 12, 10, 4, 0, 1, tzinfo=UTC),
-                    seen_at).send
+    assert (
+        plan([(follower, [2])], [card], {}, datetime(2026, 12, 9, 12, tzinfo=UTC), seen_at).send
+        == []
+    )
+    tomorrow = plan(
+        [(follower, [2])], [card], {}, datetime(2026, 12, 10, 4, 0, 1, tzinfo=UTC), seen_at
+    ).send
     assert [m.due for m in tomorrow] == [datetime(2026, 12, 10, 4, tzinfo=UTC)]
 
 
@@ -157,8 +198,7 @@ def test_stale_lists_unknown_then_oldest_statuses() -> None:
     today = datetime(2026, 12, 7, tzinfo=UTC)
     cards = [
         person("recent-one", status={"value": "jailed", "as_of": "2026-01", "sources": ["s-s"]}),
-        person("old-one", status={"value": "released", "as_of": "2015-12-13",
-                                  "sources": ["s-s"]}),
+        person("old-one", status={"value": "released", "as_of": "2015-12-13", "sources": ["s-s"]}),
         person("older-one", status={"value": "jailed", "as_of": "2012", "sources": ["s-s"]}),
         person("unknown-one"),
         person("dead-one", status={"value": "died", "as_of": "2013", "sources": ["s-s"]}),
@@ -166,7 +206,10 @@ def test_stale_lists_unknown_then_oldest_statuses() -> None:
     ]
     found = stale_people(cards, today, 2)
     assert [(when, card.id) for when, card in found] == [
-        ("unknown", "unknown-one"), ("2012", "older-one"), ("2015-12-13", "old-one")]
+        ("unknown", "unknown-one"),
+        ("2012", "older-one"),
+        ("2015-12-13", "old-one"),
+    ]
     assert [card.id for _, card in stale_people(cards, today, 20)] == ["unknown-one"]
 
 

@@ -17,10 +17,13 @@ def test_the_wheel_holds_the_bot_and_not_the_emulator() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     found = pyproject["tool"]["setuptools"]["packages"]["find"]
     find = find_namespace_packages if found.get("namespaces", True) else find_packages
-    packages = find(where=str(ROOT), include=found.get("include", ("*",)),
-                    exclude=found.get("exclude", ()))
-    assert {"bot", *(f"bot.{name}" for name in ("handlers", "site", "content", "reminders",
-                                                 "store"))} <= set(packages)
+    packages = find(
+        where=str(ROOT), include=found.get("include", ("*",)), exclude=found.get("exclude", ())
+    )
+    assert {
+        "bot",
+        *(f"bot.{name}" for name in ("handlers", "site", "content", "reminders", "store")),
+    } <= set(packages)
     assert (ROOT / "emulator" / "__init__.py").is_file()  # a package, left out on purpose
     assert [name for name in packages if name.split(".")[0] != "bot"] == []
     assert not [name for name in packages if "emulator" in name.split(".")]

@@ -26,8 +26,16 @@ GROUP_TITLE = "Circle of Trusted Friends 1917"
 TYPED = "whispered MARKER-8c1f Жанаозен-тайна 🕯"
 CORRECTION = "CORRECTION-7a2e my cousin was there"
 INLINE = "INLINE-5d0b query"
-SECRETS = (FIRST, LAST, USERNAME, GROUP_TITLE, "MARKER-8c1f", "Жанаозен-тайна",
-           "CORRECTION-7a2e", "INLINE-5d0b")
+SECRETS = (
+    FIRST,
+    LAST,
+    USERNAME,
+    GROUP_TITLE,
+    "MARKER-8c1f",
+    "Жанаозен-тайна",
+    "CORRECTION-7a2e",
+    "INLINE-5d0b",
+)
 CHAT_KEYS = frozenset("tlzhsocd")
 """The one-letter keys of a chat document: type, language, zone, hour, subscribed, topics,
 cities, days (see bot.store.models.encode_settings). Anything else is a field nobody
@@ -52,14 +60,21 @@ def files_containing(data_dir: Path, value: str) -> list[str]:
     return found
 
 
-async def ask(emulator: Emulator, chat_id: int, text: str, *, user_id: int | None = None,
-              language: str = "en"):
+async def ask(
+    emulator: Emulator,
+    chat_id: int,
+    text: str,
+    *,
+    user_id: int | None = None,
+    language: str = "en",
+):
     emulator.user_message(chat_id, text, user_id=user_id, language_code=language)
     return await emulator.next_message(chat_id)
 
 
-async def press(emulator: Emulator, chat_id: int, message_id: int, data: str, *,
-                user_id: int | None = None):
+async def press(
+    emulator: Emulator, chat_id: int, message_id: int, data: str, *, user_id: int | None = None
+):
     """Press a button and return the one message (or edit) the bot answers with."""
     update_id = emulator.press(chat_id, message_id, data, user_id=user_id, strict=False)
     await emulator.wait_callback_answer(update_id)
@@ -78,8 +93,9 @@ async def private_session(emulator: Emulator) -> None:
     await press(emulator, USER, panel.message_id, "rs:tzother", user_id=USER)
     await ask(emulator, USER, "Asia/Tashkent")
     card = await ask(emulator, USER, "/prisoner Tuletaeva")
-    fix = next(b["callback_data"] for b in card.buttons
-               if b.get("callback_data", "").startswith("fix:"))
+    fix = next(
+        b["callback_data"] for b in card.buttons if b.get("callback_data", "").startswith("fix:")
+    )
     await press(emulator, USER, card.message_id, fix, user_id=USER)
     await ask(emulator, USER, CORRECTION)
     update_id = emulator.inline_query(USER, INLINE)
@@ -109,8 +125,9 @@ async def test_files_hold_no_names_usernames_or_text(emulator, config, caplog):
         assert files_containing(config.data_dir, secret) == [], secret
 
     chats = orjson.loads((config.data_dir / "chats.json").read_bytes())
-    documents = [doc for name, table in chats.items() if name != "_store"
-                 for doc in table.values()]
+    documents = [
+        doc for name, table in chats.items() if name != "_store" for doc in table.values()
+    ]
     assert len(documents) == 2
     for document in documents:
         assert set(document) <= CHAT_KEYS, document
@@ -127,10 +144,14 @@ async def test_forget_erases_the_chat_id_from_every_file(emulator, config):
         store = app.bot_data.store
         await ask(emulator, USER, "/subscribe")
         await ask(emulator, other, "/subscribe")
-        await store.set_deliveries([("e:test-event:1", USER, "sent"),
-                                    ("e:test-event:1", other, "sent"),
-                                    ("a:zhanaozen-massacre:2026:7", USER, "uncertain"),
-                                    ("e:test-event:1", GROUP, "sent")])
+        await store.set_deliveries(
+            [
+                ("e:test-event:1", USER, "sent"),
+                ("e:test-event:1", other, "sent"),
+                ("a:zhanaozen-massacre:2026:7", USER, "uncertain"),
+                ("e:test-event:1", GROUP, "sent"),
+            ]
+        )
         emulator.bot_added_to_group(GROUP, USER, chat_type="supergroup")
         await emulator.next_message(GROUP)
         emulator.set_admin(GROUP, USER)
@@ -141,8 +162,7 @@ async def test_forget_erases_the_chat_id_from_every_file(emulator, config):
 
         for chat_id, command in ((USER, "/forget"), (GROUP, f"/forget@{BOT_USERNAME}")):
             question = await ask(emulator, chat_id, command, user_id=USER)
-            done = await press(emulator, chat_id, question.message_id, "rs:forgetok",
-                               user_id=USER)
+            done = await press(emulator, chat_id, question.message_id, "rs:forgetok", user_id=USER)
             assert done.edited
             assert store.chat(chat_id) is None
         assert store.chat(other) is not None
@@ -173,7 +193,8 @@ async def test_data_files_are_private_to_the_owner(emulator, tmp_path):
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
     files = data_files(data_dir)
     assert {"chats.json", "deliveries.json", "events.json", "content.json"} <= {
-        p.name for p in files}
+        p.name for p in files
+    }
     assert any(p.parent.name == "backups" for p in files)
     for path in files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
@@ -200,8 +221,11 @@ def test_token_never_in_the_output_of_a_real_process(tmp_path):
             panel = emulator.next_message(USER, timeout=30)
             emulator.press(USER, panel.message_id, "rs:hour:9", user_id=USER, strict=False)
             emulator.user_message(USER, "/settings")
-            wait_until(lambda: any("Time: 09:00" in m.text for m in emulator.sent(USER)),
-                       30, "the settings after the faults")
+            wait_until(
+                lambda: any("Time: 09:00" in m.text for m in emulator.sent(USER)),
+                30,
+                "the settings after the faults",
+            )
             assert bot.terminate() == 0
         finally:
             bot.cleanup()
@@ -215,11 +239,11 @@ def test_token_never_in_the_output_of_a_real_process(tmp_path):
     unreachable = BotProcess("http://127.0.0.1:9", tmp_path / "data", log_path).run()
     assert unreachable.returncode != 0
 
-    output = "\n".join([bot.log(), rejected.stdout, rejected.stderr, unreachable.stdout,
-                        unreachable.stderr])
+    output = "\n".join(
+        [bot.log(), rejected.stdout, rejected.stderr, unreachable.stdout, unreachable.stderr]
+    )
     secret = TOKEN.split(":", 1)[1]
     assert secret not in output, "the token reached the process output"
     assert files_containing(tmp_path / "data", secret) == []
     for name in (FIRST, USERNAME):
         assert name not in output
-

@@ -14,14 +14,39 @@ from bot.store import safekeeping
 from bot.store.safekeeping import KEEP_DAILY, KEEP_WEEKLY
 
 
-@pytest.mark.parametrize(("language", "words"), [
-    ("en", ("What we keep about this chat", "What we never keep", "Who sees it",
-            "/forget deletes everything", "60 days", "12 hours", "counts only",
-            "If you follow a case (🔔 Follow)", "ids of the cards this chat follows")),
-    ("ru", ("Что хранится об этом чате", "Что не хранится никогда", "Кто это видит",
-            "/forget сразу удаляет всё", "60 дней", "12 часов", "только числа",
-            "Если вы следите за делом («🔔 Следить»)", "только id карточек")),
-])
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        (
+            "en",
+            (
+                "What we keep about this chat",
+                "What we never keep",
+                "Who sees it",
+                "/forget deletes everything",
+                "60 days",
+                "12 hours",
+                "counts only",
+                "If you follow a case (🔔 Follow)",
+                "ids of the cards this chat follows",
+            ),
+        ),
+        (
+            "ru",
+            (
+                "Что хранится об этом чате",
+                "Что не хранится никогда",
+                "Кто это видит",
+                "/forget сразу удаляет всё",
+                "60 дней",
+                "12 часов",
+                "только числа",
+                "Если вы следите за делом («🔔 Следить»)",
+                "только id карточек",
+            ),
+        ),
+    ],
+)
 async def test_privacy_answers_in_the_readers_language(app, emulator, language, words):
     answer = await say(emulator, 77, "/privacy", language)
     for expected in words:
@@ -32,8 +57,7 @@ async def test_privacy_answers_in_the_readers_language(app, emulator, language, 
 
 
 @pytest.mark.parametrize(("language", "days"), [("en", "%d days"), ("ru", "%d дней")])
-async def test_the_snapshots_retention_is_the_constant(app, emulator, monkeypatch, language,
-                                                       days):
+async def test_the_snapshots_retention_is_the_constant(app, emulator, monkeypatch, language, days):
     """/privacy and /forget's answer give the snapshots' retention from one constant, twice in
     /privacy (how to delete, snapshots), and no other figure for it."""
     monkeypatch.setattr(safekeeping, "KEPT_FOR_DAYS", 19)

@@ -33,15 +33,17 @@ async def planted_snapshot(tmp_path):
     store = Store.open(source)
     try:
         for chat_id in SUBSCRIBERS:
-            await store.put_chat(ChatSettings(chat_id, language="en", timezone="Asia/Almaty",
-                                              subscribed=True))
+            await store.put_chat(
+                ChatSettings(chat_id, language="en", timezone="Asia/Almaty", subscribed=True)
+            )
         path = tmp_path / "snapshot.json"
         snapshots.write_snapshot(store, path)
     finally:
         await store.aclose()
     document = json.loads(path.read_text())
-    document["meta"]["fanouts"] = {"b:planted": {
-        "kind": "broadcast", "text": {"en": PLANTED, "ru": PLANTED}}}
+    document["meta"]["fanouts"] = {
+        "b:planted": {"kind": "broadcast", "text": {"en": PLANTED, "ru": PLANTED}}
+    }
     document["meta"]["reminders.last_swept"] = "2026-12-01T09:00:00"  # naive
     bad = {**document["chats"][0], "chat_id": 4599, "timezone": "Europe"}
     document["chats"].append(bad)
@@ -51,25 +53,42 @@ async def planted_snapshot(tmp_path):
 
 
 async def test_a_planted_broadcast_and_a_bad_zone_neither_send_nor_stop_reminders(
-        emulator, config, tmp_path):
+    emulator, config, tmp_path
+):
     snapshots.restore(config.data_dir, await planted_snapshot(tmp_path))
     async with running_bot(config) as app:
         await asyncio.sleep(0.5)  # a resumed fan-out would start at once
         await jobs.service(app).sweep(datetime(2026, 12, 9, 5, 0, 1, tzinfo=UTC))
-        await emulator.wait_for(lambda: all(emulator.sent(c) for c in SUBSCRIBERS),
-                                timeout=10, what="the reminders")
+        await emulator.wait_for(
+            lambda: all(emulator.sent(c) for c in SUBSCRIBERS), timeout=10, what="the reminders"
+        )
         assert app.bot_data.store.chat(4599) is None, "the chat with a bad zone was skipped"
     assert not [m for m in emulator.sent() if "evil.example" in m.text]
 
 
-@pytest.mark.parametrize("meta", [{"fanouts": "oops"}, {"reminders.last_swept": "yesterday"},
-                                  {"reminders.last_swept": 1700000000}])
+@pytest.mark.parametrize(
+    "meta",
+    [
+        {"fanouts": "oops"},
+        {"reminders.last_swept": "yesterday"},
+        {"reminders.last_swept": 1700000000},
+    ],
+)
 def test_bad_bookkeeping_is_dropped_not_restored(tmp_path, meta):
     """Each would make every plan and sweep raise, or be iterated letter by letter."""
     path = tmp_path / "snapshot.json"
-    path.write_text(json.dumps({"format": snapshots.SNAPSHOT_FORMAT, "version": 1,
-                                "chats": [], "deliveries": {}, "events": [],
-                                "meta": {**meta, "version": 3}}))
+    path.write_text(
+        json.dumps(
+            {
+                "format": snapshots.SNAPSHOT_FORMAT,
+                "version": 1,
+                "chats": [],
+                "deliveries": {},
+                "events": [],
+                "meta": {**meta, "version": 3},
+            }
+        )
+    )
     tables = snapshots.read_snapshot(path)
     assert tables["events"]["meta"]["1"] == {"version": 3}
 

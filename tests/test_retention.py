@@ -20,16 +20,18 @@ async def test_the_daily_snapshot_opens_no_second_store(app, emulator, config, m
     await say(emulator, USER, "/subscribe")
     opened = []
     real_open = Store.open
-    monkeypatch.setattr(snapshots.Store, "open", lambda *a, **k: opened.append(a) or
-                        real_open(*a, **k))
+    monkeypatch.setattr(
+        snapshots.Store, "open", lambda *a, **k: opened.append(a) or real_open(*a, **k)
+    )
     await run_snapshot_job(app)
-    (_when, path), = safekeeping.snapshots(safekeeping.backup_dir(config))
+    ((_when, path),) = safekeeping.snapshots(safekeeping.backup_dir(config))
     assert opened == [], "the running bot's snapshot re-read the data files"
     assert str(USER) in path.read_text(), "the snapshot holds what the store held"
 
 
 async def test_forget_says_what_the_daily_snapshots_keep_and_the_next_one_drops_it(
-        app, emulator, config):
+    app, emulator, config
+):
     await say(emulator, USER, "/subscribe")
     await run_snapshot_job(app)
     question = await say(emulator, USER, "/forget")

@@ -1,4 +1,4 @@
-""""✋ I plan to come": a count that goes up and down with presses, survives a restart, and
+""" "✋ I plan to come": a count that goes up and down with presses, survives a restart, and
 never becomes a list: the data files hold no chat id in connection with a protest."""
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ def clock():
 
 
 async def press_coming(emulator, chat_id: int, message) -> str:
-    update_id = emulator.press(chat_id, message.message_id,
-                               message.button("✋")["callback_data"], user_id=chat_id)
+    update_id = emulator.press(
+        chat_id, message.message_id, message.button("✋")["callback_data"], user_id=chat_id
+    )
     return (await emulator.wait_callback_answer(update_id)).text
 
 
@@ -72,8 +73,13 @@ async def test_the_count_goes_up_and_down_and_names_nobody(config, emulator, dat
         assert app.bot_data.store.coming_count(PROTEST) == 1
         # /forget leaves nothing that names the chat: its press is gone from the count too.
         forget = await say(emulator, PRESSER, "/forget", "ru")
-        emulator.press(PRESSER, forget.message_id, forget.button("Удалить")["callback_data"],
-                       user_id=PRESSER, language_code="ru")
+        emulator.press(
+            PRESSER,
+            forget.message_id,
+            forget.button("Удалить")["callback_data"],
+            user_id=PRESSER,
+            language_code="ru",
+        )
         await emulator.next_message(PRESSER)
         assert app.bot_data.store.coming_count(PROTEST) == 0
 

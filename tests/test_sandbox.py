@@ -9,8 +9,12 @@ def test_no_token_starts_the_sandbox(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
     env["BOT_DATA_DIR"] = str(tmp_path / "data")
     result = subprocess.run(
-        [sys.executable, "-m", "bot"], input="/start\n/prisoner тулетаева\n/quit\n", env=env,
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "bot"],
+        input="/start\n/prisoner тулетаева\n/quit\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -24,8 +28,12 @@ def test_sandbox_speaks_russian(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
     env["BOT_DATA_DIR"] = str(tmp_path / "data")
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "sandbox", "--lang", "ru"], input="/start\n", env=env,
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "bot", "sandbox", "--lang", "ru"],
+        input="/start\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert "Жанаозен: факты и напоминания" in result.stdout

@@ -66,8 +66,12 @@ async def add_almaty_protest(emulator: Emulator) -> None:
     admin = ADMIN_ID
     await say(emulator, admin, "/event_add", "en")
     prompt = await emulator.next_message(admin)
-    for answer in ("Almaty / Алматы", "Republic Square / Площадь Республики",
-                   "Satpayev Street", "2026-12-16 12:00"):
+    for answer in (
+        "Almaty / Алматы",
+        "Republic Square / Площадь Республики",
+        "Satpayev Street",
+        "2026-12-16 12:00",
+    ):
         prompt = await say(emulator, admin, answer, "en")
     prompt = await press(emulator, admin, prompt, "Almaty", "en")  # the venue's time zone
     prompt = await say(emulator, admin, "Solidarity Committee / Комитет солидарности", "en")
@@ -81,9 +85,15 @@ async def add_almaty_protest(emulator: Emulator) -> None:
 def ours(emulator: Emulator) -> list[str]:
     """The reminders the test is about: messages about 16 December (🕯) or the Almaty
     protest (📣)."""
-    return [m.text for m in emulator.sent(USER) if not m.edited and (
-        (m.text.startswith("🕯") and CARD_RU in m.text.split("\n")[0])
-        or "Площадь Республики" in m.text)]
+    return [
+        m.text
+        for m in emulator.sent(USER)
+        if not m.edited
+        and (
+            (m.text.startswith("🕯") and CARD_RU in m.text.split("\n")[0])
+            or "Площадь Республики" in m.text
+        )
+    ]
 
 
 async def test_done_means_almaty_subscriber_in_russian(emulator, data_dir, clock):
@@ -101,16 +111,19 @@ async def test_done_means_almaty_subscriber_in_russian(emulator, data_dir, clock
         assert "декабря 2026" in panel.text and "10:00 (Алматы)" in panel.text
         await add_almaty_protest(emulator)
 
-    days = [(datetime(2026, 12, 9, 4, 59, 59, tzinfo=UTC), "7"),
-            (datetime(2026, 12, 15, 4, 59, 59, tzinfo=UTC), "1"),
-            (datetime(2026, 12, 16, 4, 59, 59, tzinfo=UTC), "0")]
+    days = [
+        (datetime(2026, 12, 9, 4, 59, 59, tzinfo=UTC), "7"),
+        (datetime(2026, 12, 15, 4, 59, 59, tzinfo=UTC), "1"),
+        (datetime(2026, 12, 16, 4, 59, 59, tzinfo=UTC), "0"),
+    ]
     for number, (moment, lead) in enumerate(days, start=1):
         clock.move_to(moment)
         async with running_bot(config) as app:
             store = app.bot_data.store
             # The real JobQueue fires the sweep at 05:00:00 UTC = 10:00 in Almaty.
-            await emulator.wait_for(lambda n=number: len(ours(emulator)) >= n,
-                                    timeout=15, what="the day's reminder")
+            await emulator.wait_for(
+                lambda n=number: len(ours(emulator)) >= n, timeout=15, what="the day's reminder"
+            )
             await swept_since(app, emulator, moment + timedelta(seconds=1))
             assert store.delivery(f"d:2026-12-{moment.day:02d}", USER) == "sent"
             assert "Площадь Республики" in ours(emulator)[-1], lead
@@ -161,11 +174,15 @@ async def test_done_means_one_message_a_day_with_the_defaults(emulator, data_dir
         moment = datetime(2026, 12, day, 4, 59, 58, tzinfo=UTC)  # 09:59:58 in Almaty
         clock.move_to(moment)
         async with running_bot(config) as app:
-            await emulator.wait_for(lambda n=number: len(reminders()) >= n, timeout=15,
-                                    what="the day's reminder")
+            await emulator.wait_for(
+                lambda n=number: len(reminders()) >= n, timeout=15, what="the day's reminder"
+            )
             arrived = datetime.now(UTC)
-            assert datetime(2026, 12, day, 5, tzinfo=UTC) <= arrived < datetime(
-                2026, 12, day, 5, 1, tzinfo=UTC), "sent at 10:00 Almaty time"
+            assert (
+                datetime(2026, 12, day, 5, tzinfo=UTC)
+                <= arrived
+                < datetime(2026, 12, day, 5, 1, tzinfo=UTC)
+            ), "sent at 10:00 Almaty time"
             await swept_since(app, emulator, moment + timedelta(seconds=2))
             assert app.bot_data.store.delivery(f"d:2026-12-{day:02d}", USER) == "sent"
         later = moment + timedelta(hours=2)  # a restart later that day: catch-up, no repeat
@@ -173,7 +190,7 @@ async def test_done_means_one_message_a_day_with_the_defaults(emulator, data_dir
         async with running_bot(config) as app:
             await swept_since(app, emulator, later)
         texts = reminders()
-        assert len(texts) == number, texts[number - 1:]
+        assert len(texts) == number, texts[number - 1 :]
         first_line = texts[-1].split("\n")[0]
         assert "The Zhanaozen massacre" in first_line
         assert "Independence" not in texts[-1] and "Tenth anniversary" not in texts[-1]
@@ -184,8 +201,9 @@ def owed(app, chat_ids, now: datetime) -> dict[int, set[str]]:
     """Keys of the messages due in the 12 hours before ``now``, per chat (one a day)."""
     service = scheduling.service(app)
     chats = [app.bot_data.store.chat(chat_id) for chat_id in chat_ids]
-    due = due_between(chats, service.library.anniversaries(), service.events(),
-                      now - timedelta(hours=12), now)
+    due = due_between(
+        chats, service.library.anniversaries(), service.events(), now - timedelta(hours=12), now
+    )
     keys: dict[int, set[str]] = {chat_id: set() for chat_id in chat_ids}
     for reminder in due:
         keys[reminder.chat_id].add(message_key(reminder))
@@ -208,8 +226,11 @@ async def test_restart_mid_fan_out_sends_nobody_twice(emulator, data_dir, clock)
         total = sum(len(k) for k in keys.values())
         assert all(KEY7 in k for k in keys.values())
         scheduling.settings_changed(app)
-        await emulator.wait_for(lambda: sum(emulator.delivered[c] for c in chats) >= 10,
-                                timeout=15, what="the fan-out to be under way")
+        await emulator.wait_for(
+            lambda: sum(emulator.delivered[c] for c in chats) >= 10,
+            timeout=15,
+            what="the fan-out to be under way",
+        )
     first_run = sum(emulator.delivered[c] for c in chats)
     assert 10 <= first_run < total, "the bot stopped in the middle of the fan-out"
 
@@ -236,8 +257,9 @@ async def test_restart_mid_fan_out_sends_nobody_twice(emulator, data_dir, clock)
             assert len(texts) == len(set(texts)), f"chat {chat_id} got a message twice"
             expected = len(keys[chat_id]) - (chat_id == never_went)
             assert len(texts) == expected
-            assert all(store.delivery(key, chat_id) in ("sent", "uncertain")
-                       for key in keys[chat_id])
+            assert all(
+                store.delivery(key, chat_id) in ("sent", "uncertain") for key in keys[chat_id]
+            )
     assert not any("Zhanaozen massacre" in text for text in texts_to(emulator, never_went))
 
 
@@ -270,8 +292,7 @@ async def test_delivery_errors_never_stop_the_fan_out(app, emulator, monkeypatch
     monkeypatch.setattr(sendbudget, "RETRY_DELAYS", {"reply": (0.05,), "fanout": (0.05, 0.05)})
     store = app.bot_data.store
     emulator.block(701)
-    emulator.inject("sendMessage", "migrate", chat_id=-702, migrate_to=-1000702,
-                    probability=1.0)
+    emulator.inject("sendMessage", "migrate", chat_id=-702, migrate_to=-1000702, probability=1.0)
     emulator.inject("sendMessage", "429", chat_id=703, retry_after=1)
     emulator.inject("sendMessage", "500", chat_id=704, times=2)
     emulator.inject("sendMessage", "500", chat_id=705, times=100)

@@ -25,10 +25,21 @@ def menu_labels(language: str) -> set[str]:
     return {_("Prisoners"), _("Anniversaries"), _("Help")}
 
 
-@pytest.mark.parametrize(("text", "language", "intent"), [
-    ("hello", "en", "greeting"), ("Hi there!", "en", "greeting"), ("привет", "ru", "greeting"),
-    ("Добрый день", "ru", "greeting"), ("thanks", "en", "thanks"), ("спасибо", "ru", "thanks"),
-    ("ok", "en", "ack"), ("да", "ru", "ack"), ("👍", "en", "ack"), ("?", "ru", "ack")])
+@pytest.mark.parametrize(
+    ("text", "language", "intent"),
+    [
+        ("hello", "en", "greeting"),
+        ("Hi there!", "en", "greeting"),
+        ("привет", "ru", "greeting"),
+        ("Добрый день", "ru", "greeting"),
+        ("thanks", "en", "thanks"),
+        ("спасибо", "ru", "thanks"),
+        ("ok", "en", "ack"),
+        ("да", "ru", "ack"),
+        ("👍", "en", "ack"),
+        ("?", "ru", "ack"),
+    ],
+)
 async def test_greetings_get_a_short_answer_and_the_menu(app, emulator, text, language, intent):
     reply = await say(emulator, USER, text, language)
     assert reply.text == translator(language).gettext(INTENT_REPLIES[intent])
@@ -43,21 +54,44 @@ async def test_help_typed_shows_the_commands(app, emulator):
 
 async def test_a_sticker_is_greeted(app, emulator):
     chat = emulator.chat(USER)
-    emulator.raw_update({"message": {
-        "message_id": emulator.next_message_id(USER), "date": emulator.now(), "chat": chat,
-        "from": emulator.user(USER, "ru"),
-        "sticker": {"file_id": "F1", "file_unique_id": "U1", "type": "regular", "width": 512,
-                    "height": 512, "is_animated": False, "is_video": False, "emoji": "👋"}}})
+    emulator.raw_update(
+        {
+            "message": {
+                "message_id": emulator.next_message_id(USER),
+                "date": emulator.now(),
+                "chat": chat,
+                "from": emulator.user(USER, "ru"),
+                "sticker": {
+                    "file_id": "F1",
+                    "file_unique_id": "U1",
+                    "type": "regular",
+                    "width": 512,
+                    "height": 512,
+                    "is_animated": False,
+                    "is_video": False,
+                    "emoji": "👋",
+                },
+            }
+        }
+    )
     reply = await emulator.next_message(USER)
     assert reply.text == translator("ru").gettext(INTENT_REPLIES["greeting"])
 
 
-@pytest.mark.parametrize(("text", "language", "card_id"), [
-    ("4 June", "en", "trial-of-37-verdicts"), ("4 июня", "ru", "trial-of-37-verdicts"),
-    ("December 16", "en", "zhanaozen-massacre"), ("16 декабря 2011", "ru", "zhanaozen-massacre"),
-    ("5 июня", "ru", "mukhamedzyanov-found-dead"), ("21 May", "en", "shetpe-verdicts")])
-async def test_a_date_in_words_opens_that_days_card(app, emulator, library, text, language,
-                                                    card_id):
+@pytest.mark.parametrize(
+    ("text", "language", "card_id"),
+    [
+        ("4 June", "en", "trial-of-37-verdicts"),
+        ("4 июня", "ru", "trial-of-37-verdicts"),
+        ("December 16", "en", "zhanaozen-massacre"),
+        ("16 декабря 2011", "ru", "zhanaozen-massacre"),
+        ("5 июня", "ru", "mukhamedzyanov-found-dead"),
+        ("21 May", "en", "shetpe-verdicts"),
+    ],
+)
+async def test_a_date_in_words_opens_that_days_card(
+    app, emulator, library, text, language, card_id
+):
     reply = await say(emulator, USER, text, language)
     assert reply.text.startswith(library.cards[card_id].name.get(language))
 
@@ -67,7 +101,8 @@ async def test_a_date_without_a_card_names_the_nearest(app, emulator, library):
     assert "5 марта" in reply.text
     nearest = ("zhanartu-leaders-appeal", "dissenters-arrests-2012")
     assert [button["callback_data"] for button in reply.buttons] == [
-        f"card:{card_id}" for card_id in nearest]
+        f"card:{card_id}" for card_id in nearest
+    ]
     assert "10 февраля 2012" in reply.text and "28 апреля 2012" in reply.text
 
 
@@ -79,10 +114,16 @@ async def test_a_month_lists_its_cards(app, emulator, library):
         assert f"card:{card_id}" in opened
 
 
-@pytest.mark.parametrize(("query", "card_id"), [
-    ("Розы Тулетаевой", "roza-tuletaeva"), ("Kozlov Vladimir", "vladimir-kozlov"),
-    ("Zhanaozn", "zhanaozen-massacre"), ("4th of June", "trial-of-37-verdicts"),
-    ("hunger strike", "riot-police-attack-hunger-strike")])
+@pytest.mark.parametrize(
+    ("query", "card_id"),
+    [
+        ("Розы Тулетаевой", "roza-tuletaeva"),
+        ("Kozlov Vladimir", "vladimir-kozlov"),
+        ("Zhanaozn", "zhanaozen-massacre"),
+        ("4th of June", "trial-of-37-verdicts"),
+        ("hunger strike", "riot-police-attack-hunger-strike"),
+    ],
+)
 async def test_one_ranking_everywhere(app, emulator, library, query, card_id):
     """Typed text, /card and inline mode give the same first card for the same query."""
     name = library.cards[card_id].name.en

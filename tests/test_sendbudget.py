@@ -47,8 +47,9 @@ class Flaky(Wrapped):
     """Fails the first ``times`` sendMessage requests with ``error``; ``after_sending``
     first lets the request reach the emulator (an answer lost on the way back)."""
 
-    def __init__(self, error: type[httpx.TransportError], times: int = 1, *,
-                 after_sending: bool = False) -> None:
+    def __init__(
+        self, error: type[httpx.TransportError], times: int = 1, *, after_sending: bool = False
+    ) -> None:
         super().__init__()
         self.error, self.times, self.after_sending = error, times, after_sending
 
@@ -75,8 +76,12 @@ class RequestThrough(JsonRequest):
 
 def ext_bot(emulator: Emulator, budget: SendBudget, request: JsonRequest | None = None) -> ExtBot:
     quiet_noisy_loggers()  # httpx logs URLs, and those carry the token
-    return ExtBot(TOKEN, base_url=f"{emulator.root_url}/bot", request=request or JsonRequest(),
-                  rate_limiter=budget)
+    return ExtBot(
+        TOKEN,
+        base_url=f"{emulator.root_url}/bot",
+        request=request or JsonRequest(),
+        rate_limiter=budget,
+    )
 
 
 QUICK = {"reply": (0.05, 0.05), "fanout": (0.05, 0.05)}
@@ -88,8 +93,10 @@ def sends(emulator: Emulator) -> list:
 
 # Priorities ----------------------------------------------------------------------------------
 
+
 async def test_a_reply_takes_the_next_slot_but_a_chat_asking_again_leaves_the_fan_out_a_share(
-        emulator: Emulator, data_dir: Path) -> None:
+    emulator: Emulator, data_dir: Path
+) -> None:
     """One person asks eight times in a row while a fan-out uses the whole budget: the first
     answer takes the next slot, but a chat answered moments ago shares with the fan-out, so
     a few reminders go out between the eight answers (first come, first served would give
@@ -99,10 +106,12 @@ async def test_a_reply_takes_the_next_slot_but_a_chat_asking_again_leaves_the_fa
     try:
         async with ext_bot(emulator, SendBudget(5, broadcast_rate=5)) as bot:
             items = [Outgoing("t:prio", chat_id, "reminder") for chat_id in range(2001, 2101)]
-            fan_out = asyncio.ensure_future(FanOut(bot, store).run(items,
-                                                                   keep_going=lambda: not stop))
-            await emulator.wait_for(lambda: len(sends(emulator)) >= 3, timeout=20,
-                                    what="the fan-out to be under way")
+            fan_out = asyncio.ensure_future(
+                FanOut(bot, store).run(items, keep_going=lambda: not stop)
+            )
+            await emulator.wait_for(
+                lambda: len(sends(emulator)) >= 3, timeout=20, what="the fan-out to be under way"
+            )
             before = len(sends(emulator))
             for number in range(8):
                 await bot.send_message(3000, f"answer {number}")
@@ -119,7 +128,8 @@ async def test_a_reply_takes_the_next_slot_but_a_chat_asking_again_leaves_the_fa
 
 
 async def test_answers_to_a_few_chats_leave_the_fan_out_a_third_and_others_go_first(
-        emulator: Emulator, data_dir: Path) -> None:
+    emulator: Emulator, data_dir: Path
+) -> None:
     """Ten chats each want 20 answers at once while a fan-out runs: the fan-out still gets
     at least a third of the slots, and an eleventh chat's answer overtakes their backlog."""
     store = Store.open(data_dir)
@@ -127,12 +137,16 @@ async def test_answers_to_a_few_chats_leave_the_fan_out_a_third_and_others_go_fi
     try:
         async with ext_bot(emulator, SendBudget(30, broadcast_rate=30)) as bot:
             items = [Outgoing("t:share", chat_id, "reminder") for chat_id in range(2001, 3001)]
-            fan_out = asyncio.ensure_future(FanOut(bot, store).run(items,
-                                                                   keep_going=lambda: not stop))
-            await emulator.wait_for(lambda: len(sends(emulator)) >= 3, timeout=20,
-                                    what="the fan-out to be under way")
-            flood = [asyncio.ensure_future(bot.send_message(4000 + n % 10, f"flood {n}"))
-                     for n in range(200)]
+            fan_out = asyncio.ensure_future(
+                FanOut(bot, store).run(items, keep_going=lambda: not stop)
+            )
+            await emulator.wait_for(
+                lambda: len(sends(emulator)) >= 3, timeout=20, what="the fan-out to be under way"
+            )
+            flood = [
+                asyncio.ensure_future(bot.send_message(4000 + n % 10, f"flood {n}"))
+                for n in range(200)
+            ]
             await asyncio.sleep(0.2)
             await bot.send_message(5000, "someone else")
             await asyncio.gather(*flood)
@@ -141,16 +155,17 @@ async def test_answers_to_a_few_chats_leave_the_fan_out_a_third_and_others_go_fi
         order = [r.chat_id for r in sends(emulator)]
         first_flood = next(i for i, chat in enumerate(order) if 4000 <= chat < 4010)
         last_flood = max(i for i, chat in enumerate(order) if 4000 <= chat < 4010)
-        during = order[first_flood:last_flood + 1]
+        during = order[first_flood : last_flood + 1]
         reminders = sum(1 for chat in during if 2001 <= chat <= 3000)
         assert reminders >= len(during) / 3 - 2, f"{reminders} of {len(during)} were reminders"
-        flood_before = sum(1 for chat in order[:order.index(5000)] if 4000 <= chat < 4010)
+        flood_before = sum(1 for chat in order[: order.index(5000)] if 4000 <= chat < 4010)
         assert flood_before < 60, f"{flood_before} flood answers went before the other chat's"
     finally:
         await store.aclose()
 
 
 # The one-second window: what Telegram counts ------------------------------------------------
+
 
 class Jittery(Wrapped):
     """Holds each sendMessage back a random 0-0.5 s before it reaches the emulator: a slow
@@ -167,7 +182,8 @@ class Jittery(Wrapped):
 
 
 async def test_bunched_arrivals_never_exceed_telegrams_window(
-        emulator: Emulator, data_dir: Path) -> None:
+    emulator: Emulator, data_dir: Path
+) -> None:
     """Replies and a fan-out at a budget of 10/s, every request delayed a random amount on
     the way: Telegram (the emulator, 10 in any second) never sees an eleventh, and once all
     is answered the budget holds no slot."""
@@ -189,8 +205,10 @@ async def test_bunched_arrivals_never_exceed_telegrams_window(
 
 # Per-group limit -----------------------------------------------------------------------------
 
+
 async def test_a_group_gets_no_more_than_its_limit_and_other_chats_do_not_wait(
-        emulator: Emulator) -> None:
+    emulator: Emulator,
+) -> None:
     """A fan-out message waits for the group's minute (it has a task of its own); an answer
     is refused at once, since waiting would hold one of the handlers' update slots."""
     emulator.rate_limit(global_per_second=None, per_group_per_minute=3)
@@ -223,15 +241,18 @@ async def test_a_429_in_one_group_holds_that_group_only(emulator: Emulator) -> N
 
 # Retry policy: one place, bounded --------------------------------------------------------
 
+
 async def test_a_flood_answer_is_waited_out_a_bounded_number_of_times(
-        emulator: Emulator, data_dir: Path) -> None:
+    emulator: Emulator, data_dir: Path
+) -> None:
     fault = emulator.inject("sendMessage", "429", chat_id=77, retry_after=1, times=100)
     store = Store.open(data_dir)
     try:
         budget = SendBudget(30)
         async with ext_bot(emulator, budget) as bot:
-            result = await FanOut(bot, store).run([Outgoing("t:flood", 77, "x"),
-                                                   Outgoing("t:flood", 78, "y")])
+            result = await FanOut(bot, store).run(
+                [Outgoing("t:flood", 77, "x"), Outgoing("t:flood", 78, "y")]
+            )
         assert fault.hits == MAX_FLOOD_WAITS + 1, "one attempt plus the budget's waits"
         assert budget.pace < 30, "Telegram saw too many: the budget slows down"
         assert store.deliveries("t:flood") == {77: "failed", 78: "sent"}
@@ -242,9 +263,11 @@ async def test_a_flood_answer_is_waited_out_a_bounded_number_of_times(
 
 # Never sent vs lost answer: by exception type ----------------------------------------------
 
+
 @pytest.mark.parametrize("error", [httpx.ConnectTimeout, httpx.ConnectError, httpx.PoolTimeout])
 async def test_a_fan_out_send_that_never_left_is_retried_not_doubted(
-        emulator: Emulator, data_dir: Path, error: type[httpx.TransportError]) -> None:
+    emulator: Emulator, data_dir: Path, error: type[httpx.TransportError]
+) -> None:
     store = Store.open(data_dir)
     try:
         budget = SendBudget(30, retry_delays=QUICK)
@@ -265,7 +288,8 @@ async def test_a_reply_whose_connection_failed_is_retried(emulator: Emulator) ->
 
 @pytest.mark.parametrize("error", [httpx.ReadTimeout, httpx.RemoteProtocolError])
 async def test_a_send_whose_answer_was_lost_is_uncertain_and_never_resent(
-        emulator: Emulator, data_dir: Path, error: type[httpx.TransportError]) -> None:
+    emulator: Emulator, data_dir: Path, error: type[httpx.TransportError]
+) -> None:
     store = Store.open(data_dir)
     try:
         budget = SendBudget(30, retry_delays=QUICK)
@@ -280,13 +304,15 @@ async def test_a_send_whose_answer_was_lost_is_uncertain_and_never_resent(
 
 # Paid broadcasts and the configured rate -------------------------------------------------
 
+
 def test_the_spec_knows_allow_paid_broadcast() -> None:
     spec = json.loads(SPEC.read_text())
     assert spec["methods"]["sendMessage"]["fields"]["allow_paid_broadcast"]["types"] == ["Boolean"]
 
 
 async def test_exactly_the_fan_out_messages_are_paid_broadcasts(
-        emulator: Emulator, data_dir: Path) -> None:
+    emulator: Emulator, data_dir: Path
+) -> None:
     config = make_config(emulator, data_dir, paid_broadcast=True, broadcast_rate=200.0)
     async with running_bot(config) as app:
         items = [Outgoing("t:paid", chat_id, "reminder") for chat_id in range(4001, 4041)]
@@ -296,21 +322,27 @@ async def test_exactly_the_fan_out_messages_are_paid_broadcasts(
     assert result.sent == 40 and answer.text
     paid = {r.chat_id for r in sends(emulator) if r.params.get("allow_paid_broadcast")}
     assert paid == set(range(4001, 4041))
-    assert all("allow_paid_broadcast" not in r.params for r in sends(emulator)
-               if r.chat_id == 950)
+    assert all("allow_paid_broadcast" not in r.params for r in sends(emulator) if r.chat_id == 950)
 
 
 def environment(emulator: Emulator, data_dir: Path, **values: str) -> dict[str, str]:
-    return {"BOT_TOKEN": TOKEN, "BOT_API_URL": emulator.root_url,
-            "BOT_DATA_DIR": str(data_dir), **values}
+    return {
+        "BOT_TOKEN": TOKEN,
+        "BOT_API_URL": emulator.root_url,
+        "BOT_DATA_DIR": str(data_dir),
+        **values,
+    }
 
 
-@pytest.mark.parametrize(("values", "fan_out_rate"), [
-    ({}, 30.0),
-    ({"BOT_BROADCAST_RATE": "4"}, 4.0),
-    ({"BOT_BROADCAST_RATE": "1000"}, 30.0),  # without paid broadcasts: the free budget
-    ({"BOT_BROADCAST_RATE": "1000", "BOT_PAID_BROADCAST": "1"}, 1000.0),
-])
+@pytest.mark.parametrize(
+    ("values", "fan_out_rate"),
+    [
+        ({}, 30.0),
+        ({"BOT_BROADCAST_RATE": "4"}, 4.0),
+        ({"BOT_BROADCAST_RATE": "1000"}, 30.0),  # without paid broadcasts: the free budget
+        ({"BOT_BROADCAST_RATE": "1000", "BOT_PAID_BROADCAST": "1"}, 1000.0),
+    ],
+)
 def test_the_fan_out_rate_comes_from_the_settings(emulator, data_dir, values, fan_out_rate):
     application = build_application(load_config(environment(emulator, data_dir, **values)))
     budget = application.bot.rate_limiter
@@ -336,6 +368,7 @@ async def test_the_broadcast_rate_paces_the_shipped_bots_fan_out(emulator, data_
 
 
 # How many sends the fan-out keeps in flight -------------------------------------------------
+
 
 def test_the_fan_out_keeps_in_flight_what_its_rate_needs_at_the_network_round_trip() -> None:
     far = InFlight(rate=1000, most=100)

@@ -24,17 +24,30 @@ def clock():
         yield traveller
 
 
-async def say(emulator: Emulator, text: str, chat_id: int = USER, *, user_id: int | None = None,
-              language: str = "en", chat_type: str | None = None):
-    emulator.user_message(chat_id, text, user_id=user_id or chat_id, language_code=language,
-                          chat_type=chat_type)
+async def say(
+    emulator: Emulator,
+    text: str,
+    chat_id: int = USER,
+    *,
+    user_id: int | None = None,
+    language: str = "en",
+    chat_type: str | None = None,
+):
+    emulator.user_message(
+        chat_id, text, user_id=user_id or chat_id, language_code=language, chat_type=chat_type
+    )
     return await emulator.next_message(chat_id)
 
 
-async def press(emulator: Emulator, message, label: str, chat_id: int = USER, *,
-                user_id: int | None = None):
-    emulator.press(chat_id, message.message_id, message.button(label)["callback_data"],
-                   user_id=user_id or chat_id)
+async def press(
+    emulator: Emulator, message, label: str, chat_id: int = USER, *, user_id: int | None = None
+):
+    emulator.press(
+        chat_id,
+        message.message_id,
+        message.button(label)["callback_data"],
+        user_id=user_id or chat_id,
+    )
     return await emulator.next_message(chat_id)
 
 
@@ -114,18 +127,27 @@ async def test_calendar_file_has_alarms_at_the_users_lead_times(app, emulator):
     document = emulator.documents(USER)[-1]
     assert document.file_name.endswith(".ics")
     calendar = Calendar.from_ical(document.data)
-    massacre = next(event for event in calendar.walk("VEVENT")
-                    if str(event["uid"]).startswith("zhanaozen-massacre@"))
+    massacre = next(
+        event
+        for event in calendar.walk("VEVENT")
+        if str(event["uid"]).startswith("zhanaozen-massacre@")
+    )
     assert massacre["rrule"]["FREQ"] == ["YEARLY"]
     triggers = sorted(alarm["trigger"].dt for alarm in massacre.walk("VALARM"))
-    assert triggers == [timedelta(days=-7, hours=10), timedelta(days=-1, hours=10),
-                        timedelta(hours=10)]
+    assert triggers == [
+        timedelta(days=-7, hours=10),
+        timedelta(days=-1, hours=10),
+        timedelta(hours=10),
+    ]
 
     await press(emulator, panel, "1 day")
     await say(emulator, "/calendar")
     calendar = Calendar.from_ical(emulator.documents(USER)[-1].data)
-    massacre = next(event for event in calendar.walk("VEVENT")
-                    if str(event["uid"]).startswith("zhanaozen-massacre@"))
+    massacre = next(
+        event
+        for event in calendar.walk("VEVENT")
+        if str(event["uid"]).startswith("zhanaozen-massacre@")
+    )
     assert len(massacre.walk("VALARM")) == 2
 
 

@@ -29,8 +29,9 @@ def library() -> Library:
     return Library.from_documents(content_documents(load_content()))
 
 
-def page(library: Library, query: str, language: str = "en", offset: str = "",
-         today: date = TODAY) -> sharing.InlinePage:
+def page(
+    library: Library, query: str, language: str = "en", offset: str = "", today: date = TODAY
+) -> sharing.InlinePage:
     return sharing.inline_page(library, translator(language), BOT, query, offset, today)
 
 
@@ -51,8 +52,10 @@ def check_item(item: sharing.SharedItem) -> None:
     assert f'href="{item.link}"' in item.text, "the message itself links back to the bot"
 
 
-@pytest.mark.parametrize(("language", "expected"),
-                         [("en", r"\(as of \d{4}\)"), ("ru", r"\(по состоянию на \d{4} год\)")])
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("en", r"\(as of \d{4}\)"), ("ru", r"\(по состоянию на \d{4} год\)")],
+)
 def test_description_gives_the_status_year_in_words(library, language, expected):
     """The result line under a person has only a year: Russian needs «на 2015 год»."""
     card = library.cards["roza-tuletaeva"]
@@ -63,9 +66,11 @@ def test_description_gives_the_status_year_in_words(library, language, expected)
 
 # --- matching --------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("language", ["en", "ru"])
-@pytest.mark.parametrize("query", ["tulet", "Тулет", "TULETAEVA", "tuletayeva", "Роза Тулетаева",
-                                   "  tulet  "])
+@pytest.mark.parametrize(
+    "query", ["tulet", "Тулет", "TULETAEVA", "tuletayeva", "Роза Тулетаева", "  tulet  "]
+)
 def test_tuletaeva_across_scripts(library, query, language):
     result = page(library, query, language)
     assert first_ids(result)[0] == f"c.roza-tuletaeva.{language}"
@@ -73,8 +78,20 @@ def test_tuletaeva_across_scripts(library, query, language):
 
 
 @pytest.mark.parametrize("language", ["en", "ru"])
-@pytest.mark.parametrize("query", ["zhanaozen", "жанаозен", "Zhanaozen", "janaozen", "16 dec",
-                                   "16.12", "16 декабря", "16/12/2011", "December 16"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "zhanaozen",
+        "жанаозен",
+        "Zhanaozen",
+        "janaozen",
+        "16 dec",
+        "16.12",
+        "16 декабря",
+        "16/12/2011",
+        "December 16",
+    ],
+)
 def test_sixteenth_of_december_across_spellings(library, query, language):
     assert first_ids(page(library, query, language))[0] == f"c.zhanaozen-massacre.{language}"
 
@@ -134,6 +151,7 @@ def test_kind_words_list_a_whole_kind(library):
 
 # --- pagination ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("language", ["en", "ru"])
 def test_pagination_walks_every_card_once(library, language):
     offset, seen, pages = "", [], 0
@@ -159,6 +177,7 @@ def test_foreign_offsets_end_the_list(library, offset):
 
 # --- the posted message ----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("language", ["en", "ru"])
 def test_every_card_shares_as_a_complete_message(library, language):
     tr = translator(language)
@@ -171,10 +190,13 @@ def test_every_card_shares_as_a_complete_message(library, language):
         assert tr.gettext("Sources") in text
         if card.status:
             as_of = tr.gettext("%(status)s (as of %(date)s)") % {
-                "status": "", "date": tr.partial_date(card.status.as_of)}
+                "status": "",
+                "date": tr.partial_date(card.status.as_of),
+            }
         else:
             as_of = tr.gettext("Facts as of %(date)s (latest source).") % {
-                "date": tr.partial_date(facts_as_of(library, card))}
+                "date": tr.partial_date(facts_as_of(library, card))
+            }
         assert as_of.strip() in text, card.id
 
 
@@ -213,8 +235,11 @@ def test_group_welcome(language, example):
 
 
 @settings(max_examples=150, deadline=None)
-@given(query=st.text(max_size=300), language=st.sampled_from(["en", "ru"]),
-       offset=st.one_of(st.just(""), st.integers(0, 80).map(str), st.text(max_size=5)))
+@given(
+    query=st.text(max_size=300),
+    language=st.sampled_from(["en", "ru"]),
+    offset=st.one_of(st.just(""), st.integers(0, 80).map(str), st.text(max_size=5)),
+)
 def test_any_query_gives_valid_results(library, query, language, offset):
     result = page(library, query, language, offset)
     assert len(result.items) <= sharing.MAX_RESULTS
@@ -235,8 +260,9 @@ GROUP = -100500
 READER = 502
 
 
-async def inline(emulator, query: str, language: str = "en", offset: str = "",
-                 user_id: int = SHARER):
+async def inline(
+    emulator, query: str, language: str = "en", offset: str = "", user_id: int = SHARER
+):
     update_id = emulator.inline_query(user_id, query, offset=offset, language_code=language)
     return update_id, await emulator.wait_inline_answer(update_id)
 
@@ -257,8 +283,7 @@ def check_answer(answer) -> None:
         assert content["parse_mode"] == "HTML"
         assert 1 <= len(parse_html(content["message_text"]).text) <= MESSAGE_LIMIT
         buttons = [b for row in result["reply_markup"]["inline_keyboard"] for b in row]
-        assert any(b.get("url", "").startswith(f"https://t.me/{TEST_BOT}?start=")
-                   for b in buttons)
+        assert any(b.get("url", "").startswith(f"https://t.me/{TEST_BOT}?start=") for b in buttons)
 
 
 async def test_done_means_russian_group_shares_tuletaeva(app, emulator):
@@ -300,8 +325,20 @@ async def test_done_means_english_sixteenth_of_december(app, emulator, query):
 @pytest.mark.parametrize("language", ["en", "ru", "kk", "ky", None])
 async def test_inline_queries_answer_validly(app, emulator, language):
     expected = {"ru": "ru", "ky": "ru", "kk": "kk"}.get(language or "", "en")
-    for query in ("", "tulet", "Тулет", "zhanaozen", "жанаозен", "16 dec", "16.12", "🕯️✊",
-                  "x" * 256, "тулет " * 60, "<b>&amp;", "qqqqzzzz"):
+    for query in (
+        "",
+        "tulet",
+        "Тулет",
+        "zhanaozen",
+        "жанаозен",
+        "16 dec",
+        "16.12",
+        "🕯️✊",
+        "x" * 256,
+        "тулет " * 60,
+        "<b>&amp;",
+        "qqqqzzzz",
+    ):
         _, answer = await inline(emulator, query, language)
         check_answer(answer)
         if answer.results:
@@ -337,18 +374,25 @@ async def test_inline_uses_the_language_chosen_in_the_bot(app, emulator):
     assert answer.results[0]["id"] == "c.zhanaozen-massacre.ru"
 
 
-@pytest.mark.allow_errors("at shutdown PTB's last getUpdates after a posted inline result hits a "
-                          "pool timeout (transport, issue 13 item 9: not fixed here)")
+@pytest.mark.allow_errors(
+    "at shutdown PTB's last getUpdates after a posted inline result hits a "
+    "pool timeout (transport, issue 13 item 9: not fixed here)"
+)
 async def test_inline_offers_upcoming_protests(app, emulator):
     from datetime import UTC, datetime, timedelta
 
-    starts = (datetime.now(UTC) + timedelta(days=20)).replace(tzinfo=None, microsecond=0,
-                                                              second=0)
-    await app.bot_data.store.put_event({
-        "id": "london-share-test", "city": {"en": "London", "ru": "Лондон"},
-        "venue": {"en": "Embassy of Kazakhstan", "ru": "Посольство Казахстана"},
-        "address": "125 Pall Mall", "starts_at": starts.isoformat(),
-        "timezone": "Europe/London", "organiser": {"en": "Campaign", "ru": "Кампания"}})
+    starts = (datetime.now(UTC) + timedelta(days=20)).replace(tzinfo=None, microsecond=0, second=0)
+    await app.bot_data.store.put_event(
+        {
+            "id": "london-share-test",
+            "city": {"en": "London", "ru": "Лондон"},
+            "venue": {"en": "Embassy of Kazakhstan", "ru": "Посольство Казахстана"},
+            "address": "125 Pall Mall",
+            "starts_at": starts.isoformat(),
+            "timezone": "Europe/London",
+            "organiser": {"en": "Campaign", "ru": "Кампания"},
+        }
+    )
     for query, language in (("London", "en"), ("лондон", "ru"), ("protests", "en")):
         update_id, answer = await inline(emulator, query, language)
         check_answer(answer)
@@ -369,8 +413,12 @@ async def test_share_button_under_a_card_leads_to_that_card(app, emulator):
         assert chosen["allow_group_chats"] and chosen["allow_user_chats"]
         _, answer = await inline(emulator, chosen["query"], language)
         assert answer.results[0]["id"] == f"c.roza-tuletaeva.{language}"
-        shared_on = [b for row in answer.results[0]["reply_markup"]["inline_keyboard"]
-                     for b in row if "switch_inline_query_chosen_chat" in b]
+        shared_on = [
+            b
+            for row in answer.results[0]["reply_markup"]["inline_keyboard"]
+            for b in row
+            if "switch_inline_query_chosen_chat" in b
+        ]
         assert shared_on, "a shared card can be shared on"
 
 
@@ -410,8 +458,11 @@ MEMBER = 601
 
 
 async def test_group_commands_with_and_without_botname(app, emulator):
-    for command in (f"/card@{TEST_BOT} Tuletaeva", "/card tuletaeva",
-                    f"/CARD@{TEST_BOT} Тулетаева"):
+    for command in (
+        f"/card@{TEST_BOT} Tuletaeva",
+        "/card tuletaeva",
+        f"/CARD@{TEST_BOT} Тулетаева",
+    ):
         update_id = emulator.user_message(GROUP, command, user_id=MEMBER, chat_type="group")
         assert update_id is not None, "privacy mode lets commands for the bot through"
         reply = await emulator.next_message(GROUP)
@@ -422,17 +473,28 @@ async def test_group_commands_with_and_without_botname(app, emulator):
 
 async def test_group_command_for_another_bot_and_chatter_are_ignored(app, emulator):
     # Under privacy mode Telegram does not even deliver these ...
-    assert emulator.user_message(GROUP, "/card@other_bot Tuletaeva", user_id=MEMBER,
-                                 chat_type="group") is None
-    assert emulator.user_message(GROUP, "Tuletaeva is free!", user_id=MEMBER,
-                                 chat_type="group") is None
+    assert (
+        emulator.user_message(
+            GROUP, "/card@other_bot Tuletaeva", user_id=MEMBER, chat_type="group"
+        )
+        is None
+    )
+    assert (
+        emulator.user_message(GROUP, "Tuletaeva is free!", user_id=MEMBER, chat_type="group")
+        is None
+    )
     # ... and when it does (privacy off, or the bot is an admin), the bot stays quiet.
     emulator.privacy_mode = False
-    for text in ("/card@other_bot Tuletaeva", "Tuletaeva", "hello everyone", "16.12",
-                 f"@{TEST_BOT} thanks", "/unknown@other_bot"):
+    for text in (
+        "/card@other_bot Tuletaeva",
+        "Tuletaeva",
+        "hello everyone",
+        "16.12",
+        f"@{TEST_BOT} thanks",
+        "/unknown@other_bot",
+    ):
         assert emulator.user_message(GROUP, text, user_id=MEMBER, chat_type="group")
-    asked = emulator.user_message(GROUP, f"/help@{TEST_BOT}", user_id=MEMBER,
-                                  chat_type="group")
+    asked = emulator.user_message(GROUP, f"/help@{TEST_BOT}", user_id=MEMBER, chat_type="group")
     reply = await emulator.next_message(GROUP)
     assert reply.reply_to == emulator.update(asked)["message"]["message_id"]
     assert len(emulator.sent(GROUP)) == 1, "nothing but the answer to /help"
@@ -447,8 +509,10 @@ async def test_reply_to_the_bot_in_a_group_is_not_answered(app, emulator):
     assert "/prisoners" in reply.text
 
 
-@pytest.mark.parametrize(("language", "hello"), [("ru", "Здравствуйте"), ("en", "Hello"),
-                                                 ("uk", "Здравствуйте"), (None, "Hello")])
+@pytest.mark.parametrize(
+    ("language", "hello"),
+    [("ru", "Здравствуйте"), ("en", "Hello"), ("uk", "Здравствуйте"), (None, "Hello")],
+)
 async def test_bot_added_to_group_introduces_itself_once(app, emulator, language, hello):
     adder = emulator.add_user(701)
     if language:

@@ -26,10 +26,17 @@ GRACE = 20.0
 
 def subscribed_panels(emulator: EmulatorThread, chats: list[int]) -> list[int]:
     """Chats that saw the "subscribed" panel (the bot sends it after the durable write)."""
+
     def find() -> list[int]:
-        return [chat for chat in chats if any(
-            button.get("callback_data") == "rs:unsub"
-            for message in emulator.emulator.sent(chat) for button in message.buttons)]
+        return [
+            chat
+            for chat in chats
+            if any(
+                button.get("callback_data") == "rs:unsub"
+                for message in emulator.emulator.sent(chat)
+                for button in message.buttons
+            )
+        ]
 
     return emulator.call(find)
 
@@ -48,8 +55,11 @@ def test_sigterm_in_a_storm_of_subscriptions(tmp_path):
             wait_polling(emulator, bot)
             for chat in chats:
                 emulator.user_message(chat, "/subscribe")
-            wait_until(lambda: len(subscribed_panels(emulator, chats)) >= 10, 30,
-                       "the first subscriptions")
+            wait_until(
+                lambda: len(subscribed_panels(emulator, chats)) >= 10,
+                30,
+                "the first subscriptions",
+            )
             assert bot.terminate(GRACE) == 0
             after_exit = requests(emulator)
             acknowledged = subscribed_panels(emulator, chats)
@@ -62,8 +72,9 @@ def test_sigterm_in_a_storm_of_subscriptions(tmp_path):
     assert "Traceback" not in log
     store = Store.open(data_dir)  # not read-only: the exit released the data dir's lock
     try:
-        lost = [chat for chat in acknowledged if not (store.chat(chat) and
-                                                       store.chat(chat).subscribed)]
+        lost = [
+            chat for chat in acknowledged if not (store.chat(chat) and store.chat(chat).subscribed)
+        ]
         assert lost == [], f"acknowledged subscriptions lost at shutdown: {lost}"
     finally:
         asyncio.run(store.aclose())
@@ -74,12 +85,14 @@ def test_sigterm_during_a_fan_out_records_every_delivery(tmp_path):
     chat_ids = list(range(60_001, 60_401))
     prepare_fan_out(data_dir, chat_ids)
     with emulator_thread() as emulator:
-        bot = BotProcess(emulator.root_url, data_dir, tmp_path / "bot.log",
-                         BOT_BROADCAST_RATE="100")
+        bot = BotProcess(
+            emulator.root_url, data_dir, tmp_path / "bot.log", BOT_BROADCAST_RATE="100"
+        )
         try:
             bot.start()
-            wait_until(lambda: len(reminders_per_chat(emulator)) >= 40, 60,
-                       "the fan-out to be under way")
+            wait_until(
+                lambda: len(reminders_per_chat(emulator)) >= 40, 60, "the fan-out to be under way"
+            )
             assert bot.terminate(GRACE) == 0
             counts = reminders_per_chat(emulator)
             rows = reminder_rows(Store.open(data_dir, read_only=True))
@@ -88,8 +101,11 @@ def test_sigterm_during_a_fan_out_records_every_delivery(tmp_path):
             assert {chat for chat, state in rows.items() if state == "sent"} == set(counts)
 
             bot.start()  # the rest goes out after the restart, nothing twice
-            wait_until(lambda: len(reminders_per_chat(emulator)) == len(chat_ids), 60,
-                       "the rest of the fan-out")
+            wait_until(
+                lambda: len(reminders_per_chat(emulator)) == len(chat_ids),
+                60,
+                "the rest of the fan-out",
+            )
             assert bot.terminate(GRACE) == 0
             counts = reminders_per_chat(emulator)
         finally:

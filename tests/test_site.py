@@ -69,8 +69,7 @@ def test_every_card_has_a_page_in_each_language_it_is_written_in(site, bare_site
     for root in (site, bare_site):
         for language in LANGUAGES:
             built = {p.stem for p in (root / language / "cards").glob("*.html")}
-            written = {card.id for card in content.cards.values()
-                       if language in card.languages}
+            written = {card.id for card in content.cards.values() if language in card.languages}
             assert built == written, language
             assert (root / language / "index.html").is_file()
         assert (root / "index.html").is_file()
@@ -151,7 +150,9 @@ def test_other_sites_addresses_are_text_not_links(tmp_path):
         "venue: {en: Embassy of Kazakhstan, ru: Посольство Казахстана}\n"
         "address: 125 Pall Mall\nstarts_at: 2026-12-16T18:00:00\ntimezone: Europe/London\n"
         "organiser: {en: A test group, ru: Тестовая группа}\n"
-        "link: https://organiser.example.net/vigil\n", encoding="utf-8")
+        "link: https://organiser.example.net/vigil\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "public"
     build(out, PUBLISHED, now=NOW, content_root=root)
     for language in LANGUAGES:
@@ -219,8 +220,9 @@ def test_link_previews_alternates_and_canonical_addresses(site, bare_site):
     assert meta["og:title"].startswith("Роза Тулетаева")
     assert meta["og:locale"] == "ru_RU" and meta["og:type"] == "article"
     assert meta["og:description"] and meta["og:url"] == f"{SITE_URL}/{path}"
-    links = {(link.get("rel"), link.get("hreflang")): link.get("href")
-             for link in head.findall("link")}
+    links = {
+        (link.get("rel"), link.get("hreflang")): link.get("href") for link in head.findall("link")
+    }
     assert links[("canonical", None)] == f"{SITE_URL}/{path}"
     assert links[("alternate", "en")] == f"{SITE_URL}/en/cards/roza-tuletaeva.html"
     assert links[("alternate", "ru")] == f"{SITE_URL}/{path}"
@@ -245,8 +247,9 @@ def test_qr_codes_carry_the_web_address_else_the_deep_link(site, bare_site, tmp_
 
 
 def test_calendar_sitemap_and_robots(site, bare_site, content):
-    dated = {card.id for card in content.cards.values()
-             if card.anniversary_day and card.commemorated}
+    dated = {
+        card.id for card in content.cards.values() if card.anniversary_day and card.commemorated
+    }
     for language in LANGUAGES:
         calendar = Calendar.from_ical((site / language / "calendar.ics").read_bytes())
         uids = {str(event["uid"]).split("@")[0] for event in calendar.walk("VEVENT")}
@@ -264,16 +267,24 @@ def test_calendar_sitemap_and_robots(site, bare_site, content):
 
 def _css_colours(css: str) -> dict[str, tuple[float, float, float]]:
     return {
-        name: tuple(int(value[i:i + 2], 16) / 255 for i in (0, 2, 4))
+        name: tuple(int(value[i : i + 2], 16) / 255 for i in (0, 2, 4))
         for name, value in re.findall(r"--([\w-]+):\s*#([0-9a-fA-F]{6})\b", css)
     }
 
 
 CONTRAST_PAIRS = [
     # (text, background) as the stylesheet uses them.
-    ("ink", "paper"), ("ink", "panel"), ("muted", "paper"), ("muted", "panel"),
-    ("red", "paper"), ("red", "panel"), ("red-dark", "paper"), ("red-dark", "panel"),
-    ("paper", "red"), ("paper", "red-dark"), ("focus", "paper"),
+    ("ink", "paper"),
+    ("ink", "panel"),
+    ("muted", "paper"),
+    ("muted", "panel"),
+    ("red", "paper"),
+    ("red", "panel"),
+    ("red-dark", "paper"),
+    ("red-dark", "panel"),
+    ("paper", "red"),
+    ("paper", "red-dark"),
+    ("focus", "paper"),
 ]
 
 
@@ -314,12 +325,17 @@ def test_the_command_builds_and_explains_bad_settings(tmp_path, monkeypatch, cap
 
 
 def test_site_settings_are_checked():
-    settings = load_site_settings({"BOT_USERNAME": " @zhanaozen_bot ",
-                                   "SITE_URL": "https://example.org/z/"})
+    settings = load_site_settings(
+        {"BOT_USERNAME": " @zhanaozen_bot ", "SITE_URL": "https://example.org/z/"}
+    )
     assert settings == SiteSettings("zhanaozen_bot", "https://example.org/z")
     assert load_site_settings({}) == SiteSettings(None, None)
-    for bad in ({"SITE_URL": "example.org"}, {"SITE_URL": "ftp://example.org"},
-                {"BOT_USERNAME": "bot"}, {"BOT_USERNAME": "has space_bot"}):
+    for bad in (
+        {"SITE_URL": "example.org"},
+        {"SITE_URL": "ftp://example.org"},
+        {"BOT_USERNAME": "bot"},
+        {"BOT_USERNAME": "has space_bot"},
+    ):
         with pytest.raises(ConfigError, match=next(iter(bad))):
             load_site_settings(bad)
 
@@ -329,13 +345,19 @@ def test_kazakh_pages_for_the_cards_written_in_kazakh(site, bare_site, content):
     document = parse(site / path)
     assert document.get("lang") == "kk"
     assert "Жаңаөзендегі қырғын" in text_of(document.find("body"))
-    links = {link.get("hreflang"): link.get("href")
-             for link in document.find("head").findall("link") if link.get("rel") == "alternate"}
-    assert links == {code: f"{SITE_URL}/{code}/cards/zhanaozen-massacre.html"
-                     for code in ("en", "ru", "kk")}
+    links = {
+        link.get("hreflang"): link.get("href")
+        for link in document.find("head").findall("link")
+        if link.get("rel") == "alternate"
+    }
+    assert links == {
+        code: f"{SITE_URL}/{code}/cards/zhanaozen-massacre.html" for code in ("en", "ru", "kk")
+    }
     # The English and Russian pages name the Kazakh one too; the chooser offers Қазақша.
-    english = {link.get("hreflang") for link in parse(site / "en/cards/zhanaozen-massacre.html")
-               .find("head").findall("link")}
+    english = {
+        link.get("hreflang")
+        for link in parse(site / "en/cards/zhanaozen-massacre.html").find("head").findall("link")
+    }
     assert "kk" in english
     assert "Қазақша" in text_of(parse(site / "index.html").find("body"))
     # A card not yet in Kazakh has no kk page: the Kazakh index links to its Russian one.

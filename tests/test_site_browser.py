@@ -26,9 +26,17 @@ A4_POINTS = (595.3, 841.9)
 MASTHEAD_RED = (0x9E, 0x1B, 0x1E)
 """--red in site.css: seen at the top of a screenshot only if the stylesheet loaded."""
 BROWSER_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage", "--hide-scrollbars", "--no-pdf-header-footer",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+    "--no-pdf-header-footer",
 ]
 
 
@@ -43,11 +51,17 @@ def chromium(tmp_path: Path, page: Path, *args: str) -> None:
     """One headless run with a fresh profile, offline in all but name: file:// pages only."""
     binary = shutil.which("chromium")
     if binary is None:
-        pytest.fail("Debian's chromium is not installed (apt-get install -y chromium); "
-                    "the site's browser tests need it")
+        pytest.fail(
+            "Debian's chromium is not installed (apt-get install -y chromium); "
+            "the site's browser tests need it"
+        )
     profile = tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"
-    subprocess.run([binary, *BROWSER_FLAGS, f"--user-data-dir={profile}", *args,
-                    page.as_uri()], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [binary, *BROWSER_FLAGS, f"--user-data-dir={profile}", *args, page.as_uri()],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
 
 
 def screenshot(tmp_path: Path, page: Path, size: tuple[int, int]) -> Image.Image:
@@ -89,8 +103,9 @@ def overflowing_rows(image: Image.Image) -> int:
     for y in range(height):
         background = pixels[1, y]
         edge = [pixels[x, y] for x in range(width - 6, width)]
-        if any(sum(abs(a - b) for a, b in zip(pixel, background, strict=True)) > 90
-               for pixel in edge):
+        if any(
+            sum(abs(a - b) for a, b in zip(pixel, background, strict=True)) > 90 for pixel in edge
+        ):
             count += 1
     return count
 
@@ -105,6 +120,7 @@ def page_text(reader: PdfReader) -> str:
 
 def longest_card(site: Path, language: str) -> Path:
     """The card with the most text, the hardest to fit on two sheets."""
+
     def length(path: Path) -> int:
         document = html5lib.parse(path.read_bytes(), namespaceHTMLElements=False)
         return len("".join(document.find(".//main").itertext()))

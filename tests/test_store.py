@@ -27,11 +27,18 @@ from bot.store.repository import Store, StoreCorrupted, StoreError
 ROOT = Path(__file__).resolve().parent.parent
 DATA_FILES = ("content.json", "chats.json", "deliveries.json", "events.json")
 BIG_ID = 987_654_321_987  # long enough that it cannot appear in a file by chance
-PROTEST = {"id": "london-2026-12-16", "city": {"en": "London", "ru": "Лондон"},
-           "venue": {"en": "Embassy", "ru": "Посольство"}, "address": "125 Pall Mall",
-           "starts_at": "2026-12-16T18:00:00", "timezone": "Europe/London",
-           "organiser": {"en": "Group", "ru": "Группа"}, "link": "https://example.org/",
-           "note": None, "cancelled": False}
+PROTEST = {
+    "id": "london-2026-12-16",
+    "city": {"en": "London", "ru": "Лондон"},
+    "venue": {"en": "Embassy", "ru": "Посольство"},
+    "address": "125 Pall Mall",
+    "starts_at": "2026-12-16T18:00:00",
+    "timezone": "Europe/London",
+    "organiser": {"en": "Group", "ru": "Группа"},
+    "link": "https://example.org/",
+    "note": None,
+    "cancelled": False,
+}
 
 
 @pytest.fixture
@@ -57,8 +64,16 @@ def snapshot_of_files(directory: Path) -> dict[str, bytes]:
 
 # Durability ------------------------------------------------------------------------------------
 async def test_writes_survive_a_reopen(store: Store) -> None:
-    settings = ChatSettings(42, language="ru", timezone="Asia/Almaty", hour=8, subscribed=True,
-                            topics="dec16", cities=["Berlin", "Almaty"], leads=[1, 0])
+    settings = ChatSettings(
+        42,
+        language="ru",
+        timezone="Asia/Almaty",
+        hour=8,
+        subscribed=True,
+        topics="dec16",
+        cities=["Berlin", "Almaty"],
+        leads=[1, 0],
+    )
     await store.put_chat(settings)
     await store.put_chat(ChatSettings(-100123, chat_type="supergroup"))
     await store.set_deliveries([("dec16:2025:7", 42, "sent"), ("dec16:2025:7", -100123, "failed")])
@@ -75,8 +90,13 @@ async def test_writes_survive_a_reopen(store: Store) -> None:
         assert store.deliveries("dec16:2025:7") == {42: "sent", -100123: "failed"}
         assert store.delivery("dec16:2025:7", 42) == "sent"
         assert store.delivery("other", 42) is None
-        assert store.delivery_counts() == {"pending": 0, "sent": 1, "failed": 1, "skipped": 0,
-                                           "uncertain": 0}
+        assert store.delivery_counts() == {
+            "pending": 0,
+            "sent": 1,
+            "failed": 1,
+            "skipped": 0,
+            "uncertain": 0,
+        }
         assert store.events() == [{"id": "berlin-2025", "city": "Berlin", "date": "2025-12-16"}]
         assert store.meta("last_plan") == {"day": "2025-12-01"}
         assert store.meta("missing", "default") == "default"
@@ -118,9 +138,13 @@ async def test_backup_holds_the_previous_version(store: Store) -> None:
 
 
 async def test_bad_values_are_refused_before_anything_is_written(store: Store) -> None:
-    for bad in (ChatSettings(1, hour=24), ChatSettings(1, chat_type="bot"),
-                ChatSettings(1, cities=["a|b"]), ChatSettings(1, leads=[-1]),
-                ChatSettings("1")):  # type: ignore[arg-type]
+    for bad in (
+        ChatSettings(1, hour=24),
+        ChatSettings(1, chat_type="bot"),
+        ChatSettings(1, cities=["a|b"]),
+        ChatSettings(1, leads=[-1]),
+        ChatSettings("1"),
+    ):  # type: ignore[arg-type]
         with pytest.raises(ValueError):
             await store.put_chat(bad)
     with pytest.raises(ValueError):
@@ -165,8 +189,7 @@ async def test_closed_and_read_only_stores_refuse_writes(data_dir: Path) -> None
 # Concurrency ------------------------------------------------------------------------------------
 async def test_concurrent_writes_share_one_flush(store: Store) -> None:
     before = store.flush_count
-    await asyncio.gather(*(store.put_chat(ChatSettings(n, subscribed=True))
-                           for n in range(1000)))
+    await asyncio.gather(*(store.put_chat(ChatSettings(n, subscribed=True)) for n in range(1000)))
     assert store.flush_count - before == 1
     store = await reopen(store)
     assert len(store.subscribers()) == 1000
@@ -176,17 +199,26 @@ async def test_concurrent_writes_share_one_flush(store: Store) -> None:
 async def test_subscribers_are_grouped_by_what_decides_when_they_hear(store: Store) -> None:
     almaty = ChatSettings(1, language="ru", timezone="Asia/Almaty", subscribed=True)
     await asyncio.gather(
-        store.put_chat(almaty), store.put_chat(ChatSettings(2, timezone="Asia/Almaty",
-                                                            subscribed=True)),
-        store.put_chat(ChatSettings(3, hour=9, leads=[0], cities=["*"], topics="dec16",
-                                    subscribed=True)),
-        store.put_chat(ChatSettings(4, timezone="Asia/Almaty")))  # not subscribed
+        store.put_chat(almaty),
+        store.put_chat(ChatSettings(2, timezone="Asia/Almaty", subscribed=True)),
+        store.put_chat(
+            ChatSettings(3, hour=9, leads=[0], cities=["*"], topics="dec16", subscribed=True)
+        ),
+        store.put_chat(ChatSettings(4, timezone="Asia/Almaty")),
+    )  # not subscribed
     groups = {tuple(sorted(ids)): settings for settings, ids in store.subscriber_groups()}
     assert set(groups) == {(1, 2), (3,)}
     assert (groups[1, 2].timezone, groups[1, 2].hour, groups[1, 2].leads) == (
-        "Asia/Almaty", 10, almaty.leads)
+        "Asia/Almaty",
+        10,
+        almaty.leads,
+    )
     assert (groups[3,].hour, groups[3,].leads, groups[3,].cities, groups[3,].topics) == (
-        9, [0], ["*"], "dec16")
+        9,
+        [0],
+        ["*"],
+        "dec16",
+    )
     assert store.subscriber_count() == 3
 
 
@@ -216,8 +248,7 @@ def _break(path: Path, how: str) -> None:
         path.write_bytes((path.parent / "events.json").read_bytes())
 
 
-@pytest.mark.parametrize("how", ["truncated", "foreign", "list", "garbage", "empty",
-                                 "wrong kind"])
+@pytest.mark.parametrize("how", ["truncated", "foreign", "list", "garbage", "empty", "wrong kind"])
 async def test_a_damaged_file_stops_the_open_and_is_left_alone(data_dir: Path, how) -> None:
     store = Store.open(data_dir)
     for n in range(50):
@@ -330,8 +361,10 @@ async def test_content_sync_is_idempotent_and_leaves_chats_alone(store: Store) -
     assert store.sync_content(documents) is True
     content = (store.data_dir / "content.json").read_bytes()
     flushes = store.flush_count
-    assert store.sync_content({"sources": [], "cards": [{"name": {"ru": "А", "en": "A"},
-                                                           "id": "a"}]}) is False
+    assert (
+        store.sync_content({"sources": [], "cards": [{"name": {"ru": "А", "en": "A"}, "id": "a"}]})
+        is False
+    )
     assert store.flush_count == flushes
     assert (store.data_dir / "content.json").read_bytes() == content
     assert store.content_table("cards") == documents["cards"]
@@ -378,23 +411,31 @@ async def test_backup_module_writes_a_dated_file_beside_a_running_bot(store: Sto
         snapshots.restore(store.data_dir, out)
 
 
-@pytest.mark.parametrize("content", [
-    b"not json", b"[]", b'{"format": "something else"}',
-    b'{"format": "zhanaozen-bot-snapshot", "version": 1, "chats": [{"chat_id": 1, "hour": 99}],'
-    b' "deliveries": {}, "events": [], "meta": {}}',
-    b'{"format": "zhanaozen-bot-snapshot", "version": 1, "chats": [], "deliveries": '
-    b'{"o": {"day": 1, "rows": {"1": "lost"}}}, "events": [], "meta": {}}',
-    b'{"format": "zhanaozen-bot-snapshot", "version": 1, "chats": [], "deliveries": {},'
-    b' "events": [{"city": "x"}], "meta": {}}',
-    # A malformed protest would make every later read of the protests raise (M4)...
-    b'{"format": "zhanaozen-bot-snapshot", "version": 1, "chats": [], "deliveries": {},'
-    b' "events": [{"id": "typo-event", "city": "London"}], "meta": {}}',
-    b'{"format": "zhanaozen-bot-snapshot", "version": 1, "chats": [], "deliveries": {},'
-    b' "events": [' + orjson.dumps({**PROTEST, "link": "javascript:alert(1)"}) + b'], "meta": {}}',
-    # (Malformed bookkeeping is dropped with a warning instead: tests/test_restore_checks.py.)
-])
-async def test_a_bad_snapshot_is_refused_and_changes_nothing(data_dir: Path, tmp_path: Path,
-                                                             content: bytes) -> None:
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"not json",
+        b"[]",
+        b'{"format": "something else"}',
+        b'{"format": "zhanaozen-bot-snapshot", "version": 1, "chats": [{"chat_id": 1, "hour": 99}],'
+        b' "deliveries": {}, "events": [], "meta": {}}',
+        b'{"format": "zhanaozen-bot-snapshot", "version": 1, "chats": [], "deliveries": '
+        b'{"o": {"day": 1, "rows": {"1": "lost"}}}, "events": [], "meta": {}}',
+        b'{"format": "zhanaozen-bot-snapshot", "version": 1, "chats": [], "deliveries": {},'
+        b' "events": [{"city": "x"}], "meta": {}}',
+        # A malformed protest would make every later read of the protests raise (M4)...
+        b'{"format": "zhanaozen-bot-snapshot", "version": 1, "chats": [], "deliveries": {},'
+        b' "events": [{"id": "typo-event", "city": "London"}], "meta": {}}',
+        b'{"format": "zhanaozen-bot-snapshot", "version": 1, "chats": [], "deliveries": {},'
+        b' "events": ['
+        + orjson.dumps({**PROTEST, "link": "javascript:alert(1)"})
+        + b'], "meta": {}}',
+        # (Malformed bookkeeping is dropped with a warning instead: tests/test_restore_checks.py.)
+    ],
+)
+async def test_a_bad_snapshot_is_refused_and_changes_nothing(
+    data_dir: Path, tmp_path: Path, content: bytes
+) -> None:
     store = Store.open(data_dir)
     await store.put_chat(ChatSettings(1))
     await store.aclose()
@@ -461,7 +502,11 @@ def test_acknowledged_writes_survive_sigkill(data_dir: Path) -> None:
     for round_number in range(20):
         process = subprocess.Popen(
             [sys.executable, "-c", WRITER, str(data_dir), str(round_number * 1_000_000)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=ROOT,
+        )
         first = process.stdout.readline()  # wait until it is writing, then kill at random
         time.sleep(rng.uniform(0, 0.25))
         process.send_signal(signal.SIGKILL)
@@ -471,8 +516,11 @@ def test_acknowledged_writes_survive_sigkill(data_dir: Path) -> None:
 
         store = Store.open(data_dir)  # raises if any file is damaged
         missing = [chat_id for chat_id in acknowledged if store.chat(chat_id) is None]
-        lost_log = [chat_id for chat_id in acknowledged
-                    if (chat_id % 10_000) % 3 == 0 and store.delivery("crash", chat_id) is None]
+        lost_log = [
+            chat_id
+            for chat_id in acknowledged
+            if (chat_id % 10_000) % 3 == 0 and store.delivery("crash", chat_id) is None
+        ]
         store._close()
         assert not missing, f"round {round_number}: {len(missing)} acknowledged writes lost"
         assert not lost_log, f"round {round_number}: {len(lost_log)} log rows lost"
@@ -482,9 +530,17 @@ def test_acknowledged_writes_survive_sigkill(data_dir: Path) -> None:
 def test_settings_dataclass_is_the_documented_one() -> None:
     settings = ChatSettings(5)
     assert dataclasses.asdict(settings) == {
-        "chat_id": 5, "chat_type": "private", "language": None, "timezone": "UTC", "hour": 10,
-        "subscribed": False, "topics": "all", "cities": [], "leads": [7, 1, 0],
-        "follows": []}
+        "chat_id": 5,
+        "chat_type": "private",
+        "language": None,
+        "timezone": "UTC",
+        "hour": 10,
+        "subscribed": False,
+        "topics": "all",
+        "cities": [],
+        "leads": [7, 1, 0],
+        "follows": [],
+    }
     assert not hasattr(settings, "__dict__")  # slots=True
 
 
@@ -496,7 +552,8 @@ class _Crash(Exception):
 @pytest.mark.parametrize("crash_after", [1, 2])
 @pytest.mark.parametrize("operation", ["forget", "migrate"])
 async def test_a_crash_between_the_two_files_is_finished_at_start(
-        data_dir: Path, monkeypatch: pytest.MonkeyPatch, operation: str, crash_after: int) -> None:
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, operation: str, crash_after: int
+) -> None:
     new_id = -100_000_000_000 - BIG_ID % 1000
     store = Store.open(data_dir)
     await store.put_chat(ChatSettings(BIG_ID, chat_type="group", subscribed=True))

@@ -33,8 +33,12 @@ async def test_json_bodies_for_messages_and_multipart_for_uploads(emulator: Emul
         text = "<b>Жанаозен</b>, 16 декабря 2011 года: «расстрел» &amp; память"
         markup = InlineKeyboardMarkup([[InlineKeyboardButton("Открыть", callback_data="c|x")]])
         await bot.send_message(42, text, parse_mode=ParseMode.HTML, reply_markup=markup)
-        await bot.send_document(42, b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",
-                                filename="zhanaozen.ics", caption="Календарь")
+        await bot.send_document(
+            42,
+            b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",
+            filename="zhanaozen.ics",
+            caption="Календарь",
+        )
 
     (message, document) = emulator.sent(42)
     assert message.text == "Жанаозен, 16 декабря 2011 года: «расстрел» & память"
@@ -44,7 +48,8 @@ async def test_json_bodies_for_messages_and_multipart_for_uploads(emulator: Emul
 
 
 async def test_a_send_that_waited_for_a_free_connection_is_retried_not_doubted(
-        emulator: Emulator, data_dir: Path) -> None:
+    emulator: Emulator, data_dir: Path
+) -> None:
     """A pool timeout means the request never left: unlike a lost answer, it is safe to
     send again, so the send budget retries it instead of the fan-out marking it "uncertain"."""
     quiet_noisy_loggers()
@@ -53,13 +58,16 @@ async def test_a_send_that_waited_for_a_free_connection_is_retried_not_doubted(
     request = JsonRequest(connection_pool_size=1, pool_timeout=0.05)
     store = Store.open(data_dir)
     try:
-        budget = SendBudget(100, broadcast_rate=100,
-                            retry_delays={"reply": (), "fanout": (0.5, 1.0, 1.0)})
-        async with ExtBot(TOKEN, base_url=f"{emulator.root_url}/bot", request=request,
-                          rate_limiter=budget) as bot:
+        budget = SendBudget(
+            100, broadcast_rate=100, retry_delays={"reply": (), "fanout": (0.5, 1.0, 1.0)}
+        )
+        async with ExtBot(
+            TOKEN, base_url=f"{emulator.root_url}/bot", request=request, rate_limiter=budget
+        ) as bot:
             fan_out = FanOut(bot, store)
-            result = await fan_out.run([Outgoing("t:pool", slow, "first"),
-                                        Outgoing("t:pool", waiting, "second")])
+            result = await fan_out.run(
+                [Outgoing("t:pool", slow, "first"), Outgoing("t:pool", waiting, "second")]
+            )
         assert (result.sent, result.failed) == (2, 0)
         assert store.deliveries("t:pool") == {slow: "sent", waiting: "sent"}
         assert [m.text for m in emulator.sent(waiting)] == ["second"]

@@ -39,16 +39,30 @@ def webhook_bot(tmp_path: Path) -> Iterator[tuple[EmulatorThread, BotProcess, in
     the webhook's path and its secret (as the bot told the emulator in setWebhook)."""
     port = free_port()
     with emulator_thread() as emulator:
-        bot = BotProcess(emulator.emulator.root_url, tmp_path / "data", tmp_path / "bot.log",
-                         BOT_WEBHOOK_URL="https://bot.example.org", PORT=str(port))
+        bot = BotProcess(
+            emulator.emulator.root_url,
+            tmp_path / "data",
+            tmp_path / "bot.log",
+            BOT_WEBHOOK_URL="https://bot.example.org",
+            PORT=str(port),
+        )
         try:
             bot.start()
-            hook = wait_until(lambda: emulator.call(lambda: emulator.emulator.webhook)
-                              or (not bot.running and "exited"), 60, "setWebhook")
+            hook = wait_until(
+                lambda: (
+                    emulator.call(lambda: emulator.emulator.webhook)
+                    or (not bot.running and "exited")
+                ),
+                60,
+                "setWebhook",
+            )
             assert hook != "exited", bot.log()[-2000:]
             path = hook["url"].rsplit("/", 1)[1]
-            emulator.call(lambda: setattr(emulator.emulator, "webhook_target",
-                                          f"http://127.0.0.1:{port}/{path}"))
+            emulator.call(
+                lambda: setattr(
+                    emulator.emulator, "webhook_target", f"http://127.0.0.1:{port}/{path}"
+                )
+            )
             wait_until(lambda: healthz(port), 30, "/healthz", poll=0.2)
             yield emulator, bot, port, path, hook["secret_token"]
             assert bot.terminate() == 0
@@ -67,8 +81,12 @@ def answered(emulator: EmulatorThread, chat_id: int, text: str, timeout: float) 
     before = emulator.call(lambda: len(emulator.emulator.sent(chat_id)))
     emulator.call(lambda: emulator.emulator.user_message(chat_id, text, user_id=chat_id))
     try:
-        wait_until(lambda: emulator.call(lambda: len(emulator.emulator.sent(chat_id))) > before,
-                   timeout, f"an answer to {text}", poll=0.1)
+        wait_until(
+            lambda: emulator.call(lambda: len(emulator.emulator.sent(chat_id))) > before,
+            timeout,
+            f"an answer to {text}",
+            poll=0.1,
+        )
     except AssertionError:
         return False
     return True
@@ -78,8 +96,10 @@ def post_huge(port: int, path: str, secret: str, size: int) -> tuple[str, int]:
     """Declare and start sending ``size`` bytes; the status line, and how much was sent
     before the bot closed the connection."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-    head = (f"POST /{path} HTTP/1.1\r\nHost: bot\r\nContent-Type: application/json\r\n"
-            f"X-Telegram-Bot-Api-Secret-Token: {secret}\r\nContent-Length: {size}\r\n\r\n")
+    head = (
+        f"POST /{path} HTTP/1.1\r\nHost: bot\r\nContent-Type: application/json\r\n"
+        f"X-Telegram-Bot-Api-Secret-Token: {secret}\r\nContent-Length: {size}\r\n\r\n"
+    )
     sock.sendall(head.encode())
     sent, chunk = 0, b"x" * MB
     with contextlib.suppress(OSError):
@@ -129,25 +149,46 @@ def test_idle_connections_do_not_stop_answers_and_a_replay_is_answered_once(tmp_
             for sock in idle:
                 sock.close()
         # Telegram sends an update again when an answer was slow: it is handled once.
-        update = {"update_id": 999_001, "message": {
-            "message_id": 77, "date": int(time.time()), "text": "/help",
-            "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
-            "chat": {"id": USER, "type": "private", "first_name": "U"},
-            "from": {"id": USER, "is_bot": False, "first_name": "U"}}}
+        update = {
+            "update_id": 999_001,
+            "message": {
+                "message_id": 77,
+                "date": int(time.time()),
+                "text": "/help",
+                "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+                "chat": {"id": USER, "type": "private", "first_name": "U"},
+                "from": {"id": USER, "is_bot": False, "first_name": "U"},
+            },
+        }
         before = emulator.call(lambda: len(emulator.emulator.sent(USER)))
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
         for _ in range(3):
-            response = httpx.post(f"http://127.0.0.1:{port}/{path}", content=json.dumps(update),
-                                  headers=headers, timeout=10)
+            response = httpx.post(
+                f"http://127.0.0.1:{port}/{path}",
+                content=json.dumps(update),
+                headers=headers,
+                timeout=10,
+            )
             assert response.status_code == 200
-        wait_until(lambda: emulator.call(lambda: len(emulator.emulator.sent(USER))) > before,
-                   20, "the replayed update's answer")
+        wait_until(
+            lambda: emulator.call(lambda: len(emulator.emulator.sent(USER))) > before,
+            20,
+            "the replayed update's answer",
+        )
         time.sleep(1.0)
         assert emulator.call(lambda: len(emulator.emulator.sent(USER))) == before + 1
-        wrong = httpx.post(f"http://127.0.0.1:{port}/{path}", content=b"{}",
-                           headers={"X-Telegram-Bot-Api-Secret-Token": "x"}, timeout=10)
+        wrong = httpx.post(
+            f"http://127.0.0.1:{port}/{path}",
+            content=b"{}",
+            headers={"X-Telegram-Bot-Api-Secret-Token": "x"},
+            timeout=10,
+        )
         assert wrong.status_code == 403
-        bad = httpx.post(f"http://127.0.0.1:{port}/{path}", content=b'{"text": "secret words"}',
-                         headers=headers, timeout=10)
+        bad = httpx.post(
+            f"http://127.0.0.1:{port}/{path}",
+            content=b'{"text": "secret words"}',
+            headers=headers,
+            timeout=10,
+        )
         assert bad.status_code == 400
         assert "secret words" not in bot.log()

@@ -56,6 +56,8 @@ def kind_label(card: Card) -> str:
     if card.kind == "anniversary" and not card.commemorated:
         return DATED_EVENT_LABEL
     return KIND_LABELS[card.kind]
+
+
 SECTION_TITLES = (
     # (card field, heading); order is the order on the card.
     ("timeline", N_("What happened")),
@@ -69,8 +71,7 @@ SECTION_TITLES = (
 
 NOT_TRANSLATED = {
     "ru": N_("This card has not been translated into your language yet: it is shown in Russian."),
-    "en": N_("This card has not been translated into your language yet: it is shown in "
-             "English."),
+    "en": N_("This card has not been translated into your language yet: it is shown in English."),
 }
 """The line on a card shown in its fallback language, by the language it is shown in."""
 GUILLEMETS = frozenset({"ru", "kk"})
@@ -137,12 +138,14 @@ class CardRenderer:
         if words != self.tr.language:
             blocks.insert(0, f"<i>{esc(_(NOT_TRANSLATED[words]))}</i>")
         if card.updates:  # news in the case comes before its history, the latest first
-            news = "\n".join(f"• {self._fact(update, numbers, words)}"
-                             for update in card.latest_updates())
+            news = "\n".join(
+                f"• {self._fact(update, numbers, words)}" for update in card.latest_updates()
+            )
             blocks.append(heading(_("Latest news")) + "\n" + news)
         if card.sentence:
-            blocks.append(heading(_("Sentence")) + "\n"
-                          + self._fact(card.sentence, numbers, words))
+            blocks.append(
+                heading(_("Sentence")) + "\n" + self._fact(card.sentence, numbers, words)
+            )
         if card.status:
             blocks.append(self._status(card, numbers, words))
         for field, title in SECTION_TITLES:
@@ -203,11 +206,9 @@ class CardRenderer:
     def _content_warning(self, card: Card, numbers: dict[str, int], words: str) -> str:
         _ = self.tr.gettext
         warning = _("Content warning: reported torture or violence. Tap to reveal.")
-        details = "\n".join(f"• {self._fact(fact, numbers, words)}"
-                            for fact in card.ill_treatment)
+        details = "\n".join(f"• {self._fact(fact, numbers, words)}" for fact in card.ill_treatment)
         return (
-            heading(_("Reported ill-treatment"))
-            + f"\n⚠️ <i>{esc(warning)}</i>\n"
+            heading(_("Reported ill-treatment")) + f"\n⚠️ <i>{esc(warning)}</i>\n"
             f"<tg-spoiler>{details}</tg-spoiler>"
         )
 
@@ -239,14 +240,18 @@ def shorten(text: str, limit: int) -> str:
     text = " ".join(text.split())
     if len(text) <= limit:
         return text
-    cut = text[:limit - 1]
-    if " " in cut[limit // 2:]:
-        cut = cut[:cut.rindex(" ")]
+    cut = text[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut[: cut.rindex(" ")]
     return cut.rstrip(" ·,.;:—-") + "…"
 
 
-def paginate(header: str, blocks: list[str], footer: str,
-             sources_for: Callable[[set[int]], str] | None = None) -> list[str]:
+def paginate(
+    header: str,
+    blocks: list[str],
+    footer: str,
+    sources_for: Callable[[set[int]], str] | None = None,
+) -> list[str]:
     """Pack blocks into pages under the limit.
 
     Every page repeats the header and footer and lists the sources its own facts cite, so a

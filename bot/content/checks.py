@@ -15,12 +15,22 @@ from pathlib import Path
 from bot.content.schema import Card, Content, Text
 
 PERSECUTED_STATUSES = frozenset(
-    {"jailed", "released", "awaiting_trial", "on_trial", "probation", "detained",
-     "freed_on_bail", "died"})
+    {
+        "jailed",
+        "released",
+        "awaiting_trial",
+        "on_trial",
+        "probation",
+        "detained",
+        "freed_on_bail",
+        "died",
+    }
+)
 """A status that says the person was held, tried or punished (``died`` here: in custody)."""
 
-SHOT_RE = re.compile(r"\b(bullet|shot|wounded|gunfire)\b|пул[яиеюей]|ранен|огнестрел",
-                     re.IGNORECASE)
+SHOT_RE = re.compile(
+    r"\b(bullet|shot|wounded|gunfire)\b|пул[яиеюей]|ранен|огнестрел", re.IGNORECASE
+)
 """Words that say someone was hit by gunfire."""
 
 NAME_WORDS = frozenset({"and", "of", "the", "for", "a", "an", "on", "in"})
@@ -45,20 +55,25 @@ def kind_problems(card: Card, fields: Fields, where: str) -> list[str]:
     if card.kind != "prisoner":
         return []
     persecuted = bool(card.charges or card.sentence or card.ill_treatment) or bool(
-        card.status and card.status.value in PERSECUTED_STATUSES)
+        card.status and card.status.value in PERSECUTED_STATUSES
+    )
     shot = any(SHOT_RE.search(text.en) or SHOT_RE.search(text.ru) for _name, text in fields)
     if shot and not persecuted:
-        return [f"{where}: field kind: 'prisoner', but the card gives no charge, sentence, "
-                "custody or ill-treatment, only a shooting: use 'wounded' (fate unknown) or "
-                "'memorial'"]
+        return [
+            f"{where}: field kind: 'prisoner', but the card gives no charge, sentence, "
+            "custody or ill-treatment, only a shooting: use 'wounded' (fate unknown) or "
+            "'memorial'"
+        ]
     return []
 
 
 def label_problems(card: Card, where: str) -> list[str]:
     """A day people are not reminded of is not mourned either."""
     if card.kind == "anniversary" and card.mourning and not card.commemorated:
-        return [f"{where}: field mourning: a day of mourning is commemorated; set "
-                "'commemorated: true' or drop 'mourning'"]
+        return [
+            f"{where}: field mourning: a day of mourning is commemorated; set "
+            "'commemorated: true' or drop 'mourning'"
+        ]
     return []
 
 
@@ -69,19 +84,21 @@ def source_language_problems(content: Content) -> list[str]:
     for source in content.sources.values():
         where = content.files.get(source.id, source.id)
         for field_name, english, russian in (
-                ("publication", source.publication, source.publication_ru),
-                ("author", source.author, source.author_ru)):
+            ("publication", source.publication, source.publication_ru),
+            ("author", source.author, source.author_ru),
+        ):
             if english and not russian and _describes(english):
-                problems.append(f"{where}: field {field_name}_ru: {english!r} describes the "
-                                "source in English; give its Russian form")
+                problems.append(
+                    f"{where}: field {field_name}_ru: {english!r} describes the "
+                    "source in English; give its Russian form"
+                )
     return problems
 
 
 def _describes(line: str) -> bool:
     """More than names: a lowercase English word that is not a domain or a name's "and"."""
     words = re.findall(r"[A-Za-z][\w'.-]*", line)
-    return any(w[0].islower() and "." not in w and w.casefold() not in NAME_WORDS
-               for w in words)
+    return any(w[0].islower() and "." not in w and w.casefold() not in NAME_WORDS for w in words)
 
 
 def quote_problems(fields: Fields, where: str, glossary_ru: Iterable[str]) -> list[str]:
@@ -91,12 +108,17 @@ def quote_problems(fields: Fields, where: str, glossary_ru: Iterable[str]) -> li
     problems = []
     for field_name, text in fields:
         en = [q for q in _quoted(EN_QUOTE_RE, text.en) if len(q.split()) >= QUOTE_MIN_WORDS]
-        ru = [q for q in _quoted(RU_QUOTE_RE, text.ru)
-              if len(q.split()) >= QUOTE_MIN_WORDS and q.casefold() not in names]
+        ru = [
+            q
+            for q in _quoted(RU_QUOTE_RE, text.ru)
+            if len(q.split()) >= QUOTE_MIN_WORDS and q.casefold() not in names
+        ]
         if len(ru) > len(en):
-            problems.append(f"{where}: field {field_name}.ru: quotes {ru[-1]!r}, which the "
-                            "English does not quote: put a source's words in quotation marks "
-                            "in both languages, or in neither")
+            problems.append(
+                f"{where}: field {field_name}.ru: quotes {ru[-1]!r}, which the "
+                "English does not quote: put a source's words in quotation marks "
+                "in both languages, or in neither"
+            )
     return problems
 
 
@@ -110,8 +132,11 @@ def seed_quote_problems(content: Content, seeds: Path) -> list[str]:
     for card in content.cards.values():
         where = content.files.get(card.id, card.id)
         for fact in card.facts():
-            cited = [texts.get(content.sources[s].seed_file or "", "") for s in fact.sources
-                     if s in content.sources]
+            cited = [
+                texts.get(content.sources[s].seed_file or "", "")
+                for s in fact.sources
+                if s in content.sources
+            ]
             if not any(cited):
                 continue  # no copy of these sources here: nothing to compare with
             for quote in _quoted(EN_QUOTE_RE, fact.en):
@@ -119,8 +144,10 @@ def seed_quote_problems(content: Content, seeds: Path) -> list[str]:
                     continue
                 parts = [_plain(part) for part in _ELISION_RE.split(quote) if _plain(part)]
                 if not all(any(part in text for text in cited) for part in parts):
-                    problems.append(f"{where}: quotes {quote!r}, which is not in the words of "
-                                    f"its sources ({', '.join(fact.sources)})")
+                    problems.append(
+                        f"{where}: quotes {quote!r}, which is not in the words of "
+                        f"its sources ({', '.join(fact.sources)})"
+                    )
     return problems
 
 
@@ -131,4 +158,3 @@ def _plain(text: str) -> str:
 
 def _quoted(pattern: re.Pattern[str], text: str) -> list[str]:
     return [next(group for group in match.groups() if group) for match in pattern.finditer(text)]
-

@@ -79,12 +79,17 @@ def missing(language: str) -> int:
     library = loaded[1]
     untranslated = sorted(
         (card for card in library.cards.values() if language not in card.languages),
-        key=lambda card: (not card.commemorated, card.kind != "memorial", card.kind, card.id))
+        key=lambda card: (not card.commemorated, card.kind != "memorial", card.kind, card.id),
+    )
     for card in untranslated:
-        print(f"{card.id}\t{card.kind}{' (commemorated)' if card.commemorated else ''}\t"
-              f"{card.name.get(card_fallback(language))}")
-    print(f"{len(untranslated)} of {len(library.cards)} cards have no {language} text",
-          file=sys.stderr)
+        print(
+            f"{card.id}\t{card.kind}{' (commemorated)' if card.commemorated else ''}\t"
+            f"{card.name.get(card_fallback(language))}"
+        )
+    print(
+        f"{len(untranslated)} of {len(library.cards)} cards have no {language} text",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -155,6 +160,8 @@ def stale(years: int) -> int:
     for when, card in found:
         value = card.status.value if card.status else "none"
         print(f"{when:<10}  {value:<14}  {card.id:<32}  {card.name.en}")
-    print(f"{len(found)} of {sum(c.kind in PEOPLE_KINDS for c in content.cards.values())} "
-          f"people have a status older than {years} years or unknown")
+    print(
+        f"{len(found)} of {sum(c.kind in PEOPLE_KINDS for c in content.cards.values())} "
+        f"people have a status older than {years} years or unknown"
+    )
     return 0

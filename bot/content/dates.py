@@ -35,8 +35,9 @@ class DateQuery:
 
 
 @cache
-def month_names(languages: tuple[str, ...] = LANGUAGES
-                ) -> tuple[dict[str, int], dict[str, set[int]]]:
+def month_names(
+    languages: tuple[str, ...] = LANGUAGES,
+) -> tuple[dict[str, int], dict[str, set[int]]]:
     """Every month name form → month, and every full name → its months (for prefixes)."""
     forms: dict[str, int] = {}
     full: dict[str, set[int]] = {}
@@ -68,8 +69,9 @@ def month_of(word: str, languages: tuple[str, ...] = LANGUAGES) -> int | None:
     return None
 
 
-def parse_date(text: str, ignored: frozenset[str],
-               languages: tuple[str, ...] = LANGUAGES) -> DateQuery | None:
+def parse_date(
+    text: str, ignored: frozenset[str], languages: tuple[str, ...] = LANGUAGES
+) -> DateQuery | None:
     """The date a query names, or None when it names something else too.
 
     ``ignored`` are the words that carry nothing ("on", "the", «года»): "what happened on

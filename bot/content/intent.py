@@ -14,20 +14,23 @@ from bot.i18n import LANGUAGES, N_, translator
 
 # Each is translated as a list, not as a sentence: the words readers of that language type.
 INTENT_WORDS = {
-    "greeting": N_("hello, hallo, hi, hey, hiya, howdy, hi there, good morning, "
-                   "good afternoon, good evening, good night, good day, greetings, start"),
-    "thanks": N_("thanks, thanks a lot, thank you, thank you very much, many thanks, thx, "
-                 "ty, cheers"),
+    "greeting": N_(
+        "hello, hallo, hi, hey, hiya, howdy, hi there, good morning, "
+        "good afternoon, good evening, good night, good day, greetings, start"
+    ),
+    "thanks": N_(
+        "thanks, thanks a lot, thank you, thank you very much, many thanks, thx, ty, cheers"
+    ),
     "help": N_("help, menu, commands, what can you do"),
-    "ack": N_("ok, okay, yes, no, yep, nope, sure, fine, good, great, cool, nice, bye, "
-              "goodbye"),
+    "ack": N_("ok, okay, yes, no, yep, nope, sure, fine, good, great, cool, nice, bye, goodbye"),
 }
 IGNORED_WORDS = N_(
     "a, an, the, of, in, on, at, to, for, from, and, or, is, are, was, were, be, been, it, "
     "its, this, that, these, those, there, here, about, with, by, what, whats, who, whos, "
     "whom, whose, when, where, why, how, which, happened, happen, did, do, does, tell, me, "
     "show, find, search, look, looking, please, can, could, you, your, i, my, we, our, now, "
-    "today, then, very, much, any, some, year, th, st, nd, rd, s, card, info, bot")
+    "today, then, very, much, any, some, year, th, st, nd, rd, s, card, info, bot"
+)
 """Question words and little words a search skips ("what happened in Zhanaozen?")."""
 
 
@@ -49,7 +52,7 @@ def ignored_words() -> frozenset[str]:
 
 
 def intent_of(text: str) -> str | None:
-    """"greeting", "thanks", "help" or "ack" when the message is only that (or only emoji,
+    """ "greeting", "thanks", "help" or "ack" when the message is only that (or only emoji,
     punctuation and question words), else None: it is a search."""
     typed = words(text)
     by_intent, ignored = _lists()

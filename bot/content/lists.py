@@ -32,30 +32,47 @@ _pages: PerOwner[ListPage] = PerOwner(PAGE_CACHE_SIZE)
 
 def card_buttons(cards: list[Card], tr: Translator) -> InlineKeyboardMarkup:
     """One button per card, opening it."""
-    return InlineKeyboardMarkup([
-        [InlineKeyboardButton(shorten(card.name.get(tr.language), LABEL_LIMIT),
-                              callback_data=callbacks.build("card", card.id))]
-        for card in cards])
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    shorten(card.name.get(tr.language), LABEL_LIMIT),
+                    callback_data=callbacks.build("card", card.id),
+                )
+            ]
+            for card in cards
+        ]
+    )
 
 
 def list_page(library: Library, tr: Translator, kind: str, page: int, today: date) -> ListPage:
     """Page ``page`` (clamped to the pages there are) of list ``kind``, in ``tr``'s language."""
-    return _pages.get(library, (kind, page, tr.language, today),
-                      lambda: _build(library, tr, kind, page, today))
+    return _pages.get(
+        library, (kind, page, tr.language, today), lambda: _build(library, tr, kind, page, today)
+    )
 
 
 def _build(library: Library, tr: Translator, kind: str, page: int, today: date) -> ListPage:
     _ = tr.gettext
     if kind == "a":
-        entries = [(occ.card, f"{tr.date(occ.day, 'd MMM')} · {occ.card.name.get(tr.language)}",
-                    age_line(tr, occ.card, today))
-                   for occ in library.calendar(today)]
+        entries = [
+            (
+                occ.card,
+                f"{tr.date(occ.day, 'd MMM')} · {occ.card.name.get(tr.language)}",
+                age_line(tr, occ.card, today),
+            )
+            for occ in library.calendar(today)
+        ]
         title = _("Anniversaries, next first")
     else:
-        entries = [(card, card.name.get(tr.language), "")
-                   for card in library.people(LIST_KINDS[kind])]
-        title = {"p": _("Prisoners and the persecuted"), "m": _("In memory"),
-                 "w": _("Shot or wounded; the sources do not say what became of them")}[kind]
+        entries = [
+            (card, card.name.get(tr.language), "") for card in library.people(LIST_KINDS[kind])
+        ]
+        title = {
+            "p": _("Prisoners and the persecuted"),
+            "m": _("In memory"),
+            "w": _("Shot or wounded; the sources do not say what became of them"),
+        }[kind]
     pages = max(1, -(-len(entries) // PAGE_SIZE))
     page = max(0, min(page, pages - 1))
     chunk = entries[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
@@ -64,19 +81,33 @@ def _build(library: Library, tr: Translator, kind: str, page: int, today: date) 
         lines.append(f"• {esc(label)}" + (f" — <i>{esc(extra)}</i>" if extra else ""))
     if not chunk:
         lines.append(esc(_("No cards yet.")))
-    rows = [[InlineKeyboardButton(shorten(label, LABEL_LIMIT),
-                                  callback_data=callbacks.build("card", card.id))]
-            for card, label, _extra in chunk]
-    nav = [InlineKeyboardButton(arrow, callback_data=callbacks.build("list", kind, target))
-           for arrow, target in (("◂", page - 1), ("▸", page + 1)) if 0 <= target < pages]
+    rows = [
+        [
+            InlineKeyboardButton(
+                shorten(label, LABEL_LIMIT), callback_data=callbacks.build("card", card.id)
+            )
+        ]
+        for card, label, _extra in chunk
+    ]
+    nav = [
+        InlineKeyboardButton(arrow, callback_data=callbacks.build("list", kind, target))
+        for arrow, target in (("◂", page - 1), ("▸", page + 1))
+        if 0 <= target < pages
+    ]
     if nav:
         rows.append(nav)
     if kind == "m" and library.people(LIST_KINDS["w"]):
         # The wounded are neither prisoners nor in memory: their list opens from this one.
-        rows.append([InlineKeyboardButton(_("Shot or wounded ▸"),
-                                          callback_data=callbacks.build("list", "w"))])
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    _("Shot or wounded ▸"), callback_data=callbacks.build("list", "w")
+                )
+            ]
+        )
     elif kind == "w":
-        rows.append([InlineKeyboardButton(_("◂ In memory"),
-                                          callback_data=callbacks.build("list", "m"))])
+        rows.append(
+            [InlineKeyboardButton(_("◂ In memory"), callback_data=callbacks.build("list", "m"))]
+        )
     rows.append([InlineKeyboardButton(_("◂ Menu"), callback_data=callbacks.build("menu", "main"))])
     return "\n".join(lines), InlineKeyboardMarkup(rows)

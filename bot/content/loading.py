@@ -119,10 +119,12 @@ def glossary_problems(content: Content) -> list[str]:
     for entry in content.glossary:
         for language in LANGUAGES:
             wanted = entry.form(language)
-            rules.extend((language, _spelling_pattern(s), wanted, False)
-                         for s in entry.avoided(language))
-            rules.extend((language, _spelling_pattern(s), wanted, True)
-                         for s in entry.source_spellings)
+            rules.extend(
+                (language, _spelling_pattern(s), wanted, False) for s in entry.avoided(language)
+            )
+            rules.extend(
+                (language, _spelling_pattern(s), wanted, True) for s in entry.source_spellings
+            )
     problems = []
     for card in content.cards.values():
         where = content.files.get(card.id, card.id)
@@ -136,7 +138,8 @@ def glossary_problems(content: Content) -> list[str]:
                 if found:
                     problems.append(
                         f"{where}: field {field_name}.{language}: {found.group()!r} is not the "
-                        f"glossary's form ({wanted!r}, {GLOSSARY_FILE})")
+                        f"glossary's form ({wanted!r}, {GLOSSARY_FILE})"
+                    )
     return problems
 
 
@@ -167,8 +170,10 @@ def cross_check(content: Content) -> list[str]:
         if card.kind == "anniversary" and not card.date:
             errors.append(f"{where}: field date: anniversaries need a date")
         if card.kind == "anniversary" and card.commemorated is None:
-            errors.append(f"{where}: field commemorated: anniversaries need "
-                          "'commemorated: true' (reminded every year) or 'false' (calendar only)")
+            errors.append(
+                f"{where}: field commemorated: anniversaries need "
+                "'commemorated: true' (reminded every year) or 'false' (calendar only)"
+            )
         if card.kind != "anniversary" and card.commemorated is not None:
             errors.append(f"{where}: field commemorated: only anniversaries have it")
         if card.kind != "anniversary" and card.mourning:
@@ -181,8 +186,10 @@ def cross_check(content: Content) -> list[str]:
                 continue
             owner = alias_owner.setdefault(key, card.id)
             if owner != card.id:
-                errors.append(f"{where}: field aliases: {name!r} also names {owner!r} "
-                              f"({content.files.get(owner, owner)})")
+                errors.append(
+                    f"{where}: field aliases: {name!r} also names {owner!r} "
+                    f"({content.files.get(owner, owner)})"
+                )
         for text in _card_texts(card, include_actions=False):
             if EMAIL_RE.search(text):
                 errors.append(f"{where}: an e-mail address outside 'actions': {text[:60]!r}")
@@ -213,8 +220,10 @@ def translation_gaps(card: Card, where: object) -> list[str]:
         fields = [name for name, text in card.texts() if text.has(language)]
         if fields:
             missing = sorted({name for name, text in card.texts() if not text.has(language)})
-            gaps.append(f"{where}: half translated into {language!r}: no {language} text in "
-                        f"{', '.join(missing)} (but in {', '.join(sorted(set(fields)))})")
+            gaps.append(
+                f"{where}: half translated into {language!r}: no {language} text in "
+                f"{', '.join(missing)} (but in {', '.join(sorted(set(fields)))})"
+            )
     return gaps
 
 

@@ -98,8 +98,10 @@ class Text(_Strict):
     def _only_languages(self) -> Text:
         for key in self.__pydantic_extra__ or {}:
             if key not in LANGUAGES:
-                raise ValueError(f"unknown field {key!r}: a text is written in "
-                                 f"{', '.join(LANGUAGES)} (and cites sources)")
+                raise ValueError(
+                    f"unknown field {key!r}: a text is written in "
+                    f"{', '.join(LANGUAGES)} (and cites sources)"
+                )
         return self
 
     @property
@@ -142,8 +144,10 @@ class CaseUpdate(Fact):
     def _short(self) -> CaseUpdate:
         for language in ("en", "ru"):
             if len(self.get(language)) > MAX_UPDATE:
-                raise ValueError(f"the {language} text is over {MAX_UPDATE} characters: news "
-                                 "is told in a message of its own, so say it in a few lines")
+                raise ValueError(
+                    f"the {language} text is over {MAX_UPDATE} characters: news "
+                    "is told in a message of its own, so say it in a few lines"
+                )
         return self
 
 
@@ -269,8 +273,17 @@ class Card(_Strict):
             yield "sentence", self.sentence
         if self.status and self.status.note:
             yield "status", self.status.note
-        for name in ("updates", "timeline", "charges", "figures", "ill_treatment", "disagreements",
-                     "open_questions", "commemoration", "demands"):
+        for name in (
+            "updates",
+            "timeline",
+            "charges",
+            "figures",
+            "ill_treatment",
+            "disagreements",
+            "open_questions",
+            "commemoration",
+            "demands",
+        ):
             for fact in getattr(self, name):
                 yield name, fact
         for action in self.actions:
@@ -281,8 +294,11 @@ class Card(_Strict):
     def languages(self) -> tuple[str, ...]:
         """The languages the whole card is written in (a half-translated card is shown in
         its fallback language, and ``content check`` reports it)."""
-        return tuple(language for language in LANGUAGES
-                     if all(text.has(language) for _, text in self.texts()))
+        return tuple(
+            language
+            for language in LANGUAGES
+            if all(text.has(language) for _, text in self.texts())
+        )
 
     def text_language(self, language: str) -> str:
         """The language the card's own words are shown in to a reader of ``language``."""

@@ -117,8 +117,13 @@ class SearchIndex:
         if not content:
             return
         index = len(self._names)
-        self._names.append(_Name(card_id, tuple(keys(word) for word in content),
-                                 tuple(skeleton(word) for word in content)))
+        self._names.append(
+            _Name(
+                card_id,
+                tuple(keys(word) for word in content),
+                tuple(skeleton(word) for word in content),
+            )
+        )
         for word in content:
             self._name_words[skeleton(word)].add(index)
             for key in keys(word):
@@ -127,8 +132,9 @@ class SearchIndex:
     def _allowed(self, kinds: Sequence[str] | None) -> set[str]:
         key = tuple(kinds) if kinds is not None else None
         if key not in self._kinds:
-            self._kinds[key] = {cid for cid, card in self.cards.items()
-                                if key is None or card.kind in key}
+            self._kinds[key] = {
+                cid for cid, card in self.cards.items() if key is None or card.kind in key
+            }
         return self._kinds[key]
 
     def _content(self, text: str) -> list[str]:
@@ -162,8 +168,11 @@ class SearchIndex:
         scoring = self._score(terms, allowed)
         scored = scoring.scores
         if years:  # "Zhanaozen 2021": the cards named that are of that year, if any
-            of_year = {cid: score + YEAR_BONUS for cid, score in scored.items()
-                       if self.cards[cid].year in years}
+            of_year = {
+                cid: score + YEAR_BONUS
+                for cid, score in scored.items()
+                if self.cards[cid].year in years
+            }
             if any(cid in scoring.named for cid in of_year):
                 scored = {cid: score for cid, score in of_year.items() if cid in scoring.named}
             if not terms:  # a year alone: that year's dated cards
@@ -179,12 +188,19 @@ class SearchIndex:
         # When names match, the choice is between the cards named ("Kanat": the two Kanats,
         # not every card whose text mentions one).
         named_first = ranked[0][0] in scoring.named
-        chosen = [self.cards[cid] for cid, score in ranked if score >= best / 2
-                  and (not named_first or cid in scoring.named)][:MAX_CHOICE]
-        opens = winner is not None or len(chosen) == 1 or (
-            best - second >= CLEAR_MARGIN and self._wins_on_its_own(scoring, ranked))
-        return SearchResult(tuple(chosen), opens=opens,
-                            scores=tuple(Match(cid, score) for cid, score in ranked))
+        chosen = [
+            self.cards[cid]
+            for cid, score in ranked
+            if score >= best / 2 and (not named_first or cid in scoring.named)
+        ][:MAX_CHOICE]
+        opens = (
+            winner is not None
+            or len(chosen) == 1
+            or (best - second >= CLEAR_MARGIN and self._wins_on_its_own(scoring, ranked))
+        )
+        return SearchResult(
+            tuple(chosen), opens=opens, scores=tuple(Match(cid, score) for cid, score in ranked)
+        )
 
     @staticmethod
     def _wins_on_its_own(scoring: _Scoring, ranked: list[tuple[str, float]]) -> bool:
@@ -203,8 +219,11 @@ class SearchIndex:
         complete = [cid for cid in ranked if cid in scoring.complete]
         if len(complete) == 1:
             return complete[0]
-        people = [cid for cid in ranked if cid in scoring.covered
-                  and self.cards[cid].kind != "anniversary"]
+        people = [
+            cid
+            for cid in ranked
+            if cid in scoring.covered and self.cards[cid].kind != "anniversary"
+        ]
         return people[0] if len(people) == 1 else None
 
     def _exact(self, terms: list[str], allowed: set[str]) -> list[str]:
@@ -218,8 +237,11 @@ class SearchIndex:
         spelled = sorted(skeleton(term) for term in terms)
         for index in sorted(candidates or ()):
             name = self._names[index]
-            if name.card_id in allowed and len(name.words) == len(terms) and _covers(
-                    term_keys, list(name.words)):
+            if (
+                name.card_id in allowed
+                and len(name.words) == len(terms)
+                and _covers(term_keys, list(name.words))
+            ):
                 # Spelled alike beats alike only once stemmed (Kenzhebaev, not Kenzhebaeva).
                 strong = sorted(name.skeletons) == spelled
                 hits[name.card_id] = hits.get(name.card_id, False) or strong
@@ -278,12 +300,17 @@ class SearchIndex:
         wanted = skeleton(term)
         if len(wanted) >= 3:
             start = bisect_left(self._vocabulary, wanted)
-            for word in self._vocabulary[start:bisect_left(self._vocabulary, wanted + "~")]:
+            for word in self._vocabulary[start : bisect_left(self._vocabulary, wanted + "~")]:
                 for index in self._name_words[word]:
                     hits.setdefault(index, 0.9)
         if not hits and len(wanted) >= 4:
-            close = process.extract(wanted, self._vocabulary, scorer=fuzz.ratio,
-                                    score_cutoff=NAME_FUZZY_CUTOFF, limit=5)
+            close = process.extract(
+                wanted,
+                self._vocabulary,
+                scorer=fuzz.ratio,
+                score_cutoff=NAME_FUZZY_CUTOFF,
+                limit=5,
+            )
             # A typo is of one name: only the closest words count ("Dosmagambetova" is
             # Dosmagambetov, not also Besmagambetov).
             best = max((score for _word, score, _ in close), default=0.0)
@@ -303,8 +330,12 @@ class SearchIndex:
                 idf = max(idf, self._idf[key])
         if not found and len(term) >= TEXT_FUZZY_MIN:
             for key, _score, _ in process.extract(
-                    skeleton(term), self._text_vocabulary, scorer=fuzz.ratio,
-                    score_cutoff=TEXT_FUZZY_CUTOFF, limit=3):
+                skeleton(term),
+                self._text_vocabulary,
+                scorer=fuzz.ratio,
+                score_cutoff=TEXT_FUZZY_CUTOFF,
+                limit=3,
+            ):
                 found |= self._text[key]
                 idf = max(idf, self._idf[key])
         return found, idf or math.log(1 + len(self.cards))
@@ -313,8 +344,12 @@ class SearchIndex:
         seen: dict[str, Card] = {}
         for term in terms:
             for word, _score, _ in process.extract(
-                    skeleton(term), self._vocabulary, scorer=fuzz.ratio,
-                    score_cutoff=SUGGEST_CUTOFF, limit=6):
+                skeleton(term),
+                self._vocabulary,
+                scorer=fuzz.ratio,
+                score_cutoff=SUGGEST_CUTOFF,
+                limit=6,
+            ):
                 for index in sorted(self._name_words[word]):
                     cid = self._names[index].card_id
                     if cid in allowed:
@@ -326,8 +361,11 @@ class SearchIndex:
     def _by_date(self, asked: DateQuery, allowed: set[str]) -> SearchResult:
         dated = [c for cid, c in self.cards.items() if cid in allowed and c.date]
         if asked.day is None:  # a month: its cards, in date order
-            month = [c for c in dated if _month_of(c) == asked.month
-                     and (asked.year is None or c.year == asked.year)]
+            month = [
+                c
+                for c in dated
+                if _month_of(c) == asked.month and (asked.year is None or c.year == asked.year)
+            ]
             month.sort(key=lambda c: c.date or "")
             return SearchResult(tuple(month), opens=len(month) == 1, date=asked)
         on_day = [c for c in dated if c.anniversary_day == (asked.month, asked.day)]
@@ -335,13 +373,16 @@ class SearchIndex:
             on_day = [c for c in on_day if c.year == asked.year] or on_day
         if on_day:
             on_day.sort(key=lambda c: (not c.commemorated, c.year or 0))
-            opens = len(on_day) == 1 or (bool(on_day[0].commemorated)
-                                         and not on_day[1].commemorated)
+            opens = len(on_day) == 1 or (
+                bool(on_day[0].commemorated) and not on_day[1].commemorated
+            )
             return SearchResult(tuple(on_day), opens=opens, date=asked)
         # The calendar goes round: before 10 February comes 21 December. On a day with
         # several cards the commemoration stands for it (21 May: the Shetpe verdicts).
-        days = sorted((c for c in dated if c.anniversary_day),
-                      key=lambda c: (c.anniversary_day, not c.commemorated, c.year or 0))
+        days = sorted(
+            (c for c in dated if c.anniversary_day),
+            key=lambda c: (c.anniversary_day, not c.commemorated, c.year or 0),
+        )
         if not days:
             return SearchResult(date=asked)
         asked_day = (asked.month, asked.day)
@@ -364,7 +405,7 @@ def _covers(term_keys: list[frozenset[str]], name_words: list[frozenset[str]]) -
         return True
     first, rest = term_keys[0], term_keys[1:]
     for position, word in enumerate(name_words):
-        if first & word and _covers(rest, name_words[:position] + name_words[position + 1:]):
+        if first & word and _covers(rest, name_words[:position] + name_words[position + 1 :]):
             return True
     return False
 

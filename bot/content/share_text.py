@@ -15,8 +15,17 @@ from bot.content.schema import Card, parse_partial_date
 from bot.i18n import Translator
 from bot.memo import PerOwner
 
-TRIM_ORDER = ("actions", "ill_treatment", "demands", "commemoration", "open_questions",
-              "disagreements", "figures", "charges", "timeline")
+TRIM_ORDER = (
+    "actions",
+    "ill_treatment",
+    "demands",
+    "commemoration",
+    "open_questions",
+    "disagreements",
+    "figures",
+    "charges",
+    "timeline",
+)
 """What a card longer than one message gives up first: the reverse of the order it is read in,
 so what remains is the card's first page, always with its sources."""
 
@@ -26,8 +35,11 @@ _texts: PerOwner[str] = PerOwner()
 
 def share_text(library: Library, tr: Translator, bot_username: str, card: Card) -> str:
     """The whole card as one message, or its first part with a link to the rest."""
-    return _texts.get(library, (tr.language, bot_username, card.id),
-                      lambda: _compose(library, tr, bot_username, card))
+    return _texts.get(
+        library,
+        (tr.language, bot_username, card.id),
+        lambda: _compose(library, tr, bot_username, card),
+    )
 
 
 def _compose(library: Library, tr: Translator, bot_username: str, card: Card) -> str:
@@ -52,8 +64,9 @@ def _drop_last_fact(card: Card) -> Card | None:
     return None
 
 
-def _with_footer(library: Library, tr: Translator, bot_username: str, card: Card, page: str,
-                 *, trimmed: bool) -> str:
+def _with_footer(
+    library: Library, tr: Translator, bot_username: str, card: Card, page: str, *, trimmed: bool
+) -> str:
     _ = tr.gettext
     lines = [page]
     as_of = facts_as_of(library, card)
@@ -69,5 +82,8 @@ def _with_footer(library: Library, tr: Translator, bot_username: str, card: Card
 def facts_as_of(library: Library, card: Card) -> str | None:
     """Date of the newest source the card cites: nothing on it is newer than that."""
     dates = [library.sources[s].date for s in card.source_ids() if s in library.sources]
-    return max(dates, key=lambda value: tuple(part or 0 for part in parse_partial_date(value)),
-               default=None)
+    return max(
+        dates,
+        key=lambda value: tuple(part or 0 for part in parse_partial_date(value)),
+        default=None,
+    )

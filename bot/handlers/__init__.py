@@ -56,14 +56,17 @@ def register_all(application: Application) -> None:
     # Multi-step flows, each a ConversationHandler in a group of its own before group 0; a
     # command from the flow's user leaves it first (see handlers.flows). Their buttons
     # ("Other…" time zone, "Report a correction" and its Cancel) are theirs.
-    flows.register(application, [
-        timezone.zone_conversation(),  # "Other…" time zone: the typed name
-        corrections.conversation(),  # "Report a correction": the reader's note
-        admin.event_conversation(),  # /event_add (organisers)
-        admin_edit.conversation(),  # /event_edit (organisers)
-        admin_message.conversation(),  # /event_message (organisers)
-        admin_broadcast.conversation(),  # /broadcast (organisers)
-    ])
+    flows.register(
+        application,
+        [
+            timezone.zone_conversation(),  # "Other…" time zone: the typed name
+            corrections.conversation(),  # "Report a correction": the reader's note
+            admin.event_conversation(),  # /event_add (organisers)
+            admin_edit.conversation(),  # /event_edit (organisers)
+            admin_message.conversation(),  # /event_message (organisers)
+            admin_broadcast.conversation(),  # /broadcast (organisers)
+        ],
+    )
     add = application.add_handler
 
     # Cards (CommandHandler also takes /command@botname in groups, and checks the name).
@@ -130,8 +133,14 @@ def register_all(application: Application) -> None:
     add(CallbackQueryHandler(channels.on_forget, pattern=pattern(CHANNEL, "forget")))
     add(CallbackQueryHandler(channels.on_follows, pattern=pattern(CHANNEL, "follows")))
     add(CallbackQueryHandler(channels.on_follow, pattern=pattern(CHANNEL, "follow")))
-    add(CallbackQueryHandler(channels.on_change, pattern=pattern(
-        CHANNEL, "menu", "sub", "unsub", "lang", "topic", "lead", "tz", "hour")))
+    add(
+        CallbackQueryHandler(
+            channels.on_change,
+            pattern=pattern(
+                CHANNEL, "menu", "sub", "unsub", "lang", "topic", "lead", "tz", "hour"
+            ),
+        )
+    )
 
     # Organisers (each handler and button checks BOT_ADMIN_IDS): the steps of /event_add and
     # /broadcast, /event_edit, /event_message, /event_cancel, /stats, /backup.
@@ -164,11 +173,18 @@ def register_all(application: Application) -> None:
     # text; group chatter is ignored), then buttons nothing knows (stale or forged).
     private = filters.ChatType.PRIVATE
     add(MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, fallback.unknown_command))
-    add(MessageHandler(private & filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE,
-                       fallback.free_text))
-    add(MessageHandler(
-        private & ~filters.TEXT & ~filters.StatusUpdate.ALL & filters.UpdateType.MESSAGE,
-        fallback.other_message))
+    add(
+        MessageHandler(
+            private & filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE,
+            fallback.free_text,
+        )
+    )
+    add(
+        MessageHandler(
+            private & ~filters.TEXT & ~filters.StatusUpdate.ALL & filters.UpdateType.MESSAGE,
+            fallback.other_message,
+        )
+    )
     add(CallbackQueryHandler(common.stale_button))
 
     # Errors: logged, the admins told, the user offered an apology.

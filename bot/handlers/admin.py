@@ -125,7 +125,9 @@ def flow_conversation(flow: str, command: Handler, on_text: TextStep) -> Convers
         flow,
         entry_points=[CommandHandler(flow, enter, filters=flows.NEW_MESSAGES)],
         typing=[MessageHandler(typed, on_answer)],
-        leave=leave, timeout=flows.LONG_TIMEOUT)
+        leave=leave,
+        timeout=flows.LONG_TIMEOUT,
+    )
 
 
 def open_flow(update: Update, context: BotContext, flow: str, **state: object) -> None:
@@ -143,29 +145,41 @@ def upcoming_named(context: BotContext) -> list[ProtestEvent]:
 
 
 def step_prompt(tr: Translator, step: str) -> str:
-    """"Step n of N." and what the step asks for, as HTML: the same in /event_add and
+    """ "Step n of N." and what the step asks for, as HTML: the same in /event_add and
     /event_edit."""
     heading = tr.gettext("Step %(number)d of %(total)d.") % {
-        "number": STEPS.index(step) + 1, "total": len(STEPS)}
+        "number": STEPS.index(step) + 1,
+        "total": len(STEPS),
+    }
     return f"<b>{esc(heading)}</b> {esc(tr.gettext(PROMPTS[step]))}"
 
 
 def zone_rows(op: str) -> list[list[InlineKeyboardButton]]:
     """The known cities' zones, three buttons a row, pressed as ``op``."""
     keys = list(events.KNOWN_CITIES)
-    return [[button(events.KNOWN_CITIES[key][1], op, key) for key in keys[i:i + 3]]
-            for i in range(0, len(keys), 3)]
+    return [
+        [button(events.KNOWN_CITIES[key][1], op, key) for key in keys[i : i + 3]]
+        for i in range(0, len(keys), 3)
+    ]
 
 
 # /event_add ----------------------------------------------------------------------------------
+
 
 async def event_add(update: Update, context: BotContext) -> None:
     if not await allowed(update, context):
         return
     open_flow(update, context, EVENT_FLOW, step=STEPS[0], data={})
     tr = context.tr(update)
-    await reply(update, context, esc(tr.gettext(
-        "New protest, step by step. Each answer is one message; Cancel stops at any point.")))
+    await reply(
+        update,
+        context,
+        esc(
+            tr.gettext(
+                "New protest, step by step. Each answer is one message; Cancel stops at any point."
+            )
+        ),
+    )
     await ask(update, context, STEPS[0])
 
 
@@ -225,8 +239,9 @@ async def advance(update: Update, context: BotContext) -> None:
 
 
 def publish_markup(tr: Translator) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[button(tr.gettext("Publish"), "publish"),
-                                  button(tr.gettext("Cancel"), "discard")]])
+    return InlineKeyboardMarkup(
+        [[button(tr.gettext("Publish"), "publish"), button(tr.gettext("Cancel"), "discard")]]
+    )
 
 
 @organiser_button
@@ -260,9 +275,10 @@ async def on_publish(update: Update, context: BotContext, _arg: str | None) -> N
     context.chat_state.pending = None
     await protests_changed(context)
     scheduling.settings_changed(context.application)
-    text = tr.gettext("Published as %(id)s. Subscribers following %(city)s will be reminded "
-                      "at their chosen times.") % {"id": event.id,
-                                                   "city": event.city.get(tr.language)}
+    text = tr.gettext(
+        "Published as %(id)s. Subscribers following %(city)s will be reminded "
+        "at their chosen times."
+    ) % {"id": event.id, "city": event.city.get(tr.language)}
     await reply(update, context, esc(text), edit=True)
 
 
@@ -278,6 +294,7 @@ def event_conversation() -> ConversationHandler:
 
 # /event_cancel -------------------------------------------------------------------------------
 
+
 async def event_cancel(update: Update, context: BotContext) -> None:
     if not await allowed(update, context):
         return
@@ -287,26 +304,39 @@ async def event_cancel(update: Update, context: BotContext) -> None:
         await reply(update, context, esc(tr.gettext("There is no upcoming protest to cancel.")))
         return
     coming = {e.id: context.store.coming_count(e.id) for e in listed}
-    await reply(update, context, esc(tr.gettext("Which protest is cancelled?")),
-                cancel_list_markup(tr, listed, coming))
+    await reply(
+        update,
+        context,
+        esc(tr.gettext("Which protest is cancelled?")),
+        cancel_list_markup(tr, listed, coming),
+    )
 
 
-def cancel_list_markup(tr: Translator, listed: list[ProtestEvent],
-                       coming: dict[str, int] | None = None) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[button(organiser_line(tr, e, coming), "cancel", e.id)]
-                                 for e in listed[:20]])
+def cancel_list_markup(
+    tr: Translator, listed: list[ProtestEvent], coming: dict[str, int] | None = None
+) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[button(organiser_line(tr, e, coming), "cancel", e.id)] for e in listed[:20]]
+    )
 
 
-def organiser_line(tr: Translator, event: ProtestEvent,
-                   coming: dict[str, int] | None = None) -> str:
+def organiser_line(
+    tr: Translator, event: ProtestEvent, coming: dict[str, int] | None = None
+) -> str:
     """A protest's line in the organisers' lists, with how many plan to come."""
     count = f" · ✋ {coming[event.id]}" if coming and event.id in coming else ""
-    return events.short_line(tr, event)[:60 - len(count)] + count
+    return events.short_line(tr, event)[: 60 - len(count)] + count
 
 
 def confirm_cancel_markup(tr: Translator, event: ProtestEvent) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[button(tr.gettext("Yes, cancel it"), "cancelok", event.id),
-                                  button(tr.gettext("No"), "discard")]])
+    return InlineKeyboardMarkup(
+        [
+            [
+                button(tr.gettext("Yes, cancel it"), "cancelok", event.id),
+                button(tr.gettext("No"), "discard"),
+            ]
+        ]
+    )
 
 
 @organiser_button
@@ -317,24 +347,32 @@ async def on_cancel(update: Update, context: BotContext, event_id: str | None) -
     tr = context.tr(update)
     event = events.find_event(context.library, context.store, event_id)
     if event is None or event.cancelled:
-        await reply(update, context, esc(tr.gettext("There is no upcoming protest to cancel.")),
-                    edit=True)
+        await reply(
+            update, context, esc(tr.gettext("There is no upcoming protest to cancel.")), edit=True
+        )
         return
-    await reply(update, context, events.describe(tr, event) + "\n\n"
-                + esc(tr.gettext("Cancel this protest and tell those already reminded?")),
-                confirm_cancel_markup(tr, event), edit=True)
+    await reply(
+        update,
+        context,
+        events.describe(tr, event)
+        + "\n\n"
+        + esc(tr.gettext("Cancel this protest and tell those already reminded?")),
+        confirm_cancel_markup(tr, event),
+        edit=True,
+    )
 
 
 @organiser_button
 async def on_cancel_confirmed(update: Update, context: BotContext, event_id: str | None) -> None:
-    """"Yes, cancel it": cancelled, and those already reminded told (a fan-out)."""
+    """ "Yes, cancel it": cancelled, and those already reminded told (a fan-out)."""
     if not event_id:
         return
     tr = context.tr(update)
     event = await events.cancel_event(context.library, context.store, event_id)
     if event is None:
-        await reply(update, context, esc(tr.gettext("There is no upcoming protest to cancel.")),
-                    edit=True)
+        await reply(
+            update, context, esc(tr.gettext("There is no upcoming protest to cancel.")), edit=True
+        )
         return
     await protests_changed(context)
     told = len(await asyncio.to_thread(events.reminded_chats, context.store, event.id, event))
@@ -342,7 +380,9 @@ async def on_cancel_confirmed(update: Update, context: BotContext, event_id: str
     if told and service is not None:
         await service.start_fanout(f"x:{event.id}", {"kind": "cancel", "event": event.id})
     scheduling.settings_changed(context.application)
-    text = tr.ngettext("Cancelled. %(num)d chat that was already reminded is being told.",
-                       "Cancelled. %(num)d chats that were already reminded are being told.",
-                       told) % {"num": told}
+    text = tr.ngettext(
+        "Cancelled. %(num)d chat that was already reminded is being told.",
+        "Cancelled. %(num)d chats that were already reminded are being told.",
+        told,
+    ) % {"num": told}
     await reply(update, context, esc(text), edit=True)

@@ -34,9 +34,14 @@ async def broadcast(update: Update, context: BotContext) -> None:
         return
     open_flow(update, context, BROADCAST_FLOW, step="en", text={})
     tr = context.tr(update)
-    await reply(update, context, esc(tr.gettext(
-        "Send the message in English, formatted as you want subscribers to see it.")),
-        cancel_markup(tr))
+    await reply(
+        update,
+        context,
+        esc(
+            tr.gettext("Send the message in English, formatted as you want subscribers to see it.")
+        ),
+        cancel_markup(tr),
+    )
 
 
 async def on_broadcast_text(update: Update, context: BotContext, message: Message) -> None:
@@ -46,16 +51,25 @@ async def on_broadcast_text(update: Update, context: BotContext, message: Messag
     pending["text"][pending["step"]] = message.text_html
     if pending["step"] == "en":
         pending["step"] = "ru"
-        await reply(update, context, esc(tr.gettext(
-            "Now the same message in Russian, or press Skip to send the English one to "
-            "everyone.")), russian_step_markup(tr))
+        await reply(
+            update,
+            context,
+            esc(
+                tr.gettext(
+                    "Now the same message in Russian, or press Skip to send the English one to "
+                    "everyone."
+                )
+            ),
+            russian_step_markup(tr),
+        )
         return
     await preview_broadcast(update, context)
 
 
 def russian_step_markup(tr: Translator) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[button(tr.gettext("Skip"), "bcskip"),
-                                  button(tr.gettext("Cancel"), "discard")]])
+    return InlineKeyboardMarkup(
+        [[button(tr.gettext("Skip"), "bcskip"), button(tr.gettext("Cancel"), "discard")]]
+    )
 
 
 async def preview_broadcast(update: Update, context: BotContext) -> None:
@@ -71,13 +85,15 @@ async def preview_broadcast(update: Update, context: BotContext) -> None:
             label = ""
         await context.bot.send_message(chat.id, label + text)
     count = context.store.subscriber_count()
-    await reply(update, context, esc(tr.gettext("This is the preview. Send it?")),
-                send_markup(tr, count))
+    await reply(
+        update, context, esc(tr.gettext("This is the preview. Send it?")), send_markup(tr, count)
+    )
 
 
 def send_markup(tr: Translator, count: int) -> InlineKeyboardMarkup:
-    label = tr.ngettext("Send to %(num)d subscriber", "Send to %(num)d subscribers",
-                        count) % {"num": count}
+    label = tr.ngettext("Send to %(num)d subscriber", "Send to %(num)d subscribers", count) % {
+        "num": count
+    }
     return InlineKeyboardMarkup([[button(label, "bcok"), button(tr.gettext("Cancel"), "discard")]])
 
 
@@ -91,7 +107,7 @@ async def on_skip(update: Update, context: BotContext, _arg: str | None) -> None
 
 @organiser_button
 async def on_send(update: Update, context: BotContext, _arg: str | None) -> None:
-    """"Send to N subscribers": the fan-out starts, reporting in place of the preview."""
+    """ "Send to N subscribers": the fan-out starts, reporting in place of the preview."""
     tr = context.tr(update)
     pending = context.chat_state.pending or {}
     service = scheduling.service(context.application)
@@ -102,10 +118,16 @@ async def on_send(update: Update, context: BotContext, _arg: str | None) -> None
     context.chat_state.pending = None
     progress = await reply(update, context, esc(tr.gettext("Sending…")), edit=True)
     key = "b:" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    await service.start_fanout(key, {
-        "kind": "broadcast", "text": pending["text"], "report_chat": chat.id if chat else None,
-        "report_message": progress.message_id if progress else None,
-        "report_language": tr.language})
+    await service.start_fanout(
+        key,
+        {
+            "kind": "broadcast",
+            "text": pending["text"],
+            "report_chat": chat.id if chat else None,
+            "report_message": progress.message_id if progress else None,
+            "report_language": tr.language,
+        },
+    )
 
 
 def conversation() -> ConversationHandler:

@@ -53,12 +53,14 @@ async def event_edit(update: Update, context: BotContext) -> None:
         return
     open_flow(update, context, EDIT_FLOW, step=None, data={})
     coming = {e.id: context.store.coming_count(e.id) for e in listed}
-    await reply(update, context, esc(tr.gettext("Which protest changes?")),
-                pick_markup(tr, listed, coming))
+    await reply(
+        update, context, esc(tr.gettext("Which protest changes?")), pick_markup(tr, listed, coming)
+    )
 
 
-def pick_markup(tr: Translator, listed: list[ProtestEvent],
-                coming: dict[str, int] | None = None) -> InlineKeyboardMarkup:
+def pick_markup(
+    tr: Translator, listed: list[ProtestEvent], coming: dict[str, int] | None = None
+) -> InlineKeyboardMarkup:
     rows = [[button(organiser_line(tr, e, coming), "edit", e.id)] for e in listed[:20]]
     rows.append([button(tr.gettext("Cancel"), "discard")])
     return InlineKeyboardMarkup(rows)
@@ -76,8 +78,9 @@ async def on_pick(update: Update, context: BotContext, event_id: str | None) -> 
     event = events.find_event(context.library, context.store, event_id) if event_id else None
     tr = context.tr(update)
     if pending is None or event is None or event.cancelled:
-        await reply(update, context, esc(tr.gettext("There is no upcoming protest to change.")),
-                    edit=True)
+        await reply(
+            update, context, esc(tr.gettext("There is no upcoming protest to change.")), edit=True
+        )
         return
     pending.update(event=event.id, current=current_values(event), step=STEPS[0], data={})
     await ask(update, context, STEPS[0])
@@ -88,8 +91,9 @@ async def ask(update: Update, context: BotContext, step: str, problem: str | Non
     assert pending is not None
     tr = context.tr(update)
     now = tr.gettext("Now: %(value)s") % {"value": shown(pending["current"][step])}
-    text = (f"{step_prompt(tr, step)}\n{esc(now)}\n"
-            + esc(tr.gettext("Type the new value, or press Keep.")))
+    text = f"{step_prompt(tr, step)}\n{esc(now)}\n" + esc(
+        tr.gettext("Type the new value, or press Keep.")
+    )
     if problem:
         text = f"⚠️ {esc(problem)}\n\n{text}"
     await reply(update, context, text, step_markup(tr, step))
@@ -115,8 +119,13 @@ async def on_text(update: Update, context: BotContext, message: Message) -> None
         return
     known = events.all_events(context.library, context.store)
     value, problem = read_answer(tr, step, message.text, known)
-    if step == "starts" and value is not None and already_passed(
-            str(value), pending["data"].get("timezone", pending["current"]["timezone"])):
+    if (
+        step == "starts"
+        and value is not None
+        and already_passed(
+            str(value), pending["data"].get("timezone", pending["current"]["timezone"])
+        )
+    ):
         value, problem = None, tr.gettext("That time has already passed.")
     if value is None:
         await ask(update, context, step, problem)
@@ -212,16 +221,19 @@ async def on_publish(update: Update, context: BotContext, _arg: str | None) -> N
     old = events.find_event(context.library, context.store, new.id)
     if old is None or old.cancelled:
         context.chat_state.pending = None
-        await reply(update, context, esc(tr.gettext("There is no upcoming protest to change.")),
-                    edit=True)
+        await reply(
+            update, context, esc(tr.gettext("There is no upcoming protest to change.")), edit=True
+        )
         return
     await events.save_event(context.store, new)
     context.chat_state.pending = None
     await protests_changed(context)
     scheduling.settings_changed(context.application)
-    text = tr.gettext("Changed. Everyone already told of this protest gets one notice of "
-                      "the change; later reminders and the calendar files show the new "
-                      "details.")
+    text = tr.gettext(
+        "Changed. Everyone already told of this protest gets one notice of "
+        "the change; later reminders and the calendar files show the new "
+        "details."
+    )
     await reply(update, context, esc(text), edit=True)
 
 

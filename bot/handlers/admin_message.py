@@ -44,9 +44,16 @@ async def event_message(update: Update, context: BotContext) -> None:
         await reply(update, context, esc(tr.gettext("There is no upcoming protest.")))
         return
     open_flow(update, context, MESSAGE_FLOW, step=None, text={})
-    await reply(update, context, esc(tr.gettext(
-        "Which protest is it about? The message goes to the chats following its city.")),
-        pick_markup(tr, listed))
+    await reply(
+        update,
+        context,
+        esc(
+            tr.gettext(
+                "Which protest is it about? The message goes to the chats following its city."
+            )
+        ),
+        pick_markup(tr, listed),
+    )
 
 
 def pick_markup(tr: Translator, listed: list[ProtestEvent]) -> InlineKeyboardMarkup:
@@ -67,13 +74,17 @@ async def on_pick(update: Update, context: BotContext, event_id: str | None) -> 
     tr = context.tr(update)
     event = events.find_event(context.library, context.store, event_id) if event_id else None
     if pending is None or event is None or event.cancelled:
-        await reply(update, context, esc(tr.gettext("There is no upcoming protest.")),
-                    edit=True)
+        await reply(update, context, esc(tr.gettext("There is no upcoming protest.")), edit=True)
         return
     pending.update(event=event.id, step="en", text={})
-    await reply(update, context, esc(tr.gettext(
-        "Send the message in English, formatted as you want subscribers to see it.")),
-        cancel_markup(tr))
+    await reply(
+        update,
+        context,
+        esc(
+            tr.gettext("Send the message in English, formatted as you want subscribers to see it.")
+        ),
+        cancel_markup(tr),
+    )
 
 
 async def on_text(update: Update, context: BotContext, message: Message) -> None:
@@ -86,16 +97,25 @@ async def on_text(update: Update, context: BotContext, message: Message) -> None
     pending["text"][pending["step"]] = message.text_html
     if pending["step"] == "en":
         pending["step"] = "ru"
-        await reply(update, context, esc(tr.gettext(
-            "Now the same message in Russian, or press Skip to send the English one to "
-            "everyone.")), russian_step_markup(tr))
+        await reply(
+            update,
+            context,
+            esc(
+                tr.gettext(
+                    "Now the same message in Russian, or press Skip to send the English one to "
+                    "everyone."
+                )
+            ),
+            russian_step_markup(tr),
+        )
         return
     await preview(update, context)
 
 
 def russian_step_markup(tr: Translator) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[button(tr.gettext("Skip"), "msskip"),
-                                  button(tr.gettext("Cancel"), "discard")]])
+    return InlineKeyboardMarkup(
+        [[button(tr.gettext("Skip"), "msskip"), button(tr.gettext("Cancel"), "discard")]]
+    )
 
 
 async def preview(update: Update, context: BotContext) -> None:
@@ -111,19 +131,27 @@ async def preview(update: Update, context: BotContext) -> None:
         return
     pending["step"] = "preview"
     for language, text in pending["text"].items():
-        await context.bot.send_message(chat.id,
-                                       events.city_message(translator(language), event, text))
+        await context.bot.send_message(
+            chat.id, events.city_message(translator(language), event, text)
+        )
     count = events.city_followers(context.store, event)
-    await reply(update, context, esc(tr.gettext("This is the preview. Send it?")),
-                send_markup(tr, count, event))
+    await reply(
+        update,
+        context,
+        esc(tr.gettext("This is the preview. Send it?")),
+        send_markup(tr, count, event),
+    )
 
 
 def send_markup(tr: Translator, count: int, event: ProtestEvent) -> InlineKeyboardMarkup:
-    label = tr.ngettext("Send to %(num)d chat following %(city)s",
-                        "Send to %(num)d chats following %(city)s",
-                        count) % {"num": count, "city": event.city.get(tr.language)}
-    return InlineKeyboardMarkup([[button(label[:60], "msok")],
-                                 [button(tr.gettext("Cancel"), "discard")]])
+    label = tr.ngettext(
+        "Send to %(num)d chat following %(city)s",
+        "Send to %(num)d chats following %(city)s",
+        count,
+    ) % {"num": count, "city": event.city.get(tr.language)}
+    return InlineKeyboardMarkup(
+        [[button(label[:60], "msok")], [button(tr.gettext("Cancel"), "discard")]]
+    )
 
 
 @organiser_button
@@ -136,25 +164,34 @@ async def on_skip(update: Update, context: BotContext, _arg: str | None) -> None
 
 @organiser_button
 async def on_send(update: Update, context: BotContext, _arg: str | None) -> None:
-    """"Send": the fan-out starts, reporting in place of the preview, as /broadcast does."""
+    """ "Send": the fan-out starts, reporting in place of the preview, as /broadcast does."""
     tr = context.tr(update)
     pending = _messaging(context)
     service = scheduling.service(context.application)
     chat = update.effective_chat
-    event = (events.find_event(context.library, context.store, pending["event"])
-             if pending and pending.get("step") == "preview" else None)
+    event = (
+        events.find_event(context.library, context.store, pending["event"])
+        if pending and pending.get("step") == "preview"
+        else None
+    )
     if pending is None or event is None or event.cancelled or service is None:
         await reply(update, context, esc(tr.gettext("Nothing to send.")), edit=True)
         return
     context.chat_state.pending = None
     progress = await reply(update, context, esc(tr.gettext("Sending…")), edit=True)
     key = f"m:{event.id}:" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    await service.start_fanout(key, {
-        "kind": "city", "event": event.id, "text": pending["text"],
-        "total": events.city_followers(context.store, event),
-        "report_chat": chat.id if chat else None,
-        "report_message": progress.message_id if progress else None,
-        "report_language": tr.language})
+    await service.start_fanout(
+        key,
+        {
+            "kind": "city",
+            "event": event.id,
+            "text": pending["text"],
+            "total": events.city_followers(context.store, event),
+            "report_chat": chat.id if chat else None,
+            "report_message": progress.message_id if progress else None,
+            "report_language": tr.language,
+        },
+    )
 
 
 def conversation() -> ConversationHandler:

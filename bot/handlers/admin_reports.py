@@ -52,25 +52,34 @@ def stats_text(tr: Translator, context: BotContext) -> str:
     heading = _("Statistics")
     lines = [
         f"<b>{esc(heading)}</b>",
-        esc(_("Chats: %(chats)d, subscribed: %(subs)d") % {"chats": store.chat_count(),
-                                                            "subs": len(subscribers)}),
+        esc(
+            _("Chats: %(chats)d, subscribed: %(subs)d")
+            % {"chats": store.chat_count(), "subs": len(subscribers)}
+        ),
         esc(_("By language:")) + " " + counted(Counter(s.language or "?" for s in subscribers)),
-        esc(_("By topic:")) + " " + counted(Counter(_(TOPIC_LABELS.get(s.topics, s.topics))
-                                                    for s in subscribers)),
+        esc(_("By topic:"))
+        + " "
+        + counted(Counter(_(TOPIC_LABELS.get(s.topics, s.topics)) for s in subscribers)),
         esc(_("By time zone:")) + " " + counted(Counter(s.timezone for s in subscribers)),
-        esc(_("Deliveries:")) + " " + ", ".join(
+        esc(_("Deliveries:"))
+        + " "
+        + ", ".join(
             f"{esc(_(DELIVERY_LABELS.get(state, state)))}: {count}"
-            for state, count in deliveries.items()),
+            for state, count in deliveries.items()
+        ),
         esc(_("Upcoming protests: %(num)d") % {"num": len(upcoming)}),
     ]
     # Counts only: the marks behind them are keyed hashes that name nobody.
-    lines.extend(f"• {esc(events.short_line(tr, event))} — ✋ "
-                 + esc(events.coming_line(tr, store.coming_count(event.id)))
-                 for event in upcoming[:events.MAX_LISTED])
+    lines.extend(
+        f"• {esc(events.short_line(tr, event))} — ✋ "
+        + esc(events.coming_line(tr, store.coming_count(event.id)))
+        for event in upcoming[: events.MAX_LISTED]
+    )
     follows = Counter(store.follow_counts())
     if follows:  # how many chats follow each case: counts, never who
-        named = Counter({_card_name(context, card_id, tr): count
-                         for card_id, count in follows.items()})
+        named = Counter(
+            {_card_name(context, card_id, tr): count for card_id, count in follows.items()}
+        )
         lines.append(esc(_("Chats following each case:")) + " " + counted(named, 20))
     lines.extend(esc(line) for line in safekeeping.stats_lines(tr, context.config))
     return "\n".join(lines)
@@ -88,10 +97,17 @@ async def backup(update: Update, context: BotContext) -> None:
     tr = context.tr(update)
     recipient = context.config.backup_recipient
     if recipient is None:
-        await reply(update, context, esc(tr.gettext(
-            "Backups are not sent over Telegram unencrypted. Set BOT_BACKUP_AGE_RECIPIENT to "
-            "an age public key to receive encrypted ones, or run “python -m bot backup” on "
-            "the server.")))
+        await reply(
+            update,
+            context,
+            esc(
+                tr.gettext(
+                    "Backups are not sent over Telegram unencrypted. Set BOT_BACKUP_AGE_RECIPIENT to "
+                    "an age public key to receive encrypted ones, or run “python -m bot backup” on "
+                    "the server."
+                )
+            ),
+        )
         return
     chat = update.effective_chat
     assert chat is not None
@@ -99,6 +115,12 @@ async def backup(update: Update, context: BotContext) -> None:
     sealed = await asyncio.to_thread(backups.encrypt_snapshot, recipient, tables)
     name = f"snapshot-{datetime.now(UTC):%Y%m%d-%H%M%S}{backups.AGE_SUFFIX}"
     await context.bot.send_document(
-        chat.id, InputFile(sealed, filename=name),
-        caption=esc(tr.gettext("Snapshot of the bot's data, encrypted to the backup key. "
-                               "Decrypt it with: age -d -i key.txt")))
+        chat.id,
+        InputFile(sealed, filename=name),
+        caption=esc(
+            tr.gettext(
+                "Snapshot of the bot's data, encrypted to the backup key. "
+                "Decrypt it with: age -d -i key.txt"
+            )
+        ),
+    )

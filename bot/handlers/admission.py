@@ -56,8 +56,11 @@ class FairUpdates(BaseUpdateProcessor):
         if update.edited_message is None and counted(update, self.bot_username):
             chat = update.effective_chat
             # A group's share is of its commands: presses are each member's own.
-            group = (chat.id if update.message is not None and chat is not None
-                     and chat.type in GROUPS else None)
+            group = (
+                chat.id
+                if update.message is not None and chat is not None and chat.type in GROUPS
+                else None
+            )
             verdict = self.admission.check(user, group, inline=update.inline_query is not None)
             if verdict is Verdict.DROP:
                 if isinstance(coroutine, Coroutine):
@@ -113,13 +116,15 @@ async def _tell_to_slow_down(update: Update, context: BotContext) -> None:
         tr = user_translator(update, context)
         button = InlineQueryResultsButton(
             text=tr.gettext("Too many searches at once: please wait a moment"),
-            start_parameter=sharing.NO_RESULTS_PAYLOAD)
+            start_parameter=sharing.NO_RESULTS_PAYLOAD,
+        )
         with contextlib.suppress(TelegramError):
             await update.inline_query.answer([], cache_time=5, is_personal=True, button=button)
         return
     text = context.tr(update).gettext(
         "You are sending faster than I can answer, so I am skipping some of your messages. "
-        "Please wait a minute and try again.")
+        "Please wait a minute and try again."
+    )
     query = update.callback_query
     with contextlib.suppress(TelegramError, GroupBusy):
         if query is not None:

@@ -93,8 +93,10 @@ def help_text(tr: Translator, bot_username: str) -> str:
         ("/protests", _("upcoming protests")),
         ("/calendar", _("a calendar file for your phone")),
         ("/language", _("English, Russian or Kazakh")),
-        ("/channel", _("reminders for a channel you administer: in a private chat with me, "
-                       "/channel @name")),
+        (
+            "/channel",
+            _("reminders for a channel you administer: in a private chat with me, /channel @name"),
+        ),
         ("/privacy", _("what the bot stores about this chat, and for how long")),
         ("/forget", _("delete everything the bot stores about this chat")),
     ]
@@ -152,15 +154,21 @@ async def today(update: Update, context: BotContext) -> None:
         return
     upcoming = calendar[0]
     next_date = (
-        tr.gettext("Nothing in the record happened on this day. The next anniversary is "
-                   "%(name)s, %(when)s.")
+        tr.gettext(
+            "Nothing in the record happened on this day. The next anniversary is "
+            "%(name)s, %(when)s."
+        )
         if upcoming.card.commemorated
         # A statement or a visit is on the calendar but is no anniversary people mark.
-        else tr.gettext("Nothing in the record happened on this day. The next dated event is "
-                        "%(name)s, %(when)s.")
+        else tr.gettext(
+            "Nothing in the record happened on this day. The next dated event is "
+            "%(name)s, %(when)s."
+        )
     )
-    text = esc(next_date % {"name": upcoming.card.name.get(tr.language),
-                            "when": tr.days_until(upcoming.days_away)})
+    text = esc(
+        next_date
+        % {"name": upcoming.card.name.get(tr.language), "when": tr.days_until(upcoming.days_away)}
+    )
     await reply(update, context, text)
     await send_card(update, context, upcoming.card)
 
@@ -183,13 +191,18 @@ async def find_and_send(
         await send_card(update, context, result.cards[0])
         return
     if result.cards:
-        text = (_("Cards from %(when)s:") % {"when": asked_date(tr, result.date)}
-                if result.date else _("Several cards match. Which one?"))
+        text = (
+            _("Cards from %(when)s:") % {"when": asked_date(tr, result.date)}
+            if result.date
+            else _("Several cards match. Which one?")
+        )
         await reply(update, context, esc(text), card_buttons(list(result.cards[:PAGE_SIZE]), tr))
         return
     if result.nearest:
-        text = esc(_("No card is dated %(when)s. The nearest dated cards:") % {
-            "when": asked_date(tr, result.date)})
+        text = esc(
+            _("No card is dated %(when)s. The nearest dated cards:")
+            % {"when": asked_date(tr, result.date)}
+        )
         for card in result.nearest:
             when, name = tr.partial_date(card.date or ""), card.name.get(tr.language)
             text += f"\n• {esc(when)} — {esc(name)}"
@@ -205,8 +218,10 @@ async def find_and_send(
 
 
 INTENT_REPLIES = {
-    "greeting": N_("Hello! I have sourced cards on the Zhanaozen prisoners, on those who died "
-                   "and on the anniversaries. Type a name or a date, or choose below."),
+    "greeting": N_(
+        "Hello! I have sourced cards on the Zhanaozen prisoners, on those who died "
+        "and on the anniversaries. Type a name or a date, or choose below."
+    ),
     "thanks": N_("You are welcome. Type a name or a date whenever you like, or choose below."),
     "ack": N_("Type a name (for example Tuletaeva) or a date (16 December), or choose below."),
 }
@@ -230,8 +245,7 @@ def asked_date(tr: Translator, asked: DateQuery | None) -> str:
         pattern = "LLLL y" if asked.year else "LLLL"
         return format_date(date(asked.year or 2000, asked.month, 1), pattern, locale=tr.locale)
     pattern = "d MMMM y" if asked.year else "d MMMM"
-    return format_date(date(asked.year or 2000, asked.month, asked.day), pattern,
-                       locale=tr.locale)
+    return format_date(date(asked.year or 2000, asked.month, asked.day), pattern, locale=tr.locale)
 
 
 async def send_card(
@@ -261,8 +275,9 @@ async def open_card(update: Update, context: BotContext) -> None:
 
 
 @panel.panel_button
-async def on_follow(update: Update, context: BotContext, query: CallbackQuery,
-                    data: callbacks.Callback) -> None:
+async def on_follow(
+    update: Update, context: BotContext, query: CallbackQuery, data: callbacks.Callback
+) -> None:
     """🔔 Follow or 🔕 Stop following under a card: the button turns into the other one."""
     card = context.library.get(data.args.get("id", ""))
     if card is None:
@@ -279,9 +294,9 @@ async def on_follow(update: Update, context: BotContext, query: CallbackQuery,
         await panel.save(context, changed)
         settings = changed
     if card.id in settings.follows:
-        note = tr.gettext("Following. We will tell you of news in this case at %(hour)02d:00 "
-                          "(%(zone)s).") % {"hour": delivery_hour(settings.hour),
-                                           "zone": settings.timezone}
+        note = tr.gettext(
+            "Following. We will tell you of news in this case at %(hour)02d:00 (%(zone)s)."
+        ) % {"hour": delivery_hour(settings.hour), "zone": settings.timezone}
     elif follow:  # as many cards as a chat may follow
         note = tr.gettext("You follow too many cases already: stop one in /settings.")
     else:
@@ -299,8 +314,9 @@ async def open_list(update: Update, context: BotContext) -> None:
     await send_list(update, context, button.args["kind"], button.int("page"), edit=True)
 
 
-def card_keyboard(card: Card, tr: Translator, page: int, pages: int,
-                  following: bool = False) -> InlineKeyboardMarkup:
+def card_keyboard(
+    card: Card, tr: Translator, page: int, pages: int, following: bool = False
+) -> InlineKeyboardMarkup:
     _ = tr.gettext
     rows: list[list[InlineKeyboardButton]] = []
     if pages > 1:
@@ -338,6 +354,7 @@ def card_keyboard(card: Card, tr: Translator, page: int, pages: int,
 async def send_list(
     update: Update, context: BotContext, kind: str, page: int, *, edit: bool = False
 ) -> None:
-    text, markup = list_page(context.library, context.tr(update), kind, page,
-                             datetime.now(UTC).date())
+    text, markup = list_page(
+        context.library, context.tr(update), kind, page, datetime.now(UTC).date()
+    )
     await reply(update, context, text, markup, edit=edit)

@@ -43,7 +43,9 @@ log = logging.getLogger(__name__)
 
 ACTION = callbacks.CHANNEL
 ADMIN_STATUSES = frozenset({ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER})
-_REFERENCE_RE = re.compile(r"^(?:https?://)?(?:t\.me/|telegram\.me/)?@?([A-Za-z][A-Za-z0-9_]{3,31})$")
+_REFERENCE_RE = re.compile(
+    r"^(?:https?://)?(?:t\.me/|telegram\.me/)?@?([A-Za-z][A-Za-z0-9_]{3,31})$"
+)
 _ID_RE = re.compile(r"^-100\d{1,16}$")
 NOT_ADMIN = N_("Only the channel's administrators can change its reminders.")
 
@@ -69,8 +71,10 @@ async def refusal(context: BotContext, channel_id: int, user_id: int) -> str | N
     if member.status not in ADMIN_STATUSES:
         return NOT_ADMIN
     if mine.status not in ADMIN_STATUSES or getattr(mine, "can_post_messages", None) is False:
-        return N_("I am not an administrator of that channel who may post messages. Add me "
-                  "as one, then try again.")
+        return N_(
+            "I am not an administrator of that channel who may post messages. Add me "
+            "as one, then try again."
+        )
     return None
 
 
@@ -80,13 +84,18 @@ _button = functools.partial(action_button, ACTION)
 """``_button(label, op, channel_id[, arg])``: a button of a channel's panel."""
 
 
-def channel_panel_text(tr: Translator, context: BotContext, title: str,
-                       settings: ChatSettings, note: str | None = None) -> str:
+def channel_panel_text(
+    tr: Translator,
+    context: BotContext,
+    title: str,
+    settings: ChatSettings,
+    note: str | None = None,
+) -> str:
     heading = tr.gettext("Channel: %(title)s") % {"title": title}
     language = tr.gettext("Language of its posts: %(language)s") % {
-        "language": LANGUAGE_NAMES.get(settings.language or "en", "English")}
-    return (f"<b>{esc(heading)}</b>\n{esc(language)}\n\n"
-            + panel_text(tr, context, settings, note))
+        "language": LANGUAGE_NAMES.get(settings.language or "en", "English")
+    }
+    return f"<b>{esc(heading)}</b>\n{esc(language)}\n\n" + panel_text(tr, context, settings, note)
 
 
 def channel_panel_markup(tr: Translator, settings: ChatSettings) -> InlineKeyboardMarkup:
@@ -96,25 +105,52 @@ def channel_panel_markup(tr: Translator, settings: ChatSettings) -> InlineKeyboa
     def mark(on: bool, label: str) -> str:
         return ("✓ " if on else "○ ") + label
 
-    subscription = (_button(_("🔕 Unsubscribe"), "unsub", chat_id) if settings.subscribed
-                    else _button(_("🔔 Subscribe"), "sub", chat_id))
+    subscription = (
+        _button(_("🔕 Unsubscribe"), "unsub", chat_id)
+        if settings.subscribed
+        else _button(_("🔔 Subscribe"), "sub", chat_id)
+    )
     language = settings.language or "en"
-    return InlineKeyboardMarkup([
-        [subscription],
-        [_button(mark(language == code, name), "lang", chat_id, code)
-         for code, name in LANGUAGE_NAMES.items()],
-        [_button(mark(settings.topics == "all", _("All anniversaries")), "topic", chat_id, "all"),
-         _button(mark(settings.topics == "dec16", _("Only 16 December")), "topic", chat_id,
-                 "dec16")],
-        [_button(mark(lead in settings.leads, _(LEAD_BUTTONS[lead])), "lead", chat_id, lead)
-         for lead in LEAD_CHOICES],
-        [_button(_("🕒 Time zone"), "zones", chat_id),
-         _button(_("⏰ %(hour)02d:00") % {"hour": delivery_hour(settings.hour)}, "hours",
-                 chat_id)],
-        [_button(_("🔔 Cases it follows: %(num)d") % {"num": len(settings.follows)}, "follows",
-                 chat_id)],
-        [_button(_("🗑 Forget this channel"), "forget", chat_id)],
-    ])
+    return InlineKeyboardMarkup(
+        [
+            [subscription],
+            [
+                _button(mark(language == code, name), "lang", chat_id, code)
+                for code, name in LANGUAGE_NAMES.items()
+            ],
+            [
+                _button(
+                    mark(settings.topics == "all", _("All anniversaries")), "topic", chat_id, "all"
+                ),
+                _button(
+                    mark(settings.topics == "dec16", _("Only 16 December")),
+                    "topic",
+                    chat_id,
+                    "dec16",
+                ),
+            ],
+            [
+                _button(mark(lead in settings.leads, _(LEAD_BUTTONS[lead])), "lead", chat_id, lead)
+                for lead in LEAD_CHOICES
+            ],
+            [
+                _button(_("🕒 Time zone"), "zones", chat_id),
+                _button(
+                    _("⏰ %(hour)02d:00") % {"hour": delivery_hour(settings.hour)},
+                    "hours",
+                    chat_id,
+                ),
+            ],
+            [
+                _button(
+                    _("🔔 Cases it follows: %(num)d") % {"num": len(settings.follows)},
+                    "follows",
+                    chat_id,
+                )
+            ],
+            [_button(_("🗑 Forget this channel"), "forget", chat_id)],
+        ]
+    )
 
 
 # Following cases, for a channel ---------------------------------------------------------
@@ -134,17 +170,26 @@ def followable(library: Library) -> list[Card]:
     return [*library.people(), *library.anniversaries()]
 
 
-def follows_markup(tr: Translator, library: Library, settings: ChatSettings,
-                   page: int) -> InlineKeyboardMarkup:
+def follows_markup(
+    tr: Translator, library: Library, settings: ChatSettings, page: int
+) -> InlineKeyboardMarkup:
     """A page of every card, each ✓ (followed) or ○, a press switching it."""
     cards = followable(library)
     pages = max(1, -(-len(cards) // FOLLOW_PAGE))
     page = max(0, min(page, pages - 1))
     chat_id = settings.chat_id
-    rows = [[_button(("✓ " if card.id in settings.follows else "○ ")
-                     + shorten(card.name.get(tr.language), 40), "follow", chat_id,
-                     f"{page}-{follow_tag(card.id)}")]
-            for card in cards[page * FOLLOW_PAGE:(page + 1) * FOLLOW_PAGE]]
+    rows = [
+        [
+            _button(
+                ("✓ " if card.id in settings.follows else "○ ")
+                + shorten(card.name.get(tr.language), 40),
+                "follow",
+                chat_id,
+                f"{page}-{follow_tag(card.id)}",
+            )
+        ]
+        for card in cards[page * FOLLOW_PAGE : (page + 1) * FOLLOW_PAGE]
+    ]
     nav = []
     if page > 0:
         nav.append(_button(f"◂ {page}/{pages}", "follows", chat_id, page - 1))
@@ -157,24 +202,32 @@ def follows_markup(tr: Translator, library: Library, settings: ChatSettings,
 
 def follows_text(tr: Translator, title: str) -> str:
     heading = tr.gettext("Channel: %(title)s") % {"title": title}
-    return f"<b>{esc(heading)}</b>\n" + esc(tr.gettext(
-        "The cases the channel follows: we post news in them there, at its reminder hour. "
-        "Press a case to follow it or to stop."))
+    return f"<b>{esc(heading)}</b>\n" + esc(
+        tr.gettext(
+            "The cases the channel follows: we post news in them there, at its reminder hour. "
+            "Press a case to follow it or to stop."
+        )
+    )
 
 
 def zones_markup(tr: Translator, chat_id: int) -> InlineKeyboardMarkup:
     keys = list(events.KNOWN_CITIES)
-    rows = [[_button(city_label(key, tr.language), "tz", chat_id, key) for key in keys[i:i + 3]]
-            for i in range(0, len(keys), 3)]
-    rows.append([_button("UTC", "tz", chat_id, "utc"),
-                 _button(tr.gettext("◂ Back"), "menu", chat_id)])
+    rows = [
+        [_button(city_label(key, tr.language), "tz", chat_id, key) for key in keys[i : i + 3]]
+        for i in range(0, len(keys), 3)
+    ]
+    rows.append(
+        [_button("UTC", "tz", chat_id, "utc"), _button(tr.gettext("◂ Back"), "menu", chat_id)]
+    )
     return InlineKeyboardMarkup(rows)
 
 
 def hours_markup(tr: Translator, chat_id: int) -> InlineKeyboardMarkup:
     hours = list(DELIVERY_HOURS)
-    rows = [[_button(f"{hour:02d}:00", "hour", chat_id, hour) for hour in hours[i:i + 4]]
-            for i in range(0, len(hours), 4)]
+    rows = [
+        [_button(f"{hour:02d}:00", "hour", chat_id, hour) for hour in hours[i : i + 4]]
+        for i in range(0, len(hours), 4)
+    ]
     rows.append([_button(tr.gettext("◂ Back"), "menu", chat_id)])
     return InlineKeyboardMarkup(rows)
 
@@ -200,11 +253,16 @@ def page_argument(arg: str | None) -> int:
     return int(arg) if arg and arg.isdecimal() else 0
 
 
-CHOICES = {"lang": choices.with_language, "topic": choices.with_topic,
-           "lead": choices.with_lead_toggled, "hour": choices.with_hour}
+CHOICES = {
+    "lang": choices.with_language,
+    "topic": choices.with_topic,
+    "lead": choices.with_lead_toggled,
+    "hour": choices.with_hour,
+}
 
 
 # Handlers --------------------------------------------------------------------------------
+
 
 async def channel_command(update: Update, context: BotContext) -> None:
     """/channel @name, in a private chat: the channel's panel, for its administrators."""
@@ -219,32 +277,53 @@ async def channel_command(update: Update, context: BotContext) -> None:
     text = command_argument(context)
     reference = channel_reference(text) if text else None
     if reference is None:
-        await reply(update, context, esc(_(
-            "To post the reminders and announcements in a channel: add me to the channel as "
-            "an administrator who may post messages, then send here /channel and the "
-            "channel's @name (or its id, such as -1001234567890). Only the channel's "
-            "administrators can set it up.")))
+        await reply(
+            update,
+            context,
+            esc(
+                _(
+                    "To post the reminders and announcements in a channel: add me to the channel as "
+                    "an administrator who may post messages, then send here /channel and the "
+                    "channel's @name (or its id, such as -1001234567890). Only the channel's "
+                    "administrators can set it up."
+                )
+            ),
+        )
         return
     try:
         found = await context.bot.get_chat(reference)
     except TelegramError:
         found = None
     if found is None or found.type != ChatType.CHANNEL:
-        await reply(update, context, esc(_(
-            "I cannot find a channel “%(name)s”. Add me to it as an administrator first, "
-            "then send its @name.") % {"name": text[:64]}))
+        await reply(
+            update,
+            context,
+            esc(
+                _(
+                    "I cannot find a channel “%(name)s”. Add me to it as an administrator first, "
+                    "then send its @name."
+                )
+                % {"name": text[:64]}
+            ),
+        )
         return
     why_not = await refusal(context, found.id, user.id)
     if why_not:
         await reply(update, context, esc(_(why_not)))
         return
     settings = stored(context, found, tr)
-    await reply(update, context, channel_panel_text(tr, context, found.title or "", settings),
-                channel_panel_markup(tr, settings))
+    await reply(
+        update,
+        context,
+        channel_panel_text(tr, context, found.title or "", settings),
+        channel_panel_markup(tr, settings),
+    )
 
 
-ChannelChange = Callable[[Update, BotContext, CallbackQuery, Translator, ChatFullInfo,
-                          callbacks.Callback], Awaitable[None]]
+ChannelChange = Callable[
+    [Update, BotContext, CallbackQuery, Translator, ChatFullInfo, callbacks.Callback],
+    Awaitable[None],
+]
 
 
 def channel_button(act: ChannelChange) -> Handler:
@@ -275,34 +354,66 @@ def channel_button(act: ChannelChange) -> Handler:
 
 
 @channel_button
-async def on_zones(update: Update, context: BotContext, query: CallbackQuery, tr: Translator,
-                   channel: ChatFullInfo, data: callbacks.Callback) -> None:
+async def on_zones(
+    update: Update,
+    context: BotContext,
+    query: CallbackQuery,
+    tr: Translator,
+    channel: ChatFullInfo,
+    data: callbacks.Callback,
+) -> None:
     await query.answer()
-    await reply(update, context, esc(tr.gettext(
-        "Choose the city whose time the channel's readers live by.")),
-        zones_markup(tr, int(data.args["chat"])), edit=True)
+    await reply(
+        update,
+        context,
+        esc(tr.gettext("Choose the city whose time the channel's readers live by.")),
+        zones_markup(tr, int(data.args["chat"])),
+        edit=True,
+    )
 
 
 @channel_button
-async def on_hours(update: Update, context: BotContext, query: CallbackQuery, tr: Translator,
-                   channel: ChatFullInfo, data: callbacks.Callback) -> None:
+async def on_hours(
+    update: Update,
+    context: BotContext,
+    query: CallbackQuery,
+    tr: Translator,
+    channel: ChatFullInfo,
+    data: callbacks.Callback,
+) -> None:
     await query.answer()
-    await reply(update, context, esc(tr.gettext(
-        "At what time of day should reminders be posted?")),
-        hours_markup(tr, int(data.args["chat"])), edit=True)
+    await reply(
+        update,
+        context,
+        esc(tr.gettext("At what time of day should reminders be posted?")),
+        hours_markup(tr, int(data.args["chat"])),
+        edit=True,
+    )
 
 
 @channel_button
-async def on_forget(update: Update, context: BotContext, query: CallbackQuery, tr: Translator,
-                    channel: ChatFullInfo, data: callbacks.Callback) -> None:
+async def on_forget(
+    update: Update,
+    context: BotContext,
+    query: CallbackQuery,
+    tr: Translator,
+    channel: ChatFullInfo,
+    data: callbacks.Callback,
+) -> None:
     await context.store.forget_chat(int(data.args["chat"]))
     await query.answer()
     await reply(update, context, esc(forgotten_text(tr, "channel")), edit=True)
 
 
 @channel_button
-async def on_change(update: Update, context: BotContext, query: CallbackQuery, tr: Translator,
-                    channel: ChatFullInfo, data: callbacks.Callback) -> None:
+async def on_change(
+    update: Update,
+    context: BotContext,
+    query: CallbackQuery,
+    tr: Translator,
+    channel: ChatFullInfo,
+    data: callbacks.Callback,
+) -> None:
     """A choice (``changed``) saved, or "Back": the channel's panel, redrawn. One change of a
     channel at a time: two admins' presses would each read, await a write and save their own
     copy, and the second would undo the first."""
@@ -320,32 +431,50 @@ async def on_change(update: Update, context: BotContext, query: CallbackQuery, t
             scheduling.settings_changed(context.application, int(data.args["chat"]))
             settings, note = new, tr.gettext("Saved.")
     await query.answer(note)
-    await reply(update, context, channel_panel_text(tr, context, channel.title or "", settings,
-                                                    note),
-                channel_panel_markup(tr, settings), edit=True)
+    await reply(
+        update,
+        context,
+        channel_panel_text(tr, context, channel.title or "", settings, note),
+        channel_panel_markup(tr, settings),
+        edit=True,
+    )
 
 
 @channel_button
-async def on_follows(update: Update, context: BotContext, query: CallbackQuery, tr: Translator,
-                     channel: ChatFullInfo, data: callbacks.Callback) -> None:
+async def on_follows(
+    update: Update,
+    context: BotContext,
+    query: CallbackQuery,
+    tr: Translator,
+    channel: ChatFullInfo,
+    data: callbacks.Callback,
+) -> None:
     """The channel's case picker, at a page."""
     await query.answer()
     settings = stored(context, channel, tr)
-    await reply(update, context, follows_text(tr, channel.title or ""),
-                follows_markup(tr, context.library, settings,
-                               page_argument(data.args.get("arg"))), edit=True)
+    await reply(
+        update,
+        context,
+        follows_text(tr, channel.title or ""),
+        follows_markup(tr, context.library, settings, page_argument(data.args.get("arg"))),
+        edit=True,
+    )
 
 
 @channel_button
-async def on_follow(update: Update, context: BotContext, query: CallbackQuery, tr: Translator,
-                    channel: ChatFullInfo, data: callbacks.Callback) -> None:
+async def on_follow(
+    update: Update,
+    context: BotContext,
+    query: CallbackQuery,
+    tr: Translator,
+    channel: ChatFullInfo,
+    data: callbacks.Callback,
+) -> None:
     """A case in the picker: followed by the channel, or no longer; the page redrawn."""
     page, _, tag = (data.args.get("arg") or "").partition("-")
-    card = next((card for card in followable(context.library) if follow_tag(card.id) == tag),
-                None)
+    card = next((card for card in followable(context.library) if follow_tag(card.id) == tag), None)
     settings = stored(context, channel, tr)
-    new = (choices.with_follow(settings, card.id, card.id not in settings.follows)
-           if card else None)
+    new = choices.with_follow(settings, card.id, card.id not in settings.follows) if card else None
     if card is not None and new is not None:
         service = scheduling.service(context.application)
         if service is not None and card.id in new.follows:
@@ -354,5 +483,10 @@ async def on_follow(update: Update, context: BotContext, query: CallbackQuery, t
         scheduling.settings_changed(context.application, new.chat_id)
         settings = new
     await query.answer(tr.gettext("Saved.") if new is not None else None)
-    await reply(update, context, follows_text(tr, channel.title or ""),
-                follows_markup(tr, context.library, settings, page_argument(page)), edit=True)
+    await reply(
+        update,
+        context,
+        follows_text(tr, channel.title or ""),
+        follows_markup(tr, context.library, settings, page_argument(page)),
+        edit=True,
+    )

@@ -44,8 +44,7 @@ async def reply(
     query = update.callback_query
     # A deleted or too old message arrives with date 0 (PTB still makes it a Message):
     # it cannot be edited, so the answer goes out as a new message.
-    if (edit and query and isinstance(query.message, Message)
-            and query.message.is_accessible):
+    if edit and query and isinstance(query.message, Message) and query.message.is_accessible:
         if _unchanged(query.message, text, markup):
             return query.message
         try:
@@ -73,6 +72,7 @@ async def reply(
         reply_parameters=reply_params,
         link_preview_options=NO_PREVIEW,
     )
+
 
 def action_button(action: str, label: str, *args: object) -> InlineKeyboardButton:
     """A button whose callback data is ``action:args…``, checked by ``callbacks.build``."""

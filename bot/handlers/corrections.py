@@ -41,7 +41,8 @@ def cooling_down(context: BotContext) -> bool:
 async def refuse_for_now(update: Update, context: BotContext) -> None:
     text = context.tr(update).gettext(
         "Thank you, your last note reached the editors a moment ago. Please wait a few "
-        "minutes before sending another.")
+        "minutes before sending another."
+    )
     if update.callback_query:
         await update.callback_query.answer(text, show_alert=True)
     else:
@@ -62,7 +63,8 @@ async def ask_for_correction(update: Update, context: BotContext, card_id: str) 
         if query:
             # Telegram lets a callback answer open the bot's private chat with a start payload.
             await query.answer(
-                url=create_deep_linked_url(context.bot_username, PAYLOAD_PREFIX + card.id))
+                url=create_deep_linked_url(context.bot_username, PAYLOAD_PREFIX + card.id)
+            )
         return False
     if cooling_down(context):
         await refuse_for_now(update, context)
@@ -74,8 +76,9 @@ async def ask_for_correction(update: Update, context: BotContext, card_id: str) 
         "What is wrong on the card “%(name)s”? Write it in one message, with a "
         "source if you have one. It goes to the editors; the bot keeps no copy."
     )
-    await reply(update, context, esc(text % {"name": card.name.get(tr.language)}),
-                cancel_markup(tr))
+    await reply(
+        update, context, esc(text % {"name": card.name.get(tr.language)}), cancel_markup(tr)
+    )
     return True
 
 
@@ -129,6 +132,7 @@ async def pass_on_correction(update: Update, context: BotContext, text: str) -> 
 
 # The conversation ----------------------------------------------------------------------------
 
+
 async def on_fix_button(update: Update, context: BotContext) -> object:
     _query, button = pressed(update, context)
     waiting = await ask_for_correction(update, context, button.args["id"])
@@ -174,4 +178,6 @@ def conversation() -> ConversationHandler:
             MessageHandler(private & tg_filters.TEXT & ~tg_filters.COMMAND, on_note),
             CallbackQueryHandler(cancel_correction, pattern=callbacks.pattern("fixno")),
         ],
-        leave=leave, timeout=flows.SHORT_TIMEOUT)
+        leave=leave,
+        timeout=flows.SHORT_TIMEOUT,
+    )

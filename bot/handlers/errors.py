@@ -32,7 +32,8 @@ async def on_error(update: object, context: BotContext) -> None:
     if update is not None or not isinstance(error, NetworkError):  # polling retries those
         # In the background: the user's apology must not wait for the admins' messages.
         context.application.create_task(
-            _report(context, error, "update" if update is not None else "job"))
+            _report(context, error, "update" if update is not None else "job")
+        )
     if not isinstance(update, Update) or not addressed_to_bot(update, context.bot_username):
         return
     tr = context.tr(update)
@@ -66,8 +67,11 @@ def addressed_to_bot(update: Update, bot_username: str) -> bool:
     if message is None:
         return False
     replied = message.reply_to_message
-    if replied is not None and replied.from_user is not None and (
-            replied.from_user.username or "").lower() == bot_username.lower():
+    if (
+        replied is not None
+        and replied.from_user is not None
+        and (replied.from_user.username or "").lower() == bot_username.lower()
+    ):
         return True
     command = (message.text or "").split(maxsplit=1)[0] if message.text else ""
     if not command.startswith("/"):

@@ -88,8 +88,13 @@ async def _leave_on_command(update: Update, context: BotContext) -> None:
         clear_flows(context.chat_data, user.id if user else None)
 
 
-def conversation(name: str, entry_points: list[BaseHandler], typing: list[BaseHandler],
-                 leave: Leave, timeout: int) -> ConversationHandler:
+def conversation(
+    name: str,
+    entry_points: list[BaseHandler],
+    typing: list[BaseHandler],
+    leave: Leave,
+    timeout: int,
+) -> ConversationHandler:
     """A flow: ``entry_points`` start it, ``typing`` handlers take its answers."""
 
     async def ended(update: object, context: BotContext) -> object:
@@ -112,8 +117,9 @@ def conversation(name: str, entry_points: list[BaseHandler], typing: list[BaseHa
 
 def register(application: Application, flows: list[ConversationHandler]) -> None:
     """The leave-on-command handler, then each flow in a group of its own (before group 0)."""
-    application.add_handler(MessageHandler(filters.COMMAND & NEW_MESSAGES, _leave_on_command),
-                            group=LEAVE_GROUP)
+    application.add_handler(
+        MessageHandler(filters.COMMAND & NEW_MESSAGES, _leave_on_command), group=LEAVE_GROUP
+    )
     for number, flow in enumerate(flows):
         application.add_handler(flow, group=LEAVE_GROUP + 1 + number)
 

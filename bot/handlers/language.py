@@ -19,15 +19,22 @@ from bot.store.models import ChatSettings
 async def language(update: Update, context: BotContext) -> None:
     """Offer the bot's languages as buttons."""
     tr = context.tr(update)
-    await reply(update, context, esc(tr.gettext("Choose the language of the bot:")),
-                language_markup())
+    await reply(
+        update, context, esc(tr.gettext("Choose the language of the bot:")), language_markup()
+    )
 
 
 def language_markup() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[
-        InlineKeyboardButton(LANGUAGE_NAMES[code], callback_data=callbacks.build("lang", code))
-        for code in LANGUAGES
-    ]])
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    LANGUAGE_NAMES[code], callback_data=callbacks.build("lang", code)
+                )
+                for code in LANGUAGES
+            ]
+        ]
+    )
 
 
 async def on_language_button(update: Update, context: BotContext) -> None:
@@ -46,8 +53,9 @@ async def set_language(update: Update, context: BotContext, code: str) -> None:
     if not await may_change_settings(update, context):
         return
     async with flows.chat_lock(context):  # not between another change's read and write
-        settings = (context.store.chat(chat.id)
-                    or ChatSettings(chat_id=chat.id, chat_type=chat.type))
+        settings = context.store.chat(chat.id) or ChatSettings(
+            chat_id=chat.id, chat_type=chat.type
+        )
         await context.store.put_chat(dataclasses.replace(settings, language=code))
     tr = translator(code)
     if query:

@@ -25,12 +25,16 @@ async def send_calendar(update: Update, context: BotContext) -> None:
     upcoming = events.upcoming(every, now, settings)
     if settings and settings.cities:
         upcoming = [e for e in upcoming if wants_event(settings, e)]
-    data = reminders_calendar(tr, context.library.anniversaries(), upcoming, settings,
-                              context.bot_username, now)
-    caption = tr.gettext("Open this file to add the anniversaries and protests to your "
-                         "calendar, with alarms at your reminder times.")
-    await context.bot.send_document(chat.id, InputFile(data, filename=CALENDAR_FILE),
-                                    caption=esc(caption))
+    data = reminders_calendar(
+        tr, context.library.anniversaries(), upcoming, settings, context.bot_username, now
+    )
+    caption = tr.gettext(
+        "Open this file to add the anniversaries and protests to your "
+        "calendar, with alarms at your reminder times."
+    )
+    await context.bot.send_document(
+        chat.id, InputFile(data, filename=CALENDAR_FILE), caption=esc(caption)
+    )
 
 
 async def show_protests(update: Update, context: BotContext) -> None:
@@ -39,11 +43,16 @@ async def show_protests(update: Update, context: BotContext) -> None:
     assert chat is not None
     tr = context.tr(update)
     settings = context.store.chat(chat.id)
-    listed = events.upcoming(events.all_events(context.library, context.store),
-                             datetime.now(UTC), settings)
+    listed = events.upcoming(
+        events.all_events(context.library, context.store), datetime.now(UTC), settings
+    )
     zone_name = settings.timezone if settings else None
-    await reply(update, context, events.list_text(tr, listed, zone_name),
-                events.list_markup(tr, listed, zone_name))
+    await reply(
+        update,
+        context,
+        events.list_text(tr, listed, zone_name),
+        events.list_markup(tr, listed, zone_name),
+    )
 
 
 async def on_calendar_button(update: Update, context: BotContext) -> None:
@@ -60,8 +69,11 @@ async def on_calendar_button(update: Update, context: BotContext) -> None:
         return
     await query.answer()
     ics = event_calendar(tr, event, context.store.chat(chat.id), datetime.now(UTC))
-    await context.bot.send_document(chat.id, InputFile(ics, filename=f"{event.id}.ics"),
-                                    caption=esc(events.short_line(tr, event)))
+    await context.bot.send_document(
+        chat.id,
+        InputFile(ics, filename=f"{event.id}.ics"),
+        caption=esc(events.short_line(tr, event)),
+    )
 
 
 async def on_list_button(update: Update, context: BotContext) -> None:
@@ -75,7 +87,7 @@ async def on_list_button(update: Update, context: BotContext) -> None:
 
 
 async def on_coming(update: Update, context: BotContext) -> None:
-    """"✋ I plan to come": counted once per person, pressed again taken back; the answer
+    """ "✋ I plan to come": counted once per person, pressed again taken back; the answer
     says the count. Only a keyed hash is kept (``bot.store.marks``), never who pressed."""
     query, button = pressed(update, context)
     tr = context.tr(update)
@@ -86,6 +98,9 @@ async def on_coming(update: Update, context: BotContext) -> None:
     who = query.from_user.id
     coming = not context.store.is_coming(event.id, who)
     count = await context.store.set_coming(event.id, who, coming)
-    said = (tr.gettext("Counted: thank you.") if coming
-            else tr.gettext("Taken back: you are no longer counted."))
+    said = (
+        tr.gettext("Counted: thank you.")
+        if coming
+        else tr.gettext("Taken back: you are no longer counted.")
+    )
     await query.answer(f"{said} {events.coming_line(tr, count)}", show_alert=False)

@@ -43,6 +43,7 @@ button = functools.partial(action_button, ACTION)
 
 # Reading and saving ------------------------------------------------------------------------
 
+
 def current(update: Update, context: BotContext, tr: Translator) -> ChatSettings:
     chat = update.effective_chat
     assert chat is not None
@@ -61,6 +62,7 @@ async def save(context: BotContext, settings: ChatSettings) -> None:
 
 # The panel ---------------------------------------------------------------------------------
 
+
 def next_line(tr: Translator, context: BotContext, settings: ChatSettings) -> str:
     _ = tr.gettext
     if not settings.subscribed:
@@ -70,7 +72,9 @@ def next_line(tr: Translator, context: BotContext, settings: ChatSettings) -> st
     if upcoming is None:
         return _("No reminder is due in the coming year with these settings.")
     return _("Next reminder: %(when)s — %(what)s.") % {
-        "when": when_text(tr, upcoming, settings), "what": what_text(tr, context, upcoming)}
+        "when": when_text(tr, upcoming, settings),
+        "what": what_text(tr, context, upcoming),
+    }
 
 
 def when_text(tr: Translator, reminder: Reminder, settings: ChatSettings) -> str:
@@ -82,8 +86,11 @@ def what_text(tr: Translator, context: BotContext, reminder: Reminder) -> str:
     _ = tr.gettext
     if reminder.kind == "event":
         event = events.find_event(context.library, context.store, reminder.subject_id)
-        name = (_("Protest in %(city)s") % {"city": event.city.get(tr.language)} if event
-                else _("a protest"))
+        name = (
+            _("Protest in %(city)s") % {"city": event.city.get(tr.language)}
+            if event
+            else _("a protest")
+        )
     else:
         card = context.library.get(reminder.subject_id)
         name = card.name.get(tr.language) if card else reminder.subject_id
@@ -91,17 +98,26 @@ def what_text(tr: Translator, context: BotContext, reminder: Reminder) -> str:
     return f"{name}, {tr.date(reminder.day)} ({lead})"
 
 
-def panel_text(tr: Translator, context: BotContext, settings: ChatSettings,
-               note: str | None = None) -> str:
+def panel_text(
+    tr: Translator, context: BotContext, settings: ChatSettings, note: str | None = None
+) -> str:
     _ = tr.gettext
-    status = (_("✅ Subscribed to reminders.") if settings.subscribed
-              else _("You are not subscribed to reminders."))
-    topics = (_("Anniversaries: all") if settings.topics == "all"
-              else _("Anniversaries: only 16 December"))
+    status = (
+        _("✅ Subscribed to reminders.")
+        if settings.subscribed
+        else _("You are not subscribed to reminders.")
+    )
+    topics = (
+        _("Anniversaries: all")
+        if settings.topics == "all"
+        else _("Anniversaries: only 16 December")
+    )
     leads = [_(LEAD_LABELS[lead]) for lead in LEAD_CHOICES if lead in settings.leads]
     when = _("When: %(leads)s") % {"leads": ", ".join(leads) if leads else _("nothing chosen")}
     time_line = _("Time: %(hour)02d:00, %(zone)s (never between 22:00 and 08:00)") % {
-        "hour": delivery_hour(settings.hour), "zone": choices.zone_label(settings, tr.language)}
+        "hour": delivery_hour(settings.hour),
+        "zone": choices.zone_label(settings, tr.language),
+    }
     known = events.known_cities(events.all_events(context.library, context.store))
     if "*" in settings.cities:
         cities = _("all cities")
@@ -111,20 +127,30 @@ def panel_text(tr: Translator, context: BotContext, settings: ChatSettings,
         if len(names) > PANEL_CITIES:
             left = len(names) - PANEL_CITIES
             cities += " " + tr.ngettext("and %(num)d more", "and %(num)d more", left) % {
-                "num": left}
+                "num": left
+            }
     else:
         cities = _("none chosen")
     heading = _("Reminders")
     lines = [f"<b>{esc(heading)}</b>"]
     if note:
         lines.append(f"<i>{esc(note)}</i>")
-    lines += [esc(status), esc(topics), esc(when), esc(time_line),
-              esc(_("Protests: %(cities)s") % {"cities": cities})]
-    followed = [card.name.get(tr.language) for card_id in settings.follows
-                if (card := context.library.get(card_id)) is not None]
+    lines += [
+        esc(status),
+        esc(topics),
+        esc(when),
+        esc(time_line),
+        esc(_("Protests: %(cities)s") % {"cities": cities}),
+    ]
+    followed = [
+        card.name.get(tr.language)
+        for card_id in settings.follows
+        if (card := context.library.get(card_id)) is not None
+    ]
     if followed:  # news comes whether or not the chat is subscribed to reminders
-        lines.append(esc(_("News of the cases you follow: %(names)s") % {
-            "names": ", ".join(followed)}))
+        lines.append(
+            esc(_("News of the cases you follow: %(names)s") % {"names": ", ".join(followed)})
+        )
     lines += ["", esc(next_line(tr, context, settings))]
     return "\n".join(lines)
 
@@ -135,19 +161,30 @@ def panel_markup(tr: Translator, settings: ChatSettings) -> InlineKeyboardMarkup
     def mark(on: bool, label: str) -> str:
         return ("✓ " if on else "○ ") + label
 
-    subscription = (button(_("🔕 Unsubscribe"), "unsub") if settings.subscribed
-                    else button(_("🔔 Subscribe"), "sub"))
-    return InlineKeyboardMarkup([
-        [subscription],
-        [button(mark(settings.topics == "all", _("All anniversaries")), "topic", "all"),
-         button(mark(settings.topics == "dec16", _("Only 16 December")), "topic", "dec16")],
-        [button(mark(lead in settings.leads, _(LEAD_BUTTONS[lead])), "lead", lead)
-         for lead in LEAD_CHOICES],
-        [button(_("🕒 Time zone"), "zones"),
-         button(_("⏰ %(hour)02d:00") % {"hour": delivery_hour(settings.hour)}, "hours")],
-        [button(_("📣 Protest cities"), "cities"), button(_("📅 Calendar file"), "ics")],
-        *follows_row(tr, settings),
-    ])
+    subscription = (
+        button(_("🔕 Unsubscribe"), "unsub")
+        if settings.subscribed
+        else button(_("🔔 Subscribe"), "sub")
+    )
+    return InlineKeyboardMarkup(
+        [
+            [subscription],
+            [
+                button(mark(settings.topics == "all", _("All anniversaries")), "topic", "all"),
+                button(mark(settings.topics == "dec16", _("Only 16 December")), "topic", "dec16"),
+            ],
+            [
+                button(mark(lead in settings.leads, _(LEAD_BUTTONS[lead])), "lead", lead)
+                for lead in LEAD_CHOICES
+            ],
+            [
+                button(_("🕒 Time zone"), "zones"),
+                button(_("⏰ %(hour)02d:00") % {"hour": delivery_hour(settings.hour)}, "hours"),
+            ],
+            [button(_("📣 Protest cities"), "cities"), button(_("📅 Calendar file"), "ics")],
+            *follows_row(tr, settings),
+        ]
+    )
 
 
 def follows_row(tr: Translator, settings: ChatSettings) -> list[list[InlineKeyboardButton]]:
@@ -158,15 +195,27 @@ def follows_row(tr: Translator, settings: ChatSettings) -> list[list[InlineKeybo
     return [[action_button(callbacks.FOLLOW, label, "list")]]
 
 
-async def show_panel(update: Update, context: BotContext, settings: ChatSettings | None = None,
-                     note: str | None = None, *, edit: bool = False) -> None:
+async def show_panel(
+    update: Update,
+    context: BotContext,
+    settings: ChatSettings | None = None,
+    note: str | None = None,
+    *,
+    edit: bool = False,
+) -> None:
     tr = context.tr(update)
     settings = settings or current(update, context, tr)
-    await reply(update, context, panel_text(tr, context, settings, note),
-                panel_markup(tr, settings), edit=edit)
+    await reply(
+        update,
+        context,
+        panel_text(tr, context, settings, note),
+        panel_markup(tr, settings),
+        edit=edit,
+    )
 
 
 # Commands ----------------------------------------------------------------------------------
+
 
 async def settings(update: Update, context: BotContext) -> None:
     """The reminder panel (anyone may look; only admins may change a group's)."""
@@ -185,8 +234,12 @@ async def subscribe(update: Update, context: BotContext) -> None:
             if service is not None:
                 await service.settle_before_subscribing(settings)
             await save(context, settings)
-    await show_panel(update, context, settings, tr.gettext(
-        "Subscribed. Choose below what you want to hear about and when."))
+    await show_panel(
+        update,
+        context,
+        settings,
+        tr.gettext("Subscribed. Choose below what you want to hear about and when."),
+    )
 
 
 async def unsubscribe(update: Update, context: BotContext) -> None:
@@ -197,38 +250,61 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
         settings = current(update, context, tr)
         if settings.subscribed:
             await save(context, dataclasses.replace(settings, subscribed=False))
-    await reply(update, context, esc(tr.gettext(
-        "Unsubscribed: no more reminders. Your choices are kept; /subscribe brings them back, "
-        "/forget deletes them.")))
+    await reply(
+        update,
+        context,
+        esc(
+            tr.gettext(
+                "Unsubscribed: no more reminders. Your choices are kept; /subscribe brings them back, "
+                "/forget deletes them."
+            )
+        ),
+    )
 
 
 async def forget(update: Update, context: BotContext) -> None:
     if not await may_change_settings(update, context):
         return
     tr = context.tr(update)
-    await reply(update, context, esc(tr.gettext(
-        "This deletes everything the bot stores about this chat: language, time zone, "
-        "subscription, the cases it follows and the log of messages sent. Delete?")),
-        forget_markup(tr))
+    await reply(
+        update,
+        context,
+        esc(
+            tr.gettext(
+                "This deletes everything the bot stores about this chat: language, time zone, "
+                "subscription, the cases it follows and the log of messages sent. Delete?"
+            )
+        ),
+        forget_markup(tr),
+    )
 
 
 def forget_markup(tr: Translator) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[button(tr.gettext("Delete everything"), "forgetok"),
-                                  button(tr.gettext("Keep"), "menu")]])
+    return InlineKeyboardMarkup(
+        [[button(tr.gettext("Delete everything"), "forgetok"), button(tr.gettext("Keep"), "menu")]]
+    )
 
 
 # Pickers -----------------------------------------------------------------------------------
 
+
 async def show_hours(update: Update, context: BotContext) -> None:
     tr = context.tr(update)
-    await reply(update, context, esc(tr.gettext("At what time of day should reminders come?")),
-                hours_markup(tr), edit=True)
+    await reply(
+        update,
+        context,
+        esc(tr.gettext("At what time of day should reminders come?")),
+        hours_markup(tr),
+        edit=True,
+    )
 
 
 def hours_markup(tr: Translator) -> InlineKeyboardMarkup:
     hours = list(DELIVERY_HOURS)
-    rows = [[button(f"{hour:02d}:00", "hour", hour) for hour in hours[i:i + 4]]
-            for i in range(0, len(hours), 4)]
+    rows = [
+        [button(f"{hour:02d}:00", "hour", hour) for hour in hours[i : i + 4]]
+        for i in range(0, len(hours), 4)
+    ]
     rows.append([button(tr.gettext("◂ Back"), "menu")])
     return InlineKeyboardMarkup(rows)
 
@@ -242,30 +318,43 @@ rows is already long. The chat's own cities come first, then the usual ones."""
 
 def city_keys(settings: ChatSettings, known: dict) -> list[str]:
     """Every city the picker could offer: the chat's choices, the usual ones, the events'."""
-    return [key for key in dict.fromkeys(
-        [*(c for c in settings.cities if c != "*"), *events.KNOWN_CITIES, *sorted(known)]) if key]
+    return [
+        key
+        for key in dict.fromkeys(
+            [*(c for c in settings.cities if c != "*"), *events.KNOWN_CITIES, *sorted(known)]
+        )
+        if key
+    ]
 
 
-async def show_cities(update: Update, context: BotContext,
-                      settings: ChatSettings | None = None) -> None:
+async def show_cities(
+    update: Update, context: BotContext, settings: ChatSettings | None = None
+) -> None:
     tr = context.tr(update)
     settings = settings or current(update, context, tr)
     known = events.known_cities(events.all_events(context.library, context.store))
     text = tr.gettext("Which cities' protests should I remind you of?")
     if (total := len(city_keys(settings, known))) > CITY_BUTTONS:
-        text += "\n" + tr.gettext("The %(shown)d cities first in the list of %(total)d: "
-                                   "choose All cities to hear of every protest.") % {
-            "shown": CITY_BUTTONS, "total": total}
+        text += "\n" + tr.gettext(
+            "The %(shown)d cities first in the list of %(total)d: "
+            "choose All cities to hear of every protest."
+        ) % {"shown": CITY_BUTTONS, "total": total}
     await reply(update, context, esc(text), cities_markup(tr, settings, known), edit=True)
 
 
 def cities_markup(tr: Translator, settings: ChatSettings, known: dict) -> InlineKeyboardMarkup:
     keys = city_keys(settings, known)[:CITY_BUTTONS]
     everywhere = "*" in settings.cities
-    buttons = [button(("✓ " if key in settings.cities else "○ ")
-                       + city_label(key, tr.language, known), "city", key)
-               for key in keys if key]
-    rows = [buttons[i:i + 3] for i in range(0, len(buttons), 3)]
+    buttons = [
+        button(
+            ("✓ " if key in settings.cities else "○ ") + city_label(key, tr.language, known),
+            "city",
+            key,
+        )
+        for key in keys
+        if key
+    ]
+    rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
     rows.append([button(("✓ " if everywhere else "○ ") + tr.gettext("All cities"), "city", "*")])
     rows.append([button(tr.gettext("◂ Back"), "menu")])
     return InlineKeyboardMarkup(rows)
@@ -298,8 +387,9 @@ def panel_button(change: Change) -> Handler:
 def opens(show: Handler) -> Handler:
     """A panel button that opens a picker (or goes back to the panel)."""
 
-    async def change(update: Update, context: BotContext, query: CallbackQuery,
-                     _data: callbacks.Callback) -> None:
+    async def change(
+        update: Update, context: BotContext, query: CallbackQuery, _data: callbacks.Callback
+    ) -> None:
         await query.answer()
         await show(update, context)
 
@@ -310,8 +400,13 @@ async def back_to_panel(update: Update, context: BotContext) -> None:
     await show_panel(update, context, edit=True)
 
 
-async def saved(update: Update, context: BotContext, query: CallbackQuery,
-                settings: ChatSettings | None, note: str | None = None) -> None:
+async def saved(
+    update: Update,
+    context: BotContext,
+    query: CallbackQuery,
+    settings: ChatSettings | None,
+    note: str | None = None,
+) -> None:
     """Save a change and redraw the panel with it; None (not a choice offered): nothing."""
     if settings is None:
         await query.answer()
@@ -323,8 +418,9 @@ async def saved(update: Update, context: BotContext, query: CallbackQuery,
 
 
 @panel_button
-async def on_subscription(update: Update, context: BotContext, query: CallbackQuery,
-                          data: callbacks.Callback) -> None:
+async def on_subscription(
+    update: Update, context: BotContext, query: CallbackQuery, data: callbacks.Callback
+) -> None:
     """Subscribe or Unsubscribe."""
     tr = context.tr(update)
     settings = current(update, context, tr)
@@ -332,46 +428,58 @@ async def on_subscription(update: Update, context: BotContext, query: CallbackQu
     if subscribe and not settings.subscribed:
         service = scheduling.service(context.application)
         if service is not None:
-            await service.settle_before_subscribing(
-                dataclasses.replace(settings, subscribed=True))
+            await service.settle_before_subscribing(dataclasses.replace(settings, subscribed=True))
     settings = dataclasses.replace(settings, subscribed=subscribe)
-    await saved(update, context, query, settings,
-                tr.gettext("Subscribed.") if subscribe else tr.gettext("Unsubscribed."))
+    await saved(
+        update,
+        context,
+        query,
+        settings,
+        tr.gettext("Subscribed.") if subscribe else tr.gettext("Unsubscribed."),
+    )
 
 
 @panel_button
-async def on_topic(update: Update, context: BotContext, query: CallbackQuery,
-                   data: callbacks.Callback) -> None:
+async def on_topic(
+    update: Update, context: BotContext, query: CallbackQuery, data: callbacks.Callback
+) -> None:
     """All anniversaries, or only 16 December."""
     settings = current(update, context, context.tr(update))
     await saved(update, context, query, choices.with_topic(settings, data.args.get("arg")))
 
 
 @panel_button
-async def on_lead(update: Update, context: BotContext, query: CallbackQuery,
-                  data: callbacks.Callback) -> None:
+async def on_lead(
+    update: Update, context: BotContext, query: CallbackQuery, data: callbacks.Callback
+) -> None:
     """7 days, 1 day, on the day: each on or off."""
     settings = current(update, context, context.tr(update))
     await saved(update, context, query, choices.with_lead_toggled(settings, data.args.get("arg")))
 
 
 @panel_button
-async def on_hour(update: Update, context: BotContext, query: CallbackQuery,
-                  data: callbacks.Callback) -> None:
+async def on_hour(
+    update: Update, context: BotContext, query: CallbackQuery, data: callbacks.Callback
+) -> None:
     settings = current(update, context, context.tr(update))
     await saved(update, context, query, choices.with_hour(settings, data.args.get("arg")))
 
 
 @panel_button
-async def on_city(update: Update, context: BotContext, query: CallbackQuery,
-                  data: callbacks.Callback) -> None:
+async def on_city(
+    update: Update, context: BotContext, query: CallbackQuery, data: callbacks.Callback
+) -> None:
     """A protest city on or off; the city picker stays open."""
     key = data.args.get("arg")
     tr = context.tr(update)
     settings = current(update, context, tr)
     known = events.known_cities(events.all_events(context.library, context.store))
-    if not key or (key != "*" and key not in settings.cities
-                   and key not in events.KNOWN_CITIES and key not in known):
+    if not key or (
+        key != "*"
+        and key not in settings.cities
+        and key not in events.KNOWN_CITIES
+        and key not in known
+    ):
         await query.answer()  # a city no button offers (forged, or its protests are over)
         return
     settings = choices.with_city_toggled(settings, key)
@@ -381,7 +489,7 @@ async def on_city(update: Update, context: BotContext, query: CallbackQuery,
 
 
 async def forget_chat(update: Update, context: BotContext) -> None:
-    """"Delete everything" under /forget."""
+    """ "Delete everything" under /forget."""
     chat = update.effective_chat
     assert chat is not None
     tr = context.tr(update)
@@ -396,15 +504,23 @@ def forgotten_text(tr: Translator, what: str) -> str:
     they age out (``safekeeping.KEPT_FOR_DAYS``)."""
     days = {"days": safekeeping.KEPT_FOR_DAYS}
     if what == "channel":
-        return tr.gettext(
-            "Done: the bot no longer stores anything about this channel and posts nothing "
-            "there. Only the bot's automatic daily backups on the server still hold its "
-            "settings and which reminders it received, for at most %(days)d days, until they "
-            "are replaced.") % days
-    return tr.gettext(
-        "Done: the bot no longer stores anything about this chat. Only the bot's automatic "
-        "daily backups on the server still hold its settings and which reminders it "
-        "received, for at most %(days)d days, until they are replaced.") % days
+        return (
+            tr.gettext(
+                "Done: the bot no longer stores anything about this channel and posts nothing "
+                "there. Only the bot's automatic daily backups on the server still hold its "
+                "settings and which reminders it received, for at most %(days)d days, until they "
+                "are replaced."
+            )
+            % days
+        )
+    return (
+        tr.gettext(
+            "Done: the bot no longer stores anything about this chat. Only the bot's automatic "
+            "daily backups on the server still hold its settings and which reminders it "
+            "received, for at most %(days)d days, until they are replaced."
+        )
+        % days
+    )
 
 
 on_back = opens(back_to_panel)

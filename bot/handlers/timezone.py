@@ -39,15 +39,21 @@ async def timezone(update: Update, context: BotContext) -> None:
 
 async def show_zones(update: Update, context: BotContext, *, edit: bool = True) -> None:
     tr = context.tr(update)
-    text = esc(tr.gettext("Choose the city whose time you live by, or press Other… and type a "
-                          "time zone name such as Asia/Tashkent or America/Chicago."))
+    text = esc(
+        tr.gettext(
+            "Choose the city whose time you live by, or press Other… and type a "
+            "time zone name such as Asia/Tashkent or America/Chicago."
+        )
+    )
     await reply(update, context, text, zones_markup(tr), edit=edit)
 
 
 def zones_markup(tr: Translator) -> InlineKeyboardMarkup:
     keys = list(events.KNOWN_CITIES)
-    rows = [[button(city_label(key, tr.language), "tz", key) for key in keys[i:i + 3]]
-            for i in range(0, len(keys), 3)]
+    rows = [
+        [button(city_label(key, tr.language), "tz", key) for key in keys[i : i + 3]]
+        for i in range(0, len(keys), 3)
+    ]
     rows.append([button("UTC", "tz", "utc"), button(tr.gettext("Other…"), "tzother")])
     rows.append([button(tr.gettext("◂ Back"), "menu")])
     return InlineKeyboardMarkup(rows)
@@ -60,21 +66,31 @@ async def set_zone_from_text(update: Update, context: BotContext, text: str) -> 
     key = by_name.get(key, key)
     zone_name = events.KNOWN_CITIES[key][0] if key in events.KNOWN_CITIES else canonical_zone(text)
     if zone_name is None:
-        await reply(update, context, esc(tr.gettext(
-            "I do not know the time zone “%(name)s”. Type a name such as Europe/Vienna or "
-            "Asia/Tashkent, or choose a city: /timezone") % {"name": text[:64]}))
+        await reply(
+            update,
+            context,
+            esc(
+                tr.gettext(
+                    "I do not know the time zone “%(name)s”. Type a name such as Europe/Vienna or "
+                    "Asia/Tashkent, or choose a city: /timezone"
+                )
+                % {"name": text[:64]}
+            ),
+        )
         return
     city = key if key in events.KNOWN_CITIES else None
     await apply_zone(update, context, zone_name, city, edit=False)
 
 
-async def apply_zone(update: Update, context: BotContext, zone_name: str, city: str | None,
-                     *, edit: bool) -> None:
+async def apply_zone(
+    update: Update, context: BotContext, zone_name: str, city: str | None, *, edit: bool
+) -> None:
     tr = context.tr(update)
     settings = choices.with_zone(current(update, context, tr), zone_name, city)
     await save(context, settings)
     note = tr.gettext("Time zone saved: %(zone)s.") % {
-        "zone": choices.zone_label(settings, tr.language, city)}
+        "zone": choices.zone_label(settings, tr.language, city)
+    }
     await show_panel(update, context, settings, note, edit=edit)
 
 
@@ -85,8 +101,9 @@ on_zones = opens(show_zones)
 
 
 @panel_button
-async def on_zone(update: Update, context: BotContext, query: CallbackQuery,
-                  data: callbacks.Callback) -> None:
+async def on_zone(
+    update: Update, context: BotContext, query: CallbackQuery, data: callbacks.Callback
+) -> None:
     """A city's button, or UTC."""
     chosen = choices.zone_button(data.args.get("arg"))
     if chosen is None:
@@ -98,14 +115,19 @@ async def on_zone(update: Update, context: BotContext, query: CallbackQuery,
 
 # "Other…": the typed name, a conversation ---------------------------------------------------
 
+
 async def ask_for_zone(update: Update, context: BotContext) -> object:
-    """"Other…": ask for a zone name. In a group the prompt forces a reply from the admin who
+    """ "Other…": ask for a zone name. In a group the prompt forces a reply from the admin who
     pressed (a selective ForceReply names them), since under privacy mode the bot sees only
     replies to its own messages."""
     query = update.callback_query
     user, chat = update.effective_user, update.effective_chat
-    if query is None or user is None or chat is None or not await may_change_settings(
-            update, context):
+    if (
+        query is None
+        or user is None
+        or chat is None
+        or not await may_change_settings(update, context)
+    ):
         flows.done()
     await query.answer()
     pending = context.chat_state.pending
@@ -114,14 +136,17 @@ async def ask_for_zone(update: Update, context: BotContext) -> object:
     else:
         context.chat_state.pending = {"flow": TIMEZONE_FLOW, "user": user.id, "users": [user.id]}
     tr = context.tr(update)
-    text = esc(tr.gettext("Type the time zone name, for example Asia/Tashkent or "
-                          "America/Chicago."))
+    text = esc(
+        tr.gettext("Type the time zone name, for example Asia/Tashkent or America/Chicago.")
+    )
     if chat.type == ChatType.PRIVATE:
         await reply(update, context, text)
     else:
         await context.bot.send_message(
-            chat.id, f"{user.mention_html()}, {text}",
-            reply_markup=ForceReply(selective=True, input_field_placeholder="Asia/Tashkent"))
+            chat.id,
+            f"{user.mention_html()}, {text}",
+            reply_markup=ForceReply(selective=True, input_field_placeholder="Asia/Tashkent"),
+        )
     flows.stay()
 
 
@@ -150,11 +175,20 @@ def leave_zone_flow(data: ChatData) -> None:
 
 def zone_conversation() -> ConversationHandler:
     # In groups only replies (to the ForceReply prompt): other chatter is never a zone name.
-    answers = (filters.TEXT & ~filters.COMMAND & flows.NEW_MESSAGES
-               & (filters.ChatType.PRIVATE | filters.REPLY))
+    answers = (
+        filters.TEXT
+        & ~filters.COMMAND
+        & flows.NEW_MESSAGES
+        & (filters.ChatType.PRIVATE | filters.REPLY)
+    )
     return flows.conversation(
         "timezone",
-        entry_points=[CallbackQueryHandler(
-            ask_for_zone, pattern=callbacks.pattern(callbacks.SETTINGS, "tzother"))],
+        entry_points=[
+            CallbackQueryHandler(
+                ask_for_zone, pattern=callbacks.pattern(callbacks.SETTINGS, "tzother")
+            )
+        ],
         typing=[MessageHandler(answers, on_zone_text)],
-        leave=leave_zone_flow, timeout=flows.SHORT_TIMEOUT)
+        leave=leave_zone_flow,
+        timeout=flows.SHORT_TIMEOUT,
+    )

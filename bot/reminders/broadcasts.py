@@ -103,8 +103,9 @@ class BackgroundFanOuts:
         for old, new in changed:
             key = f"c:{new.id}:{new.sequence}"
             if key not in running and min(event_start(new), event_start(old)) > self.now():
-                await self.start_fanout(key, {"kind": "change", "event": new.id,
-                                              "old": old.model_dump(mode="json")})
+                await self.start_fanout(
+                    key, {"kind": "change", "event": new.id, "old": old.model_dump(mode="json")}
+                )
                 started += 1
         if updated != versions:
             await self.store.set_meta(VERSIONS, updated)
@@ -115,9 +116,15 @@ class BackgroundFanOuts:
         is over: ``MARKS_KEPT_AFTER`` after its start, or when it is no longer known."""
         by_id = {event.id: event for event in self.events()}
         running = {spec.get("event") for spec in self.store.meta(FANOUTS, {}).values()}
-        over = [event_id for event_id in self.store.marked_events() if event_id not in running
-                and (event_id not in by_id
-                     or event_start(by_id[event_id]) + MARKS_KEPT_AFTER < self.now())]
+        over = [
+            event_id
+            for event_id in self.store.marked_events()
+            if event_id not in running
+            and (
+                event_id not in by_id
+                or event_start(by_id[event_id]) + MARKS_KEPT_AFTER < self.now()
+            )
+        ]
         return await self.store.drop_marks(over)
 
     # Broadcasts and cancellation notices ---------------------------------------------------
@@ -129,8 +136,13 @@ class BackgroundFanOuts:
         self._schedule_fanout(key)
 
     def _schedule_fanout(self, key: str) -> None:
-        self.job_queue.run_once(_fanout_job, when=0, data=(self, key), name=FANOUT_JOB + key,
-                                job_kwargs=FANOUT_JOB_KWARGS)
+        self.job_queue.run_once(
+            _fanout_job,
+            when=0,
+            data=(self, key),
+            name=FANOUT_JOB + key,
+            job_kwargs=FANOUT_JOB_KWARGS,
+        )
 
     async def run_fanout(self, key: str) -> FanOutResult | None:
         spec = self.store.meta(FANOUTS, {}).get(key)
@@ -141,10 +153,14 @@ class BackgroundFanOuts:
         if spec["kind"] in ("cancel", "change"):
             # Who was told is read from every chat's marks: off the event loop.
             event = find_event(self.library, self.store, spec["event"])
-            recipients = (await asyncio.to_thread(reminded_chats, self.store, event.id, event)
-                          if event else [])
-        result = await self.fan_out().run(self._fanout_items(key, spec, recipients), progress,
-                                          keep_going=self._running)
+            recipients = (
+                await asyncio.to_thread(reminded_chats, self.store, event.id, event)
+                if event
+                else []
+            )
+        result = await self.fan_out().run(
+            self._fanout_items(key, spec, recipients), progress, keep_going=self._running
+        )
         if not result.stopped:
             fanouts = self.store.meta(FANOUTS, {})
             fanouts.pop(key, None)
@@ -153,8 +169,9 @@ class BackgroundFanOuts:
             await alerts.report_fan_out(self.application, spec["kind"], result)
         return result
 
-    def _fanout_items(self, key: str, spec: dict[str, Any],
-                      recipients: list[int] | None) -> Iterator[Outgoing]:
+    def _fanout_items(
+        self, key: str, spec: dict[str, Any], recipients: list[int] | None
+    ) -> Iterator[Outgoing]:
         if spec["kind"] == "cancel":
             event = find_event(self.library, self.store, spec["event"])
             if event is None:
@@ -171,8 +188,9 @@ class BackgroundFanOuts:
             for chat_id in recipients or []:
                 chat = self.store.chat(chat_id)
                 tr = translator(chat.language if chat and chat.language else "en")
-                yield Outgoing(key, chat_id, change_text(tr, old, new),
-                               reminder_markup(tr, new), (new.id,))
+                yield Outgoing(
+                    key, chat_id, change_text(tr, old, new), reminder_markup(tr, new), (new.id,)
+                )
         elif spec["kind"] == "city":
             event = find_event(self.library, self.store, spec["event"])
             if event is None:
@@ -181,9 +199,12 @@ class BackgroundFanOuts:
                 if chat.subscribed and wants_event(chat, event):
                     language = chat.language or "en"
                     text = spec["text"].get(language) or spec["text"]["en"]
-                    yield Outgoing(key, chat.chat_id,
-                                   city_message(translator(language), event, text),
-                                   about=(event.id,))
+                    yield Outgoing(
+                        key,
+                        chat.chat_id,
+                        city_message(translator(language), event, text),
+                        about=(event.id,),
+                    )
         elif spec["kind"] == "broadcast":
             texts = spec["text"]
             for chat in self.store.all_chats():
@@ -202,10 +223,9 @@ class BackgroundFanOuts:
         total = spec.get("total") or self.store.subscriber_count()
 
         async def report(result: FanOutResult) -> None:
-            text = tr.gettext("Sending: %(done)d of about %(total)d (%(sent)d sent, "
-                              "%(failed)d failed).") % {
-                "done": result.done, "total": total, "sent": result.sent,
-                "failed": result.failed}
+            text = tr.gettext(
+                "Sending: %(done)d of about %(total)d (%(sent)d sent, %(failed)d failed)."
+            ) % {"done": result.done, "total": total, "sent": result.sent, "failed": result.failed}
             # "Message is not modified" and the like: progress is best effort.
             with contextlib.suppress(TelegramError):
                 await self.application.bot.edit_message_text(text, chat_id, message_id)

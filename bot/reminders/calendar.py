@@ -48,8 +48,13 @@ def _leads(chat: ChatSettings | None) -> list[int]:
     return sorted({lead for lead in leads if lead in LEAD_CHOICES}, reverse=True)
 
 
-def anniversary_event(tr: Translator, card: Card, chat: ChatSettings | None,
-                      bot_username: str | None, stamp: datetime) -> Event:
+def anniversary_event(
+    tr: Translator,
+    card: Card,
+    chat: ChatSettings | None,
+    bot_username: str | None,
+    stamp: datetime,
+) -> Event:
     """A yearly all-day event on the anniversary, alarms at the chat's delivery hour."""
     assert card.anniversary_day is not None and card.year is not None
     month, day = card.anniversary_day
@@ -60,8 +65,11 @@ def anniversary_event(tr: Translator, card: Card, chat: ChatSettings | None,
     entry.add("dtstart", date(card.year, month, day))
     entry.add("dtend", date(card.year, month, day) + timedelta(days=1))
     # 29 February: BYMONTHDAY=-1 gives the last day of February, 28th in common years.
-    rule = ({"freq": "yearly", "bymonth": 2, "bymonthday": -1} if (month, day) == (2, 29)
-            else {"freq": "yearly"})
+    rule = (
+        {"freq": "yearly", "bymonth": 2, "bymonthday": -1}
+        if (month, day) == (2, 29)
+        else {"freq": "yearly"}
+    )
     entry.add("rrule", rule)
     entry.add("transp", "TRANSPARENT")
     description = first_sentence(card.summary.get(tr.language))
@@ -73,13 +81,13 @@ def anniversary_event(tr: Translator, card: Card, chat: ChatSettings | None,
     hour = delivery_hour(chat.hour if chat else 10)
     for lead in _leads(chat):
         # Relative to 00:00 on the day: "lead days before, at the delivery hour".
-        entry.add_component(_alarm(card.name.get(tr.language),
-                                   timedelta(days=-lead, hours=hour)))
+        entry.add_component(_alarm(card.name.get(tr.language), timedelta(days=-lead, hours=hour)))
     return entry
 
 
-def protest_event(tr: Translator, event: ProtestEvent, chat: ChatSettings | None,
-                  stamp: datetime) -> Event:
+def protest_event(
+    tr: Translator, event: ProtestEvent, chat: ChatSettings | None, stamp: datetime
+) -> Event:
     lang = tr.language
     start = event_start(event).astimezone(zone(event.timezone))
     entry = Event()
@@ -105,9 +113,14 @@ def protest_event(tr: Translator, event: ProtestEvent, chat: ChatSettings | None
     return entry
 
 
-def reminders_calendar(tr: Translator, cards: Iterable[Card], protests: Iterable[ProtestEvent],
-                       chat: ChatSettings | None, bot_username: str | None,
-                       now: datetime) -> bytes:
+def reminders_calendar(
+    tr: Translator,
+    cards: Iterable[Card],
+    protests: Iterable[ProtestEvent],
+    chat: ChatSettings | None,
+    bot_username: str | None,
+    now: datetime,
+) -> bytes:
     """The anniversaries the chat follows (all, if it has no settings) and the protests."""
     calendar = _calendar(tr, tr.gettext("Zhanaozen: anniversaries and protests"))
     chosen = wanted_cards(chat, cards) if chat else [c for c in cards if c.anniversary_day]
@@ -119,10 +132,12 @@ def reminders_calendar(tr: Translator, cards: Iterable[Card], protests: Iterable
     return calendar.to_ical()
 
 
-def event_calendar(tr: Translator, event: ProtestEvent, chat: ChatSettings | None,
-                   now: datetime) -> bytes:
-    calendar = _calendar(tr, tr.gettext("Protest in %(city)s") % {
-        "city": event.city.get(tr.language)})
+def event_calendar(
+    tr: Translator, event: ProtestEvent, chat: ChatSettings | None, now: datetime
+) -> bytes:
+    calendar = _calendar(
+        tr, tr.gettext("Protest in %(city)s") % {"city": event.city.get(tr.language)}
+    )
     calendar.add_component(protest_event(tr, event, chat, now))
     calendar.add_missing_timezones()
     return calendar.to_ical()

@@ -35,8 +35,9 @@ def city_label(key: str, language: str, known: dict[str, Text] | None = None) ->
 def zone_label(settings: ChatSettings, language: str, city: str | None = None) -> str:
     """The chat's time zone as a reader knows it: the city pressed (or a protest city the chat
     follows in that zone, or the one city of the list there), else the typed IANA name."""
-    in_zone = [key for key, (name, _en, _ru) in events.KNOWN_CITIES.items()
-               if name == settings.timezone]
+    in_zone = [
+        key for key, (name, _en, _ru) in events.KNOWN_CITIES.items() if name == settings.timezone
+    ]
     followed = [key for key in settings.cities if key in in_zone]
     if city in in_zone:
         return city_label(city, language)
@@ -109,5 +110,6 @@ def with_follow(settings: ChatSettings, card_id: str, follow: bool) -> ChatSetti
         if len(settings.follows) >= MAX_FOLLOWS:
             return None
         return dataclasses.replace(settings, follows=[*settings.follows, card_id])
-    return dataclasses.replace(settings,
-                               follows=[one for one in settings.follows if one != card_id])
+    return dataclasses.replace(
+        settings, follows=[one for one in settings.follows if one != card_id]
+    )

@@ -142,7 +142,8 @@ class FanOut:
         budget = bot.rate_limiter
         if not isinstance(budget, SendBudget):
             raise TypeError(
-                "the fan-out needs a bot built with bot.reminders.send_budget.SendBudget")
+                "the fan-out needs a bot built with bot.reminders.send_budget.SendBudget"
+            )
         self.bot = bot
         self.store = store
         self.budget: SendBudget = budget
@@ -159,9 +160,12 @@ class FanOut:
         self._commit_seconds = 0.01
         """A running estimate of one durable log write: how far ahead the stager works."""
 
-    async def run(self, items: Iterable[Outgoing],
-                  progress: Callable[[FanOutResult], Awaitable[None]] | None = None,
-                  keep_going: Callable[[], bool] = lambda: True) -> FanOutResult:
+    async def run(
+        self,
+        items: Iterable[Outgoing],
+        progress: Callable[[FanOutResult], Awaitable[None]] | None = None,
+        keep_going: Callable[[], bool] = lambda: True,
+    ) -> FanOutResult:
         """Deliver every item; returns the counts. Never raises for a single chat's failure.
 
         ``keep_going`` is checked before each batch is staged: when the bot is stopping, the
@@ -210,8 +214,9 @@ class FanOut:
                     if item is None:
                         exhausted = True
                         break
-                    if ((item.key, item.chat_id) in batch
-                            or self.store.delivery(item.key, item.chat_id) is not None):
+                    if (item.key, item.chat_id) in batch or self.store.delivery(
+                        item.key, item.chat_id
+                    ) is not None:
                         self.result.already += 1
                     else:
                         batch[item.key, item.chat_id] = item
@@ -263,8 +268,7 @@ class FanOut:
         if sends:
             await asyncio.gather(*sends)
 
-    async def _deliver_staged(self, item: Outgoing, ticket: Ticket,
-                              in_flight: InFlight) -> None:
+    async def _deliver_staged(self, item: Outgoing, ticket: Ticket, in_flight: InFlight) -> None:
         began = time.monotonic()
         round_trip = None
         try:
@@ -294,8 +298,11 @@ class FanOut:
                 try:
                     await self.store.set_deliveries(rows)
                 except StoreError:
-                    log.exception("could not log %d delivery outcomes; they stay "
-                                  "\"pending\" and will not be resent", len(rows))
+                    log.exception(
+                        "could not log %d delivery outcomes; they stay "
+                        '"pending" and will not be resent',
+                        len(rows),
+                    )
             if progress and time.monotonic() - last_report >= PROGRESS_EVERY:
                 last_report = time.monotonic()
                 await self._report(progress)
@@ -311,10 +318,13 @@ class FanOut:
         while True:
             try:
                 await self.bot.send_message(
-                    chat_id, item.text, reply_markup=item.markup,
+                    chat_id,
+                    item.text,
+                    reply_markup=item.markup,
                     link_preview_options=LinkPreviewOptions(is_disabled=True),
                     allow_paid_broadcast=True if self.paid else None,
-                    rate_limit_args=slot)
+                    rate_limit_args=slot,
+                )
                 return chat_id, "sent"
             except RetryAfter:
                 return chat_id, "failed"  # the budget already waited as long as it should
@@ -356,7 +366,5 @@ class FanOut:
     async def _unsubscribe(self, chat_id: int) -> None:
         settings = self.store.chat(chat_id)
         if settings is not None and (settings.subscribed or settings.follows):
-            await self.store.put_chat(dataclasses.replace(settings, subscribed=False,
-                                                          follows=[]))
+            await self.store.put_chat(dataclasses.replace(settings, subscribed=False, follows=[]))
         log.info("a chat blocked the bot or removed it: unsubscribed")
-

@@ -104,16 +104,29 @@ class ReminderService(BackgroundFanOuts):
         self.resume_fanouts()
         await self.protests_changed()
         await self.drop_finished_marks()
-        self.job_queue.run_once(_sweep_job, when=0, data=self, name=SWEEP_JOB + "catch-up",
-                                job_kwargs=SWEEP_JOB_KWARGS)
+        self.job_queue.run_once(
+            _sweep_job, when=0, data=self, name=SWEEP_JOB + "catch-up", job_kwargs=SWEEP_JOB_KWARGS
+        )
         # An interval job whose first run is "now" is moved a whole interval on if the
         # scheduler starts a moment later (as it does: post_init runs before it starts), so
         # the first planning is a one-off job of its own.
         self.replan()
-        self.job_queue.run_repeating(_plan_job, interval=PLAN_INTERVAL, first=PLAN_INTERVAL,
-                                     data=self, name=PLAN_JOB, job_kwargs=PLAN_JOB_KWARGS)
-        self.job_queue.run_repeating(_prune_job, interval=PRUNE_INTERVAL, first=timedelta(hours=1),
-                                     data=self, name=PRUNE_JOB, job_kwargs=PLAN_JOB_KWARGS)
+        self.job_queue.run_repeating(
+            _plan_job,
+            interval=PLAN_INTERVAL,
+            first=PLAN_INTERVAL,
+            data=self,
+            name=PLAN_JOB,
+            job_kwargs=PLAN_JOB_KWARGS,
+        )
+        self.job_queue.run_repeating(
+            _prune_job,
+            interval=PRUNE_INTERVAL,
+            first=timedelta(hours=1),
+            data=self,
+            name=PRUNE_JOB,
+            job_kwargs=PLAN_JOB_KWARGS,
+        )
 
     async def upgrade_log(self) -> None:
         """Once: give each day on which the older log (one row per reminder item) shows a
@@ -124,8 +137,9 @@ class ReminderService(BackgroundFanOuts):
         rows = await asyncio.to_thread(legacy_day_rows, self.store, self.library, self.events())
         if rows:
             await self.store.set_deliveries(rows)
-            log.info("delivery log: %d days of messages carried over to the one-a-day log",
-                     len(rows))
+            log.info(
+                "delivery log: %d days of messages carried over to the one-a-day log", len(rows)
+            )
         await self.store.set_meta(LOG_FORMAT, 2)
 
     async def note_news(self) -> None:
@@ -138,37 +152,49 @@ class ReminderService(BackgroundFanOuts):
             log.info("content: %d new updates in cases followers may follow", len(fresh))
 
     def owed_news(self, now: datetime | None = None) -> list[news.News]:
-        return news.owed_news(self.library.cards.values(), self.store.meta(news.SEEN, {}),
-                              now or self.now())
+        return news.owed_news(
+            self.library.cards.values(), self.store.meta(news.SEEN, {}), now or self.now()
+        )
 
     async def settle_before_following(self, chat_id: int, card_id: str) -> None:
         """A chat that starts following a card has just seen its news on the card: it is
         not told of it again."""
-        rows = [(item.key, chat_id, "skipped") for item in self.owed_news()
-                if item.card_id == card_id and self.store.delivery(item.key, chat_id) is None]
+        rows = [
+            (item.key, chat_id, "skipped")
+            for item in self.owed_news()
+            if item.card_id == card_id and self.store.delivery(item.key, chat_id) is None
+        ]
         if rows:
             await self.store.set_deliveries(rows)
 
     def replan(self) -> None:
         if not self.job_queue.get_jobs_by_name(PLAN_JOB + ":now"):
-            self.job_queue.run_once(_plan_job, when=0, data=self, name=PLAN_JOB + ":now",
-                                    job_kwargs=PLAN_JOB_KWARGS)
+            self.job_queue.run_once(
+                _plan_job, when=0, data=self, name=PLAN_JOB + ":now", job_kwargs=PLAN_JOB_KWARGS
+            )
 
     def schedule_chat_sweep(self, chat_id: int) -> None:
         name = f"{SWEEP_JOB}chat:{chat_id}"
         if not self.job_queue.get_jobs_by_name(name):
-            self.job_queue.run_once(_chat_sweep_job, when=0, data=(self, chat_id), name=name,
-                                    job_kwargs=SWEEP_JOB_KWARGS)
+            self.job_queue.run_once(
+                _chat_sweep_job,
+                when=0,
+                data=(self, chat_id),
+                name=name,
+                job_kwargs=SWEEP_JOB_KWARGS,
+            )
 
     def schedule_sweep(self, when: datetime | None) -> None:
         """A sweep at ``when`` (None: now), unless one is already scheduled for then."""
         name = SWEEP_JOB + (when.isoformat() if when else "now")
         if not self.job_queue.get_jobs_by_name(name):
-            self.job_queue.run_once(_sweep_job, when=when or 0, data=self, name=name,
-                                    job_kwargs=SWEEP_JOB_KWARGS)
+            self.job_queue.run_once(
+                _sweep_job, when=when or 0, data=self, name=name, job_kwargs=SWEEP_JOB_KWARGS
+            )
 
-    async def plan(self, now: datetime | None = None,
-                   only_chat: int | None = None) -> list[datetime]:
+    async def plan(
+        self, now: datetime | None = None, only_chat: int | None = None
+    ) -> list[datetime]:
         """Create a sweep job for each instant in the next half hour at which a reminder is
         due; returns those instants.
 
@@ -183,8 +209,9 @@ class ReminderService(BackgroundFanOuts):
 
         def evaluate() -> set[datetime]:
             profiles = [settings for settings, _ in self._groups(start, events, only_chat)]
-            return due_instants(profiles, self.library.anniversaries(), events, start,
-                                now + PLAN_AHEAD, owed)
+            return due_instants(
+                profiles, self.library.anniversaries(), events, start, now + PLAN_AHEAD, owed
+            )
 
         instants = sorted(await asyncio.to_thread(evaluate))
         if only_chat is None and any(instant <= now for instant in instants):
@@ -195,14 +222,16 @@ class ReminderService(BackgroundFanOuts):
         log.debug("planned sweeps at %s", [instant.isoformat() for instant in instants])
         return instants
 
-    def _groups(self, start: datetime, events: list[ProtestEvent],
-                only_chat: int | None) -> list[tuple[ChatSettings, list[int]]]:
+    def _groups(
+        self, start: datetime, events: list[ProtestEvent], only_chat: int | None
+    ) -> list[tuple[ChatSettings, list[int]]]:
         """The chats to evaluate, grouped by what decides when they hear: everyone, or just
         ``only_chat``. Cities matter only while a protest is still to come. A chat that
         follows a card is a group of its own (subscribed or not): its news is its own."""
         if only_chat is None:
-            groups = self.store.subscriber_groups(by_cities=bool(live_events(events, start)),
-                                                  followers_apart=True)
+            groups = self.store.subscriber_groups(
+                by_cities=bool(live_events(events, start)), followers_apart=True
+            )
             return groups + [(chat, [chat.chat_id]) for chat in self.store.followers()]
         chat = self.store.chat(only_chat)
         return [(chat, [only_chat])] if chat and (chat.subscribed or chat.follows) else []
@@ -220,8 +249,9 @@ class ReminderService(BackgroundFanOuts):
         return when
 
     # Sweeping ------------------------------------------------------------------------------
-    async def sweep(self, now: datetime | None = None,
-                    only_chat: int | None = None) -> FanOutResult:
+    async def sweep(
+        self, now: datetime | None = None, only_chat: int | None = None
+    ) -> FanOutResult:
         """Deliver what is due, log what is too late, settle what a crash left open.
 
         ``only_chat``: just that chat's reminders of the last 12 hours (after it changed its
@@ -236,9 +266,16 @@ class ReminderService(BackgroundFanOuts):
             events, owed = self.events(), self.owed_news(now)
 
             def evaluate() -> SweepPlan:
-                return plan_for_groups(self._groups(start, events, only_chat),
-                                       self.library.anniversaries(), events, start, end,
-                                       self.store.deliveries, now, owed)
+                return plan_for_groups(
+                    self._groups(start, events, only_chat),
+                    self.library.anniversaries(),
+                    events,
+                    start,
+                    end,
+                    self.store.deliveries,
+                    now,
+                    owed,
+                )
 
             # Reading 100,000 subscribers, expanding their schedules into one message per
             # chat and day and looking each up in the delivery log takes a moment: all of it
@@ -246,13 +283,23 @@ class ReminderService(BackgroundFanOuts):
             # copy-on-write snapshots, the functions are pure). A row written meanwhile is
             # seen by the fan-out, which checks the log again before it sends.
             plan = await asyncio.to_thread(evaluate)
-            log.debug("sweep at %s over (%s, %s]: %d to send, %d skipped, %d uncertain",
-                      now.isoformat(), start.isoformat(), end.isoformat(), len(plan.send),
-                      len(plan.skip), len(plan.uncertain))
-            await self._settle(plan.uncertain, "uncertain",
-                               "%d reminders of %s may have been sent before a crash: not resent")
-            await self._settle(plan.skip, "skipped",
-                               "%d reminders of %s were more than 12 hours late: skipped")
+            log.debug(
+                "sweep at %s over (%s, %s]: %d to send, %d skipped, %d uncertain",
+                now.isoformat(),
+                start.isoformat(),
+                end.isoformat(),
+                len(plan.send),
+                len(plan.skip),
+                len(plan.uncertain),
+            )
+            await self._settle(
+                plan.uncertain,
+                "uncertain",
+                "%d reminders of %s may have been sent before a crash: not resent",
+            )
+            await self._settle(
+                plan.skip, "skipped", "%d reminders of %s were more than 12 hours late: skipped"
+            )
             for _reminder, morning in plan.defer:
                 self.schedule_sweep(morning)
             outgoing = self._render_all(plan.send, events)
@@ -260,8 +307,13 @@ class ReminderService(BackgroundFanOuts):
             if not result.stopped and only_chat is None:
                 await self.store.set_meta(LAST_SWEPT, now.isoformat())
             if plan.send:
-                log.info("reminders: %d sent, %d failed, %d blocked, %d migrated",
-                         result.sent, result.failed, result.blocked, result.migrated)
+                log.info(
+                    "reminders: %d sent, %d failed, %d blocked, %d migrated",
+                    result.sent,
+                    result.failed,
+                    result.blocked,
+                    result.migrated,
+                )
                 await alerts.report_fan_out(self.application, "reminders", result)
             return result
 
@@ -276,8 +328,9 @@ class ReminderService(BackgroundFanOuts):
         for key, count in Counter(r.key for r in reminders).items():
             log.warning(message, count, key)
 
-    def _render_all(self, messages: list[Digest],
-                    events: list[ProtestEvent]) -> Iterator[Outgoing]:
+    def _render_all(
+        self, messages: list[Digest], events: list[ProtestEvent]
+    ) -> Iterator[Outgoing]:
         """Rendered as the fan-out reaches each chat, from its settings as they are then: a
         chat that unsubscribed or chose another language meanwhile is served accordingly.
 
@@ -290,9 +343,11 @@ class ReminderService(BackgroundFanOuts):
             chat = self.store.chat(message.chat_id)
             if chat is None:
                 continue
-            items = tuple(item for item in message.items
-                          if (item.subject_id in chat.follows if item.kind == news.KIND
-                              else chat.subscribed))
+            items = tuple(
+                item
+                for item in message.items
+                if (item.subject_id in chat.follows if item.kind == news.KIND else chat.subscribed)
+            )
             if items != message.items:
                 message = dataclasses.replace(message, items=items)
             words = reminder_words(message, chat, self.library, by_id, events, texts)
@@ -304,8 +359,11 @@ class ReminderService(BackgroundFanOuts):
         first in the future, leaving out days whose message has already gone."""
         now = now or self.now()
         cards, events = self.library.anniversaries(), self.events()
-        owed = [r for r in due_between([chat], cards, events, now - CATCH_UP_LIMIT, now)
-                if self.store.delivery(message_key(r), r.chat_id) is None]
+        owed = [
+            r
+            for r in due_between([chat], cards, events, now - CATCH_UP_LIMIT, now)
+            if self.store.delivery(message_key(r), r.chat_id) is None
+        ]
         if owed:
             return owed[0]
         upcoming = next_reminder(chat, cards, events, now)
@@ -314,15 +372,20 @@ class ReminderService(BackgroundFanOuts):
         tomorrow = upcoming.due.astimezone(zone(chat.timezone)).date() + timedelta(days=1)
         return next_reminder(chat, cards, events, local_time(tomorrow, 0, zone(chat.timezone)))
 
-    async def settle_before_subscribing(self, chat: ChatSettings,
-                                        now: datetime | None = None) -> None:
+    async def settle_before_subscribing(
+        self, chat: ChatSettings, now: datetime | None = None
+    ) -> None:
         """A new subscriber does not get the reminders that fell due before they joined."""
         now = now or self.now()
-        due = due_between([chat], self.library.anniversaries(), self.events(),
-                          now - CATCH_UP_LIMIT, now)
+        due = due_between(
+            [chat], self.library.anniversaries(), self.events(), now - CATCH_UP_LIMIT, now
+        )
         keys = {message_key(r) for r in due}
-        rows = [(key, chat.chat_id, "skipped") for key in sorted(keys)
-                if self.store.delivery(key, chat.chat_id) is None]
+        rows = [
+            (key, chat.chat_id, "skipped")
+            for key in sorted(keys)
+            if self.store.delivery(key, chat.chat_id) is None
+        ]
         if rows:
             await self.store.set_deliveries(rows)
 

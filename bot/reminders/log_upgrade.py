@@ -29,8 +29,9 @@ def legacy_day_rows(store, library, events: list[ProtestEvent]) -> list[tuple[st
             day = anniversary_in(card, int(parts[2])) if card else None
             if day is None:
                 continue
-            keys = dict.fromkeys(store.deliveries(occurrence),
-                                 day_key(day - timedelta(days=int(parts[3]))))
+            keys = dict.fromkeys(
+                store.deliveries(occurrence), day_key(day - timedelta(days=int(parts[3])))
+            )
         elif parts[0] == "e" and len(parts) == 3 and parts[2].isdigit():
             event = by_id.get(parts[1])
             if event is None:

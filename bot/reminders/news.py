@@ -49,8 +49,11 @@ def news_key(card_id: str, day: str) -> str:
 
 def update_keys(cards: Iterable[Card]) -> dict[str, tuple[Card, str]]:
     """Every update in the content by its key, with its card and date."""
-    return {news_key(card.id, update.date): (card, update.date)
-            for card in cards for update in card.updates}
+    return {
+        news_key(card.id, update.date): (card, update.date)
+        for card in cards
+        for update in card.updates
+    }
 
 
 def newly_seen(cards: Iterable[Card], seen: Mapping[str, str], now: datetime) -> dict[str, str]:

@@ -174,8 +174,9 @@ class Clock:
             self._owed = min(self._owed + self.FANOUT_PER_REPEAT, 4.0)
         self._last_reply[chat] = now
         if len(self._last_reply) > 4096:  # forget chats gone quiet
-            self._last_reply = {c: t for c, t in self._last_reply.items()
-                                if now - t < self.REPEAT_WITHIN}
+            self._last_reply = {
+                c: t for c, t in self._last_reply.items() if now - t < self.REPEAT_WITHIN
+            }
 
     def _next_fanout(self) -> asyncio.Future[Slot] | None:
         while self._fanouts:

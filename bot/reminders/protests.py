@@ -55,9 +55,18 @@ KNOWN_CITIES = {
 }
 CITY_NAMES = {
     # The same cities in the bot's further languages (any city missing here: in Russian).
-    "kk": {"london": "Лондон", "paris": "Париж", "brussels": "Брюссель", "berlin": "Берлин",
-           "kyiv": "Киев", "moscow": "Мәскеу", "almaty": "Алматы", "astana": "Астана",
-           "aktau": "Ақтау", "new-york": "Нью-Йорк"},
+    "kk": {
+        "london": "Лондон",
+        "paris": "Париж",
+        "brussels": "Брюссель",
+        "berlin": "Берлин",
+        "kyiv": "Киев",
+        "moscow": "Мәскеу",
+        "almaty": "Алматы",
+        "astana": "Астана",
+        "aktau": "Ақтау",
+        "new-york": "Нью-Йорк",
+    },
 }
 
 
@@ -75,8 +84,12 @@ def all_events(library: Library, store: Store) -> list[ProtestEvent]:
         event = ProtestEvent.model_validate(document)
         merged[event.id] = event
     versions = store.meta(VERSIONS, {})
-    return [event.model_copy(update={"sequence": versions[event.id]["s"]})
-            if event.id in versions else event for event in merged.values()]
+    return [
+        event.model_copy(update={"sequence": versions[event.id]["s"]})
+        if event.id in versions
+        else event
+        for event in merged.values()
+    ]
 
 
 def details(event: ProtestEvent) -> dict:
@@ -84,8 +97,9 @@ def details(event: ProtestEvent) -> dict:
     return event.model_dump(mode="json", exclude={"cancelled", "sequence"})
 
 
-def versioned(events: Iterable[ProtestEvent], versions: dict[str, dict]
-              ) -> tuple[dict[str, dict], list[tuple[ProtestEvent, ProtestEvent]]]:
+def versioned(
+    events: Iterable[ProtestEvent], versions: dict[str, dict]
+) -> tuple[dict[str, dict], list[tuple[ProtestEvent, ProtestEvent]]]:
     """The versions map after seeing ``events``, and each (old, new) whose details changed.
 
     A protest's entry holds its details as last seen (``d``), whether it was cancelled
@@ -111,21 +125,32 @@ def find_event(library: Library, store: Store, event_id: str) -> ProtestEvent | 
     return next((e for e in all_events(library, store) if e.id == event_id), None)
 
 
-def upcoming(events: Iterable[ProtestEvent], now: datetime,
-             chat: ChatSettings | None = None) -> list[ProtestEvent]:
+def upcoming(
+    events: Iterable[ProtestEvent], now: datetime, chat: ChatSettings | None = None
+) -> list[ProtestEvent]:
     """Protests not yet started and not cancelled; the chat's own cities first."""
+
     def order(event: ProtestEvent) -> tuple[bool, datetime]:
         return (not (chat and wants_event(chat, event)), event_start(event))
 
     return sorted(live_events(events, now), key=order)
 
 
-def nearby(events: Iterable[ProtestEvent], chat: ChatSettings, after: datetime,
-           within: timedelta = NEARBY_WINDOW) -> list[ProtestEvent]:
+def nearby(
+    events: Iterable[ProtestEvent],
+    chat: ChatSettings,
+    after: datetime,
+    within: timedelta = NEARBY_WINDOW,
+) -> list[ProtestEvent]:
     """Protests in the chat's cities in the weeks after ``after`` (for anniversary reminders)."""
-    return sorted((e for e in live_events(events, after)
-                   if wants_event(chat, e) and event_start(e) <= after + within),
-                  key=event_start)
+    return sorted(
+        (
+            e
+            for e in live_events(events, after)
+            if wants_event(chat, e) and event_start(e) <= after + within
+        ),
+        key=event_start,
+    )
 
 
 def known_cities(events: Iterable[ProtestEvent]) -> dict[str, Text]:
@@ -146,6 +171,7 @@ def new_event_id(city_en: str, starts_at: datetime, taken: Iterable[str]) -> str
 
 
 # Reading what an organiser types ------------------------------------------------------------
+
 
 def bilingual(text: str, limit: int = MAX_FIELD) -> dict[str, str] | None:
     english, _, russian = text.partition("/")
@@ -176,7 +202,6 @@ def parse_starts(text: str) -> datetime | None:
         except ValueError:
             continue
     return None
-
 
 
 async def save_event(store: Store, event: ProtestEvent) -> None:
@@ -219,14 +244,19 @@ def reminded_chats(store: Store, event_id: str, event: ProtestEvent | None = Non
         for lead in set(chat.leads) & set(LEAD_CHOICES):
             due = event_due(event, lead, chat)
             key = event_message_key(event, lead, chat)
-            if (due is not None and due < marked_from and key is not None
-                    and store.delivery(key, chat.chat_id) in reached):
+            if (
+                due is not None
+                and due < marked_from
+                and key is not None
+                and store.delivery(key, chat.chat_id) in reached
+            ):
                 chats.add(chat.chat_id)
                 break
     return sorted(chats)
 
 
 # Text --------------------------------------------------------------------------------------
+
 
 def when_line(tr: Translator, event: ProtestEvent, viewer_zone: str | None = None) -> str:
     """Local date and time at the venue, plus the viewer's own time if that differs."""
@@ -235,8 +265,7 @@ def when_line(tr: Translator, event: ProtestEvent, viewer_zone: str | None = Non
     if viewer_zone and viewer_zone != event.timezone:
         own = event_start(event).astimezone(zone(viewer_zone))
         if own.replace(tzinfo=None) != local:
-            text += " " + tr.gettext("(%(datetime)s your time)") % {
-                "datetime": tr.datetime(own)}
+            text += " " + tr.gettext("(%(datetime)s your time)") % {"datetime": tr.datetime(own)}
     return text
 
 
@@ -260,27 +289,36 @@ def describe(tr: Translator, event: ProtestEvent, viewer_zone: str | None = None
 
 def coming_line(tr: Translator, count: int) -> str:
     """What the "I plan to come" button answers, and what organisers see by each protest."""
-    return tr.ngettext("%(num)d person plans to come.", "%(num)d people plan to come.",
-                       count) % {"num": count}
+    return tr.ngettext("%(num)d person plans to come.", "%(num)d people plan to come.", count) % {
+        "num": count
+    }
 
 
 def short_line(tr: Translator, event: ProtestEvent) -> str:
     """One line for lists and for the protests mentioned under an anniversary reminder."""
     lang = tr.language
-    return (f"{tr.date(event.starts_at.date(), 'd MMM')}, "
-            f"{event.starts_at:%H:%M} · {event.city.get(lang)} · {event.venue.get(lang)}")
+    return (
+        f"{tr.date(event.starts_at.date(), 'd MMM')}, "
+        f"{event.starts_at:%H:%M} · {event.city.get(lang)} · {event.venue.get(lang)}"
+    )
 
 
 def coming_button(tr: Translator, event: ProtestEvent) -> InlineKeyboardButton:
-    """"I plan to come": pressed again, it takes it back (``handlers.protests.on_coming``)."""
-    return InlineKeyboardButton(tr.gettext("✋ I plan to come"),
-                                callback_data=callbacks.build(EVENT_ACTION, "come", event.id))
+    """ "I plan to come": pressed again, it takes it back (``handlers.protests.on_coming``)."""
+    return InlineKeyboardButton(
+        tr.gettext("✋ I plan to come"),
+        callback_data=callbacks.build(EVENT_ACTION, "come", event.id),
+    )
 
 
 def event_buttons(tr: Translator, event: ProtestEvent) -> list[InlineKeyboardButton]:
-    return [InlineKeyboardButton(tr.gettext("📅 Add to calendar"),
-                                 callback_data=callbacks.build(EVENT_ACTION, "ics", event.id)),
-            coming_button(tr, event)]
+    return [
+        InlineKeyboardButton(
+            tr.gettext("📅 Add to calendar"),
+            callback_data=callbacks.build(EVENT_ACTION, "ics", event.id),
+        ),
+        coming_button(tr, event),
+    ]
 
 
 def reminder_text(tr: Translator, event: ProtestEvent, lead: int, viewer_zone: str) -> str:
@@ -301,9 +339,13 @@ def reminder_markup(tr: Translator, event: ProtestEvent) -> InlineKeyboardMarkup
 def cancellation_text(tr: Translator, event: ProtestEvent) -> str:
     _ = tr.gettext
     lang = tr.language
-    text = _("Cancelled: the protest in %(city)s on %(datetime)s (%(venue)s) will not take "
-             "place.") % {"city": event.city.get(lang), "datetime": tr.datetime(event.starts_at),
-                          "venue": event.venue.get(lang)}
+    text = _(
+        "Cancelled: the protest in %(city)s on %(datetime)s (%(venue)s) will not take place."
+    ) % {
+        "city": event.city.get(lang),
+        "datetime": tr.datetime(event.starts_at),
+        "venue": event.venue.get(lang),
+    }
     return "❌ <b>" + esc(text) + "</b>"
 
 
@@ -324,23 +366,29 @@ def change_lines(tr: Translator, old: ProtestEvent, new: ProtestEvent) -> list[s
     if old.starts_at.date() == new.starts_at.date() and old.timezone == new.timezone:
         new_when = f"{new.starts_at:%H:%M}"  # the same day: only the new time
     lines = []
-    for mark, before, after in (("🕒", when(old), new_when), ("📍", place(old), place(new)),
-                                ("👥", old.organiser.get(lang), new.organiser.get(lang))):
+    for mark, before, after in (
+        ("🕒", when(old), new_when),
+        ("📍", place(old), place(new)),
+        ("👥", old.organiser.get(lang), new.organiser.get(lang)),
+    ):
         if before != after:
             lines.append(f"{mark} {esc(before)} → <b>{esc(after)}</b>")
     if old.note != new.note:
-        lines.append("📝 " + (esc(new.note.get(lang)) if new.note
-                             else esc(_("The note was removed."))))
+        lines.append(
+            "📝 " + (esc(new.note.get(lang)) if new.note else esc(_("The note was removed.")))
+        )
     if old.link != new.link:
-        lines.append(f'🔗 <a href="{attr(new.link)}">{esc(_("More information"))}</a>'
-                     if new.link else "🔗 " + esc(_("The link was removed.")))
+        lines.append(
+            f'🔗 <a href="{attr(new.link)}">{esc(_("More information"))}</a>'
+            if new.link
+            else "🔗 " + esc(_("The link was removed."))
+        )
     return lines
 
 
 def change_text(tr: Translator, old: ProtestEvent, new: ProtestEvent) -> str:
     """The one notice a chat told of a protest gets when it changes."""
-    head = tr.gettext("Changed: the protest in %(city)s") % {
-        "city": old.city.get(tr.language)}
+    head = tr.gettext("Changed: the protest in %(city)s") % {"city": old.city.get(tr.language)}
     return "\n".join(["✏️ <b>" + esc(head) + "</b>", *change_lines(tr, old, new)])
 
 
@@ -360,8 +408,9 @@ LIST_BUDGET = 4096 - 200
 """Characters of one /protests message (Telegram's 4,096, less room for the last line)."""
 
 
-def listed(tr: Translator, events: list[ProtestEvent], viewer_zone: str | None
-           ) -> list[ProtestEvent]:
+def listed(
+    tr: Translator, events: list[ProtestEvent], viewer_zone: str | None
+) -> list[ProtestEvent]:
     """The protests one /protests message shows: the first ``MAX_LISTED`` that fit in
     Telegram's limit, whatever their lengths, the viewer's zone and the language."""
     shown: list[ProtestEvent] = []
@@ -377,25 +426,41 @@ def listed(tr: Translator, events: list[ProtestEvent], viewer_zone: str | None
 def list_text(tr: Translator, events: list[ProtestEvent], viewer_zone: str | None) -> str:
     _ = tr.gettext
     if not events:
-        return esc(_("No protests are announced at the moment. Subscribe to hear about new ones "
-                     "in your city: /subscribe"))
+        return esc(
+            _(
+                "No protests are announced at the moment. Subscribe to hear about new ones "
+                "in your city: /subscribe"
+            )
+        )
     heading = _("Upcoming protests")
     shown = listed(tr, events, viewer_zone)
     blocks = [f"<b>{esc(heading)}</b>"]
     blocks += [describe(tr, event, viewer_zone) for event in shown]
     if left := len(events) - len(shown):
-        blocks.append(esc(tr.ngettext(
-            "And %(num)d more. Choose your cities in /settings to see those near you first.",
-            "And %(num)d more. Choose your cities in /settings to see those near you first.",
-            left) % {"num": left}))
+        blocks.append(
+            esc(
+                tr.ngettext(
+                    "And %(num)d more. Choose your cities in /settings to see those near you first.",
+                    "And %(num)d more. Choose your cities in /settings to see those near you first.",
+                    left,
+                )
+                % {"num": left}
+            )
+        )
     return "\n\n".join(blocks)
 
 
-def list_markup(tr: Translator, events: list[ProtestEvent],
-                viewer_zone: str | None = None) -> InlineKeyboardMarkup | None:
-    rows = [[InlineKeyboardButton(
-        "📅 " + short_line(tr, event)[:56],
-        callback_data=callbacks.build(EVENT_ACTION, "ics", event.id)),
-        coming_button(tr, event)]
-        for event in listed(tr, events, viewer_zone)]
+def list_markup(
+    tr: Translator, events: list[ProtestEvent], viewer_zone: str | None = None
+) -> InlineKeyboardMarkup | None:
+    rows = [
+        [
+            InlineKeyboardButton(
+                "📅 " + short_line(tr, event)[:56],
+                callback_data=callbacks.build(EVENT_ACTION, "ics", event.id),
+            ),
+            coming_button(tr, event),
+        ]
+        for event in listed(tr, events, viewer_zone)
+    ]
     return InlineKeyboardMarkup(rows) if rows else None

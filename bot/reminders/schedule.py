@@ -94,6 +94,7 @@ MASSACRE_CARD = "zhanaozen-massacre"
 
 # Anniversaries -----------------------------------------------------------------------------
 
+
 def anniversary_in(card: Card, year: int) -> date | None:
     """The day the card is remembered in ``year`` (``observed_day``), after its first."""
     month_day = card.anniversary_day
@@ -109,9 +110,14 @@ def wanted_cards(chat: ChatSettings, cards: Iterable[Card]) -> list[Card]:
     a statement, a visit or Independence Day stays on the calendar and is never reminded.
     "All anniversaries" means every commemoration; "Only 16 December" means the massacre.
     """
-    return [card for card in cards if card.kind == "anniversary" and card.commemorated
-            and card.anniversary_day
-            and (chat.topics == "all" or card.id == MASSACRE_CARD)]
+    return [
+        card
+        for card in cards
+        if card.kind == "anniversary"
+        and card.commemorated
+        and card.anniversary_day
+        and (chat.topics == "all" or card.id == MASSACRE_CARD)
+    ]
 
 
 def _cards_by_day(cards: Iterable[Card]) -> dict[tuple[int, int], list[Card]]:
@@ -134,6 +140,7 @@ def anniversary_key(card_id: str, year: int, lead: int) -> str:
 
 
 # Protest events ----------------------------------------------------------------------------
+
 
 def city_key(name: str) -> str:
     """Stable ASCII key for a city ("New York" -> "new-york"): settings and buttons use it."""
@@ -199,9 +206,13 @@ def profile_of(chat: ChatSettings) -> Profile:
     return (chat.timezone, chat.hour, chat.topics, tuple(chat.leads), tuple(chat.cities))
 
 
-def due_between(chats: Iterable[ChatSettings], cards: Iterable[Card],
-                events: Iterable[ProtestEvent], start: datetime,
-                end: datetime) -> list[Reminder]:
+def due_between(
+    chats: Iterable[ChatSettings],
+    cards: Iterable[Card],
+    events: Iterable[ProtestEvent],
+    start: datetime,
+    end: datetime,
+) -> list[Reminder]:
     """Every reminder with ``start < due <= end`` for these chats, earliest first."""
     groups: dict[Profile, tuple[ChatSettings, list[int]]] = {}
     for chat in chats:
@@ -210,24 +221,37 @@ def due_between(chats: Iterable[ChatSettings], cards: Iterable[Card],
     return due_for_groups(groups.values(), cards, events, start, end)
 
 
-def due_for_groups(groups: Iterable[tuple[ChatSettings, Sequence[int]]], cards: Iterable[Card],
-                   events: Iterable[ProtestEvent], start: datetime,
-                   end: datetime) -> list[Reminder]:
+def due_for_groups(
+    groups: Iterable[tuple[ChatSettings, Sequence[int]]],
+    cards: Iterable[Card],
+    events: Iterable[ProtestEvent],
+    start: datetime,
+    end: datetime,
+) -> list[Reminder]:
     """``due_between`` for chats grouped by profile: each group's settings are evaluated once
     and the result is given to every chat id in it."""
     schedule = Schedule(cards, events, start, end)
     found: list[Reminder] = []
     for settings, chat_ids in groups:
         for r in schedule.due(settings):
-            found.extend(Reminder(r.key, chat_id, r.due, r.kind, r.subject_id, r.lead, r.day,
-                                  r.timezone, r.alone) for chat_id in chat_ids)
+            found.extend(
+                Reminder(
+                    r.key, chat_id, r.due, r.kind, r.subject_id, r.lead, r.day, r.timezone, r.alone
+                )
+                for chat_id in chat_ids
+            )
     found.sort(key=lambda r: (r.due, r.chat_id, r.key))
     return found
 
 
-def due_instants(profiles: Iterable[ChatSettings], cards: Iterable[Card],
-                 events: Iterable[ProtestEvent], start: datetime,
-                 end: datetime, news: Iterable[News] = ()) -> set[datetime]:
+def due_instants(
+    profiles: Iterable[ChatSettings],
+    cards: Iterable[Card],
+    events: Iterable[ProtestEvent],
+    start: datetime,
+    end: datetime,
+    news: Iterable[News] = (),
+) -> set[datetime]:
     """The instants in ``(start, end]`` at which any of these profiles has a reminder due."""
     schedule = Schedule(cards, events, start, end, news)
     return {r.due for settings in profiles for r in schedule.due(settings)}
@@ -236,16 +260,23 @@ def due_instants(profiles: Iterable[ChatSettings], cards: Iterable[Card],
 class Schedule:
     """The reminders of one window, for any chat settings; the indexes are built once."""
 
-    def __init__(self, cards: Iterable[Card], events: Iterable[ProtestEvent], start: datetime,
-                 end: datetime, news: Iterable[News] = ()) -> None:
+    def __init__(
+        self,
+        cards: Iterable[Card],
+        events: Iterable[ProtestEvent],
+        start: datetime,
+        end: datetime,
+        news: Iterable[News] = (),
+    ) -> None:
         self.cards = list(cards)
         self.news = list(news)
         self.events = live_events(events, start)
         self.start, self.end = start, end
         # Two topic choices, so two indexes, built once for every chat.
-        self.indexes = {topics: _cards_by_day(wanted_cards(ChatSettings(0, topics=topics),
-                                                           self.cards))
-                        for topics in ("all", "dec16")}
+        self.indexes = {
+            topics: _cards_by_day(wanted_cards(ChatSettings(0, topics=topics), self.cards))
+            for topics in ("all", "dec16")
+        }
 
     def due(self, chat: ChatSettings) -> list[Reminder]:
         """Reminders (for a subscriber) and news of the cards it follows (for anyone)."""
@@ -264,9 +295,18 @@ class Schedule:
                 for lead in leads:
                     target = send_day + timedelta(days=lead)
                     found.extend(
-                        Reminder(anniversary_key(card.id, target.year, lead), chat.chat_id,
-                                 due, "anniversary", card.id, lead, target, chat.timezone)
-                        for card in _cards_on(target, index))
+                        Reminder(
+                            anniversary_key(card.id, target.year, lead),
+                            chat.chat_id,
+                            due,
+                            "anniversary",
+                            card.id,
+                            lead,
+                            target,
+                            chat.timezone,
+                        )
+                        for card in _cards_on(target, index)
+                    )
             send_day += timedelta(days=1)
         for event in self.events:
             if not wants_event(chat, event):
@@ -276,8 +316,19 @@ class Schedule:
                 if when is not None and start < when <= end:
                     day = event_start(event).astimezone(tz).date()
                     alone = _stands_alone(lead, when, hour, tz)
-                    found.append(Reminder(event_key(event.id, lead), chat.chat_id, when, "event",
-                                          event.id, lead, day, chat.timezone, alone))
+                    found.append(
+                        Reminder(
+                            event_key(event.id, lead),
+                            chat.chat_id,
+                            when,
+                            "event",
+                            event.id,
+                            lead,
+                            day,
+                            chat.timezone,
+                            alone,
+                        )
+                    )
         return found
 
     def _news_due(self, chat: ChatSettings, tz: ZoneInfo, hour: int) -> list[Reminder]:
@@ -294,13 +345,16 @@ class Schedule:
             due = local_time(day - timedelta(days=1), hour, tz)
         if due <= self.start:
             return []
-        return [Reminder(item.key, chat.chat_id, due, NEWS, item.card_id, 0, item.day,
-                         chat.timezone)
-                for item in wanted if item.seen <= due < item.seen + TOLD_WITHIN]
+        return [
+            Reminder(item.key, chat.chat_id, due, NEWS, item.card_id, 0, item.day, chat.timezone)
+            for item in wanted
+            if item.seen <= due < item.seen + TOLD_WITHIN
+        ]
 
 
-def next_reminder(chat: ChatSettings, cards: Iterable[Card], events: Iterable[ProtestEvent],
-                  now: datetime) -> Reminder | None:
+def next_reminder(
+    chat: ChatSettings, cards: Iterable[Card], events: Iterable[ProtestEvent], now: datetime
+) -> Reminder | None:
     """The next reminder this chat will get (for the confirmation after a change)."""
     upcoming = due_between([chat], cards, events, now, now + NEXT_SEARCH)
     return upcoming[0] if upcoming else None
@@ -324,8 +378,13 @@ ITEM_KINDS = ("anniversary", "event", NEWS)
 def _item_order(reminder: Reminder) -> tuple:
     """Anniversaries, then protests, then news; today's before tomorrow's, the massacre
     first."""
-    return (ITEM_KINDS.index(reminder.kind), reminder.lead,
-            reminder.subject_id != MASSACRE_CARD, reminder.day, reminder.subject_id)
+    return (
+        ITEM_KINDS.index(reminder.kind),
+        reminder.lead,
+        reminder.subject_id != MASSACRE_CARD,
+        reminder.day,
+        reminder.subject_id,
+    )
 
 
 def digests(reminders: Iterable[Reminder]) -> list[Digest]:
@@ -334,15 +393,23 @@ def digests(reminders: Iterable[Reminder]) -> list[Digest]:
     grouped: dict[tuple[int, str], list[Reminder]] = {}
     for reminder in reminders:
         grouped.setdefault((reminder.chat_id, message_key(reminder)), []).append(reminder)
-    found = [Digest(key, chat_id, min(item.due for item in items), items[0].timezone,
-                    tuple(sorted(items, key=_item_order)))
-             for (chat_id, key), items in grouped.items()]
+    found = [
+        Digest(
+            key,
+            chat_id,
+            min(item.due for item in items),
+            items[0].timezone,
+            tuple(sorted(items, key=_item_order)),
+        )
+        for (chat_id, key), items in grouped.items()
+    ]
     found.sort(key=lambda d: (d.due, d.chat_id, d.key))
     return found
 
 
-def plan_sweep(messages: Iterable[Digest], state_of: Callable[[str, int], str | None],
-               now: datetime) -> SweepPlan:
+def plan_sweep(
+    messages: Iterable[Digest], state_of: Callable[[str, int], str | None], now: datetime
+) -> SweepPlan:
     """Decide, for messages already due, what to do now.
 
     Sent, failed, skipped and uncertain messages are settled. "pending" means a previous
@@ -372,10 +439,16 @@ def plan_sweep(messages: Iterable[Digest], state_of: Callable[[str, int], str | 
     return plan
 
 
-def plan_for_groups(groups: Iterable[tuple[ChatSettings, Sequence[int]]], cards: Iterable[Card],
-                    events: Iterable[ProtestEvent], start: datetime, end: datetime,
-                    states_of: Callable[[str], dict[int, str]], now: datetime,
-                    news: Iterable[News] = ()) -> SweepPlan:
+def plan_for_groups(
+    groups: Iterable[tuple[ChatSettings, Sequence[int]]],
+    cards: Iterable[Card],
+    events: Iterable[ProtestEvent],
+    start: datetime,
+    end: datetime,
+    states_of: Callable[[str], dict[int, str]],
+    now: datetime,
+    news: Iterable[News] = (),
+) -> SweepPlan:
     """``plan_sweep(digests(due_for_groups(...)))``, without a per-chat object in between.
 
     Chats that share a profile share their messages, so each profile's messages and their
@@ -403,9 +476,17 @@ def plan_for_groups(groups: Iterable[tuple[ChatSettings, Sequence[int]]], cards:
         per_chat: list[tuple[Sequence[int], list[Reminder]]] = [(group, due)]
         if any(item.kind == NEWS for item in due):
             # Followers' messages are their own: each was told of different news.
-            per_chat = [([chat_id], [item for item in due if item.kind != NEWS
-                                     or states_for(item.key).get(chat_id) is None])
-                        for chat_id in group]
+            per_chat = [
+                (
+                    [chat_id],
+                    [
+                        item
+                        for item in due
+                        if item.kind != NEWS or states_for(item.key).get(chat_id) is None
+                    ],
+                )
+                for chat_id in group
+            ]
         for chat_ids, items in per_chat:
             _plan_messages(plan, digests(items), chat_ids, states_for, now)
     for found in (plan.send, plan.skip, plan.uncertain):
@@ -413,8 +494,13 @@ def plan_for_groups(groups: Iterable[tuple[ChatSettings, Sequence[int]]], cards:
     return plan
 
 
-def _plan_messages(plan: SweepPlan, templates: list[Digest], chat_ids: Sequence[int],
-                   states_for: Callable[[str], dict[int, str]], now: datetime) -> None:
+def _plan_messages(
+    plan: SweepPlan,
+    templates: list[Digest],
+    chat_ids: Sequence[int],
+    states_for: Callable[[str], dict[int, str]],
+    now: datetime,
+) -> None:
     """``plan_for_groups`` for the messages one profile makes, given to each of its chats."""
     for template in templates:
         if template.due > now:
@@ -433,8 +519,9 @@ def _plan_messages(plan: SweepPlan, templates: list[Digest], chat_ids: Sequence[
             state = states.get(chat_id)
             if state is not None and state != "pending":
                 continue
-            message = Digest(template.key, chat_id, template.due, template.timezone,
-                             template.items)
+            message = Digest(
+                template.key, chat_id, template.due, template.timezone, template.items
+            )
             if state == "pending":
                 plan.uncertain.append(message)
             elif fresh is not None:

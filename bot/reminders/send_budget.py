@@ -109,9 +109,15 @@ def retryable(error: Exception) -> bool:
 class SendBudget(BaseRateLimiter[Any]):
     """The bot's rate limiter: one budget, replies first (see the module docstring)."""
 
-    def __init__(self, rate: float = FREE_RATE, *, broadcast_rate: float = FREE_RATE,
-                 paid: bool = False, group_per_minute: int = GROUP_PER_MINUTE,
-                 retry_delays: dict[str, tuple[float, ...]] | None = None) -> None:
+    def __init__(
+        self,
+        rate: float = FREE_RATE,
+        *,
+        broadcast_rate: float = FREE_RATE,
+        paid: bool = False,
+        group_per_minute: int = GROUP_PER_MINUTE,
+        retry_delays: dict[str, tuple[float, ...]] | None = None,
+    ) -> None:
         self.rate = rate
         self.paid = paid
         self.fanout_rate = min(broadcast_rate, PAID_RATE if paid else rate)
@@ -132,8 +138,9 @@ class SendBudget(BaseRateLimiter[Any]):
 
     @classmethod
     def from_config(cls, config: Any) -> SendBudget:
-        return cls(config.send_rate, broadcast_rate=config.broadcast_rate,
-                   paid=config.paid_broadcast)
+        return cls(
+            config.send_rate, broadcast_rate=config.broadcast_rate, paid=config.paid_broadcast
+        )
 
     async def initialize(self) -> None:
         """Nothing to open: the clocks start on first use."""
@@ -197,8 +204,11 @@ class SendBudget(BaseRateLimiter[Any]):
         paid = bool(data.get("allow_paid_broadcast"))
         chat_id = data.get("chat_id")
         counted = chat_id is not None and endpoint.startswith(COUNTED_PREFIXES)
-        group = (chat_id if chat_id is not None and counted
-                 and (isinstance(chat_id, str) or int(chat_id) < 0) else None)
+        group = (
+            chat_id
+            if chat_id is not None and counted and (isinstance(chat_id, str) or int(chat_id) < 0)
+            else None
+        )
         delays = (self.retry_delays or RETRY_DELAYS)[lane.value]
         flood_waits = retries = 0
         while True:
@@ -223,8 +233,9 @@ class SendBudget(BaseRateLimiter[Any]):
                 self.flood_waits += 1
                 flood_waits += 1
                 if flood_waits > MAX_FLOOD_WAITS:
-                    log.warning("%s: still flood-limited after %d waits", endpoint,
-                                MAX_FLOOD_WAITS)
+                    log.warning(
+                        "%s: still flood-limited after %d waits", endpoint, MAX_FLOOD_WAITS
+                    )
                     raise
                 pause = retry_after_seconds(error) + 0.1
                 if group is not None and self._overall.in_flight < self._overall.limit - 1:

@@ -21,14 +21,15 @@ from bot.store.models import ChatSettings
 
 
 def first_sentence(text: str, limit: int = 280) -> str:
-    """"One line of what happened": the summary's first sentence, kept short."""
+    """ "One line of what happened": the summary's first sentence, kept short."""
     match = re.match(r"(.+?[.!?])(\s|$)", text)
     sentence = match.group(1) if match else text
-    return sentence if len(sentence) <= limit else sentence[:limit - 1].rstrip() + "…"
+    return sentence if len(sentence) <= limit else sentence[: limit - 1].rstrip() + "…"
 
 
-def anniversary_text(tr: Translator, card: Card, reminder: Reminder,
-                     protests: list[ProtestEvent]) -> str:
+def anniversary_text(
+    tr: Translator, card: Card, reminder: Reminder, protests: list[ProtestEvent]
+) -> str:
     """What day it is, how many years since, what happened, and protests near the chat."""
     _ = tr.gettext
     years = reminder.day.year - (card.year or reminder.day.year)
@@ -37,14 +38,23 @@ def anniversary_text(tr: Translator, card: Card, reminder: Reminder,
         when = _("Today, %(date)s.") % {"date": day}
         since = tr.ngettext("It is %(num)d year since.", "It is %(num)d years since.", years)
     else:
-        when = (_("Tomorrow, %(date)s.") % {"date": day} if reminder.lead == 1 else
-                tr.ngettext("In %(num)d day, on %(date)s.", "In %(num)d days, on %(date)s.",
-                            reminder.lead) % {"num": reminder.lead, "date": day})
-        since = tr.ngettext("It will be %(num)d year since.", "It will be %(num)d years since.",
-                            years)
-    lines = [f"{anniversary_mark(card)} <b>{esc(card.name.get(tr.language))}</b>",
-             esc(f"{when} {since % {'num': years}}"), "",
-             esc(first_sentence(card.summary.get(tr.language)))]
+        when = (
+            _("Tomorrow, %(date)s.") % {"date": day}
+            if reminder.lead == 1
+            else tr.ngettext(
+                "In %(num)d day, on %(date)s.", "In %(num)d days, on %(date)s.", reminder.lead
+            )
+            % {"num": reminder.lead, "date": day}
+        )
+        since = tr.ngettext(
+            "It will be %(num)d year since.", "It will be %(num)d years since.", years
+        )
+    lines = [
+        f"{anniversary_mark(card)} <b>{esc(card.name.get(tr.language))}</b>",
+        esc(f"{when} {since % {'num': years}}"),
+        "",
+        esc(first_sentence(card.summary.get(tr.language))),
+    ]
     return "\n".join(lines) + protests_block(tr, protests)
 
 
@@ -59,7 +69,7 @@ NEARBY_SHOWN = 3
 
 
 def protests_block(tr: Translator, protests: list[ProtestEvent]) -> str:
-    """"Protests near you", a few lines, for the end of a reminder ("" if none)."""
+    """ "Protests near you", a few lines, for the end of a reminder ("" if none)."""
     if not protests:
         return ""
     heading = tr.gettext("Protests near you")  # outside the f-string, where Babel finds it
@@ -73,16 +83,31 @@ MAX_DIGEST_ITEMS = 8
 and a reminder is read at a glance. More would be a page, not a reminder."""
 
 
-def digest_message(tr: Translator, sections: list[tuple[str, list[InlineKeyboardButton]]],
-                   protests: list[ProtestEvent]) -> tuple[str, InlineKeyboardMarkup]:
+def digest_message(
+    tr: Translator,
+    sections: list[tuple[str, list[InlineKeyboardButton]]],
+    protests: list[ProtestEvent],
+) -> tuple[str, InlineKeyboardMarkup]:
     """One message from several items (text and its row of buttons each), within
     Telegram's limits: items that do not fit are named in a last line, not sent later."""
     shown = sections[:MAX_DIGEST_ITEMS]
     while True:
         left = len(sections) - len(shown)
-        more = ("\n\n" + esc(tr.ngettext("And %(num)d more: /anniversaries",
-                                           "And %(num)d more: /anniversaries", left)
-                              % {"num": left})) if left else ""
+        more = (
+            (
+                "\n\n"
+                + esc(
+                    tr.ngettext(
+                        "And %(num)d more: /anniversaries",
+                        "And %(num)d more: /anniversaries",
+                        left,
+                    )
+                    % {"num": left}
+                )
+            )
+            if left
+            else ""
+        )
         text = "\n\n".join(body for body, _ in shown) + protests_block(tr, protests) + more
         if len(text) <= MESSAGE_LIMIT or len(shown) == 1:
             break
@@ -105,56 +130,87 @@ def news_text(tr: Translator, card: Card, update: CaseUpdate, library: Library) 
         name = f"«{name}»" if tr.language == "ru" else f"“{name}”"
         sources.append(f"{esc(source.publication)}, {name}, {esc(tr.partial_date(source.date))}")
     label = _("Source:")
-    return (f"🔔 <b>{esc(title)}</b>\n<b>{esc(tr.partial_date(update.date))}</b>: "
-            f"{esc(update.get(tr.language))}\n\n<i>{esc(label)}</i> " + "; ".join(sources))
+    return (
+        f"🔔 <b>{esc(title)}</b>\n<b>{esc(tr.partial_date(update.date))}</b>: "
+        f"{esc(update.get(tr.language))}\n\n<i>{esc(label)}</i> " + "; ".join(sources)
+    )
 
 
 def update_on(card: Card, reminder: Reminder) -> CaseUpdate | None:
     """The update a news item is about, if the card still has it."""
-    return next((update for update in card.updates
-                 if update.date == reminder.day.isoformat()), None)
+    return next(
+        (update for update in card.updates if update.date == reminder.day.isoformat()), None
+    )
 
 
 def anniversary_markup(tr: Translator, card: Card) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(
-        tr.gettext("Open the card"), callback_data=callbacks.build("card", card.id))]])
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    tr.gettext("Open the card"), callback_data=callbacks.build("card", card.id)
+                )
+            ]
+        ]
+    )
 
 
 Words = tuple[str, InlineKeyboardMarkup | None, tuple[str, ...]]
 """A reminder's text, its buttons, and the ids of the protests it names."""
 
 
-def reminder_words(message: Digest, chat: ChatSettings, library: Library,
-                   by_id: dict[str, ProtestEvent], events: list[ProtestEvent],
-                   texts: dict[tuple, Words],
-                   ) -> Words | None:
+def reminder_words(
+    message: Digest,
+    chat: ChatSettings,
+    library: Library,
+    by_id: dict[str, ProtestEvent],
+    events: list[ProtestEvent],
+    texts: dict[tuple, Words],
+) -> Words | None:
     """One day's message for one chat (its text, buttons and the protests it tells of), or
     None when nothing in it is still there; ``texts`` holds the texts composed this sweep,
     shared between chats in one language with the same items and protests nearby."""
     tr = translator(chat.language or "en")
     items: list[tuple[Reminder, Any]] = []
     for reminder in message.items:
-        subject = (by_id.get(reminder.subject_id) if reminder.kind == "event"
-                   else library.get(reminder.subject_id))
-        if subject is not None and not (reminder.kind == NEWS and isinstance(subject, Card)
-                                        and update_on(subject, reminder) is None):
+        subject = (
+            by_id.get(reminder.subject_id)
+            if reminder.kind == "event"
+            else library.get(reminder.subject_id)
+        )
+        if subject is not None and not (
+            reminder.kind == NEWS
+            and isinstance(subject, Card)
+            and update_on(subject, reminder) is None
+        ):
             items.append((reminder, subject))
     if not items:
         return None
     about = {reminder.subject_id for reminder, _ in items if reminder.kind == "event"}
-    protests = ([event for event in nearby(events, chat, message.due)
-                 if event.id not in about]
-                if any(reminder.kind == "anniversary" for reminder, _ in items) else [])
-    key = (tuple((r.kind, r.subject_id, r.lead, r.day) for r, _ in items), tr.language,
-           chat.timezone if about else None, tuple(event.id for event in protests))
+    protests = (
+        [event for event in nearby(events, chat, message.due) if event.id not in about]
+        if any(reminder.kind == "anniversary" for reminder, _ in items)
+        else []
+    )
+    key = (
+        tuple((r.kind, r.subject_id, r.lead, r.day) for r, _ in items),
+        tr.language,
+        chat.timezone if about else None,
+        tuple(event.id for event in protests),
+    )
     if key not in texts:
         told = tuple(sorted(about | {event.id for event in protests[:NEARBY_SHOWN]}))
         texts[key] = (*_compose(tr, items, protests, chat.timezone, library), told)
     return texts[key]
 
 
-def _compose(tr: Translator, items: list[tuple[Reminder, Any]], protests: list[ProtestEvent],
-             timezone: str, library: Library) -> tuple[str, InlineKeyboardMarkup | None]:
+def _compose(
+    tr: Translator,
+    items: list[tuple[Reminder, Any]],
+    protests: list[ProtestEvent],
+    timezone: str,
+    library: Library,
+) -> tuple[str, InlineKeyboardMarkup | None]:
     if len(items) == 1:
         reminder, subject = items[0]
         if reminder.kind == NEWS:
@@ -162,10 +218,11 @@ def _compose(tr: Translator, items: list[tuple[Reminder, Any]], protests: list[P
             assert update is not None  # reminder_words keeps only news still on the card
             return news_text(tr, subject, update, library), anniversary_markup(tr, subject)
         if reminder.kind == "anniversary":
-            return (anniversary_text(tr, subject, reminder, protests),
-                    anniversary_markup(tr, subject))
-        return (reminder_text(tr, subject, reminder.lead, timezone),
-                reminder_markup(tr, subject))
+            return (
+                anniversary_text(tr, subject, reminder, protests),
+                anniversary_markup(tr, subject),
+            )
+        return (reminder_text(tr, subject, reminder.lead, timezone), reminder_markup(tr, subject))
     sections = []
     for reminder, subject in items:
         if reminder.kind == NEWS:
@@ -173,14 +230,26 @@ def _compose(tr: Translator, items: list[tuple[Reminder, Any]], protests: list[P
             assert update is not None
             button = anniversary_markup(tr, subject).inline_keyboard[0][0]
             label = f"🔔 {subject.name.get(tr.language)}"
-            sections.append((news_text(tr, subject, update, library), [
-                InlineKeyboardButton(label[:64], callback_data=button.callback_data)]))
+            sections.append(
+                (
+                    news_text(tr, subject, update, library),
+                    [InlineKeyboardButton(label[:64], callback_data=button.callback_data)],
+                )
+            )
         elif reminder.kind == "anniversary":
             button = anniversary_markup(tr, subject).inline_keyboard[0][0]
             label = f"{anniversary_mark(subject)} {subject.name.get(tr.language)}"
-            sections.append((anniversary_text(tr, subject, reminder, []), [
-                InlineKeyboardButton(label[:64], callback_data=button.callback_data)]))
+            sections.append(
+                (
+                    anniversary_text(tr, subject, reminder, []),
+                    [InlineKeyboardButton(label[:64], callback_data=button.callback_data)],
+                )
+            )
         else:
-            sections.append((reminder_text(tr, subject, reminder.lead, timezone),
-                             list(reminder_markup(tr, subject).inline_keyboard[0])))
+            sections.append(
+                (
+                    reminder_text(tr, subject, reminder.lead, timezone),
+                    list(reminder_markup(tr, subject).inline_keyboard[0]),
+                )
+            )
     return digest_message(tr, sections, protests)

@@ -69,8 +69,7 @@ class Site:
         self.settings = settings
         self.now = now
         self.today = now.date()
-        self._envs = {language: self._environment(translator(language))
-                      for language in LANGUAGES}
+        self._envs = {language: self._environment(translator(language)) for language in LANGUAGES}
 
     @staticmethod
     def _environment(tr: Translator) -> Environment:
@@ -84,7 +83,8 @@ class Site:
         )
         # Added to the Environment at run time by the i18n extension, unseen by type stubs.
         env.install_gettext_callables(  # type: ignore[attr-defined]
-            tr.gettext, tr.ngettext, newstyle=True)
+            tr.gettext, tr.ngettext, newstyle=True
+        )
         return env
 
     # Addresses ----------------------------------------------------------------------------
@@ -116,9 +116,14 @@ class Site:
         depth = path.count("/")
         root = "../" * depth
         alternates = [
-            {"code": code, "name": LANGUAGE_NAMES[code], "href": root + other_path,
-             "absolute": self.absolute(other_path), "og_locale": OG_LOCALES.get(code, code),
-             "this_card_in": translator(language).gettext(THIS_CARD_IN[code])}
+            {
+                "code": code,
+                "name": LANGUAGE_NAMES[code],
+                "href": root + other_path,
+                "absolute": self.absolute(other_path),
+                "og_locale": OG_LOCALES.get(code, code),
+                "this_card_in": translator(language).gettext(THIS_CARD_IN[code]),
+            }
             for code, other_path in versions.items()
         ]
         return {
@@ -186,22 +191,34 @@ class Site:
         context = self._common("en", "index.html", {})
         context["languages"] = [
             (lang, LANGUAGE_NAMES[lang], index_path(lang), translator(lang).gettext(SITE_NAME))
-            for lang in LANGUAGES]
+            for lang in LANGUAGES
+        ]
         return self._envs["en"].get_template("chooser.html").render(context)
 
     def calendar_file(self, language: str) -> bytes:
-        protests = sorted(live_events(self.library.content_events.values(), self.now),
-                          key=lambda event: event.starts_at)
+        protests = sorted(
+            live_events(self.library.content_events.values(), self.now),
+            key=lambda event: event.starts_at,
+        )
         commemorations = [card for card in self.library.anniversaries() if card.commemorated]
-        return reminders_calendar(translator(language), commemorations,
-                                  protests, None, self.settings.bot_username, self.now)
+        return reminders_calendar(
+            translator(language),
+            commemorations,
+            protests,
+            None,
+            self.settings.bot_username,
+            self.now,
+        )
 
     def sitemap(self, pages: Iterable[str]) -> str:
-        urls = "".join(f"<url><loc>{xml_escape(self.absolute(page) or '')}</loc></url>\n"
-                       for page in pages)
-        return ('<?xml version="1.0" encoding="UTF-8"?>\n'
-                '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
-                f"{urls}</urlset>\n")
+        urls = "".join(
+            f"<url><loc>{xml_escape(self.absolute(page) or '')}</loc></url>\n" for page in pages
+        )
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+            f"{urls}</urlset>\n"
+        )
 
     def robots(self) -> str:
         text = "User-agent: *\nAllow: /\n"
@@ -226,8 +243,12 @@ class Site:
         return out
 
 
-def build(out: Path, settings: SiteSettings, now: datetime | None = None,
-          content_root: Path = CONTENT_DIR) -> Built:
+def build(
+    out: Path,
+    settings: SiteSettings,
+    now: datetime | None = None,
+    content_root: Path = CONTENT_DIR,
+) -> Built:
     """Write the site into ``out``, replacing an earlier build there (and only that).
 
     The new site is written beside it first, so a content error or a full disk never leaves
@@ -235,13 +256,15 @@ def build(out: Path, settings: SiteSettings, now: datetime | None = None,
     """
     now = now or datetime.now(UTC)
     content = load_content(content_root)
-    library = Library(list(content.cards.values()), list(content.sources.values()),
-                      list(content.events.values()))
+    library = Library(
+        list(content.cards.values()), list(content.sources.values()), list(content.events.values())
+    )
     site = Site(library, settings, now)
     out = out.resolve()
     if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
-        raise FileExistsError(f"{out} exists and was not made by this builder; "
-                              f"choose an empty or new folder")
+        raise FileExistsError(
+            f"{out} exists and was not made by this builder; choose an empty or new folder"
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     built = Built(out)

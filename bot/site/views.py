@@ -89,8 +89,11 @@ def card_view(library: Library, tr: Translator, card: Card) -> CardView:
     numbers = {source_id: n for n, source_id in enumerate(card.source_ids(), start=1)}
 
     def fact(item: Fact) -> FactView:
-        return FactView(item.get(lang), date_label(tr, item.date) if item.date else None,
-                        _refs(item.sources, numbers))
+        return FactView(
+            item.get(lang),
+            date_label(tr, item.date) if item.date else None,
+            _refs(item.sources, numbers),
+        )
 
     view = CardView(
         id=card.id,
@@ -107,8 +110,11 @@ def card_view(library: Library, tr: Translator, card: Card) -> CardView:
     if card.status:
         status = card.status
         view.status = StatusView(
-            _(STATUS_LABELS[status.value]), tr.partial_date(status.as_of),
-            status.note.get(lang) if status.note else None, _refs(status.sources, numbers))
+            _(STATUS_LABELS[status.value]),
+            tr.partial_date(status.as_of),
+            status.note.get(lang) if status.note else None,
+            _refs(status.sources, numbers),
+        )
     if card.updates:  # as in the bot: the news first, the latest first
         view.sections.append((_("Latest news"), [fact(item) for item in card.latest_updates()]))
     for name, title in SECTION_TITLES:
@@ -117,18 +123,32 @@ def card_view(library: Library, tr: Translator, card: Card) -> CardView:
             view.sections.append((_(title), [fact(item) for item in facts]))
     view.ill_treatment = [fact(item) for item in card.ill_treatment]
     view.actions = [
-        ActionView(a.title.get(lang), a.body.get(lang), tr.partial_date(a.published),
-                   _refs(a.sources, numbers))
+        ActionView(
+            a.title.get(lang),
+            a.body.get(lang),
+            tr.partial_date(a.published),
+            _refs(a.sources, numbers),
+        )
         for a in card.actions
     ]
-    view.related = [card_link(tr, related) for related_id in card.related
-                    if (related := library.get(related_id)) is not None]
+    view.related = [
+        card_link(tr, related)
+        for related_id in card.related
+        if (related := library.get(related_id)) is not None
+    ]
     for source_id, number in numbers.items():
         source = library.sources.get(source_id)
         if source is not None:
-            view.sources.append(SourceView(number, source.publication_in(lang), source.title,
-                                           tr.partial_date(source.date), source.author_in(lang),
-                                           source.url))
+            view.sources.append(
+                SourceView(
+                    number,
+                    source.publication_in(lang),
+                    source.title,
+                    tr.partial_date(source.date),
+                    source.author_in(lang),
+                    source.url,
+                )
+            )
     return view
 
 
@@ -198,9 +218,12 @@ def index_view(library: Library, tr: Translator, today: date, now: datetime) -> 
     if upcoming and upcoming[0] not in chosen:
         chosen.insert(0, upcoming[0])
     next_dates = [
-        NextDate(card_link(tr, occ.card), tr.date(occ.day),
-                 f"{tr.days_until(occ.days_away)} · {tr.years_ago(occ.years_since)}",
-                 first_sentence(occ.card.summary.get(lang)))
+        NextDate(
+            card_link(tr, occ.card),
+            tr.date(occ.day),
+            f"{tr.days_until(occ.days_away)} · {tr.years_ago(occ.years_since)}",
+            first_sentence(occ.card.summary.get(lang)),
+        )
         for occ in chosen
     ]
     months: dict[int, list[tuple[tuple, CalendarEntry]]] = {}
@@ -211,10 +234,13 @@ def index_view(library: Library, tr: Translator, today: date, now: datetime) -> 
         # Only the month is known for some: the month's heading says it, the day stays empty.
         shown = tr.date(date(2000, month, day), "d MMMM") if day else ""
         months.setdefault(month, []).append(
-            ((day or 0, year or 0, card.id), CalendarEntry(card_link(tr, card), shown, year)))
+            ((day or 0, year or 0, card.id), CalendarEntry(card_link(tr, card), shown, year))
+        )
     calendar = [
-        (tr.date(date(2000, month, 1), "LLLL").capitalize(),
-         [entry for _key, entry in sorted(months[month], key=lambda pair: pair[0])])
+        (
+            tr.date(date(2000, month, 1), "LLLL").capitalize(),
+            [entry for _key, entry in sorted(months[month], key=lambda pair: pair[0])],
+        )
         for month in sorted(months)
     ]
     massacre = library.get(DEC16_CARD)
@@ -224,9 +250,10 @@ def index_view(library: Library, tr: Translator, today: date, now: datetime) -> 
         memorials=[card_link(tr, card) for card in library.people(("memorial",))],
         wounded=[card_link(tr, card) for card in library.people(("wounded",))],
         calendar=calendar,
-        protests=[protest_view(tr, event)
-                  for event in sorted(live_events(library.content_events.values(), now),
-                                      key=event_start)],
+        protests=[
+            protest_view(tr, event)
+            for event in sorted(live_events(library.content_events.values(), now), key=event_start)
+        ],
         intro=massacre.summary.get(lang) if massacre else "",
     )
 
@@ -243,4 +270,3 @@ def protest_view(tr: Translator, event: ProtestEvent) -> ProtestView:
         note=event.note.get(lang) if event.note else None,
         link=event.link,
     )
-

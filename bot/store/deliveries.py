@@ -36,9 +36,11 @@ class DeliveryLog:
 
     # Delivery log --------------------------------------------------------------------------
     def _occurrences(self) -> list[tuple[str, FastTable]]:
-        return [(name[len(OCCURRENCE_PREFIX):], self._deliveries.table(name))
-                for name in list(self._deliveries.durable.read())
-                if name.startswith(OCCURRENCE_PREFIX)]
+        return [
+            (name[len(OCCURRENCE_PREFIX) :], self._deliveries.table(name))
+            for name in list(self._deliveries.durable.read())
+            if name.startswith(OCCURRENCE_PREFIX)
+        ]
 
     def _occurrence(self, occurrence: str) -> FastTable | None:
         name = OCCURRENCE_PREFIX + occurrence
@@ -54,17 +56,22 @@ class DeliveryLog:
         table = self._occurrence(occurrence)
         if table is None:
             return {}
-        return {int(chat_id): DELIVERY_STATES[code]
-                for doc_id, rows in table.raw().items() if doc_id != TOUCHED_KEY
-                for chat_id, code in rows.items()}
+        return {
+            int(chat_id): DELIVERY_STATES[code]
+            for doc_id, rows in table.raw().items()
+            if doc_id != TOUCHED_KEY
+            for chat_id, code in rows.items()
+        }
 
     def delivery_counts(self) -> dict[str, int]:
         return dict(zip(DELIVERY_STATES, self._counts, strict=True))
 
     def delivery_days(self) -> dict[str, int]:
         """Occurrence -> day (days since 1970-01-01 UTC) its rows were last written."""
-        return {occurrence: (table.raw_doc(TOUCHED_DOC) or {}).get("day", 0)
-                for occurrence, table in self._occurrences()}
+        return {
+            occurrence: (table.raw_doc(TOUCHED_DOC) or {}).get("day", 0)
+            for occurrence, table in self._occurrences()
+        }
 
     async def set_deliveries(self, rows: list[tuple[str, int, str]]) -> None:
         self._writable()
@@ -72,15 +79,17 @@ class DeliveryLog:
             if state not in STATE_CODES or not is_int(chat_id) or not is_short_text(occurrence):
                 raise ValueError(f"bad delivery row {(occurrence, chat_id, state)!r}")
         if rows:
-            self._apply_rows((occurrence, chat_id, STATE_CODES[state])
-                             for occurrence, chat_id, state in rows)
+            self._apply_rows(
+                (occurrence, chat_id, STATE_CODES[state]) for occurrence, chat_id, state in rows
+            )
             await self._deliveries.durable.commit()
 
     def _apply_rows(self, rows: Iterable[tuple[str, int, int]]) -> None:
         grouped: dict[str, dict[int, dict[str, int]]] = {}
         for occurrence, chat_id, code in rows:
             bucket_rows = grouped.setdefault(occurrence, {}).setdefault(
-                chat_id % DELIVERY_BUCKETS, {})
+                chat_id % DELIVERY_BUCKETS, {}
+            )
             bucket_rows[str(chat_id)] = code
         day = int(time.time() // 86400)
         for occurrence, buckets in grouped.items():

@@ -169,8 +169,12 @@ class DurableStorage(Storage):
             # copying it back after damage loses one write, not a quarter of an hour of
             # "sent" rows (which would send those reminders again).
             rotate = not scrub and self.path.exists()
-            write_atomic(self.path, encode_lines(part for _, part in fragments.values()),
-                         backup_before=rotate, backup_after=scrub)
+            write_atomic(
+                self.path,
+                encode_lines(part for _, part in fragments.values()),
+                backup_before=rotate,
+                backup_after=scrub,
+            )
             self._written = generation
             self.flush_count += 1
 
@@ -241,8 +245,9 @@ class DirectoryLock:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self.release()
-            raise StoreError(f"{data_dir} is in use by another bot process; stop it "
-                             f"first") from None
+            raise StoreError(
+                f"{data_dir} is in use by another bot process; stop it first"
+            ) from None
 
     def release(self) -> None:
         if self._fd is not None:

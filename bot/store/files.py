@@ -59,8 +59,13 @@ def _keep_as_backup(path: Path) -> None:
     os.replace(temporary, target)
 
 
-def write_atomic(path: Path, chunks: bytes | Iterable[bytes], *, backup_before: bool = False,
-                 backup_after: bool = False) -> None:
+def write_atomic(
+    path: Path,
+    chunks: bytes | Iterable[bytes],
+    *,
+    backup_before: bool = False,
+    backup_after: bool = False,
+) -> None:
     """Replace ``path`` with ``chunks`` all at once, readable by the owner only.
 
     ``backup_before`` keeps the version being replaced as ``.bak``; ``backup_after`` makes
@@ -90,8 +95,9 @@ def write_atomic(path: Path, chunks: bytes | Iterable[bytes], *, backup_before: 
 
 def table_lines(tables: Mapping[str, dict]) -> list[bytes]:
     """The file layout: one table per line, so it can be parsed a table at a time."""
-    return encode_lines(orjson.dumps(name) + b":" + orjson.dumps(table)
-                        for name, table in tables.items())
+    return encode_lines(
+        orjson.dumps(name) + b":" + orjson.dumps(table) for name, table in tables.items()
+    )
 
 
 def encode_lines(parts: Iterable[bytes]) -> list[bytes]:
@@ -179,11 +185,15 @@ def corruption_message(path: Path, kind: str, reason: str) -> str:
     except FileNotFoundError:
         usable = False
     if usable:
-        how = (f"to restore, stop the bot and copy the automatic backup over it "
-               f"(cp {backup} {path}), or run `python -m bot restore SNAPSHOT`")
+        how = (
+            f"to restore, stop the bot and copy the automatic backup over it "
+            f"(cp {backup} {path}), or run `python -m bot restore SNAPSHOT`"
+        )
     else:
-        how = ("no usable automatic backup exists next to it; restore a snapshot with "
-               "`python -m bot restore SNAPSHOT`")
+        how = (
+            "no usable automatic backup exists next to it; restore a snapshot with "
+            "`python -m bot restore SNAPSHOT`"
+        )
     return f"{path} {reason}; the file was left untouched; {how}"
 
 

@@ -55,9 +55,11 @@ class ProtestMarks:
 
     def _marked_tables(self) -> list[tuple[str, FastTable]]:
         """Each protest's main table (secret and "I plan to come")."""
-        return [(name[len(MARKS_PREFIX):], self._deliveries.table(name))
-                for name in list(self._deliveries.durable.read())
-                if name.startswith(MARKS_PREFIX) and ":" not in name[len(MARKS_PREFIX):]]
+        return [
+            (name[len(MARKS_PREFIX) :], self._deliveries.table(name))
+            for name in list(self._deliveries.durable.read())
+            if name.startswith(MARKS_PREFIX) and ":" not in name[len(MARKS_PREFIX) :]
+        ]
 
     def _told(self, event_id: str, mark: str) -> Mapping[str, Any]:
         name = _told_table(event_id, mark)
@@ -105,8 +107,11 @@ class ProtestMarks:
         key = self._key(event_id)
         if key is None:
             return []
-        return [chat_id for chat_id in chat_ids
-                if (mark := chat_hash(key, chat_id)) in self._told(event_id, mark)]
+        return [
+            chat_id
+            for chat_id in chat_ids
+            if (mark := chat_hash(key, chat_id)) in self._told(event_id, mark)
+        ]
 
     # "I plan to come" ----------------------------------------------------------------------
     def coming_count(self, event_id: str) -> int:
@@ -170,6 +175,7 @@ class ProtestMarks:
             told = self._told(event_id, old)
             if old in told:
                 self._deliveries.table(_told_table(event_id, old)).put(
-                    {1: {k: v for k, v in told.items() if k != old}})
+                    {1: {k: v for k, v in told.items() if k != old}}
+                )
                 if new_id is not None:
                     self._apply_told([(event_id, new_id)])

@@ -54,16 +54,25 @@ def settings_problem(s: ChatSettings) -> str | None:
         (is_int(s.hour) and 0 <= s.hour <= 23, f"hour must be 0-23, got {s.hour!r}"),
         (isinstance(s.subscribed, bool), "subscribed must be a bool"),
         (s.topics in TOPICS, f"unknown topics {s.topics!r}"),
-        (isinstance(s.cities, list) and len(s.cities) <= 200
-         and all(is_short_text(c) and "|" not in c for c in s.cities),
-         "cities must be a list of names (without '|')"),
-        (isinstance(s.leads, list) and len(s.leads) <= 20
-         and all(is_int(d) and 0 <= d <= 366 for d in s.leads),
-         "leads must be a list of days (0-366)"),
-        (isinstance(s.follows, list) and len(s.follows) <= MAX_FOLLOWS
-         and len(set(s.follows)) == len(s.follows)
-         and all(is_short_text(c) and "|" not in c for c in s.follows),
-         "follows must be a list of distinct card ids (without '|')"),
+        (
+            isinstance(s.cities, list)
+            and len(s.cities) <= 200
+            and all(is_short_text(c) and "|" not in c for c in s.cities),
+            "cities must be a list of names (without '|')",
+        ),
+        (
+            isinstance(s.leads, list)
+            and len(s.leads) <= 20
+            and all(is_int(d) and 0 <= d <= 366 for d in s.leads),
+            "leads must be a list of days (0-366)",
+        ),
+        (
+            isinstance(s.follows, list)
+            and len(s.follows) <= MAX_FOLLOWS
+            and len(set(s.follows)) == len(s.follows)
+            and all(is_short_text(c) and "|" not in c for c in s.follows),
+            "follows must be a list of distinct card ids (without '|')",
+        ),
     )
     return next((message for ok, message in checks if not ok), None)
 
@@ -101,9 +110,17 @@ def encode_settings(s: ChatSettings) -> dict[str, Any]:
 
 def decode_settings(chat_id: int, doc: Mapping[str, Any]) -> ChatSettings:
     cities, leads, follows = doc.get("c"), doc.get("d"), doc.get("f")
-    return ChatSettings(chat_id, doc.get("t", "private"), doc.get("l"), doc.get("z", "UTC"),
-                        doc.get("h", 10), bool(doc.get("s")), doc.get("o", "all"),
-                        cities.split("|") if cities else [],
-                        [int(day) for day in leads.split(",") if day] if leads is not None
-                        else list(DEFAULT_LEADS),
-                        follows.split("|") if follows else [])
+    return ChatSettings(
+        chat_id,
+        doc.get("t", "private"),
+        doc.get("l"),
+        doc.get("z", "UTC"),
+        doc.get("h", 10),
+        bool(doc.get("s")),
+        doc.get("o", "all"),
+        cities.split("|") if cities else [],
+        [int(day) for day in leads.split(",") if day]
+        if leads is not None
+        else list(DEFAULT_LEADS),
+        follows.split("|") if follows else [],
+    )

@@ -46,8 +46,9 @@ CONTENT_HASH_TABLE = "_content"
 class Store(DeliveryLog, ProtestMarks):
     """All persistent state of the bot; open with ``Store.open(data_dir)``."""
 
-    def __init__(self, data_dir: Path, databases: dict[str, Database],
-                 lock: DirectoryLock | None) -> None:
+    def __init__(
+        self, data_dir: Path, databases: dict[str, Database], lock: DirectoryLock | None
+    ) -> None:
         self.data_dir = data_dir
         self._content = databases["content"]
         self._chats = databases["chats"]
@@ -87,8 +88,10 @@ class Store(DeliveryLog, ProtestMarks):
             raise StoreError(f"{data_dir} is not a directory")
         lock = None if read_only else lock_data_dir(data_dir, [f"{k}.json" for k in KINDS])
         try:
-            databases = {kind: open_database(data_dir / f"{kind}.json", kind,
-                                              read_only=read_only) for kind in KINDS}
+            databases = {
+                kind: open_database(data_dir / f"{kind}.json", kind, read_only=read_only)
+                for kind in KINDS
+            }
         except BaseException:
             if lock is not None:
                 lock.release()
@@ -210,9 +213,13 @@ class Store(DeliveryLog, ProtestMarks):
 
     def _copy_rows(self, old_id: int, new_id: int) -> None:
         bucket, key = old_id % DELIVERY_BUCKETS, str(old_id)
-        rows = [(occurrence, new_id, found[key]) for occurrence, table in self._occurrences()
-                if (found := table.raw_doc(bucket)) and key in found
-                and self.delivery(occurrence, new_id) is None]
+        rows = [
+            (occurrence, new_id, found[key])
+            for occurrence, table in self._occurrences()
+            if (found := table.raw_doc(bucket))
+            and key in found
+            and self.delivery(occurrence, new_id) is None
+        ]
         self._apply_rows(rows)
 
     def _take_intent_marks(self, intent: dict[str, Any]) -> None:
@@ -221,8 +228,9 @@ class Store(DeliveryLog, ProtestMarks):
         else:
             self._take_marks(intent["old"], intent["new"])
 
-    async def set_deliveries_telling(self, rows: list[tuple[str, int, str]],
-                                     told: list[tuple[str, int]]) -> None:
+    async def set_deliveries_telling(
+        self, rows: list[tuple[str, int, str]], told: list[tuple[str, int]]
+    ) -> None:
         """``set_deliveries``, and the protests these messages tell of marked as told to
         their chats, in the same durable write."""
         self._writable()
@@ -261,14 +269,19 @@ class Store(DeliveryLog, ProtestMarks):
             db.durable.flush_sync()
 
     def subscribers(self) -> list[ChatSettings]:
-        return [decode_settings(int(chat_id), doc) for shard in self._shards
-                for chat_id, doc in shard.raw().items() if doc.get("s")]
+        return [
+            decode_settings(int(chat_id), doc)
+            for shard in self._shards
+            for chat_id, doc in shard.raw().items()
+            if doc.get("s")
+        ]
 
     def subscriber_count(self) -> int:
         return sum(1 for shard in self._shards for doc in shard.raw().values() if doc.get("s"))
 
-    def subscriber_groups(self, *, by_cities: bool = True,
-                          followers_apart: bool = False) -> list[tuple[ChatSettings, list[int]]]:
+    def subscriber_groups(
+        self, *, by_cities: bool = True, followers_apart: bool = False
+    ) -> list[tuple[ChatSettings, list[int]]]:
         """Subscribed chat ids grouped by the settings that decide when they hear (zone,
         hour, topics, leads, and cities unless ``by_cities`` is false: they matter only when
         there are protests), each group with its settings once.
@@ -283,18 +296,39 @@ class Store(DeliveryLog, ProtestMarks):
         for shard in list(self._shards):
             for chat_id, doc in shard.raw().items():
                 if doc.get("s") and not (followers_apart and "f" in doc):
-                    key = (doc.get("z"), doc.get("h"), doc.get("o"), doc.get("d"),
-                           doc.get("c") if by_cities else None)
+                    key = (
+                        doc.get("z"),
+                        doc.get("h"),
+                        doc.get("o"),
+                        doc.get("d"),
+                        doc.get("c") if by_cities else None,
+                    )
                     groups.setdefault(key, []).append(int(chat_id))
-        return [(decode_settings(0, {name: value for name, value in zip("zhodc", key, strict=True)
-                                     if value is not None} | {"s": 1}), chat_ids)
-                for key, chat_ids in groups.items()]
+        return [
+            (
+                decode_settings(
+                    0,
+                    {
+                        name: value
+                        for name, value in zip("zhodc", key, strict=True)
+                        if value is not None
+                    }
+                    | {"s": 1},
+                ),
+                chat_ids,
+            )
+            for key, chat_ids in groups.items()
+        ]
 
     def followers(self) -> list[ChatSettings]:
         """Every chat that follows a card, subscribed to reminders or not (a few among many:
         the documents are decoded only for them)."""
-        return [decode_settings(int(chat_id), doc) for shard in list(self._shards)
-                for chat_id, doc in shard.raw().items() if "f" in doc]
+        return [
+            decode_settings(int(chat_id), doc)
+            for shard in list(self._shards)
+            for chat_id, doc in shard.raw().items()
+            if "f" in doc
+        ]
 
     def follow_counts(self) -> dict[str, int]:
         """Card id -> how many chats follow it (for /stats: counts only)."""
@@ -323,8 +357,10 @@ class Store(DeliveryLog, ProtestMarks):
         self._writable()
         doc = json_copy(event)
         table = self._events.table("events")
-        found = next((int(doc_id) for doc_id, old in table.raw().items()
-                      if old.get("id") == doc["id"]), None)
+        found = next(
+            (int(doc_id) for doc_id, old in table.raw().items() if old.get("id") == doc["id"]),
+            None,
+        )
         if found is None:
             table.insert(doc)
         else:
@@ -350,5 +386,11 @@ class Store(DeliveryLog, ProtestMarks):
         ``FastTable``), so these references stay a consistent snapshot that a worker thread
         can encode while the bot goes on (``snapshots.snapshot_from_tables``).
         """
-        return {kind: dict(db.durable.read()) for kind, db in (
-            ("chats", self._chats), ("deliveries", self._deliveries), ("events", self._events))}
+        return {
+            kind: dict(db.durable.read())
+            for kind, db in (
+                ("chats", self._chats),
+                ("deliveries", self._deliveries),
+                ("events", self._events),
+            )
+        }

@@ -42,6 +42,7 @@ FIRST_CHECK = timedelta(minutes=10)
 
 # The disk ------------------------------------------------------------------------------------
 
+
 def mount_points(mountinfo: Path = Path("/proc/self/mountinfo")) -> list[str]:
     """Where filesystems are mounted (Linux); empty if that cannot be read."""
     try:
@@ -57,15 +58,22 @@ def on_volume(data_dir: Path, mounts: Iterable[str]) -> bool:
     return any(mount != "/" and path.is_relative_to(mount) for mount in mounts)
 
 
-def ephemeral_platform(data_dir: Path, environ: Mapping[str, str] | None = None,
-                       mounts: Iterable[str] | None = None) -> str | None:
+def ephemeral_platform(
+    data_dir: Path, environ: Mapping[str, str] | None = None, mounts: Iterable[str] | None = None
+) -> str | None:
     """The platform's name if it will wipe ``data_dir`` at the next restart or deploy."""
     env = os.environ if environ is None else environ
     if env.get("DYNO"):
         return "Heroku"  # a dyno's disk is always temporary: Heroku has no volumes
-    platform = ("Render" if env.get("RENDER") else
-                "Railway" if env.get("RAILWAY_ENVIRONMENT") or env.get("RAILWAY_PROJECT_ID") else
-                "Fly.io" if env.get("FLY_APP_NAME") else None)
+    platform = (
+        "Render"
+        if env.get("RENDER")
+        else "Railway"
+        if env.get("RAILWAY_ENVIRONMENT") or env.get("RAILWAY_PROJECT_ID")
+        else "Fly.io"
+        if env.get("FLY_APP_NAME")
+        else None
+    )
     if platform is None:
         return None
     mounts = list(mount_points() if mounts is None else mounts)
@@ -77,9 +85,11 @@ def ephemeral_platform(data_dir: Path, environ: Mapping[str, str] | None = None,
 
 def disk_warning(platform: str, data_dir: Path) -> str:
     """The log line (English, as every log line)."""
-    return (f"BOT_DATA_DIR {str(data_dir)!r} is on {platform}'s temporary disk: every "
-            f"subscriber is lost at the next restart or deploy. Mount a persistent volume "
-            f"there, or set BOT_RESTORE_FROM (README, Deploying)")
+    return (
+        f"BOT_DATA_DIR {str(data_dir)!r} is on {platform}'s temporary disk: every "
+        f"subscriber is lost at the next restart or deploy. Mount a persistent volume "
+        f"there, or set BOT_RESTORE_FROM (README, Deploying)"
+    )
 
 
 def warn_if_ephemeral(data_dir: Path) -> str | None:
@@ -94,19 +104,27 @@ def stats_lines(tr, config) -> list[str]:
     lines = []
     platform = ephemeral_platform(config.data_dir)
     if platform:
-        lines.append("⚠️ " + tr.gettext(
-            "The data is on %(platform)s's temporary disk: subscribers are lost at the next "
-            "restart. Mount a volume at BOT_DATA_DIR.") % {"platform": platform})
+        lines.append(
+            "⚠️ "
+            + tr.gettext(
+                "The data is on %(platform)s's temporary disk: subscribers are lost at the next "
+                "restart. Mount a volume at BOT_DATA_DIR."
+            )
+            % {"platform": platform}
+        )
     newest = newest_snapshot(backup_dir(config))
     if newest is None:
         lines.append(tr.gettext("Daily snapshot: none yet"))
     else:
-        lines.append(tr.gettext("Daily snapshot: %(when)s UTC") % {
-            "when": newest[0].strftime("%Y-%m-%d %H:%M")})
+        lines.append(
+            tr.gettext("Daily snapshot: %(when)s UTC")
+            % {"when": newest[0].strftime("%Y-%m-%d %H:%M")}
+        )
     return lines
 
 
 # Restoring at start ----------------------------------------------------------------------------
+
 
 class RestoreError(Exception):
     """BOT_RESTORE_FROM was set for an empty data directory and could not be restored."""
@@ -130,8 +148,10 @@ def restore_if_empty(config) -> bool:
         return False
     with tempfile.TemporaryDirectory() as scratch:
         if source.startswith("http://"):
-            raise RestoreError("BOT_RESTORE_FROM must be an https:// link: a snapshot fetched "
-                               "over plain http could have been changed on the way")
+            raise RestoreError(
+                "BOT_RESTORE_FROM must be an https:// link: a snapshot fetched "
+                "over plain http could have been changed on the way"
+            )
         if source.startswith("https://"):
             url, source = source, Path(scratch) / "snapshot.json"
             download(url, source)
@@ -146,6 +166,7 @@ def restore_if_empty(config) -> bool:
 
 
 # Daily snapshots -----------------------------------------------------------------------------
+
 
 def backup_dir(config) -> Path:
     return config.backup_dir or Path(config.data_dir) / "backups" / "daily"
@@ -171,14 +192,14 @@ def newest_snapshot(directory: Path) -> tuple[datetime, Path] | None:
     return found[0] if found else None
 
 
-def to_keep(times: Iterable[datetime], daily: int = KEEP_DAILY,
-            weekly: int = KEEP_WEEKLY) -> set[datetime]:
+def to_keep(
+    times: Iterable[datetime], daily: int = KEEP_DAILY, weekly: int = KEEP_WEEKLY
+) -> set[datetime]:
     """The newest snapshot of each of the ``daily`` most recent days that have one, and of
     each of the ``weekly`` most recent ISO weeks."""
     newest_first = sorted(times, reverse=True)
     keep: set[datetime] = set()
-    for period, count in ((lambda t: t.date(), daily),
-                          (lambda t: t.isocalendar()[:2], weekly)):
+    for period, count in ((lambda t: t.date(), daily), (lambda t: t.isocalendar()[:2], weekly)):
         seen: list = []
         for when in newest_first:
             key = period(when)
@@ -220,9 +241,12 @@ def _https_only(request: httpx.Request) -> None:
 def download(url: str, target: Path) -> None:
     """Fetch a snapshot over https only (redirects too), at most ``MAX_DOWNLOAD`` bytes."""
     try:
-        with httpx.Client(timeout=60, follow_redirects=True,
-                          event_hooks={"request": [_https_only]}) as client, \
-                client.stream("GET", url) as response:
+        with (
+            httpx.Client(
+                timeout=60, follow_redirects=True, event_hooks={"request": [_https_only]}
+            ) as client,
+            client.stream("GET", url) as response,
+        ):
             response.raise_for_status()
             size = 0
             with target.open("wb") as out:
@@ -232,8 +256,9 @@ def download(url: str, target: Path) -> None:
                         raise RestoreError("BOT_RESTORE_FROM is larger than any snapshot")
                     out.write(chunk)
     except httpx.HTTPError as exc:
-        raise RestoreError(f"could not download BOT_RESTORE_FROM "
-                           f"({exc.__class__.__name__})") from None
+        raise RestoreError(
+            f"could not download BOT_RESTORE_FROM ({exc.__class__.__name__})"
+        ) from None
 
 
 def snapshot_due(config, now: datetime | None = None) -> bool:
@@ -243,8 +268,9 @@ def snapshot_due(config, now: datetime | None = None) -> bool:
     return newest is None or now - newest[0] >= SNAPSHOT_EVERY - timedelta(minutes=5)
 
 
-def snapshot_if_due(config, now: datetime | None = None,
-                    tables: dict[str, dict[str, dict]] | None = None) -> Path | None:
+def snapshot_if_due(
+    config, now: datetime | None = None, tables: dict[str, dict[str, dict]] | None = None
+) -> Path | None:
     """A snapshot if the newest is a day old (or there is none), then prune; blocking I/O.
 
     ``tables`` (``Store.snapshot_tables()``, taken on the event loop) is what the running
@@ -268,8 +294,9 @@ def snapshot_if_due(config, now: datetime | None = None,
 
 def install(application) -> None:
     """The hourly check for the daily snapshot (the first one ten minutes after start)."""
-    application.job_queue.run_repeating(_snapshot_job, interval=CHECK_EVERY, first=FIRST_CHECK,
-                                        name="safekeeping:snapshot")
+    application.job_queue.run_repeating(
+        _snapshot_job, interval=CHECK_EVERY, first=FIRST_CHECK, name="safekeeping:snapshot"
+    )
 
 
 async def _snapshot_job(context) -> None:

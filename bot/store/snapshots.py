@@ -56,14 +56,24 @@ def snapshot_bytes(store: Store) -> bytes:
 
 def snapshot_from_tables(tables: dict[str, dict[str, dict]]) -> bytes:
     """Encode ``Store.snapshot_tables`` as a snapshot file; reads only, safe in a thread."""
-    chats = (decode_settings(int(chat_id), doc) for n in range(CHAT_SHARDS)
-             for chat_id, doc in tables["chats"].get(f"c{n}", {}).items())
+    chats = (
+        decode_settings(int(chat_id), doc)
+        for n in range(CHAT_SHARDS)
+        for chat_id, doc in tables["chats"].get(f"c{n}", {}).items()
+    )
     deliveries = {
-        name[len(OCCURRENCE_PREFIX):]: {
+        name[len(OCCURRENCE_PREFIX) :]: {
             "day": table.get(TOUCHED_KEY, {}).get("day", 0),
-            "rows": {int(chat_id): DELIVERY_STATES[code] for doc_id, rows in table.items()
-                     if doc_id != TOUCHED_KEY for chat_id, code in rows.items()}}
-        for name, table in tables["deliveries"].items() if name.startswith(OCCURRENCE_PREFIX)}
+            "rows": {
+                int(chat_id): DELIVERY_STATES[code]
+                for doc_id, rows in table.items()
+                if doc_id != TOUCHED_KEY
+                for chat_id, code in rows.items()
+            },
+        }
+        for name, table in tables["deliveries"].items()
+        if name.startswith(OCCURRENCE_PREFIX)
+    }
     events = list(tables["events"].get("events", {}).values())
     meta = tables["events"].get("meta", {}).get("1", {})
     return _encode(chats, deliveries, events, meta)
@@ -102,8 +112,12 @@ def restore(data_dir: Path, snapshot: Path) -> None:
         lock.release()
 
 
-def _encode(chats: Iterable[ChatSettings], deliveries: dict[str, dict[str, Any]],
-            events: list[dict], meta: Mapping[str, Any]) -> bytes:
+def _encode(
+    chats: Iterable[ChatSettings],
+    deliveries: dict[str, dict[str, Any]],
+    events: list[dict],
+    meta: Mapping[str, Any],
+) -> bytes:
     document = {
         "format": SNAPSHOT_FORMAT,
         "version": SNAPSHOT_VERSION,
@@ -172,9 +186,13 @@ def _restored_meta(meta: dict[str, Any]) -> dict[str, Any]:
         elif not key.startswith("reminders."):
             kept[key] = value  # not read by this bot: passed on as it came
             continue
-        log.warning("restore: meta value %r dropped (%s)", key[:40],
-                    "a fan-out in progress is not resumed from a snapshot; send it again"
-                    if key == "fanouts" else "not one the bot reads, or not valid")
+        log.warning(
+            "restore: meta value %r dropped (%s)",
+            key[:40],
+            "a fan-out in progress is not resumed from a snapshot; send it again"
+            if key == "fanouts"
+            else "not one the bot reads, or not valid",
+        )
     return kept
 
 
@@ -236,8 +254,7 @@ def _tables(data: dict[str, Any]) -> dict[str, dict[str, dict]]:
         if not isinstance(rows, dict) or not isinstance(day, int) or not occurrence:
             raise _Refused(f"delivery log {occurrence[:64]!r} is malformed")
         if len(occurrence) > MAX_OCCURRENCE:
-            log.warning("restore: a delivery log with a %d-character key skipped",
-                        len(occurrence))
+            log.warning("restore: a delivery log with a %d-character key skipped", len(occurrence))
             continue
         table: dict[str, dict] = {str(TOUCHED_DOC): {"day": day}}
         for chat_id, state in rows.items():
@@ -259,8 +276,7 @@ def _tables(data: dict[str, Any]) -> dict[str, dict[str, dict]]:
     return {
         "chats": chats,
         "deliveries": deliveries,
-        "events": {MARKER_TABLE: marker("events"), "events": events,
-                   "meta": {"1": meta}},
+        "events": {MARKER_TABLE: marker("events"), "events": events, "meta": {"1": meta}},
     }
 
 
