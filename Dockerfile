@@ -36,7 +36,7 @@ RUN python -m compileall -q bot
 
 USER bot
 VOLUME ["/data"]
-# Fails when the polling loop or the reminder job has not run for a while (bot/health.py).
+# Fails when the polling loop or the reminder job has not run for a while (bot/ops/health.py).
 HEALTHCHECK --interval=30s --timeout=20s --start-period=60s --retries=3 \
   CMD ["python", "-m", "bot", "health"]
 # python-telegram-bot stops polling, finishes the updates in hand and flushes the store on

@@ -1,7 +1,7 @@
 """B2, fan-out: ``python bench/b2_fanout.py``.
 
 The 16 December reminder to 100,000 subscribers, sent by the real bot (its own reminder
-sweep, ``bot.reminders.jobs``) over real HTTP to the Bot API emulator, which enforces Telegram's
+sweep, ``bot.reminders.service``) over real HTTP to the Bot API emulator, which enforces Telegram's
 flood limits and answers 429 with ``retry_after`` when they are exceeded. Each subscriber is
 due one message at 10:00 UTC that day (one a day: the massacre; Independence Day, also 16
 December, is a dated fact, not a commemoration, so it is not reminded).
@@ -9,7 +9,7 @@ December, is a dated fact, not a commemoration, so it is not reminded).
 The bot process runs on a shifted wall clock that starts just after 10:00 UTC on 16 December
 (time-machine), so its catch-up sweep at start finds all 100,000 messages due, as after a
 restart at that moment; nothing else about the bot is changed (``build_application`` with
-production settings: its one send budget, ``bot/reminders/send_budget.py``, its HTTP settings). The
+production settings: its one send budget, ``bot/telegram/budget.py``, its HTTP settings). The
 emulator counts every message per (chat, text) as it arrives.
 
 Two runs, each on a fresh copy of the same store and a fresh emulator:
@@ -422,7 +422,7 @@ def main() -> int:
     parser.add_argument(
         "--json-body",
         action="store_true",
-        help="the bare sender posts JSON bodies as the bot does (bot/transport.py)",
+        help="the bare sender posts JSON bodies as the bot does (bot/telegram/transport.py)",
     )
     parser.add_argument(
         "--stall",

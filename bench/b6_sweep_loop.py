@@ -30,7 +30,7 @@ import time_machine
 
 from bot.app import build_application, start_application, stop_application
 from bot.config import Config
-from bot.reminders import jobs
+from bot.reminders import service as jobs
 from bot.reminders.schedule import digests, due_for_groups, plan_sweep
 from bot.store.snapshots import SNAPSHOT_FORMAT, SNAPSHOT_VERSION
 from bot.store.snapshots import restore as restore_snapshot

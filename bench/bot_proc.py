@@ -54,7 +54,7 @@ def request_class(json_body: bool) -> type:
     """PTB's HTTPXRequest, or (``--json-body``) the bot's own, which posts JSON bodies."""
     from telegram.request import HTTPXRequest
 
-    from bot.transport import JsonRequest
+    from bot.telegram.transport import JsonRequest
 
     return JsonRequest if json_body else HTTPXRequest
 
@@ -163,8 +163,8 @@ async def echo_bot(args: argparse.Namespace) -> tuple[Any, dict]:
         .concurrent_updates(CONCURRENT_UPDATES)
     )
     if args.fair:
-        from bot.reminders.send_budget import SendBudget
-        from bot.transport import request_for
+        from bot.telegram.budget import SendBudget
+        from bot.telegram.transport import request_for
 
         builder = builder.request(request_for(args.rate)).rate_limiter(
             SendBudget(args.send_rate, broadcast_rate=args.rate)

@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     if args.task == "health":
-        from bot import health
+        from bot.ops import health
 
         return health.main(config)
     if args.task == "backup":
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if config.sandbox or args.task == "sandbox":
         try:
-            from bot.sandbox import run_sandbox
+            from emulator.sandbox import run_sandbox
         except ModuleNotFoundError as exc:  # an installed wheel: the emulator is not in it
             if exc.name != "emulator":
                 raise
@@ -195,10 +195,10 @@ def run_bot(config) -> int:
     """Serve Telegram: long polling, or a webhook when BOT_WEBHOOK_URL and PORT are set."""
     from telegram.error import InvalidToken
 
-    from bot import health
     from bot.app import build_application
     from bot.handlers import ALLOWED_UPDATES
-    from bot.store import safekeeping
+    from bot.ops import backups as safekeeping
+    from bot.ops import health
 
     try:
         safekeeping.restore_if_empty(config)

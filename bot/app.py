@@ -12,28 +12,28 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, JobQueue
 
-from bot import health
 from bot.config import Config
 from bot.content.library import Library, content_documents
 from bot.content.loading import load_content
 from bot.context import BotApplication, BotContext, BotData, ChatData
-from bot.fairness import Admission
 from bot.handlers import ALLOWED_UPDATES, register_all
 from bot.handlers.admission import FairUpdates
 from bot.i18n import LANGUAGES, N_, RUSSIAN_READERS, pick_language, translator
 from bot.logs import quiet_noisy_loggers
-from bot.reminders import jobs
-from bot.reminders.send_budget import SendBudget
-from bot.store import safekeeping
+from bot.ops import backups as safekeeping
+from bot.ops import health
+from bot.reminders import service as jobs
 from bot.store.repository import Store
-from bot.transport import request_for
+from bot.telegram.budget import SendBudget
+from bot.telegram.fairness import Admission
+from bot.telegram.transport import request_for
 
 log = logging.getLogger(__name__)
 
 CONCURRENT_UPDATES = 64
 """Updates handled at once: lets one durable write batch many users' changes (group commit)
 and keeps the bot answering while a slow request is in flight. One sender holds at most
-``bot.fairness.MAX_IN_FLIGHT`` of them."""
+``bot.telegram.fairness.MAX_IN_FLIGHT`` of them."""
 
 MENU_COMMANDS = (
     ("start", N_("Main menu")),

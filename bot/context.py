@@ -17,10 +17,10 @@ from bot.i18n import Translator, pick_language, translator
 if TYPE_CHECKING:
     from bot.config import Config
     from bot.content.library import Library
-    from bot.fairness import Admission
-    from bot.reminders.jobs import ReminderService
+    from bot.reminders.service import ReminderService
     from bot.store.models import ChatSettings
     from bot.store.repository import Store
+    from bot.telegram.fairness import Admission
 
 
 class BotData:
@@ -34,7 +34,7 @@ class BotData:
         self.library: Library | None = None
         self.username: str | None = None
         self.reminders: ReminderService | None = None
-        """The reminder jobs (``bot.reminders.jobs``), set when they start."""
+        """The reminder jobs (``bot.reminders.service``), set when they start."""
         self.admission: Admission | None = None
         """Fair shares of senders and groups (``bot.handlers.admission``), made on first use."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bot.content.cards import esc, heading
 from bot.i18n import N_, Translator
-from bot.store import safekeeping
+from bot.ops import backups as safekeeping
 
 SECTIONS = (
     (

@@ -36,8 +36,8 @@ from tornado.http1connection import HTTP1Connection
 from tornado.httpserver import HTTPServer
 from tornado.iostream import IOStream
 
-from bot import health
 from bot.context import BotApplication
+from bot.ops import health
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.health import YOUNG_FOR  # noqa: E402
+from bot.ops.health import YOUNG_FOR  # noqa: E402
 from emulator import EmulatorThread  # noqa: E402
 
 TOKEN = "123456:SMOKE-token-ABCDEFGHIJKLMNOPQRSTUV"
@@ -146,7 +146,7 @@ class Smoke:
         done("a new container on the same volume still has the subscriber")
         # Another deployment with the same token, on its own disk (as two Heroku dynos would
         # be; on the same volume the data dir's lock stops it first). The running one keeps
-        # serving once it is past its first seconds (bot/health.py: YOUNG_FOR).
+        # serving once it is past its first seconds (bot/ops/health.py: YOUNG_FOR).
         time.sleep(max(0.0, YOUNG_FOR + 2 - (time.monotonic() - second_up)))
         third = self.start_container(f"zhanaozen-smoke-c-{self.run_id}",
                                      volume=f"{self.volume}-other")

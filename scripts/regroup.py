@@ -58,7 +58,7 @@ NEW_PACKAGES = {
     "bot/ops/__init__.py": '"""Keeping the bot running and its data safe: health checks, alerts '
     'to the operator, the\ndaily backup and restore-at-start.\n"""\n',
     "bot/protests/__init__.py": '"""Announced protests: the model, where they are stored, the '
-    "organisers' form, and how\nthe bot words them.\n\"\"\"\n",
+    'organisers\' form, and how\nthe bot words them.\n"""\n',
 }
 
 TEXT_SUFFIXES = {".py", ".md", ".toml", ".cfg", ".txt", ".yaml", ".yml", ".sh", ".service", ""}
@@ -96,7 +96,8 @@ def rewrite_from_imports(text: str) -> str:
             entry = new_name if local == new_name else f"{new_name} as {local}"
             by_package.setdefault(new_package, []).append(entry)
         return "\n".join(
-            f"{indent}from {pkg} import {', '.join(entries)}" for pkg, entries in by_package.items()
+            f"{indent}from {pkg} import {', '.join(entries)}"
+            for pkg, entries in by_package.items()
         )
 
     return IMPORT.sub(replace, text)

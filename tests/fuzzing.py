@@ -15,7 +15,7 @@ PRIVATE_USERS = (101, 102, 103, ADMIN_ID)
 GROUP_TYPES = {-1: "group", -2: "supergroup"}
 """Placeholders in generated actions: each use takes the next group of that type from a pool,
 because the bot keeps Telegram's limit of 20 messages a minute per group
-(bot.reminders.send_budget)."""
+(bot.telegram.budget)."""
 GROUP_POOL = 8
 GROUP_ADMIN, GROUP_MEMBER = 201, 202
 GROUP_USERS = (GROUP_ADMIN, GROUP_MEMBER, 101)

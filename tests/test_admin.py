@@ -11,7 +11,7 @@ import time_machine
 from chat import press, say
 from conftest import ADMIN_ID, make_config, running_bot
 
-from bot.reminders import protests as events
+from bot.protests import repository as events
 from bot.store.models import ChatSettings
 from bot.store.repository import Store
 

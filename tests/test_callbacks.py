@@ -20,23 +20,17 @@ from bot.config import Config
 from bot.content import lists
 from bot.content.library import Library, content_documents
 from bot.content.loading import load_content
-from bot.handlers import (
-    admin,
-    admin_broadcast,
-    admin_edit,
-    admin_message,
-    cards,
-    channels,
-    common,
-    corrections,
-    follow,
-    language,
-    settings,
-    timezone,
-)
+from bot.handlers import broadcast as admin_broadcast
+from bot.handlers import cards, channels, corrections, follow, language, timezone
+from bot.handlers import event_edit as admin_edit
+from bot.handlers import event_message as admin_message
+from bot.handlers import organisers as admin
+from bot.handlers import panel as settings
+from bot.handlers import replies as common
 from bot.i18n import translator
-from bot.reminders import protests, texts
-from bot.reminders.protest_form import STEPS
+from bot.protests import repository as protests
+from bot.protests.form import STEPS
+from bot.reminders import texts
 from bot.store.models import ChatSettings
 
 TODAY = date(2026, 12, 1)

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from conftest import make_config, running_bot
 
-from bot.reminders import jobs
+from bot.reminders import service as jobs
 from bot.store.models import ChatSettings
 from emulator import Emulator
 

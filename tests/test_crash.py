@@ -334,7 +334,7 @@ def run_fan_out_kills(tmp_path: Path, chats: int, kills: int, seed: int) -> FanO
     began = time.monotonic()
     with emulator_thread() as emulator:
         # The free send budget caps the fan-out at 30/s whatever BOT_BROADCAST_RATE says
-        # (bot/reminders/send_budget.py): 300 chats take ~10 s, and kills land before, during
+        # (bot/telegram/budget.py): 300 chats take ~10 s, and kills land before, during
         # and after
         bot = BotProcess(
             emulator.root_url,

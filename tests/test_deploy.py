@@ -29,12 +29,12 @@ from bot_process import (
 from chat import say
 from conftest import ADMIN_ID, TOKEN, make_config, running_bot
 
-from bot import alerts, health
-from bot.reminders.send_budget import RETRY_DELAYS
-from bot.store import safekeeping
+from bot.ops import alerts, health
+from bot.ops import backups as safekeeping
 from bot.store.models import ChatSettings
 from bot.store.repository import Store
 from bot.store.snapshots import backup
+from bot.telegram.budget import RETRY_DELAYS
 
 USER = 777
 
@@ -282,7 +282,7 @@ def test_throttle_once_per_kind_per_hour():
 
 @pytest.mark.allow_errors("a reply that fails every attempt is an unhandled error")
 async def test_unhandled_errors_reach_the_admins_once_an_hour(app, emulator):
-    # A server error on a reply is retried (bot.reminders.send_budget.RETRY_DELAYS): fail
+    # A server error on a reply is retried (bot.telegram.budget.RETRY_DELAYS): fail
     # every attempt.
     attempts = 1 + len(RETRY_DELAYS["reply"])
     emulator.inject("sendMessage", "500", chat_id=USER, times=attempts)

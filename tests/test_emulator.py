@@ -44,9 +44,9 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from bot.config import Config
-from bot.sandbox import language_from_env, render_text, run_sandbox_async
 from emulator import Emulator, EmulatorThread, HtmlParseError, parse_html
 from emulator.make_spec import DEFAULT_SOURCE, dump, trim
+from emulator.sandbox import language_from_env, render_text, run_sandbox_async
 
 TOKEN = "123456:TEST-token"
 ROOT = Path(__file__).resolve().parents[1]

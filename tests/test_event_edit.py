@@ -14,7 +14,8 @@ from icalendar import Calendar
 from test_reminders import event
 
 from bot.content import loading
-from bot.reminders import jobs, protests
+from bot.protests import repository as protests
+from bot.reminders import service as jobs
 from bot.reminders.broadcasts import FANOUTS
 from bot.store.models import ChatSettings
 from bot.store.repository import Store
@@ -206,7 +207,7 @@ async def test_event_add_refuses_a_past_start_at_its_step(app, emulator):
 def test_the_form_refuses_a_start_past_at_the_venue():
     """A start not yet past at UTC−12 but past in the venue's zone is caught at the end."""
     from bot.i18n import translator
-    from bot.reminders.protest_form import already_passed, build_event, current_values
+    from bot.protests.form import already_passed, build_event, current_values
 
     data = current_values(event(starts="2026-11-30T05:00:00", zone="Europe/London"))
     assert already_passed(data["starts"], "Europe/London")

@@ -11,7 +11,7 @@ from chat import press, say
 from conftest import ADMIN_ID
 from test_reminders import event
 
-from bot.reminders import protests
+from bot.protests import repository as protests
 from bot.reminders.broadcasts import FANOUTS
 from bot.store.models import ChatSettings
 

@@ -14,7 +14,8 @@ from test_reminders import card, event
 from bot.content.library import Library, content_documents
 from bot.content.loading import load_content
 from bot.i18n import translator
-from bot.reminders import jobs, protests
+from bot.protests import repository as protests
+from bot.reminders import service as jobs
 from bot.reminders.broadcasts import FANOUTS
 from bot.reminders.calendar import event_calendar, reminders_calendar
 from bot.store.models import ChatSettings

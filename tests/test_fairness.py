@@ -16,9 +16,9 @@ import time
 import pytest
 from conftest import BOT_USERNAME
 
-from bot.fairness import Admission, Rate, Verdict
-from bot.reminders.fanout import FanOut, Outgoing
 from bot.store.models import ChatSettings
+from bot.telegram.fairness import Admission, Rate, Verdict
+from bot.telegram.fanout import FanOut, Outgoing
 from emulator import Emulator
 
 GROUP, FLOODER = -1900, 77

@@ -20,7 +20,7 @@ from conftest import BOT_USERNAME, running_bot
 from telegram import Update
 from telegram.ext import TypeHandler
 
-from bot.reminders import jobs
+from bot.reminders import service as jobs
 from bot.store.repository import Store
 from emulator import Emulator
 from emulator.faults import FAULT_KINDS
@@ -85,7 +85,7 @@ async def test_a_failed_reply_never_stops_the_bot(app, emulator, caplog, kind):
     assert fault.hits == 1
     replies = emulator.unread(USER)
     if kind in ("429", "500"):  # the send budget waits out flood control and retries a
-        # server error (bot/reminders/send_budget.py): the reply is sent after all
+        # server error (bot/telegram/budget.py): the reply is sent after all
         assert len(replies) == 1 and "/prisoner" in replies[0].text
         assert errors(caplog) == []
     elif kind == "403":  # the user blocked the bot: nothing to say, nothing to log

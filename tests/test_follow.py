@@ -17,8 +17,8 @@ import time_machine
 from conftest import ADMIN_ID, BOT_USERNAME, make_config, running_bot
 
 from bot.content.loading import CONTENT_DIR
-from bot.reminders import jobs as scheduling
 from bot.reminders import news
+from bot.reminders import service as scheduling
 from emulator import Emulator
 
 CARD = "roza-tuletaeva"

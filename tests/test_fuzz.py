@@ -42,11 +42,11 @@ from telegram import Update
 
 from bot.app import build_application, start_application, stop_application
 from bot.content.cards import NOT_TRANSLATED
-from bot.fairness import Admission, Rate
 from bot.handlers import ALLOWED_UPDATES
 from bot.handlers.admission import FairUpdates
 from bot.i18n import LANGUAGES as BOT_LANGUAGES
 from bot.i18n import LOCALES_DIR, card_fallback, pick_language, translator
+from bot.telegram.fairness import Admission, Rate
 from emulator import BotMessage, Emulator
 
 SENTINEL_ENTITIES = frozenset({"underline", "strikethrough"})
@@ -220,7 +220,7 @@ class FuzzBot:
 
     def _watch_updates(self) -> None:
         """Note each update once the Application is done with it. A handler in a last group
-        would miss those a flow stops with ApplicationHandlerStop (bot.handlers.flows)."""
+        would miss those a flow stops with ApplicationHandlerStop (bot.handlers.conversations)."""
         app_class, fuzz = type(self.app), self
         self._process_update = original = app_class.process_update
 

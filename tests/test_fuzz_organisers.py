@@ -14,10 +14,10 @@ from conftest import ADMIN_ID
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.fairness import Admission, Rate
-from bot.handlers.admin import STEPS
 from bot.handlers.admission import FairUpdates
+from bot.handlers.organisers import STEPS
 from bot.store.models import ChatSettings
+from bot.telegram.fairness import Admission, Rate
 
 SUBSCRIBER = 77
 EXAMPLES = 12

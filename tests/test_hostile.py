@@ -14,12 +14,12 @@ from icalendar import Calendar
 from pydantic import ValidationError
 from test_reminders import event
 
-from bot import sharing
+from bot.content import inline as sharing
 from bot.content.schema import ProtestEvent
-from bot.handlers import flows
+from bot.handlers import conversations as flows
 from bot.i18n import translator
-from bot.reminders import jobs
-from bot.reminders import protests as events
+from bot.protests import repository as events
+from bot.reminders import service as jobs
 from bot.store.models import ChatSettings
 from emulator.telegram_html import parse_html
 

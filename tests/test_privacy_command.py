@@ -6,12 +6,12 @@ import pytest
 from chat import say
 
 from bot.app import MENU_COMMANDS, PRIVATE_MENU_COMMANDS
-from bot.handlers.settings import forgotten_text
+from bot.handlers.panel import forgotten_text
 from bot.i18n import translator
+from bot.ops import backups as safekeeping
+from bot.ops.backups import KEEP_DAILY, KEEP_WEEKLY
 from bot.reminders.broadcasts import MARKS_KEPT_AFTER
-from bot.reminders.jobs import KEEP_LOG_DAYS
-from bot.store import safekeeping
-from bot.store.safekeeping import KEEP_DAILY, KEEP_WEEKLY
+from bot.reminders.service import KEEP_LOG_DAYS
 
 
 @pytest.mark.parametrize(

@@ -23,8 +23,8 @@ from bot.reminders.schedule import (
     sweep_window,
 )
 from bot.reminders.texts import anniversary_text, first_sentence
-from bot.reminders.zones import canonical_zone, delivery_hour, in_quiet_hours, quiet_hours_end
 from bot.store.models import ChatSettings
+from bot.zones import canonical_zone, delivery_hour, in_quiet_hours, quiet_hours_end
 
 ALMATY = ZoneInfo("Asia/Almaty")
 BERLIN = ZoneInfo("Europe/Berlin")

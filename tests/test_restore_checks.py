@@ -12,8 +12,9 @@ import pytest
 import time_machine
 from conftest import running_bot
 
-from bot.reminders import jobs
-from bot.store import safekeeping, snapshots
+from bot.ops import backups as safekeeping
+from bot.reminders import service as jobs
+from bot.store import snapshots
 from bot.store.models import ChatSettings
 from bot.store.repository import Store
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from chat import press, say
 
-from bot.store import safekeeping, snapshots
+from bot.ops import backups as safekeeping
+from bot.store import snapshots
 from bot.store.repository import Store
 
 USER = 4400

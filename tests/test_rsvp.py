@@ -13,7 +13,8 @@ from conftest import ADMIN_ID, running_bot
 from test_event_edit import DAY_7, follower
 from test_reminders import event
 
-from bot.reminders import jobs, protests
+from bot.protests import repository as protests
+from bot.reminders import service as jobs
 
 PRESSER, FRIEND = 424242421, 434343431
 PROTEST = "almaty-2026-12-16"

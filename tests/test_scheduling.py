@@ -15,11 +15,11 @@ import time_machine
 from conftest import ADMIN_ID, make_config, running_bot
 
 from bot.i18n import translator
-from bot.reminders import jobs as scheduling
-from bot.reminders import send_budget as sendbudget
+from bot.reminders import service as scheduling
 from bot.reminders.schedule import due_between, message_key
 from bot.store.models import ChatSettings
 from bot.store.repository import Store
+from bot.telegram import budget as sendbudget
 from emulator import Emulator
 
 USER = 42

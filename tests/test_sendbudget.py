@@ -1,4 +1,4 @@
-"""The one send budget (bot/reminders/send_budget.py) and how the transport classifies failures.
+"""The one send budget (bot/telegram/budget.py) and how the transport classifies failures.
 
 Through real HTTP against the emulator, with PTB's ExtBot and the bot's own SendBudget and
 JsonRequest. Where a connection must fail, an httpx transport wrapper fails it: httpx is the
@@ -22,10 +22,10 @@ from telegram.ext import ExtBot
 from bot.app import build_application
 from bot.config import ConfigError, load_config
 from bot.logs import quiet_noisy_loggers
-from bot.reminders.fanout import FanOut, InFlight, Outgoing
-from bot.reminders.send_budget import FANOUT, MAX_FLOOD_WAITS, GroupBusy, SendBudget
 from bot.store.repository import Store
-from bot.transport import JsonRequest
+from bot.telegram.budget import FANOUT, MAX_FLOOD_WAITS, GroupBusy, SendBudget
+from bot.telegram.fanout import FanOut, InFlight, Outgoing
+from bot.telegram.transport import JsonRequest
 from emulator import Emulator
 from tests.chat import say
 from tests.conftest import TOKEN

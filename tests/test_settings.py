@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from icalendar import Calendar
 
-from bot.reminders import jobs
+from bot.reminders import service as jobs
 from emulator import Emulator
 
 USER = 42

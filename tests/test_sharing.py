@@ -10,13 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from telegram.helpers import create_deep_linked_url
 
-from bot import sharing
+from bot.content import inline as sharing
 from bot.content.cards import MESSAGE_LIMIT, shorten, visible_length
 from bot.content.library import Library, content_documents
 from bot.content.loading import load_content
 from bot.content.share_text import facts_as_of
 from bot.handlers.cards import PAYLOAD_RE
-from bot.handlers.sharing import group_welcome
+from bot.handlers.inline import group_welcome
 from bot.i18n import translator
 from emulator.telegram_html import parse_html
 

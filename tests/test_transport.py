@@ -10,10 +10,10 @@ from telegram.constants import ParseMode
 from telegram.ext import ExtBot
 
 from bot.logs import quiet_noisy_loggers
-from bot.reminders.fanout import FanOut, Outgoing
-from bot.reminders.send_budget import SendBudget
 from bot.store.repository import Store
-from bot.transport import CONNECTIONS, JsonRequest, request_for
+from bot.telegram.budget import SendBudget
+from bot.telegram.fanout import FanOut, Outgoing
+from bot.telegram.transport import CONNECTIONS, JsonRequest, request_for
 from emulator import Emulator
 from tests.conftest import TOKEN
 

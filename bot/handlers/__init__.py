@@ -24,34 +24,34 @@ from telegram.ext import (
 
 from bot.callbacks import ADMIN, CHANNEL, EVENT, FOLLOW, SETTINGS, pattern
 from bot.handlers import (
-    admin,
-    admin_broadcast,
-    admin_edit,
-    admin_message,
-    admin_reports,
     admission,
     cards,
     channels,
-    common,
     corrections,
     errors,
     fallback,
-    flows,
     follow,
     language,
     privacy,
     protests,
-    settings,
-    sharing,
     timezone,
 )
-from bot.handlers.common import answered
+from bot.handlers import broadcast as admin_broadcast
+from bot.handlers import conversations as flows
+from bot.handlers import event_edit as admin_edit
+from bot.handlers import event_message as admin_message
+from bot.handlers import inline as sharing
+from bot.handlers import organisers as admin
+from bot.handlers import panel as settings
+from bot.handlers import replies as common
+from bot.handlers import reports as admin_reports
+from bot.handlers.replies import answered
 
 
 def register_all(application: Application) -> None:
     """Every handler of the bot, in order (called when the Application is built)."""
     # First of all: edits are not answered again, and a sender or a group beyond a fair
-    # share is dropped before any work is done (bot.fairness).
+    # share is dropped before any work is done (bot.telegram.fairness).
     admission.register(application)
     # Multi-step flows, each a ConversationHandler in a group of its own before group 0; a
     # command from the flow's user leaves it first (see handlers.flows). Their buttons

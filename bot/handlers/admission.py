@@ -1,5 +1,5 @@
 """Before any handler: edits are not answered again, and a sender beyond their fair share
-(``bot.fairness``) is dropped, told once a minute to slow down.
+(``bot.telegram.fairness``) is dropped, told once a minute to slow down.
 
 The check runs in PTB's update processor (``FairUpdates``), so a dropped update costs no
 handler lookup and no context; the notice is sent by an ordinary handler in the first group.
@@ -17,12 +17,12 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, BaseUpdateProcessor, TypeHandler
 
-from bot import sharing
+from bot.content import inline as sharing
 from bot.context import BotContext
-from bot.fairness import Admission, Verdict
 from bot.handlers.errors import addressed_to_bot
-from bot.handlers.sharing import user_translator
-from bot.reminders.send_budget import GroupBusy
+from bot.handlers.inline import user_translator
+from bot.telegram.budget import GroupBusy
+from bot.telegram.fairness import Admission, Verdict
 
 log = logging.getLogger(__name__)
 

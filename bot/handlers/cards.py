@@ -11,12 +11,15 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 from bot import callbacks
 from bot.content.cards import CardRenderer, esc, heading
 from bot.content.dates import DateQuery
+from bot.content.inline import EVENTS_PAYLOAD
 from bot.content.library import PEOPLE_KINDS
 from bot.content.lists import PAGE_SIZE, card_buttons, list_page
 from bot.content.schema import Card
 from bot.context import BotContext
-from bot.handlers import settings as panel
-from bot.handlers.common import (
+from bot.handlers import panel
+from bot.handlers.follow import follow_button
+from bot.handlers.protests import show_protests
+from bot.handlers.replies import (
     command_argument,
     main_menu,
     pressed,
@@ -24,13 +27,10 @@ from bot.handlers.common import (
     share_button,
     stale_button,
 )
-from bot.handlers.follow import follow_button
-from bot.handlers.protests import show_protests
 from bot.i18n import N_, Translator
 from bot.reminders import choices
-from bot.reminders import jobs as scheduling
-from bot.reminders.zones import delivery_hour
-from bot.sharing import EVENTS_PAYLOAD
+from bot.reminders import service as scheduling
+from bot.zones import delivery_hour
 
 PAYLOAD_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 """Telegram's rule for /start payloads (``create_deep_linked_url`` makes only these)."""

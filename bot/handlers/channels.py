@@ -27,17 +27,17 @@ from bot.content.cards import esc, shorten
 from bot.content.library import Library
 from bot.content.schema import Card
 from bot.context import BotContext
-from bot.handlers import flows
-from bot.handlers.common import Handler, action_button, command_argument, pressed, reply
-from bot.handlers.settings import LEAD_BUTTONS, forgotten_text, panel_text
+from bot.handlers import conversations as flows
+from bot.handlers.panel import LEAD_BUTTONS, forgotten_text, panel_text
+from bot.handlers.replies import Handler, action_button, command_argument, pressed, reply
 from bot.i18n import N_, Translator
+from bot.protests import repository as events
 from bot.reminders import choices
-from bot.reminders import jobs as scheduling
-from bot.reminders import protests as events
+from bot.reminders import service as scheduling
 from bot.reminders.choices import LANGUAGE_NAMES, city_label
 from bot.reminders.schedule import LEAD_CHOICES
-from bot.reminders.zones import DELIVERY_HOURS, delivery_hour
 from bot.store.models import ChatSettings
+from bot.zones import DELIVERY_HOURS, delivery_hour
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """'Report a correction': the reader's note goes to the admins with the card id; nothing is
 stored (the pending state lives in memory only and is cleared once the note is passed on).
 
-A conversation (``bot.handlers.flows``): it ends after ten quiet minutes or at any command,
+A conversation (``bot.handlers.conversations``): it ends after ten quiet minutes or at any command,
 so a reader who moves on and later types a name gets the card, not "passed to the editors".
 One note per reader every few minutes, so nobody can flood the editors or the send budget.
 """
@@ -21,8 +21,8 @@ from telegram.helpers import create_deep_linked_url
 from bot import callbacks
 from bot.content.cards import esc
 from bot.context import BotContext, ChatData
-from bot.handlers import flows
-from bot.handlers.common import pressed, reply, stale_button
+from bot.handlers import conversations as flows
+from bot.handlers.replies import pressed, reply, stale_button
 from bot.i18n import Translator
 
 log = logging.getLogger(__name__)

@@ -8,9 +8,9 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.error import Conflict, Forbidden, NetworkError, TelegramError
 
-from bot import alerts, health
 from bot.context import BotContext
-from bot.reminders.send_budget import GroupBusy
+from bot.ops import alerts, health
+from bot.telegram.budget import GroupBusy
 
 log = logging.getLogger(__name__)
 

@@ -12,11 +12,11 @@ from telegram.constants import ChatType
 from bot.content.cards import esc
 from bot.context import BotContext
 from bot.handlers import cards
-from bot.handlers.common import MAX_QUERY, main_menu, reply
+from bot.handlers.replies import MAX_QUERY, main_menu, reply
 
 
 async def free_text(update: Update, context: BotContext) -> None:
-    """Private text no flow took (``bot.handlers.flows``): a greeting answered, else a search."""
+    """Private text no flow took (``bot.handlers.conversations``): a greeting answered, else a search."""
     message = update.effective_message
     if message is None or not message.text:
         return

@@ -13,8 +13,8 @@ from bot import callbacks
 from bot.content.cards import esc, shorten
 from bot.content.library import Library
 from bot.context import BotContext
-from bot.handlers import settings as panel
-from bot.handlers.common import action_button, reply
+from bot.handlers import panel
+from bot.handlers.replies import action_button, reply
 from bot.i18n import Translator
 from bot.reminders import choices
 

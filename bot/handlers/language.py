@@ -9,9 +9,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot import callbacks
 from bot.content.cards import esc
 from bot.context import BotContext
-from bot.handlers import flows
-from bot.handlers.common import main_menu, pressed, reply
-from bot.handlers.permissions import may_change_settings
+from bot.handlers import conversations as flows
+from bot.handlers.access import may_change_settings
+from bot.handlers.replies import main_menu, pressed, reply
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, translator
 from bot.store.models import ChatSettings
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import BotContext
-from bot.handlers.common import reply
+from bot.handlers.replies import reply
 from bot.privacy import privacy_text
 
 

@@ -8,8 +8,8 @@ from telegram import InputFile, Update
 
 from bot.content.cards import esc
 from bot.context import BotContext
-from bot.handlers.common import pressed, reply
-from bot.reminders import protests as events
+from bot.handlers.replies import pressed, reply
+from bot.protests import repository as events
 from bot.reminders.calendar import CALENDAR_FILE, event_calendar, reminders_calendar
 from bot.reminders.schedule import wants_event
 

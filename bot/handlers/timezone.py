@@ -13,15 +13,15 @@ from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandl
 from bot import callbacks
 from bot.content.cards import esc
 from bot.context import BotContext, ChatData
-from bot.handlers import flows
-from bot.handlers.common import command_argument, reply
-from bot.handlers.permissions import may_change_settings
-from bot.handlers.settings import button, current, opens, panel_button, save, show_panel
+from bot.handlers import conversations as flows
+from bot.handlers.access import may_change_settings
+from bot.handlers.panel import button, current, opens, panel_button, save, show_panel
+from bot.handlers.replies import command_argument, reply
 from bot.i18n import Translator
+from bot.protests import repository as events
 from bot.reminders import choices
-from bot.reminders import protests as events
 from bot.reminders.choices import city_label
-from bot.reminders.zones import canonical_zone
+from bot.zones import canonical_zone
 
 TIMEZONE_FLOW = "timezone"
 

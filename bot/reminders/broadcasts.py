@@ -1,7 +1,7 @@
 """Broadcasts and cancellation notices: fan-outs recorded durably, run as background jobs and
 resumed after a restart; and the services of one Application that the reminder jobs share.
 
-``ReminderService`` (``bot.reminders.jobs``) is built on this base, so a broadcast, a
+``ReminderService`` (``bot.reminders.service``) is built on this base, so a broadcast, a
 cancellation notice and a day's reminders all go out through one fan-out and one send budget.
 """
 
@@ -17,11 +17,10 @@ from typing import Any
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot import alerts
 from bot.content.schema import ProtestEvent
 from bot.i18n import card_fallback, translator
-from bot.reminders.fanout import FanOut, FanOutResult, Outgoing
-from bot.reminders.protests import (
+from bot.ops import alerts
+from bot.protests.repository import (
     TOLD_SINCE,
     VERSIONS,
     all_events,
@@ -34,6 +33,7 @@ from bot.reminders.protests import (
     versioned,
 )
 from bot.reminders.schedule import event_start, wants_event
+from bot.telegram.fanout import FanOut, FanOutResult, Outgoing
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class BackgroundFanOuts:
         return all_events(self.library, self.store)
 
     def fan_out(self) -> FanOut:
-        # Every fan-out paces through the bot's one send budget (bot.reminders.send_budget).
+        # Every fan-out paces through the bot's one send budget (bot.telegram.budget).
         return FanOut(self.application.bot, self.store)
 
     def _running(self) -> bool:

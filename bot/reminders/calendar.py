@@ -16,8 +16,8 @@ from bot.content.schema import Card, ProtestEvent
 from bot.i18n import Translator
 from bot.reminders.schedule import LEAD_CHOICES, event_start, wanted_cards
 from bot.reminders.texts import first_sentence
-from bot.reminders.zones import delivery_hour, zone
 from bot.store.models import ChatSettings
+from bot.zones import delivery_hour, zone
 
 PRODUCT_ID = "-//Zhanaozen solidarity bot//EN"
 UID_DOMAIN = "zhanaozen-bot"

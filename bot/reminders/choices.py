@@ -13,10 +13,10 @@ import dataclasses
 
 from bot.content.schema import Text
 from bot.i18n import LANGUAGE_NAMES
-from bot.reminders import protests as events
+from bot.protests import repository as events
 from bot.reminders.schedule import LEAD_CHOICES
-from bot.reminders.zones import DELIVERY_HOURS
 from bot.store.models import MAX_FOLLOWS, ChatSettings
+from bot.zones import DELIVERY_HOURS
 
 TOPICS = ("all", "dec16")
 

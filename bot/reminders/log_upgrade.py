@@ -2,7 +2,7 @@
 
 Older versions logged each item (``a:<card>:<year>:<lead>``, ``e:<event>:<lead>``); now one
 message a day goes to a chat and is logged under the day's key. ``ReminderService.upgrade_log``
-(``bot.reminders.jobs``) runs this once, so no restart after the upgrade sends a day twice.
+(``bot.reminders.service``) runs this once, so no restart after the upgrade sends a day twice.
 """
 
 from __future__ import annotations

@@ -25,7 +25,8 @@ from zoneinfo import ZoneInfo
 from bot.content.schema import Card, ProtestEvent, observed_day
 from bot.reminders.news import KIND as NEWS
 from bot.reminders.news import TOLD_WITHIN, News
-from bot.reminders.zones import (
+from bot.store.models import ChatSettings
+from bot.zones import (
     QUIET_UNTIL,
     delivery_hour,
     in_quiet_hours,
@@ -33,7 +34,6 @@ from bot.reminders.zones import (
     quiet_hours_end,
     zone,
 )
-from bot.store.models import ChatSettings
 
 CATCH_UP_LIMIT = timedelta(hours=12)
 """A reminder later than this is no longer useful ("tomorrow" would be wrong): skip it."""

@@ -1,6 +1,6 @@
 """The words of a reminder: one day's message to a chat, built from the items the schedule
 (``bot.reminders.schedule``) found due. Kept apart from the schedule so that stays free of
-Telegram and of the protests' texts (``bot.reminders.protests``), which this module uses."""
+Telegram and of the protests' texts (``bot.protests.repository``), which this module uses."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from bot.content.cards import MESSAGE_LIMIT, attr, esc
 from bot.content.library import Library
 from bot.content.schema import Card, CaseUpdate, ProtestEvent
 from bot.i18n import Translator, translator
+from bot.protests.repository import nearby, reminder_markup, reminder_text, short_line
 from bot.reminders.news import KIND as NEWS
-from bot.reminders.protests import nearby, reminder_markup, reminder_text, short_line
 from bot.reminders.schedule import Digest, Reminder
 from bot.store.models import ChatSettings
 

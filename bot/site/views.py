@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from bot.content.cards import SECTION_TITLES, STATUS_LABELS, date_label, kind_label
+from bot.content.inline import DEC16_CARD
 from bot.content.library import Library
 from bot.content.schema import Card, Fact, ProtestEvent, parse_partial_date
 from bot.i18n import Translator
-from bot.reminders.protests import when_line
+from bot.protests.repository import when_line
 from bot.reminders.schedule import event_start, live_events
 from bot.reminders.texts import first_sentence
-from bot.sharing import DEC16_CARD
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,12 +22,11 @@ from bot import callbacks
 from bot.content.cards import esc
 from bot.content.schema import ProtestEvent
 from bot.context import BotContext, ChatData
-from bot.handlers import flows
-from bot.handlers.common import Handler, action_button, command_argument, is_admin, pressed, reply
+from bot.handlers import conversations as flows
+from bot.handlers.replies import Handler, action_button, command_argument, is_admin, pressed, reply
 from bot.i18n import Translator, translator
-from bot.reminders import jobs as scheduling
-from bot.reminders import protests as events
-from bot.reminders.protest_form import (
+from bot.protests import repository as events
+from bot.protests.form import (
     LATEST_ZONE,
     OPTIONAL,
     PROMPTS,
@@ -36,6 +35,7 @@ from bot.reminders.protest_form import (
     build_event,
     read_answer,
 )
+from bot.reminders import service as scheduling
 
 ACTION = callbacks.ADMIN
 EVENT_FLOW = "event_add"
@@ -93,7 +93,7 @@ TextStep = Callable[[Update, BotContext, Message], Awaitable[None]]
 
 
 def flow_conversation(flow: str, command: Handler, on_text: TextStep) -> ConversationHandler:
-    """An organisers' flow (``bot.handlers.flows``): ``/<flow>`` starts it, ``on_text`` takes
+    """An organisers' flow (``bot.handlers.conversations``): ``/<flow>`` starts it, ``on_text`` takes
     each typed answer while ``ChatData.pending`` is this flow's."""
     typed = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND & flows.NEW_MESSAGES
 

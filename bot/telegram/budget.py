@@ -14,7 +14,7 @@ anything a handler sends) is the *reply* lane and takes the next free slot, chat
 moments ago leave the fan-out at least a third of the slots. An answer to a group that has
 spent its 20 a minute is refused at once (``GroupBusy``) rather than awaited inside the
 handler, where it would hold one of the Application's update slots for up to a minute. The
-fan-out (``bot.reminders.fanout``: reminders, broadcasts, cancellation notices) marks its requests
+fan-out (``bot.telegram.fanout``: reminders, broadcasts, cancellation notices) marks its requests
 with a ``Ticket`` or ``FANOUT`` in ``rate_limit_args``: it gets only the slots no reply is
 waiting for, and never more than ``BOT_BROADCAST_RATE`` a second. With paid broadcasts the
 fan-out's messages carry ``allow_paid_broadcast`` and have a clock of their own at
@@ -24,7 +24,7 @@ keep the free budget.
 Retrying is decided here, once, for both lanes: a flood answer (429, ``RetryAfter``) for one
 group holds only that group (unless the overall window is nearly full); any other pauses
 every lane for the time Telegram asks and is retried at most ``MAX_FLOOD_WAITS`` times; a
-request that provably never left (``bot.transport.never_sent``) or that Telegram answered
+request that provably never left (``bot.telegram.transport.never_sent``) or that Telegram answered
 with a server error is retried after ``RETRY_DELAYS``. Anything else is the caller's to
 handle, and a request whose answer was lost is never resent (it might have been delivered).
 """
@@ -38,13 +38,12 @@ from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
+from bot.telegram.clocks import Clock, GroupWindow, Lane, Slot
+from bot.telegram.transport import never_sent
 from telegram.constants import FloodLimit
 from telegram.error import NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
-
-from bot.reminders.pacing import Clock, GroupWindow, Lane, Slot
-from bot.transport import never_sent
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from pydantic import ValidationError
 
 from bot.content.schema import ProtestEvent, Text, parse_http_link
 from bot.i18n import N_, Translator
-from bot.reminders import protests as events
+from bot.protests import repository as events
 from bot.reminders.schedule import event_start
-from bot.reminders.zones import canonical_zone, zone
+from bot.zones import canonical_zone, zone
 
 MAX_FIELD, MAX_NOTE = events.MAX_FIELD, 600
 

@@ -3,7 +3,7 @@
 Every message is logged "pending" durably before it is sent and "sent" or "failed" after, so
 a crash at any point leaves either no row (never attempted: safe to send later) or a
 "pending" row (maybe sent: never resent). Pacing, flood waits and retries of requests that
-never left are the send budget's (``bot.reminders.send_budget``): the fan-out is its
+never left are the send budget's (``bot.telegram.budget``): the fan-out is its
 low-priority lane, and takes what answers to people leave. Telegram's other answers each get
 their own treatment here: a chat that blocked the bot is unsubscribed, a group that became a
 supergroup is moved to its new id and sent to there, and a request whose answer was lost is
@@ -21,6 +21,9 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from bot.store.repository import Store, StoreError
+from bot.telegram.budget import FANOUT, SendBudget, Ticket
+from bot.telegram.transport import connections_for, lost_answer, never_sent
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.error import (
     BadRequest,
@@ -30,10 +33,6 @@ from telegram.error import (
     TelegramError,
 )
 from telegram.ext import ExtBot
-
-from bot.reminders.send_budget import FANOUT, SendBudget, Ticket
-from bot.store.repository import Store, StoreError
-from bot.transport import connections_for, lost_answer, never_sent
 
 log = logging.getLogger(__name__)
 
@@ -141,9 +140,7 @@ class FanOut:
     def __init__(self, bot: ExtBot, store: Store) -> None:
         budget = bot.rate_limiter
         if not isinstance(budget, SendBudget):
-            raise TypeError(
-                "the fan-out needs a bot built with bot.reminders.send_budget.SendBudget"
-            )
+            raise TypeError("the fan-out needs a bot built with bot.telegram.budget.SendBudget")
         self.bot = bot
         self.store = store
         self.budget: SendBudget = budget

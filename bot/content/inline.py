@@ -30,7 +30,7 @@ from bot.content.schema import Card, ProtestEvent, parse_partial_date
 from bot.content.share_text import share_text
 from bot.i18n import N_, Translator, card_fallback, translator
 from bot.memo import PerOwner
-from bot.reminders import protests as events
+from bot.protests import repository as events
 
 if TYPE_CHECKING:
     from bot.store.repository import Store
@@ -143,7 +143,7 @@ class SharedItem:
 
 @dataclass(frozen=True, slots=True)
 class EventShare:
-    """An upcoming protest as something shareable (built by ``bot.reminders.protests``)."""
+    """An upcoming protest as something shareable (built by ``bot.protests.repository``)."""
 
     id: str
     names: tuple[str, ...]

@@ -16,7 +16,7 @@ from telegram.ext import ConversationHandler
 from bot.content.cards import esc
 from bot.content.schema import ProtestEvent
 from bot.context import BotContext
-from bot.handlers.admin import (
+from bot.handlers.organisers import (
     allowed,
     button,
     cancel_markup,
@@ -26,10 +26,10 @@ from bot.handlers.admin import (
     organiser_line,
     upcoming_named,
 )
-from bot.handlers.common import reply
+from bot.handlers.replies import reply
 from bot.i18n import Translator, translator
-from bot.reminders import jobs as scheduling
-from bot.reminders import protests as events
+from bot.protests import repository as events
+from bot.reminders import service as scheduling
 
 MESSAGE_FLOW = "event_message"
 

@@ -10,11 +10,11 @@ from telegram import InputFile, Update
 
 from bot.content.cards import esc
 from bot.context import BotContext
-from bot.handlers.admin import allowed
-from bot.handlers.common import reply
+from bot.handlers.organisers import allowed
+from bot.handlers.replies import reply
 from bot.i18n import N_, Translator
-from bot.reminders import protests as events
-from bot.store import safekeeping
+from bot.ops import backups as safekeeping
+from bot.protests import repository as events
 from bot.store import snapshots as backups
 
 DELIVERY_LABELS = {

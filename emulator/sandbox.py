@@ -393,10 +393,10 @@ def run_sandbox(config: Any, *, language: str | None = None, admin: bool = False
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m bot.sandbox [--lang ru] [--admin]``."""
+    """``python -m emulator.sandbox [--lang ru] [--admin]``."""
     from bot.config import ConfigError, load_config
 
-    parser = argparse.ArgumentParser(prog="python -m bot.sandbox", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m emulator.sandbox", description=__doc__)
     parser.add_argument("--lang", help="your simulated Telegram language (default: from LANG)")
     parser.add_argument("--admin", action="store_true", help="make the sandbox user a bot admin")
     args = parser.parse_args(argv)

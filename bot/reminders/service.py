@@ -24,11 +24,10 @@ from datetime import datetime, timedelta
 
 from telegram.ext import Application
 
-from bot import alerts, health
 from bot.content.schema import ProtestEvent
+from bot.ops import alerts, health
 from bot.reminders import news
 from bot.reminders.broadcasts import BackgroundFanOuts
-from bot.reminders.fanout import FanOutResult, Outgoing
 from bot.reminders.log_upgrade import legacy_day_rows
 from bot.reminders.schedule import (
     CATCH_UP_LIMIT,
@@ -44,8 +43,9 @@ from bot.reminders.schedule import (
     sweep_window,
 )
 from bot.reminders.texts import Words, reminder_words
-from bot.reminders.zones import local_time, zone
 from bot.store.models import ChatSettings
+from bot.telegram.fanout import FanOutResult, Outgoing
+from bot.zones import local_time, zone
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ public ``BaseRequest`` interface and owns its ``httpx.AsyncClient``, so nothing 
 on PTB's private attributes or modules.
 
 It also says, by exception type, whether a failed request can have reached Telegram
-(``never_sent``): that decides whether a send may be retried (``bot.reminders.send_budget``)
-or must be logged "uncertain" (``bot.reminders.fanout``).
+(``never_sent``): that decides whether a send may be retried (``bot.telegram.budget``)
+or must be logged "uncertain" (``bot.telegram.fanout``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import math
 
 import httpx
 import orjson
+
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 

@@ -309,6 +309,6 @@ async def _snapshot_job(context) -> None:
         await asyncio.to_thread(snapshot_if_due, config, tables=tables)
     except Exception as exc:
         log.error("the daily snapshot failed: %s", exc.__class__.__name__, exc_info=exc)
-        from bot import alerts
+        from bot.ops import alerts
 
         await alerts.report_error(context.application, exc, "snapshot")

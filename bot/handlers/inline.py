@@ -25,10 +25,10 @@ from telegram import (
 from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
 
-from bot import sharing
+from bot.content import inline as sharing
 from bot.content.cards import esc
 from bot.context import BotContext
-from bot.handlers.common import share_button
+from bot.handlers.replies import share_button
 from bot.i18n import Translator, pick_language, translator
 
 log = logging.getLogger(__name__)

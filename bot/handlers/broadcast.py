@@ -14,7 +14,7 @@ from telegram.ext import ConversationHandler
 
 from bot.content.cards import MESSAGE_LIMIT, esc, visible_length
 from bot.context import BotContext
-from bot.handlers.admin import (
+from bot.handlers.organisers import (
     allowed,
     button,
     cancel_markup,
@@ -22,9 +22,9 @@ from bot.handlers.admin import (
     open_flow,
     organiser_button,
 )
-from bot.handlers.common import reply
+from bot.handlers.replies import reply
 from bot.i18n import Translator
-from bot.reminders import jobs as scheduling
+from bot.reminders import service as scheduling
 
 BROADCAST_FLOW = "broadcast"
 

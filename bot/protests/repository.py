@@ -28,9 +28,9 @@ from bot.reminders.schedule import (
     live_events,
     wants_event,
 )
-from bot.reminders.zones import zone
 from bot.store.models import ChatSettings
 from bot.store.repository import Store
+from bot.zones import zone
 
 EVENT_ACTION = callbacks.EVENT
 

@@ -1,4 +1,4 @@
-"""The send budget's clocks: how many messages may leave, and when (``bot.reminders.send_budget``
+"""The send budget's clocks: how many messages may leave, and when (``bot.telegram.budget``
 uses them; nothing here knows about Telegram's API).
 
 ``Clock`` hands out slots at most ``rate`` a second in a one-second window that Telegram's own

@@ -20,9 +20,9 @@ from telegram import (
 from telegram.error import BadRequest
 
 from bot import callbacks
+from bot.content.inline import MAX_QUERY
 from bot.context import BotContext
 from bot.i18n import Translator
-from bot.sharing import MAX_QUERY
 
 Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 """What PTB's handlers call: an async function of the update and the context."""

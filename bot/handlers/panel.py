@@ -18,18 +18,19 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 from bot import callbacks
 from bot.content.cards import esc
 from bot.context import BotContext
-from bot.handlers import flows, protests
-from bot.handlers.common import Handler, action_button, pressed, reply
-from bot.handlers.permissions import may_change_settings
+from bot.handlers import conversations as flows
+from bot.handlers import protests
+from bot.handlers.access import may_change_settings
+from bot.handlers.replies import Handler, action_button, pressed, reply
 from bot.i18n import N_, Translator
+from bot.ops import backups as safekeeping
+from bot.protests import repository as events
 from bot.reminders import choices
-from bot.reminders import jobs as scheduling
-from bot.reminders import protests as events
+from bot.reminders import service as scheduling
 from bot.reminders.choices import city_label
 from bot.reminders.schedule import LEAD_CHOICES, Reminder
-from bot.reminders.zones import DELIVERY_HOURS, delivery_hour, zone
-from bot.store import safekeeping
 from bot.store.models import ChatSettings
+from bot.zones import DELIVERY_HOURS, delivery_hour, zone
 
 ACTION = callbacks.SETTINGS
 

@@ -202,7 +202,7 @@ async def on_conflict(application) -> None:
         "another instance of this bot tried to poll with the same token (409 "
         "Conflict); this one keeps serving"
     )
-    from bot import alerts
+    from bot.ops import alerts
 
     await alerts.report_second_instance(application)
 

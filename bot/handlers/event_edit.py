@@ -13,7 +13,7 @@ from telegram.ext import ConversationHandler
 from bot.content.cards import esc
 from bot.content.schema import ProtestEvent
 from bot.context import BotContext
-from bot.handlers.admin import (
+from bot.handlers.organisers import (
     allowed,
     button,
     flow_conversation,
@@ -25,11 +25,10 @@ from bot.handlers.admin import (
     upcoming_named,
     zone_rows,
 )
-from bot.handlers.common import reply
+from bot.handlers.replies import reply
 from bot.i18n import Translator, translator
-from bot.reminders import jobs as scheduling
-from bot.reminders import protests as events
-from bot.reminders.protest_form import (
+from bot.protests import repository as events
+from bot.protests.form import (
     OPTIONAL,
     STEPS,
     already_passed,
@@ -38,6 +37,7 @@ from bot.reminders.protest_form import (
     read_answer,
     shown,
 )
+from bot.reminders import service as scheduling
 
 EDIT_FLOW = "event_edit"
 
