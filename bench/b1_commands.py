@@ -12,8 +12,8 @@ Target: the real bot handles at least 0.8 of the echo bot's throughput.
 Three bots take turns: the real bot exactly as shipped; the *echo* bot, PTB's defaults
 except the real bot's update concurrency and HTML parse mode (a sequential echo bot would be
 a straw man), the figure B1 has always reported; and the *fair* echo bot, which also has the
-real bot's HTTP settings (``bot.telegram.transport.request_for``: JSON bodies, 16 connections) and its
-send budget (``bot.telegram.budget.SendBudget``).
+real bot's HTTP settings (``bot.telegram.transport.request_for``: JSON bodies, 16
+connections) and its send budget (``bot.telegram.budget.SendBudget``).
 The echo bots answer each message with the text
 and two buttons, each button press with answerCallbackQuery and an edit, each inline query
 with one article. Both the real and the fair bot run with a send budget of ``--send-rate``

@@ -46,7 +46,8 @@ SECTIONS = (
         (
             N_(
                 "Names, usernames, phone numbers, locations, the text of your messages, and any "
-                "list of who plans to come to a protest. A correction you send goes to the editors "
+                "list of who plans to come to a protest. A correction you send goes to the "
+                "editors "
                 "and is not kept; an organisers' announcement is kept only until it has been "
                 "sent."
             ),
@@ -57,7 +58,8 @@ SECTIONS = (
         (
             N_(
                 "The bot's organisers see counts only: subscribers by language, topic and time "
-                "zone, deliveries, and how many plan to come to each protest; never a chat id or a "
+                "zone, deliveries, and how many plan to come to each protest; never a chat id or "
+                "a "
                 "name. A backup sent to them over Telegram is encrypted to a key that is not on "
                 "the server, and it holds no protest marks."
             ),
@@ -68,9 +70,12 @@ SECTIONS = (
         (
             N_(
                 "/forget deletes everything about this chat at once: its settings, the cases it "
-                "follows, its delivery log, its protest marks (sent in our private chat, your “✋ I "
-                "plan to come” too) and the spare copy the server keeps of each file. Only the daily "
-                "snapshots below still hold the chat, for at most %(days)d days. /unsubscribe only "
+                "follows, its delivery log, its protest marks (sent in our private chat, your “✋ "
+                "I "
+                "plan to come” too) and the spare copy the server keeps of each file. Only the "
+                "daily "
+                "snapshots below still hold the chat, for at most %(days)d days. /unsubscribe "
+                "only "
                 "stops the reminders and keeps your choices."
             ),
         ),

@@ -417,7 +417,8 @@ async def test_backup_module_writes_a_dated_file_beside_a_running_bot(store: Sto
         b"not json",
         b"[]",
         b'{"format": "something else"}',
-        b'{"format": "zhanaozen-bot-snapshot", "version": 1, "chats": [{"chat_id": 1, "hour": 99}],'
+        b'{"format": "zhanaozen-bot-snapshot", "version": 1,'
+        b' "chats": [{"chat_id": 1, "hour": 99}],'
         b' "deliveries": {}, "events": [], "meta": {}}',
         b'{"format": "zhanaozen-bot-snapshot", "version": 1, "chats": [], "deliveries": '
         b'{"o": {"day": 1, "rows": {"1": "lost"}}}, "events": [], "meta": {}}',

@@ -282,7 +282,8 @@ async def channel_command(update: Update, context: BotContext) -> None:
             context,
             esc(
                 _(
-                    "To post the reminders and announcements in a channel: add me to the channel as "
+                    "To post the reminders and announcements in a channel: add me to the channel "
+                    "as "
                     "an administrator who may post messages, then send here /channel and the "
                     "channel's @name (or its id, such as -1001234567890). Only the channel's "
                     "administrators can set it up."

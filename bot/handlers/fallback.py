@@ -16,7 +16,8 @@ from bot.handlers.replies import MAX_QUERY, main_menu, reply
 
 
 async def free_text(update: Update, context: BotContext) -> None:
-    """Private text no flow took (``bot.handlers.conversations``): a greeting answered, else a search."""
+    """Private text no flow took (``bot.handlers.conversations``): a greeting answered, else
+    a search."""
     message = update.effective_message
     if message is None or not message.text:
         return

@@ -93,8 +93,8 @@ TextStep = Callable[[Update, BotContext, Message], Awaitable[None]]
 
 
 def flow_conversation(flow: str, command: Handler, on_text: TextStep) -> ConversationHandler:
-    """An organisers' flow (``bot.handlers.conversations``): ``/<flow>`` starts it, ``on_text`` takes
-    each typed answer while ``ChatData.pending`` is this flow's."""
+    """An organisers' flow (``bot.handlers.conversations``): ``/<flow>`` starts it,
+    ``on_text`` takes each typed answer while ``ChatData.pending`` is this flow's."""
     typed = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND & flows.NEW_MESSAGES
 
     async def enter(update: Update, context: BotContext) -> object:

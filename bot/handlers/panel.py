@@ -256,7 +256,8 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
         context,
         esc(
             tr.gettext(
-                "Unsubscribed: no more reminders. Your choices are kept; /subscribe brings them back, "
+                "Unsubscribed: no more reminders. Your choices are kept; /subscribe brings them "
+                "back, "
                 "/forget deletes them."
             )
         ),

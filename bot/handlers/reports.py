@@ -102,8 +102,10 @@ async def backup(update: Update, context: BotContext) -> None:
             context,
             esc(
                 tr.gettext(
-                    "Backups are not sent over Telegram unencrypted. Set BOT_BACKUP_AGE_RECIPIENT to "
-                    "an age public key to receive encrypted ones, or run “python -m bot backup” on "
+                    "Backups are not sent over Telegram unencrypted. Set BOT_BACKUP_AGE_RECIPIENT "
+                    "to "
+                    "an age public key to receive encrypted ones, or run “python -m bot backup” "
+                    "on "
                     "the server."
                 )
             ),

@@ -440,8 +440,10 @@ def list_text(tr: Translator, events: list[ProtestEvent], viewer_zone: str | Non
         blocks.append(
             esc(
                 tr.ngettext(
-                    "And %(num)d more. Choose your cities in /settings to see those near you first.",
-                    "And %(num)d more. Choose your cities in /settings to see those near you first.",
+                    "And %(num)d more. Choose your cities in /settings to see those near you "
+                    "first.",
+                    "And %(num)d more. Choose your cities in /settings to see those near you "
+                    "first.",
                     left,
                 )
                 % {"num": left}
