@@ -30,7 +30,7 @@ import time_machine
 
 from bot.app import build_application, start_application, stop_application
 from bot.config import Config
-from bot.reminders import service as jobs
+from bot.reminders import service
 from bot.reminders.schedule import digests, due_for_groups, plan_sweep
 from bot.store.snapshots import SNAPSHOT_FORMAT, SNAPSHOT_VERSION
 from bot.store.snapshots import restore as restore_snapshot
@@ -67,7 +67,7 @@ def build(data_dir: Path, subscribers: int) -> None:
                 "chats": chats,
                 "deliveries": {"d:2026-12-16": {"day": day, "rows": rows}},
                 "events": [],
-                "meta": {jobs.LOG_FORMAT: 2},
+                "meta": {service.LOG_FORMAT: 2},
             }
         )
     )
@@ -108,21 +108,21 @@ async def run(subscribers: int, turns: int) -> dict:
             app = build_application(config)
             await start_application(app, poll_timeout=1)
             try:
-                service = jobs.service(app)
+                reminder_service = service.service(app)
                 await asyncio.sleep(2)  # the start-up catch-up sweep and plan settle
                 store = app.bot_data.store
 
                 async def sweep() -> None:
-                    result = await service.sweep(NOW)
+                    result = await reminder_service.sweep(NOW)
                     assert result.sent == 0
 
                 async def on_the_loop() -> None:
                     due = await asyncio.to_thread(
                         lambda: due_for_groups(
                             store.subscriber_groups(by_cities=False),
-                            service.library.anniversaries(),
+                            reminder_service.library.anniversaries(),
                             [],
-                            NOW - jobs.CATCH_UP_LIMIT,
+                            NOW - service.CATCH_UP_LIMIT,
                             NOW,
                         )
                     )

@@ -197,15 +197,14 @@ def run_bot(config) -> int:
 
     from bot.app import build_application
     from bot.handlers import ALLOWED_UPDATES
-    from bot.ops import backups as safekeeping
-    from bot.ops import health
+    from bot.ops import backups, health
 
     try:
-        safekeeping.restore_if_empty(config)
-    except safekeeping.RestoreError as exc:
+        backups.restore_if_empty(config)
+    except backups.RestoreError as exc:
         print(f"Restore error, the bot did not start: {exc}", file=sys.stderr)
         return 2
-    safekeeping.warn_if_ephemeral(config.data_dir)
+    backups.warn_if_ephemeral(config.data_dir)
     store = open_checked(config)
     if store is None:
         return 2

@@ -20,9 +20,8 @@ from bot.handlers import ALLOWED_UPDATES, register_all
 from bot.handlers.admission import FairUpdates
 from bot.i18n import LANGUAGES, N_, RUSSIAN_READERS, pick_language, translator
 from bot.logs import quiet_noisy_loggers
-from bot.ops import backups as safekeeping
-from bot.ops import health
-from bot.reminders import service as jobs
+from bot.ops import backups, health
+from bot.reminders import service
 from bot.store.repository import Store
 from bot.telegram.budget import SendBudget
 from bot.telegram.fairness import Admission
@@ -125,9 +124,9 @@ async def setup_application(application: BotApplication) -> None:
             "inline mode is off for this bot: enable it with @BotFather (/setinline) "
             "so cards can be shared into any chat"
         )
-    await jobs.start(application)
+    await service.start(application)
     health.install(application)
-    safekeeping.install(application)
+    backups.install(application)
 
 
 async def close_application(application: BotApplication) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bot.content.cards import esc, heading
 from bot.i18n import N_, Translator
-from bot.ops import backups as safekeeping
+from bot.ops import backups
 
 SECTIONS = (
     (
@@ -114,4 +114,4 @@ def paragraph(tr: Translator, text: str) -> str:
     """One paragraph translated; the snapshots' retention comes from the code that rotates
     them (``safekeeping.KEPT_FOR_DAYS``), the same number /forget's answer gives."""
     translated = tr.gettext(text)
-    return translated % {"days": safekeeping.KEPT_FOR_DAYS} if "%(days)d" in text else translated
+    return translated % {"days": backups.KEPT_FOR_DAYS} if "%(days)d" in text else translated

@@ -71,3 +71,34 @@ def quiet_hours_end(moment: datetime, tz: ZoneInfo) -> datetime:
     local = moment.astimezone(tz)
     day = local.date() if local.hour < QUIET_UNTIL else local.date() + timedelta(days=1)
     return local_time(day, QUIET_UNTIL, tz)
+
+
+KNOWN_CITIES = {
+    # key: (IANA zone, English, Russian): the time zone buttons; the key is the city key.
+    "london": ("Europe/London", "London", "Лондон"),
+    "paris": ("Europe/Paris", "Paris", "Париж"),
+    "brussels": ("Europe/Brussels", "Brussels", "Брюссель"),
+    "berlin": ("Europe/Berlin", "Berlin", "Берлин"),
+    "kyiv": ("Europe/Kyiv", "Kyiv", "Киев"),
+    "moscow": ("Europe/Moscow", "Moscow", "Москва"),
+    "almaty": ("Asia/Almaty", "Almaty", "Алматы"),
+    "astana": ("Asia/Almaty", "Astana", "Астана"),
+    "aktau": ("Asia/Aqtau", "Aktau", "Актау"),
+    "new-york": ("America/New_York", "New York", "Нью-Йорк"),
+}
+
+CITY_NAMES = {
+    # The same cities in the bot's further languages (any city missing here: in Russian).
+    "kk": {
+        "london": "Лондон",
+        "paris": "Париж",
+        "brussels": "Брюссель",
+        "berlin": "Берлин",
+        "kyiv": "Киев",
+        "moscow": "Мәскеу",
+        "almaty": "Алматы",
+        "astana": "Астана",
+        "aktau": "Ақтау",
+        "new-york": "Нью-Йорк",
+    },
+}

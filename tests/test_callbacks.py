@@ -20,15 +20,22 @@ from bot.config import Config
 from bot.content import lists
 from bot.content.library import Library, content_documents
 from bot.content.loading import load_content
-from bot.handlers import broadcast as admin_broadcast
-from bot.handlers import cards, channels, corrections, follow, language, timezone
-from bot.handlers import event_edit as admin_edit
-from bot.handlers import event_message as admin_message
-from bot.handlers import organisers as admin
-from bot.handlers import panel as settings
-from bot.handlers import replies as common
+from bot.handlers import (
+    broadcast,
+    cards,
+    channels,
+    corrections,
+    event_edit,
+    event_message,
+    follow,
+    language,
+    organisers,
+    panel,
+    replies,
+    timezone,
+)
 from bot.i18n import translator
-from bot.protests import repository as protests
+from bot.protests import model, wording
 from bot.protests.form import STEPS
 from bot.reminders import texts
 from bot.store.models import ChatSettings
@@ -79,11 +86,11 @@ def every_keyboard(library: Library) -> list[InlineKeyboardMarkup]:
     protest = event()
     subscribed = ChatSettings(42, subscribed=True, cities=["almaty", "*"])
     channel = ChatSettings(CHANNEL_ID, "channel", "ru", subscribed=True)
-    known = protests.known_cities([protest, event("london-2026-12-12", "London")])
+    known = model.known_cities([protest, event("london-2026-12-12", "London")])
     keyboards: list[InlineKeyboardMarkup] = [language.language_markup()]
     for code in ("en", "ru"):
         tr = translator(code)
-        keyboards += [common.main_menu(tr), corrections.cancel_markup(tr)]
+        keyboards += [replies.main_menu(tr), corrections.cancel_markup(tr)]
         for kind in sorted(lists.LIST_KINDS):
             first, _ = lists.list_page(library, tr, kind, 0, TODAY)
             pages = int(first.split("(1/")[1].split(")")[0])
@@ -100,35 +107,35 @@ def every_keyboard(library: Library) -> list[InlineKeyboardMarkup]:
         keyboards.append(follow.follows_markup(tr, library, followed))
         keyboards += [lists.card_buttons(every_card, tr)]
         keyboards += [texts.anniversary_markup(tr, one) for one in library.anniversaries()]
-        keyboards += [protests.reminder_markup(tr, protest), protests.list_markup(tr, [protest])]
+        keyboards += [wording.reminder_markup(tr, protest), wording.list_markup(tr, [protest])]
         for chat in (ChatSettings(42), subscribed, ChatSettings(43, follows=followed)):
-            keyboards += [settings.panel_markup(tr, chat), settings.cities_markup(tr, chat, known)]
+            keyboards += [panel.panel_markup(tr, chat), panel.cities_markup(tr, chat, known)]
         keyboards += [
-            settings.hours_markup(tr),
-            settings.forget_markup(tr),
+            panel.hours_markup(tr),
+            panel.forget_markup(tr),
             timezone.zones_markup(tr),
         ]
         for chat in (channel, ChatSettings(CHANNEL_ID, "channel")):
             keyboards.append(channels.channel_panel_markup(tr, chat))
         keyboards += [channels.zones_markup(tr, CHANNEL_ID), channels.hours_markup(tr, CHANNEL_ID)]
         keyboards += [channels.follows_markup(tr, library, channel, page) for page in (0, 1, 99)]
-        keyboards += [admin.step_markup(tr, step) for step in STEPS]
+        keyboards += [organisers.step_markup(tr, step) for step in STEPS]
         keyboards += [
-            admin.cancel_markup(tr),
-            admin.publish_markup(tr),
-            admin.cancel_list_markup(tr, [protest]),
-            admin.confirm_cancel_markup(tr, protest),
-            admin_broadcast.russian_step_markup(tr),
-            admin_broadcast.send_markup(tr, 3),
+            organisers.cancel_markup(tr),
+            organisers.publish_markup(tr),
+            organisers.cancel_list_markup(tr, [protest]),
+            organisers.confirm_cancel_markup(tr, protest),
+            broadcast.russian_step_markup(tr),
+            broadcast.send_markup(tr, 3),
         ]
         moved = protest.model_copy(update={"address": "Elsewhere"})
-        keyboards += [admin_edit.step_markup(tr, step) for step in STEPS]
+        keyboards += [event_edit.step_markup(tr, step) for step in STEPS]
         keyboards += [
-            admin_edit.pick_markup(tr, [protest]),
-            admin_edit.publish_markup(tr, protest, moved),
-            admin_message.pick_markup(tr, [protest]),
-            admin_message.russian_step_markup(tr),
-            admin_message.send_markup(tr, 3, protest),
+            event_edit.pick_markup(tr, [protest]),
+            event_edit.publish_markup(tr, protest, moved),
+            event_message.pick_markup(tr, [protest]),
+            event_message.russian_step_markup(tr),
+            event_message.send_markup(tr, 3, protest),
         ]
     return [keyboard for keyboard in keyboards if keyboard is not None]
 

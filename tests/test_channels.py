@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from conftest import make_config, running_bot
 
-from bot.reminders import service as jobs
+from bot.reminders import service
 from bot.store.models import ChatSettings
 from emulator import Emulator
 
@@ -81,9 +81,9 @@ async def test_done_means_a_channel_set_up_in_private_gets_the_16_december_remin
         # Settings commands posted in the channel get no answer there.
         emulator.channel_post(CHANNEL, "/settings")
         emulator.channel_post(CHANNEL, "/subscribe")
-        await jobs.service(app).sweep(moment + timedelta(minutes=5))
+        await service.service(app).sweep(moment + timedelta(minutes=5))
         # An organiser's broadcast reaches the channel too, in the channel's language.
-        await jobs.service(app).start_fanout(
+        await service.service(app).start_fanout(
             "b:vigil",
             {"kind": "broadcast", "text": {"en": "Vigil at 18:00", "ru": "Пикет в 18:00"}},
         )
@@ -136,7 +136,7 @@ async def test_a_channel_that_removed_the_bot_or_its_right_to_post_is_unsubscrib
         emulator.set_member_status(CHANNEL, emulator.bot_id, "left")
     else:
         emulator.set_admin(CHANNEL, emulator.bot_id, can_post_messages=False)
-    await jobs.service(app).start_fanout(
+    await service.service(app).start_fanout(
         "b:vigil", {"kind": "broadcast", "text": {"en": "Vigil at 18:00", "ru": "Пикет в 18:00"}}
     )
     assert (await emulator.next_message(READER, timeout=10)).text == "Vigil at 18:00"

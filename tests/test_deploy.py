@@ -29,8 +29,7 @@ from bot_process import (
 from chat import say
 from conftest import ADMIN_ID, TOKEN, make_config, running_bot
 
-from bot.ops import alerts, health
-from bot.ops import backups as safekeeping
+from bot.ops import alerts, backups, health
 from bot.store.models import ChatSettings
 from bot.store.repository import Store
 from bot.store.snapshots import backup
@@ -101,20 +100,20 @@ def test_platforms_that_wipe_the_disk(tmp_path):
     data = tmp_path / "data"
     root_only = ["/"]
     volume = ["/", str(tmp_path)]
-    assert safekeeping.ephemeral_platform(data, {"DYNO": "worker.1"}, volume) == "Heroku"
-    assert safekeeping.ephemeral_platform(data, {"RENDER": "true"}, root_only) == "Render"
-    assert safekeeping.ephemeral_platform(data, {"RENDER": "true"}, volume) is None
-    assert safekeeping.ephemeral_platform(data, {"FLY_APP_NAME": "x"}, root_only) == "Fly.io"
-    assert safekeeping.ephemeral_platform(data, {"FLY_APP_NAME": "x"}, volume) is None
+    assert backups.ephemeral_platform(data, {"DYNO": "worker.1"}, volume) == "Heroku"
+    assert backups.ephemeral_platform(data, {"RENDER": "true"}, root_only) == "Render"
+    assert backups.ephemeral_platform(data, {"RENDER": "true"}, volume) is None
+    assert backups.ephemeral_platform(data, {"FLY_APP_NAME": "x"}, root_only) == "Fly.io"
+    assert backups.ephemeral_platform(data, {"FLY_APP_NAME": "x"}, volume) is None
     railway = {"RAILWAY_ENVIRONMENT": "production"}
-    assert safekeeping.ephemeral_platform(data, railway, root_only) == "Railway"
+    assert backups.ephemeral_platform(data, railway, root_only) == "Railway"
     assert (
-        safekeeping.ephemeral_platform(
+        backups.ephemeral_platform(
             data, {**railway, "RAILWAY_VOLUME_MOUNT_PATH": str(tmp_path)}, root_only
         )
         is None
     )
-    assert safekeeping.ephemeral_platform(data, {}, root_only) is None  # a server of one's own
+    assert backups.ephemeral_platform(data, {}, root_only) is None  # a server of one's own
 
 
 async def test_ephemeral_disk_is_named_in_stats(emulator, data_dir, monkeypatch):
@@ -178,7 +177,7 @@ def test_restore_from_leaves_existing_data_alone(tmp_path):
     snapshot_with_subscriber(tmp_path / "current", 99)
     (tmp_path / "current" / "old-data").rename(data_dir)
     config = make_config_for(data_dir, restore_from=str(snapshot))
-    assert safekeeping.restore_if_empty(config) is False
+    assert backups.restore_if_empty(config) is False
     store = Store.open(data_dir, read_only=True)
     assert store.chat(99) is not None and store.chat(4321) is None
 
@@ -193,7 +192,7 @@ def test_a_bad_restore_from_stops_the_start(tmp_path):
     result = bot.run()
     assert result.returncode == 2
     assert "Restore error, the bot did not start" in result.stderr
-    assert not safekeeping.has_data(data_dir), "it must not start on an empty store instead"
+    assert not backups.has_data(data_dir), "it must not start on an empty store instead"
 
 
 def make_config_for(data_dir: Path, **overrides):
@@ -213,8 +212,8 @@ def test_daily_snapshots_keep_7_days_and_4_weeks(tmp_path):
     start = datetime(2026, 9, 1, 3, 0, tzinfo=UTC)  # a Tuesday
     for hour in range(0, 24 * 60, 1):  # the hourly check, for 60 days
         with time_machine.travel(start + timedelta(hours=hour), tick=False):
-            safekeeping.snapshot_if_due(config)
-    kept = [when for when, _ in safekeeping.snapshots(tmp_path / "backups")]
+            backups.snapshot_if_due(config)
+    kept = [when for when, _ in backups.snapshots(tmp_path / "backups")]
     end = start + timedelta(days=60)
     days = {when.date() for when in kept}
     weeks = {when.isocalendar()[:2] for when in kept}
@@ -228,7 +227,7 @@ def test_daily_snapshots_keep_7_days_and_4_weeks(tmp_path):
 def test_retention_rule():
     base = datetime(2026, 11, 30, 3, tzinfo=UTC)
     times = [base - timedelta(hours=12 * n) for n in range(100)]  # two a day for 50 days
-    keep = safekeeping.to_keep(times)
+    keep = backups.to_keep(times)
     assert base in keep
     assert len({t.date() for t in keep if t > base - timedelta(days=7)}) == 7
     assert len({t.isocalendar()[:2] for t in keep}) == 4

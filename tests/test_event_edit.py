@@ -14,8 +14,8 @@ from icalendar import Calendar
 from test_reminders import event
 
 from bot.content import loading
-from bot.protests import repository as protests
-from bot.reminders import service as jobs
+from bot.protests import repository
+from bot.reminders import service
 from bot.reminders.broadcasts import FANOUTS
 from bot.store.models import ChatSettings
 from bot.store.repository import Store
@@ -101,17 +101,17 @@ async def test_marks_are_keyed_hashes_and_forget_removes_them(tmp_path):
 
 async def test_an_edit_tells_exactly_those_told_once_each(app, emulator):
     store = app.bot_data.store
-    service = jobs.service(app)
+    reminder_service = service.service(app)
     # NEVER's day message goes out before the protest exists: it is not told of it (and it
     # hears of nothing a day before, so it is never told).
     await store.put_chat(follower(NEVER, "en", leads=(7,)))
-    await service.sweep(DAY_7)
+    await reminder_service.sweep(DAY_7)
     assert store.delivery("d:2026-12-09", NEVER) == "sent"
-    await protests.save_event(store, event())
-    await service.protests_changed()
+    await repository.save_event(store, event())
+    await reminder_service.protests_changed()
     await store.put_chat(follower(USER))
     await store.put_chat(follower(LONDON, "en", "london"))
-    await service.sweep(DAY_7)
+    await reminder_service.sweep(DAY_7)
     (reminder,) = [m for m in emulator.sent(USER) if not m.edited]
     assert "Старая площадь" in reminder.text and "12:00" in reminder.text
     before = await calendar_entry(emulator, USER)
@@ -145,12 +145,12 @@ async def test_an_edit_tells_exactly_those_told_once_each(app, emulator):
     await emulator.wait_for(lambda: not store.meta(FANOUTS), timeout=10)
     assert not notices(emulator, NEVER, "✏️") and not notices(emulator, LONDON, "✏️")
     # Exactly once: a restart of the check (as at the next start) sends nothing more.
-    assert await service.protests_changed() == 0
+    assert await reminder_service.protests_changed() == 0
 
     after = await calendar_entry(emulator, USER)
     assert after["uid"] == before["uid"] and after["sequence"] == 1
     assert after["dtstart"].dt.hour == 13
-    await service.sweep(datetime(2026, 12, 15, 5, 0, 1, tzinfo=UTC))
+    await reminder_service.sweep(datetime(2026, 12, 15, 5, 0, 1, tzinfo=UTC))
     last = [m for m in emulator.sent(USER) if not m.edited and "Старая" in m.text][-1]
     assert "13:00" in last.text and "12:00" not in last.text
 
@@ -162,7 +162,7 @@ async def test_an_edit_tells_exactly_those_told_once_each(app, emulator):
     await emulator.wait_for(lambda: not store.meta(FANOUTS), timeout=10)
     assert not notices(emulator, NEVER, "❌") and not notices(emulator, LONDON, "❌")
     assert len(notices(emulator, USER, "✏️")) == 1
-    entry = protests.find_event(app.bot_data.library, store, "almaty-2026-12-16")
+    entry = repository.find_event(app.bot_data.library, store, "almaty-2026-12-16")
     assert entry is not None and entry.cancelled and entry.sequence == 2
 
 
@@ -179,7 +179,7 @@ async def test_a_changed_protest_file_is_told_at_the_next_start(config, emulator
         store = app.bot_data.store
         await store.put_chat(follower(USER))
         await store.put_chat(follower(NEVER, "en", "london"))
-        await jobs.service(app).sweep(DAY_7)
+        await service.service(app).sweep(DAY_7)
         assert store.was_told("almaty-2026-12-16", USER)
     version["starts"] = "2026-12-16T14:30:00"
     async with running_bot(config) as app:
@@ -187,7 +187,9 @@ async def test_a_changed_protest_file_is_told_at_the_next_start(config, emulator
         assert "14:30" in notice.text
         await emulator.wait_for(lambda: not app.bot_data.store.meta(FANOUTS), timeout=10)
     async with running_bot(config) as app:
-        found = protests.find_event(app.bot_data.library, app.bot_data.store, "almaty-2026-12-16")
+        found = repository.find_event(
+            app.bot_data.library, app.bot_data.store, "almaty-2026-12-16"
+        )
         assert found is not None and found.sequence == 1
     assert len(notices(emulator, USER, "✏️")) == 1 and not notices(emulator, NEVER, "✏️")
 

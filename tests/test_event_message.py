@@ -11,7 +11,7 @@ from chat import press, say
 from conftest import ADMIN_ID
 from test_reminders import event
 
-from bot.protests import repository as protests
+from bot.protests import repository
 from bot.reminders.broadcasts import FANOUTS
 from bot.store.models import ChatSettings
 
@@ -26,7 +26,7 @@ def clock():
 
 async def test_a_message_to_one_citys_followers(app, emulator):
     store = app.bot_data.store
-    await protests.save_event(store, event())
+    await repository.save_event(store, event())
     for chat_id, language, cities, subscribed in (
         (ALMATY_RU, "ru", ["almaty"], True),
         (ALMATY_EN, "en", ["almaty", "london"], True),

@@ -14,8 +14,8 @@ from test_reminders import card, event
 from bot.content.library import Library, content_documents
 from bot.content.loading import load_content
 from bot.i18n import translator
-from bot.protests import repository as protests
-from bot.reminders import service as jobs
+from bot.protests import model, repository, wording
+from bot.reminders import broadcasts, service
 from bot.reminders.broadcasts import FANOUTS
 from bot.reminders.calendar import event_calendar, reminders_calendar
 from bot.store.models import ChatSettings
@@ -37,8 +37,8 @@ def clock():
 
 def test_new_event_ids_are_readable_and_unique():
     starts = datetime(2026, 12, 16, 12)
-    assert protests.new_event_id("New York", starts, []) == "new-york-2026-12-16"
-    assert protests.new_event_id("Almaty", starts, ["almaty-2026-12-16"]) == "almaty-2026-12-16-2"
+    assert model.new_event_id("New York", starts, []) == "new-york-2026-12-16"
+    assert model.new_event_id("Almaty", starts, ["almaty-2026-12-16"]) == "almaty-2026-12-16-2"
 
 
 def test_upcoming_puts_the_chats_cities_first_and_drops_past_and_cancelled():
@@ -49,13 +49,13 @@ def test_upcoming_puts_the_chats_cities_first_and_drops_past_and_cancelled():
         update={"cancelled": True}
     )
     chat = ChatSettings(1, cities=["almaty"])
-    listed = protests.upcoming([london, almaty, past, off], NOW, chat)
+    listed = model.upcoming([london, almaty, past, off], NOW, chat)
     assert [e.id for e in listed] == ["almaty-2026-12-16", "london-2026-12-12"]
-    assert [e.id for e in protests.upcoming([london, almaty], NOW)] == [
+    assert [e.id for e in model.upcoming([london, almaty], NOW)] == [
         "london-2026-12-12",
         "almaty-2026-12-16",
     ]
-    assert protests.nearby([london, almaty], chat, NOW) == [almaty]
+    assert model.nearby([london, almaty], chat, NOW) == [almaty]
 
 
 @pytest.mark.parametrize("language", ["en", "ru"])
@@ -63,15 +63,15 @@ def test_event_texts_are_valid_telegram_html(language):
     tr = translator(language)
     protest = event().model_copy(update={"link": "https://example.org/?a=1&b=<2>"})
     for text in (
-        protests.describe(tr, protest, "Europe/London"),
-        protests.reminder_text(tr, protest, 7, "Asia/Almaty"),
-        protests.cancellation_text(tr, protest),
-        protests.list_text(tr, [protest], None),
+        wording.describe(tr, protest, "Europe/London"),
+        wording.reminder_text(tr, protest, 7, "Asia/Almaty"),
+        wording.cancellation_text(tr, protest),
+        wording.list_text(tr, [protest], None),
     ):
         parsed = parse_html(text)
         assert ("Алматы" if language == "ru" else "Almaty") in parsed.text
     # Somebody in London sees the venue's time and their own.
-    assert "07:00" in parse_html(protests.describe(tr, protest, "Europe/London")).text
+    assert "07:00" in parse_html(wording.describe(tr, protest, "Europe/London")).text
 
 
 def test_event_calendar_file():
@@ -115,18 +115,18 @@ async def test_cancel_event_and_who_was_reminded(tmp_path):
             ("e:almaty-2026-12-16:1", 3, "failed"),
         ]
     )
-    cancelled = await protests.cancel_event(library, store, "almaty-2026-12-16")
+    cancelled = await repository.cancel_event(library, store, "almaty-2026-12-16")
     assert cancelled is not None and cancelled.cancelled
-    assert protests.find_event(library, store, "almaty-2026-12-16").cancelled
-    assert await protests.cancel_event(library, store, "almaty-2026-12-16") is None
-    assert protests.reminded_chats(store, "almaty-2026-12-16") == [1, 2]
+    assert repository.find_event(library, store, "almaty-2026-12-16").cancelled
+    assert await repository.cancel_event(library, store, "almaty-2026-12-16") is None
+    assert broadcasts.reminded_chats(store, "almaty-2026-12-16") == [1, 2]
     await store.aclose()
 
 
 def test_content_events_load_through_the_library():
     library = Library.from_documents(content_documents(load_content()))
     for protest in library.content_events.values():
-        assert protests.city_key(protest.city.en)
+        assert model.city_key(protest.city.en)
 
 
 # Through the bot ---------------------------------------------------------------------------
@@ -134,7 +134,7 @@ def test_content_events_load_through_the_library():
 
 async def test_protests_list_with_a_calendar_file_each(app, emulator):
     store = app.bot_data.store
-    await protests.save_event(store, event())
+    await repository.save_event(store, event())
     await store.put_chat(
         ChatSettings(
             USER, language="ru", timezone="Asia/Almaty", cities=["almaty"], subscribed=True
@@ -149,8 +149,8 @@ async def test_protests_list_with_a_calendar_file_each(app, emulator):
 
 async def test_cancelling_tells_only_those_already_reminded(app, emulator):
     store = app.bot_data.store
-    service = jobs.service(app)
-    await protests.save_event(store, event())
+    reminder_service = service.service(app)
+    await repository.save_event(store, event())
     await store.put_chat(
         ChatSettings(
             USER,
@@ -172,7 +172,7 @@ async def test_cancelling_tells_only_those_already_reminded(app, emulator):
             leads=[7, 1],
         )
     )
-    await service.sweep(datetime(2026, 12, 9, 5, 0, 1, tzinfo=UTC))
+    await reminder_service.sweep(datetime(2026, 12, 9, 5, 0, 1, tzinfo=UTC))
     # One message that day: the massacre and the protest together, logged by day.
     assert store.delivery("d:2026-12-09", USER) == "sent"
     (reminder,) = [m for m in emulator.sent(USER) if not m.edited]
@@ -191,7 +191,7 @@ async def test_cancelling_tells_only_those_already_reminded(app, emulator):
     assert not [m for m in emulator.sent(OTHER) if m.text.startswith("❌")]
     # No further reminder of a cancelled protest.
     await emulator.wait_for(lambda: not store.meta(FANOUTS), timeout=10)
-    result = await service.sweep(datetime(2026, 12, 15, 5, 0, 1, tzinfo=UTC))
+    result = await reminder_service.sweep(datetime(2026, 12, 15, 5, 0, 1, tzinfo=UTC))
     assert store.delivery("d:2026-12-15", USER) == "sent" and result.failed == 0
     last = [m for m in emulator.sent(USER) if not m.edited][-1]
     assert "Жанаозен" in last.text and "Старая площадь" not in last.text

@@ -20,7 +20,7 @@ from conftest import BOT_USERNAME, running_bot
 from telegram import Update
 from telegram.ext import TypeHandler
 
-from bot.reminders import service as jobs
+from bot.reminders import service
 from bot.store.repository import Store
 from emulator import Emulator
 from emulator.faults import FAULT_KINDS
@@ -243,8 +243,8 @@ async def test_faults_during_a_reminder_fan_out(emulator, config):
     everyone = [*reachable, BLOCKED, GONE, BASIC_GROUP]
     async with running_bot(config) as app:
         store = app.bot_data.store
-        service = jobs.service(app)
-        assert service is not None, "the reminders feature is not started"
+        reminder_service = service.service(app)
+        assert reminder_service is not None, "the reminders feature is not started"
         await seed_due_reminders(store, everyone, midday_zone())
         emulator.block(BLOCKED)
         emulator.inject("sendMessage", "400", probability=1.0, chat_id=GONE)
@@ -257,11 +257,13 @@ async def test_faults_during_a_reminder_fan_out(emulator, config):
         emulator.inject("sendMessage", "timeout", times=1, chat_id=ANSWER_LOST, hold=7, apply=True)
         emulator.inject("sendMessage", "timeout", times=1, chat_id=NO_ANSWER, hold=7)
 
-        await service.sweep()
+        await reminder_service.sweep()
         with contextlib.suppress(TimeoutError):  # anything still running settles
             await emulator.wait_idle(quiet=0.5, timeout=10)
         first = reminders_per_chat(emulator)
-        await service.sweep()  # a second sweep, as after a restart, must send nothing again
+        await (
+            reminder_service.sweep()
+        )  # a second sweep, as after a restart, must send nothing again
         assert reminders_per_chat(emulator) == first
 
         key = reminder_key(store)

@@ -17,8 +17,7 @@ import time_machine
 from conftest import ADMIN_ID, BOT_USERNAME, make_config, running_bot
 
 from bot.content.loading import CONTENT_DIR
-from bot.reminders import news
-from bot.reminders import service as scheduling
+from bot.reminders import news, service
 from emulator import Emulator
 
 CARD = "roza-tuletaeva"
@@ -84,7 +83,7 @@ async def swept_since(app, emulator: Emulator, moment: datetime) -> None:
     store = app.bot_data.store
 
     def done() -> bool:
-        last = store.meta(scheduling.LAST_SWEPT)
+        last = store.meta(service.LAST_SWEPT)
         return bool(last) and datetime.fromisoformat(last) >= moment
 
     await emulator.wait_for(done, timeout=10, what="a finished sweep")

@@ -14,12 +14,11 @@ from icalendar import Calendar
 from pydantic import ValidationError
 from test_reminders import event
 
-from bot.content import inline as sharing
 from bot.content.schema import ProtestEvent
-from bot.handlers import conversations as flows
+from bot.handlers import conversations
 from bot.i18n import translator
-from bot.protests import repository as events
-from bot.reminders import service as jobs
+from bot.protests import shares, wording
+from bot.reminders import service
 from bot.store.models import ChatSettings
 from emulator.telegram_html import parse_html
 
@@ -60,10 +59,10 @@ def test_a_quote_in_a_link_stays_inside_the_href(language):
     tr = translator(language)
     protest = event().model_copy(update={"link": HOSTILE_LINK})
     texts = [
-        events.describe(tr, protest),
-        events.reminder_text(tr, protest, 7, "UTC"),
-        events.list_text(tr, [protest], None),
-        sharing._event_item(protest, tr, "zhanaozen_test_bot").text,
+        wording.describe(tr, protest),
+        wording.reminder_text(tr, protest, 7, "UTC"),
+        wording.list_text(tr, [protest], None),
+        shares._event_item(protest, tr, "zhanaozen_test_bot").text,
     ]
     for text in texts:
         parsed = parse_html(text)  # raises on what Telegram would reject
@@ -131,7 +130,7 @@ async def test_a_hostile_link_renders_everywhere_the_protest_appears(app, emulat
         texts = [r["input_message_content"]["message_text"] for r in answer.results]
         assert any("Старая площадь" in text for text in texts), query
 
-    await jobs.service(app).sweep(datetime(2026, 12, 9, 5, 0, 1, tzinfo=UTC))
+    await service.service(app).sweep(datetime(2026, 12, 9, 5, 0, 1, tzinfo=UTC))
     reminder = await emulator.wait_for(
         lambda: [
             m
@@ -167,7 +166,7 @@ async def test_an_abandoned_correction_does_not_catch_a_later_search(app, emulat
 
 
 async def test_a_correction_flow_times_out(emulator, config, monkeypatch):
-    monkeypatch.setattr(flows, "SHORT_TIMEOUT", 0.5)
+    monkeypatch.setattr(conversations, "SHORT_TIMEOUT", 0.5)
     async with running_bot(config):
         await open_correction(emulator)
         await asyncio.sleep(1.5)

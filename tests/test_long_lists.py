@@ -11,8 +11,8 @@ import pytest
 import time_machine
 from chat import press, say
 
+from bot.protests.model import city_key
 from bot.reminders.choices import MAX_CITIES
-from bot.reminders.schedule import city_key
 from bot.store.models import ChatSettings
 
 READER = 4200

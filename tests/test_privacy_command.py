@@ -8,7 +8,7 @@ from chat import say
 from bot.app import MENU_COMMANDS, PRIVATE_MENU_COMMANDS
 from bot.handlers.panel import forgotten_text
 from bot.i18n import translator
-from bot.ops import backups as safekeeping
+from bot.ops import backups
 from bot.ops.backups import KEEP_DAILY, KEEP_WEEKLY
 from bot.reminders.broadcasts import MARKS_KEPT_AFTER
 from bot.reminders.service import KEEP_LOG_DAYS
@@ -60,7 +60,7 @@ async def test_privacy_answers_in_the_readers_language(app, emulator, language, 
 async def test_the_snapshots_retention_is_the_constant(app, emulator, monkeypatch, language, days):
     """/privacy and /forget's answer give the snapshots' retention from one constant, twice in
     /privacy (how to delete, snapshots), and no other figure for it."""
-    monkeypatch.setattr(safekeeping, "KEPT_FOR_DAYS", 19)
+    monkeypatch.setattr(backups, "KEPT_FOR_DAYS", 19)
     answer = await say(emulator, 77, "/privacy", language)
     assert answer.text.count(days % 19) == 2
     assert "%(days)" not in answer.text
@@ -73,5 +73,5 @@ def test_the_numbers_it_gives_are_the_codes():
     assert KEEP_LOG_DAYS == 60
     assert MARKS_KEPT_AFTER.total_seconds() == 12 * 3600
     assert (KEEP_DAILY, KEEP_WEEKLY) == (7, 4)
-    assert safekeeping.KEPT_FOR_DAYS == 7 * KEEP_WEEKLY  # "at most N days": the oldest weekly
+    assert backups.KEPT_FOR_DAYS == 7 * KEEP_WEEKLY  # "at most N days": the oldest weekly
     assert "privacy" in dict(MENU_COMMANDS) and "privacy" in dict(PRIVATE_MENU_COMMANDS)

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from bot.content.schema import Card, ProtestEvent
 from bot.i18n import translator
+from bot.protests.model import city_key
 from bot.reminders.schedule import (
     anniversary_in,
-    city_key,
     due_between,
     due_instants,
     event_due,

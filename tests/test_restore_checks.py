@@ -12,8 +12,8 @@ import pytest
 import time_machine
 from conftest import running_bot
 
-from bot.ops import backups as safekeeping
-from bot.reminders import service as jobs
+from bot.ops import backups
+from bot.reminders import service
 from bot.store import snapshots
 from bot.store.models import ChatSettings
 from bot.store.repository import Store
@@ -59,7 +59,7 @@ async def test_a_planted_broadcast_and_a_bad_zone_neither_send_nor_stop_reminder
     snapshots.restore(config.data_dir, await planted_snapshot(tmp_path))
     async with running_bot(config) as app:
         await asyncio.sleep(0.5)  # a resumed fan-out would start at once
-        await jobs.service(app).sweep(datetime(2026, 12, 9, 5, 0, 1, tzinfo=UTC))
+        await service.service(app).sweep(datetime(2026, 12, 9, 5, 0, 1, tzinfo=UTC))
         await emulator.wait_for(
             lambda: all(emulator.sent(c) for c in SUBSCRIBERS), timeout=10, what="the reminders"
         )
@@ -96,5 +96,5 @@ def test_bad_bookkeeping_is_dropped_not_restored(tmp_path, meta):
 
 def test_a_restore_link_must_be_https(config):
     insecure = dataclasses.replace(config, restore_from="http://example.org/snapshot.json")
-    with pytest.raises(safekeeping.RestoreError, match="https"):
-        safekeeping.restore_if_empty(insecure)
+    with pytest.raises(backups.RestoreError, match="https"):
+        backups.restore_if_empty(insecure)

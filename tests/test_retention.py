@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from chat import press, say
 
-from bot.ops import backups as safekeeping
+from bot.ops import backups
 from bot.store import snapshots
 from bot.store.repository import Store
 
@@ -25,7 +25,7 @@ async def test_the_daily_snapshot_opens_no_second_store(app, emulator, config, m
         snapshots.Store, "open", lambda *a, **k: opened.append(a) or real_open(*a, **k)
     )
     await run_snapshot_job(app)
-    ((_when, path),) = safekeeping.snapshots(safekeeping.backup_dir(config))
+    ((_when, path),) = backups.snapshots(backups.backup_dir(config))
     assert opened == [], "the running bot's snapshot re-read the data files"
     assert str(USER) in path.read_text(), "the snapshot holds what the store held"
 
@@ -37,11 +37,11 @@ async def test_forget_says_what_the_daily_snapshots_keep_and_the_next_one_drops_
     await run_snapshot_job(app)
     question = await say(emulator, USER, "/forget")
     done = await press(emulator, USER, question, "Delete")
-    assert f"{safekeeping.KEPT_FOR_DAYS} days" in done.text
+    assert f"{backups.KEPT_FOR_DAYS} days" in done.text
     assert "backups" in done.text
-    directory = safekeeping.backup_dir(config)
-    for _, path in safekeeping.snapshots(directory):
+    directory = backups.backup_dir(config)
+    for _, path in backups.snapshots(directory):
         path.rename(path.with_name("snapshot-20200101-000000.json"))  # a day old and more
     await run_snapshot_job(app)
-    newest = safekeeping.newest_snapshot(directory)
+    newest = backups.newest_snapshot(directory)
     assert newest is not None and str(USER) not in newest[1].read_text()

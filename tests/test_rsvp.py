@@ -13,8 +13,8 @@ from conftest import ADMIN_ID, running_bot
 from test_event_edit import DAY_7, follower
 from test_reminders import event
 
-from bot.protests import repository as protests
-from bot.reminders import service as jobs
+from bot.protests import repository
+from bot.reminders import service
 
 PRESSER, FRIEND = 424242421, 434343431
 PROTEST = "almaty-2026-12-16"
@@ -47,9 +47,9 @@ def tables_naming(data_dir, text: str) -> list[tuple[str, str, str]]:
 async def test_the_count_goes_up_and_down_and_names_nobody(config, emulator, data_dir):
     async with running_bot(config) as app:
         store = app.bot_data.store
-        await protests.save_event(store, event())
+        await repository.save_event(store, event())
         await store.put_chat(follower(PRESSER))
-        await jobs.service(app).sweep(DAY_7)
+        await service.service(app).sweep(DAY_7)
         reminder = await emulator.next_message(PRESSER)
         assert "Старая площадь" in reminder.text
         assert "1 человек" in await press_coming(emulator, PRESSER, reminder)
@@ -87,10 +87,10 @@ async def test_the_count_goes_up_and_down_and_names_nobody(config, emulator, dat
 
 async def test_a_protest_over_takes_its_marks_and_secret_with_it(app, emulator, clock):
     store = app.bot_data.store
-    await protests.save_event(store, event())
+    await repository.save_event(store, event())
     await store.set_coming(PROTEST, PRESSER, True)
-    service = jobs.service(app)
-    assert await service.drop_finished_marks() == 0
+    reminder_service = service.service(app)
+    assert await reminder_service.drop_finished_marks() == 0
     clock.move_to(datetime(2026, 12, 16, 20, tzinfo=UTC))
-    assert await service.drop_finished_marks() == 1
+    assert await reminder_service.drop_finished_marks() == 1
     assert store.coming_count(PROTEST) == 0 and store.marked_events() == []

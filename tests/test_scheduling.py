@@ -15,11 +15,11 @@ import time_machine
 from conftest import ADMIN_ID, make_config, running_bot
 
 from bot.i18n import translator
-from bot.reminders import service as scheduling
+from bot.reminders import service
 from bot.reminders.schedule import due_between, message_key
 from bot.store.models import ChatSettings
 from bot.store.repository import Store
-from bot.telegram import budget as sendbudget
+from bot.telegram import budget
 from emulator import Emulator
 
 USER = 42
@@ -46,7 +46,7 @@ async def swept_since(app, emulator: Emulator, moment: datetime) -> None:
     store = app.bot_data.store
 
     def done() -> bool:
-        last = store.meta(scheduling.LAST_SWEPT)
+        last = store.meta(service.LAST_SWEPT)
         return bool(last) and datetime.fromisoformat(last) >= moment
 
     await emulator.wait_for(done, timeout=10, what="a finished sweep")
@@ -199,10 +199,14 @@ async def test_done_means_one_message_a_day_with_the_defaults(emulator, data_dir
 
 def owed(app, chat_ids, now: datetime) -> dict[int, set[str]]:
     """Keys of the messages due in the 12 hours before ``now``, per chat (one a day)."""
-    service = scheduling.service(app)
+    reminder_service = service.service(app)
     chats = [app.bot_data.store.chat(chat_id) for chat_id in chat_ids]
     due = due_between(
-        chats, service.library.anniversaries(), service.events(), now - timedelta(hours=12), now
+        chats,
+        reminder_service.library.anniversaries(),
+        reminder_service.events(),
+        now - timedelta(hours=12),
+        now,
     )
     keys: dict[int, set[str]] = {chat_id: set() for chat_id in chat_ids}
     for reminder in due:
@@ -225,7 +229,7 @@ async def test_restart_mid_fan_out_sends_nobody_twice(emulator, data_dir, clock)
         keys = owed(app, chats, due_at)
         total = sum(len(k) for k in keys.values())
         assert all(KEY7 in k for k in keys.values())
-        scheduling.settings_changed(app)
+        service.settings_changed(app)
         await emulator.wait_for(
             lambda: sum(emulator.delivered[c] for c in chats) >= 10,
             timeout=15,
@@ -268,7 +272,7 @@ async def test_downtime_catch_up_skip_and_quiet_hours(emulator, data_dir, clock,
     await store.put_chat(subscriber(601, timezone="Asia/Almaty"))  # due 05:00 UTC: 9 h late
     await store.put_chat(subscriber(603, timezone="Pacific/Auckland"))  # due 21:00 UTC: 17 h
     await store.put_chat(subscriber(604, timezone="Asia/Tokyo", hour=21))  # due 12:00 UTC
-    await store.set_meta(scheduling.LAST_SWEPT, "2026-12-08T00:00:00+00:00")
+    await store.set_meta(service.LAST_SWEPT, "2026-12-08T00:00:00+00:00")
     await store.aclose()
 
     back = datetime(2026, 12, 9, 14, tzinfo=UTC)  # down since 8 December
@@ -283,13 +287,13 @@ async def test_downtime_catch_up_skip_and_quiet_hours(emulator, data_dir, clock,
         # 23:00 in Tokyo: quiet hours. It waits for 08:00 there (23:00 UTC, 11 h late).
         assert emulator.delivered[604] == 0 and store.delivery(KEY7, 604) is None
         morning = datetime(2026, 12, 9, 23, tzinfo=UTC)
-        assert app.job_queue.get_jobs_by_name(scheduling.SWEEP_JOB + morning.isoformat())
-        result = await scheduling.service(app).sweep(morning + timedelta(seconds=1))
+        assert app.job_queue.get_jobs_by_name(service.SWEEP_JOB + morning.isoformat())
+        result = await service.service(app).sweep(morning + timedelta(seconds=1))
         assert result.sent >= 1 and store.delivery(KEY7, 604) == "sent"
 
 
 async def test_delivery_errors_never_stop_the_fan_out(app, emulator, monkeypatch, caplog):
-    monkeypatch.setattr(sendbudget, "RETRY_DELAYS", {"reply": (0.05,), "fanout": (0.05, 0.05)})
+    monkeypatch.setattr(budget, "RETRY_DELAYS", {"reply": (0.05,), "fanout": (0.05, 0.05)})
     store = app.bot_data.store
     emulator.block(701)
     emulator.inject("sendMessage", "migrate", chat_id=-702, migrate_to=-1000702, probability=1.0)
@@ -302,7 +306,7 @@ async def test_delivery_errors_never_stop_the_fan_out(app, emulator, monkeypatch
     now = datetime(2026, 12, 9, 10, 0, 5, tzinfo=UTC)
     per_chat = len(owed(app, [703], now)[703])
 
-    result = await scheduling.service(app).sweep(now)
+    result = await service.service(app).sweep(now)
 
     assert result.sent == 3 * per_chat and result.failed == 2 * per_chat
     # Blocked: unsubscribed, nothing sent.
@@ -317,25 +321,25 @@ async def test_delivery_errors_never_stop_the_fan_out(app, emulator, monkeypatch
     # Flood control waited out; a passing server error retried; a lasting one logged.
     assert emulator.delivered[703] == per_chat and emulator.delivered[704] == per_chat
     assert store.delivery(KEY7, 705) == "failed" and "giving up" in caplog.text
-    again = await scheduling.service(app).sweep(now + timedelta(minutes=30))
+    again = await service.service(app).sweep(now + timedelta(minutes=30))
     assert again.sent == 0
 
 
 async def test_jobs_are_rebuilt_with_a_deliberate_misfire_grace_time(app):
     jobs = {job.name: job for job in app.job_queue.jobs()}
-    plan = jobs[scheduling.PLAN_JOB]
-    assert plan.job.misfire_grace_time == scheduling.PLAN_INTERVAL.total_seconds()
+    plan = jobs[service.PLAN_JOB]
+    assert plan.job.misfire_grace_time == service.PLAN_INTERVAL.total_seconds()
     await app.bot_data.store.put_chat(subscriber(801))
-    instants = await scheduling.service(app).plan(datetime(2026, 12, 9, 9, 45, tzinfo=UTC))
+    instants = await service.service(app).plan(datetime(2026, 12, 9, 9, 45, tzinfo=UTC))
     assert instants == [datetime(2026, 12, 9, 10, tzinfo=UTC)]
-    (sweep,) = app.job_queue.get_jobs_by_name(scheduling.SWEEP_JOB + instants[0].isoformat())
+    (sweep,) = app.job_queue.get_jobs_by_name(service.SWEEP_JOB + instants[0].isoformat())
     assert sweep.job.misfire_grace_time == 12 * 3600 and sweep.job.coalesce
 
 
 async def test_paid_broadcast_is_asked_for_only_when_configured(emulator, data_dir):
     async with running_bot(make_config(emulator, data_dir, paid_broadcast=True)) as app:
         await app.bot_data.store.put_chat(subscriber(901))
-        await scheduling.service(app).sweep(datetime(2026, 12, 9, 10, 0, 5, tzinfo=UTC))
+        await service.service(app).sweep(datetime(2026, 12, 9, 10, 0, 5, tzinfo=UTC))
     sends = [r for r in emulator.requests if r.method == "sendMessage" and r.chat_id == 901]
     assert sends and all(r.params.get("allow_paid_broadcast") in (True, "true") for r in sends)
 
@@ -352,5 +356,5 @@ async def test_the_older_per_item_log_still_counts_after_the_upgrade(emulator, d
     async with running_bot(make_config(emulator, data_dir)) as app:
         await swept_since(app, emulator, back)
         assert app.bot_data.store.delivery(KEY7, USER) == "sent"
-        assert app.bot_data.store.meta(scheduling.LOG_FORMAT) == 2
+        assert app.bot_data.store.meta(service.LOG_FORMAT) == 2
     assert emulator.delivered[USER] == 0

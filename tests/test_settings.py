@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from icalendar import Calendar
 
-from bot.reminders import service as jobs
+from bot.reminders import service
 from emulator import Emulator
 
 USER = 42
@@ -111,7 +111,7 @@ async def test_confirmation_shows_the_next_reminder_in_the_users_zone(app, emula
     await say(emulator, "/subscribe", language="ru")
     await say(emulator, "/timezone Europe/Berlin", language="ru")
     settings = app.bot_data.store.chat(USER)
-    upcoming = jobs.service(app).upcoming_for(settings)
+    upcoming = service.service(app).upcoming_for(settings)
     assert upcoming is not None
     local = upcoming.due.astimezone(ZoneInfo("Europe/Berlin"))
     assert local.hour == 10

@@ -10,8 +10,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from telegram.helpers import create_deep_linked_url
 
-from bot.content import inline as sharing
 from bot.content.cards import MESSAGE_LIMIT, shorten, visible_length
+from bot.content.inline import (
+    CACHE_SECONDS,
+    DEFAULT_PRISONERS,
+    DESCRIPTION_LIMIT,
+    MAX_QUERY,
+    MAX_RESULTS,
+    NO_RESULTS_PAYLOAD,
+    PAGE_SIZE,
+    TITLE_LIMIT,
+    InlinePage,
+    SharedItem,
+    card_description,
+    card_item,
+    clean_query,
+    inline_page,
+)
 from bot.content.library import Library, content_documents
 from bot.content.loading import load_content
 from bot.content.share_text import facts_as_of
@@ -31,19 +46,19 @@ def library() -> Library:
 
 def page(
     library: Library, query: str, language: str = "en", offset: str = "", today: date = TODAY
-) -> sharing.InlinePage:
-    return sharing.inline_page(library, translator(language), BOT, query, offset, today)
+) -> InlinePage:
+    return inline_page(library, translator(language), BOT, query, offset, today)
 
 
-def first_ids(result: sharing.InlinePage) -> list[str]:
+def first_ids(result: InlinePage) -> list[str]:
     return [item.result_id for item in result.items]
 
 
-def check_item(item: sharing.SharedItem) -> None:
+def check_item(item: SharedItem) -> None:
     """What Telegram and a reader in another chat both need from one result."""
     assert 1 <= len(item.result_id.encode()) <= 64
-    assert 0 < len(item.title) <= sharing.TITLE_LIMIT
-    assert len(item.description) <= sharing.DESCRIPTION_LIMIT
+    assert 0 < len(item.title) <= TITLE_LIMIT
+    assert len(item.description) <= DESCRIPTION_LIMIT
     parsed = parse_html(item.text)  # raises on anything Telegram would reject
     assert 1 <= len(parsed.text) <= MESSAGE_LIMIT
     assert item.link.startswith(f"https://t.me/{BOT}?start=")
@@ -60,7 +75,7 @@ def test_description_gives_the_status_year_in_words(library, language, expected)
     """The result line under a person has only a year: Russian needs «на 2015 год»."""
     card = library.cards["roza-tuletaeva"]
     assert card.status
-    description = sharing.card_description(translator(language), card, TODAY)
+    description = card_description(translator(language), card, TODAY)
     assert re.search(expected, description), description
 
 
@@ -120,7 +135,7 @@ def test_empty_and_emoji_queries_offer_the_defaults(library, query):
     assert "c.zhanaozen-massacre.en" in ids[:2]
     prisoners = {card.id for card in library.people(("prisoner",))}
     offered = [rid.split(".")[1] for rid in ids[:5]]
-    assert sum(card_id in prisoners for card_id in offered) >= sharing.DEFAULT_PRISONERS
+    assert sum(card_id in prisoners for card_id in offered) >= DEFAULT_PRISONERS
     assert result.next_offset
 
 
@@ -133,13 +148,13 @@ def test_defaults_follow_the_date(library):
 @pytest.mark.parametrize("query", ["x" * 300, "тулет" * 60, "zzqqxx", "16.13", "31.02"])
 def test_long_or_unmatched_queries_are_harmless(library, query):
     result = page(library, query)
-    assert len(result.items) <= sharing.MAX_RESULTS
+    assert len(result.items) <= MAX_RESULTS
     for item in result.items:
         check_item(item)
 
 
 def test_very_long_query_is_cut_before_searching(library):
-    assert len(sharing.clean_query("tulet " * 100)) <= sharing.MAX_QUERY
+    assert len(clean_query("tulet " * 100)) <= MAX_QUERY
     assert first_ids(page(library, "tuletaeva " + "x" * 300))[0] == "c.roza-tuletaeva.en"
 
 
@@ -157,7 +172,7 @@ def test_pagination_walks_every_card_once(library, language):
     offset, seen, pages = "", [], 0
     while True:
         result = page(library, "", language, offset)
-        assert 0 < len(result.items) <= sharing.MAX_RESULTS
+        assert 0 < len(result.items) <= MAX_RESULTS
         seen.extend(first_ids(result))
         pages += 1
         if not result.next_offset:
@@ -182,7 +197,7 @@ def test_foreign_offsets_end_the_list(library, offset):
 def test_every_card_shares_as_a_complete_message(library, language):
     tr = translator(language)
     for card in library.cards.values():
-        item = sharing.card_item(library, tr, BOT, card, TODAY)
+        item = card_item(library, tr, BOT, card, TODAY)
         check_item(item)
         text = parse_html(item.text).text
         assert text.startswith(card.name.get(language)), card.id
@@ -203,7 +218,7 @@ def test_every_card_shares_as_a_complete_message(library, language):
 def test_long_card_keeps_its_sources_and_links_to_the_rest(library):
     tr = translator("en")
     card = library.get("zhanaozen-massacre")
-    item = sharing.card_item(library, tr, BOT, card, TODAY)
+    item = card_item(library, tr, BOT, card, TODAY)
     text = parse_html(item.text).text
     assert "Sources" in text
     assert "[1]" in text
@@ -217,7 +232,7 @@ def test_payloads_follow_telegram_rules(library):
         assert create_deep_linked_url(BOT, card_id) == f"https://t.me/{BOT}?start={card_id}"
     for bad in ["", "a b", "x" * 65, "тулет", "a/b", "a+b"]:
         assert not PAYLOAD_RE.fullmatch(bad)
-    assert PAYLOAD_RE.fullmatch(sharing.NO_RESULTS_PAYLOAD)
+    assert PAYLOAD_RE.fullmatch(NO_RESULTS_PAYLOAD)
 
 
 def test_shorten_cuts_at_words():
@@ -242,13 +257,13 @@ def test_group_welcome(language, example):
 )
 def test_any_query_gives_valid_results(library, query, language, offset):
     result = page(library, query, language, offset)
-    assert len(result.items) <= sharing.MAX_RESULTS
+    assert len(result.items) <= MAX_RESULTS
     ids = first_ids(result)
     assert len(ids) == len(set(ids))
     for item in result.items:
         assert len(item.result_id.encode()) <= 64
-        assert len(item.title) <= sharing.TITLE_LIMIT
-        assert len(item.description) <= sharing.DESCRIPTION_LIMIT
+        assert len(item.title) <= TITLE_LIMIT
+        assert len(item.description) <= DESCRIPTION_LIMIT
         assert visible_length(item.text) <= MESSAGE_LIMIT
 
 
@@ -273,12 +288,12 @@ def check_answer(answer) -> None:
     ids = [result["id"] for result in answer.results]
     assert len(ids) == len(set(ids))
     assert answer.is_personal, "answers depend on the user's language"
-    assert answer.cache_time == sharing.CACHE_SECONDS
+    assert answer.cache_time == CACHE_SECONDS
     for result in answer.results:
         assert result["type"] == "article"
         assert 1 <= len(result["id"].encode()) <= 64
-        assert len(result["title"]) <= sharing.TITLE_LIMIT
-        assert len(result.get("description", "")) <= sharing.DESCRIPTION_LIMIT
+        assert len(result["title"]) <= TITLE_LIMIT
+        assert len(result.get("description", "")) <= DESCRIPTION_LIMIT
         content = result["input_message_content"]
         assert content["parse_mode"] == "HTML"
         assert 1 <= len(parse_html(content["message_text"]).text) <= MESSAGE_LIMIT
@@ -344,7 +359,7 @@ async def test_inline_queries_answer_validly(app, emulator, language):
         if answer.results:
             assert answer.results[0]["id"].endswith("." + expected), query
         else:
-            assert answer.button["start_parameter"] == sharing.NO_RESULTS_PAYLOAD
+            assert answer.button["start_parameter"] == NO_RESULTS_PAYLOAD
             assert not answer.next_offset
 
 
@@ -359,7 +374,7 @@ async def test_inline_pagination_with_next_offset(app, emulator):
         if not offset:
             break
     assert not offset, "the list ends"
-    assert len(ids) == len(set(ids)) > sharing.PAGE_SIZE
+    assert len(ids) == len(set(ids)) > PAGE_SIZE
 
 
 async def test_inline_uses_the_language_chosen_in_the_bot(app, emulator):
@@ -437,7 +452,7 @@ DEEP_LINKS = [
     ("<b>", None),
     ("../../etc", None),
     ("roza-tuletaeva%00", None),
-    (sharing.NO_RESULTS_PAYLOAD, None),
+    (NO_RESULTS_PAYLOAD, None),
 ]
 
 

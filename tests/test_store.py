@@ -19,8 +19,7 @@ import orjson
 import pytest
 import time_machine
 
-from bot.store import engine as storage
-from bot.store import snapshots
+from bot.store import engine, snapshots
 from bot.store.models import ChatSettings
 from bot.store.repository import Store, StoreCorrupted, StoreError
 
@@ -161,7 +160,7 @@ async def test_a_failed_disk_write_is_reported_and_retried(store: Store, monkeyp
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(storage, "write_atomic", full_disk)
+    monkeypatch.setattr(engine, "write_atomic", full_disk)
     with pytest.raises(StoreError, match="No space left"):
         await store.put_chat(ChatSettings(9, subscribed=True))
     monkeypatch.undo()
@@ -562,7 +561,7 @@ async def test_a_crash_between_the_two_files_is_finished_at_start(
     await store.set_deliveries([("a:x:2026:7", BIG_ID, "sent"), ("a:x:2026:7", 1, "sent")])
 
     commits = 0
-    real_commit = storage.DurableStorage.commit
+    real_commit = engine.DurableStorage.commit
 
     async def commit_then_maybe_die(self) -> None:
         nonlocal commits
@@ -571,7 +570,7 @@ async def test_a_crash_between_the_two_files_is_finished_at_start(
         if commits == crash_after:
             raise _Crash
 
-    monkeypatch.setattr(storage.DurableStorage, "commit", commit_then_maybe_die)
+    monkeypatch.setattr(engine.DurableStorage, "commit", commit_then_maybe_die)
     with pytest.raises(_Crash):
         if operation == "forget":
             await store.forget_chat(BIG_ID)

@@ -11,29 +11,22 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
 from telegram.helpers import create_deep_linked_url
 
 from bot.content import folding
-from bot.content.cards import (
-    STATUS_LABELS,
-    attr,
-    esc,
-    shorten,
-)
+from bot.content.cards import STATUS_LABELS, shorten
 from bot.content.folding import normalise
 from bot.content.intent import ignored_words
 from bot.content.library import Library, next_occurrence
-from bot.content.schema import Card, ProtestEvent, parse_partial_date
+from bot.content.schema import Card, parse_partial_date
 from bot.content.share_text import share_text
 from bot.i18n import N_, Translator, card_fallback, translator
 from bot.memo import PerOwner
-from bot.protests import repository as events
 
 if TYPE_CHECKING:
-    from bot.store.repository import Store
+    pass
 
 PAGE_SIZE = 20
 """Results per answer. Telegram allows 50, but every result carries a whole card (up to 4 KB),
@@ -421,44 +414,3 @@ def result_id(kind: str, subject_id: str, language: str) -> str:
     if len(value.encode()) > MAX_RESULT_ID:
         raise ValueError(f"inline result id {value!r} is longer than 64 bytes")
     return value
-
-
-# --- protests ------------------------------------------------------------------------------
-
-EVENTS_PAYLOAD = "protests"
-"""Deep link under a shared protest: /start with it opens the list of protests."""
-
-
-def event_shares(library: Library, store: Store, now: datetime) -> list[EventShare]:
-    """Upcoming protests as shareable items."""
-    shares = []
-    for event in events.upcoming(events.all_events(library, store), now):
-        names = (*event.city.texts.values(), *event.venue.texts.values())
-        shares.append(
-            EventShare(event.id, names, events.event_start(event), partial(_event_item, event))
-        )
-    return shares
-
-
-def _event_item(event: ProtestEvent, tr: Translator, bot_username: str) -> SharedItem:
-    _ = tr.gettext
-    title = _("Protest in %(city)s") % {"city": event.city.get(tr.language)}
-    link = create_deep_linked_url(bot_username, EVENTS_PAYLOAD)
-    text = "\n\n".join(
-        [
-            events.describe(tr, event),
-            "<i>"
-            + esc(_("Announced by the organiser; check the bot before you go, plans change."))
-            + "</i>",
-            f'<a href="{attr(link)}">' + esc(_("All upcoming protests in the bot")) + "</a>",
-        ]
-    )
-    return SharedItem(
-        result_id=result_id("e", event.id, tr.language),
-        title=shorten(title, TITLE_LIMIT),
-        description=shorten(events.short_line(tr, event), DESCRIPTION_LIMIT),
-        text=text,
-        link=link,
-        link_label=_("Open in the bot"),
-        share_query=event.city.get(tr.language),
-    )

@@ -25,26 +25,26 @@ from telegram.ext import (
 from bot.callbacks import ADMIN, CHANNEL, EVENT, FOLLOW, SETTINGS, pattern
 from bot.handlers import (
     admission,
+    broadcast,
     cards,
     channels,
+    conversations,
     corrections,
     errors,
+    event_edit,
+    event_message,
     fallback,
     follow,
+    inline,
     language,
+    organisers,
+    panel,
     privacy,
     protests,
+    replies,
+    reports,
     timezone,
 )
-from bot.handlers import broadcast as admin_broadcast
-from bot.handlers import conversations as flows
-from bot.handlers import event_edit as admin_edit
-from bot.handlers import event_message as admin_message
-from bot.handlers import inline as sharing
-from bot.handlers import organisers as admin
-from bot.handlers import panel as settings
-from bot.handlers import replies as common
-from bot.handlers import reports as admin_reports
 from bot.handlers.replies import answered
 
 
@@ -56,15 +56,15 @@ def register_all(application: Application) -> None:
     # Multi-step flows, each a ConversationHandler in a group of its own before group 0; a
     # command from the flow's user leaves it first (see handlers.flows). Their buttons
     # ("Other…" time zone, "Report a correction" and its Cancel) are theirs.
-    flows.register(
+    conversations.register(
         application,
         [
             timezone.zone_conversation(),  # "Other…" time zone: the typed name
             corrections.conversation(),  # "Report a correction": the reader's note
-            admin.event_conversation(),  # /event_add (organisers)
-            admin_edit.conversation(),  # /event_edit (organisers)
-            admin_message.conversation(),  # /event_message (organisers)
-            admin_broadcast.conversation(),  # /broadcast (organisers)
+            organisers.event_conversation(),  # /event_add (organisers)
+            event_edit.conversation(),  # /event_edit (organisers)
+            event_message.conversation(),  # /event_message (organisers)
+            broadcast.conversation(),  # /broadcast (organisers)
         ],
     )
     add = application.add_handler
@@ -86,29 +86,29 @@ def register_all(application: Application) -> None:
     add(CallbackQueryHandler(answered(cards.help_command), pattern=pattern("menu", "help")))
     add(CallbackQueryHandler(answered(cards.today), pattern=pattern("menu", "today")))
     add(CallbackQueryHandler(answered(language.language), pattern=pattern("menu", "language")))
-    add(CallbackQueryHandler(answered(settings.settings), pattern=pattern("menu", "settings")))
+    add(CallbackQueryHandler(answered(panel.settings), pattern=pattern("menu", "settings")))
     add(CallbackQueryHandler(language.on_language_button, pattern=pattern("lang")))
 
     # Reminder settings of this chat, and leaving: /forget deletes everything about it.
-    add(CommandHandler("subscribe", settings.subscribe))
-    add(CommandHandler("unsubscribe", settings.unsubscribe))
-    add(CommandHandler("settings", settings.settings))
+    add(CommandHandler("subscribe", panel.subscribe))
+    add(CommandHandler("unsubscribe", panel.unsubscribe))
+    add(CommandHandler("settings", panel.settings))
     add(CommandHandler("timezone", timezone.timezone))
     add(CommandHandler("privacy", privacy.privacy))
-    add(CommandHandler("forget", settings.forget))
+    add(CommandHandler("forget", panel.forget))
     # The panel's buttons (each checks who may change the chat's settings).
-    add(CallbackQueryHandler(settings.on_subscription, pattern=pattern(SETTINGS, "sub", "unsub")))
-    add(CallbackQueryHandler(settings.on_topic, pattern=pattern(SETTINGS, "topic")))
-    add(CallbackQueryHandler(settings.on_lead, pattern=pattern(SETTINGS, "lead")))
-    add(CallbackQueryHandler(settings.on_hours, pattern=pattern(SETTINGS, "hours")))
-    add(CallbackQueryHandler(settings.on_hour, pattern=pattern(SETTINGS, "hour")))
+    add(CallbackQueryHandler(panel.on_subscription, pattern=pattern(SETTINGS, "sub", "unsub")))
+    add(CallbackQueryHandler(panel.on_topic, pattern=pattern(SETTINGS, "topic")))
+    add(CallbackQueryHandler(panel.on_lead, pattern=pattern(SETTINGS, "lead")))
+    add(CallbackQueryHandler(panel.on_hours, pattern=pattern(SETTINGS, "hours")))
+    add(CallbackQueryHandler(panel.on_hour, pattern=pattern(SETTINGS, "hour")))
     add(CallbackQueryHandler(timezone.on_zones, pattern=pattern(SETTINGS, "zones")))
     add(CallbackQueryHandler(timezone.on_zone, pattern=pattern(SETTINGS, "tz")))
-    add(CallbackQueryHandler(settings.on_cities, pattern=pattern(SETTINGS, "cities")))
-    add(CallbackQueryHandler(settings.on_city, pattern=pattern(SETTINGS, "city")))
-    add(CallbackQueryHandler(settings.on_calendar, pattern=pattern(SETTINGS, "ics")))
-    add(CallbackQueryHandler(settings.on_back, pattern=pattern(SETTINGS, "menu")))
-    add(CallbackQueryHandler(settings.on_forget, pattern=pattern(SETTINGS, "forgetok")))
+    add(CallbackQueryHandler(panel.on_cities, pattern=pattern(SETTINGS, "cities")))
+    add(CallbackQueryHandler(panel.on_city, pattern=pattern(SETTINGS, "city")))
+    add(CallbackQueryHandler(panel.on_calendar, pattern=pattern(SETTINGS, "ics")))
+    add(CallbackQueryHandler(panel.on_back, pattern=pattern(SETTINGS, "menu")))
+    add(CallbackQueryHandler(panel.on_forget, pattern=pattern(SETTINGS, "forgetok")))
     # Following a case: the button under a card, and the list in the settings (admins only
     # in a group, as for the settings).
     add(CallbackQueryHandler(cards.on_follow, pattern=pattern(FOLLOW, "on", "off")))
@@ -123,7 +123,7 @@ def register_all(application: Application) -> None:
     add(CallbackQueryHandler(protests.on_coming, pattern=pattern(EVENT, "come")))
 
     # A group became a supergroup: its settings move with it.
-    add(MessageHandler(filters.StatusUpdate.MIGRATE, settings.on_migrated))
+    add(MessageHandler(filters.StatusUpdate.MIGRATE, panel.on_migrated))
 
     # Campaign channels, set up from a private chat (each button asks Telegram whether the
     # person pressing administers the channel it names).
@@ -144,30 +144,30 @@ def register_all(application: Application) -> None:
 
     # Organisers (each handler and button checks BOT_ADMIN_IDS): the steps of /event_add and
     # /broadcast, /event_edit, /event_message, /event_cancel, /stats, /backup.
-    add(CommandHandler("event_cancel", admin.event_cancel))
-    add(CommandHandler("stats", admin_reports.stats))
-    add(CommandHandler("backup", admin_reports.backup))
-    add(CallbackQueryHandler(admin.on_discard, pattern=pattern(ADMIN, "discard")))
-    add(CallbackQueryHandler(admin.on_zone, pattern=pattern(ADMIN, "tz")))
-    add(CallbackQueryHandler(admin.on_skip, pattern=pattern(ADMIN, "skip")))
-    add(CallbackQueryHandler(admin.on_publish, pattern=pattern(ADMIN, "publish")))
-    add(CallbackQueryHandler(admin.on_cancel, pattern=pattern(ADMIN, "cancel")))
-    add(CallbackQueryHandler(admin.on_cancel_confirmed, pattern=pattern(ADMIN, "cancelok")))
-    add(CallbackQueryHandler(admin_edit.on_pick, pattern=pattern(ADMIN, "edit")))
-    add(CallbackQueryHandler(admin_edit.on_keep, pattern=pattern(ADMIN, "keep")))
-    add(CallbackQueryHandler(admin_edit.on_zone, pattern=pattern(ADMIN, "etz")))
-    add(CallbackQueryHandler(admin_edit.on_remove, pattern=pattern(ADMIN, "eskip")))
-    add(CallbackQueryHandler(admin_edit.on_publish, pattern=pattern(ADMIN, "editok")))
-    add(CallbackQueryHandler(admin_message.on_pick, pattern=pattern(ADMIN, "msgto")))
-    add(CallbackQueryHandler(admin_message.on_skip, pattern=pattern(ADMIN, "msskip")))
-    add(CallbackQueryHandler(admin_message.on_send, pattern=pattern(ADMIN, "msok")))
-    add(CallbackQueryHandler(admin_broadcast.on_skip, pattern=pattern(ADMIN, "bcskip")))
-    add(CallbackQueryHandler(admin_broadcast.on_send, pattern=pattern(ADMIN, "bcok")))
+    add(CommandHandler("event_cancel", organisers.event_cancel))
+    add(CommandHandler("stats", reports.stats))
+    add(CommandHandler("backup", reports.backup))
+    add(CallbackQueryHandler(organisers.on_discard, pattern=pattern(ADMIN, "discard")))
+    add(CallbackQueryHandler(organisers.on_zone, pattern=pattern(ADMIN, "tz")))
+    add(CallbackQueryHandler(organisers.on_skip, pattern=pattern(ADMIN, "skip")))
+    add(CallbackQueryHandler(organisers.on_publish, pattern=pattern(ADMIN, "publish")))
+    add(CallbackQueryHandler(organisers.on_cancel, pattern=pattern(ADMIN, "cancel")))
+    add(CallbackQueryHandler(organisers.on_cancel_confirmed, pattern=pattern(ADMIN, "cancelok")))
+    add(CallbackQueryHandler(event_edit.on_pick, pattern=pattern(ADMIN, "edit")))
+    add(CallbackQueryHandler(event_edit.on_keep, pattern=pattern(ADMIN, "keep")))
+    add(CallbackQueryHandler(event_edit.on_zone, pattern=pattern(ADMIN, "etz")))
+    add(CallbackQueryHandler(event_edit.on_remove, pattern=pattern(ADMIN, "eskip")))
+    add(CallbackQueryHandler(event_edit.on_publish, pattern=pattern(ADMIN, "editok")))
+    add(CallbackQueryHandler(event_message.on_pick, pattern=pattern(ADMIN, "msgto")))
+    add(CallbackQueryHandler(event_message.on_skip, pattern=pattern(ADMIN, "msskip")))
+    add(CallbackQueryHandler(event_message.on_send, pattern=pattern(ADMIN, "msok")))
+    add(CallbackQueryHandler(broadcast.on_skip, pattern=pattern(ADMIN, "bcskip")))
+    add(CallbackQueryHandler(broadcast.on_send, pattern=pattern(ADMIN, "bcok")))
 
     # Sharing: inline mode in any chat, and the bot's hello when added to a group.
-    add(InlineQueryHandler(sharing.inline_query))
-    add(ChosenInlineResultHandler(sharing.chosen_result))
-    add(ChatMemberHandler(sharing.added_to_group, ChatMemberHandler.MY_CHAT_MEMBER))
+    add(InlineQueryHandler(inline.inline_query))
+    add(ChosenInlineResultHandler(inline.chosen_result))
+    add(ChatMemberHandler(inline.added_to_group, ChatMemberHandler.MY_CHAT_MEMBER))
 
     # Fallbacks, last in group 0 so they only see what nothing above took (commands before
     # text; group chatter is ignored), then buttons nothing knows (stale or forged).
@@ -185,7 +185,7 @@ def register_all(application: Application) -> None:
             fallback.other_message,
         )
     )
-    add(CallbackQueryHandler(common.stale_button))
+    add(CallbackQueryHandler(replies.stale_button))
 
     # Errors: logged, the admins told, the user offered an apology.
     application.add_error_handler(errors.on_error)

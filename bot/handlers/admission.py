@@ -17,7 +17,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, BaseUpdateProcessor, TypeHandler
 
-from bot.content import inline as sharing
+from bot.content import inline
 from bot.context import BotContext
 from bot.handlers.errors import addressed_to_bot
 from bot.handlers.inline import user_translator
@@ -116,7 +116,7 @@ async def _tell_to_slow_down(update: Update, context: BotContext) -> None:
         tr = user_translator(update, context)
         button = InlineQueryResultsButton(
             text=tr.gettext("Too many searches at once: please wait a moment"),
-            start_parameter=sharing.NO_RESULTS_PAYLOAD,
+            start_parameter=inline.NO_RESULTS_PAYLOAD,
         )
         with contextlib.suppress(TelegramError):
             await update.inline_query.answer([], cache_time=5, is_personal=True, button=button)

@@ -24,7 +24,7 @@ from bot.handlers.organisers import (
 )
 from bot.handlers.replies import reply
 from bot.i18n import Translator
-from bot.reminders import service as scheduling
+from bot.reminders import service
 
 BROADCAST_FLOW = "broadcast"
 
@@ -110,15 +110,19 @@ async def on_send(update: Update, context: BotContext, _arg: str | None) -> None
     """ "Send to N subscribers": the fan-out starts, reporting in place of the preview."""
     tr = context.tr(update)
     pending = context.chat_state.pending or {}
-    service = scheduling.service(context.application)
+    reminder_service = service.service(context.application)
     chat = update.effective_chat
-    if pending.get("flow") != BROADCAST_FLOW or not pending.get("text") or service is None:
+    if (
+        pending.get("flow") != BROADCAST_FLOW
+        or not pending.get("text")
+        or reminder_service is None
+    ):
         await reply(update, context, esc(tr.gettext("Nothing to send.")), edit=True)
         return
     context.chat_state.pending = None
     progress = await reply(update, context, esc(tr.gettext("Sending…")), edit=True)
     key = "b:" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    await service.start_fanout(
+    await reminder_service.start_fanout(
         key,
         {
             "kind": "broadcast",

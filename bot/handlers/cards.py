@@ -11,7 +11,6 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 from bot import callbacks
 from bot.content.cards import CardRenderer, esc, heading
 from bot.content.dates import DateQuery
-from bot.content.inline import EVENTS_PAYLOAD
 from bot.content.library import PEOPLE_KINDS
 from bot.content.lists import PAGE_SIZE, card_buttons, list_page
 from bot.content.schema import Card
@@ -28,8 +27,8 @@ from bot.handlers.replies import (
     stale_button,
 )
 from bot.i18n import N_, Translator
-from bot.reminders import choices
-from bot.reminders import service as scheduling
+from bot.protests.shares import EVENTS_PAYLOAD
+from bot.reminders import choices, service
 from bot.zones import delivery_hour
 
 PAYLOAD_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -288,9 +287,9 @@ async def on_follow(
     settings = panel.current(update, context, tr)
     changed = choices.with_follow(settings, card.id, follow)
     if changed is not None:
-        service = scheduling.service(context.application)
-        if follow and service is not None:
-            await service.settle_before_following(changed.chat_id, card.id)
+        reminder_service = service.service(context.application)
+        if follow and reminder_service is not None:
+            await reminder_service.settle_before_following(changed.chat_id, card.id)
         await panel.save(context, changed)
         settings = changed
     if card.id in settings.follows:

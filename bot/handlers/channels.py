@@ -22,18 +22,16 @@ from telegram import CallbackQuery, Chat, ChatFullInfo, InlineKeyboardMarkup, Up
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 
-from bot import callbacks
+from bot import callbacks, zones
 from bot.content.cards import esc, shorten
 from bot.content.library import Library
 from bot.content.schema import Card
 from bot.context import BotContext
-from bot.handlers import conversations as flows
+from bot.handlers import conversations
 from bot.handlers.panel import LEAD_BUTTONS, forgotten_text, panel_text
 from bot.handlers.replies import Handler, action_button, command_argument, pressed, reply
 from bot.i18n import N_, Translator
-from bot.protests import repository as events
-from bot.reminders import choices
-from bot.reminders import service as scheduling
+from bot.reminders import choices, service
 from bot.reminders.choices import LANGUAGE_NAMES, city_label
 from bot.reminders.schedule import LEAD_CHOICES
 from bot.store.models import ChatSettings
@@ -211,7 +209,7 @@ def follows_text(tr: Translator, title: str) -> str:
 
 
 def zones_markup(tr: Translator, chat_id: int) -> InlineKeyboardMarkup:
-    keys = list(events.KNOWN_CITIES)
+    keys = list(zones.KNOWN_CITIES)
     rows = [
         [_button(city_label(key, tr.language), "tz", chat_id, key) for key in keys[i : i + 3]]
         for i in range(0, len(keys), 3)
@@ -420,16 +418,16 @@ async def on_change(
     copy, and the second would undo the first."""
     op = data.args["op"]
     note = None
-    async with flows.lock_for(context.application, int(data.args["chat"])):
+    async with conversations.lock_for(context.application, int(data.args["chat"])):
         settings = stored(context, channel, tr)
         new = changed(settings, op, data.args.get("arg"))
         if new is not None:
             if op == "sub" and not settings.subscribed:
-                service = scheduling.service(context.application)
-                if service is not None:
-                    await service.settle_before_subscribing(new)
+                reminder_service = service.service(context.application)
+                if reminder_service is not None:
+                    await reminder_service.settle_before_subscribing(new)
             await context.store.put_chat(new)
-            scheduling.settings_changed(context.application, int(data.args["chat"]))
+            service.settings_changed(context.application, int(data.args["chat"]))
             settings, note = new, tr.gettext("Saved.")
     await query.answer(note)
     await reply(
@@ -477,11 +475,11 @@ async def on_follow(
     settings = stored(context, channel, tr)
     new = choices.with_follow(settings, card.id, card.id not in settings.follows) if card else None
     if card is not None and new is not None:
-        service = scheduling.service(context.application)
-        if service is not None and card.id in new.follows:
-            await service.settle_before_following(new.chat_id, card.id)
+        reminder_service = service.service(context.application)
+        if reminder_service is not None and card.id in new.follows:
+            await reminder_service.settle_before_following(new.chat_id, card.id)
         await context.store.put_chat(new)
-        scheduling.settings_changed(context.application, new.chat_id)
+        service.settings_changed(context.application, new.chat_id)
         settings = new
     await query.answer(tr.gettext("Saved.") if new is not None else None)
     await reply(

@@ -21,7 +21,7 @@ from telegram.helpers import create_deep_linked_url
 from bot import callbacks
 from bot.content.cards import esc
 from bot.context import BotContext, ChatData
-from bot.handlers import conversations as flows
+from bot.handlers import conversations
 from bot.handlers.replies import pressed, reply, stale_button
 from bot.i18n import Translator
 
@@ -93,7 +93,7 @@ async def cancel_correction(update: Update, context: BotContext) -> None:
     tr = context.tr(update)
     if update.callback_query:
         await update.callback_query.answer(tr.gettext("Cancelled."))
-    flows.done()
+    conversations.done()
 
 
 async def pass_on_correction(update: Update, context: BotContext, text: str) -> None:
@@ -137,8 +137,8 @@ async def on_fix_button(update: Update, context: BotContext) -> object:
     _query, button = pressed(update, context)
     waiting = await ask_for_correction(update, context, button.args["id"])
     if waiting:
-        flows.stay()
-    flows.done()
+        conversations.stay()
+    conversations.done()
 
 
 async def from_deep_link(update: Update, context: BotContext) -> object:
@@ -148,11 +148,11 @@ async def from_deep_link(update: Update, context: BotContext) -> object:
     if context.library.get(card_id) is None:
         return ConversationHandler.END  # not a card: /start shows the welcome as usual
     if await ask_for_correction(update, context, card_id):
-        flows.stay()
-    flows.done()
+        conversations.stay()
+    conversations.done()
 
 
-@flows.step
+@conversations.step
 async def on_note(update: Update, context: BotContext) -> bool | None:
     message = update.effective_message
     if not context.chat_state.awaiting_correction_for or message is None or not message.text:
@@ -166,9 +166,9 @@ def leave(data: ChatData) -> None:
 
 
 def conversation() -> ConversationHandler:
-    private = tg_filters.ChatType.PRIVATE & flows.NEW_MESSAGES
+    private = tg_filters.ChatType.PRIVATE & conversations.NEW_MESSAGES
     deep_link_command = tg_filters.Regex(rf"^/start(@\w+)? {PAYLOAD_PREFIX}")
-    return flows.conversation(
+    return conversations.conversation(
         "correction",
         entry_points=[
             CallbackQueryHandler(on_fix_button, pattern=callbacks.pattern("fix")),
@@ -179,5 +179,5 @@ def conversation() -> ConversationHandler:
             CallbackQueryHandler(cancel_correction, pattern=callbacks.pattern("fixno")),
         ],
         leave=leave,
-        timeout=flows.SHORT_TIMEOUT,
+        timeout=conversations.SHORT_TIMEOUT,
     )

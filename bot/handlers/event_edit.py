@@ -10,6 +10,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import ConversationHandler
 
+from bot import zones
 from bot.content.cards import esc
 from bot.content.schema import ProtestEvent
 from bot.context import BotContext
@@ -27,7 +28,7 @@ from bot.handlers.organisers import (
 )
 from bot.handlers.replies import reply
 from bot.i18n import Translator, translator
-from bot.protests import repository as events
+from bot.protests import repository, wording
 from bot.protests.form import (
     OPTIONAL,
     STEPS,
@@ -37,7 +38,7 @@ from bot.protests.form import (
     read_answer,
     shown,
 )
-from bot.reminders import service as scheduling
+from bot.reminders import service
 
 EDIT_FLOW = "event_edit"
 
@@ -75,7 +76,7 @@ def _editing(context: BotContext) -> dict | None:
 async def on_pick(update: Update, context: BotContext, event_id: str | None) -> None:
     """The protest to change: its first step."""
     pending = _editing(context)
-    event = events.find_event(context.library, context.store, event_id) if event_id else None
+    event = repository.find_event(context.library, context.store, event_id) if event_id else None
     tr = context.tr(update)
     if pending is None or event is None or event.cancelled:
         await reply(
@@ -117,7 +118,7 @@ async def on_text(update: Update, context: BotContext, message: Message) -> None
     if step is None:
         await reply(update, context, esc(tr.gettext("Please press one of the protests above.")))
         return
-    known = events.all_events(context.library, context.store)
+    known = repository.all_events(context.library, context.store)
     value, problem = read_answer(tr, step, message.text, known)
     if (
         step == "starts"
@@ -162,8 +163,8 @@ async def on_remove(update: Update, context: BotContext, _arg: str | None) -> No
 async def on_zone(update: Update, context: BotContext, arg: str | None) -> None:
     """A city's button at the time zone step."""
     pending = _editing(context)
-    if arg in events.KNOWN_CITIES and pending is not None and pending["step"] == "timezone":
-        await take(update, context, events.KNOWN_CITIES[arg][0])
+    if arg in zones.KNOWN_CITIES and pending is not None and pending["step"] == "timezone":
+        await take(update, context, zones.KNOWN_CITIES[arg][0])
 
 
 async def advance(update: Update, context: BotContext) -> None:
@@ -176,7 +177,7 @@ async def advance(update: Update, context: BotContext) -> None:
         await ask(update, context, remaining[0])
         return
     tr = context.tr(update)
-    old = events.find_event(context.library, context.store, pending["event"])
+    old = repository.find_event(context.library, context.store, pending["event"])
     if old is None or old.cancelled:
         context.chat_state.pending = None
         await reply(update, context, esc(tr.gettext("There is no upcoming protest to change.")))
@@ -194,17 +195,17 @@ async def advance(update: Update, context: BotContext) -> None:
 
 def preview(tr: Translator, old: ProtestEvent, new: ProtestEvent) -> str:
     """What changes (old → new), then the protest as subscribers will see it, both languages."""
-    lines = events.change_lines(tr, old, new)
+    lines = wording.change_lines(tr, old, new)
     if not lines:
         return esc(tr.gettext("Nothing changes."))
-    whole = "\n\n".join(events.describe(translator(lang), new) for lang in ("en", "ru"))
+    whole = "\n\n".join(wording.describe(translator(lang), new) for lang in ("en", "ru"))
     heading = tr.gettext("What changes:")
     return f"<b>{esc(heading)}</b>\n" + "\n".join(lines) + "\n\n" + whole
 
 
 def publish_markup(tr: Translator, old: ProtestEvent, new: ProtestEvent) -> InlineKeyboardMarkup:
     cancel = button(tr.gettext("Cancel"), "discard")
-    if not events.change_lines(tr, old, new):
+    if not wording.change_lines(tr, old, new):
         return InlineKeyboardMarkup([[cancel]])
     return InlineKeyboardMarkup([[button(tr.gettext("Publish"), "editok"), cancel]])
 
@@ -218,17 +219,17 @@ async def on_publish(update: Update, context: BotContext, _arg: str | None) -> N
         await reply(update, context, esc(tr.gettext("Nothing to publish.")), edit=True)
         return
     new = ProtestEvent.model_validate(pending["new"])
-    old = events.find_event(context.library, context.store, new.id)
+    old = repository.find_event(context.library, context.store, new.id)
     if old is None or old.cancelled:
         context.chat_state.pending = None
         await reply(
             update, context, esc(tr.gettext("There is no upcoming protest to change.")), edit=True
         )
         return
-    await events.save_event(context.store, new)
+    await repository.save_event(context.store, new)
     context.chat_state.pending = None
     await protests_changed(context)
-    scheduling.settings_changed(context.application)
+    service.settings_changed(context.application)
     text = tr.gettext(
         "Changed. Everyone already told of this protest gets one notice of "
         "the change; later reminders and the calendar files show the new "

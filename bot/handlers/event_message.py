@@ -28,8 +28,8 @@ from bot.handlers.organisers import (
 )
 from bot.handlers.replies import reply
 from bot.i18n import Translator, translator
-from bot.protests import repository as events
-from bot.reminders import service as scheduling
+from bot.protests import repository, wording
+from bot.reminders import service
 
 MESSAGE_FLOW = "event_message"
 
@@ -72,7 +72,7 @@ async def on_pick(update: Update, context: BotContext, event_id: str | None) -> 
     """The protest chosen: now the English text."""
     pending = _messaging(context)
     tr = context.tr(update)
-    event = events.find_event(context.library, context.store, event_id) if event_id else None
+    event = repository.find_event(context.library, context.store, event_id) if event_id else None
     if pending is None or event is None or event.cancelled:
         await reply(update, context, esc(tr.gettext("There is no upcoming protest.")), edit=True)
         return
@@ -123,7 +123,7 @@ async def preview(update: Update, context: BotContext) -> None:
     pending = _messaging(context)
     assert pending is not None
     tr = context.tr(update)
-    event = events.find_event(context.library, context.store, pending["event"])
+    event = repository.find_event(context.library, context.store, pending["event"])
     chat = update.effective_chat
     if event is None or event.cancelled or chat is None:
         context.chat_state.pending = None
@@ -132,9 +132,9 @@ async def preview(update: Update, context: BotContext) -> None:
     pending["step"] = "preview"
     for language, text in pending["text"].items():
         await context.bot.send_message(
-            chat.id, events.city_message(translator(language), event, text)
+            chat.id, wording.city_message(translator(language), event, text)
         )
-    count = events.city_followers(context.store, event)
+    count = repository.city_followers(context.store, event)
     await reply(
         update,
         context,
@@ -167,26 +167,26 @@ async def on_send(update: Update, context: BotContext, _arg: str | None) -> None
     """ "Send": the fan-out starts, reporting in place of the preview, as /broadcast does."""
     tr = context.tr(update)
     pending = _messaging(context)
-    service = scheduling.service(context.application)
+    reminder_service = service.service(context.application)
     chat = update.effective_chat
     event = (
-        events.find_event(context.library, context.store, pending["event"])
+        repository.find_event(context.library, context.store, pending["event"])
         if pending and pending.get("step") == "preview"
         else None
     )
-    if pending is None or event is None or event.cancelled or service is None:
+    if pending is None or event is None or event.cancelled or reminder_service is None:
         await reply(update, context, esc(tr.gettext("Nothing to send.")), edit=True)
         return
     context.chat_state.pending = None
     progress = await reply(update, context, esc(tr.gettext("Sending…")), edit=True)
     key = f"m:{event.id}:" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    await service.start_fanout(
+    await reminder_service.start_fanout(
         key,
         {
             "kind": "city",
             "event": event.id,
             "text": pending["text"],
-            "total": events.city_followers(context.store, event),
+            "total": repository.city_followers(context.store, event),
             "report_chat": chat.id if chat else None,
             "report_message": progress.message_id if progress else None,
             "report_language": tr.language,

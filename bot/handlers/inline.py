@@ -25,11 +25,12 @@ from telegram import (
 from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
 
-from bot.content import inline as sharing
+from bot.content import inline
 from bot.content.cards import esc
 from bot.context import BotContext
 from bot.handlers.replies import share_button
 from bot.i18n import Translator, pick_language, translator
+from bot.protests import shares
 
 log = logging.getLogger(__name__)
 
@@ -57,27 +58,27 @@ async def inline_query(update: Update, context: BotContext) -> None:
         return
     tr = user_translator(update, context)
     now = datetime.now(UTC)
-    page = sharing.inline_page(
+    page = inline.inline_page(
         context.library,
         tr,
         context.bot_username,
         query.query,
         query.offset,
         now.date(),
-        sharing.event_shares(context.library, context.store, now),
+        shares.event_shares(context.library, context.store, now),
     )
     button = None
     if not page.items and not query.offset:
         button = InlineQueryResultsButton(
             text=tr.gettext("No card found. Open the bot"),
-            start_parameter=sharing.NO_RESULTS_PAYLOAD,
+            start_parameter=inline.NO_RESULTS_PAYLOAD,
         )
     # is_personal: the same text gets different answers in English and in Russian.
     # The last page omits next_offset instead of sending "": with Defaults set, PTB 22.8 turns
     # every empty-string parameter into [] and Telegram would get the offset "[]".
     await query.answer(
         [article(item, tr.language) for item in page.items],
-        cache_time=sharing.CACHE_SECONDS,
+        cache_time=inline.CACHE_SECONDS,
         is_personal=True,
         next_offset=page.next_offset or None,
         button=button,
@@ -85,7 +86,7 @@ async def inline_query(update: Update, context: BotContext) -> None:
 
 
 @lru_cache(maxsize=2048)
-def article(item: sharing.SharedItem, language: str) -> InlineQueryResultArticle:
+def article(item: inline.SharedItem, language: str) -> InlineQueryResultArticle:
     """A result whose message carries a button back to the bot and one to share it on.
 
     Cached by value (PTB's objects are immutable): the same cards answer most queries.

@@ -18,14 +18,14 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 from telegram.ext import CommandHandler, ConversationHandler, MessageHandler, filters
 
-from bot import callbacks
+from bot import callbacks, zones
 from bot.content.cards import esc
 from bot.content.schema import ProtestEvent
 from bot.context import BotContext, ChatData
-from bot.handlers import conversations as flows
+from bot.handlers import conversations
 from bot.handlers.replies import Handler, action_button, command_argument, is_admin, pressed, reply
 from bot.i18n import Translator, translator
-from bot.protests import repository as events
+from bot.protests import model, repository, wording
 from bot.protests.form import (
     LATEST_ZONE,
     OPTIONAL,
@@ -35,7 +35,7 @@ from bot.protests.form import (
     build_event,
     read_answer,
 )
-from bot.reminders import service as scheduling
+from bot.reminders import broadcasts, service
 
 ACTION = callbacks.ADMIN
 EVENT_FLOW = "event_add"
@@ -71,7 +71,7 @@ def organiser_button(act: Press) -> Handler:
         query, data = pressed(update, context)
         if not await allowed(update, context):
             return
-        async with flows.chat_lock(context):
+        async with conversations.chat_lock(context):
             await query.answer()
             await act(update, context, data.args.get("arg"))
 
@@ -95,17 +95,17 @@ TextStep = Callable[[Update, BotContext, Message], Awaitable[None]]
 def flow_conversation(flow: str, command: Handler, on_text: TextStep) -> ConversationHandler:
     """An organisers' flow (``bot.handlers.conversations``): ``/<flow>`` starts it,
     ``on_text`` takes each typed answer while ``ChatData.pending`` is this flow's."""
-    typed = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND & flows.NEW_MESSAGES
+    typed = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND & conversations.NEW_MESSAGES
 
     async def enter(update: Update, context: BotContext) -> object:
-        async with flows.chat_lock(context):
+        async with conversations.chat_lock(context):
             await command(update, context)
         pending = context.chat_state.pending
         if pending and pending.get("flow") == flow:
-            flows.stay()
-        flows.done()  # refused: answered here, not "unknown command" too
+            conversations.stay()
+        conversations.done()  # refused: answered here, not "unknown command" too
 
-    @flows.step
+    @conversations.step
     async def on_answer(update: Update, context: BotContext) -> bool | None:
         message = update.effective_message
         pending = context.chat_state.pending
@@ -121,12 +121,12 @@ def flow_conversation(flow: str, command: Handler, on_text: TextStep) -> Convers
         if data.pending and data.pending.get("flow") == flow:
             data.pending = None
 
-    return flows.conversation(
+    return conversations.conversation(
         flow,
-        entry_points=[CommandHandler(flow, enter, filters=flows.NEW_MESSAGES)],
+        entry_points=[CommandHandler(flow, enter, filters=conversations.NEW_MESSAGES)],
         typing=[MessageHandler(typed, on_answer)],
         leave=leave,
-        timeout=flows.LONG_TIMEOUT,
+        timeout=conversations.LONG_TIMEOUT,
     )
 
 
@@ -139,7 +139,9 @@ def open_flow(update: Update, context: BotContext, flow: str, **state: object) -
 def upcoming_named(context: BotContext) -> list[ProtestEvent]:
     """The upcoming protests, or only the one whose id follows the command
     (``/event_cancel <id>``, ``/event_edit <id>``, ``/event_message <id>``)."""
-    listed = events.upcoming(events.all_events(context.library, context.store), datetime.now(UTC))
+    listed = model.upcoming(
+        repository.all_events(context.library, context.store), datetime.now(UTC)
+    )
     wanted = command_argument(context)
     return [event for event in listed if event.id == wanted] if wanted else listed
 
@@ -156,9 +158,9 @@ def step_prompt(tr: Translator, step: str) -> str:
 
 def zone_rows(op: str) -> list[list[InlineKeyboardButton]]:
     """The known cities' zones, three buttons a row, pressed as ``op``."""
-    keys = list(events.KNOWN_CITIES)
+    keys = list(zones.KNOWN_CITIES)
     return [
-        [button(events.KNOWN_CITIES[key][1], op, key) for key in keys[i : i + 3]]
+        [button(zones.KNOWN_CITIES[key][1], op, key) for key in keys[i : i + 3]]
         for i in range(0, len(keys), 3)
     ]
 
@@ -203,7 +205,7 @@ async def on_event_text(update: Update, context: BotContext, message: Message) -
     pending = context.chat_state.pending
     assert pending is not None and message.text is not None
     step = pending["step"]
-    known = events.all_events(context.library, context.store)
+    known = repository.all_events(context.library, context.store)
     value, problem = read_answer(context.tr(update), step, message.text, known)
     if step == "starts" and value is not None and already_passed(str(value), LATEST_ZONE):
         # The zone comes next; a time already past in the latest one is past everywhere.
@@ -225,7 +227,7 @@ async def advance(update: Update, context: BotContext) -> None:
         await ask(update, context, remaining[0])
         return
     tr = context.tr(update)
-    taken = [e.id for e in events.all_events(context.library, context.store)]
+    taken = [e.id for e in repository.all_events(context.library, context.store)]
     event, problem = build_event(tr, data, taken)
     if event is None:
         data.pop("starts", None)
@@ -233,7 +235,7 @@ async def advance(update: Update, context: BotContext) -> None:
         await ask(update, context, "starts", problem)
         return
     pending["event"] = event.model_dump(mode="json")
-    preview = "\n\n".join(events.describe(translator(lang), event) for lang in ("en", "ru"))
+    preview = "\n\n".join(wording.describe(translator(lang), event) for lang in ("en", "ru"))
     heading = tr.gettext("Check and publish:")
     await reply(update, context, f"{esc(heading)}\n\n{preview}", publish_markup(tr))
 
@@ -248,8 +250,8 @@ def publish_markup(tr: Translator) -> InlineKeyboardMarkup:
 async def on_zone(update: Update, context: BotContext, arg: str | None) -> None:
     """A city's button at the time zone step."""
     pending = context.chat_state.pending or {}
-    if arg in events.KNOWN_CITIES and pending.get("step") == "timezone":
-        pending["data"]["timezone"] = events.KNOWN_CITIES[arg][0]
+    if arg in zones.KNOWN_CITIES and pending.get("step") == "timezone":
+        pending["data"]["timezone"] = zones.KNOWN_CITIES[arg][0]
         await advance(update, context)
 
 
@@ -271,10 +273,10 @@ async def on_publish(update: Update, context: BotContext, _arg: str | None) -> N
         await reply(update, context, esc(tr.gettext("Nothing to publish.")), edit=True)
         return
     event = ProtestEvent.model_validate(document)
-    await events.save_event(context.store, event)
+    await repository.save_event(context.store, event)
     context.chat_state.pending = None
     await protests_changed(context)
-    scheduling.settings_changed(context.application)
+    service.settings_changed(context.application)
     text = tr.gettext(
         "Published as %(id)s. Subscribers following %(city)s will be reminded "
         "at their chosen times."
@@ -284,8 +286,8 @@ async def on_publish(update: Update, context: BotContext, _arg: str | None) -> N
 
 async def protests_changed(context: BotContext) -> int:
     """Record what changed (the calendar's sequence) and start the change notices."""
-    service = scheduling.service(context.application)
-    return await service.protests_changed() if service is not None else 0
+    reminder_service = service.service(context.application)
+    return await reminder_service.protests_changed() if reminder_service is not None else 0
 
 
 def event_conversation() -> ConversationHandler:
@@ -325,7 +327,7 @@ def organiser_line(
 ) -> str:
     """A protest's line in the organisers' lists, with how many plan to come."""
     count = f" · ✋ {coming[event.id]}" if coming and event.id in coming else ""
-    return events.short_line(tr, event)[: 60 - len(count)] + count
+    return wording.short_line(tr, event)[: 60 - len(count)] + count
 
 
 def confirm_cancel_markup(tr: Translator, event: ProtestEvent) -> InlineKeyboardMarkup:
@@ -345,7 +347,7 @@ async def on_cancel(update: Update, context: BotContext, event_id: str | None) -
     if not event_id:
         return
     tr = context.tr(update)
-    event = events.find_event(context.library, context.store, event_id)
+    event = repository.find_event(context.library, context.store, event_id)
     if event is None or event.cancelled:
         await reply(
             update, context, esc(tr.gettext("There is no upcoming protest to cancel.")), edit=True
@@ -354,7 +356,7 @@ async def on_cancel(update: Update, context: BotContext, event_id: str | None) -
     await reply(
         update,
         context,
-        events.describe(tr, event)
+        wording.describe(tr, event)
         + "\n\n"
         + esc(tr.gettext("Cancel this protest and tell those already reminded?")),
         confirm_cancel_markup(tr, event),
@@ -368,18 +370,18 @@ async def on_cancel_confirmed(update: Update, context: BotContext, event_id: str
     if not event_id:
         return
     tr = context.tr(update)
-    event = await events.cancel_event(context.library, context.store, event_id)
+    event = await repository.cancel_event(context.library, context.store, event_id)
     if event is None:
         await reply(
             update, context, esc(tr.gettext("There is no upcoming protest to cancel.")), edit=True
         )
         return
     await protests_changed(context)
-    told = len(await asyncio.to_thread(events.reminded_chats, context.store, event.id, event))
-    service = scheduling.service(context.application)
-    if told and service is not None:
-        await service.start_fanout(f"x:{event.id}", {"kind": "cancel", "event": event.id})
-    scheduling.settings_changed(context.application)
+    told = len(await asyncio.to_thread(broadcasts.reminded_chats, context.store, event.id, event))
+    reminder_service = service.service(context.application)
+    if told and reminder_service is not None:
+        await reminder_service.start_fanout(f"x:{event.id}", {"kind": "cancel", "event": event.id})
+    service.settings_changed(context.application)
     text = tr.ngettext(
         "Cancelled. %(num)d chat that was already reminded is being told.",
         "Cancelled. %(num)d chats that were already reminded are being told.",

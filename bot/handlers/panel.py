@@ -15,18 +15,16 @@ from collections.abc import Awaitable, Callable
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot import callbacks
+from bot import callbacks, zones
 from bot.content.cards import esc
 from bot.context import BotContext
-from bot.handlers import conversations as flows
-from bot.handlers import protests
+from bot.handlers import conversations, protests
 from bot.handlers.access import may_change_settings
 from bot.handlers.replies import Handler, action_button, pressed, reply
 from bot.i18n import N_, Translator
-from bot.ops import backups as safekeeping
-from bot.protests import repository as events
-from bot.reminders import choices
-from bot.reminders import service as scheduling
+from bot.ops import backups
+from bot.protests import model, repository
+from bot.reminders import choices, service
 from bot.reminders.choices import city_label
 from bot.reminders.schedule import LEAD_CHOICES, Reminder
 from bot.store.models import ChatSettings
@@ -58,7 +56,7 @@ def current(update: Update, context: BotContext, tr: Translator) -> ChatSettings
 
 async def save(context: BotContext, settings: ChatSettings) -> None:
     await context.store.put_chat(settings)
-    scheduling.settings_changed(context.application, settings.chat_id)
+    service.settings_changed(context.application, settings.chat_id)
 
 
 # The panel ---------------------------------------------------------------------------------
@@ -68,8 +66,8 @@ def next_line(tr: Translator, context: BotContext, settings: ChatSettings) -> st
     _ = tr.gettext
     if not settings.subscribed:
         return _("Press Subscribe to start getting reminders.")
-    service = scheduling.service(context.application)
-    upcoming = service.upcoming_for(settings) if service else None
+    reminder_service = service.service(context.application)
+    upcoming = reminder_service.upcoming_for(settings) if reminder_service else None
     if upcoming is None:
         return _("No reminder is due in the coming year with these settings.")
     return _("Next reminder: %(when)s — %(what)s.") % {
@@ -86,7 +84,7 @@ def when_text(tr: Translator, reminder: Reminder, settings: ChatSettings) -> str
 def what_text(tr: Translator, context: BotContext, reminder: Reminder) -> str:
     _ = tr.gettext
     if reminder.kind == "event":
-        event = events.find_event(context.library, context.store, reminder.subject_id)
+        event = repository.find_event(context.library, context.store, reminder.subject_id)
         name = (
             _("Protest in %(city)s") % {"city": event.city.get(tr.language)}
             if event
@@ -119,7 +117,7 @@ def panel_text(
         "hour": delivery_hour(settings.hour),
         "zone": choices.zone_label(settings, tr.language),
     }
-    known = events.known_cities(events.all_events(context.library, context.store))
+    known = model.known_cities(repository.all_events(context.library, context.store))
     if "*" in settings.cities:
         cities = _("all cities")
     elif settings.cities:
@@ -227,13 +225,13 @@ async def subscribe(update: Update, context: BotContext) -> None:
     if not await may_change_settings(update, context):
         return
     tr = context.tr(update)
-    async with flows.chat_lock(context):  # read, await, write: nothing may slip in between
+    async with conversations.chat_lock(context):  # read, await, write: nothing may slip in between
         settings = current(update, context, tr)
         if not settings.subscribed:
             settings = dataclasses.replace(settings, subscribed=True)
-            service = scheduling.service(context.application)
-            if service is not None:
-                await service.settle_before_subscribing(settings)
+            reminder_service = service.service(context.application)
+            if reminder_service is not None:
+                await reminder_service.settle_before_subscribing(settings)
             await save(context, settings)
     await show_panel(
         update,
@@ -247,7 +245,7 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
     if not await may_change_settings(update, context):
         return
     tr = context.tr(update)
-    async with flows.chat_lock(context):
+    async with conversations.chat_lock(context):
         settings = current(update, context, tr)
         if settings.subscribed:
             await save(context, dataclasses.replace(settings, subscribed=False))
@@ -323,7 +321,7 @@ def city_keys(settings: ChatSettings, known: dict) -> list[str]:
     return [
         key
         for key in dict.fromkeys(
-            [*(c for c in settings.cities if c != "*"), *events.KNOWN_CITIES, *sorted(known)]
+            [*(c for c in settings.cities if c != "*"), *zones.KNOWN_CITIES, *sorted(known)]
         )
         if key
     ]
@@ -334,7 +332,7 @@ async def show_cities(
 ) -> None:
     tr = context.tr(update)
     settings = settings or current(update, context, tr)
-    known = events.known_cities(events.all_events(context.library, context.store))
+    known = model.known_cities(repository.all_events(context.library, context.store))
     text = tr.gettext("Which cities' protests should I remind you of?")
     if (total := len(city_keys(settings, known))) > CITY_BUTTONS:
         text += "\n" + tr.gettext(
@@ -380,7 +378,7 @@ def panel_button(change: Change) -> Handler:
             return
         if not await may_change_settings(update, context):
             return
-        async with flows.chat_lock(context):
+        async with conversations.chat_lock(context):
             await change(update, context, query, data)
 
     return on_press
@@ -428,9 +426,11 @@ async def on_subscription(
     settings = current(update, context, tr)
     subscribe = data.args["op"] == "sub"
     if subscribe and not settings.subscribed:
-        service = scheduling.service(context.application)
-        if service is not None:
-            await service.settle_before_subscribing(dataclasses.replace(settings, subscribed=True))
+        reminder_service = service.service(context.application)
+        if reminder_service is not None:
+            await reminder_service.settle_before_subscribing(
+                dataclasses.replace(settings, subscribed=True)
+            )
     settings = dataclasses.replace(settings, subscribed=subscribe)
     await saved(
         update,
@@ -475,11 +475,11 @@ async def on_city(
     key = data.args.get("arg")
     tr = context.tr(update)
     settings = current(update, context, tr)
-    known = events.known_cities(events.all_events(context.library, context.store))
+    known = model.known_cities(repository.all_events(context.library, context.store))
     if not key or (
         key != "*"
         and key not in settings.cities
-        and key not in events.KNOWN_CITIES
+        and key not in zones.KNOWN_CITIES
         and key not in known
     ):
         await query.answer()  # a city no button offers (forged, or its protests are over)
@@ -504,7 +504,7 @@ async def forget_chat(update: Update, context: BotContext) -> None:
 def forgotten_text(tr: Translator, what: str) -> str:
     """What /forget leaves, exactly: the bot's automatic daily snapshots are not rewritten,
     they age out (``safekeeping.KEPT_FOR_DAYS``)."""
-    days = {"days": safekeeping.KEPT_FOR_DAYS}
+    days = {"days": backups.KEPT_FOR_DAYS}
     if what == "channel":
         return (
             tr.gettext(

@@ -9,9 +9,9 @@ from telegram import InputFile, Update
 from bot.content.cards import esc
 from bot.context import BotContext
 from bot.handlers.replies import pressed, reply
-from bot.protests import repository as events
+from bot.protests import model, repository, wording
+from bot.protests.model import wants_event
 from bot.reminders.calendar import CALENDAR_FILE, event_calendar, reminders_calendar
-from bot.reminders.schedule import wants_event
 
 
 async def send_calendar(update: Update, context: BotContext) -> None:
@@ -21,8 +21,8 @@ async def send_calendar(update: Update, context: BotContext) -> None:
     tr = context.tr(update)
     now = datetime.now(UTC)
     settings = context.store.chat(chat.id)
-    every = events.all_events(context.library, context.store)
-    upcoming = events.upcoming(every, now, settings)
+    every = repository.all_events(context.library, context.store)
+    upcoming = model.upcoming(every, now, settings)
     if settings and settings.cities:
         upcoming = [e for e in upcoming if wants_event(settings, e)]
     data = reminders_calendar(
@@ -43,15 +43,15 @@ async def show_protests(update: Update, context: BotContext) -> None:
     assert chat is not None
     tr = context.tr(update)
     settings = context.store.chat(chat.id)
-    listed = events.upcoming(
-        events.all_events(context.library, context.store), datetime.now(UTC), settings
+    listed = model.upcoming(
+        repository.all_events(context.library, context.store), datetime.now(UTC), settings
     )
     zone_name = settings.timezone if settings else None
     await reply(
         update,
         context,
-        events.list_text(tr, listed, zone_name),
-        events.list_markup(tr, listed, zone_name),
+        wording.list_text(tr, listed, zone_name),
+        wording.list_markup(tr, listed, zone_name),
     )
 
 
@@ -63,7 +63,7 @@ async def on_calendar_button(update: Update, context: BotContext) -> None:
         await query.answer()
         return
     tr = context.tr(update)
-    event = events.find_event(context.library, context.store, button.args.get("id", ""))
+    event = repository.find_event(context.library, context.store, button.args.get("id", ""))
     if event is None:
         await query.answer(tr.gettext("This protest is no longer listed."))
         return
@@ -72,7 +72,7 @@ async def on_calendar_button(update: Update, context: BotContext) -> None:
     await context.bot.send_document(
         chat.id,
         InputFile(ics, filename=f"{event.id}.ics"),
-        caption=esc(events.short_line(tr, event)),
+        caption=esc(wording.short_line(tr, event)),
     )
 
 
@@ -91,8 +91,8 @@ async def on_coming(update: Update, context: BotContext) -> None:
     says the count. Only a keyed hash is kept (``bot.store.marks``), never who pressed."""
     query, button = pressed(update, context)
     tr = context.tr(update)
-    event = events.find_event(context.library, context.store, button.args.get("id", ""))
-    if event is None or event not in events.upcoming([event], datetime.now(UTC)):
+    event = repository.find_event(context.library, context.store, button.args.get("id", ""))
+    if event is None or event not in model.upcoming([event], datetime.now(UTC)):
         await query.answer(tr.gettext("This protest is no longer upcoming."))
         return
     who = query.from_user.id
@@ -103,4 +103,4 @@ async def on_coming(update: Update, context: BotContext) -> None:
         if coming
         else tr.gettext("Taken back: you are no longer counted.")
     )
-    await query.answer(f"{said} {events.coming_line(tr, count)}", show_alert=False)
+    await query.answer(f"{said} {wording.coming_line(tr, count)}", show_alert=False)

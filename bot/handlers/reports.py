@@ -13,9 +13,9 @@ from bot.context import BotContext
 from bot.handlers.organisers import allowed
 from bot.handlers.replies import reply
 from bot.i18n import N_, Translator
-from bot.ops import backups as safekeeping
-from bot.protests import repository as events
-from bot.store import snapshots as backups
+from bot.ops import backups
+from bot.protests import model, repository, wording
+from bot.store import snapshots
 
 DELIVERY_LABELS = {
     "pending": N_("being sent"),
@@ -48,7 +48,7 @@ def stats_text(tr: Translator, context: BotContext) -> str:
         return ", ".join(f"{esc(str(key))}: {count}" for key, count in counter.most_common(limit))
 
     deliveries = store.delivery_counts()
-    upcoming = events.upcoming(events.all_events(context.library, store), datetime.now(UTC))
+    upcoming = model.upcoming(repository.all_events(context.library, store), datetime.now(UTC))
     heading = _("Statistics")
     lines = [
         f"<b>{esc(heading)}</b>",
@@ -71,9 +71,9 @@ def stats_text(tr: Translator, context: BotContext) -> str:
     ]
     # Counts only: the marks behind them are keyed hashes that name nobody.
     lines.extend(
-        f"• {esc(events.short_line(tr, event))} — ✋ "
-        + esc(events.coming_line(tr, store.coming_count(event.id)))
-        for event in upcoming[: events.MAX_LISTED]
+        f"• {esc(wording.short_line(tr, event))} — ✋ "
+        + esc(wording.coming_line(tr, store.coming_count(event.id)))
+        for event in upcoming[: wording.MAX_LISTED]
     )
     follows = Counter(store.follow_counts())
     if follows:  # how many chats follow each case: counts, never who
@@ -81,7 +81,7 @@ def stats_text(tr: Translator, context: BotContext) -> str:
             {_card_name(context, card_id, tr): count for card_id, count in follows.items()}
         )
         lines.append(esc(_("Chats following each case:")) + " " + counted(named, 20))
-    lines.extend(esc(line) for line in safekeeping.stats_lines(tr, context.config))
+    lines.extend(esc(line) for line in backups.stats_lines(tr, context.config))
     return "\n".join(lines)
 
 
@@ -114,8 +114,8 @@ async def backup(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     assert chat is not None
     tables = context.store.snapshot_tables()  # consistent, and cheap on the event loop
-    sealed = await asyncio.to_thread(backups.encrypt_snapshot, recipient, tables)
-    name = f"snapshot-{datetime.now(UTC):%Y%m%d-%H%M%S}{backups.AGE_SUFFIX}"
+    sealed = await asyncio.to_thread(snapshots.encrypt_snapshot, recipient, tables)
+    name = f"snapshot-{datetime.now(UTC):%Y%m%d-%H%M%S}{snapshots.AGE_SUFFIX}"
     await context.bot.send_document(
         chat.id,
         InputFile(sealed, filename=name),

@@ -10,15 +10,15 @@ from telegram import CallbackQuery, ForceReply, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
-from bot import callbacks
+from bot import callbacks, zones
 from bot.content.cards import esc
 from bot.context import BotContext, ChatData
-from bot.handlers import conversations as flows
+from bot.handlers import conversations
 from bot.handlers.access import may_change_settings
 from bot.handlers.panel import button, current, opens, panel_button, save, show_panel
 from bot.handlers.replies import command_argument, reply
 from bot.i18n import Translator
-from bot.protests import repository as events
+from bot.protests import model
 from bot.reminders import choices
 from bot.reminders.choices import city_label
 from bot.zones import canonical_zone
@@ -31,7 +31,7 @@ async def timezone(update: Update, context: BotContext) -> None:
     name = command_argument(context)
     if name:
         if await may_change_settings(update, context):
-            async with flows.chat_lock(context):
+            async with conversations.chat_lock(context):
                 await set_zone_from_text(update, context, name)
         return
     await show_zones(update, context, edit=False)
@@ -49,7 +49,7 @@ async def show_zones(update: Update, context: BotContext, *, edit: bool = True) 
 
 
 def zones_markup(tr: Translator) -> InlineKeyboardMarkup:
-    keys = list(events.KNOWN_CITIES)
+    keys = list(zones.KNOWN_CITIES)
     rows = [
         [button(city_label(key, tr.language), "tz", key) for key in keys[i : i + 3]]
         for i in range(0, len(keys), 3)
@@ -61,10 +61,10 @@ def zones_markup(tr: Translator) -> InlineKeyboardMarkup:
 
 async def set_zone_from_text(update: Update, context: BotContext, text: str) -> None:
     tr = context.tr(update)
-    key = events.city_key(text)
-    by_name = {events.city_key(ru): key for key, (_zone, _en, ru) in events.KNOWN_CITIES.items()}
+    key = model.city_key(text)
+    by_name = {model.city_key(ru): key for key, (_zone, _en, ru) in zones.KNOWN_CITIES.items()}
     key = by_name.get(key, key)
-    zone_name = events.KNOWN_CITIES[key][0] if key in events.KNOWN_CITIES else canonical_zone(text)
+    zone_name = zones.KNOWN_CITIES[key][0] if key in zones.KNOWN_CITIES else canonical_zone(text)
     if zone_name is None:
         await reply(
             update,
@@ -78,7 +78,7 @@ async def set_zone_from_text(update: Update, context: BotContext, text: str) -> 
             ),
         )
         return
-    city = key if key in events.KNOWN_CITIES else None
+    city = key if key in zones.KNOWN_CITIES else None
     await apply_zone(update, context, zone_name, city, edit=False)
 
 
@@ -128,7 +128,7 @@ async def ask_for_zone(update: Update, context: BotContext) -> object:
         or chat is None
         or not await may_change_settings(update, context)
     ):
-        flows.done()
+        conversations.done()
     await query.answer()
     pending = context.chat_state.pending
     if pending and pending.get("flow") == TIMEZONE_FLOW:  # another admin is typing one too
@@ -147,10 +147,10 @@ async def ask_for_zone(update: Update, context: BotContext) -> object:
             f"{user.mention_html()}, {text}",
             reply_markup=ForceReply(selective=True, input_field_placeholder="Asia/Tashkent"),
         )
-    flows.stay()
+    conversations.stay()
 
 
-@flows.step
+@conversations.step
 async def on_zone_text(update: Update, context: BotContext) -> bool | None:
     message = update.effective_message
     pending = context.chat_state.pending
@@ -178,10 +178,10 @@ def zone_conversation() -> ConversationHandler:
     answers = (
         filters.TEXT
         & ~filters.COMMAND
-        & flows.NEW_MESSAGES
+        & conversations.NEW_MESSAGES
         & (filters.ChatType.PRIVATE | filters.REPLY)
     )
-    return flows.conversation(
+    return conversations.conversation(
         "timezone",
         entry_points=[
             CallbackQueryHandler(
@@ -190,5 +190,5 @@ def zone_conversation() -> ConversationHandler:
         ],
         typing=[MessageHandler(answers, on_zone_text)],
         leave=leave_zone_flow,
-        timeout=flows.SHORT_TIMEOUT,
+        timeout=conversations.SHORT_TIMEOUT,
     )

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import httpx
 
-from bot.store import snapshots as backups
 from bot.store.files import write_atomic
+from bot.store.snapshots import backup, restore, snapshot_from_tables
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ def restore_if_empty(config) -> bool:
         elif not Path(source).expanduser().is_file():
             raise RestoreError(f"BOT_RESTORE_FROM {source!r} is not a file")
         try:
-            backups.restore(config.data_dir, Path(source).expanduser())
+            restore(config.data_dir, Path(source).expanduser())
         except Exception as exc:
             raise RestoreError(str(exc)) from None
     log.info("restored the snapshot named by BOT_RESTORE_FROM into the empty data directory")
@@ -283,10 +283,10 @@ def snapshot_if_due(
     directory = backup_dir(config)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     if tables is None:
-        path = backups.backup(config.data_dir, directory)
+        path = backup(config.data_dir, directory)
     else:
         path = directory / f"snapshot-{now:%Y%m%d-%H%M%S}.json"
-        write_atomic(path, backups.snapshot_from_tables(tables))
+        write_atomic(path, snapshot_from_tables(tables))
     removed = prune(directory)
     log.info("daily snapshot written; %d old snapshots removed", len(removed))
     return path

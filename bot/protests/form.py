@@ -12,11 +12,11 @@ from pydantic import ValidationError
 
 from bot.content.schema import ProtestEvent, Text, parse_http_link
 from bot.i18n import N_, Translator
-from bot.protests import repository as events
-from bot.reminders.schedule import event_start
+from bot.protests import model
+from bot.protests.model import event_start
 from bot.zones import canonical_zone, zone
 
-MAX_FIELD, MAX_NOTE = events.MAX_FIELD, 600
+MAX_FIELD, MAX_NOTE = model.MAX_FIELD, 600
 
 STEPS = ("city", "venue", "address", "starts", "timezone", "organiser", "link", "note")
 PROMPTS = {
@@ -46,23 +46,23 @@ def read_answer(
     _ = tr.gettext
     if step == "city":
         return (
-            events.parse_city(text, known),
+            model.parse_city(text, known),
             _("Please give the city's name in English first, then “/” and Russian."),
         )
     if step in ("venue", "organiser"):
         return (
-            events.bilingual(text),
+            model.bilingual(text),
             _("Please keep it under 200 characters, English / Russian."),
         )
     if step == "note":
         return (
-            events.bilingual(text, MAX_NOTE),
+            model.bilingual(text, MAX_NOTE),
             _("Please keep it under 600 characters, English / Russian."),
         )
     if step == "address":
         return text.strip()[:MAX_FIELD] or None, _("Please type the address.")
     if step == "starts":
-        parsed = events.parse_starts(text)
+        parsed = model.parse_starts(text)
         return (
             parsed.isoformat() if parsed else None,
             _("I could not read that date. Use 2026-12-16 12:00 or 16.12.2026 12:00."),
@@ -117,7 +117,7 @@ def build_event(
     starts = datetime.fromisoformat(data["starts"])
     try:
         event = ProtestEvent(
-            id=event_id or events.new_event_id(data["city"]["en"], starts, taken),
+            id=event_id or model.new_event_id(data["city"]["en"], starts, taken),
             city=Text(**data["city"]),
             venue=Text(**data["venue"]),
             address=data["address"],

@@ -20,19 +20,11 @@ from telegram.ext import Application
 from bot.content.schema import ProtestEvent
 from bot.i18n import card_fallback, translator
 from bot.ops import alerts
-from bot.protests.repository import (
-    TOLD_SINCE,
-    VERSIONS,
-    all_events,
-    cancellation_text,
-    change_text,
-    city_message,
-    find_event,
-    reminded_chats,
-    reminder_markup,
-    versioned,
-)
-from bot.reminders.schedule import event_start, wants_event
+from bot.protests.model import TOLD_SINCE, VERSIONS, city_key, event_start, versioned, wants_event
+from bot.protests.repository import all_events, find_event
+from bot.protests.wording import cancellation_text, change_text, city_message, reminder_markup
+from bot.reminders.schedule import LEAD_CHOICES, event_due, event_key, event_message_key
+from bot.store.repository import Store
 from bot.telegram.fanout import FanOut, FanOutResult, Outgoing
 
 log = logging.getLogger(__name__)
@@ -236,3 +228,40 @@ class BackgroundFanOuts:
 async def _fanout_job(context) -> None:
     found, key = context.job.data
     await found.run_fanout(key)
+
+
+def reminded_chats(store: Store, event_id: str, event: ProtestEvent | None = None) -> list[int]:
+    """Chats told of this protest (or that may have been): they need its change or
+    cancellation, and nobody else does.
+
+    A message that names a protest marks it as told to the chat as it is logged
+    (``Store.told_among``). Rows of the older log, one per protest reminder, still count;
+    so do day messages due before the bot kept told marks, judged as before by the day.
+    """
+    chats: set[int] = set()
+    reached = ("sent", "uncertain")
+    for lead in LEAD_CHOICES:
+        rows = store.deliveries(event_key(event_id, lead))
+        chats.update(chat_id for chat_id, state in rows.items() if state in reached)
+    everyone = list(store.all_chats())
+    chats.update(store.told_among(event_id, (chat.chat_id for chat in everyone)))
+    since = store.meta(TOLD_SINCE)
+    if event is None or since is None:
+        return sorted(chats)
+    marked_from = datetime.fromisoformat(since)
+    city = city_key(event.city.en)
+    for chat in everyone:
+        if chat.chat_id in chats or not ("*" in chat.cities or city in chat.cities):
+            continue
+        for lead in set(chat.leads) & set(LEAD_CHOICES):
+            due = event_due(event, lead, chat)
+            key = event_message_key(event, lead, chat)
+            if (
+                due is not None
+                and due < marked_from
+                and key is not None
+                and store.delivery(key, chat.chat_id) in reached
+            ):
+                chats.add(chat.chat_id)
+                break
+    return sorted(chats)

@@ -14,7 +14,8 @@ from telegram.helpers import create_deep_linked_url
 
 from bot.content.schema import Card, ProtestEvent
 from bot.i18n import Translator
-from bot.reminders.schedule import LEAD_CHOICES, event_start, wanted_cards
+from bot.protests.model import event_start
+from bot.reminders.schedule import LEAD_CHOICES, wanted_cards
 from bot.reminders.texts import first_sentence
 from bot.store.models import ChatSettings
 from bot.zones import delivery_hour, zone

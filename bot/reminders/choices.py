@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 
+from bot import zones
 from bot.content.schema import Text
 from bot.i18n import LANGUAGE_NAMES
-from bot.protests import repository as events
 from bot.reminders.schedule import LEAD_CHOICES
 from bot.store.models import MAX_FOLLOWS, ChatSettings
 from bot.zones import DELIVERY_HOURS
@@ -23,10 +23,10 @@ TOPICS = ("all", "dec16")
 
 def city_label(key: str, language: str, known: dict[str, Text] | None = None) -> str:
     """A protest city's name: the bot's own list, then the cities events name, then the key."""
-    if key in events.CITY_NAMES.get(language, {}):
-        return events.CITY_NAMES[language][key]
-    if key in events.KNOWN_CITIES:
-        return events.KNOWN_CITIES[key][2 if language in ("ru", *events.CITY_NAMES) else 1]
+    if key in zones.CITY_NAMES.get(language, {}):
+        return zones.CITY_NAMES[language][key]
+    if key in zones.KNOWN_CITIES:
+        return zones.KNOWN_CITIES[key][2 if language in ("ru", *zones.CITY_NAMES) else 1]
     if known and key in known:
         return known[key].get(language)
     return key.replace("-", " ").title()
@@ -36,7 +36,7 @@ def zone_label(settings: ChatSettings, language: str, city: str | None = None) -
     """The chat's time zone as a reader knows it: the city pressed (or a protest city the chat
     follows in that zone, or the one city of the list there), else the typed IANA name."""
     in_zone = [
-        key for key, (name, _en, _ru) in events.KNOWN_CITIES.items() if name == settings.timezone
+        key for key, (name, _en, _ru) in zones.KNOWN_CITIES.items() if name == settings.timezone
     ]
     followed = [key for key in settings.cities if key in in_zone]
     if city in in_zone:
@@ -71,8 +71,8 @@ def zone_button(arg: str | None) -> tuple[str, str | None] | None:
     """A time zone button's (zone name, city key): a city of the bot's list, or UTC."""
     if arg == "utc":
         return "UTC", None
-    if arg in events.KNOWN_CITIES:
-        return events.KNOWN_CITIES[arg][0], arg
+    if arg in zones.KNOWN_CITIES:
+        return zones.KNOWN_CITIES[arg][0], arg
     return None
 
 

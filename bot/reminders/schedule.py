@@ -16,24 +16,17 @@ of the day's message, ``u:<card>:<date>``, due at the chat's hour.
 from __future__ import annotations
 
 import calendar
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.content.schema import Card, ProtestEvent, observed_day
+from bot.protests.model import event_start, live_events, wants_event
 from bot.reminders.news import KIND as NEWS
 from bot.reminders.news import TOLD_WITHIN, News
 from bot.store.models import ChatSettings
-from bot.zones import (
-    QUIET_UNTIL,
-    delivery_hour,
-    in_quiet_hours,
-    local_time,
-    quiet_hours_end,
-    zone,
-)
+from bot.zones import QUIET_UNTIL, delivery_hour, in_quiet_hours, local_time, quiet_hours_end, zone
 
 CATCH_UP_LIMIT = timedelta(hours=12)
 """A reminder later than this is no longer useful ("tomorrow" would be wrong): skip it."""
@@ -137,28 +130,6 @@ def _cards_on(day: date, index: dict[tuple[int, int], list[Card]]) -> list[Card]
 
 def anniversary_key(card_id: str, year: int, lead: int) -> str:
     return f"a:{card_id}:{year}:{lead}"
-
-
-# Protest events ----------------------------------------------------------------------------
-
-
-def city_key(name: str) -> str:
-    """Stable ASCII key for a city ("New York" -> "new-york"): settings and buttons use it."""
-    return re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-")[:32]
-
-
-def event_start(event: ProtestEvent) -> datetime:
-    """The protest's start as an aware UTC instant (the file gives local wall-clock time)."""
-    return event.starts_at.replace(tzinfo=zone(event.timezone)).astimezone(UTC)
-
-
-def wants_event(chat: ChatSettings, event: ProtestEvent) -> bool:
-    return not event.cancelled and ("*" in chat.cities or city_key(event.city.en) in chat.cities)
-
-
-def live_events(events: Iterable[ProtestEvent], after: datetime) -> list[ProtestEvent]:
-    """Protests that can still be reminded of: not cancelled, starting after ``after``."""
-    return [event for event in events if not event.cancelled and event_start(event) > after]
 
 
 def event_key(event_id: str, lead: int) -> str:

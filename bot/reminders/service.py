@@ -26,6 +26,7 @@ from telegram.ext import Application
 
 from bot.content.schema import ProtestEvent
 from bot.ops import alerts, health
+from bot.protests.model import live_events
 from bot.reminders import news
 from bot.reminders.broadcasts import BackgroundFanOuts
 from bot.reminders.log_upgrade import legacy_day_rows
@@ -36,7 +37,6 @@ from bot.reminders.schedule import (
     SweepPlan,
     due_between,
     due_instants,
-    live_events,
     message_key,
     next_reminder,
     plan_for_groups,

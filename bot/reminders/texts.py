@@ -14,7 +14,8 @@ from bot.content.cards import MESSAGE_LIMIT, attr, esc
 from bot.content.library import Library
 from bot.content.schema import Card, CaseUpdate, ProtestEvent
 from bot.i18n import Translator, translator
-from bot.protests.repository import nearby, reminder_markup, reminder_text, short_line
+from bot.protests.model import nearby
+from bot.protests.wording import reminder_markup, reminder_text, short_line
 from bot.reminders.news import KIND as NEWS
 from bot.reminders.schedule import Digest, Reminder
 from bot.store.models import ChatSettings

@@ -27,8 +27,8 @@ from bot.content.cards import GUILLEMETS
 from bot.content.library import Library
 from bot.content.loading import CONTENT_DIR, load_content
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_, Translator, card_fallback, translator
+from bot.protests.model import live_events
 from bot.reminders.calendar import reminders_calendar
-from bot.reminders.schedule import live_events
 from bot.site.views import card_view, index_view
 
 MARKER = ".zhanaozen-site"

@@ -14,8 +14,8 @@ from bot.content.inline import DEC16_CARD
 from bot.content.library import Library
 from bot.content.schema import Card, Fact, ProtestEvent, parse_partial_date
 from bot.i18n import Translator
-from bot.protests.repository import when_line
-from bot.reminders.schedule import event_start, live_events
+from bot.protests.model import event_start, live_events
+from bot.protests.wording import when_line
 from bot.reminders.texts import first_sentence
 
 
