@@ -142,24 +142,66 @@ def test_the_schedule_runs_without_telegram() -> None:
     assert {module for module in reached if "telegram" in _external_imports(module)} == set()
 
 
-LAYERS = tuple(f"bot.{name}" for name in ("handlers", "reminders", "store", "content"))
-"""The packages that own the bot's intents, each importing only those after it (spelled so
-that the script that rewrote the old module paths into these packages leaves them alone)."""
+SHARED = {"config", "context", "i18n", "callbacks", "memo", "logs", "zones"}
+"""Small modules every part of the bot may import; they import only each other."""
+
+ROOT_MODULES = {"app", "__main__"}
+"""The composition root: builds the bot from every part, imported by none."""
+
+ALLOWED = {
+    "handlers": {"ops", "reminders", "protests", "content", "telegram", "store", "privacy"},
+    "reminders": {"ops", "protests", "telegram", "store", "content"},
+    "protests": {"store", "content"},
+    "privacy": {"ops", "store", "content"},
+    "site": {"content", "protests", "reminders"},
+    "webhook": {"ops"},
+    "ops": {"store"},
+    "telegram": {"store"},
+    "store": {"content"},
+    "content": set(),
+}
+"""The parts of ``bot`` (a package or a top-level module) and the parts each may import:
+a declared graph, checked below to have no cycle and to hold every import in the code."""
 
 
-def _package(module: str) -> str:
-    return ".".join(module.split(".")[:2])
+def _part(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
 
 
-def test_the_packages_import_one_way() -> None:
+def test_the_declared_graph_has_no_cycle() -> None:
+    assert find_cycle({part: targets - SHARED for part, targets in ALLOWED.items()}) is None
+    assert find_cycle({"a": {"b"}, "b": {"a"}}) == ["a", "b", "a"]  # the check can fail
+
+
+def test_every_import_follows_the_declared_graph() -> None:
     graph = import_graph()
-    assert set(LAYERS) <= {_package(module) for module in graph}
-    backwards = sorted(
+    parts = {_part(module) for module in graph} - {"__init__"}
+    assert parts == SHARED | ROOT_MODULES | set(ALLOWED), "every part of bot/ is declared"
+    allowed = {**{name: SHARED for name in SHARED}, **ALLOWED}
+    outside = sorted(
         f"{module} -> {target}"
         for module, targets in graph.items()
         for target in targets
-        if _package(module) in LAYERS
-        and _package(target) in LAYERS
-        and LAYERS.index(_package(target)) < LAYERS.index(_package(module))
+        if (source := _part(module)) not in ROOT_MODULES
+        and (part := _part(target)) != source
+        and part != "__init__"
+        and not (part in SHARED and source not in SHARED)
+        and part not in allowed.get(source, set())
     )
-    assert backwards == []
+    assert outside == []
+
+
+def test_no_module_is_imported_under_another_name() -> None:
+    """``from bot.handlers import panel as settings`` hid what a module is called."""
+    renamed = []
+    for path in [*(ROOT / "bot").rglob("*.py"), *(ROOT / "tests").rglob("*.py")]:
+        for node in _executed(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                for alias in node.names:
+                    full = f"{node.module}.{alias.name}".replace(".", "/")
+                    if alias.asname and (
+                        (ROOT / f"{full}.py").is_file() or (ROOT / full / "__init__.py").is_file()
+                    ):
+                        renamed.append(f"{path.relative_to(ROOT)}: {alias.name} as {alias.asname}")
+    assert renamed == []
