@@ -53,7 +53,7 @@ MAX_CONNECTIONS = 400
 MAX_PER_ADDRESS = 50
 """Open connections from one address: Telegram opens at most ``setWebhook``'s
 max_connections (40 by default). Behind a reverse proxy every connection comes from it, and
-the proxy's own per-client limit is the one that counts (README, "Webhook mode")."""
+the proxy's own per-client limit is the one that counts (docs/operators.md, "Webhook mode")."""
 RECENT_UPDATES = 2048
 """Update ids remembered: Telegram sends an update again when the bot answered slowly."""
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"

@@ -88,7 +88,7 @@ def disk_warning(platform: str, data_dir: Path) -> str:
     return (
         f"BOT_DATA_DIR {str(data_dir)!r} is on {platform}'s temporary disk: every "
         f"subscriber is lost at the next restart or deploy. Mount a persistent volume "
-        f"there, or set BOT_RESTORE_FROM (README, Deploying)"
+        f"there, or set BOT_RESTORE_FROM (docs/operators.md, 'Backups and restoring')"
     )
 
 

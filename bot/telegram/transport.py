@@ -2,7 +2,7 @@
 
 PTB url-encodes every parameter, which costs one Python call per byte of non-ASCII text: a
 Russian card is about 8 KB of such bytes, and on a busy day that encoding was a quarter of
-the bot's CPU (README, Performance). The Bot API accepts ``application/json`` bodies just
+the bot's CPU (docs/performance.md). The Bot API accepts ``application/json`` bodies just
 as well, so requests without files are sent as JSON, encoded by orjson; uploads (the
 calendar file, backups) go as multipart, as PTB sends them. ``JsonRequest`` implements PTB's
 public ``BaseRequest`` interface and owns its ``httpx.AsyncClient``, so nothing here relies
