@@ -19,11 +19,11 @@ from bot.i18n import LANGUAGES
 MAX_BYTES = 64
 
 SETTINGS = "rs"
-"""The reminder settings panel (``handlers.settings``, ``handlers.timezone``)."""
+"""The reminder settings panel (``handlers.panel``, ``handlers.timezone``)."""
 CHANNEL = "chn"
 """A channel's settings panel, pressed in a private chat (``handlers.channels``)."""
 ADMIN = "adm"
-"""Organisers' flows: protests and broadcasts (``handlers.admin``, ``admin_broadcast``)."""
+"""Organisers' flows: protests and broadcasts (``handlers.organisers``, ``handlers.broadcast``)."""
 EVENT = "ev"
 """A protest's buttons under reminders and lists (``handlers.protests``)."""
 FOLLOW = "fol"

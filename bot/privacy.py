@@ -4,7 +4,7 @@ what the store really keeps (``bot.store``) and read in every language of the ca
 
 Each paragraph is one catalogue entry, whole sentences, so a translator sees it entire; the
 snapshots have a paragraph of their own, since their retention is set apart
-(``store.safekeeping``).
+(``ops.backups``).
 """
 
 from __future__ import annotations

@@ -387,7 +387,7 @@ class ProtestEvent(_Strict):
     cancelled: bool = False
     sequence: int = Field(default=0, ge=0, exclude=True)
     """How often the bot has seen it change (the calendar's SEQUENCE): kept by the bot, not
-    written in files (``reminders.protests.versioned``)."""
+    written in files (``protests.model.versioned``)."""
 
     @field_validator("timezone")
     @classmethod

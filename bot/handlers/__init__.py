@@ -54,7 +54,7 @@ def register_all(application: Application) -> None:
     # share is dropped before any work is done (bot.telegram.fairness).
     admission.register(application)
     # Multi-step flows, each a ConversationHandler in a group of its own before group 0; a
-    # command from the flow's user leaves it first (see handlers.flows). Their buttons
+    # command from the flow's user leaves it first (see handlers.conversations). Their buttons
     # ("Other…" time zone, "Report a correction" and its Cancel) are theirs.
     conversations.register(
         application,

@@ -1,6 +1,6 @@
 """/broadcast: an organisers' message to every subscriber, in English and Russian.
 
-The text is typed in two steps (a flow, ``handlers.admin.flow_conversation``), shown as it
+The text is typed in two steps (a flow, ``handlers.organisers.flow_conversation``), shown as it
 will arrive, and sent only after "Send to N subscribers"; the fan-out then runs as a
 background job with a progress report in place of the button.
 """

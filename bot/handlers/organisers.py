@@ -1,6 +1,6 @@
 """Organisers: who may (``allowed``), their buttons and flows, and the protests they publish
-and cancel (/event_add, /event_cancel). /broadcast is in ``admin_broadcast``, /stats and
-/backup in ``admin_reports``; the form's logic in ``reminders.protest_form``.
+and cancel (/event_add, /event_cancel). /broadcast is in ``handlers.broadcast``, /stats and
+/backup in ``handlers.reports``; the form's logic in ``protests.form``.
 
 Only user ids in BOT_ADMIN_IDS, and only in a private chat with the bot (a step-by-step form
 in a group would catch other people's messages). Everyone else gets the same neutral answer,

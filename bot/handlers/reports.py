@@ -1,4 +1,4 @@
-"""/stats and /backup, for the organisers (``handlers.admin.allowed``)."""
+"""/stats and /backup, for the organisers (``handlers.organisers.allowed``)."""
 
 from __future__ import annotations
 

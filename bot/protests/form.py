@@ -1,7 +1,7 @@
 """The /event_add form without Telegram: its steps, reading one typed answer, building the event.
 
-It lives beside the organisers' handlers (``handlers.admin``) until protests have a package of
-their own; the handler only asks, shows and stores.
+The organisers' handlers (``handlers.organisers``, ``handlers.event_edit``) only ask, show
+and store.
 """
 
 from __future__ import annotations

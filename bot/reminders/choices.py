@@ -1,10 +1,8 @@
 """What pressing a reminder setting does to a chat's ``ChatSettings``, without Telegram.
 
-Shared by a chat's own panel (``handlers.settings``, ``handlers.timezone``) and a channel's
+Shared by a chat's own panel (``handlers.panel``, ``handlers.timezone``) and a channel's
 (``handlers.channels``). Each function takes the button's argument as it came (it may be
 forged) and returns the new settings, or None when the argument is not one the panel offers.
-It lives here, beside the handlers that call it, until the reminder preferences have a home
-of their own.
 """
 
 from __future__ import annotations
