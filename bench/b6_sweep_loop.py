@@ -31,10 +31,11 @@ import time_machine
 from bot.app import build_application, start_application, stop_application
 from bot.config import Config
 from bot.reminders import service
-from bot.reminders.schedule import digests, due_for_groups, plan_sweep
+from bot.reminders.schedule import digests, due_for_groups
 from bot.store.snapshots import SNAPSHOT_FORMAT, SNAPSHOT_VERSION
 from bot.store.snapshots import restore as restore_snapshot
 from emulator import Emulator
+from tests.sweep_model import plan_sweep  # the per-message rule, now kept as the tests' model
 
 TOKEN = "123456:BENCH-token-ABCDEFGHIJKLMNOPQRSTUV"
 DUE = datetime(2026, 12, 16, 10, tzinfo=UTC)
@@ -67,7 +68,7 @@ def build(data_dir: Path, subscribers: int) -> None:
                 "chats": chats,
                 "deliveries": {"d:2026-12-16": {"day": day, "rows": rows}},
                 "events": [],
-                "meta": {service.LOG_FORMAT: 2},
+                "meta": {},
             }
         )
     )

@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sweep_model import plan_sweep
 
 from bot.content.schema import Card, ProtestEvent
 from bot.i18n import translator
@@ -19,7 +20,6 @@ from bot.reminders.schedule import (
     due_instants,
     event_due,
     next_reminder,
-    plan_sweep,
     sweep_window,
 )
 from bot.reminders.texts import anniversary_text, first_sentence

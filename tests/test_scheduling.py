@@ -342,19 +342,3 @@ async def test_paid_broadcast_is_asked_for_only_when_configured(emulator, data_d
         await service.service(app).sweep(datetime(2026, 12, 9, 10, 0, 5, tzinfo=UTC))
     sends = [r for r in emulator.requests if r.method == "sendMessage" and r.chat_id == 901]
     assert sends and all(r.params.get("allow_paid_broadcast") in (True, "true") for r in sends)
-
-
-async def test_the_older_per_item_log_still_counts_after_the_upgrade(emulator, data_dir, clock):
-    """A message sent on 9 December under the older log (one row per item) is carried over
-    to that day's key at start: a restart after the upgrade sends no second message."""
-    store = Store.open(data_dir)
-    await store.put_chat(subscriber(USER, timezone="Asia/Almaty"))
-    await store.set_deliveries([("a:zhanaozen-massacre:2026:7", USER, "sent")])
-    await store.aclose()
-    back = datetime(2026, 12, 9, 6, tzinfo=UTC)  # 11:00 in Almaty, an hour after it was due
-    clock.move_to(back)
-    async with running_bot(make_config(emulator, data_dir)) as app:
-        await swept_since(app, emulator, back)
-        assert app.bot_data.store.delivery(KEY7, USER) == "sent"
-        assert app.bot_data.store.meta(service.LOG_FORMAT) == 2
-    assert emulator.delivered[USER] == 0

@@ -80,7 +80,6 @@ class SweepPlan:
     """Due during quiet hours (after downtime): wait until morning, if still in time."""
 
 
-DEC16 = (12, 16)
 MASSACRE_CARD = "zhanaozen-massacre"
 """The card "Only 16 December" subscribes to."""
 
@@ -378,38 +377,6 @@ def digests(reminders: Iterable[Reminder]) -> list[Digest]:
     return found
 
 
-def plan_sweep(
-    messages: Iterable[Digest], state_of: Callable[[str, int], str | None], now: datetime
-) -> SweepPlan:
-    """Decide, for messages already due, what to do now.
-
-    Sent, failed, skipped and uncertain messages are settled. "pending" means a previous
-    run wrote its intent and died before recording the outcome: the message may have gone
-    out, so it is marked uncertain rather than risk sending it twice. Pure and thread-safe
-    with the store's lookups: sweeps call it in a worker thread.
-    """
-    plan = SweepPlan()
-    for message in messages:
-        if message.due > now:
-            continue
-        state = state_of(message.key, message.chat_id)
-        if state == "pending":
-            plan.uncertain.append(message)
-        elif state is not None:
-            continue
-        elif now - message.due >= CATCH_UP_LIMIT:
-            plan.skip.append(message)
-        elif in_quiet_hours(now, tz := zone(message.timezone)):
-            morning = quiet_hours_end(now, tz)
-            if morning - message.due < CATCH_UP_LIMIT:
-                plan.defer.append((message, morning))
-            else:
-                plan.skip.append(message)
-        else:
-            plan.send.append(message)
-    return plan
-
-
 def plan_for_groups(
     groups: Iterable[tuple[ChatSettings, Sequence[int]]],
     cards: Iterable[Card],
@@ -420,7 +387,7 @@ def plan_for_groups(
     now: datetime,
     news: Iterable[News] = (),
 ) -> SweepPlan:
-    """``plan_sweep(digests(due_for_groups(...)))``, without a per-chat object in between.
+    """``digests(due_for_groups(...))`` planned, without a per-chat object in between.
 
     Chats that share a profile share their messages, so each profile's messages and their
     timing (send, skip, wait for the morning) are worked out once; per chat only the

@@ -29,7 +29,6 @@ from bot.ops import alerts, health
 from bot.protests.model import live_events
 from bot.reminders import news
 from bot.reminders.broadcasts import BackgroundFanOuts
-from bot.reminders.log_upgrade import legacy_day_rows
 from bot.reminders.schedule import (
     CATCH_UP_LIMIT,
     Digest,
@@ -58,8 +57,6 @@ PLAN_AHEAD = timedelta(minutes=30)
 PRUNE_INTERVAL = timedelta(days=1)
 KEEP_LOG_DAYS = 60
 LAST_SWEPT = "reminders.last_swept"
-LOG_FORMAT = "reminders.log_format"
-"""Meta key: 2 once the delivery log is keyed by (chat, local day); see ``upgrade_log``."""
 
 SWEEP_JOB_KWARGS = {"misfire_grace_time": int(CATCH_UP_LIMIT.total_seconds()), "coalesce": True}
 PLAN_JOB_KWARGS = {"misfire_grace_time": int(PLAN_INTERVAL.total_seconds()), "coalesce": True}
@@ -100,7 +97,6 @@ class ReminderService(BackgroundFanOuts):
     # Jobs ----------------------------------------------------------------------------------
     async def start(self) -> None:
         await self.note_news()
-        await self.upgrade_log()
         self.resume_fanouts()
         await self.protests_changed()
         await self.drop_finished_marks()
@@ -127,20 +123,6 @@ class ReminderService(BackgroundFanOuts):
             name=PRUNE_JOB,
             job_kwargs=PLAN_JOB_KWARGS,
         )
-
-    async def upgrade_log(self) -> None:
-        """Once: give each day on which the older log (one row per reminder item) shows a
-        message to a chat a row under the day's key, so that no restart after the upgrade
-        sends a second message that day. The old rows stay until they are pruned."""
-        if self.store.meta(LOG_FORMAT) == 2:
-            return
-        rows = await asyncio.to_thread(legacy_day_rows, self.store, self.library, self.events())
-        if rows:
-            await self.store.set_deliveries(rows)
-            log.info(
-                "delivery log: %d days of messages carried over to the one-a-day log", len(rows)
-            )
-        await self.store.set_meta(LOG_FORMAT, 2)
 
     async def note_news(self) -> None:
         """Record when the bot first had each update in the content, before any sweep: that
