@@ -109,7 +109,7 @@ _FORMATS = MappingProxyType(
                 "msok",
             ),
         ),
-        EVENT: _Format(r"(?::(?P<id>[a-z0-9-]{3,48}))?", "op", ("ics", "list", "come")),
+        EVENT: _Format(r"(?::(?P<id>[a-z0-9-]{3,48}))?", "op", ("ics", "come")),
         FOLLOW: _Format(
             r"(?::(?P<id>[a-z0-9-]{3,48})(?::(?P<page>\d{1,2}))?)?",
             "op",

@@ -119,7 +119,6 @@ def register_all(application: Application) -> None:
     add(CommandHandler("calendar", protests.send_calendar))
     add(CommandHandler("protests", protests.show_protests))
     add(CallbackQueryHandler(protests.on_calendar_button, pattern=pattern(EVENT, "ics")))
-    add(CallbackQueryHandler(protests.on_list_button, pattern=pattern(EVENT, "list")))
     add(CallbackQueryHandler(protests.on_coming, pattern=pattern(EVENT, "come")))
 
     # A group became a supergroup: its settings move with it.
@@ -193,10 +192,8 @@ def register_all(application: Application) -> None:
 
 ALLOWED_UPDATES = [
     Update.MESSAGE,
-    Update.EDITED_MESSAGE,
     Update.CALLBACK_QUERY,
     Update.INLINE_QUERY,
     Update.CHOSEN_INLINE_RESULT,
     Update.MY_CHAT_MEMBER,
-    Update.CHANNEL_POST,
 ]

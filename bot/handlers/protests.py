@@ -76,16 +76,6 @@ async def on_calendar_button(update: Update, context: BotContext) -> None:
     )
 
 
-async def on_list_button(update: Update, context: BotContext) -> None:
-    """``ev:list``: the upcoming protests (no keyboard makes it now; older messages may)."""
-    query, _data = pressed(update, context)
-    if update.effective_chat is None:
-        await query.answer()
-        return
-    await query.answer()
-    await show_protests(update, context)
-
-
 async def on_coming(update: Update, context: BotContext) -> None:
     """ "✋ I plan to come": counted once per person, pressed again taken back; the answer
     says the count. Only a keyed hash is kept (``bot.store.marks``), never who pressed."""
