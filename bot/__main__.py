@@ -20,10 +20,16 @@ import hmac
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.config import ConfigError, load_config
+from bot.config import Config, ConfigError, load_config
 from bot.i18n import LANGUAGES
 from bot.logs import configure_logging
+
+if TYPE_CHECKING:
+    from telegram.ext import Application
+
+    from bot.store.repository import Store
 
 log = logging.getLogger("bot")
 
@@ -174,7 +180,7 @@ def build_site(out: Path) -> int:
     return 0
 
 
-def open_checked(config):
+def open_checked(config: Config) -> Store | None:
     """The store, once content and data files are known to load; else None after one clear
     message (never a traceback, never a silent reset)."""
     from bot.content.loading import load_content
@@ -191,7 +197,7 @@ def open_checked(config):
     return None
 
 
-def run_bot(config) -> int:
+def run_bot(config: Config) -> int:
     """Serve Telegram: long polling, or a webhook when BOT_WEBHOOK_URL and PORT are set."""
     from telegram.error import InvalidToken
 
@@ -222,7 +228,7 @@ def run_bot(config) -> int:
     return 0
 
 
-def webhook_path_and_secret(config) -> tuple[str, str]:
+def webhook_path_and_secret(config: Config) -> tuple[str, str]:
     """The URL path and the secret header, independent of each other.
 
     The path shows up wherever requests are logged (a platform router, a proxy); the header
@@ -230,6 +236,7 @@ def webhook_path_and_secret(config) -> tuple[str, str]:
     are keyed hashes of the token under different labels (stable across restarts, the token
     never in either), unless BOT_WEBHOOK_SECRET gives the header outright.
     """
+    assert config.token, "a webhook is only served with the bot's token"
     key = config.token.encode()
     path = hmac.new(key, b"zhanaozen-bot webhook path", hashlib.sha256).hexdigest()[:32]
     secret = (
@@ -239,8 +246,10 @@ def webhook_path_and_secret(config) -> tuple[str, str]:
     return path, secret
 
 
-def serve(application, config, allowed_updates: list[str]) -> None:
+def serve(application: Application, config: Config, allowed_updates: list[str]) -> None:
     if config.webhook_url:
+        if config.port is None:
+            raise SystemExit("BOT_WEBHOOK_URL is set but PORT is not: the webhook needs a port")
         path, secret = webhook_path_and_secret(config)
         import asyncio
 

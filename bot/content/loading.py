@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -64,9 +65,10 @@ def _describe(path: Path, exc: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def _load_dir(
-    directory: Path, model: type[BaseModel], errors: list[str]
-) -> list[tuple[Path, BaseModel]]:
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def _load_dir(directory: Path, model: type[Model], errors: list[str]) -> list[tuple[Path, Model]]:
     loaded = []
     for path in sorted(directory.glob("*.yaml")):
         if path.name.startswith("_"):
@@ -143,7 +145,13 @@ def glossary_problems(content: Content) -> list[str]:
     return problems
 
 
-def _add_unique(target: dict, item, path: Path, files: dict[str, Path], errors: list[str]) -> None:
+def _add_unique(
+    target: dict,
+    item: Source | Card | ProtestEvent,
+    path: Path,
+    files: dict[str, Path],
+    errors: list[str],
+) -> None:
     if item.id in target or item.id in files:
         errors.append(f"{path}: field id: {item.id!r} already used in {files[item.id]}")
         return

@@ -18,10 +18,19 @@ import traceback
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from telegram.error import TelegramError
 
 from bot.i18n import N_, translator
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from telegram.ext import Application
+
+    from bot.i18n import Translator
+    from bot.telegram.fanout import FanOutResult
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +67,7 @@ class Throttle:
 _throttles: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def throttle_for(application) -> Throttle:
+def throttle_for(application: Application) -> Throttle:
     throttle = _throttles.get(application)
     if throttle is None:
         throttle = _throttles[application] = Throttle()
@@ -87,7 +96,7 @@ FAN_OUTS = {
 }
 
 
-async def report_error(application, error: BaseException, during: str) -> None:
+async def report_error(application: Application, error: BaseException, during: str) -> None:
     """An unhandled error to the admins, throttled; ``during`` is a key of DURING."""
     kind = error_kind(error)
     await _report(
@@ -100,7 +109,7 @@ async def report_error(application, error: BaseException, during: str) -> None:
     )
 
 
-async def report_fan_out(application, what: str, result) -> None:
+async def report_fan_out(application: Application, what: str, result: FanOutResult) -> None:
     """A fan-out (a key of FAN_OUTS) where some messages could not be delivered."""
     if not result.failed:
         return
@@ -121,7 +130,7 @@ async def report_fan_out(application, what: str, result) -> None:
     )
 
 
-async def report_second_instance(application) -> None:
+async def report_second_instance(application: Application) -> None:
     """Someone started a second copy of the bot with the same token (it was refused)."""
     await _report(
         application,
@@ -133,7 +142,9 @@ async def report_second_instance(application) -> None:
     )
 
 
-async def _report(application, kind: str, render) -> None:
+async def _report(
+    application: Application, kind: str, render: Callable[[Translator], str]
+) -> None:
     config = application.bot_data.config
     if config is None or not config.admin_ids:
         return

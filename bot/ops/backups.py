@@ -20,11 +20,19 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
 from bot.store.files import write_atomic
 from bot.store.snapshots import backup, restore, snapshot_from_tables
+
+if TYPE_CHECKING:
+    from telegram.ext import Application
+
+    from bot.config import Config
+    from bot.context import BotContext
+    from bot.i18n import Translator
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +107,7 @@ def warn_if_ephemeral(data_dir: Path) -> str | None:
     return platform
 
 
-def stats_lines(tr, config) -> list[str]:
+def stats_lines(tr: Translator, config: Config) -> list[str]:
     """For /stats: the disk warning and the newest daily snapshot, in the admin's language."""
     lines = []
     platform = ephemeral_platform(config.data_dir)
@@ -134,7 +142,7 @@ def has_data(data_dir: Path) -> bool:
     return any((Path(data_dir) / name).exists() for name in DATA_FILES)
 
 
-def restore_if_empty(config) -> bool:
+def restore_if_empty(config: Config) -> bool:
     """Restore ``BOT_RESTORE_FROM`` into an empty data directory; True if it did.
 
     Raises RestoreError rather than let the bot start empty when a snapshot was meant to
@@ -152,13 +160,14 @@ def restore_if_empty(config) -> bool:
                 "BOT_RESTORE_FROM must be an https:// link: a snapshot fetched "
                 "over plain http could have been changed on the way"
             )
+        snapshot = Path(source).expanduser()
         if source.startswith("https://"):
-            url, source = source, Path(scratch) / "snapshot.json"
-            download(url, source)
-        elif not Path(source).expanduser().is_file():
+            snapshot = Path(scratch) / "snapshot.json"
+            download(source, snapshot)
+        elif not snapshot.is_file():
             raise RestoreError(f"BOT_RESTORE_FROM {source!r} is not a file")
         try:
-            restore(config.data_dir, Path(source).expanduser())
+            restore(config.data_dir, snapshot)
         except Exception as exc:
             raise RestoreError(str(exc)) from None
     log.info("restored the snapshot named by BOT_RESTORE_FROM into the empty data directory")
@@ -168,7 +177,7 @@ def restore_if_empty(config) -> bool:
 # Daily snapshots -----------------------------------------------------------------------------
 
 
-def backup_dir(config) -> Path:
+def backup_dir(config: Config) -> Path:
     return config.backup_dir or Path(config.data_dir) / "backups" / "daily"
 
 
@@ -261,7 +270,7 @@ def download(url: str, target: Path) -> None:
         ) from None
 
 
-def snapshot_due(config, now: datetime | None = None) -> bool:
+def snapshot_due(config: Config, now: datetime | None = None) -> bool:
     """Whether the newest automatic snapshot is a day old, or there is none."""
     now = now or datetime.now(UTC)
     newest = newest_snapshot(backup_dir(config))
@@ -269,7 +278,7 @@ def snapshot_due(config, now: datetime | None = None) -> bool:
 
 
 def snapshot_if_due(
-    config, now: datetime | None = None, tables: dict[str, dict[str, dict]] | None = None
+    config: Config, now: datetime | None = None, tables: dict[str, dict[str, dict]] | None = None
 ) -> Path | None:
     """A snapshot if the newest is a day old (or there is none), then prune; blocking I/O.
 
@@ -292,16 +301,16 @@ def snapshot_if_due(
     return path
 
 
-def install(application) -> None:
+def install(application: Application) -> None:
     """The hourly check for the daily snapshot (the first one ten minutes after start)."""
+    assert application.job_queue is not None  # python-telegram-bot[job-queue] is a dependency
     application.job_queue.run_repeating(
         _snapshot_job, interval=CHECK_EVERY, first=FIRST_CHECK, name="safekeeping:snapshot"
     )
 
 
-async def _snapshot_job(context) -> None:
-    config = context.application.bot_data.config
-    store = context.application.bot_data.store
+async def _snapshot_job(context: BotContext) -> None:
+    config, store = context.config, context.store
     try:
         if not await asyncio.to_thread(snapshot_due, config):
             return

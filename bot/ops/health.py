@@ -22,6 +22,17 @@ import time
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from telegram.ext import Application
+    from telegram.request import HTTPXRequest
+    from tornado.web import RequestHandler
+
+    from bot.config import Config
+    from bot.context import BotContext
 
 log = logging.getLogger(__name__)
 
@@ -98,14 +109,14 @@ def check(data_dir: Path, *, polling: bool = True, now: float | None = None) -> 
     return Verdict(tuple(problems), ages)
 
 
-def main(config) -> int:
+def main(config: Config) -> int:
     """``python -m bot health``: one line, exit 0 when healthy, 1 otherwise."""
     verdict = check(config.data_dir, polling=not config.webhook_url)
     print(verdict.summary())
     return 0 if verdict.healthy else 1
 
 
-def polling_request(data_dir: Path):
+def polling_request(data_dir: Path) -> HTTPXRequest:
     """The request object of ``getUpdates`` alone: each answer Telegram gives is a beat.
 
     Built here rather than at import: ``python -m bot health`` runs every 30 s and needs
@@ -114,7 +125,7 @@ def polling_request(data_dir: Path):
     from telegram.request import HTTPXRequest
 
     class PollingRequest(HTTPXRequest):
-        async def do_request(self, *args, **kwargs) -> tuple[int, bytes]:
+        async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
             code, payload = await super().do_request(*args, **kwargs)
             if code == 200:
                 beat(data_dir, POLLING)
@@ -123,19 +134,22 @@ def polling_request(data_dir: Path):
     return PollingRequest(connection_pool_size=1)  # PTB's own default for getUpdates
 
 
-def install(application) -> None:
+def install(application: Application) -> None:
     """Start the watchers: the dead-man's switch (``/healthz`` is ``bot.webhook``'s)."""
     mark_started(application)
     config = application.bot_data.config
     queue = application.job_queue
     if config.heartbeat_url:
+        assert queue is not None  # python-telegram-bot[job-queue] is a dependency
         queue.run_repeating(_ping_job, interval=PING_EVERY, first=60, name="health:ping")
 
 
-async def _ping_job(context) -> None:
+async def _ping_job(context: BotContext) -> None:
     import httpx
 
-    config = context.application.bot_data.config
+    config = context.config
+    if not config.heartbeat_url:  # the job runs only when it is set
+        return
     verdict = check(config.data_dir, polling=not config.webhook_url)
     if not verdict.healthy:
         log.warning("not pinging BOT_HEARTBEAT_URL: %s", verdict.summary())
@@ -149,7 +163,7 @@ async def _ping_job(context) -> None:
         log.warning("could not ping BOT_HEARTBEAT_URL: %s", exc.__class__.__name__)
 
 
-def healthz_handler():
+def healthz_handler() -> type[RequestHandler]:
     """The tornado handler of ``/healthz`` (served by ``bot.webhook`` in webhook mode)."""
     import tornado.web
 
@@ -182,11 +196,11 @@ _refused: weakref.WeakSet = weakref.WeakSet()
 _started: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def mark_started(application) -> None:
+def mark_started(application: Application) -> None:
     _started[application] = time.monotonic()
 
 
-async def on_conflict(application) -> None:
+async def on_conflict(application: Application) -> None:
     """409 Conflict: a newcomer says so in one line and stops, instead of running deaf while
     the other one polls; the instance already serving keeps serving and tells the admins."""
     if application in _refused:
@@ -207,6 +221,6 @@ async def on_conflict(application) -> None:
     await alerts.report_second_instance(application)
 
 
-def was_refused(application) -> bool:
+def was_refused(application: Application) -> bool:
     """The exit code should say that this instance stopped because of another one."""
     return application in _refused

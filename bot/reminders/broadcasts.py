@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from telegram.error import TelegramError
 from telegram.ext import Application
@@ -26,6 +26,11 @@ from bot.protests.wording import cancellation_text, change_text, city_message, r
 from bot.reminders.schedule import LEAD_CHOICES, event_due, event_key, event_message_key
 from bot.store.repository import Store
 from bot.telegram.fanout import FanOut, FanOutResult, Outgoing
+
+if TYPE_CHECKING:
+    from bot.config import Config
+    from bot.content.library import Library
+    from bot.context import BotContext
 
 log = logging.getLogger(__name__)
 
@@ -49,15 +54,15 @@ class BackgroundFanOuts:
 
     # Services ------------------------------------------------------------------------------
     @property
-    def store(self):
+    def store(self) -> Store:
         return self.application.bot_data.store
 
     @property
-    def library(self):
+    def library(self) -> Library:
         return self.application.bot_data.library
 
     @property
-    def config(self):
+    def config(self) -> Config:
         return self.application.bot_data.config
 
     @staticmethod
@@ -207,7 +212,9 @@ class BackgroundFanOuts:
                 text = texts.get(language) or texts.get(card_fallback(language)) or texts["en"]
                 yield Outgoing(key, chat.chat_id, text)
 
-    def _progress_reporter(self, spec: dict[str, Any]):
+    def _progress_reporter(
+        self, spec: dict[str, Any]
+    ) -> Callable[[FanOutResult], Awaitable[None]] | None:
         chat_id, message_id = spec.get("report_chat"), spec.get("report_message")
         if not chat_id or not message_id:
             return None
@@ -225,8 +232,9 @@ class BackgroundFanOuts:
         return report
 
 
-async def _fanout_job(context) -> None:
-    found, key = context.job.data
+async def _fanout_job(context: BotContext) -> None:
+    assert context.job is not None
+    found, key = cast(tuple[BackgroundFanOuts, str], context.job.data)
     await found.run_fanout(key)
 
 

@@ -21,6 +21,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application
 
@@ -45,6 +46,9 @@ from bot.reminders.texts import Words, reminder_words
 from bot.store.models import ChatSettings
 from bot.telegram.fanout import FanOutResult, Outgoing
 from bot.zones import local_time, zone
+
+if TYPE_CHECKING:
+    from bot.context import BotContext
 
 log = logging.getLogger(__name__)
 
@@ -378,24 +382,31 @@ def news_keys(message: Digest) -> tuple[str, ...]:
     return tuple(item.key for item in message.items if item.kind == news.KIND)
 
 
-async def _sweep_job(context) -> None:
-    await context.job.data.sweep()
+def _job_data(context: BotContext) -> Any:
+    """What the job was scheduled with (PTB types a callback's job as optional)."""
+    assert context.job is not None
+    return context.job.data
 
 
-async def _chat_sweep_job(context) -> None:
+async def _sweep_job(context: BotContext) -> None:
+    await _job_data(context).sweep()
+
+
+async def _chat_sweep_job(context: BotContext) -> None:
     """After one chat's change: its sweep jobs for the next half hour, and what it is owed."""
-    found, chat_id = context.job.data
+    found, chat_id = _job_data(context)
     await found.plan(only_chat=chat_id)
     await found.sweep(only_chat=chat_id)
 
 
-async def _plan_job(context) -> None:
-    await context.job.data.plan()
-    health.beat(context.job.data.config.data_dir, health.REMINDERS)
+async def _plan_job(context: BotContext) -> None:
+    found = _job_data(context)
+    await found.plan()
+    health.beat(found.config.data_dir, health.REMINDERS)
 
 
-async def _prune_job(context) -> None:
-    found = context.job.data
+async def _prune_job(context: BotContext) -> None:
+    found = _job_data(context)
     dropped = await found.store.prune_deliveries(KEEP_LOG_DAYS)
     if dropped:
         log.info("dropped the delivery log of %d old occurrences", dropped)

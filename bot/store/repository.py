@@ -24,6 +24,7 @@ from bot.store.deliveries import DELIVERY_BUCKETS, DELIVERY_STATES, DeliveryLog
 from bot.store.engine import (
     Database,
     DirectoryLock,
+    DurableStorage,
     FastTable,
     json_copy,
     lock_data_dir,
@@ -99,7 +100,7 @@ class Store(DeliveryLog, ProtestMarks):
         return cls(data_dir, databases, lock)
 
     @property
-    def _storages(self):
+    def _storages(self) -> list[DurableStorage]:
         return [db.durable for db in (self._content, self._chats, self._deliveries, self._events)]
 
     @property
