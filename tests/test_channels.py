@@ -83,7 +83,7 @@ async def test_done_means_a_channel_set_up_in_private_gets_the_16_december_remin
         emulator.channel_post(CHANNEL, "/subscribe")
         await service.service(app).sweep(moment + timedelta(minutes=5))
         # An organiser's broadcast reaches the channel too, in the channel's language.
-        await service.service(app).start_fanout(
+        await service.service(app).fanouts.start_fanout(
             "b:vigil",
             {"kind": "broadcast", "text": {"en": "Vigil at 18:00", "ru": "Пикет в 18:00"}},
         )
@@ -136,7 +136,7 @@ async def test_a_channel_that_removed_the_bot_or_its_right_to_post_is_unsubscrib
         emulator.set_member_status(CHANNEL, emulator.bot_id, "left")
     else:
         emulator.set_admin(CHANNEL, emulator.bot_id, can_post_messages=False)
-    await service.service(app).start_fanout(
+    await service.service(app).fanouts.start_fanout(
         "b:vigil", {"kind": "broadcast", "text": {"en": "Vigil at 18:00", "ru": "Пикет в 18:00"}}
     )
     assert (await emulator.next_message(READER, timeout=10)).text == "Vigil at 18:00"

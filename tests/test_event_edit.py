@@ -108,7 +108,7 @@ async def test_an_edit_tells_exactly_those_told_once_each(app, emulator):
     await reminder_service.sweep(DAY_7)
     assert store.delivery("d:2026-12-09", NEVER) == "sent"
     await repository.save_event(store, event())
-    await reminder_service.protests_changed()
+    await reminder_service.fanouts.protests_changed()
     await store.put_chat(follower(USER))
     await store.put_chat(follower(LONDON, "en", "london"))
     await reminder_service.sweep(DAY_7)
@@ -145,7 +145,7 @@ async def test_an_edit_tells_exactly_those_told_once_each(app, emulator):
     await emulator.wait_for(lambda: not store.meta(FANOUTS), timeout=10)
     assert not notices(emulator, NEVER, "✏️") and not notices(emulator, LONDON, "✏️")
     # Exactly once: a restart of the check (as at the next start) sends nothing more.
-    assert await reminder_service.protests_changed() == 0
+    assert await reminder_service.fanouts.protests_changed() == 0
 
     after = await calendar_entry(emulator, USER)
     assert after["uid"] == before["uid"] and after["sequence"] == 1

@@ -90,7 +90,7 @@ async def test_a_protest_over_takes_its_marks_and_secret_with_it(app, emulator, 
     await repository.save_event(store, event())
     await store.set_coming(PROTEST, PRESSER, True)
     reminder_service = service.service(app)
-    assert await reminder_service.drop_finished_marks() == 0
+    assert await reminder_service.fanouts.drop_finished_marks() == 0
     clock.move_to(datetime(2026, 12, 16, 20, tzinfo=UTC))
-    assert await reminder_service.drop_finished_marks() == 1
+    assert await reminder_service.fanouts.drop_finished_marks() == 1
     assert store.coming_count(PROTEST) == 0 and store.marked_events() == []

@@ -1,7 +1,7 @@
 """/event_edit: an organiser changes an upcoming protest, step by step as /event_add asks,
 each step showing the current value with a Keep button, then a preview of what changes.
 
-Publishing stores the new version under the same id; ``ReminderService.protests_changed``
+Publishing stores the new version under the same id; ``BackgroundFanOuts.protests_changed``
 then raises the calendar's sequence and tells, once each, the chats already told of it.
 """
 

@@ -180,7 +180,7 @@ async def on_send(update: Update, context: BotContext, _arg: str | None) -> None
     context.chat_state.pending = None
     progress = await reply(update, context, esc(tr.gettext("Sending…")), edit=True)
     key = f"m:{event.id}:" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    await reminder_service.start_fanout(
+    await reminder_service.fanouts.start_fanout(
         key,
         {
             "kind": "city",

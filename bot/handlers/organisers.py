@@ -287,7 +287,7 @@ async def on_publish(update: Update, context: BotContext, _arg: str | None) -> N
 async def protests_changed(context: BotContext) -> int:
     """Record what changed (the calendar's sequence) and start the change notices."""
     reminder_service = service.service(context.application)
-    return await reminder_service.protests_changed() if reminder_service is not None else 0
+    return await reminder_service.fanouts.protests_changed() if reminder_service is not None else 0
 
 
 def event_conversation() -> ConversationHandler:
@@ -380,7 +380,9 @@ async def on_cancel_confirmed(update: Update, context: BotContext, event_id: str
     told = len(await asyncio.to_thread(broadcasts.reminded_chats, context.store, event.id, event))
     reminder_service = service.service(context.application)
     if told and reminder_service is not None:
-        await reminder_service.start_fanout(f"x:{event.id}", {"kind": "cancel", "event": event.id})
+        await reminder_service.fanouts.start_fanout(
+            f"x:{event.id}", {"kind": "cancel", "event": event.id}
+        )
     service.settings_changed(context.application)
     text = tr.ngettext(
         "Cancelled. %(num)d chat that was already reminded is being told.",

@@ -43,8 +43,9 @@ FANOUT_JOB_KWARGS = {"misfire_grace_time": None, "coalesce": True}
 """None: a fan-out that could not start on time starts late rather than never."""
 
 
-class BackgroundFanOuts:
-    """The services of one Application's reminder jobs, and its fan-outs in background."""
+class AppServices:
+    """What the reminder jobs and the background fan-outs of one Application both use: its
+    store, content, configuration, clock, job queue and its one send path."""
 
     def __init__(self, application: Application) -> None:
         self.application = application
@@ -78,6 +79,11 @@ class BackgroundFanOuts:
 
     def _running(self) -> bool:
         return self.application.running
+
+
+class BackgroundFanOuts(AppServices):
+    """One Application's fan-outs in background (broadcasts, city messages, change and
+    cancellation notices): recorded before they start, resumed after a restart, reported."""
 
     def resume_fanouts(self) -> None:
         """At start: every fan-out a restart interrupted goes on where it stopped."""

@@ -29,7 +29,7 @@ from bot.content.schema import ProtestEvent
 from bot.ops import alerts, health
 from bot.protests.model import live_events
 from bot.reminders import news
-from bot.reminders.broadcasts import BackgroundFanOuts
+from bot.reminders.broadcasts import AppServices, BackgroundFanOuts
 from bot.reminders.schedule import (
     CATCH_UP_LIMIT,
     Digest,
@@ -91,19 +91,20 @@ def settings_changed(application: Application, chat_id: int | None = None) -> No
         found.schedule_chat_sweep(chat_id)
 
 
-class ReminderService(BackgroundFanOuts):
-    """Owns the reminder jobs of one Application (and, through its base, the broadcasts)."""
+class ReminderService(AppServices):
+    """Owns the reminder jobs of one Application, and has its background fan-outs."""
 
     def __init__(self, application: Application) -> None:
         super().__init__(application)
+        self.fanouts = BackgroundFanOuts(application)
         self._sweep_lock = asyncio.Lock()
 
     # Jobs ----------------------------------------------------------------------------------
     async def start(self) -> None:
         await self.note_news()
-        self.resume_fanouts()
-        await self.protests_changed()
-        await self.drop_finished_marks()
+        self.fanouts.resume_fanouts()
+        await self.fanouts.protests_changed()
+        await self.fanouts.drop_finished_marks()
         self.job_queue.run_once(
             _sweep_job, when=0, data=self, name=SWEEP_JOB + "catch-up", job_kwargs=SWEEP_JOB_KWARGS
         )
@@ -410,4 +411,4 @@ async def _prune_job(context: BotContext) -> None:
     dropped = await found.store.prune_deliveries(KEEP_LOG_DAYS)
     if dropped:
         log.info("dropped the delivery log of %d old occurrences", dropped)
-    await found.drop_finished_marks()
+    await found.fanouts.drop_finished_marks()
