@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from datetime import UTC
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, LinkPreviewOptions
@@ -115,6 +116,9 @@ async def setup_application(application: BotApplication) -> None:
     data.library = Library.from_documents(
         {table: data.store.content_table(table) for table in ("cards", "sources", "events")}
     )
+    # The search index is built beside the event loop, not before the first getUpdates: a
+    # search that comes sooner waits for it, anything else is answered meanwhile.
+    threading.Thread(target=data.library.warm, name="search index", daemon=True).start()
     data.username = application.bot.username
     if isinstance(application.update_processor, FairUpdates):
         application.update_processor.bot_username = data.username
