@@ -35,6 +35,11 @@ CONCURRENT_UPDATES = 64
 and keeps the bot answering while a slow request is in flight. One sender holds at most
 ``bot.telegram.fairness.MAX_IN_FLIGHT`` of them."""
 
+WARM_SEARCH_AFTER = 1.0
+"""Seconds after set-up that the search index is built, in a thread beside the event loop:
+by then the bot polls (one deleteWebhook and the first getUpdates), so neither waits for the
+fifth of a second it takes. A search that comes sooner builds it (``Library.warm``)."""
+
 MENU_COMMANDS = (
     ("start", N_("Main menu")),
     ("prisoners", N_("Prisoners and the persecuted")),
@@ -116,9 +121,7 @@ async def setup_application(application: BotApplication) -> None:
     data.library = Library.from_documents(
         {table: data.store.content_table(table) for table in ("cards", "sources", "events")}
     )
-    # The search index is built beside the event loop, not before the first getUpdates: a
-    # search that comes sooner waits for it, anything else is answered meanwhile.
-    threading.Thread(target=data.library.warm, name="search index", daemon=True).start()
+    asyncio.get_running_loop().call_later(WARM_SEARCH_AFTER, warm_search, data.library)
     data.username = application.bot.username
     if isinstance(application.update_processor, FairUpdates):
         application.update_processor.bot_username = data.username
@@ -131,6 +134,10 @@ async def setup_application(application: BotApplication) -> None:
     await service.start(application)
     health.install(application)
     backups.install(application)
+
+
+def warm_search(library: Library) -> None:
+    threading.Thread(target=library.warm, name="search index", daemon=True).start()
 
 
 async def close_application(application: BotApplication) -> None:
