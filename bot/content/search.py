@@ -99,7 +99,7 @@ class SearchIndex:
         self._names: list[_Name] = []
         self._names_by_key: dict[str, set[int]] = defaultdict(set)
         self._name_words: dict[str, set[int]] = defaultdict(set)  # skeleton → names
-        self._text: dict[str, set[str]] = defaultdict(set)  # key → card ids
+        text: dict[str, set[str]] = defaultdict(set)  # key → card ids
         self._kinds: dict[tuple[str, ...] | None, set[str]] = {}
         for card in self.cards.values():
             for name in _card_names(card):
@@ -110,7 +110,9 @@ class SearchIndex:
             for word in met:
                 if word not in self._ignored and len(skeleton(word)) >= MIN_WORD:
                     for key in keys(word):
-                        self._text[key].add(card.id)
+                        text[key].add(card.id)
+        # Kept as tuples: ten thousand small sets are a quarter of the index's memory.
+        self._text: dict[str, tuple[str, ...]] = {key: tuple(ids) for key, ids in text.items()}
         self._vocabulary = sorted(self._name_words)
         self._text_vocabulary = [k for k in self._text if len(k) >= TEXT_FUZZY_MIN]
         total = max(1, len(self.cards))
@@ -330,7 +332,7 @@ class SearchIndex:
         idf = 0.0
         for key in keys(term):
             if key in self._text:
-                found |= self._text[key]
+                found.update(self._text[key])
                 idf = max(idf, self._idf[key])
         if not found and len(term) >= TEXT_FUZZY_MIN:
             for key, _score, _ in process.extract(
@@ -340,7 +342,7 @@ class SearchIndex:
                 score_cutoff=TEXT_FUZZY_CUTOFF,
                 limit=3,
             ):
-                found |= self._text[key]
+                found.update(self._text[key])
                 idf = max(idf, self._idf[key])
         return found, idf or math.log(1 + len(self.cards))
 
