@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable, Coroutine
 from datetime import UTC
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, LinkPreviewOptions
@@ -16,6 +17,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from bot.config import Config
 from bot.content.library import Library, content_documents
 from bot.content.loading import load_content
+from bot.content.schema import Content
 from bot.context import BotApplication, BotContext, BotData, ChatData
 from bot.handlers import ALLOWED_UPDATES, register_all
 from bot.handlers.admission import FairUpdates
@@ -70,9 +72,13 @@ DESCRIPTION = N_(
 SHORT_DESCRIPTION = N_("Zhanaozen 2011: fact cards on the prisoners, reminders for 16 December.")
 
 
-def build_application(config: Config, store: Store | None = None) -> BotApplication:
+def build_application(
+    config: Config, store: Store | None = None, content: Content | None = None
+) -> BotApplication:
     """The configured Application with all its handlers; services are opened in
-    ``post_init``."""
+    ``post_init``. ``content`` is what the caller loaded and checked already (``python -m
+    bot`` does, to refuse to start on bad content): the first start uses it, not a second
+    load of the same files."""
     if not config.token:
         raise ValueError("build_application needs a token; the sandbox supplies its own")
     quiet_noisy_loggers()  # httpx logs request URLs, and those carry the token
@@ -97,7 +103,7 @@ def build_application(config: Config, store: Store | None = None) -> BotApplicat
         )
         .rate_limiter(SendBudget.from_config(config))  # the one send budget, replies first
         .concurrent_updates(FairUpdates(admission, CONCURRENT_UPDATES))
-        .post_init(setup_application)
+        .post_init(_setup_with(content))
         .post_shutdown(close_application)
     )
     application: BotApplication = builder.build()
@@ -108,14 +114,29 @@ def build_application(config: Config, store: Store | None = None) -> BotApplicat
     return application
 
 
-async def setup_application(application: BotApplication) -> None:
-    """Open the store, load the content, publish menus and descriptions, start the jobs."""
+def _setup_with(
+    content: Content | None,
+) -> Callable[[BotApplication], Coroutine[object, object, None]]:
+    """``setup_application`` given ``content`` once (then dropped, not kept for the process's
+    life), loading it itself at any later start."""
+    handed = [content] if content is not None else []
+
+    async def setup(application: BotApplication) -> None:
+        await setup_application(application, handed.pop() if handed else None)
+
+    return setup
+
+
+async def setup_application(application: BotApplication, content: Content | None = None) -> None:
+    """Open the store, load the content (unless given), publish menus and descriptions,
+    start the jobs."""
     data = application.bot_data
     config = data.config
     assert config is not None
     if data.store is None:
         data.store = Store.open(config.data_dir)
-    content = load_content(config.content_dir) if config.content_dir else load_content()
+    if content is None:
+        content = load_content(config.content_dir) if config.content_dir else load_content()
     if data.store.sync_content(content_documents(content)):
         log.info("content changed since the last start: reloaded into the store")
     data.library = Library.from_documents(

@@ -10,6 +10,8 @@ from pathlib import Path
 import yaml
 from conftest import load_content_once
 
+from bot.app import build_application, start_application, stop_application
+from bot.config import Config
 from bot.content import search
 from bot.content.library import Library, content_documents
 from bot.content.loading import CONTENT_DIR, load_content
@@ -60,3 +62,19 @@ def test_libraries_of_the_same_documents_share_one_index_built_once(monkeypatch)
     assert len(built) == 1  # one index for both, however many threads asked at once
     assert fresh.lookup("Reuse test alias") == [fresh.cards[changed["cards"][0]["id"]]]
     assert other.lookup("Reuse test alias") != fresh.lookup("Reuse test alias")
+
+
+async def test_content_the_caller_checked_is_not_loaded_again(config: Config, monkeypatch) -> None:
+    """``python -m bot`` loads the content to refuse bad content before it starts: the start
+    itself uses that load instead of parsing the same files a second time."""
+    checked = load_content()
+    loads: list[object] = []
+    monkeypatch.setattr("bot.app.load_content", lambda *args: loads.append(args) or checked)
+    application = build_application(config, content=checked)
+    await start_application(application, poll_timeout=1)
+    try:
+        assert loads == []
+        assert application.bot_data.library is not None
+        assert application.bot_data.library.get("roza-tuletaeva")
+    finally:
+        await stop_application(application)
