@@ -29,8 +29,8 @@ from bot.logs import configure_logging
 if TYPE_CHECKING:
     from telegram.ext import Application
 
-    from bot.store.repository import Store
     from bot.content.schema import Content
+    from bot.store.repository import Store
 
 log = logging.getLogger("bot")
 

@@ -131,9 +131,9 @@ def polling_request(data_dir: Path) -> HTTPXRequest:
                 beat(data_dir, POLLING)
             return code, payload
 
-    from bot.transport import tls_context
+    from bot.telegram.transport import tls_context
 
-    # PTB's own pool size for getUpdates; the bot's one TLS context (bot.transport).
+    # PTB's own pool size for getUpdates; the bot's one TLS context (bot.telegram.transport).
     return PollingRequest(connection_pool_size=1, httpx_kwargs={"verify": tls_context()})
 
 
