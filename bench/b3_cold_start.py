@@ -1,12 +1,18 @@
 """B3, the bot's part: cold start and peak RSS with 100,000 subscribers.
 
-``python bench/b3_cold_start.py``. Builds a store of 100,000 subscribers (bench_store's
-generator), starts the real bot on it in a fresh process several times against the Bot API
-emulator (another process), and measures from the moment the process is spawned to its first
-``getUpdates`` as the emulator sees it (content and subscribers loaded, handlers and menus
-set up, polling): the bot is ready. It then asks the bot two questions, lets the start-up
-jobs (catch-up sweep and reminder planning over every subscriber) run, stops it, and reports
-the process's peak RSS. Targets: cold start <= 2 s, peak RSS <= 150 MB.
+``python bench/b3_cold_start.py`` (``--subscribers 1000000`` for a larger store). Builds a
+store of 100,000 subscribers (bench_store's generator), starts the real bot on it in a fresh
+process several times against the Bot API emulator (another process), and measures from the
+moment the process is spawned to its first ``getUpdates`` as the emulator sees it (content
+and subscribers loaded, handlers and menus set up, polling): the bot is ready. It then asks
+the bot two questions, lets the start-up jobs (catch-up sweep and reminder planning over
+every subscriber) run, stops it, and reports the process's peak RSS. Targets (issue #27):
+cold start <= 1.0 s and peak RSS <= 100 MB at 100,000 subscribers (a larger store is held to
+the same figures, for information).
+
+The bot's modules are compiled to bytecode first, as the image's are (Dockerfile: compileall
+bot), so a shell with PYTHONDONTWRITEBYTECODE does not make each start compile them again
+(some 80 ms); ``--from-source`` measures that too.
 
 The bot's clock is set to 3 March 12:00 UTC (time-machine), a moment when no reminder is due,
 so the figures do not depend on the day the benchmark runs; a reminder fan-out's memory is
@@ -16,6 +22,7 @@ measured by B2. The store's own figures (durable writes/s, open time) are bench_
 from __future__ import annotations
 
 import argparse
+import compileall
 import statistics
 import sys
 import tempfile
@@ -25,15 +32,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/ is sys.path[0]
 
-from bench_store import SUBSCRIBERS, build
-from harness import TOKEN, Child, machine, peak_rss_mb, show_row, start_emulator
+import bench_store
+from bench_store import build
+from harness import ROOT, TOKEN, Child, machine, peak_rss_mb, show_row, start_emulator
 
 from bot.content.library import content_documents
 from bot.content.loading import load_content
 from bot.store.repository import Store
 
-TARGET_START_S = 2.0
-TARGET_RSS_MB = 150.0
+TARGET_START_S = 1.0
+TARGET_RSS_MB = 100.0
 QUIET_MOMENT = datetime(datetime.now(UTC).year, 3, 3, 12, tzinfo=UTC)
 """No anniversary falls on 3, 4 or 10 March: the catch-up sweep has nothing to send."""
 
@@ -102,8 +110,23 @@ def main() -> int:
         default=8.0,
         help="seconds the bot runs after start before it is stopped",
     )
+    parser.add_argument(
+        "--subscribers",
+        type=int,
+        default=bench_store.SUBSCRIBERS,
+        help="chats in the store (default %(default)s)",
+    )
+    parser.add_argument(
+        "--from-source",
+        action="store_true",
+        help="do not compile bot/ to bytecode first (each start compiles what it imports)",
+    )
     args = parser.parse_args()
+    bench_store.SUBSCRIBERS = args.subscribers  # the size bench_store.build generates
     print(f"B3 cold start - {machine()}")
+    if not args.from_source:
+        compileall.compile_dir(ROOT / "bot", quiet=1)
+        print("  bot/ compiled to bytecode, as in the image (--from-source: not)")
     with tempfile.TemporaryDirectory(prefix="bench-b3-") as temporary:
         work = Path(temporary)
         data_dir = work / "data"
@@ -112,8 +135,8 @@ def main() -> int:
         prime(data_dir)
         size = sum(path.stat().st_size for path in data_dir.glob("*.json")) / 1e6
         print(
-            f"  store of {SUBSCRIBERS:,} subscribers built in {time.monotonic() - began:.1f} s"
-            f" ({size:.1f} MB of data files)",
+            f"  store of {args.subscribers:,} subscribers built in "
+            f"{time.monotonic() - began:.1f} s ({size:.1f} MB of data files)",
             flush=True,
         )
         emulator, url = start_emulator(work)
@@ -133,10 +156,10 @@ def main() -> int:
                 )
         finally:
             emulator.close()
-    return report(results)
+    return report(results, args.subscribers)
 
 
-def report(results: list[dict]) -> int:
+def report(results: list[dict], subscribers: int) -> int:
     starts = [r["cold_start_s"] for r in results]
     rss = max(r["peak_rss_mb"] for r in results)
     median = statistics.median(starts)
@@ -148,12 +171,12 @@ def report(results: list[dict]) -> int:
     show_row(
         "cold start to first getUpdates (s), median",
         f"{median:.2f}",
-        f"<= {TARGET_START_S:.0f}",
+        f"<= {TARGET_START_S:.1f}",
         median <= TARGET_START_S,
     )
     show_row("  slowest start (s)", f"{max(starts):.2f}")
     show_row("  Python imports (s)", f"{phase('imports_s'):.2f}")
-    show_row("  store open, 100k chats (s)", f"{phase('store_open_s'):.2f}")
+    show_row(f"  store open, {subscribers:,} chats (s)", f"{phase('store_open_s'):.2f}")
     show_row("  content, library, handlers, menus (s)", f"{phase('setup_s'):.2f}")
     show_row("  start_application returned (s)", f"{phase('ready_s'):.2f}")
     first_answer = statistics.median(r["first_answer_s"] for r in results)

@@ -29,6 +29,7 @@ from bot.logs import configure_logging
 if TYPE_CHECKING:
     from telegram.ext import Application
 
+    from bot.content.schema import Content
     from bot.store.repository import Store
 
 log = logging.getLogger("bot")
@@ -147,10 +148,10 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 2
 
-        store = open_checked(config)
-        if store is None:
+        checked = open_checked(config)
+        if checked is None:
             return 2
-        store.close()  # the sandbox opens its own, on its own event loop
+        checked[0].close()  # the sandbox opens its own, on its own event loop
         return run_sandbox(config, language=getattr(args, "lang", None)) or 0
     return run_bot(config)
 
@@ -180,16 +181,16 @@ def build_site(out: Path) -> int:
     return 0
 
 
-def open_checked(config: Config) -> Store | None:
-    """The store, once content and data files are known to load; else None after one clear
+def open_checked(config: Config) -> tuple[Store, Content] | None:
+    """The store and the content, once both are known to load; else None after one clear
     message (never a traceback, never a silent reset)."""
     from bot.content.loading import load_content
     from bot.content.schema import ContentError
     from bot.store.repository import Store, StoreError
 
     try:
-        load_content()
-        return Store.open(config.data_dir)
+        content = load_content()
+        return Store.open(config.data_dir), content
     except ContentError as exc:
         print(f"Content error, the bot did not start:\n{exc}", file=sys.stderr)
     except StoreError as exc:
@@ -211,10 +212,11 @@ def run_bot(config: Config) -> int:
         print(f"Restore error, the bot did not start: {exc}", file=sys.stderr)
         return 2
     backups.warn_if_ephemeral(config.data_dir)
-    store = open_checked(config)
-    if store is None:
+    checked = open_checked(config)
+    if checked is None:
         return 2
-    application = build_application(config, store)
+    store, content = checked
+    application = build_application(config, store, content)  # content checked: not loaded again
     try:
         serve(application, config, ALLOWED_UPDATES)
     except InvalidToken:  # its message quotes the token: never let it reach a traceback

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+from collections.abc import Callable, Coroutine
 from datetime import UTC
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, LinkPreviewOptions
@@ -15,6 +17,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from bot.config import Config
 from bot.content.library import Library, content_documents
 from bot.content.loading import load_content
+from bot.content.schema import Content
 from bot.context import BotApplication, BotContext, BotData, ChatData
 from bot.handlers import ALLOWED_UPDATES, register_all
 from bot.handlers.admission import FairUpdates
@@ -33,6 +36,11 @@ CONCURRENT_UPDATES = 64
 """Updates handled at once: lets one durable write batch many users' changes (group commit)
 and keeps the bot answering while a slow request is in flight. One sender holds at most
 ``bot.telegram.fairness.MAX_IN_FLIGHT`` of them."""
+
+WARM_SEARCH_AFTER = 1.0
+"""Seconds after set-up that the search index is built, in a thread beside the event loop:
+by then the bot polls (one deleteWebhook and the first getUpdates), so neither waits for the
+fifth of a second it takes. A search that comes sooner builds it (``Library.warm``)."""
 
 MENU_COMMANDS = (
     ("start", N_("Main menu")),
@@ -64,9 +72,13 @@ DESCRIPTION = N_(
 SHORT_DESCRIPTION = N_("Zhanaozen 2011: fact cards on the prisoners, reminders for 16 December.")
 
 
-def build_application(config: Config, store: Store | None = None) -> BotApplication:
+def build_application(
+    config: Config, store: Store | None = None, content: Content | None = None
+) -> BotApplication:
     """The configured Application with all its handlers; services are opened in
-    ``post_init``."""
+    ``post_init``. ``content`` is what the caller loaded and checked already (``python -m
+    bot`` does, to refuse to start on bad content): the first start uses it, not a second
+    load of the same files."""
     if not config.token:
         raise ValueError("build_application needs a token; the sandbox supplies its own")
     quiet_noisy_loggers()  # httpx logs request URLs, and those carry the token
@@ -91,7 +103,7 @@ def build_application(config: Config, store: Store | None = None) -> BotApplicat
         )
         .rate_limiter(SendBudget.from_config(config))  # the one send budget, replies first
         .concurrent_updates(FairUpdates(admission, CONCURRENT_UPDATES))
-        .post_init(setup_application)
+        .post_init(_setup_with(content))
         .post_shutdown(close_application)
     )
     application: BotApplication = builder.build()
@@ -102,19 +114,35 @@ def build_application(config: Config, store: Store | None = None) -> BotApplicat
     return application
 
 
-async def setup_application(application: BotApplication) -> None:
-    """Open the store, load the content, publish menus and descriptions, start the jobs."""
+def _setup_with(
+    content: Content | None,
+) -> Callable[[BotApplication], Coroutine[object, object, None]]:
+    """``setup_application`` given ``content`` once (then dropped, not kept for the process's
+    life), loading it itself at any later start."""
+    handed = [content] if content is not None else []
+
+    async def setup(application: BotApplication) -> None:
+        await setup_application(application, handed.pop() if handed else None)
+
+    return setup
+
+
+async def setup_application(application: BotApplication, content: Content | None = None) -> None:
+    """Open the store, load the content (unless given), publish menus and descriptions,
+    start the jobs."""
     data = application.bot_data
     config = data.config
     assert config is not None
     if data.store is None:
         data.store = Store.open(config.data_dir)
-    content = load_content(config.content_dir) if config.content_dir else load_content()
+    if content is None:
+        content = load_content(config.content_dir) if config.content_dir else load_content()
     if data.store.sync_content(content_documents(content)):
         log.info("content changed since the last start: reloaded into the store")
     data.library = Library.from_documents(
         {table: data.store.content_table(table) for table in ("cards", "sources", "events")}
     )
+    asyncio.get_running_loop().call_later(WARM_SEARCH_AFTER, warm_search, data.library)
     data.username = application.bot.username
     if isinstance(application.update_processor, FairUpdates):
         application.update_processor.bot_username = data.username
@@ -127,6 +155,10 @@ async def setup_application(application: BotApplication) -> None:
     await service.start(application)
     health.install(application)
     backups.install(application)
+
+
+def warm_search(library: Library) -> None:
+    threading.Thread(target=library.warm, name="search index", daemon=True).start()
 
 
 async def close_application(application: BotApplication) -> None:

@@ -9,19 +9,54 @@ recorded by the emulator, and the ``emulator`` fixture fails the test that cause
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.app import build_application, start_application, stop_application
 from bot.config import Config
+from bot.content.loading import CONTENT_DIR, load_content
+from bot.content.schema import Content
 from emulator import Emulator
 
 TOKEN = "123456:TEST-token-ABCDEFGHIJKLMNOPQRSTUV"
 ADMIN_ID = 1000
 BOT_USERNAME = "zhanaozen_test_bot"
+
+
+_loaded: dict[tuple[Path, bytes], Content] = {}
+
+
+def load_content_once(root: Path = CONTENT_DIR) -> Content:
+    """``load_content``, parsed and checked once a session for each version of the files: every
+    Application a test starts loads the content, which is most of its start. The key is every
+    YAML file's path and bytes, so a test that edits content (a copy, with ``content_dir``)
+    gets its edit; a load that fails is not kept, and fails again."""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.yaml")):
+        name, data = str(path.relative_to(root)).encode(), path.read_bytes()
+        digest.update(b"%d:%s%d:%s" % (len(name), name, len(data), data))
+    key = (root.resolve(), digest.digest())
+    if key not in _loaded:
+        _loaded[key] = load_content(root)
+    loaded = _loaded[key]
+    return Content(  # the models are frozen; the tables are the caller's own
+        sources=dict(loaded.sources),
+        cards=dict(loaded.cards),
+        events=dict(loaded.events),
+        glossary=list(loaded.glossary),
+        files=dict(loaded.files),
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _content_loaded_once() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("bot.app.load_content", load_content_once)
+        yield
 
 
 @pytest.fixture

@@ -155,7 +155,7 @@ ALLOWED = {
     "privacy": {"ops", "store", "content"},
     "site": {"content", "protests", "reminders"},
     "webhook": {"ops"},
-    "ops": {"store"},
+    "ops": {"telegram", "store"},
     "telegram": {"store"},
     "store": {"content"},
     "content": set(),

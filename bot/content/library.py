@@ -3,17 +3,23 @@ handlers need: by id, by tolerant name, by date, and the anniversary calendar.""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date
 
+import orjson
+
 from bot.content.folding import normalise
 from bot.content.schema import Card, Content, ProtestEvent, Source, observed_day
-from bot.content.search import Match, SearchIndex, SearchResult
+from bot.content.search import LazyIndex, Match, SearchResult
 from bot.memo import Memo
 
 PEOPLE_KINDS = ("prisoner", "memorial", "wounded")
 FIND_CACHE_SIZE = 1024
 """Searches remembered: when a card goes viral, thousands of people type the same names."""
+PARSED_KEPT = 4
+"""Content versions whose parsed cards and search index are kept for the next Library made
+from the same documents: the bot makes one, the test suite one per Application started."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,27 +41,63 @@ def content_documents(content: Content) -> dict[str, list[dict]]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    """What a Library is made of, all immutable, so Libraries of the same documents share it
+    (each keeps its own memo tables)."""
+
+    cards: tuple[Card, ...]
+    sources: tuple[Source, ...]
+    events: tuple[ProtestEvent, ...]
+    index: LazyIndex
+
+
+_parsed: dict[bytes, _Parsed] = {}
+
+
 class Library:
     """Read-only view of the content, built once at start from the store's content tables."""
 
     def __init__(
-        self, cards: list[Card], sources: list[Source], events: list[ProtestEvent] | None = None
+        self,
+        cards: list[Card],
+        sources: list[Source],
+        events: list[ProtestEvent] | None = None,
+        *,
+        index: LazyIndex | None = None,
     ) -> None:
         self.cards = {card.id: card for card in cards}
         self.sources = {source.id: source for source in sources}
         self.content_events = {event.id: event for event in events or []}
-        self._index = SearchIndex(cards)
+        self._index = index if index is not None else LazyIndex(cards)
         self._found: Memo[SearchResult] = Memo(FIND_CACHE_SIZE)
         self._calendars: Memo[list[Occurrence]] = Memo(1)
         """Only today's (or a test's) date is ever asked again."""
 
     @classmethod
     def from_documents(cls, documents: dict[str, list[dict]]) -> Library:
+        """The Library of these documents; the same documents again (another Application in
+        the same process) reuse the parsed cards and the search index."""
+        key = hashlib.sha256(orjson.dumps(documents, option=orjson.OPT_SORT_KEYS)).digest()
+        parsed = _parsed.pop(key, None)
+        if parsed is None:
+            cards = tuple(Card.model_validate(doc) for doc in documents.get("cards", []))
+            parsed = _Parsed(
+                cards,
+                tuple(Source.model_validate(doc) for doc in documents.get("sources", [])),
+                tuple(ProtestEvent.model_validate(doc) for doc in documents.get("events", [])),
+                LazyIndex(cards),
+            )
+        _parsed[key] = parsed  # the most recent last
+        while len(_parsed) > PARSED_KEPT:
+            del _parsed[next(iter(_parsed))]
         return cls(
-            [Card.model_validate(doc) for doc in documents.get("cards", [])],
-            [Source.model_validate(doc) for doc in documents.get("sources", [])],
-            [ProtestEvent.model_validate(doc) for doc in documents.get("events", [])],
+            list(parsed.cards), list(parsed.sources), list(parsed.events), index=parsed.index
         )
+
+    def warm(self) -> None:
+        """Build the search index now (it is otherwise built by the first search)."""
+        self._index.get()
 
     def get(self, card_id: str) -> Card | None:
         return self.cards.get(card_id)

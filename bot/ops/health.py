@@ -131,7 +131,10 @@ def polling_request(data_dir: Path) -> HTTPXRequest:
                 beat(data_dir, POLLING)
             return code, payload
 
-    return PollingRequest(connection_pool_size=1)  # PTB's own default for getUpdates
+    from bot.telegram.transport import tls_context
+
+    # PTB's own pool size for getUpdates; the bot's one TLS context (bot.telegram.transport).
+    return PollingRequest(connection_pool_size=1, httpx_kwargs={"verify": tls_context()})
 
 
 def install(application: Application) -> None:

@@ -16,6 +16,8 @@ or must be logged "uncertain" (``bot.telegram.fanout``).
 from __future__ import annotations
 
 import math
+import ssl
+from functools import cache
 
 import httpx
 import orjson
@@ -40,6 +42,14 @@ USER_AGENT = "python-telegram-bot (JSON bodies; zhanaozen-bot)"
 NEVER_SENT = (httpx.PoolTimeout, httpx.ConnectTimeout, httpx.ConnectError)
 """httpx failures that happen before a byte of the request leaves: no free connection, or
 none could be opened. Such a request is safe to send again."""
+
+
+@cache
+def tls_context() -> ssl.SSLContext:
+    """The one TLS context of every client the bot makes, as httpx makes it by default
+    (certifi's roots, or SSL_CERT_FILE/SSL_CERT_DIR): each client would otherwise read and
+    parse the certificate bundle again, 25 ms of every start for each of its two clients."""
+    return httpx.create_ssl_context()
 
 
 def never_sent(error: BaseException) -> bool:
@@ -79,6 +89,7 @@ class JsonRequest(BaseRequest):
             http1=True,
             http2=False,
             headers={"User-Agent": USER_AGENT},
+            verify=tls_context(),
         )
 
     @property
