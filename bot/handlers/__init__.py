@@ -192,8 +192,10 @@ def register_all(application: Application) -> None:
 
 ALLOWED_UPDATES = [
     Update.MESSAGE,
+    Update.EDITED_MESSAGE,
     Update.CALLBACK_QUERY,
     Update.INLINE_QUERY,
     Update.CHOSEN_INLINE_RESULT,
     Update.MY_CHAT_MEMBER,
+    Update.CHANNEL_POST,
 ]
