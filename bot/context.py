@@ -7,7 +7,7 @@ module globals, so tests and the sandbox can build as many independent bots as t
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
@@ -71,6 +71,12 @@ class BotContext(CallbackContext[ExtBot, dict, ChatData, BotData]):
     def config(self) -> Config:
         assert self.bot_data.config is not None
         return self.bot_data.config
+
+    @property
+    def job_data(self) -> Any:
+        """What a job callback was scheduled with (PTB types its job as optional)."""
+        assert self.job is not None
+        return self.job.data
 
     @property
     def chat_state(self) -> ChatData:

@@ -12,7 +12,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from telegram.error import TelegramError
 from telegram.ext import Application
@@ -239,8 +239,7 @@ class BackgroundFanOuts(AppServices):
 
 
 async def _fanout_job(context: BotContext) -> None:
-    assert context.job is not None
-    found, key = cast(tuple[BackgroundFanOuts, str], context.job.data)
+    found, key = context.job_data
     await found.run_fanout(key)
 
 

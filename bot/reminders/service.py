@@ -21,7 +21,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from telegram.ext import Application
 
@@ -383,31 +383,25 @@ def news_keys(message: Digest) -> tuple[str, ...]:
     return tuple(item.key for item in message.items if item.kind == news.KIND)
 
 
-def _job_data(context: BotContext) -> Any:
-    """What the job was scheduled with (PTB types a callback's job as optional)."""
-    assert context.job is not None
-    return context.job.data
-
-
 async def _sweep_job(context: BotContext) -> None:
-    await _job_data(context).sweep()
+    await context.job_data.sweep()
 
 
 async def _chat_sweep_job(context: BotContext) -> None:
     """After one chat's change: its sweep jobs for the next half hour, and what it is owed."""
-    found, chat_id = _job_data(context)
+    found, chat_id = context.job_data
     await found.plan(only_chat=chat_id)
     await found.sweep(only_chat=chat_id)
 
 
 async def _plan_job(context: BotContext) -> None:
-    found = _job_data(context)
+    found = context.job_data
     await found.plan()
     health.beat(found.config.data_dir, health.REMINDERS)
 
 
 async def _prune_job(context: BotContext) -> None:
-    found = _job_data(context)
+    found = context.job_data
     dropped = await found.store.prune_deliveries(KEEP_LOG_DAYS)
     if dropped:
         log.info("dropped the delivery log of %d old occurrences", dropped)
