@@ -20,8 +20,8 @@ run: $(VENV)/.installed
 	$(PY) -m bot
 
 test: $(VENV)/.installed
-	$(VENV)/bin/ruff check bot emulator tests bench
-	$(VENV)/bin/ruff format --check bot emulator tests bench
+	$(VENV)/bin/ruff check bot emulator tests bench scripts
+	$(VENV)/bin/ruff format --check bot emulator tests bench scripts
 	$(VENV)/bin/mypy
 	$(PY) -m bot content check
 	$(PY) -m pytest -q -m "not slow" -p no:cacheprovider

@@ -129,7 +129,9 @@ async def run(subscribers: int, turns: int) -> dict:
                     )
                     messages = await asyncio.to_thread(digests, due)
                     started = time.perf_counter()
-                    plan = plan_sweep(messages, store.delivery, NOW)  # the old place: the loop
+                    plan = plan_sweep(
+                        messages, store.deliveries.state, NOW
+                    )  # the old place: the loop
                     on_the_loop.seconds.append(time.perf_counter() - started)
                     assert not plan.send and len(messages) == subscribers
 

@@ -124,10 +124,10 @@ async def child(data_dir: Path, seconds: float, concurrency: int) -> dict:
     subscribers = store.subscribers()
     subscribers_s = time.perf_counter() - started
     started = time.perf_counter()
-    await store.set_deliveries(
+    await store.deliveries.set(
         [("bench:2025-12-16:0", chat.chat_id, "pending") for chat in subscribers]
     )
-    await store.set_deliveries(
+    await store.deliveries.set(
         [("bench:2025-12-16:0", chat.chat_id, "sent") for chat in subscribers[:1000]]
     )
     deliveries_s = time.perf_counter() - started

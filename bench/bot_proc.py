@@ -191,7 +191,7 @@ def _escape(text: str) -> str:
 
 def delivery_counts(application: Any) -> dict | None:
     store = getattr(application.bot_data, "store", None)
-    return store.delivery_counts() if store is not None else None
+    return store.deliveries.counts() if store is not None else None
 
 
 async def bare_sender(args: argparse.Namespace) -> None:

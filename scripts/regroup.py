@@ -52,8 +52,9 @@ MOVES = {
 }
 
 NEW_PACKAGES = {
-    "bot/telegram/__init__.py": '"""What every message passes through: the HTTP transport, the send '
-    "budget and its clocks,\nthe fan-out, fair shares of incoming updates. No feature knowledge "
+    "bot/telegram/__init__.py": '"""What every message passes through: the HTTP transport, '
+    "the send budget and its clocks,\nthe fan-out, fair shares of incoming updates. No feature "
+    "knowledge "
     '(a card, a protest).\n"""\n',
     "bot/ops/__init__.py": '"""Keeping the bot running and its data safe: health checks, alerts '
     'to the operator, the\ndaily backup and restore-at-start.\n"""\n',

@@ -227,11 +227,13 @@ def reminders_per_chat(emulator: EmulatorThread) -> dict[int, int]:
 def reminder_key(store: Store) -> str:
     """The delivery-log key of the test protest's reminder: the day's message ("d:<date>"),
     one a chat and day. StopIteration if nothing is logged yet."""
-    return next(k for k in store.delivery_days() if k.startswith("d:") or "reliability-test" in k)
+    return next(
+        k for k in store.deliveries.days() if k.startswith("d:") or "reliability-test" in k
+    )
 
 
 def reminder_rows(store: Store) -> dict[int, str]:
-    return store.deliveries(reminder_key(store))
+    return store.deliveries.rows(reminder_key(store))
 
 
 def reminder_rows_or_empty(data_dir: Path, store: Store | None = None) -> dict[int, str]:

@@ -98,7 +98,7 @@ def store_fingerprint(app) -> tuple:
         store.meta("fanouts", {}),
         store.chat_count(),
         [s.chat_id for s in store.subscribers()],
-        store.delivery_counts(),
+        store.deliveries.counts(),
     )
 
 

@@ -113,7 +113,7 @@ async def test_stats_are_counts_only(app, emulator):
     await store.put_chat(ChatSettings(11, language="ru", timezone="Asia/Almaty", subscribed=True))
     await store.put_chat(ChatSettings(12, language="en", topics="dec16", subscribed=True))
     await store.put_chat(ChatSettings(13))
-    await store.set_deliveries(
+    await store.deliveries.set(
         [
             ("a:zhanaozen-massacre:2026:7", 11, "sent"),
             ("a:zhanaozen-massacre:2026:7", 12, "failed"),

@@ -76,7 +76,8 @@ async def test_done_means_a_channel_set_up_in_private_gets_the_16_december_remin
         assert posted.text.startswith("🕯") and "Расстрел в Жанаозене" in posted.text
         assert "Сегодня" in posted.text
         await emulator.wait_for(
-            lambda: app.bot_data.store.delivery("d:2026-12-16", CHANNEL) == "sent", timeout=10
+            lambda: app.bot_data.store.deliveries.state("d:2026-12-16", CHANNEL) == "sent",
+            timeout=10,
         )
         # Settings commands posted in the channel get no answer there.
         emulator.channel_post(CHANNEL, "/settings")
@@ -142,4 +143,4 @@ async def test_a_channel_that_removed_the_bot_or_its_right_to_post_is_unsubscrib
     assert (await emulator.next_message(READER, timeout=10)).text == "Vigil at 18:00"
     await emulator.wait_for(lambda: not store.chat(CHANNEL).subscribed, timeout=10)
     assert emulator.sent(CHANNEL) == []
-    assert store.delivery("b:vigil", CHANNEL) == "failed"
+    assert store.deliveries.state("b:vigil", CHANNEL) == "failed"

@@ -76,26 +76,26 @@ async def test_marks_are_keyed_hashes_and_forget_removes_them(tmp_path):
     await store.set_deliveries_telling(
         [("d:2026-12-09", 7, "pending")], [("almaty-2026-12-16", 7)]
     )
-    assert store.was_told("almaty-2026-12-16", 7)
-    assert not store.was_told("almaty-2026-12-16", 8)
-    assert store.told_among("almaty-2026-12-16", [6, 7, 8]) == [7]
+    assert store.marks.was_told("almaty-2026-12-16", 7)
+    assert not store.marks.was_told("almaty-2026-12-16", 8)
+    assert store.marks.told_among("almaty-2026-12-16", [6, 7, 8]) == [7]
     # A group that becomes a supergroup keeps its marks under its new id.
     await store.put_chat(ChatSettings(-5, subscribed=True))
     await store.set_deliveries_telling([], [("almaty-2026-12-16", -5)])
-    assert await store.set_coming("almaty-2026-12-16", -5, True) == 1
+    assert await store.marks.set_coming("almaty-2026-12-16", -5, True) == 1
     await store.migrate_chat(-5, -1005)
-    assert store.was_told("almaty-2026-12-16", -1005)
-    assert not store.was_told("almaty-2026-12-16", -5)
-    assert store.is_coming("almaty-2026-12-16", -1005)
-    assert store.coming_count("almaty-2026-12-16") == 1
+    assert store.marks.was_told("almaty-2026-12-16", -1005)
+    assert not store.marks.was_told("almaty-2026-12-16", -5)
+    assert store.marks.is_coming("almaty-2026-12-16", -1005)
+    assert store.marks.coming_count("almaty-2026-12-16") == 1
     await store.put_chat(ChatSettings(7, subscribed=True))
     await store.forget_chat(7)
-    assert not store.was_told("almaty-2026-12-16", 7)
+    assert not store.marks.was_told("almaty-2026-12-16", 7)
     await store.aclose()
     reopened = Store.open(tmp_path)
-    assert not reopened.was_told("almaty-2026-12-16", 7)
-    assert await reopened.drop_marks(["almaty-2026-12-16"]) == 1
-    assert reopened.marked_events() == []
+    assert not reopened.marks.was_told("almaty-2026-12-16", 7)
+    assert await reopened.marks.drop(["almaty-2026-12-16"]) == 1
+    assert reopened.marks.protest_ids() == []
     await reopened.aclose()
 
 
@@ -106,7 +106,7 @@ async def test_an_edit_tells_exactly_those_told_once_each(app, emulator):
     # hears of nothing a day before, so it is never told).
     await store.put_chat(follower(NEVER, "en", leads=(7,)))
     await reminder_service.sweep(DAY_7)
-    assert store.delivery("d:2026-12-09", NEVER) == "sent"
+    assert store.deliveries.state("d:2026-12-09", NEVER) == "sent"
     await repository.save_event(store, event())
     await reminder_service.fanouts.protests_changed()
     await store.put_chat(follower(USER))
@@ -180,7 +180,7 @@ async def test_a_changed_protest_file_is_told_at_the_next_start(config, emulator
         await store.put_chat(follower(USER))
         await store.put_chat(follower(NEVER, "en", "london"))
         await service.service(app).sweep(DAY_7)
-        assert store.was_told("almaty-2026-12-16", USER)
+        assert store.marks.was_told("almaty-2026-12-16", USER)
     version["starts"] = "2026-12-16T14:30:00"
     async with running_bot(config) as app:
         (notice,) = await emulator.wait_for(lambda: notices(emulator, USER, "✏️"), timeout=10)

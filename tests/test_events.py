@@ -108,7 +108,7 @@ def test_leap_day_anniversary_recurs_on_the_last_day_of_february():
 async def test_cancel_event_and_who_was_reminded(tmp_path):
     store = Store.open(tmp_path)
     library = Library([], [], [event()])
-    await store.set_deliveries(
+    await store.deliveries.set(
         [
             ("e:almaty-2026-12-16:7", 1, "sent"),
             ("e:almaty-2026-12-16:1", 2, "uncertain"),
@@ -174,10 +174,10 @@ async def test_cancelling_tells_only_those_already_reminded(app, emulator):
     )
     await reminder_service.sweep(datetime(2026, 12, 9, 5, 0, 1, tzinfo=UTC))
     # One message that day: the massacre and the protest together, logged by day.
-    assert store.delivery("d:2026-12-09", USER) == "sent"
+    assert store.deliveries.state("d:2026-12-09", USER) == "sent"
     (reminder,) = [m for m in emulator.sent(USER) if not m.edited]
     assert "Жанаозен" in reminder.text and "Старая площадь" in reminder.text
-    assert store.delivery("d:2026-12-09", OTHER) is None
+    assert store.deliveries.state("d:2026-12-09", OTHER) is None
 
     choose = await say(emulator, ADMIN_ID, "/event_cancel")
     confirm = await press(emulator, ADMIN_ID, choose, "Almaty")
@@ -192,6 +192,6 @@ async def test_cancelling_tells_only_those_already_reminded(app, emulator):
     # No further reminder of a cancelled protest.
     await emulator.wait_for(lambda: not store.meta(FANOUTS), timeout=10)
     result = await reminder_service.sweep(datetime(2026, 12, 15, 5, 0, 1, tzinfo=UTC))
-    assert store.delivery("d:2026-12-15", USER) == "sent" and result.failed == 0
+    assert store.deliveries.state("d:2026-12-15", USER) == "sent" and result.failed == 0
     last = [m for m in emulator.sent(USER) if not m.edited][-1]
     assert "Жанаозен" in last.text and "Старая площадь" not in last.text

@@ -267,7 +267,7 @@ async def test_faults_during_a_reminder_fan_out(emulator, config):
         assert reminders_per_chat(emulator) == first
 
         key = reminder_key(store)
-        rows = store.deliveries(key)
+        rows = store.deliveries.rows(key)
         assert max(first.values()) == 1, f"a reminder was sent twice: {first}"
         for chat_id in [*reachable, SUPERGROUP]:
             assert first.get(chat_id) == 1 or rows.get(chat_id) == "uncertain", chat_id

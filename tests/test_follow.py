@@ -123,8 +123,8 @@ async def test_done_means_one_message_of_news_at_the_chats_hour(
         ), "sent at the chat's hour"
         await swept_since(app, emulator, moment + timedelta(seconds=3))
         key = news.news_key(CARD, UPDATE_DAY)
-        assert store.delivery(key, FOLLOWER) == store.delivery(key, BOTH) == "sent"
-        assert store.delivery(key, SUBSCRIBER) is None
+        assert store.deliveries.state(key, FOLLOWER) == store.deliveries.state(key, BOTH) == "sent"
+        assert store.deliveries.state(key, SUBSCRIBER) is None
 
     (alone,) = texts_after(emulator, FOLLOWER, before[FOLLOWER])
     assert NEWS_EN in alone.text and SOURCE_TITLE in alone.text

@@ -144,7 +144,7 @@ async def test_forget_erases_the_chat_id_from_every_file(emulator, config):
         store = app.bot_data.store
         await ask(emulator, USER, "/subscribe")
         await ask(emulator, other, "/subscribe")
-        await store.set_deliveries(
+        await store.deliveries.set(
             [
                 ("e:test-event:1", USER, "sent"),
                 ("e:test-event:1", other, "sent"),
@@ -166,7 +166,7 @@ async def test_forget_erases_the_chat_id_from_every_file(emulator, config):
             assert done.edited
             assert store.chat(chat_id) is None
         assert store.chat(other) is not None
-        assert store.deliveries("e:test-event:1") == {other: "sent"}
+        assert store.deliveries.rows("e:test-event:1") == {other: "sent"}
 
     for chat_id in (USER, GROUP):
         assert files_containing(config.data_dir, str(chat_id)) == [], chat_id
@@ -182,7 +182,7 @@ async def test_data_files_are_private_to_the_owner(emulator, tmp_path):
     try:
         async with running_bot(config) as app:
             await ask(emulator, USER, "/subscribe")
-            await app.bot_data.store.set_deliveries([("e:test-event:1", USER, "sent")])
+            await app.bot_data.store.deliveries.set([("e:test-event:1", USER, "sent")])
             await ask(emulator, USER, "/unsubscribe")
         bot = BotProcess(emulator.root_url, data_dir, tmp_path / "backup.log")
         result = bot.run("backup")

@@ -71,7 +71,7 @@ async def test_the_count_goes_up_and_down_and_names_nobody(config, emulator, dat
     async with running_bot(config) as app:
         listed = await say(emulator, FRIEND, "/protests")
         assert "1 person plans" in await press_coming(emulator, FRIEND, listed)
-        assert app.bot_data.store.coming_count(PROTEST) == 1
+        assert app.bot_data.store.marks.coming_count(PROTEST) == 1
         # /forget leaves nothing that names the chat: its press is gone from the count too.
         forget = await say(emulator, PRESSER, "/forget", "ru")
         emulator.press(
@@ -82,15 +82,15 @@ async def test_the_count_goes_up_and_down_and_names_nobody(config, emulator, dat
             language_code="ru",
         )
         await emulator.next_message(PRESSER)
-        assert app.bot_data.store.coming_count(PROTEST) == 0
+        assert app.bot_data.store.marks.coming_count(PROTEST) == 0
 
 
 async def test_a_protest_over_takes_its_marks_and_secret_with_it(app, emulator, clock):
     store = app.bot_data.store
     await repository.save_event(store, event())
-    await store.set_coming(PROTEST, PRESSER, True)
+    await store.marks.set_coming(PROTEST, PRESSER, True)
     reminder_service = service.service(app)
     assert await reminder_service.fanouts.drop_finished_marks() == 0
     clock.move_to(datetime(2026, 12, 16, 20, tzinfo=UTC))
     assert await reminder_service.fanouts.drop_finished_marks() == 1
-    assert store.coming_count(PROTEST) == 0 and store.marked_events() == []
+    assert store.marks.coming_count(PROTEST) == 0 and store.marks.protest_ids() == []

@@ -125,7 +125,7 @@ async def test_done_means_almaty_subscriber_in_russian(emulator, data_dir, clock
                 lambda n=number: len(ours(emulator)) >= n, timeout=15, what="the day's reminder"
             )
             await swept_since(app, emulator, moment + timedelta(seconds=1))
-            assert store.delivery(f"d:2026-12-{moment.day:02d}", USER) == "sent"
+            assert store.deliveries.state(f"d:2026-12-{moment.day:02d}", USER) == "sent"
             assert "Площадь Республики" in ours(emulator)[-1], lead
         # Restart within the hour: the catch-up sweep must not send anything again.
         later = moment + timedelta(minutes=20)
@@ -184,7 +184,7 @@ async def test_done_means_one_message_a_day_with_the_defaults(emulator, data_dir
                 < datetime(2026, 12, day, 5, 1, tzinfo=UTC)
             ), "sent at 10:00 Almaty time"
             await swept_since(app, emulator, moment + timedelta(seconds=2))
-            assert app.bot_data.store.delivery(f"d:2026-12-{day:02d}", USER) == "sent"
+            assert app.bot_data.store.deliveries.state(f"d:2026-12-{day:02d}", USER) == "sent"
         later = moment + timedelta(hours=2)  # a restart later that day: catch-up, no repeat
         clock.move_to(later)
         async with running_bot(config) as app:
@@ -242,11 +242,13 @@ async def test_restart_mid_fan_out_sends_nobody_twice(emulator, data_dir, clock)
     # message went out, one whose did not. Neither may be sent again: at most once.
     store = Store.open(data_dir)
     for chat_id in chats:
-        sent_rows = [key for key in keys[chat_id] if store.delivery(key, chat_id) == "sent"]
+        sent_rows = [
+            key for key in keys[chat_id] if store.deliveries.state(key, chat_id) == "sent"
+        ]
         assert len(sent_rows) == emulator.delivered[chat_id]
-    went_out = min(c for c in chats if store.delivery(KEY7, c) == "sent")
-    never_went = min(c for c in chats if store.delivery(KEY7, c) is None)
-    await store.set_deliveries([(KEY7, went_out, "pending"), (KEY7, never_went, "pending")])
+    went_out = min(c for c in chats if store.deliveries.state(KEY7, c) == "sent")
+    never_went = min(c for c in chats if store.deliveries.state(KEY7, c) is None)
+    await store.deliveries.set([(KEY7, went_out, "pending"), (KEY7, never_went, "pending")])
     await store.aclose()
 
     restart = due_at + timedelta(minutes=5)
@@ -254,15 +256,16 @@ async def test_restart_mid_fan_out_sends_nobody_twice(emulator, data_dir, clock)
     async with running_bot(config) as app:
         await swept_since(app, emulator, restart)
         store = app.bot_data.store
-        assert store.delivery(KEY7, went_out) == "uncertain"
-        assert store.delivery(KEY7, never_went) == "uncertain"
+        assert store.deliveries.state(KEY7, went_out) == "uncertain"
+        assert store.deliveries.state(KEY7, never_went) == "uncertain"
         for chat_id in chats:
             texts = texts_to(emulator, chat_id)
             assert len(texts) == len(set(texts)), f"chat {chat_id} got a message twice"
             expected = len(keys[chat_id]) - (chat_id == never_went)
             assert len(texts) == expected
             assert all(
-                store.delivery(key, chat_id) in ("sent", "uncertain") for key in keys[chat_id]
+                store.deliveries.state(key, chat_id) in ("sent", "uncertain")
+                for key in keys[chat_id]
             )
     assert not any("Zhanaozen massacre" in text for text in texts_to(emulator, never_went))
 
@@ -280,16 +283,16 @@ async def test_downtime_catch_up_skip_and_quiet_hours(emulator, data_dir, clock,
     async with running_bot(make_config(emulator, data_dir)) as app:
         await swept_since(app, emulator, back)
         store = app.bot_data.store
-        assert store.delivery(KEY7, 601) == "sent"
+        assert store.deliveries.state(KEY7, 601) == "sent"
         assert emulator.delivered[601] == len(owed(app, [601], back)[601])
-        assert store.delivery(KEY7, 603) == "skipped" and emulator.delivered[603] == 0
+        assert store.deliveries.state(KEY7, 603) == "skipped" and emulator.delivered[603] == 0
         assert "more than 12 hours late" in caplog.text
         # 23:00 in Tokyo: quiet hours. It waits for 08:00 there (23:00 UTC, 11 h late).
-        assert emulator.delivered[604] == 0 and store.delivery(KEY7, 604) is None
+        assert emulator.delivered[604] == 0 and store.deliveries.state(KEY7, 604) is None
         morning = datetime(2026, 12, 9, 23, tzinfo=UTC)
         assert app.job_queue.get_jobs_by_name(service.SWEEP_JOB + morning.isoformat())
         result = await service.service(app).sweep(morning + timedelta(seconds=1))
-        assert result.sent >= 1 and store.delivery(KEY7, 604) == "sent"
+        assert result.sent >= 1 and store.deliveries.state(KEY7, 604) == "sent"
 
 
 async def test_delivery_errors_never_stop_the_fan_out(app, emulator, monkeypatch, caplog):
@@ -310,17 +313,17 @@ async def test_delivery_errors_never_stop_the_fan_out(app, emulator, monkeypatch
 
     assert result.sent == 3 * per_chat and result.failed == 2 * per_chat
     # Blocked: unsubscribed, nothing sent.
-    assert not store.chat(701).subscribed and store.delivery(KEY7, 701) == "failed"
+    assert not store.chat(701).subscribed and store.deliveries.state(KEY7, 701) == "failed"
     assert result.blocked >= 1 and emulator.delivered[701] == 0
     # Migrated: the subscription moved to the supergroup, which got each reminder once.
     assert store.chat(-702) is None
     moved = store.chat(-1000702)
     assert moved is not None and moved.subscribed and moved.chat_type == "supergroup"
-    assert store.delivery(KEY7, -1000702) == "sent"
+    assert store.deliveries.state(KEY7, -1000702) == "sent"
     assert emulator.delivered[-1000702] == per_chat and result.migrated == per_chat
     # Flood control waited out; a passing server error retried; a lasting one logged.
     assert emulator.delivered[703] == per_chat and emulator.delivered[704] == per_chat
-    assert store.delivery(KEY7, 705) == "failed" and "giving up" in caplog.text
+    assert store.deliveries.state(KEY7, 705) == "failed" and "giving up" in caplog.text
     again = await service.service(app).sweep(now + timedelta(minutes=30))
     assert again.sent == 0
 

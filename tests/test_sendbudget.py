@@ -255,7 +255,7 @@ async def test_a_flood_answer_is_waited_out_a_bounded_number_of_times(
             )
         assert fault.hits == MAX_FLOOD_WAITS + 1, "one attempt plus the budget's waits"
         assert budget.pace < 30, "Telegram saw too many: the budget slows down"
-        assert store.deliveries("t:flood") == {77: "failed", 78: "sent"}
+        assert store.deliveries.rows("t:flood") == {77: "failed", 78: "sent"}
         assert (result.sent, result.failed) == (1, 1)
     finally:
         await store.aclose()
@@ -273,7 +273,7 @@ async def test_a_fan_out_send_that_never_left_is_retried_not_doubted(
         budget = SendBudget(30, retry_delays=QUICK)
         async with ext_bot(emulator, budget, RequestThrough(Flaky(error))) as bot:
             result = await FanOut(bot, store).run([Outgoing("t:connect", 81, "hello")])
-        assert store.deliveries("t:connect") == {81: "sent"} and result.sent == 1
+        assert store.deliveries.rows("t:connect") == {81: "sent"} and result.sent == 1
         assert [m.text for m in emulator.sent(81)] == ["hello"]
     finally:
         await store.aclose()
@@ -296,7 +296,7 @@ async def test_a_send_whose_answer_was_lost_is_uncertain_and_never_resent(
         request = RequestThrough(Flaky(error, after_sending=True))
         async with ext_bot(emulator, budget, request) as bot:
             await FanOut(bot, store).run([Outgoing("t:lost", 83, "once")])
-        assert store.deliveries("t:lost") == {83: "uncertain"}
+        assert store.deliveries.rows("t:lost") == {83: "uncertain"}
         assert [m.text for m in emulator.sent(83)] == ["once"]
     finally:
         await store.aclose()

@@ -184,12 +184,12 @@ async def test_migrated_group_keeps_its_subscription(app, emulator):
 async def test_forget_erases_the_chat(app, emulator):
     store = app.bot_data.store
     await say(emulator, "/subscribe", language="ru")
-    await store.set_deliveries([("a:zhanaozen-massacre:2026:7", USER, "sent")])
+    await store.deliveries.set([("a:zhanaozen-massacre:2026:7", USER, "sent")])
     question = await say(emulator, "/forget")
     emulator.press(USER, question.message_id, "rs:forgetok", user_id=USER)
     await emulator.next_message(USER)
     assert store.chat(USER) is None
-    assert store.delivery("a:zhanaozen-massacre:2026:7", USER) is None
+    assert store.deliveries.state("a:zhanaozen-massacre:2026:7", USER) is None
 
 
 async def test_unsubscribe_keeps_the_choices(app, emulator):

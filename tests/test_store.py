@@ -75,7 +75,7 @@ async def test_writes_survive_a_reopen(store: Store) -> None:
     )
     await store.put_chat(settings)
     await store.put_chat(ChatSettings(-100123, chat_type="supergroup"))
-    await store.set_deliveries([("dec16:2025:7", 42, "sent"), ("dec16:2025:7", -100123, "failed")])
+    await store.deliveries.set([("dec16:2025:7", 42, "sent"), ("dec16:2025:7", -100123, "failed")])
     await store.put_event({"id": "berlin-2025", "city": "Berlin", "date": "2025-12-16"})
     await store.set_meta("last_plan", {"day": "2025-12-01"})
 
@@ -86,10 +86,10 @@ async def test_writes_survive_a_reopen(store: Store) -> None:
         assert store.chat(7) is None
         assert [chat.chat_id for chat in store.subscribers()] == [42]
         assert store.chat_count() == 2
-        assert store.deliveries("dec16:2025:7") == {42: "sent", -100123: "failed"}
-        assert store.delivery("dec16:2025:7", 42) == "sent"
-        assert store.delivery("other", 42) is None
-        assert store.delivery_counts() == {
+        assert store.deliveries.rows("dec16:2025:7") == {42: "sent", -100123: "failed"}
+        assert store.deliveries.state("dec16:2025:7", 42) == "sent"
+        assert store.deliveries.state("other", 42) is None
+        assert store.deliveries.counts() == {
             "pending": 0,
             "sent": 1,
             "failed": 1,
@@ -108,18 +108,18 @@ async def test_updates_replace_documents_and_counts(store: Store) -> None:
     await store.put_chat(ChatSettings(1))  # back to defaults: old fields must not linger
     await store.put_event({"id": "e", "city": "Paris", "note": "x"})
     await store.put_event({"id": "e", "city": "Paris"})
-    await store.set_deliveries([("o", 1, "pending")])
-    await store.set_deliveries([("o", 1, "sent")])
+    await store.deliveries.set([("o", 1, "pending")])
+    await store.deliveries.set([("o", 1, "sent")])
     assert store.chat(1) == ChatSettings(1)
     assert store.events() == [{"id": "e", "city": "Paris"}]
-    assert store.delivery_counts()["pending"] == 0
-    assert store.delivery_counts()["sent"] == 1
+    assert store.deliveries.counts()["pending"] == 0
+    assert store.deliveries.counts()["sent"] == 1
 
 
 async def test_no_temporary_files_are_left_and_backups_exist(store: Store) -> None:
     for hour in range(5):
         await store.put_chat(ChatSettings(5, hour=hour))
-    await store.set_deliveries([("o", 5, "sent")])
+    await store.deliveries.set([("o", 5, "sent")])
     store.flush_now()
     data_dir = store.data_dir
     await store.aclose()
@@ -147,13 +147,13 @@ async def test_bad_values_are_refused_before_anything_is_written(store: Store) -
         with pytest.raises(ValueError):
             await store.put_chat(bad)
     with pytest.raises(ValueError):
-        await store.set_deliveries([("o", 1, "sent"), ("o", 2, "lost")])
+        await store.deliveries.set([("o", 1, "sent"), ("o", 2, "lost")])
     with pytest.raises(ValueError):
         await store.set_meta("when", object())
     with pytest.raises(ValueError):
         await store.put_event({"city": "no id"})
     assert store.chat_count() == 0
-    assert store.deliveries("o") == {}
+    assert store.deliveries.rows("o") == {}
 
 
 async def test_a_failed_disk_write_is_reported_and_retried(store: Store, monkeypatch) -> None:
@@ -303,14 +303,14 @@ async def test_forget_removes_every_trace(store: Store) -> None:
     await store.put_chat(ChatSettings(BIG_ID, subscribed=True, timezone="Europe/Paris"))
     await store.put_chat(ChatSettings(BIG_ID, subscribed=True, hour=9))  # now also in .bak
     await store.put_chat(ChatSettings(1, subscribed=True))
-    await store.set_deliveries([("a", BIG_ID, "sent"), ("b", BIG_ID, "pending"), ("a", 1, "sent")])
-    await store.set_deliveries([("a", BIG_ID, "failed")])
+    await store.deliveries.set([("a", BIG_ID, "sent"), ("b", BIG_ID, "pending"), ("a", 1, "sent")])
+    await store.deliveries.set([("a", BIG_ID, "failed")])
     assert str(BIG_ID).encode() in (store.data_dir / "chats.json.bak").read_bytes()
 
     await store.forget_chat(BIG_ID)
     assert store.chat(BIG_ID) is None
-    assert store.deliveries("a") == {1: "sent"}
-    assert sum(store.delivery_counts().values()) == 1
+    assert store.deliveries.rows("a") == {1: "sent"}
+    assert sum(store.deliveries.counts().values()) == 1
     assert_nowhere(store.data_dir, str(BIG_ID))
     await store.put_chat(ChatSettings(2))  # rotates .bak, which already is this version
     store = await reopen(store)
@@ -323,13 +323,13 @@ async def test_forget_removes_every_trace(store: Store) -> None:
 async def test_migrate_moves_settings_and_log(store: Store) -> None:
     old, new = -BIG_ID, -1_000_000_000_077
     await store.put_chat(ChatSettings(old, chat_type="group", subscribed=True, hour=7))
-    await store.set_deliveries([("a", old, "sent"), ("b", old, "pending")])
+    await store.deliveries.set([("a", old, "sent"), ("b", old, "pending")])
     await store.migrate_chat(old, new)
     assert store.chat(old) is None
     assert store.chat(new) == ChatSettings(new, chat_type="supergroup", subscribed=True, hour=7)
-    assert store.deliveries("a") == {new: "sent"}
-    assert store.delivery("b", new) == "pending"
-    assert store.delivery_counts()["sent"] == 1
+    assert store.deliveries.rows("a") == {new: "sent"}
+    assert store.deliveries.state("b", new) == "pending"
+    assert store.deliveries.counts()["sent"] == 1
     store = await reopen(store)
     assert store.chat(new).hour == 7
     await store.aclose()
@@ -381,7 +381,7 @@ async def test_content_sync_is_idempotent_and_leaves_chats_alone(store: Store) -
 async def test_snapshot_restore_round_trip(store: Store, tmp_path: Path) -> None:
     await store.put_chat(ChatSettings(1, language="en", subscribed=True, cities=["*"]))
     await store.put_chat(ChatSettings(-2, chat_type="channel"))
-    await store.set_deliveries([("occ", 1, "sent"), ("occ", -2, "skipped")])
+    await store.deliveries.set([("occ", 1, "sent"), ("occ", -2, "skipped")])
     await store.put_event(PROTEST)
     await store.set_meta("version", 3)
     snap = tmp_path / "out" / "snap.json"
@@ -394,7 +394,7 @@ async def test_snapshot_restore_round_trip(store: Store, tmp_path: Path) -> None
     assert restored.chat(1) == ChatSettings(1, language="en", subscribed=True, cities=["*"])
     assert restored.chat(-2) == ChatSettings(-2, chat_type="channel")
     assert restored.chat(3) is None
-    assert restored.deliveries("occ") == {1: "sent", -2: "skipped"}
+    assert restored.deliveries.rows("occ") == {1: "sent", -2: "skipped"}
     assert restored.events() == [PROTEST]
     assert restored.meta("version") == 3
     await restored.aclose()
@@ -465,13 +465,13 @@ async def test_restore_repairs_a_corrupted_store(data_dir: Path, tmp_path: Path)
 # Pruning --------------------------------------------------------------------------------------
 async def test_prune_drops_old_logs_only(store: Store) -> None:
     with time_machine.travel("2025-01-01 12:00Z"):
-        await store.set_deliveries([("old", 1, "sent"), ("old", 2, "failed")])
+        await store.deliveries.set([("old", 1, "sent"), ("old", 2, "failed")])
     with time_machine.travel("2025-03-20 12:00Z"):
-        await store.set_deliveries([("new", 1, "sent")])
-        assert await store.prune_deliveries(60) == 1
-    assert store.deliveries("old") == {}
-    assert store.deliveries("new") == {1: "sent"}
-    assert store.delivery_counts()["failed"] == 0 and store.delivery_counts()["sent"] == 1
+        await store.deliveries.set([("new", 1, "sent")])
+        assert await store.deliveries.prune(60) == 1
+    assert store.deliveries.rows("old") == {}
+    assert store.deliveries.rows("new") == {1: "sent"}
+    assert store.deliveries.counts()["failed"] == 0 and store.deliveries.counts()["sent"] == 1
 
 
 # Crashes ---------------------------------------------------------------------------------------
@@ -487,7 +487,7 @@ WRITER = textwrap.dedent("""
                 chat_id = base + n * 10_000 + i
                 await store.put_chat(ChatSettings(chat_id, subscribed=True, hour=i % 24))
                 if i % 3 == 0:
-                    await store.set_deliveries([("crash", chat_id, "sent")])
+                    await store.deliveries.set([("crash", chat_id, "sent")])
                 print(chat_id, flush=True)
         await asyncio.gather(*(user(n) for n in range(20)))
 
@@ -519,7 +519,7 @@ def test_acknowledged_writes_survive_sigkill(data_dir: Path) -> None:
         lost_log = [
             chat_id
             for chat_id in acknowledged
-            if (chat_id % 10_000) % 3 == 0 and store.delivery("crash", chat_id) is None
+            if (chat_id % 10_000) % 3 == 0 and store.deliveries.state("crash", chat_id) is None
         ]
         store._close()
         assert not missing, f"round {round_number}: {len(missing)} acknowledged writes lost"
@@ -558,7 +558,7 @@ async def test_a_crash_between_the_two_files_is_finished_at_start(
     store = Store.open(data_dir)
     await store.put_chat(ChatSettings(BIG_ID, chat_type="group", subscribed=True))
     await store.put_chat(ChatSettings(1, subscribed=True))
-    await store.set_deliveries([("a:x:2026:7", BIG_ID, "sent"), ("a:x:2026:7", 1, "sent")])
+    await store.deliveries.set([("a:x:2026:7", BIG_ID, "sent"), ("a:x:2026:7", 1, "sent")])
 
     commits = 0
     real_commit = engine.DurableStorage.commit
@@ -582,11 +582,11 @@ async def test_a_crash_between_the_two_files_is_finished_at_start(
     reopened = Store.open(data_dir)
     try:
         assert reopened.chat(BIG_ID) is None
-        assert reopened.delivery("a:x:2026:7", BIG_ID) is None
-        assert reopened.delivery("a:x:2026:7", 1) == "sent"
+        assert reopened.deliveries.state("a:x:2026:7", BIG_ID) is None
+        assert reopened.deliveries.state("a:x:2026:7", 1) == "sent"
         if operation == "migrate":
             assert reopened.chat(new_id).chat_type == "supergroup"
-            assert reopened.delivery("a:x:2026:7", new_id) == "sent", "no reminder twice"
+            assert reopened.deliveries.state("a:x:2026:7", new_id) == "sent", "no reminder twice"
         else:
             await reopened.aclose()
             assert_nowhere(data_dir, str(BIG_ID))

@@ -69,7 +69,7 @@ async def test_a_send_that_waited_for_a_free_connection_is_retried_not_doubted(
                 [Outgoing("t:pool", slow, "first"), Outgoing("t:pool", waiting, "second")]
             )
         assert (result.sent, result.failed) == (2, 0)
-        assert store.deliveries("t:pool") == {slow: "sent", waiting: "sent"}
+        assert store.deliveries.rows("t:pool") == {slow: "sent", waiting: "sent"}
         assert [m.text for m in emulator.sent(waiting)] == ["second"]
     finally:
         await store.aclose()

@@ -53,7 +53,7 @@ async def event_edit(update: Update, context: BotContext) -> None:
         await reply(update, context, esc(tr.gettext("There is no upcoming protest to change.")))
         return
     open_flow(update, context, EDIT_FLOW, step=None, data={})
-    coming = {e.id: context.store.coming_count(e.id) for e in listed}
+    coming = {e.id: context.store.marks.coming_count(e.id) for e in listed}
     await reply(
         update, context, esc(tr.gettext("Which protest changes?")), pick_markup(tr, listed, coming)
     )

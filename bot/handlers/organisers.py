@@ -305,7 +305,7 @@ async def event_cancel(update: Update, context: BotContext) -> None:
     if not listed:
         await reply(update, context, esc(tr.gettext("There is no upcoming protest to cancel.")))
         return
-    coming = {e.id: context.store.coming_count(e.id) for e in listed}
+    coming = {e.id: context.store.marks.coming_count(e.id) for e in listed}
     await reply(
         update,
         context,

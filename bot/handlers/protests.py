@@ -86,8 +86,8 @@ async def on_coming(update: Update, context: BotContext) -> None:
         await query.answer(tr.gettext("This protest is no longer upcoming."))
         return
     who = query.from_user.id
-    coming = not context.store.is_coming(event.id, who)
-    count = await context.store.set_coming(event.id, who, coming)
+    coming = not context.store.marks.is_coming(event.id, who)
+    count = await context.store.marks.set_coming(event.id, who, coming)
     said = (
         tr.gettext("Counted: thank you.")
         if coming

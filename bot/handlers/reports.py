@@ -47,7 +47,7 @@ def stats_text(tr: Translator, context: BotContext) -> str:
     def counted(counter: Counter, limit: int = 10) -> str:
         return ", ".join(f"{esc(str(key))}: {count}" for key, count in counter.most_common(limit))
 
-    deliveries = store.delivery_counts()
+    deliveries = store.deliveries.counts()
     upcoming = model.upcoming(repository.all_events(context.library, store), datetime.now(UTC))
     heading = _("Statistics")
     lines = [
@@ -72,7 +72,7 @@ def stats_text(tr: Translator, context: BotContext) -> str:
     # Counts only: the marks behind them are keyed hashes that name nobody.
     lines.extend(
         f"• {esc(wording.short_line(tr, event))} — ✋ "
-        + esc(wording.coming_line(tr, store.coming_count(event.id)))
+        + esc(wording.coming_line(tr, store.marks.coming_count(event.id)))
         for event in upcoming[: wording.MAX_LISTED]
     )
     follows = Counter(store.follow_counts())

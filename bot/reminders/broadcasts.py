@@ -121,14 +121,14 @@ class BackgroundFanOuts(AppServices):
         running = {spec.get("event") for spec in self.store.meta(FANOUTS, {}).values()}
         over = [
             event_id
-            for event_id in self.store.marked_events()
+            for event_id in self.store.marks.protest_ids()
             if event_id not in running
             and (
                 event_id not in by_id
                 or event_start(by_id[event_id]) + MARKS_KEPT_AFTER < self.now()
             )
         ]
-        return await self.store.drop_marks(over)
+        return await self.store.marks.drop(over)
 
     # Broadcasts and cancellation notices ---------------------------------------------------
     async def start_fanout(self, key: str, spec: dict[str, Any]) -> None:
@@ -248,16 +248,16 @@ def reminded_chats(store: Store, event_id: str, event: ProtestEvent | None = Non
     cancellation, and nobody else does.
 
     A message that names a protest marks it as told to the chat as it is logged
-    (``Store.told_among``). Rows of the older log, one per protest reminder, still count;
+    (``ProtestMarks.told_among``). Rows of the older log, one per protest reminder, still count;
     so do day messages due before the bot kept told marks, judged as before by the day.
     """
     chats: set[int] = set()
     reached = ("sent", "uncertain")
     for lead in LEAD_CHOICES:
-        rows = store.deliveries(event_key(event_id, lead))
+        rows = store.deliveries.rows(event_key(event_id, lead))
         chats.update(chat_id for chat_id, state in rows.items() if state in reached)
     everyone = list(store.all_chats())
-    chats.update(store.told_among(event_id, (chat.chat_id for chat in everyone)))
+    chats.update(store.marks.told_among(event_id, (chat.chat_id for chat in everyone)))
     since = store.meta(TOLD_SINCE)
     if event is None or since is None:
         return sorted(chats)
@@ -273,7 +273,7 @@ def reminded_chats(store: Store, event_id: str, event: ProtestEvent | None = Non
                 due is not None
                 and due < marked_from
                 and key is not None
-                and store.delivery(key, chat.chat_id) in reached
+                and store.deliveries.state(key, chat.chat_id) in reached
             ):
                 chats.add(chat.chat_id)
                 break

@@ -149,10 +149,10 @@ class ReminderService(AppServices):
         rows = [
             (item.key, chat_id, "skipped")
             for item in self.owed_news()
-            if item.card_id == card_id and self.store.delivery(item.key, chat_id) is None
+            if item.card_id == card_id and self.store.deliveries.state(item.key, chat_id) is None
         ]
         if rows:
-            await self.store.set_deliveries(rows)
+            await self.store.deliveries.set(rows)
 
     def replan(self) -> None:
         if not self.job_queue.get_jobs_by_name(PLAN_JOB + ":now"):
@@ -259,7 +259,7 @@ class ReminderService(AppServices):
                     events,
                     start,
                     end,
-                    self.store.deliveries,
+                    self.store.deliveries.rows,
                     now,
                     owed,
                 )
@@ -311,7 +311,7 @@ class ReminderService(AppServices):
         if state == "uncertain":  # maybe sent, so its news counts as told; news skipped
             # for lateness is not logged under its own key: another day's message tells it.
             rows += [(key, r.chat_id, state) for r in reminders for key in news_keys(r)]
-        await self.store.set_deliveries(rows)
+        await self.store.deliveries.set(rows)
         for key, count in Counter(r.key for r in reminders).items():
             log.warning(message, count, key)
 
@@ -349,12 +349,15 @@ class ReminderService(AppServices):
         owed = [
             r
             for r in due_between([chat], cards, events, now - CATCH_UP_LIMIT, now)
-            if self.store.delivery(message_key(r), r.chat_id) is None
+            if self.store.deliveries.state(message_key(r), r.chat_id) is None
         ]
         if owed:
             return owed[0]
         upcoming = next_reminder(chat, cards, events, now)
-        if upcoming is None or self.store.delivery(message_key(upcoming), chat.chat_id) is None:
+        if (
+            upcoming is None
+            or self.store.deliveries.state(message_key(upcoming), chat.chat_id) is None
+        ):
             return upcoming
         tomorrow = upcoming.due.astimezone(zone(chat.timezone)).date() + timedelta(days=1)
         return next_reminder(chat, cards, events, local_time(tomorrow, 0, zone(chat.timezone)))
@@ -371,10 +374,10 @@ class ReminderService(AppServices):
         rows = [
             (key, chat.chat_id, "skipped")
             for key in sorted(keys)
-            if self.store.delivery(key, chat.chat_id) is None
+            if self.store.deliveries.state(key, chat.chat_id) is None
         ]
         if rows:
-            await self.store.set_deliveries(rows)
+            await self.store.deliveries.set(rows)
 
 
 def news_keys(message: Digest) -> tuple[str, ...]:
@@ -402,7 +405,7 @@ async def _plan_job(context: BotContext) -> None:
 
 async def _prune_job(context: BotContext) -> None:
     found = context.job_data
-    dropped = await found.store.prune_deliveries(KEEP_LOG_DAYS)
+    dropped = await found.store.deliveries.prune(KEEP_LOG_DAYS)
     if dropped:
         log.info("dropped the delivery log of %d old occurrences", dropped)
     await found.fanouts.drop_finished_marks()

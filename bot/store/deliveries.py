@@ -1,7 +1,7 @@
 """The delivery log: which reminder or broadcast went to which chat, and in what state.
 
-Part of ``Store`` (``bot.store.repository``), kept apart because it is its own idea: rows
-``(occurrence, chat id) -> state`` in ``deliveries.json``, one TinyDB table per occurrence
+``Store.deliveries`` (``bot.store.repository``): rows ``(occurrence, chat id) -> state`` in
+``deliveries.json``, one TinyDB table per occurrence
 with the chats spread over ``DELIVERY_BUCKETS`` documents, since TinyDB rewrites a whole
 document on every change. "pending" is written durably before a send, so a crash never
 sends one twice.
@@ -10,7 +10,7 @@ sends one twice.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from bot.store.engine import Database, FastTable
 from bot.store.models import is_int, is_short_text
@@ -26,33 +26,39 @@ OCCURRENCE_PREFIX = "o:"
 
 
 class DeliveryLog:
-    """The delivery log's half of ``Store``: it owns ``_deliveries`` and the state counts."""
+    """The ``o:`` tables of ``deliveries.json`` and the count of rows in each state.
 
-    _deliveries: Database
-    _counts: list[int]
+    It shares the file (one ``Database``, one commit path) with the protest marks and the
+    store's cross-file intents, so a row and the mark of the message it records are made
+    durable by one commit; ``writable`` is the store's check that it is open for writing.
+    """
 
-    def _writable(self) -> None:
-        raise NotImplementedError  # Store's: refuses writes to a closed or read-only store
+    def __init__(self, database: Database, writable: Callable[[], None]) -> None:
+        self._database = database
+        self._writable = writable
+        self._counts = [0] * len(DELIVERY_STATES)
+        for _, table in self.occurrences():
+            self._tally(table, 1)
 
-    # Delivery log --------------------------------------------------------------------------
-    def _occurrences(self) -> list[tuple[str, FastTable]]:
+    def occurrences(self) -> list[tuple[str, FastTable]]:
         return [
-            (name[len(OCCURRENCE_PREFIX) :], self._deliveries.table(name))
-            for name in list(self._deliveries.durable.read())
+            (name[len(OCCURRENCE_PREFIX) :], self._database.table(name))
+            for name in list(self._database.durable.read())
             if name.startswith(OCCURRENCE_PREFIX)
         ]
 
     def _occurrence(self, occurrence: str) -> FastTable | None:
         name = OCCURRENCE_PREFIX + occurrence
-        return self._deliveries.table(name) if name in self._deliveries.durable.read() else None
+        return self._database.table(name) if name in self._database.durable.read() else None
 
-    def delivery(self, occurrence: str, chat_id: int) -> str | None:
+    def state(self, occurrence: str, chat_id: int) -> str | None:
         table = self._occurrence(occurrence)
         rows = table.raw_doc(chat_id % DELIVERY_BUCKETS) if table else None
         code = rows.get(str(chat_id)) if rows else None
         return None if code is None else DELIVERY_STATES[code]
 
-    def deliveries(self, occurrence: str) -> dict[int, str]:
+    def rows(self, occurrence: str) -> dict[int, str]:
+        """Chat id -> state, for one occurrence."""
         table = self._occurrence(occurrence)
         if table is None:
             return {}
@@ -63,28 +69,29 @@ class DeliveryLog:
             for chat_id, code in rows.items()
         }
 
-    def delivery_counts(self) -> dict[str, int]:
+    def counts(self) -> dict[str, int]:
         return dict(zip(DELIVERY_STATES, self._counts, strict=True))
 
-    def delivery_days(self) -> dict[str, int]:
+    def days(self) -> dict[str, int]:
         """Occurrence -> day (days since 1970-01-01 UTC) its rows were last written."""
         return {
             occurrence: (table.raw_doc(TOUCHED_DOC) or {}).get("day", 0)
-            for occurrence, table in self._occurrences()
+            for occurrence, table in self.occurrences()
         }
 
-    async def set_deliveries(self, rows: list[tuple[str, int, str]]) -> None:
+    async def set(self, rows: list[tuple[str, int, str]]) -> None:
         self._writable()
         for occurrence, chat_id, state in rows:  # all checked before any is applied
             if state not in STATE_CODES or not is_int(chat_id) or not is_short_text(occurrence):
                 raise ValueError(f"bad delivery row {(occurrence, chat_id, state)!r}")
         if rows:
-            self._apply_rows(
+            self.apply_rows(
                 (occurrence, chat_id, STATE_CODES[state]) for occurrence, chat_id, state in rows
             )
-            await self._deliveries.durable.commit()
+            await self._database.durable.commit()
 
-    def _apply_rows(self, rows: Iterable[tuple[str, int, int]]) -> None:
+    def apply_rows(self, rows: Iterable[tuple[str, int, int]]) -> None:
+        """Write rows (occurrence, chat id, state code) in memory; the caller commits."""
         grouped: dict[str, dict[int, dict[str, int]]] = {}
         for occurrence, chat_id, code in rows:
             bucket_rows = grouped.setdefault(occurrence, {}).setdefault(
@@ -93,7 +100,7 @@ class DeliveryLog:
             bucket_rows[str(chat_id)] = code
         day = int(time.time() // 86400)
         for occurrence, buckets in grouped.items():
-            table = self._deliveries.table(OCCURRENCE_PREFIX + occurrence)
+            table = self._database.table(OCCURRENCE_PREFIX + occurrence)
             documents: dict[int, dict] = {}
             for bucket, changes in buckets.items():
                 current = table.raw_doc(bucket) or {}
@@ -107,10 +114,22 @@ class DeliveryLog:
                 documents[TOUCHED_DOC] = {"day": day}
             table.put(documents)
 
-    def _take_rows(self, chat_id: int) -> dict[str, int]:
-        """Remove a chat's delivery rows; return occurrence -> state code."""
+    def copy_rows(self, old_id: int, new_id: int) -> None:
+        """Give ``new_id`` the rows of ``old_id`` it has not got yet; the caller commits."""
+        bucket, key = old_id % DELIVERY_BUCKETS, str(old_id)
+        rows = [
+            (occurrence, new_id, found[key])
+            for occurrence, table in self.occurrences()
+            if (found := table.raw_doc(bucket))
+            and key in found
+            and self.state(occurrence, new_id) is None
+        ]
+        self.apply_rows(rows)
+
+    def take_rows(self, chat_id: int) -> dict[str, int]:
+        """Remove a chat's delivery rows (the caller commits); return occurrence -> code."""
         key, bucket, taken = str(chat_id), chat_id % DELIVERY_BUCKETS, {}
-        for occurrence, table in self._occurrences():
+        for occurrence, table in self.occurrences():
             rows = table.raw_doc(bucket)
             if rows and key in rows:
                 remaining = dict(rows)
@@ -119,18 +138,18 @@ class DeliveryLog:
                 table.put({bucket: remaining})
         return taken
 
-    async def prune_deliveries(self, older_than_days: int = 60) -> int:
+    async def prune(self, older_than_days: int = 60) -> int:
         """Drop the log of occurrences not written for that long; return how many."""
         self._writable()
         cutoff = int(time.time() // 86400) - older_than_days
         dropped = 0
-        for occurrence, day in self.delivery_days().items():
+        for occurrence, day in self.days().items():
             if day < cutoff:
-                self._tally(self._deliveries.table(OCCURRENCE_PREFIX + occurrence), -1)
-                self._deliveries.drop_table(OCCURRENCE_PREFIX + occurrence)
+                self._tally(self._database.table(OCCURRENCE_PREFIX + occurrence), -1)
+                self._database.drop_table(OCCURRENCE_PREFIX + occurrence)
                 dropped += 1
         if dropped:
-            await self._deliveries.durable.commit()
+            await self._database.durable.commit()
         return dropped
 
     def _tally(self, table: FastTable, sign: int) -> None:

@@ -1,7 +1,7 @@
 """Protest marks: which chats were told of a protest, and how many plan to come, as keyed
 hashes only.
 
-Part of ``Store`` (``bot.store.repository``), beside the delivery log in ``deliveries.json``:
+``Store.marks`` (``bot.store.repository``), beside the delivery log in ``deliveries.json``:
 a table ``p:<protest id>`` per protest holds a random secret and the hashes of the people who
 pressed "I plan to come" (so each counts once); tables ``p:<protest id>:<n>`` hold the hashes
 of the chats told of it (so a change or a cancellation reaches exactly them), spread so that
@@ -10,7 +10,7 @@ cut to 96 bits: without the secret it names nobody, and the table (secret includ
 dropped once the protest is over. No chat id is ever stored next to a protest.
 
 Told marks are written in the same durable commit as the "pending" rows of the messages that
-tell (``DeliveryLog.set_deliveries``), so a crash cannot leave a message out without its mark.
+tell (``Store.set_deliveries_telling``), so a crash cannot leave a message out without its mark.
 Snapshots carry no marks (they copy the delivery log's ``o:`` tables only).
 """
 
@@ -20,7 +20,7 @@ import base64
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from bot.store.engine import Database, FastTable
@@ -42,41 +42,42 @@ def _told_table(event_id: str, mark: str) -> str:
 
 
 class ProtestMarks:
-    """The marks' half of ``Store``: it owns the ``p:`` tables of ``_deliveries``."""
+    """The ``p:`` tables of ``deliveries.json``: the file (one ``Database``, one commit
+    path) is shared with the delivery log; ``writable`` is the store's check that it is open
+    for writing."""
 
-    _deliveries: Database
-
-    def _writable(self) -> None:
-        raise NotImplementedError  # Store's
+    def __init__(self, database: Database, writable: Callable[[], None]) -> None:
+        self._database = database
+        self._writable = writable
 
     def _marks(self, event_id: str) -> FastTable | None:
         name = MARKS_PREFIX + event_id
-        return self._deliveries.table(name) if name in self._deliveries.durable.read() else None
+        return self._database.table(name) if name in self._database.durable.read() else None
 
     def _marked_tables(self) -> list[tuple[str, FastTable]]:
         """Each protest's main table (secret and "I plan to come")."""
         return [
-            (name[len(MARKS_PREFIX) :], self._deliveries.table(name))
-            for name in list(self._deliveries.durable.read())
+            (name[len(MARKS_PREFIX) :], self._database.table(name))
+            for name in list(self._database.durable.read())
             if name.startswith(MARKS_PREFIX) and ":" not in name[len(MARKS_PREFIX) :]
         ]
 
     def _told(self, event_id: str, mark: str) -> Mapping[str, Any]:
         name = _told_table(event_id, mark)
-        if name not in self._deliveries.durable.read():
+        if name not in self._database.durable.read():
             return {}
-        return self._deliveries.table(name).raw_doc(1) or {}
+        return self._database.table(name).raw_doc(1) or {}
 
     def _secret(self, event_id: str) -> tuple[FastTable, str]:
         """The protest's table and secret, made on first use (committed by the caller)."""
-        table = self._deliveries.table(MARKS_PREFIX + event_id)
+        table = self._database.table(MARKS_PREFIX + event_id)
         found = table.raw_doc(SECRET_DOC)
         if found is None:
             found = {"k": secrets.token_hex(32)}
             table.put({SECRET_DOC: found})
         return table, found["k"]
 
-    def _apply_told(self, pairs: Iterable[tuple[str, int]]) -> None:
+    def apply_told(self, pairs: Iterable[tuple[str, int]]) -> None:
         """Mark each (protest id, chat id) as told, in memory; the caller commits."""
         changes: dict[str, dict[str, Any]] = {}
         for event_id, chat_id in pairs:
@@ -88,7 +89,7 @@ class ProtestMarks:
                 doc = changes[name] = dict(self._told(event_id, mark))
             doc[mark] = 1
         for name, doc in changes.items():
-            self._deliveries.table(name).put({1: doc})
+            self._database.table(name).put({1: doc})
 
     def _key(self, event_id: str) -> str | None:
         table = self._marks(event_id)
@@ -135,31 +136,31 @@ class ProtestMarks:
         else:
             marks.pop(mark, None)
         table.put({RSVP_DOC: marks})
-        await self._deliveries.durable.commit()
+        await self._database.durable.commit()
         return len(marks)
 
     # Housekeeping --------------------------------------------------------------------------
-    async def drop_marks(self, event_ids: Iterable[str]) -> int:
+    async def drop(self, event_ids: Iterable[str]) -> int:
         """Forget the marks (and the secret) of protests that are over; returns how many."""
         self._writable()
         dropped = 0
-        names = list(self._deliveries.durable.read())
+        names = list(self._database.durable.read())
         for event_id in event_ids:
             main = MARKS_PREFIX + event_id
             if main in names:
                 for name in names:
                     if name == main or name.startswith(main + ":"):
-                        self._deliveries.drop_table(name)
+                        self._database.drop_table(name)
                 dropped += 1
         if dropped:
-            self._deliveries.durable.scrub_backup()
-            await self._deliveries.durable.commit()
+            self._database.durable.scrub_backup()
+            await self._database.durable.commit()
         return dropped
 
-    def marked_events(self) -> list[str]:
+    def protest_ids(self) -> list[str]:
         return [event_id for event_id, _ in self._marked_tables()]
 
-    def _take_marks(self, chat_id: int, new_id: int | None = None) -> None:
+    def take(self, chat_id: int, new_id: int | None = None) -> None:
         """Remove the chat's hashes from every protest (``/forget``), or give them to
         ``new_id`` (a group that became a supergroup); the caller commits."""
         for event_id, table in self._marked_tables():
@@ -174,8 +175,8 @@ class ProtestMarks:
                 table.put({RSVP_DOC: {**kept, new: 1} if new else kept})
             told = self._told(event_id, old)
             if old in told:
-                self._deliveries.table(_told_table(event_id, old)).put(
+                self._database.table(_told_table(event_id, old)).put(
                     {1: {k: v for k, v in told.items() if k != old}}
                 )
                 if new_id is not None:
-                    self._apply_told([(event_id, new_id)])
+                    self.apply_told([(event_id, new_id)])

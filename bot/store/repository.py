@@ -20,7 +20,7 @@ from typing import Any, cast
 
 import orjson
 
-from bot.store.deliveries import DELIVERY_BUCKETS, DELIVERY_STATES, DeliveryLog
+from bot.store.deliveries import DeliveryLog
 from bot.store.engine import (
     Database,
     DirectoryLock,
@@ -44,8 +44,12 @@ INTENTS = "intents"
 CONTENT_HASH_TABLE = "_content"
 
 
-class Store(DeliveryLog, ProtestMarks):
-    """All persistent state of the bot; open with ``Store.open(data_dir)``."""
+class Store:
+    """All persistent state of the bot; open with ``Store.open(data_dir)``.
+
+    ``deliveries`` (the delivery log) and ``marks`` (who was told of a protest, who plans to
+    come) are its parts in ``deliveries.json``; chats, content, events and meta are its own.
+    """
 
     def __init__(
         self, data_dir: Path, databases: dict[str, Database], lock: DirectoryLock | None
@@ -53,15 +57,14 @@ class Store(DeliveryLog, ProtestMarks):
         self.data_dir = data_dir
         self._content = databases["content"]
         self._chats = databases["chats"]
-        self._deliveries = databases["deliveries"]
+        self._deliveries_db = databases["deliveries"]
         self._events = databases["events"]
         self._lock = lock
         self._closed = False
         self._shards = [self._chats.table(f"c{n}") for n in range(CHAT_SHARDS)]
         self._share_strings()
-        self._counts = [0] * len(DELIVERY_STATES)
-        for _, table in self._occurrences():
-            self._tally(table, 1)
+        self.deliveries = DeliveryLog(self._deliveries_db, self._writable)
+        self.marks = ProtestMarks(self._deliveries_db, self._writable)
         if lock is not None:
             self._finish_intents()
 
@@ -101,7 +104,9 @@ class Store(DeliveryLog, ProtestMarks):
 
     @property
     def _storages(self) -> list[DurableStorage]:
-        return [db.durable for db in (self._content, self._chats, self._deliveries, self._events)]
+        return [
+            db.durable for db in (self._content, self._chats, self._deliveries_db, self._events)
+        ]
 
     @property
     def flush_count(self) -> int:
@@ -198,48 +203,37 @@ class Store(DeliveryLog, ProtestMarks):
 
     async def _across_files(self, intent: dict[str, Any], key: int) -> None:
         self._writable()
-        intents = self._deliveries.table(INTENTS)
+        intents = self._deliveries_db.table(INTENTS)
         intents.put({key: intent})
         if intent["op"] == "migrate":
-            self._copy_rows(intent["old"], intent["new"])
-        await self._deliveries.durable.commit()
+            self.deliveries.copy_rows(intent["old"], intent["new"])
+        await self._deliveries_db.durable.commit()
         self._apply_to_chats(intent)
         self._chats.durable.scrub_backup()
         await self._chats.durable.commit()
-        self._take_rows(intent["chat"] if intent["op"] == "forget" else intent["old"])
+        self.deliveries.take_rows(intent["chat"] if intent["op"] == "forget" else intent["old"])
         self._take_intent_marks(intent)
         intents.remove(doc_ids=[key])
-        self._deliveries.durable.scrub_backup()
-        await self._deliveries.durable.commit()
-
-    def _copy_rows(self, old_id: int, new_id: int) -> None:
-        bucket, key = old_id % DELIVERY_BUCKETS, str(old_id)
-        rows = [
-            (occurrence, new_id, found[key])
-            for occurrence, table in self._occurrences()
-            if (found := table.raw_doc(bucket))
-            and key in found
-            and self.delivery(occurrence, new_id) is None
-        ]
-        self._apply_rows(rows)
+        self._deliveries_db.durable.scrub_backup()
+        await self._deliveries_db.durable.commit()
 
     def _take_intent_marks(self, intent: dict[str, Any]) -> None:
         if intent.get("op") == "forget":
-            self._take_marks(intent["chat"])
+            self.marks.take(intent["chat"])
         else:
-            self._take_marks(intent["old"], intent["new"])
+            self.marks.take(intent["old"], intent["new"])
 
     async def set_deliveries_telling(
         self, rows: list[tuple[str, int, str]], told: list[tuple[str, int]]
     ) -> None:
-        """``set_deliveries``, and the protests these messages tell of marked as told to
-        their chats, in the same durable write."""
+        """``deliveries.set``, and the protests these messages tell of marked as told to
+        their chats, in the same durable write (the two share ``deliveries.json``)."""
         self._writable()
-        self._apply_told(told)
+        self.marks.apply_told(told)
         if rows:
-            await self.set_deliveries(rows)
+            await self.deliveries.set(rows)
         else:
-            await self._deliveries.durable.commit()
+            await self._deliveries_db.durable.commit()
 
     def _apply_to_chats(self, intent: dict[str, Any]) -> None:
         if intent["op"] == "forget":
@@ -255,17 +249,19 @@ class Store(DeliveryLog, ProtestMarks):
 
     def _finish_intents(self) -> None:
         """Complete cross-file changes a crash interrupted (at open, before anything else)."""
-        intents = self._deliveries.durable.read().get(INTENTS) or {}
+        intents = self._deliveries_db.durable.read().get(INTENTS) or {}
         if not intents:
             return
         for doc_id, intent in list(intents.items()):
             if intent.get("op") == "migrate":
-                self._copy_rows(intent["old"], intent["new"])
+                self.deliveries.copy_rows(intent["old"], intent["new"])
             self._apply_to_chats(intent)
-            self._take_rows(intent["chat"] if intent.get("op") == "forget" else intent["old"])
+            self.deliveries.take_rows(
+                intent["chat"] if intent.get("op") == "forget" else intent["old"]
+            )
             self._take_intent_marks(intent)
-            self._deliveries.table(INTENTS).remove(doc_ids=[int(doc_id)])
-        for db in (self._chats, self._deliveries):
+            self._deliveries_db.table(INTENTS).remove(doc_ids=[int(doc_id)])
+        for db in (self._chats, self._deliveries_db):
             db.durable.scrub_backup()
             db.durable.flush_sync()
 
@@ -391,7 +387,7 @@ class Store(DeliveryLog, ProtestMarks):
             kind: dict(db.durable.read())
             for kind, db in (
                 ("chats", self._chats),
-                ("deliveries", self._deliveries),
+                ("deliveries", self._deliveries_db),
                 ("events", self._events),
             )
         }

@@ -152,7 +152,7 @@ class _Refused(Exception):
 
 
 MAX_OCCURRENCE = 64
-"""Characters of a delivery log's key, as ``Store.set_deliveries`` allows."""
+"""Characters of a delivery log's key, as ``DeliveryLog.set`` allows."""
 LANGUAGE_CODES = frozenset({"en", "ru", "kk"})
 """Languages a restored chat may have (the catalogues under ``locales/``)."""
 

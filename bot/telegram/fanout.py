@@ -211,7 +211,7 @@ class FanOut:
                     if item is None:
                         exhausted = True
                         break
-                    if (item.key, item.chat_id) in batch or self.store.delivery(
+                    if (item.key, item.chat_id) in batch or self.store.deliveries.state(
                         item.key, item.chat_id
                     ) is not None:
                         self.result.already += 1
@@ -235,7 +235,7 @@ class FanOut:
             if told:
                 await self.store.set_deliveries_telling(rows, told)
             else:
-                await self.store.set_deliveries(rows)
+                await self.store.deliveries.set(rows)
         except StoreError:
             log.exception("could not log %d deliveries as pending; not sending them", len(batch))
             self.result.failed += len(batch)
@@ -293,7 +293,7 @@ class FanOut:
             rows, self._outcomes = self._outcomes, []
             if rows:
                 try:
-                    await self.store.set_deliveries(rows)
+                    await self.store.deliveries.set(rows)
                 except StoreError:
                     log.exception(
                         "could not log %d delivery outcomes; they stay "
@@ -337,8 +337,8 @@ class FanOut:
                 log.info("a group became a supergroup; its subscription moved to the new id")
                 chat_id = error.new_chat_id
                 self.result.migrated += 1
-                if self.store.delivery(item.key, chat_id) != "pending":
-                    return chat_id, self.store.delivery(item.key, chat_id) or "failed"
+                if self.store.deliveries.state(item.key, chat_id) != "pending":
+                    return chat_id, self.store.deliveries.state(item.key, chat_id) or "failed"
                 slot = FANOUT
                 continue
             except BadRequest as error:
