@@ -3,14 +3,16 @@
 ``Store.deliveries`` (``bot.store.repository``): rows ``(occurrence, chat id) -> state`` in
 ``deliveries.json``, one TinyDB table per occurrence
 with the chats spread over ``DELIVERY_BUCKETS`` documents, since TinyDB rewrites a whole
-document on every change. "pending" is written durably before a send, so a crash never
-sends one twice.
+document on every change. Rows are written as patches, so a commit appends just them to
+``deliveries.journal`` (``bot.store.journal``) rather than rewriting the occurrence.
+"pending" is written durably before a send, so a crash never sends one twice.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from bot.store.engine import Database, FastTable
 from bot.store.models import is_int, is_short_text
@@ -91,28 +93,32 @@ class DeliveryLog:
             await self._database.durable.commit()
 
     def apply_rows(self, rows: Iterable[tuple[str, int, int]]) -> None:
-        """Write rows (occurrence, chat id, state code) in memory; the caller commits."""
-        grouped: dict[str, dict[int, dict[str, int]]] = {}
+        """Write rows (occurrence, chat id, state code) in memory; the caller commits.
+
+        They go in as one patch, so the commit journals these rows alone.
+        """
+        patch: dict[str, dict[str, dict[str, Any]]] = {}
         for occurrence, chat_id, code in rows:
-            bucket_rows = grouped.setdefault(occurrence, {}).setdefault(
-                chat_id % DELIVERY_BUCKETS, {}
+            bucket_rows = patch.setdefault(OCCURRENCE_PREFIX + occurrence, {}).setdefault(
+                str(chat_id % DELIVERY_BUCKETS), {}
             )
             bucket_rows[str(chat_id)] = code
+        if not patch:
+            return
         day = int(time.time() // 86400)
-        for occurrence, buckets in grouped.items():
-            table = self._database.table(OCCURRENCE_PREFIX + occurrence)
-            documents: dict[int, dict] = {}
+        tables = self._database.durable.read()
+        for name, buckets in patch.items():
+            table = tables.get(name, {})
             for bucket, changes in buckets.items():
-                current = table.raw_doc(bucket) or {}
+                current = table.get(bucket) or {}
                 for key, code in changes.items():
                     old = current.get(key)
                     if old is not None:
                         self._counts[old] -= 1
                     self._counts[code] += 1
-                documents[bucket] = {**current, **changes}
-            if (table.raw_doc(TOUCHED_DOC) or {}).get("day") != day:
-                documents[TOUCHED_DOC] = {"day": day}
-            table.put(documents)
+            if (table.get(TOUCHED_KEY) or {}).get("day") != day:
+                buckets[TOUCHED_KEY] = {"day": day}
+        self._database.durable.apply_patch(patch)
 
     def copy_rows(self, old_id: int, new_id: int) -> None:
         """Give ``new_id`` the rows of ``old_id`` it has not got yet; the caller commits."""

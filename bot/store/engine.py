@@ -12,15 +12,23 @@ store replaces whole documents instead of editing them (see ``FastTable``). A fl
 therefore serialise a shallow copy of the table mapping in a worker thread while the event loop
 keeps changing the data. The files themselves (their format, atomic writes, checks on load) are
 ``bot.store.files``.
+
+A storage opened with a journal (``deliveries.json``) commits changes made by ``apply_patch``
+alone (delivery rows, told marks) by appending them to ``<name>.journal`` instead: a commit
+then costs what changed, not the size of the delivery log. Any other change, a scrub, or a
+journal grown past the file's size replaces the file as above and starts a new journal; the
+journal is replayed at open (``bot.store.journal``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import threading
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +46,21 @@ from bot.store.files import (
     remove_stale_temporaries,
     write_atomic,
 )
+from bot.store.journal import (
+    EPOCH_KEY,
+    JournalContents,
+    JournalWriter,
+    Patch,
+    apply_in_place,
+    journal_path,
+    read_journal,
+)
+
+log = logging.getLogger(__name__)
+
+JOURNAL_MIN_BYTES = 1 << 20
+"""The journal is folded into the file once it outgrows this and the file itself: the
+amortised cost of a compaction then stays below that of the appends that made it."""
 
 
 def _retrieve(future: asyncio.Future) -> None:
@@ -49,15 +72,22 @@ def _retrieve(future: asyncio.Future) -> None:
 class DurableStorage(Storage):
     """In-memory TinyDB storage with group-committed, atomic, fsynced file replaces."""
 
-    def __init__(self, path: Path, kind: str, *, read_only: bool = False) -> None:
+    def __init__(
+        self, path: Path, kind: str, *, read_only: bool = False, journal: Path | None = None
+    ) -> None:
         super().__init__()
         self.path = path
         self.kind = kind
         self.read_only = read_only
         self.flush_count = 0
-        """Completed file replaces; tests use it to check batching."""
-        loaded = load_tables(path, kind)
-        self._data = loaded if loaded is not None else {MARKER_TABLE: marker(kind)}
+        """Completed commits (file replaces and journal appends); tests use it for batching."""
+        self.replace_count = 0
+        """Completed file replaces alone."""
+        self._journal_path = journal
+        self._journal: JournalWriter | None = None  # None: the next commit replaces the file
+        self._patches: list[Patch] = []  # changes since the last snapshot, if all are patches
+        self._whole = False  # a change since the last snapshot that only the file can hold
+        self._outstanding = 0  # snapshots taken and not yet written
         self._generation = 0  # bumped by every change
         self._durable = 0  # highest generation known to be on disk
         self._written = 0  # same, as seen by the writing thread (under _lock)
@@ -68,9 +98,54 @@ class DurableStorage(Storage):
         self._inflight: tuple[int, asyncio.Future] | None = None
         self._flusher: asyncio.Task | None = None
         self._closed = False
-        if loaded is None and not read_only:
-            self._generation = 1
+        loaded, replayed = self._load()
+        self._data = loaded if loaded is not None else {MARKER_TABLE: marker(kind)}
+        self._epoch = _epoch(self._data)
+        self._file_size = self._size_on_disk()
+        if read_only:
+            return
+        if loaded is None or (journal is not None and replayed is None):
+            self._generation = 1  # a new store, or a journal to start (or to compact)
+            self._whole = True
             self.flush_sync()
+        elif journal is not None and replayed is not None:
+            self._journal = JournalWriter(journal, replayed.size)
+            self._journal.records = len(replayed.commits)
+
+    def _load(self) -> tuple[dict[str, dict] | None, JournalContents | None]:
+        """The file with its journal replayed, and the journal if appends can go on in it.
+
+        A journal of a newer epoch than the file means a compaction ran between the two reads
+        (a read-only open beside the running bot): read both again.
+        """
+        journal = self._journal_path
+        if journal is None:
+            return load_tables(self.path, self.kind), None
+        for _attempt in range(5):
+            loaded = load_tables(self.path, self.kind)
+            found = read_journal(journal, self.kind)
+            epoch = _epoch(loaded) if loaded is not None else None
+            if not (self.read_only and found.epoch is not None and found.epoch > (epoch or 0)):
+                break
+        if loaded is None or found.epoch is None or found.epoch != epoch:
+            if found.epoch is not None and loaded is not None and found.epoch > (epoch or 0):
+                log.warning(
+                    "%s belongs to a newer %s than the one on disk (restored by hand?): "
+                    "ignored, its rows are lost",
+                    journal.name,
+                    self.path.name,
+                )
+            return loaded, None
+        for patches in found.commits:
+            for patch in patches:
+                apply_in_place(loaded, patch)
+        return loaded, None if found.torn else found
+
+    def _size_on_disk(self) -> int:
+        try:
+            return self.path.stat().st_size
+        except OSError:
+            return 0
 
     # TinyDB's storage interface -----------------------------------------------------------
     def read(self) -> dict[str, dict]:
@@ -81,11 +156,38 @@ class DurableStorage(Storage):
             raise StoreError(f"{self.path.name} is {'read-only' if self.read_only else 'closed'}")
         self._data = data
         self._generation += 1
+        self._whole = True
+
+    def apply_patch(self, patch: Patch) -> None:
+        """Set fields of documents (copy-on-write); with a journal, the commit appends just this.
+
+        The patch is kept until the commit encodes it: callers must not change it afterwards.
+        """
+        if self.read_only or self._closed:
+            raise StoreError(f"{self.path.name} is {'read-only' if self.read_only else 'closed'}")
+        data = self._data
+        for name, documents in patch.items():
+            table = dict(data.get(name, {}))
+            for doc_id, fields in documents.items():
+                table[doc_id] = {**table.get(doc_id, {}), **fields}
+            data[name] = table
+        self._generation += 1
+        self._patches.append(patch)
 
     def close(self) -> None:
         self._closed = True
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
 
     # Durability ---------------------------------------------------------------------------
+    def compact_sync(self) -> None:
+        """Fold the journal into the file (a clean stop leaves it all in the file)."""
+        if self._journal is not None and self._journal.records and not self._closed:
+            self._whole = True
+            self._generation += 1
+            self.flush_sync()
+
     def replace_all(self, data: dict[str, dict]) -> None:
         """Swap in a whole new data set (content reloads); the marker is kept."""
         self.write({**data, MARKER_TABLE: marker(self.kind)})
@@ -115,37 +217,52 @@ class DurableStorage(Storage):
     async def _flush_loop(self) -> None:
         while self._pending is not None:
             waiter, self._pending = self._pending, None
-            generation, tables, scrub = self._take_snapshot()
-            self._inflight = (generation, waiter)
+            snapshot = self._take_snapshot()
+            self._inflight = (snapshot.generation, waiter)
             try:
-                await asyncio.to_thread(self._write, tables, generation, scrub)
+                await asyncio.to_thread(self._write, snapshot)
             except asyncio.CancelledError:
+                self._failed(snapshot)
                 waiter.set_exception(StoreError(f"saving {self.path} was interrupted"))
                 raise
             except Exception as exc:
-                self._scrub_backup |= scrub
+                self._failed(snapshot)
                 waiter.set_exception(StoreError(f"could not save {self.path}: {exc}"))
             else:
-                self._durable = max(self._durable, generation)
+                self._durable = max(self._durable, snapshot.generation)
                 waiter.set_result(None)
             finally:
+                self._outstanding -= 1
                 self._inflight = None
 
-    def _take_snapshot(self) -> tuple[int, dict[str, dict], bool]:
+    def _take_snapshot(self) -> _Snapshot:
         scrub, self._scrub_backup = self._scrub_backup, False
-        return self._generation, dict(self._data), scrub
+        patches, self._patches = self._patches, []
+        # A snapshot taken while an older one is still unwritten replaces the file: if it is
+        # written first, the older one is skipped, and only the file holds both.
+        whole = self._whole or scrub or self._outstanding > 0
+        self._whole = False
+        self._outstanding += 1
+        return _Snapshot(self._generation, dict(self._data), scrub, whole, patches)
+
+    def _failed(self, snapshot: _Snapshot) -> None:
+        """A write failed: its patches are gone with it, so the next write is the whole file."""
+        self._scrub_backup |= snapshot.scrub
+        self._whole = True
 
     def flush_sync(self) -> None:
         """Write pending changes now, blocking (start-up writes and shutdown paths)."""
         if self._durable >= self._generation or self.read_only:
             return
-        generation, tables, scrub = self._take_snapshot()
+        snapshot = self._take_snapshot()
         try:
-            self._write(tables, generation, scrub)
-        except Exception:
-            self._scrub_backup |= scrub
+            self._write(snapshot)
+        except BaseException:
+            self._failed(snapshot)
             raise
-        self._durable = max(self._durable, generation)
+        finally:
+            self._outstanding -= 1
+        self._durable = max(self._durable, snapshot.generation)
 
     async def wait_idle(self) -> None:
         """Let a running flush finish, then flush whatever is left."""
@@ -153,30 +270,77 @@ class DurableStorage(Storage):
             await asyncio.shield(self._flusher)
         await self.commit()
 
-    def _write(self, tables: dict[str, dict], generation: int, scrub: bool) -> None:
+    def _write(self, snapshot: _Snapshot) -> None:
         with self._lock:
-            if generation <= self._written:
+            if snapshot.generation <= self._written:
                 return  # a later snapshot is already on disk
-            fragments: dict[str, tuple[dict, bytes]] = {}
-            for name, table in tables.items():
-                cached = self._fragments.get(name)
-                if cached is None or cached[0] is not table:
-                    # the concatenation is sized exactly; orjson's own buffer is not
-                    cached = (table, orjson.dumps(name) + b":" + orjson.dumps(table))
-                fragments[name] = cached
-            self._fragments = fragments
-            # ``.bak`` is always the version just before this one (a hard link: free), so
-            # copying it back after damage loses one write, not a quarter of an hour of
-            # "sent" rows (which would send those reminders again).
-            rotate = not scrub and self.path.exists()
-            write_atomic(
-                self.path,
-                encode_lines(part for _, part in fragments.values()),
-                backup_before=rotate,
-                backup_after=scrub,
-            )
-            self._written = generation
+            journal = self._journal
+            if (
+                journal is not None
+                and not snapshot.whole
+                and journal.size <= max(JOURNAL_MIN_BYTES, self._file_size)
+            ):
+                try:
+                    journal.append(orjson.dumps(snapshot.patches))
+                except BaseException:
+                    journal.close()
+                    self._journal = None  # what it holds past here is unknown
+                    raise
+            else:
+                self._replace(snapshot.tables, snapshot.scrub)
+            self._written = snapshot.generation
             self.flush_count += 1
+
+    def _replace(self, tables: dict[str, dict], scrub: bool) -> None:
+        """Replace the file with every table; with a journal, under the next epoch, then
+        start that epoch's empty journal (the old one, replaced, is gone with its rows)."""
+        epoch = self._epoch + 1 if self._journal_path is not None else self._epoch
+        if self._journal_path is not None:
+            tables[MARKER_TABLE] = {"1": {**marker(self.kind)["1"], EPOCH_KEY: epoch}}
+        fragments: dict[str, tuple[dict, bytes]] = {}
+        for name, table in tables.items():
+            cached = self._fragments.get(name)
+            if cached is None or cached[0] is not table:
+                # the concatenation is sized exactly; orjson's own buffer is not
+                cached = (table, orjson.dumps(name) + b":" + orjson.dumps(table))
+            fragments[name] = cached
+        self._fragments = fragments
+        # ``.bak`` is always the version just before this one (a hard link: free), so
+        # copying it back after damage loses one write, not a quarter of an hour of
+        # "sent" rows (which would send those reminders again).
+        rotate = not scrub and self.path.exists()
+        lines = encode_lines(part for _, part in fragments.values())
+        write_atomic(
+            self.path,
+            lines,
+            backup_before=rotate,
+            backup_after=scrub or (self._journal_path is not None and not rotate),
+        )
+        self._file_size = sum(len(line) for line in lines)
+        self.replace_count += 1
+        if self._journal_path is not None:
+            self._epoch = epoch
+            if self._journal is not None:
+                self._journal.close()
+                self._journal = None
+            self._journal = JournalWriter.start(self._journal_path, self.kind, epoch)
+
+
+@dataclass
+class _Snapshot:
+    """What one commit writes: the tables as they were, and the patches since the last one."""
+
+    generation: int
+    tables: dict[str, dict]
+    scrub: bool
+    whole: bool
+    patches: list[Patch]
+
+
+def _epoch(data: Mapping[str, Any]) -> int:
+    tag = data.get(MARKER_TABLE, {}).get("1", {})
+    epoch = tag.get(EPOCH_KEY, 0) if isinstance(tag, dict) else 0
+    return epoch if isinstance(epoch, int) else 0
 
 
 class FastTable(Table):
@@ -209,8 +373,18 @@ class Database(TinyDB):
         return self.storage  # type: ignore[return-value]
 
 
-def open_database(path: Path, kind: str, *, read_only: bool = False) -> Database:
-    return Database(path, kind, storage=DurableStorage, read_only=read_only)
+def open_database(
+    path: Path, kind: str, *, read_only: bool = False, journal: bool = False
+) -> Database:
+    """``journal``: commits that only set fields append to ``<name>.journal`` (see
+    ``bot.store.journal``) instead of replacing the file."""
+    return Database(
+        path,
+        kind,
+        storage=DurableStorage,
+        read_only=read_only,
+        journal=journal_path(path) if journal else None,
+    )
 
 
 def json_copy(value: Any) -> Any:

@@ -78,18 +78,18 @@ class ProtestMarks:
         return table, found["k"]
 
     def apply_told(self, pairs: Iterable[tuple[str, int]]) -> None:
-        """Mark each (protest id, chat id) as told, in memory; the caller commits."""
-        changes: dict[str, dict[str, Any]] = {}
+        """Mark each (protest id, chat id) as told, in memory; the caller commits.
+
+        The new marks go in as one patch, so the commit journals them with the rows.
+        """
+        patch: dict[str, dict[str, dict[str, Any]]] = {}
         for event_id, chat_id in pairs:
             _table, secret = self._secret(event_id)
             mark = chat_hash(secret, chat_id)
-            name = _told_table(event_id, mark)
-            doc = changes.get(name)
-            if doc is None:
-                doc = changes[name] = dict(self._told(event_id, mark))
-            doc[mark] = 1
-        for name, doc in changes.items():
-            self._database.table(name).put({1: doc})
+            if mark not in self._told(event_id, mark):
+                patch.setdefault(_told_table(event_id, mark), {}).setdefault("1", {})[mark] = 1
+        if patch:
+            self._database.durable.apply_patch(patch)
 
     def _key(self, event_id: str) -> str | None:
         table = self._marks(event_id)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, cast
@@ -36,7 +37,12 @@ from bot.store.models import ChatSettings, decode_settings, encode_settings
 
 __all__ = ["Store", "StoreCorrupted", "StoreError"]
 
+log = logging.getLogger(__name__)
+
 KINDS = ("content", "chats", "deliveries", "events")
+JOURNALED = ("deliveries",)
+"""Files whose commits of rows and marks append to ``<kind>.journal`` (``bot.store.journal``)."""
+DATA_NAMES = [f"{kind}.json" for kind in KINDS] + [f"{kind}.journal" for kind in JOURNALED]
 
 CHAT_SHARDS = 1024
 INTENTS = "intents"
@@ -90,10 +96,15 @@ class Store:
         data_dir = Path(data_dir)
         if read_only and not data_dir.is_dir():
             raise StoreError(f"{data_dir} is not a directory")
-        lock = None if read_only else lock_data_dir(data_dir, [f"{k}.json" for k in KINDS])
+        lock = None if read_only else lock_data_dir(data_dir, DATA_NAMES)
         try:
             databases = {
-                kind: open_database(data_dir / f"{kind}.json", kind, read_only=read_only)
+                kind: open_database(
+                    data_dir / f"{kind}.json",
+                    kind,
+                    read_only=read_only,
+                    journal=kind in JOURNALED,
+                )
                 for kind in KINDS
             }
         except BaseException:
@@ -118,6 +129,7 @@ class Store:
             return
         try:
             await asyncio.gather(*(storage.wait_idle() for storage in self._storages))
+            self._compact()
         finally:
             self._close()
 
@@ -125,7 +137,16 @@ class Store:
         """Flush and release the data directory, for callers without an event loop."""
         if not self._closed:
             self.flush_now()
+            self._compact()
             self._close()
+
+    def _compact(self) -> None:
+        """A clean stop leaves no journal to replay: the next start reads one file (and an
+        older bot, should one be started on this data dir, finds every row)."""
+        try:
+            self._deliveries_db.durable.compact_sync()
+        except (OSError, StoreError) as exc:  # every row is still in the journal
+            log.warning("could not fold the delivery journal into its file: %s", exc)
 
     def flush_now(self) -> None:
         for storage in self._storages:

@@ -30,8 +30,9 @@ from bot.store.deliveries import (
 )
 from bot.store.engine import lock_data_dir
 from bot.store.files import MARKER_TABLE, StoreError, marker, table_lines, write_atomic
+from bot.store.journal import journal_path
 from bot.store.models import SETTINGS_FIELDS, ChatSettings, decode_settings, encode_settings
-from bot.store.repository import CHAT_SHARDS, KINDS, Store
+from bot.store.repository import CHAT_SHARDS, DATA_NAMES, JOURNALED, Store
 
 log = logging.getLogger(__name__)
 
@@ -100,14 +101,17 @@ def restore(data_dir: Path, snapshot: Path) -> None:
     """
     data_dir, snapshot = Path(data_dir), Path(snapshot)
     files = read_snapshot(snapshot)  # raises before anything is touched
-    lock = lock_data_dir(data_dir, [f"{kind}.json" for kind in KINDS])
+    lock = lock_data_dir(data_dir, DATA_NAMES)
     try:
-        for kind in files:
-            path = data_dir / f"{kind}.json"
+        kept = [data_dir / f"{kind}.json" for kind in files]
+        kept += [journal_path(data_dir / f"{kind}.json") for kind in JOURNALED]
+        for path in kept:
             if path.exists():
                 write_atomic(path.with_name(path.name + ".pre-restore"), path.read_bytes())
         for kind, tables in files.items():
             write_atomic(data_dir / f"{kind}.json", table_lines(tables), backup_after=True)
+        for kind in JOURNALED:  # its rows are the old store's: never replayed onto these
+            journal_path(data_dir / f"{kind}.json").unlink(missing_ok=True)
     finally:
         lock.release()
 

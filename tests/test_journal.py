@@ -1,0 +1,205 @@
+"""The delivery log's journal: commits write what changed, and nothing is lost or comes back."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from bot.store import engine, journal
+from bot.store.journal import read_journal
+from bot.store.repository import Store, StoreError
+from bot.store.snapshots import restore, write_snapshot
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+sys.path.insert(0, str(FIXTURES))
+from make_deliveries_v1 import PROTEST, expected_rows, told  # noqa: E402
+
+BIG_ID = 987_654_321_987
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+def journal_of(data_dir: Path) -> Path:
+    return data_dir / "deliveries.journal"
+
+
+def files_holding(directory: Path, text: str) -> list[str]:
+    return [p.name for p in directory.iterdir() if p.is_file() and text.encode() in p.read_bytes()]
+
+
+def old_data_dir(data_dir: Path) -> None:
+    data_dir.mkdir(mode=0o700)
+    shutil.copyfile(FIXTURES / "deliveries-v1" / "deliveries.json", data_dir / "deliveries.json")
+
+
+def storage(store: Store) -> engine.DurableStorage:
+    return store._deliveries_db.durable
+
+
+async def test_row_commits_append_and_survive_a_crash(data_dir: Path) -> None:
+    store = Store.open(data_dir)
+    await store.deliveries.set([("big", chat, "pending") for chat in range(5000)])
+    replaces = storage(store).replace_count
+    file_bytes = (data_dir / "deliveries.json").read_bytes()
+    before = journal_of(data_dir).stat().st_size
+    await store.deliveries.set([("big", chat, "sent") for chat in range(10)])
+    grown = journal_of(data_dir).stat().st_size - before
+    assert storage(store).replace_count == replaces, "the file was rewritten"
+    assert (data_dir / "deliveries.json").read_bytes() == file_bytes
+    assert 0 < grown < 400, f"{grown} bytes for 10 rows"
+    store._close()  # a crash: no compaction at close
+
+    reopened = Store.open(data_dir)
+    rows = reopened.deliveries.rows("big")
+    assert len(rows) == 5000 and sum(state == "sent" for state in rows.values()) == 10
+    assert reopened.deliveries.counts()["sent"] == 10
+    await reopened.aclose()
+
+
+@pytest.mark.parametrize("damage", ["cut", "garbage", "flipped"])
+async def test_a_torn_last_record_is_dropped_alone(data_dir: Path, damage: str) -> None:
+    store = Store.open(data_dir)
+    await store.deliveries.set([("o", 1, "sent"), ("o", 2, "pending")])
+    kept = journal_of(data_dir).stat().st_size
+    await store.deliveries.set([("o", 2, "sent"), ("o", 3, "pending")])
+    store._close()
+    path = journal_of(data_dir)
+    raw = path.read_bytes()
+    if damage == "cut":
+        path.write_bytes(raw[:-3])
+    elif damage == "garbage":
+        path.write_bytes(raw[:kept] + b"\x00\x01\x02")
+    else:  # still valid JSON: only the checksum tells
+        assert raw.endswith(b'"3":0}}}]')
+        path.write_bytes(raw[: -len(b"0}}}]")] + b"1}}}]")
+
+    reopened = Store.open(data_dir)
+    assert reopened.deliveries.rows("o") == {1: "sent", 2: "pending"}
+    assert read_journal(path, "deliveries").torn is False, "the journal was not restarted"
+    await reopened.deliveries.set([("o", 4, "sent")])
+    reopened._close()
+    again = Store.open(data_dir)
+    assert again.deliveries.rows("o") == {1: "sent", 2: "pending", 4: "sent"}
+    await again.aclose()
+
+
+async def test_rows_and_marks_told_share_one_record(data_dir: Path) -> None:
+    store = Store.open(data_dir)
+    await store.set_deliveries_telling([("e:p:1", 5, "pending")], [("p", 5)])  # makes the secret
+    await store.set_deliveries_telling([("e:p:1", 6, "pending")], [("p", 6)])
+    last = read_journal(journal_of(data_dir), "deliveries").commits[-1]
+    tables = {name for patch in last for name in patch}
+    assert "o:e:p:1" in tables and any(name.startswith("p:p:") for name in tables)
+    store._close()
+    reopened = Store.open(data_dir)
+    assert reopened.marks.was_told("p", 6) and reopened.deliveries.state("e:p:1", 6) == "pending"
+    await reopened.aclose()
+
+
+async def test_forget_leaves_nothing_in_the_journal(data_dir: Path) -> None:
+    store = Store.open(data_dir)
+    await store.deliveries.set([("a", BIG_ID, "sent"), ("a", 1, "sent")])
+    assert str(BIG_ID).encode() in journal_of(data_dir).read_bytes()
+    stale = journal_of(data_dir).read_bytes()
+    await store.forget_chat(BIG_ID)
+    assert files_holding(data_dir, str(BIG_ID)) == []
+    store._close()
+
+    journal_of(data_dir).write_bytes(stale)  # a journal of an older epoch is never replayed
+    reopened = Store.open(data_dir)
+    assert reopened.deliveries.rows("a") == {1: "sent"}
+    await reopened.aclose()
+    assert str(BIG_ID).encode() not in journal_of(data_dir).read_bytes()
+
+
+async def test_a_long_journal_is_folded_into_the_file(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "JOURNAL_MIN_BYTES", 2000)
+    store = Store.open(data_dir)
+    replaces = storage(store).replace_count
+    for n in range(40):
+        await store.deliveries.set([("o", chat, "sent") for chat in range(n * 20, n * 20 + 20)])
+        assert journal_of(data_dir).stat().st_size < 5000
+    assert storage(store).replace_count > replaces
+    store._close()
+    reopened = Store.open(data_dir)
+    assert len(reopened.deliveries.rows("o")) == 800
+    await reopened.aclose()
+
+
+async def test_a_clean_stop_leaves_everything_in_the_file(data_dir: Path) -> None:
+    store = Store.open(data_dir)
+    await store.deliveries.set([("o", 7, "sent")])
+    await store.aclose()
+    assert read_journal(journal_of(data_dir), "deliveries").commits == []
+    tables = orjson.loads((data_dir / "deliveries.json").read_bytes())
+    assert tables["o:o"][str(7 % 64)] == {"7": 1}
+
+
+async def test_a_reader_beside_the_bot_sees_journaled_rows(data_dir: Path) -> None:
+    store = Store.open(data_dir)
+    await store.deliveries.set([("o", 1, "sent")])
+    reader = Store.open(data_dir, read_only=True)
+    assert reader.deliveries.rows("o") == {1: "sent"}
+    await store.aclose()
+
+
+async def test_a_failed_append_makes_the_next_commit_replace_the_file(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store.open(data_dir)
+    await store.deliveries.set([("o", 1, "sent")])
+
+    def full_disk(self, payload: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(journal.JournalWriter, "append", full_disk)
+    with pytest.raises(StoreError, match="No space left"):
+        await store.deliveries.set([("o", 2, "sent")])
+    monkeypatch.undo()
+    replaces = storage(store).replace_count
+    await store.deliveries.set([("o", 3, "sent")])
+    assert storage(store).replace_count == replaces + 1
+    store._close()
+    reopened = Store.open(data_dir)
+    assert reopened.deliveries.rows("o") == {1: "sent", 2: "sent", 3: "sent"}
+    await reopened.aclose()
+
+
+async def test_restore_drops_the_journal_of_the_store_it_replaces(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    store = Store.open(data_dir)
+    await store.deliveries.set([("o", 1, "sent")])
+    write_snapshot(store, tmp_path / "snapshot.json")
+    await store.deliveries.set([("o", 2, "sent")])
+    store._close()
+    restore(data_dir, tmp_path / "snapshot.json")
+    assert not journal_of(data_dir).exists()
+    assert (data_dir / "deliveries.journal.pre-restore").exists()
+    reopened = Store.open(data_dir)
+    assert reopened.deliveries.rows("o") == {1: "sent"}
+    await reopened.aclose()
+
+
+async def test_a_file_written_before_the_journal_is_read_and_upgraded(data_dir: Path) -> None:
+    old_data_dir(data_dir)
+    old = orjson.loads((data_dir / "deliveries.json").read_bytes())
+    assert "journal" not in old["_store"]["1"], "the fixture is not an old file"
+    for _ in range(2):  # the upgrade, then a start on the upgraded files
+        store = Store.open(data_dir)
+        for occurrence, rows in expected_rows().items():
+            assert store.deliveries.rows(occurrence) == rows
+        assert all(store.marks.was_told(PROTEST, chat) for chat in told())
+        assert not store.marks.was_told(PROTEST, max(told()) + 1)
+        await store.deliveries.set([("new", 1, "sent")])
+        await store.aclose()
+    assert orjson.loads((data_dir / "deliveries.json").read_bytes())["_store"]["1"]["journal"] > 0
