@@ -203,3 +203,20 @@ async def test_a_file_written_before_the_journal_is_read_and_upgraded(data_dir: 
         await store.deliveries.set([("new", 1, "sent")])
         await store.aclose()
     assert orjson.loads((data_dir / "deliveries.json").read_bytes())["_store"]["1"]["journal"] > 0
+
+
+async def test_a_commit_overtaking_an_unwritten_one_writes_both(data_dir: Path) -> None:
+    """A blocking flush while the flusher's snapshot waits for its thread: whichever is
+    written first, the rows of both reach the disk."""
+    store = Store.open(data_dir)
+    durable = storage(store)
+    store.deliveries.apply_rows([("o", 1, 1)])
+    older = durable._take_snapshot()  # the flusher's, not yet written
+    store.deliveries.apply_rows([("o", 2, 1)])
+    durable.flush_sync()
+    durable._write(older)  # its thread runs last: nothing left for it to do
+    durable._outstanding -= 1
+    store._close()
+    reopened = Store.open(data_dir)
+    assert reopened.deliveries.rows("o") == {1: "sent", 2: "sent"}
+    await reopened.aclose()
