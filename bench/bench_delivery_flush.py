@@ -59,6 +59,7 @@ async def measure(data_dir: Path, rows: int, batch: int, commits: int) -> dict:
         "rows": rows,
         "batch": batch,
         "commits": commits,
+        "bytes_per_commit_median": statistics.median(per_bytes),
         "bytes_per_commit_mean": statistics.mean(per_bytes),
         "bytes_per_commit_max": max(per_bytes),
         "cpu_ms_per_commit_mean": 1000 * statistics.mean(per_cpu),
