@@ -179,11 +179,13 @@ async def test_restore_drops_the_journal_of_the_store_it_replaces(
 ) -> None:
     store = Store.open(data_dir)
     await store.deliveries.set([("o", 1, "sent")])
+    await store.marks.set_coming("p", 9, True)  # a replace: the journal is kept as .bak
     write_snapshot(store, tmp_path / "snapshot.json")
     await store.deliveries.set([("o", 2, "sent")])
     store._close()
     restore(data_dir, tmp_path / "snapshot.json")
     assert not journal_of(data_dir).exists()
+    assert not (data_dir / "deliveries.journal.bak").exists()
     assert (data_dir / "deliveries.journal.pre-restore").exists()
     reopened = Store.open(data_dir)
     assert reopened.deliveries.rows("o") == {1: "sent"}
@@ -220,3 +222,26 @@ async def test_a_commit_overtaking_an_unwritten_one_writes_both(data_dir: Path) 
     reopened = Store.open(data_dir)
     assert reopened.deliveries.rows("o") == {1: "sent", 2: "sent"}
     await reopened.aclose()
+
+
+def copy_backup_back(data_dir: Path) -> None:
+    shutil.copyfile(data_dir / "deliveries.json.bak", data_dir / "deliveries.json")
+
+
+async def test_copying_the_backup_back_loses_one_write_as_before(data_dir: Path) -> None:
+    """``.bak`` is the file before the latest replace; the journal kept beside it, then the
+    current one, bring back every row logged since (the message a damaged file prints)."""
+    store = Store.open(data_dir)
+    await store.deliveries.set([("o", 1, "sent")])  # journaled
+    await store.marks.set_coming("p", 9, True)  # not a patch: the file is replaced
+    await store.deliveries.set([("o", 2, "sent")])  # journaled under the new epoch
+    store._close()
+    copy_backup_back(data_dir)
+    reopened = Store.open(data_dir)
+    assert reopened.deliveries.rows("o") == {1: "sent", 2: "sent"}
+    assert reopened.marks.coming_count("p") == 0  # the one write lost, as before the journal
+    await reopened.deliveries.set([("o", 3, "sent")])
+    reopened._close()
+    again = Store.open(data_dir)
+    assert again.deliveries.rows("o") == {1: "sent", 2: "sent", 3: "sent"}
+    await again.aclose()

@@ -40,6 +40,7 @@ from tinydb.table import Table
 from bot.store.files import (
     MARKER_TABLE,
     StoreError,
+    backup_path,
     encode_lines,
     load_tables,
     marker,
@@ -116,7 +117,9 @@ class DurableStorage(Storage):
         """The file with its journal replayed, and the journal if appends can go on in it.
 
         A journal of a newer epoch than the file means a compaction ran between the two reads
-        (a read-only open beside the running bot): read both again.
+        (a read-only open beside the running bot): read both again. A file whose epoch is
+        that of ``<journal>.bak`` is the ``.bak`` copied back by hand: that journal, then
+        the next epoch's, bring it up to the last replace but one, as before the journal.
         """
         journal = self._journal_path
         if journal is None:
@@ -124,22 +127,28 @@ class DurableStorage(Storage):
         for _attempt in range(5):
             loaded = load_tables(self.path, self.kind)
             found = read_journal(journal, self.kind)
-            epoch = _epoch(loaded) if loaded is not None else None
-            if not (self.read_only and found.epoch is not None and found.epoch > (epoch or 0)):
+            epoch = _epoch(loaded) if loaded is not None else 0
+            if not (self.read_only and found.epoch is not None and found.epoch > epoch):
                 break
-        if loaded is None or found.epoch is None or found.epoch != epoch:
-            if found.epoch is not None and loaded is not None and found.epoch > (epoch or 0):
-                log.warning(
-                    "%s belongs to a newer %s than the one on disk (restored by hand?): "
-                    "ignored, its rows are lost",
-                    journal.name,
-                    self.path.name,
-                )
-            return loaded, None
-        for patches in found.commits:
-            for patch in patches:
-                apply_in_place(loaded, patch)
-        return loaded, None if found.torn else found
+        if loaded is None:
+            return None, None
+        older = read_journal(backup_path(journal), self.kind)
+        chain = [older] if older.epoch == epoch else []
+        if found.epoch == epoch or (chain and found.epoch == epoch + 1):
+            chain.append(found)
+        elif found.epoch is not None and found.epoch > epoch:
+            log.warning(
+                "%s belongs to a newer %s than the one on disk (restored by hand?): "
+                "ignored, its rows are lost",
+                journal.name,
+                self.path.name,
+            )
+        for contents in chain:
+            for patches in contents.commits:
+                for patch in patches:
+                    apply_in_place(loaded, patch)
+        appendable = len(chain) == 1 and chain[0] is found and not found.torn
+        return loaded, found if appendable else None
 
     def _size_on_disk(self) -> int:
         try:
@@ -323,6 +332,14 @@ class DurableStorage(Storage):
             if self._journal is not None:
                 self._journal.close()
                 self._journal = None
+            # The journal goes with the file it belongs to: kept as ``<journal>.bak`` beside
+            # ``.bak``, erased with it on a scrub.
+            kept = backup_path(self._journal_path)
+            if scrub:
+                kept.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                if not scrub:
+                    os.replace(self._journal_path, kept)
             self._journal = JournalWriter.start(self._journal_path, self.kind, epoch)
 
 

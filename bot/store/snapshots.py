@@ -29,7 +29,14 @@ from bot.store.deliveries import (
     TOUCHED_KEY,
 )
 from bot.store.engine import lock_data_dir
-from bot.store.files import MARKER_TABLE, StoreError, marker, table_lines, write_atomic
+from bot.store.files import (
+    MARKER_TABLE,
+    StoreError,
+    backup_path,
+    marker,
+    table_lines,
+    write_atomic,
+)
 from bot.store.journal import journal_path
 from bot.store.models import SETTINGS_FIELDS, ChatSettings, decode_settings, encode_settings
 from bot.store.repository import CHAT_SHARDS, DATA_NAMES, JOURNALED, Store
@@ -110,8 +117,9 @@ def restore(data_dir: Path, snapshot: Path) -> None:
                 write_atomic(path.with_name(path.name + ".pre-restore"), path.read_bytes())
         for kind, tables in files.items():
             write_atomic(data_dir / f"{kind}.json", table_lines(tables), backup_after=True)
-        for kind in JOURNALED:  # its rows are the old store's: never replayed onto these
+        for kind in JOURNALED:  # their rows are the old store's: never replayed onto these
             journal_path(data_dir / f"{kind}.json").unlink(missing_ok=True)
+            backup_path(journal_path(data_dir / f"{kind}.json")).unlink(missing_ok=True)
     finally:
         lock.release()
 
