@@ -245,3 +245,57 @@ async def test_copying_the_backup_back_loses_one_write_as_before(data_dir: Path)
     again = Store.open(data_dir)
     assert again.deliveries.rows("o") == {1: "sent", 2: "sent", 3: "sent"}
     await again.aclose()
+
+
+KILLED_WRITER = """
+import asyncio, sys
+from pathlib import Path
+from bot.store import engine
+from bot.store.repository import Store
+
+engine.JOURNAL_MIN_BYTES = 4096  # fold every few commits: kills land inside folds too
+
+async def main(data_dir, base):
+    store = Store.open(Path(data_dir))
+    async def sender(n):
+        for i in range(100_000):
+            chat = base + n * 100_000 + i + 1
+            await store.deliveries.set([("kill", chat, "pending"), ("kill", -chat, "sent")])
+            print(chat, flush=True)
+    await asyncio.gather(*(sender(n) for n in range(8)))
+
+asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+"""
+
+
+def test_rows_acknowledged_before_a_sigkill_survive_appends_and_folds(data_dir: Path) -> None:
+    import os
+    import random
+    import signal
+    import subprocess
+    import time
+
+    rng = random.Random(16122011)
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    acknowledged: list[int] = []
+    for round_number in range(12):
+        process = subprocess.Popen(
+            [sys.executable, "-c", KILLED_WRITER, str(data_dir), str(round_number * 10**6)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=root,
+        )
+        first = process.stdout.readline() if process.stdout else b""
+        time.sleep(rng.uniform(0, 0.3))
+        process.send_signal(signal.SIGKILL)
+        rest, errors = process.communicate()
+        assert process.returncode == -signal.SIGKILL, errors.decode()
+        acknowledged += [int(line) for line in (first + rest).split()]
+        store = Store.open(data_dir)
+        rows = store.deliveries.rows("kill")
+        store._close()
+        lost = [c for c in acknowledged if rows.get(c) != "pending" or rows.get(-c) != "sent"]
+        assert not lost, f"round {round_number}: {len(lost)} acknowledged commits lost"
+    assert len(acknowledged) > 100
