@@ -121,7 +121,7 @@ class Store:
 
     @property
     def flush_count(self) -> int:
-        """File replaces so far, all files together (for tests and /stats)."""
+        """Commits written so far (file replaces, journal appends), all files (for tests)."""
         return sum(storage.flush_count for storage in self._storages)
 
     async def aclose(self) -> None:
