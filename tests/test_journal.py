@@ -299,3 +299,25 @@ def test_rows_acknowledged_before_a_sigkill_survive_appends_and_folds(data_dir: 
         lost = [c for c in acknowledged if rows.get(c) != "pending" or rows.get(-c) != "sent"]
         assert not lost, f"round {round_number}: {len(lost)} acknowledged commits lost"
     assert len(acknowledged) > 100
+
+
+def written_by_an_older_bot(data_dir: Path, rows: dict[str, dict]) -> None:
+    """``deliveries.json`` as a bot before the journal writes it (no epoch), journal untouched."""
+    from bot.store.files import marker, table_lines, write_atomic
+
+    tables = {"_store": marker("deliveries"), **rows}
+    write_atomic(data_dir / "deliveries.json", table_lines(tables))
+
+
+async def test_a_journal_is_never_replayed_onto_a_file_it_did_not_follow(data_dir: Path) -> None:
+    """An older bot started on the data dir (or a restore cut short) leaves a journal behind
+    a file without an epoch; neither it nor its kept copy may ever be replayed later."""
+    store = Store.open(data_dir)
+    await store.deliveries.set([("o", 1, "sent")])
+    store._close()
+    written_by_an_older_bot(data_dir, {"o:o": {"1": {"1": 2}}})  # the older bot: 1 failed
+    for _ in range(3):
+        reopened = Store.open(data_dir)
+        assert reopened.deliveries.state("o", 1) == "failed"
+        await reopened.deliveries.set([("o", 2, "sent")])
+        reopened._close()

@@ -99,9 +99,12 @@ class DurableStorage(Storage):
         self._inflight: tuple[int, asyncio.Future] | None = None
         self._flusher: asyncio.Task | None = None
         self._closed = False
+        self._epoch = 0
+        """The highest epoch in the file or any journal beside it: the next replace takes a
+        higher one, so no journal on disk can ever match a later file."""
         loaded, replayed = self._load()
         self._data = loaded if loaded is not None else {MARKER_TABLE: marker(kind)}
-        self._epoch = _epoch(self._data)
+        self._epoch = max(self._epoch, _epoch(self._data))
         self._file_size = self._size_on_disk()
         if read_only:
             return
@@ -131,8 +134,10 @@ class DurableStorage(Storage):
             if not (self.read_only and found.epoch is not None and found.epoch > epoch):
                 break
         if loaded is None:
+            self._epoch = found.epoch or 0
             return None, None
         older = read_journal(backup_path(journal), self.kind)
+        self._epoch = max(epoch, found.epoch or 0, older.epoch or 0)
         chain = [older] if older.epoch == epoch else []
         if found.epoch == epoch or (chain and found.epoch == epoch + 1):
             chain.append(found)
