@@ -24,6 +24,7 @@ from bot.handlers.admission import FairUpdates
 from bot.i18n import LANGUAGES, N_, RUSSIAN_READERS, pick_language, translator
 from bot.logs import quiet_noisy_loggers
 from bot.ops import backups, health
+from bot.protests.repository import ProtestRepository
 from bot.reminders import service
 from bot.store.repository import Store
 from bot.telegram.budget import SendBudget
@@ -142,6 +143,7 @@ async def setup_application(application: BotApplication, content: Content | None
     data.library = Library.from_documents(
         {table: data.store.content_table(table) for table in ("cards", "sources", "events")}
     )
+    data.protests = ProtestRepository(data.library, data.store)
     asyncio.get_running_loop().call_later(WARM_SEARCH_AFTER, warm_search, data.library)
     data.username = application.bot.username
     if isinstance(application.update_processor, FairUpdates):

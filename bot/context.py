@@ -17,6 +17,7 @@ from bot.i18n import Translator, pick_language, translator
 if TYPE_CHECKING:
     from bot.config import Config
     from bot.content.library import Library
+    from bot.protests.repository import ProtestRepository
     from bot.reminders.service import ReminderService
     from bot.store.models import ChatSettings
     from bot.store.repository import Store
@@ -26,12 +27,14 @@ if TYPE_CHECKING:
 class BotData:
     """Application-wide services, filled in by ``setup_application``."""
 
-    __slots__ = ("admission", "config", "library", "reminders", "store", "username")
+    __slots__ = ("admission", "config", "library", "protests", "reminders", "store", "username")
 
     def __init__(self) -> None:
         self.config: Config | None = None
         self.store: Store | None = None
         self.library: Library | None = None
+        self.protests: ProtestRepository | None = None
+        """Content and stored protests (``bot.protests.repository``), set with the library."""
         self.username: str | None = None
         self.reminders: ReminderService | None = None
         """The reminder jobs (``bot.reminders.service``), set when they start."""
@@ -66,6 +69,11 @@ class BotContext(CallbackContext[ExtBot, dict, ChatData, BotData]):
     def library(self) -> Library:
         assert self.bot_data.library is not None
         return self.bot_data.library
+
+    @property
+    def protests(self) -> ProtestRepository:
+        assert self.bot_data.protests is not None
+        return self.bot_data.protests
 
     @property
     def config(self) -> Config:

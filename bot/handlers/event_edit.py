@@ -28,7 +28,7 @@ from bot.handlers.organisers import (
 )
 from bot.handlers.replies import reply
 from bot.i18n import Translator, translator
-from bot.protests import repository, wording
+from bot.protests import wording
 from bot.protests.form import (
     OPTIONAL,
     STEPS,
@@ -76,7 +76,7 @@ def _editing(context: BotContext) -> dict | None:
 async def on_pick(update: Update, context: BotContext, event_id: str | None) -> None:
     """The protest to change: its first step."""
     pending = _editing(context)
-    event = repository.find_event(context.library, context.store, event_id) if event_id else None
+    event = context.protests.find(event_id) if event_id else None
     tr = context.tr(update)
     if pending is None or event is None or event.cancelled:
         await reply(
@@ -118,7 +118,7 @@ async def on_text(update: Update, context: BotContext, message: Message) -> None
     if step is None:
         await reply(update, context, esc(tr.gettext("Please press one of the protests above.")))
         return
-    known = repository.all_events(context.library, context.store)
+    known = context.protests.all()
     value, problem = read_answer(tr, step, message.text, known)
     if (
         step == "starts"
@@ -177,7 +177,7 @@ async def advance(update: Update, context: BotContext) -> None:
         await ask(update, context, remaining[0])
         return
     tr = context.tr(update)
-    old = repository.find_event(context.library, context.store, pending["event"])
+    old = context.protests.find(pending["event"])
     if old is None or old.cancelled:
         context.chat_state.pending = None
         await reply(update, context, esc(tr.gettext("There is no upcoming protest to change.")))
@@ -219,14 +219,14 @@ async def on_publish(update: Update, context: BotContext, _arg: str | None) -> N
         await reply(update, context, esc(tr.gettext("Nothing to publish.")), edit=True)
         return
     new = ProtestEvent.model_validate(pending["new"])
-    old = repository.find_event(context.library, context.store, new.id)
+    old = context.protests.find(new.id)
     if old is None or old.cancelled:
         context.chat_state.pending = None
         await reply(
             update, context, esc(tr.gettext("There is no upcoming protest to change.")), edit=True
         )
         return
-    await repository.save_event(context.store, new)
+    await context.protests.save(new)
     context.chat_state.pending = None
     await protests_changed(context)
     service.settings_changed(context.application)

@@ -28,7 +28,7 @@ from bot.handlers.organisers import (
 )
 from bot.handlers.replies import reply
 from bot.i18n import Translator, translator
-from bot.protests import repository, wording
+from bot.protests import wording
 from bot.reminders import service
 
 MESSAGE_FLOW = "event_message"
@@ -72,7 +72,7 @@ async def on_pick(update: Update, context: BotContext, event_id: str | None) -> 
     """The protest chosen: now the English text."""
     pending = _messaging(context)
     tr = context.tr(update)
-    event = repository.find_event(context.library, context.store, event_id) if event_id else None
+    event = context.protests.find(event_id) if event_id else None
     if pending is None or event is None or event.cancelled:
         await reply(update, context, esc(tr.gettext("There is no upcoming protest.")), edit=True)
         return
@@ -123,7 +123,7 @@ async def preview(update: Update, context: BotContext) -> None:
     pending = _messaging(context)
     assert pending is not None
     tr = context.tr(update)
-    event = repository.find_event(context.library, context.store, pending["event"])
+    event = context.protests.find(pending["event"])
     chat = update.effective_chat
     if event is None or event.cancelled or chat is None:
         context.chat_state.pending = None
@@ -134,7 +134,7 @@ async def preview(update: Update, context: BotContext) -> None:
         await context.bot.send_message(
             chat.id, wording.city_message(translator(language), event, text)
         )
-    count = repository.city_followers(context.store, event)
+    count = context.protests.city_followers(event)
     await reply(
         update,
         context,
@@ -170,7 +170,7 @@ async def on_send(update: Update, context: BotContext, _arg: str | None) -> None
     reminder_service = service.service(context.application)
     chat = update.effective_chat
     event = (
-        repository.find_event(context.library, context.store, pending["event"])
+        context.protests.find(pending["event"])
         if pending and pending.get("step") == "preview"
         else None
     )
@@ -186,7 +186,7 @@ async def on_send(update: Update, context: BotContext, _arg: str | None) -> None
             "kind": "city",
             "event": event.id,
             "text": pending["text"],
-            "total": repository.city_followers(context.store, event),
+            "total": context.protests.city_followers(event),
             "report_chat": chat.id if chat else None,
             "report_message": progress.message_id if progress else None,
             "report_language": tr.language,

@@ -25,7 +25,7 @@ from bot.context import BotContext, ChatData
 from bot.handlers import conversations
 from bot.handlers.replies import Handler, action_button, command_argument, is_admin, pressed, reply
 from bot.i18n import Translator, translator
-from bot.protests import model, repository, wording
+from bot.protests import model, wording
 from bot.protests.form import (
     LATEST_ZONE,
     OPTIONAL,
@@ -139,9 +139,7 @@ def open_flow(update: Update, context: BotContext, flow: str, **state: object) -
 def upcoming_named(context: BotContext) -> list[ProtestEvent]:
     """The upcoming protests, or only the one whose id follows the command
     (``/event_cancel <id>``, ``/event_edit <id>``, ``/event_message <id>``)."""
-    listed = model.upcoming(
-        repository.all_events(context.library, context.store), datetime.now(UTC)
-    )
+    listed = model.upcoming(context.protests.all(), datetime.now(UTC))
     wanted = command_argument(context)
     return [event for event in listed if event.id == wanted] if wanted else listed
 
@@ -205,7 +203,7 @@ async def on_event_text(update: Update, context: BotContext, message: Message) -
     pending = context.chat_state.pending
     assert pending is not None and message.text is not None
     step = pending["step"]
-    known = repository.all_events(context.library, context.store)
+    known = context.protests.all()
     value, problem = read_answer(context.tr(update), step, message.text, known)
     if step == "starts" and value is not None and already_passed(str(value), LATEST_ZONE):
         # The zone comes next; a time already past in the latest one is past everywhere.
@@ -227,7 +225,7 @@ async def advance(update: Update, context: BotContext) -> None:
         await ask(update, context, remaining[0])
         return
     tr = context.tr(update)
-    taken = [e.id for e in repository.all_events(context.library, context.store)]
+    taken = [e.id for e in context.protests.all()]
     event, problem = build_event(tr, data, taken)
     if event is None:
         data.pop("starts", None)
@@ -273,7 +271,7 @@ async def on_publish(update: Update, context: BotContext, _arg: str | None) -> N
         await reply(update, context, esc(tr.gettext("Nothing to publish.")), edit=True)
         return
     event = ProtestEvent.model_validate(document)
-    await repository.save_event(context.store, event)
+    await context.protests.save(event)
     context.chat_state.pending = None
     await protests_changed(context)
     service.settings_changed(context.application)
@@ -347,7 +345,7 @@ async def on_cancel(update: Update, context: BotContext, event_id: str | None) -
     if not event_id:
         return
     tr = context.tr(update)
-    event = repository.find_event(context.library, context.store, event_id)
+    event = context.protests.find(event_id)
     if event is None or event.cancelled:
         await reply(
             update, context, esc(tr.gettext("There is no upcoming protest to cancel.")), edit=True
@@ -370,7 +368,7 @@ async def on_cancel_confirmed(update: Update, context: BotContext, event_id: str
     if not event_id:
         return
     tr = context.tr(update)
-    event = await repository.cancel_event(context.library, context.store, event_id)
+    event = await context.protests.cancel(event_id)
     if event is None:
         await reply(
             update, context, esc(tr.gettext("There is no upcoming protest to cancel.")), edit=True

@@ -23,7 +23,7 @@ from bot.handlers.access import may_change_settings
 from bot.handlers.replies import Handler, action_button, pressed, reply
 from bot.i18n import N_, Translator
 from bot.ops import backups
-from bot.protests import model, repository
+from bot.protests import model
 from bot.reminders import choices, service
 from bot.reminders.choices import city_label
 from bot.reminders.schedule import LEAD_CHOICES, Reminder
@@ -84,7 +84,7 @@ def when_text(tr: Translator, reminder: Reminder, settings: ChatSettings) -> str
 def what_text(tr: Translator, context: BotContext, reminder: Reminder) -> str:
     _ = tr.gettext
     if reminder.kind == "event":
-        event = repository.find_event(context.library, context.store, reminder.subject_id)
+        event = context.protests.find(reminder.subject_id)
         name = (
             _("Protest in %(city)s") % {"city": event.city.get(tr.language)}
             if event
@@ -117,7 +117,7 @@ def panel_text(
         "hour": delivery_hour(settings.hour),
         "zone": choices.zone_label(settings, tr.language),
     }
-    known = model.known_cities(repository.all_events(context.library, context.store))
+    known = model.known_cities(context.protests.all())
     if "*" in settings.cities:
         cities = _("all cities")
     elif settings.cities:
@@ -332,7 +332,7 @@ async def show_cities(
 ) -> None:
     tr = context.tr(update)
     settings = settings or current(update, context, tr)
-    known = model.known_cities(repository.all_events(context.library, context.store))
+    known = model.known_cities(context.protests.all())
     text = tr.gettext("Which cities' protests should I remind you of?")
     if (total := len(city_keys(settings, known))) > CITY_BUTTONS:
         text += "\n" + tr.gettext(
@@ -475,7 +475,7 @@ async def on_city(
     key = data.args.get("arg")
     tr = context.tr(update)
     settings = current(update, context, tr)
-    known = model.known_cities(repository.all_events(context.library, context.store))
+    known = model.known_cities(context.protests.all())
     if not key or (
         key != "*"
         and key not in settings.cities

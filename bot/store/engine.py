@@ -82,6 +82,11 @@ class DurableStorage(Storage):
         self._data = data
         self._generation += 1
 
+    @property
+    def generation(self) -> int:
+        """Bumped by every change: what is derived from the data stays valid while it holds."""
+        return self._generation
+
     def close(self) -> None:
         self._closed = True
 

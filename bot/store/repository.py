@@ -364,6 +364,12 @@ class Store:
             table.put({found: doc})
         await self._events.durable.commit()
 
+    @property
+    def events_revision(self) -> int:
+        """Changes with every write to ``events.json`` (protests and meta), so what is
+        decoded from the events can be kept until it does (``ProtestRepository``)."""
+        return self._events.durable.generation
+
     def _meta(self) -> Mapping[str, Any]:
         return self._events.table("meta").raw_doc(1) or {}
 
