@@ -34,9 +34,10 @@ from bot.telegram.transport import request_for
 log = logging.getLogger(__name__)
 
 CONCURRENT_UPDATES = 64
-"""Updates handled at once: lets one durable write batch many users' changes (group commit)
-and keeps the bot answering while a slow request is in flight. One sender holds at most
-``bot.telegram.fairness.MAX_IN_FLIGHT`` of them."""
+"""Updates of different chats handled at once (one chat's run one after the other:
+``handlers.admission.FairUpdates``): lets one durable write batch many users' changes
+(group commit) and keeps the bot answering while a slow request is in flight. One sender
+holds at most ``bot.telegram.fairness.MAX_IN_FLIGHT`` of them."""
 
 WARM_SEARCH_AFTER = 1.0
 """Seconds after set-up that the search index is built, in a thread beside the event loop:

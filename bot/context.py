@@ -6,7 +6,6 @@ module globals, so tests and the sandbox can build as many independent bots as t
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 from telegram import Update
@@ -45,14 +44,12 @@ class BotData:
 class ChatData:
     """Per-chat state that lives only in memory: nothing here is ever written to disk."""
 
-    __slots__ = ("awaiting_correction_for", "last_correction", "lock", "pending")
+    __slots__ = ("awaiting_correction_for", "last_correction", "pending")
 
     def __init__(self) -> None:
         self.awaiting_correction_for: str | None = None
         self.pending: dict | None = None
         """A multi-step flow in progress (admin event entry, broadcast preview)."""
-        self.lock: asyncio.Lock | None = None
-        """Serialises this chat's flow steps and settings changes (``flows.chat_lock``)."""
         self.last_correction: float = 0.0
         """When this chat last passed a correction on (monotonic clock): the cooldown."""
 

@@ -5,13 +5,13 @@ message never starts or feeds one.
 What a flow has collected lives in ``ChatData`` (memory only); the conversation's state says
 only "typing". Each flow sits in its own handler group before the ordinary handlers, so typed
 text it takes is not also searched for (``ApplicationHandlerStop``), and text it does not want
-(its flow was left or finished by a button) falls through to them. Every step runs under the
-chat's lock and re-reads the flow's data, so two quick messages are taken one after the other.
+(its flow was left or finished by a button) falls through to them. The update processor runs
+one chat's updates in order (``handlers.admission``), so two quick messages are taken one
+after the other.
 """
 
 from __future__ import annotations
 
-import asyncio
 import warnings
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, NoReturn
@@ -42,25 +42,6 @@ LEAVE_GROUP = -10
 """Runs before every flow: a command from the flow's user ends whatever flow was open."""
 
 Leave = Callable[[ChatData], None]
-
-
-def chat_lock(context: BotContext) -> asyncio.Lock:
-    """One lock per chat: steps of a flow and settings changes of a chat never interleave,
-    whatever ``concurrent_updates`` lets run at once."""
-    data = context.chat_data
-    assert data is not None
-    if data.lock is None:
-        data.lock = asyncio.Lock()
-    return data.lock
-
-
-def lock_for(application: Application, chat_id: int) -> asyncio.Lock:
-    """``chat_lock`` of another chat than the update's (a channel set up from a private chat):
-    PTB makes the chat's ``ChatData`` on first use."""
-    data: ChatData = application.chat_data[chat_id]
-    if data.lock is None:
-        data.lock = asyncio.Lock()
-    return data.lock
 
 
 def stay() -> NoReturn:
@@ -128,13 +109,12 @@ Step = Callable[[Update, BotContext], Awaitable[bool | None]]
 
 
 def step(callback: Step) -> Callable[[Update, BotContext], Coroutine[Any, Any, object]]:
-    """Run a typed step under the chat's lock. ``callback`` returns True to stay in the
-    flow, False when the flow is finished, and None when the flow was no longer open (the
-    text then goes on to the ordinary handlers, e.g. as a search)."""
+    """Run a typed step. ``callback`` returns True to stay in the flow, False when the flow
+    is finished, and None when the flow was no longer open (the text then goes on to the
+    ordinary handlers, e.g. as a search)."""
 
     async def run(update: Update, context: BotContext) -> object:
-        async with chat_lock(context):
-            result = await callback(update, context)
+        result = await callback(update, context)
         if result is None:
             return END
         if result:

@@ -63,17 +63,15 @@ Press = Callable[[Update, BotContext, str | None], Awaitable[None]]
 
 
 def organiser_button(act: Press) -> Handler:
-    """An organisers' button: refused like the commands, and never run between two steps of a
-    flow (the chat's lock). ``act`` gets the button's argument."""
+    """An organisers' button: refused like the commands. ``act`` gets the button's argument."""
 
     @functools.wraps(act)
     async def on_press(update: Update, context: BotContext) -> None:
         query, data = pressed(update, context)
         if not await allowed(update, context):
             return
-        async with conversations.chat_lock(context):
-            await query.answer()
-            await act(update, context, data.args.get("arg"))
+        await query.answer()
+        await act(update, context, data.args.get("arg"))
 
     return on_press
 
@@ -98,8 +96,7 @@ def flow_conversation(flow: str, command: Handler, on_text: TextStep) -> Convers
     typed = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND & conversations.NEW_MESSAGES
 
     async def enter(update: Update, context: BotContext) -> object:
-        async with conversations.chat_lock(context):
-            await command(update, context)
+        await command(update, context)
         pending = context.chat_state.pending
         if pending and pending.get("flow") == flow:
             conversations.stay()

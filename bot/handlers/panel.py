@@ -18,7 +18,7 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 from bot import callbacks, zones
 from bot.content.cards import esc
 from bot.context import BotContext
-from bot.handlers import conversations, protests
+from bot.handlers import protests
 from bot.handlers.access import may_change_settings
 from bot.handlers.replies import Handler, action_button, pressed, reply
 from bot.i18n import N_, Translator
@@ -225,14 +225,14 @@ async def subscribe(update: Update, context: BotContext) -> None:
     if not await may_change_settings(update, context):
         return
     tr = context.tr(update)
-    async with conversations.chat_lock(context):  # read, await, write: nothing may slip in between
-        settings = current(update, context, tr)
-        if not settings.subscribed:
-            settings = dataclasses.replace(settings, subscribed=True)
-            reminder_service = service.service(context.application)
-            if reminder_service is not None:
-                await reminder_service.settle_before_subscribing(settings)
-            await save(context, settings)
+    # Read, await, write: nothing of this chat slips in between (handlers.admission.ChatOrder).
+    settings = current(update, context, tr)
+    if not settings.subscribed:
+        settings = dataclasses.replace(settings, subscribed=True)
+        reminder_service = service.service(context.application)
+        if reminder_service is not None:
+            await reminder_service.settle_before_subscribing(settings)
+        await save(context, settings)
     await show_panel(
         update,
         context,
@@ -245,10 +245,9 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
     if not await may_change_settings(update, context):
         return
     tr = context.tr(update)
-    async with conversations.chat_lock(context):
-        settings = current(update, context, tr)
-        if settings.subscribed:
-            await save(context, dataclasses.replace(settings, subscribed=False))
+    settings = current(update, context, tr)
+    if settings.subscribed:
+        await save(context, dataclasses.replace(settings, subscribed=False))
     await reply(
         update,
         context,
@@ -366,9 +365,9 @@ Change = Callable[[Update, BotContext, CallbackQuery, callbacks.Callback], Await
 
 
 def panel_button(change: Change) -> Handler:
-    """A button of the chat's panel: only for those who may change the chat's settings, and
-    one change per chat at a time (under concurrent updates two presses would each read,
-    await a write and save their own copy: the second would silently undo the first)."""
+    """A button of the chat's panel: only for those who may change the chat's settings. One
+    change per chat at a time comes from the update processor (``handlers.admission``): two
+    presses run one after the other, so neither saves a copy the other has changed."""
 
     @functools.wraps(change)
     async def on_press(update: Update, context: BotContext) -> None:
@@ -378,8 +377,7 @@ def panel_button(change: Change) -> Handler:
             return
         if not await may_change_settings(update, context):
             return
-        async with conversations.chat_lock(context):
-            await change(update, context, query, data)
+        await change(update, context, query, data)
 
     return on_press
 

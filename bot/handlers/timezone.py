@@ -31,8 +31,7 @@ async def timezone(update: Update, context: BotContext) -> None:
     name = command_argument(context)
     if name:
         if await may_change_settings(update, context):
-            async with conversations.chat_lock(context):
-                await set_zone_from_text(update, context, name)
+            await set_zone_from_text(update, context, name)
         return
     await show_zones(update, context, edit=False)
 
