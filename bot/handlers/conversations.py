@@ -41,12 +41,14 @@ NEW_MESSAGES = filters.UpdateType.MESSAGE
 LEAVE_GROUP = -10
 """Runs before every flow: a command from the flow's user ends whatever flow was open."""
 
-Leave = Callable[[ChatData], None]
+Leave = Callable[[Update, BotContext], None]
+"""Forget what a flow collected, for the update's user (its command, or its last update when
+the flow timed out)."""
 
 
-def stay() -> NoReturn:
-    """Keep the flow open and keep this update from the ordinary handlers."""
-    raise ApplicationHandlerStop(TYPING)
+def stay(state: object = TYPING) -> NoReturn:
+    """Keep the flow open (in ``state``) and keep this update from the ordinary handlers."""
+    raise ApplicationHandlerStop(state)
 
 
 def done() -> NoReturn:
@@ -72,15 +74,17 @@ async def _leave_on_command(update: Update, context: BotContext) -> None:
 def conversation(
     name: str,
     entry_points: list[BaseHandler],
-    typing: list[BaseHandler],
-    leave: Leave,
+    states: dict[object, list[BaseHandler]],
     timeout: int,
+    leave: Leave | None = None,
 ) -> ConversationHandler:
-    """A flow: ``entry_points`` start it, ``typing`` handlers take its answers."""
+    """A flow: ``entry_points`` start it, each state's handlers (its typed answers and its
+    buttons) take it on. A command, or ``timeout`` seconds without a word, ends it (``leave``
+    forgets what it collected); the command then goes on to its own handler."""
 
     async def ended(update: object, context: BotContext) -> object:
-        if context.chat_data is not None:
-            leave(context.chat_data)
+        if leave is not None and isinstance(update, Update):
+            leave(update, context)
         return END
 
     with warnings.catch_warnings():
@@ -88,7 +92,7 @@ def conversation(
         warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
         return ConversationHandler(
             entry_points=entry_points,
-            states={TYPING: typing, ConversationHandler.TIMEOUT: [TypeHandler(Update, ended)]},
+            states={**states, ConversationHandler.TIMEOUT: [TypeHandler(Update, ended)]},
             fallbacks=[MessageHandler(filters.COMMAND & NEW_MESSAGES, ended)],
             allow_reentry=True,
             conversation_timeout=timeout,

@@ -20,7 +20,7 @@ from telegram.helpers import create_deep_linked_url
 
 from bot import callbacks
 from bot.content.cards import esc
-from bot.context import BotContext, ChatData
+from bot.context import BotContext
 from bot.handlers import conversations
 from bot.handlers.replies import pressed, reply, stale_button
 from bot.i18n import Translator
@@ -161,8 +161,8 @@ async def on_note(update: Update, context: BotContext) -> bool | None:
     return False
 
 
-def leave(data: ChatData) -> None:
-    data.awaiting_correction_for = None
+def leave(_update: Update, context: BotContext) -> None:
+    context.chat_state.awaiting_correction_for = None
 
 
 def conversation() -> ConversationHandler:
@@ -174,10 +174,12 @@ def conversation() -> ConversationHandler:
             CallbackQueryHandler(on_fix_button, pattern=callbacks.pattern("fix")),
             CommandHandler("start", from_deep_link, filters=private & deep_link_command),
         ],
-        typing=[
-            MessageHandler(private & tg_filters.TEXT & ~tg_filters.COMMAND, on_note),
-            CallbackQueryHandler(cancel_correction, pattern=callbacks.pattern("fixno")),
-        ],
-        leave=leave,
+        states={
+            conversations.TYPING: [
+                MessageHandler(private & tg_filters.TEXT & ~tg_filters.COMMAND, on_note),
+                CallbackQueryHandler(cancel_correction, pattern=callbacks.pattern("fixno")),
+            ]
+        },
         timeout=conversations.SHORT_TIMEOUT,
+        leave=leave,
     )

@@ -21,7 +21,7 @@ from telegram.ext import CommandHandler, ConversationHandler, MessageHandler, fi
 from bot import callbacks, zones
 from bot.content.cards import esc
 from bot.content.schema import ProtestEvent
-from bot.context import BotContext, ChatData
+from bot.context import BotContext
 from bot.handlers import conversations
 from bot.handlers.replies import Handler, action_button, command_argument, is_admin, pressed, reply
 from bot.i18n import Translator, translator
@@ -114,16 +114,17 @@ def flow_conversation(flow: str, command: Handler, on_text: TextStep) -> Convers
         pending = context.chat_state.pending
         return bool(pending and pending.get("flow") == flow)
 
-    def leave(data: ChatData) -> None:
+    def leave(_update: Update, context: BotContext) -> None:
+        data = context.chat_state
         if data.pending and data.pending.get("flow") == flow:
             data.pending = None
 
     return conversations.conversation(
         flow,
         entry_points=[CommandHandler(flow, enter, filters=conversations.NEW_MESSAGES)],
-        typing=[MessageHandler(typed, on_answer)],
-        leave=leave,
+        states={conversations.TYPING: [MessageHandler(typed, on_answer)]},
         timeout=conversations.LONG_TIMEOUT,
+        leave=leave,
     )
 
 

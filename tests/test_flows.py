@@ -1,0 +1,61 @@
+"""Multi-step flows where two people share a chat: each admin of a group who presses "Other…"
+has a flow of their own (code review 3, 4.1 bug 1 and Appendix A.2), over real HTTP against
+the emulator."""
+
+from __future__ import annotations
+
+from conftest import BOT_USERNAME
+
+GROUP, ADMIN_A, ADMIN_B = -1700, 5, 7
+
+
+async def open_other_prompt(emulator, admin: int):
+    """The admin's own /settings, then Time zone, then Other…: the prompt that asks them."""
+    emulator.user_message(
+        GROUP, f"/settings@{BOT_USERNAME}", user_id=admin, chat_type="supergroup"
+    )
+    panel = await emulator.next_message(GROUP)
+    emulator.press(
+        GROUP, panel.message_id, panel.button("Time zone")["callback_data"], user_id=admin
+    )
+    zones = await emulator.next_message(GROUP)
+    emulator.press(GROUP, zones.message_id, zones.button("Other")["callback_data"], user_id=admin)
+    prompt = await emulator.next_message(GROUP)
+    assert "Type the time zone name" in prompt.text
+    return prompt
+
+
+async def answer(emulator, admin: int, prompt, text: str):
+    emulator.user_message(
+        GROUP, text, user_id=admin, chat_type="supergroup", reply_to=prompt.message_id
+    )
+    return await emulator.next_message(GROUP)
+
+
+async def test_two_admins_each_typing_another_zone_are_both_answered(app, emulator):
+    """Appendix A.2: A and B each open their own panel and press Other…; A answers, then B.
+    Before, B's answer was silently dropped and the zone stayed A's."""
+    for admin in (ADMIN_A, ADMIN_B):
+        emulator.set_admin(GROUP, admin)
+    prompt_a = await open_other_prompt(emulator, ADMIN_A)
+    prompt_b = await open_other_prompt(emulator, ADMIN_B)
+    saved_a = await answer(emulator, ADMIN_A, prompt_a, "Asia/Tashkent")
+    assert "Time zone saved: Asia/Tashkent." in saved_a.text
+    saved_b = await answer(emulator, ADMIN_B, prompt_b, "Europe/Vienna")
+    assert "Time zone saved: Europe/Vienna." in saved_b.text
+    assert app.bot_data.store.chat(GROUP).timezone == "Europe/Vienna"
+
+
+async def test_one_admin_leaving_the_flow_does_not_end_the_others(app, emulator):
+    """A command ends the flow of the admin who sends it, not another admin's."""
+    for admin in (ADMIN_A, ADMIN_B):
+        emulator.set_admin(GROUP, admin)
+    await open_other_prompt(emulator, ADMIN_A)
+    prompt_b = await open_other_prompt(emulator, ADMIN_B)
+    emulator.user_message(
+        GROUP, f"/settings@{BOT_USERNAME}", user_id=ADMIN_A, chat_type="supergroup"
+    )
+    await emulator.next_message(GROUP)  # A's panel: A is out of the flow
+    saved_b = await answer(emulator, ADMIN_B, prompt_b, "Europe/Vienna")
+    assert "Time zone saved: Europe/Vienna." in saved_b.text
+    assert app.bot_data.store.chat(GROUP).timezone == "Europe/Vienna"
