@@ -16,6 +16,7 @@ from bot.i18n import Translator, pick_language, translator
 if TYPE_CHECKING:
     from bot.config import Config
     from bot.content.library import Library
+    from bot.handlers.drafts import Draft
     from bot.protests.repository import ProtestRepository
     from bot.reminders.service import ReminderService
     from bot.store.models import ChatSettings
@@ -44,12 +45,12 @@ class BotData:
 class ChatData:
     """Per-chat state that lives only in memory: nothing here is ever written to disk."""
 
-    __slots__ = ("awaiting_correction_for", "last_correction", "pending")
+    __slots__ = ("awaiting_correction_for", "drafts", "last_correction")
 
     def __init__(self) -> None:
         self.awaiting_correction_for: str | None = None
-        self.pending: dict | None = None
-        """A multi-step flow in progress (admin event entry, broadcast preview)."""
+        self.drafts: dict[int, Draft] = {}
+        """What each organiser's open flow has collected, by user id (``handlers.drafts``)."""
         self.last_correction: float = 0.0
         """When this chat last passed a correction on (monotonic clock): the cooldown."""
 

@@ -4,7 +4,8 @@ the emulator."""
 
 from __future__ import annotations
 
-from conftest import BOT_USERNAME
+from chat import press, say
+from conftest import ADMIN_ID, BOT_USERNAME
 
 GROUP, ADMIN_A, ADMIN_B = -1700, 5, 7
 
@@ -59,3 +60,37 @@ async def test_one_admin_leaving_the_flow_does_not_end_the_others(app, emulator)
     saved_b = await answer(emulator, ADMIN_B, prompt_b, "Europe/Vienna")
     assert "Time zone saved: Europe/Vienna." in saved_b.text
     assert app.bot_data.store.chat(GROUP).timezone == "Europe/Vienna"
+
+
+# An organiser's flows: one open at a time, each ending for good ------------------------------
+
+
+async def test_a_flow_started_inside_another_ends_it_for_good(app, emulator):
+    """/event_add typed during /broadcast: the broadcast is over, so once /event_add is
+    cancelled, free text is a search again, not the broadcast's English text."""
+    await say(emulator, ADMIN_ID, "/broadcast")
+    await say(emulator, ADMIN_ID, "/event_add")
+    prompt = await emulator.next_message(ADMIN_ID)  # step 1
+    cancelled = await press(emulator, ADMIN_ID, prompt, "Cancel")
+    assert "Cancelled" in cancelled.text
+    found = await say(emulator, ADMIN_ID, "Tuletaeva")
+    assert "Roza Tuletaeva" in found.text
+    assert app.chat_data[ADMIN_ID].drafts == {}
+    assert app.bot_data.store.meta("fanouts", {}) == {}
+
+
+async def test_a_finished_flows_buttons_are_out_of_date(app, emulator):
+    """Cancel ends /broadcast; its Skip, pressed after, changes nothing and says so."""
+    await say(emulator, ADMIN_ID, "/broadcast")
+    russian_step = await say(emulator, ADMIN_ID, "In English")
+    skip = russian_step.button("Skip")["callback_data"]
+    cancelled = await press(emulator, ADMIN_ID, russian_step, "Cancel")
+    assert "Cancelled" in cancelled.text
+    update_id = emulator.press(
+        ADMIN_ID, russian_step.message_id, skip, user_id=ADMIN_ID, strict=False
+    )
+    answer = await emulator.wait_callback_answer(update_id)
+    assert "out of date" in answer.text
+    found = await say(emulator, ADMIN_ID, "Tuletaeva")
+    assert "Roza Tuletaeva" in found.text, "no preview was sent in between"
+    assert app.bot_data.store.meta("fanouts", {}) == {}

@@ -34,7 +34,7 @@ from bot.telegram.fairness import Admission, Verdict
 log = logging.getLogger(__name__)
 
 ADMISSION_GROUP = -100
-"""Before the flows' groups (-10 and up): a dropped update costs no work at all."""
+"""Before the flows' groups (-9 and up): a dropped update costs no work at all."""
 GROUPS = (ChatType.GROUP, ChatType.SUPERGROUP)
 HELD_PER_RUNNING = 16
 """Updates admitted at once, running or waiting for their chat's turn, per update running:

@@ -152,13 +152,12 @@ async def from_deep_link(update: Update, context: BotContext) -> object:
     conversations.done()
 
 
-@conversations.step
-async def on_note(update: Update, context: BotContext) -> bool | None:
+async def on_note(update: Update, context: BotContext) -> object:
     message = update.effective_message
     if not context.chat_state.awaiting_correction_for or message is None or not message.text:
-        return None
+        return conversations.END  # its card was forgotten (/forget): the text goes on, as any
     await pass_on_correction(update, context, message.text)
-    return False
+    conversations.done()
 
 
 def leave(_update: Update, context: BotContext) -> None:

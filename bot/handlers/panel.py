@@ -494,7 +494,7 @@ async def forget_chat(update: Update, context: BotContext) -> None:
     assert chat is not None
     tr = context.tr(update)
     await context.store.forget_chat(chat.id)
-    context.chat_state.pending = None
+    context.chat_state.drafts.clear()
     context.chat_state.awaiting_correction_for = None
     await reply(update, context, esc(forgotten_text(tr, "chat")), edit=True)
 
