@@ -4,8 +4,12 @@ the emulator."""
 
 from __future__ import annotations
 
+import asyncio
+
 from chat import press, say
-from conftest import ADMIN_ID, BOT_USERNAME
+from conftest import ADMIN_ID, BOT_USERNAME, running_bot
+
+from bot.handlers import conversations
 
 GROUP, ADMIN_A, ADMIN_B = -1700, 5, 7
 
@@ -94,3 +98,14 @@ async def test_a_finished_flows_buttons_are_out_of_date(app, emulator):
     found = await say(emulator, ADMIN_ID, "Tuletaeva")
     assert "Roza Tuletaeva" in found.text, "no preview was sent in between"
     assert app.bot_data.store.meta("fanouts", {}) == {}
+
+
+async def test_an_organisers_flow_times_out_and_forgets_its_draft(emulator, config, monkeypatch):
+    monkeypatch.setattr(conversations, "LONG_TIMEOUT", 0.5)
+    async with running_bot(config) as app:
+        await say(emulator, ADMIN_ID, "/broadcast")
+        assert app.chat_data[ADMIN_ID].drafts, "the draft is kept while the flow is open"
+        await asyncio.sleep(1.5)
+        assert app.chat_data[ADMIN_ID].drafts == {}
+        found = await say(emulator, ADMIN_ID, "Tuletaeva")
+        assert "Roza Tuletaeva" in found.text
