@@ -5,10 +5,13 @@ the emulator."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
+import time_machine
 from chat import press, say
 from conftest import ADMIN_ID, BOT_USERNAME, running_bot
 
+from bot import callbacks
 from bot.handlers import conversations
 
 GROUP, ADMIN_A, ADMIN_B = -1700, 5, 7
@@ -109,3 +112,42 @@ async def test_an_organisers_flow_times_out_and_forgets_its_draft(emulator, conf
         assert app.chat_data[ADMIN_ID].drafts == {}
         found = await say(emulator, ADMIN_ID, "Tuletaeva")
         assert "Roza Tuletaeva" in found.text
+
+
+# A channel's panel, pressed by two of its admins at once -----------------------------------
+
+CHANNEL, CHANNEL_ADMINS = -1001234567890, (42, 44)
+
+
+async def test_two_channel_admins_pressing_at_once_both_change_it(emulator, config):
+    """Review 3, 4.1 bug 4: one admin subscribes the channel (a reminder fell due half an hour
+    ago, so a durable write is awaited before the settings are saved) while another picks
+    "Only 16 December": each press is taken in the channel's turn, so neither saves a copy the
+    other has changed."""
+    with time_machine.travel(datetime(2026, 12, 9, 10, 30, tzinfo=UTC), tick=True):
+        async with running_bot(config) as app:
+            await press_both_at_once(emulator)
+            stored = app.bot_data.store.chat(CHANNEL)
+    assert stored.subscribed and stored.topics == "dec16"
+
+
+async def press_both_at_once(emulator) -> None:
+    emulator.add_channel(CHANNEL, "campaign_kz", title="Zhanaozen solidarity")
+    emulator.set_admin(CHANNEL, emulator.bot_id, can_post_messages=True)
+    panels = {}
+    for admin in CHANNEL_ADMINS:
+        emulator.set_admin(CHANNEL, admin, "administrator")
+        panels[admin] = await say(emulator, admin, "/channel @campaign_kz")
+    presses = [
+        emulator.press(
+            admin,
+            panels[admin].message_id,
+            callbacks.build(callbacks.CHANNEL, *change),
+            user_id=admin,
+        )
+        for admin, change in zip(
+            CHANNEL_ADMINS, (("sub", CHANNEL), ("topic", CHANNEL, "dec16")), strict=True
+        )
+    ]
+    for update_id in presses:
+        await emulator.wait_callback_answer(update_id)

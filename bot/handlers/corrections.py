@@ -155,7 +155,7 @@ async def from_deep_link(update: Update, context: BotContext) -> object:
 async def on_note(update: Update, context: BotContext) -> object:
     message = update.effective_message
     if not context.chat_state.awaiting_correction_for or message is None or not message.text:
-        return conversations.END  # its card was forgotten (/forget): the text goes on, as any
+        return conversations.END  # its card was forgotten (/forget): ordinary text again
     await pass_on_correction(update, context, message.text)
     conversations.done()
 
