@@ -14,8 +14,13 @@ import time
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler
-from telegram.ext import filters as tg_filters
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
 from telegram.helpers import create_deep_linked_url
 
 from bot import callbacks
@@ -165,8 +170,8 @@ def leave(_update: Update, context: BotContext) -> None:
 
 
 def conversation() -> ConversationHandler:
-    private = tg_filters.ChatType.PRIVATE & conversations.NEW_MESSAGES
-    deep_link_command = tg_filters.Regex(rf"^/start(@\w+)? {PAYLOAD_PREFIX}")
+    private = filters.ChatType.PRIVATE & conversations.NEW_MESSAGES
+    deep_link_command = filters.Regex(rf"^/start(@\w+)? {PAYLOAD_PREFIX}")
     return conversations.conversation(
         "correction",
         entry_points=[
@@ -175,7 +180,7 @@ def conversation() -> ConversationHandler:
         ],
         states={
             conversations.TYPING: [
-                MessageHandler(private & tg_filters.TEXT & ~tg_filters.COMMAND, on_note),
+                MessageHandler(private & filters.TEXT & ~filters.COMMAND, on_note),
                 CallbackQueryHandler(cancel_correction, pattern=callbacks.pattern("fixno")),
             ]
         },
