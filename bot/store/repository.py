@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Iterator, Mapping
+from array import array
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -272,7 +273,7 @@ class Store:
 
     def subscriber_groups(
         self, *, by_cities: bool = True, followers_apart: bool = False
-    ) -> list[tuple[ChatSettings, list[int]]]:
+    ) -> list[tuple[ChatSettings, Sequence[int]]]:
         """Subscribed chat ids grouped by the settings that decide when they hear (zone,
         hour, topics, leads, and cities unless ``by_cities`` is false: they matter only when
         there are protests), each group with its settings once.
@@ -281,15 +282,20 @@ class Store:
         subscribers that is the difference between a tenth of a second and a second. Safe
         from a worker thread: a shard's line is replaced, never changed. ``followers_apart``
         leaves out the chats that follow a card: their news is theirs alone, so the sweep
-        takes each of them on its own (``followers``).
+        takes each of them on its own (``followers``). The ids come in arrays of 64-bit ints:
+        8 bytes a chat instead of a list's 40 (the plan and the catch-up sweep at start each
+        hold all of them at once).
         """
-        groups: dict[tuple, list[int]] = {}
+        groups: dict[tuple, array[int]] = {}
         for shard in chats.shards(self._chat_tables):
             for chat_id, doc in chats.shard_docs(shard).items():
                 get = doc.get
                 if get("s") and not (followers_apart and "f" in doc):
                     key = (get("z"), get("h"), get("o"), get("d"), get("c") if by_cities else None)
-                    groups.setdefault(key, []).append(int(chat_id))
+                    found = groups.get(key)
+                    if found is None:
+                        found = groups[key] = array("q")
+                    found.append(int(chat_id))
         return [
             (
                 decode_settings(
