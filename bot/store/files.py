@@ -12,6 +12,7 @@ import os
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +162,11 @@ def _table_problem(name: str, table: Any) -> str | None:
     """Why one table of a data file is malformed, or None."""
     if not isinstance(table, dict):
         return f"table {name!r} is not a JSON object"
+    # Passes in C over every document first (a third of opening 100,000 chats, in Python);
+    # the loop below is for a table that fails them, to name the culprit.
+    ids = list(map(str.lstrip, table, repeat("-")))
+    if all(ids) and "".join(ids).isdecimal() and set(map(type, table.values())) <= {dict}:
+        return None
     for doc_id, document in table.items():
         if not isinstance(document, dict) or not doc_id.lstrip("-").isdecimal():
             return f"table {name!r} has a malformed document {doc_id!r}"
