@@ -247,9 +247,26 @@ def _break(path: Path, how: str) -> None:
         path.write_bytes(b"")
     elif how == "wrong kind":
         path.write_bytes((path.parent / "events.json").read_bytes())
+    elif how in ("a document not an object", "an id not a number"):
+        bad = {"c7": {"7": []}} if how == "a document not an object" else {"c7": {"7x": {}}}
+        path.write_bytes(
+            path.read_bytes().replace(b'\n"c', b"\n" + orjson.dumps(bad)[1:-1] + b',\n"c', 1)
+        )
 
 
-@pytest.mark.parametrize("how", ["truncated", "foreign", "list", "garbage", "empty", "wrong kind"])
+@pytest.mark.parametrize(
+    "how",
+    [
+        "truncated",
+        "foreign",
+        "list",
+        "garbage",
+        "empty",
+        "wrong kind",
+        "a document not an object",
+        "an id not a number",
+    ],
+)
 async def test_a_damaged_file_stops_the_open_and_is_left_alone(data_dir: Path, how) -> None:
     store = Store.open(data_dir)
     for n in range(50):
