@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -125,37 +125,52 @@ class EncodedTable:
         """Documents in it."""
 
 
-def _parse(raw: bytes, pack: Pack | None = None) -> tuple[Any, str | None]:
-    """Parse a data file a table (a line) at a time: peak memory stays near the file size.
+def _parse(handle: BinaryIO, pack: Pack | None = None) -> tuple[Any, str | None]:
+    """Parse a data file a table (a line) at a time, as it is read: the whole file is never
+    in memory at once (at 1,000,000 chats, 69 MB of ``chats.json``).
 
     Each table is checked (``_table_problem``) and, when ``pack`` is given, replaced by what
     it returns as soon as its line is read, so the parsed documents of only one line exist
     at a time. Returns the data and the first problem found in a table, if any. Anything not
-    in that layout (say, re-indented by hand) is parsed whole instead.
+    in that layout (say, re-indented by hand) is read and parsed whole instead. Raises
+    ``_Empty``, ``orjson.JSONDecodeError`` and ``OSError``.
     """
-    if raw.startswith(b"{\n") and raw.endswith(b"\n}\n"):
+    first = handle.readline()
+    if not first:
+        raise _Empty
+    if first == b"{\n":
         data: dict[str, Any] = {}
         problem = None
-        start, end = 2, len(raw) - 3
         try:
-            while start <= end:
-                stop = raw.find(b",\n", start, end)
-                stop = end if stop < 0 else stop
-                for name, table in orjson.loads(b"{" + raw[start:stop] + b"}").items():
+            line = handle.readline()
+            while True:
+                last = not line.endswith(b",\n")  # JSON strings hold no raw newline
+                if last and not line.endswith(b"\n"):
+                    break
+                chunk = b"{" + line[: -1 if last else -2] + b"}"
+                for name, table in orjson.loads(chunk).items():
                     problem = problem or _table_problem(name, table)
                     data[name] = pack(name, table) if pack and not problem else table
-                start = stop + 2
+                if last:
+                    if handle.readline() == b"}\n" and not handle.read(1):
+                        return data, problem
+                    break
+                line = handle.readline()
         except orjson.JSONDecodeError:
             pass
-        else:
-            return data, problem
-    whole = orjson.loads(raw)
+        del data
+    handle.seek(0)
+    whole = orjson.loads(handle.read())
     if not isinstance(whole, dict):
         return whole, None
     problem = next(filter(None, (_table_problem(n, t) for n, t in whole.items())), None)
     if pack and not problem:
         whole = {name: pack(name, table) for name, table in whole.items()}
     return whole, problem
+
+
+class _Empty(Exception):
+    pass
 
 
 def _table_problem(name: str, table: Any) -> str | None:
@@ -202,15 +217,14 @@ def _problem(data: Any, kind: str) -> str | None:
 def _check(path: Path, kind: str, pack: Pack | None = None) -> tuple[dict | None, str | None]:
     """Read a data file: (data, None) if usable, else (None, why); FileNotFoundError passes."""
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            data, problem_in_a_table = _parse(handle, pack)
     except FileNotFoundError:
         raise
     except OSError as exc:
         return None, f"cannot be read ({exc.strerror or exc})"
-    if not raw:
+    except _Empty:
         return None, "is empty"
-    try:
-        data, problem_in_a_table = _parse(raw, pack)
     except orjson.JSONDecodeError as exc:
         return None, f"is not valid JSON ({exc})"
     problem = _problem(data, kind) or problem_in_a_table
