@@ -31,6 +31,8 @@ from tinydb.table import Table
 
 from bot.store.files import (
     MARKER_TABLE,
+    EncodedTable,
+    Pack,
     StoreError,
     encode_lines,
     load_tables,
@@ -49,14 +51,16 @@ def _retrieve(future: asyncio.Future) -> None:
 class DurableStorage(Storage):
     """In-memory TinyDB storage with group-committed, atomic, fsynced file replaces."""
 
-    def __init__(self, path: Path, kind: str, *, read_only: bool = False) -> None:
+    def __init__(
+        self, path: Path, kind: str, *, read_only: bool = False, pack: Pack | None = None
+    ) -> None:
         super().__init__()
         self.path = path
         self.kind = kind
         self.read_only = read_only
         self.flush_count = 0
         """Completed file replaces; tests use it to check batching."""
-        loaded = load_tables(path, kind)
+        loaded = load_tables(path, kind, pack)
         self._data = loaded if loaded is not None else {MARKER_TABLE: marker(kind)}
         self._generation = 0  # bumped by every change
         self._durable = 0  # highest generation known to be on disk
@@ -165,7 +169,9 @@ class DurableStorage(Storage):
             fragments: dict[str, tuple[dict, bytes]] = {}
             for name, table in tables.items():
                 cached = self._fragments.get(name)
-                if cached is None or cached[0] is not table:
+                if isinstance(table, EncodedTable):  # kept as its line (bot.store.chats)
+                    cached = (table, table.fragment)
+                elif cached is None or cached[0] is not table:
                     # the concatenation is sized exactly; orjson's own buffer is not
                     cached = (table, orjson.dumps(name) + b":" + orjson.dumps(table))
                 fragments[name] = cached
@@ -214,8 +220,11 @@ class Database(TinyDB):
         return self.storage  # type: ignore[return-value]
 
 
-def open_database(path: Path, kind: str, *, read_only: bool = False) -> Database:
-    return Database(path, kind, storage=DurableStorage, read_only=read_only)
+def open_database(
+    path: Path, kind: str, *, read_only: bool = False, pack: Pack | None = None
+) -> Database:
+    """``pack``: what to keep in memory of each table read (``bot.store.files._parse``)."""
+    return Database(path, kind, storage=DurableStorage, read_only=read_only, pack=pack)
 
 
 def json_copy(value: Any) -> Any:
