@@ -24,7 +24,7 @@ test: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check bot emulator tests bench scripts
 	$(VENV)/bin/mypy
 	$(PY) -m bot content check
-	$(PY) -m pytest -q -m "not slow" -p no:cacheprovider
+	$(PY) -m pytest -q -m "not slow" -p no:cacheprovider -n 2
 
 site: $(VENV)/.installed
 	$(PY) -m bot site build --out public

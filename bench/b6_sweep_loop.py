@@ -7,6 +7,11 @@ measured is what it computes, not what it sends. The real bot (``build_applicati
 the sweep while a probe task on the same event loop wakes every millisecond and records how
 late it woke: the longest wait is what an update arriving during the sweep could have waited.
 
+It also reports what a store of that size costs to hold: the start (store open, content,
+menus: ``start_application``), the data files' sizes on disk after the sweeps, and the
+process's peak RSS through the shipped sweeps (the bot with the in-process emulator), for
+the 1,000,000-chat figures.
+
 Beside it, in the same run, the same decisions taken the way the sweep took them before
 (``plan_sweep`` and its 100,000 delivery-log lookups on the event loop), as the ratio to
 compare. Figures are ratios within one run; the machine is shared and noisy.
@@ -17,6 +22,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
+import resource
 import statistics
 import sys
 import tempfile
@@ -101,13 +108,21 @@ async def run(subscribers: int, turns: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
         data_dir.mkdir(mode=0o700)
-        build(data_dir, subscribers)
+        # Seeded in a process of its own, so the peak RSS measured is the bot's, not the seed's.
+        seeder = multiprocessing.get_context("spawn").Process(
+            target=build, args=(data_dir, subscribers)
+        )
+        seeder.start()
+        seeder.join()
+        assert seeder.exitcode == 0, "seeding the store failed"
         async with Emulator(username="bench_bot") as emulator:
             config = Config(
                 token=TOKEN, api_url=emulator.root_url, data_dir=data_dir, admin_ids=frozenset()
             )
             app = build_application(config)
+            started = time.perf_counter()
             await start_application(app, poll_timeout=1)
+            start_s = time.perf_counter() - started
             try:
                 reminder_service = service.service(app)
                 await asyncio.sleep(2)  # the start-up catch-up sweep and plan settle
@@ -137,10 +152,23 @@ async def run(subscribers: int, turns: int) -> dict:
 
                 on_the_loop.seconds = []
                 shipped = [await longest_stall(sweep) for _ in range(turns)]
+                peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
                 before = [await longest_stall(on_the_loop) for _ in range(turns)]
             finally:
                 await stop_application(app)
-    return {"shipped": shipped, "before": before, "lookups_on_loop": on_the_loop.seconds}
+        files = {
+            path.name: path.stat().st_size
+            for path in sorted(data_dir.iterdir())
+            if path.is_file() and not path.name.endswith(".bak") and path.stat().st_size
+        }
+    return {
+        "shipped": shipped,
+        "before": before,
+        "lookups_on_loop": on_the_loop.seconds,
+        "start_s": start_s,
+        "files": files,
+        "peak_rss_mb": peak_rss_mb,
+    }
 
 
 def main() -> int:
@@ -162,6 +190,13 @@ def main() -> int:
     )
     print(f"  the sweep's own duration (worker thread):                 {took * 1000:8.1f} ms")
     print(f"  ratio shipped / before:                                   {shipped / before:8.2f}")
+    print(
+        f"  start_application (store open, content, menus):           {result['start_s']:8.2f} s"
+    )
+    for name, size in result["files"].items():
+        print(f"  on disk, {name + ':':<49}{size / 1e6:8.1f} MB")
+    rss = result["peak_rss_mb"]
+    print(f"  peak RSS through the shipped sweeps (bot and emulator):   {rss:8.0f} MB")
     return 0
 
 

@@ -24,6 +24,7 @@ from bot.handlers.admission import FairUpdates
 from bot.i18n import LANGUAGES, N_, RUSSIAN_READERS, pick_language, translator
 from bot.logs import quiet_noisy_loggers
 from bot.ops import backups, health
+from bot.protests.repository import ProtestRepository
 from bot.reminders import service
 from bot.store.repository import Store
 from bot.telegram.budget import SendBudget
@@ -33,9 +34,10 @@ from bot.telegram.transport import request_for
 log = logging.getLogger(__name__)
 
 CONCURRENT_UPDATES = 64
-"""Updates handled at once: lets one durable write batch many users' changes (group commit)
-and keeps the bot answering while a slow request is in flight. One sender holds at most
-``bot.telegram.fairness.MAX_IN_FLIGHT`` of them."""
+"""Updates of different chats handled at once (one chat's run one after the other:
+``handlers.admission.FairUpdates``): lets one durable write batch many users' changes
+(group commit) and keeps the bot answering while a slow request is in flight. One sender
+holds at most ``bot.telegram.fairness.MAX_IN_FLIGHT`` of them."""
 
 WARM_SEARCH_AFTER = 1.0
 """Seconds after set-up that the search index is built, in a thread beside the event loop:
@@ -142,6 +144,7 @@ async def setup_application(application: BotApplication, content: Content | None
     data.library = Library.from_documents(
         {table: data.store.content_table(table) for table in ("cards", "sources", "events")}
     )
+    data.protests = ProtestRepository(data.library, data.store)
     asyncio.get_running_loop().call_later(WARM_SEARCH_AFTER, warm_search, data.library)
     data.username = application.bot.username
     if isinstance(application.update_processor, FairUpdates):

@@ -6,7 +6,6 @@ module globals, so tests and the sandbox can build as many independent bots as t
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 from telegram import Update
@@ -17,6 +16,8 @@ from bot.i18n import Translator, pick_language, translator
 if TYPE_CHECKING:
     from bot.config import Config
     from bot.content.library import Library
+    from bot.handlers.drafts import Draft
+    from bot.protests.repository import ProtestRepository
     from bot.reminders.service import ReminderService
     from bot.store.models import ChatSettings
     from bot.store.repository import Store
@@ -26,12 +27,14 @@ if TYPE_CHECKING:
 class BotData:
     """Application-wide services, filled in by ``setup_application``."""
 
-    __slots__ = ("admission", "config", "library", "reminders", "store", "username")
+    __slots__ = ("admission", "config", "library", "protests", "reminders", "store", "username")
 
     def __init__(self) -> None:
         self.config: Config | None = None
         self.store: Store | None = None
         self.library: Library | None = None
+        self.protests: ProtestRepository | None = None
+        """Content and stored protests (``bot.protests.repository``), set with the library."""
         self.username: str | None = None
         self.reminders: ReminderService | None = None
         """The reminder jobs (``bot.reminders.service``), set when they start."""
@@ -42,14 +45,12 @@ class BotData:
 class ChatData:
     """Per-chat state that lives only in memory: nothing here is ever written to disk."""
 
-    __slots__ = ("awaiting_correction_for", "last_correction", "lock", "pending")
+    __slots__ = ("awaiting_correction_for", "drafts", "last_correction")
 
     def __init__(self) -> None:
         self.awaiting_correction_for: str | None = None
-        self.pending: dict | None = None
-        """A multi-step flow in progress (admin event entry, broadcast preview)."""
-        self.lock: asyncio.Lock | None = None
-        """Serialises this chat's flow steps and settings changes (``flows.chat_lock``)."""
+        self.drafts: dict[int, Draft] = {}
+        """What each organiser's open flow has collected, by user id (``handlers.drafts``)."""
         self.last_correction: float = 0.0
         """When this chat last passed a correction on (monotonic clock): the cooldown."""
 
@@ -66,6 +67,11 @@ class BotContext(CallbackContext[ExtBot, dict, ChatData, BotData]):
     def library(self) -> Library:
         assert self.bot_data.library is not None
         return self.bot_data.library
+
+    @property
+    def protests(self) -> ProtestRepository:
+        assert self.bot_data.protests is not None
+        return self.bot_data.protests
 
     @property
     def config(self) -> Config:

@@ -11,7 +11,7 @@ import time_machine
 from chat import press, say
 from conftest import ADMIN_ID, make_config, running_bot
 
-from bot.protests import repository
+from bot.content.schema import ProtestEvent
 from bot.store.models import ChatSettings
 from bot.store.repository import Store
 
@@ -149,9 +149,8 @@ async def test_backup_sends_only_an_encrypted_snapshot_of_the_live_store(
     async with running_bot(config) as app:
         store = app.bot_data.store
         await store.put_chat(ChatSettings(BIG_CHAT, subscribed=True, timezone="Asia/Almaty"))
-        await repository.save_event(
-            store,
-            repository.ProtestEvent.model_validate(
+        await app.bot_data.protests.save(
+            ProtestEvent.model_validate(
                 {
                     "id": "almaty-2026-12-16",
                     "city": {"en": "Almaty", "ru": "Алматы"},

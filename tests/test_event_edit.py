@@ -14,7 +14,6 @@ from icalendar import Calendar
 from test_reminders import event
 
 from bot.content import loading
-from bot.protests import repository
 from bot.reminders import service
 from bot.reminders.broadcasts import FANOUTS
 from bot.store.models import ChatSettings
@@ -107,7 +106,7 @@ async def test_an_edit_tells_exactly_those_told_once_each(app, emulator):
     await store.put_chat(follower(NEVER, "en", leads=(7,)))
     await reminder_service.sweep(DAY_7)
     assert store.deliveries.state("d:2026-12-09", NEVER) == "sent"
-    await repository.save_event(store, event())
+    await app.bot_data.protests.save(event())
     await reminder_service.fanouts.protests_changed()
     await store.put_chat(follower(USER))
     await store.put_chat(follower(LONDON, "en", "london"))
@@ -162,7 +161,7 @@ async def test_an_edit_tells_exactly_those_told_once_each(app, emulator):
     await emulator.wait_for(lambda: not store.meta(FANOUTS), timeout=10)
     assert not notices(emulator, NEVER, "❌") and not notices(emulator, LONDON, "❌")
     assert len(notices(emulator, USER, "✏️")) == 1
-    entry = repository.find_event(app.bot_data.library, store, "almaty-2026-12-16")
+    entry = app.bot_data.protests.find("almaty-2026-12-16")
     assert entry is not None and entry.cancelled and entry.sequence == 2
 
 
@@ -187,9 +186,7 @@ async def test_a_changed_protest_file_is_told_at_the_next_start(config, emulator
         assert "14:30" in notice.text
         await emulator.wait_for(lambda: not app.bot_data.store.meta(FANOUTS), timeout=10)
     async with running_bot(config) as app:
-        found = repository.find_event(
-            app.bot_data.library, app.bot_data.store, "almaty-2026-12-16"
-        )
+        found = app.bot_data.protests.find("almaty-2026-12-16")
         assert found is not None and found.sequence == 1
     assert len(notices(emulator, USER, "✏️")) == 1 and not notices(emulator, NEVER, "✏️")
 

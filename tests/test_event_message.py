@@ -11,7 +11,6 @@ from chat import press, say
 from conftest import ADMIN_ID
 from test_reminders import event
 
-from bot.protests import repository
 from bot.reminders.broadcasts import FANOUTS
 from bot.store.models import ChatSettings
 
@@ -26,7 +25,7 @@ def clock():
 
 async def test_a_message_to_one_citys_followers(app, emulator):
     store = app.bot_data.store
-    await repository.save_event(store, event())
+    await app.bot_data.protests.save(event())
     for chat_id, language, cities, subscribed in (
         (ALMATY_RU, "ru", ["almaty"], True),
         (ALMATY_EN, "en", ["almaty", "london"], True),

@@ -14,7 +14,8 @@ from test_reminders import card, event
 from bot.content.library import Library, content_documents
 from bot.content.loading import load_content
 from bot.i18n import translator
-from bot.protests import model, repository, wording
+from bot.protests import model, wording
+from bot.protests.repository import ProtestRepository
 from bot.reminders import broadcasts, service
 from bot.reminders.broadcasts import FANOUTS
 from bot.reminders.calendar import event_calendar, reminders_calendar
@@ -115,11 +116,28 @@ async def test_cancel_event_and_who_was_reminded(tmp_path):
             ("e:almaty-2026-12-16:1", 3, "failed"),
         ]
     )
-    cancelled = await repository.cancel_event(library, store, "almaty-2026-12-16")
+    protests = ProtestRepository(library, store)
+    cancelled = await protests.cancel("almaty-2026-12-16")
     assert cancelled is not None and cancelled.cancelled
-    assert repository.find_event(library, store, "almaty-2026-12-16").cancelled
-    assert await repository.cancel_event(library, store, "almaty-2026-12-16") is None
+    assert protests.find("almaty-2026-12-16").cancelled
+    assert await protests.cancel("almaty-2026-12-16") is None
     assert broadcasts.reminded_chats(store, "almaty-2026-12-16") == [1, 2]
+    await store.aclose()
+
+
+async def test_stored_protests_are_validated_once_per_change(tmp_path):
+    """Lists, buttons and sweeps all read the protests: they share one validated copy until
+    ``events.json`` changes, and see a change at once."""
+    store = Store.open(tmp_path)
+    protests = ProtestRepository(Library([], [], []), store)
+    await protests.save(event())
+    (first,) = protests.all()
+    (again,) = protests.all()
+    assert again is first  # not validated a second time
+    await store.set_meta("unrelated", 1)  # any write to events.json may change them
+    await protests.save(first.model_copy(update={"cancelled": True}))
+    (changed,) = protests.all()
+    assert changed is not first and changed.cancelled
     await store.aclose()
 
 
@@ -134,7 +152,7 @@ def test_content_events_load_through_the_library():
 
 async def test_protests_list_with_a_calendar_file_each(app, emulator):
     store = app.bot_data.store
-    await repository.save_event(store, event())
+    await app.bot_data.protests.save(event())
     await store.put_chat(
         ChatSettings(
             USER, language="ru", timezone="Asia/Almaty", cities=["almaty"], subscribed=True
@@ -150,7 +168,7 @@ async def test_protests_list_with_a_calendar_file_each(app, emulator):
 async def test_cancelling_tells_only_those_already_reminded(app, emulator):
     store = app.bot_data.store
     reminder_service = service.service(app)
-    await repository.save_event(store, event())
+    await app.bot_data.protests.save(event())
     await store.put_chat(
         ChatSettings(
             USER,

@@ -239,7 +239,7 @@ async def test_a_command_leaves_an_organisers_flow(app, emulator):
     await say(emulator, ADMIN_ID, "/help")
     found = await say(emulator, ADMIN_ID, "Tuletaeva")
     assert "Roza Tuletaeva" in found.text
-    assert app.chat_data[ADMIN_ID].pending is None
+    assert app.chat_data[ADMIN_ID].drafts == {}
 
 
 # 5. Two presses at once --------------------------------------------------------------------

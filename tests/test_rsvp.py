@@ -13,7 +13,6 @@ from conftest import ADMIN_ID, running_bot
 from test_event_edit import DAY_7, follower
 from test_reminders import event
 
-from bot.protests import repository
 from bot.reminders import service
 
 PRESSER, FRIEND = 424242421, 434343431
@@ -47,7 +46,7 @@ def tables_naming(data_dir, text: str) -> list[tuple[str, str, str]]:
 async def test_the_count_goes_up_and_down_and_names_nobody(config, emulator, data_dir):
     async with running_bot(config) as app:
         store = app.bot_data.store
-        await repository.save_event(store, event())
+        await app.bot_data.protests.save(event())
         await store.put_chat(follower(PRESSER))
         await service.service(app).sweep(DAY_7)
         reminder = await emulator.next_message(PRESSER)
@@ -87,7 +86,7 @@ async def test_the_count_goes_up_and_down_and_names_nobody(config, emulator, dat
 
 async def test_a_protest_over_takes_its_marks_and_secret_with_it(app, emulator, clock):
     store = app.bot_data.store
-    await repository.save_event(store, event())
+    await app.bot_data.protests.save(event())
     await store.marks.set_coming(PROTEST, PRESSER, True)
     reminder_service = service.service(app)
     assert await reminder_service.fanouts.drop_finished_marks() == 0

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import tracemalloc
 from pathlib import Path
 
 import orjson
@@ -20,6 +21,7 @@ import pytest
 import time_machine
 
 from bot.store import engine, snapshots
+from bot.store.files import MARKER_TABLE, marker, table_lines
 from bot.store.models import ChatSettings
 from bot.store.repository import Store, StoreCorrupted, StoreError
 
@@ -245,9 +247,26 @@ def _break(path: Path, how: str) -> None:
         path.write_bytes(b"")
     elif how == "wrong kind":
         path.write_bytes((path.parent / "events.json").read_bytes())
+    elif how in ("a document not an object", "an id not a number"):
+        bad = {"c7": {"7": []}} if how == "a document not an object" else {"c7": {"7x": {}}}
+        path.write_bytes(
+            path.read_bytes().replace(b'\n"c', b"\n" + orjson.dumps(bad)[1:-1] + b',\n"c', 1)
+        )
 
 
-@pytest.mark.parametrize("how", ["truncated", "foreign", "list", "garbage", "empty", "wrong kind"])
+@pytest.mark.parametrize(
+    "how",
+    [
+        "truncated",
+        "foreign",
+        "list",
+        "garbage",
+        "empty",
+        "wrong kind",
+        "a document not an object",
+        "an id not a number",
+    ],
+)
 async def test_a_damaged_file_stops_the_open_and_is_left_alone(data_dir: Path, how) -> None:
     store = Store.open(data_dir)
     for n in range(50):
@@ -291,6 +310,108 @@ def test_a_hand_formatted_file_still_loads(data_dir: Path) -> None:
     store = Store.open(data_dir)
     assert store.meta("k") == "v"
     store._close()
+
+
+OLD_CHATS_FILE = (
+    b'{\n"_store":{"1":{"format":"zhanaozen-bot","kind":"chats","version":1}},\n'
+    b'"c5":{"5":{"l":"ru","z":"Asia/Almaty","s":1,"c":"Almaty","f":"tuletaeva"},'
+    b'"1029":{"h":8,"s":1,"d":"1,0"}},\n'
+    b'"c302":{"-1001234567890":{"t":"supergroup","l":"kk","o":"dec16"}}\n}\n'
+)
+"""chats.json exactly as the version before chats were kept as lines (9025e3e) wrote it."""
+OLD_CHATS = {
+    5: ChatSettings(5, language="ru", timezone="Asia/Almaty", subscribed=True, cities=["Almaty"]),
+    1029: ChatSettings(1029, hour=8, subscribed=True, leads=[1, 0]),
+    -1001234567890: ChatSettings(
+        -1001234567890, chat_type="supergroup", language="kk", topics="dec16"
+    ),
+}
+OLD_CHATS[5].follows = ["tuletaeva"]
+
+
+@pytest.mark.parametrize("layout", ["as written", "hand formatted"])
+async def test_a_chats_file_of_the_version_before_opens_and_stays_in_its_format(
+    data_dir: Path, layout: str
+) -> None:
+    """Chats are kept in memory as their lines of chats.json (bot.store.chats), but the file
+    is what it was: the version before reads what this one writes, and the reverse."""
+    Store.open(data_dir)._close()
+    path = data_dir / "chats.json"
+    old = orjson.loads(OLD_CHATS_FILE)
+    path.write_bytes(
+        OLD_CHATS_FILE if layout == "as written" else orjson.dumps(old, option=orjson.OPT_INDENT_2)
+    )
+    store = Store.open(data_dir)
+    assert {chat.chat_id: chat for chat in store.all_chats()} == OLD_CHATS
+    assert [store.chat(chat_id) for chat_id in OLD_CHATS] == list(OLD_CHATS.values())
+    assert store.chat_count() == 3 and store.subscriber_count() == 2
+    assert store.follow_counts() == {"tuletaeva": 1}
+    await store.put_chat(ChatSettings(2053, subscribed=True))  # shard c5 again
+    await store.aclose()
+    written = path.read_bytes()
+    assert written.startswith(b'{\n"_store":') and written.endswith(b"\n}\n")
+    old["c5"]["2053"] = {"s": 1}
+    assert orjson.loads(written) == old  # the same tables of the same documents
+    assert [len(line) > 0 for line in written.split(b",\n")] == [True] * 3  # a table a line
+
+
+async def test_a_chat_is_found_in_its_shards_line_whatever_its_neighbours(store: Store) -> None:
+    """``chat`` parses one document out of its shard's line: ids that end or start like
+    another, in the same shard, and values holding braces, quotes and keys must not fool it."""
+    tricky = ["x}y", 'say "5":{', '"1029":{"s":1}', "back\\slash"]
+    chats = [
+        ChatSettings(641029, follows=["a}b"]),  # ends with 1029, same shard (c5), first
+        ChatSettings(-512, chat_type="group", subscribed=True),  # shard c512 as 512, first
+        ChatSettings(5, subscribed=True, cities=tricky[:2]),
+        ChatSettings(1029, cities=tricky[2:]),  # same shard as 5: 1029 = 5 + 1024
+        ChatSettings(512, timezone="Europe/Berlin"),
+    ]
+    for chat in chats:
+        await store.put_chat(chat)
+    for _ in range(2):
+        assert [store.chat(chat.chat_id) for chat in chats] == chats
+        assert store.chat(2053) is None and store.chat(29) is None and store.chat(-1029) is None
+        assert store.follow_counts() == {"a}b": 1}
+        assert [chat.chat_id for chat in store.followers()] == [641029]
+        store = await reopen(store)
+    await store.forget_chat(1029)
+    assert store.chat(1029) is None and store.chat(641029) == chats[0]
+    assert store.chat_count() == 4
+    await store.aclose()
+
+
+def test_chats_take_about_their_size_on_disk_in_memory(data_dir: Path) -> None:
+    """Issue #27: a 256 MB machine. 100,000 chats as dicts took ~60 MB, over eight times the
+    file; kept as their lines of chats.json they take about what the file does, and opening
+    it never holds the whole file besides."""
+    Store.open(data_dir)._close()
+    zones = ["UTC", "Asia/Almaty", "Europe/Berlin", "Asia/Aqtau"]
+    tables: dict[str, dict] = {MARKER_TABLE: marker("chats")}
+    for n in range(20_000):
+        chat_id = 1_000_000 + n
+        doc = {"l": "ru", "z": zones[n % 4], "h": n % 24, "s": 1, "c": "Almaty"}
+        tables.setdefault(f"c{chat_id % 1024}", {})[str(chat_id)] = doc
+    path = data_dir / "chats.json"
+    path.write_bytes(b"".join(table_lines(tables)))
+    tracemalloc.start()
+    try:
+        store = Store.open(data_dir)
+        kept, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert store.chat_count() == 20_000
+    assert store.chat(1_000_005) == ChatSettings(
+        1_000_005,
+        language="ru",
+        timezone="Asia/Almaty",
+        hour=5,
+        subscribed=True,
+        cities=["Almaty"],
+    )
+    store._close()
+    size = path.stat().st_size
+    assert kept < 1.3 * size, (kept, size)
+    assert peak < 1.6 * size, (peak, size)  # read a line at a time: never the whole file
 
 
 # Privacy ------------------------------------------------------------------------------------

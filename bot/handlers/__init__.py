@@ -41,7 +41,6 @@ from bot.handlers import (
     panel,
     privacy,
     protests,
-    replies,
     reports,
     timezone,
 )
@@ -53,9 +52,10 @@ def register_all(application: Application) -> None:
     # First of all: edits are not answered again, and a sender or a group beyond a fair
     # share is dropped before any work is done (bot.telegram.fairness).
     admission.register(application)
-    # Multi-step flows, each a ConversationHandler in a group of its own before group 0; a
-    # command from the flow's user leaves it first (see handlers.conversations). Their buttons
-    # ("Other…" time zone, "Report a correction" and its Cancel) are theirs.
+    # Multi-step flows, each a ConversationHandler in a group of its own before group 0 (see
+    # handlers.conversations); a command leaves them. Their buttons are in their states:
+    # "Other…" time zone, "Report a correction" and its Cancel, and every button of the
+    # organisers' forms and previews (Skip, a zone, Keep, Publish, Send, Cancel…).
     conversations.register(
         application,
         [
@@ -141,27 +141,15 @@ def register_all(application: Application) -> None:
         )
     )
 
-    # Organisers (each handler and button checks BOT_ADMIN_IDS): the steps of /event_add and
-    # /broadcast, /event_edit, /event_message, /event_cancel, /stats, /backup.
+    # Organisers (each handler and button checks BOT_ADMIN_IDS): /event_cancel and its
+    # buttons, /stats, /backup (their flows, /event_add, /event_edit, /event_message and
+    # /broadcast, are conversations above).
     add(CommandHandler("event_cancel", organisers.event_cancel))
     add(CommandHandler("stats", reports.stats))
     add(CommandHandler("backup", reports.backup))
-    add(CallbackQueryHandler(organisers.on_discard, pattern=pattern(ADMIN, "discard")))
-    add(CallbackQueryHandler(organisers.on_zone, pattern=pattern(ADMIN, "tz")))
-    add(CallbackQueryHandler(organisers.on_skip, pattern=pattern(ADMIN, "skip")))
-    add(CallbackQueryHandler(organisers.on_publish, pattern=pattern(ADMIN, "publish")))
     add(CallbackQueryHandler(organisers.on_cancel, pattern=pattern(ADMIN, "cancel")))
     add(CallbackQueryHandler(organisers.on_cancel_confirmed, pattern=pattern(ADMIN, "cancelok")))
-    add(CallbackQueryHandler(event_edit.on_pick, pattern=pattern(ADMIN, "edit")))
-    add(CallbackQueryHandler(event_edit.on_keep, pattern=pattern(ADMIN, "keep")))
-    add(CallbackQueryHandler(event_edit.on_zone, pattern=pattern(ADMIN, "etz")))
-    add(CallbackQueryHandler(event_edit.on_remove, pattern=pattern(ADMIN, "eskip")))
-    add(CallbackQueryHandler(event_edit.on_publish, pattern=pattern(ADMIN, "editok")))
-    add(CallbackQueryHandler(event_message.on_pick, pattern=pattern(ADMIN, "msgto")))
-    add(CallbackQueryHandler(event_message.on_skip, pattern=pattern(ADMIN, "msskip")))
-    add(CallbackQueryHandler(event_message.on_send, pattern=pattern(ADMIN, "msok")))
-    add(CallbackQueryHandler(broadcast.on_skip, pattern=pattern(ADMIN, "bcskip")))
-    add(CallbackQueryHandler(broadcast.on_send, pattern=pattern(ADMIN, "bcok")))
+    add(CallbackQueryHandler(organisers.on_keep_protest, pattern=pattern(ADMIN, "cancelno")))
 
     # Sharing: inline mode in any chat, and the bot's hello when added to a group.
     add(InlineQueryHandler(inline.inline_query))
@@ -169,7 +157,8 @@ def register_all(application: Application) -> None:
     add(ChatMemberHandler(inline.added_to_group, ChatMemberHandler.MY_CHAT_MEMBER))
 
     # Fallbacks, last in group 0 so they only see what nothing above took (commands before
-    # text; group chatter is ignored), then buttons nothing knows (stale or forged).
+    # text; group chatter is ignored), then buttons nothing knows (stale or forged; an
+    # organisers' button, whose flow is not open, refused for anyone but an organiser).
     private = filters.ChatType.PRIVATE
     add(MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, fallback.unknown_command))
     add(
@@ -184,7 +173,7 @@ def register_all(application: Application) -> None:
             fallback.other_message,
         )
     )
-    add(CallbackQueryHandler(replies.stale_button))
+    add(CallbackQueryHandler(organisers.refused_or_out_of_date))
 
     # Errors: logged, the admins told, the user offered an apology.
     application.add_error_handler(errors.on_error)

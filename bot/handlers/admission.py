@@ -1,15 +1,21 @@
-"""Before any handler: edits are not answered again, and a sender beyond their fair share
-(``bot.telegram.fairness``) is dropped, told once a minute to slow down.
+"""Before any handler: edits are not answered again, a sender beyond their fair share
+(``bot.telegram.fairness``) is dropped, told once a minute to slow down, and one chat's
+updates are handled one after the other.
 
 The check runs in PTB's update processor (``FairUpdates``), so a dropped update costs no
 handler lookup and no context; the notice is sent by an ordinary handler in the first group.
+The same processor orders each chat's updates (``ChatOrder``): a handler never runs beside
+another of its chat, so no handler takes a lock of its own, and PTB's ConversationHandler
+gets the ordering it requires.
 """
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import contextlib
 import logging
-from collections.abc import Awaitable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Coroutine, Iterable
 from typing import Any
 
 from telegram import InlineQueryResultsButton, Update
@@ -17,6 +23,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, BaseUpdateProcessor, TypeHandler
 
+from bot import callbacks
 from bot.content import inline
 from bot.context import BotContext
 from bot.handlers.errors import addressed_to_bot
@@ -27,20 +34,98 @@ from bot.telegram.fairness import Admission, Verdict
 log = logging.getLogger(__name__)
 
 ADMISSION_GROUP = -100
-"""Before the flows' groups (-10 and up): a dropped update costs no work at all."""
+"""Before the flows' groups (-9 and up): a dropped update costs no work at all."""
 GROUPS = (ChatType.GROUP, ChatType.SUPERGROUP)
+HELD_PER_RUNNING = 16
+"""Updates admitted at once, running or waiting for their chat's turn, per update running:
+PTB's own bound (``max_concurrent_updates`` of the base class), far above what runs."""
+
+
+class _Ticket:
+    __slots__ = ("chats", "ready")
+
+    def __init__(self, chats: frozenset[int]) -> None:
+        self.chats = chats
+        self.ready = asyncio.Event()
+        """Set once the update is first in the queue of every chat it names."""
+
+
+class ChatOrder:
+    """Each chat's updates in the order they came: a queue per chat, made when an update of
+    the chat comes and dropped when the last one is done, so an idle chat costs nothing.
+
+    An update that names two chats (a channel's button, pressed in a private chat) joins both
+    queues at once when it comes, and runs when it is first in both: arrival order is the
+    same in every queue, so no two updates ever wait for each other (no deadlock)."""
+
+    __slots__ = ("_queues",)
+
+    def __init__(self) -> None:
+        self._queues: dict[int, collections.deque[_Ticket]] = {}
+
+    def __len__(self) -> int:
+        """Chats with an update in progress or waiting."""
+        return len(self._queues)
+
+    @contextlib.asynccontextmanager
+    async def turn(self, chats: Iterable[int]) -> AsyncIterator[None]:
+        """Wait until every update that came before for one of ``chats`` is done."""
+        ticket = _Ticket(frozenset(chats))
+        for chat in ticket.chats:
+            self._queues.setdefault(chat, collections.deque()).append(ticket)
+        try:
+            self._wake(ticket)
+            await ticket.ready.wait()
+            yield
+        finally:
+            for chat in ticket.chats:
+                queue = self._queues[chat]
+                queue.remove(ticket)  # first, unless it was cancelled while waiting
+                if queue:
+                    self._wake(queue[0])
+                else:
+                    del self._queues[chat]
+
+    def _wake(self, ticket: _Ticket) -> None:
+        if all(self._queues[chat][0] is ticket for chat in ticket.chats):
+            ticket.ready.set()
+
+
+def chats_of(update: object) -> list[int]:
+    """The chats an update changes or answers in: its own, and for a channel panel's button
+    (pressed in a private chat) the channel it names, so a channel's settings change one
+    press at a time whoever presses."""
+    if not isinstance(update, Update):
+        return []
+    chat = update.effective_chat
+    chats = [chat.id] if chat is not None else []
+    query = update.callback_query
+    if query is not None and isinstance(query.data, str):
+        pressed = callbacks.parse(query.data)
+        if pressed is not None and pressed.action == callbacks.CHANNEL and "chat" in pressed.args:
+            chats.append(int(pressed.args["chat"]))
+    return chats
 
 
 class FairUpdates(BaseUpdateProcessor):
     """PTB's update processor, which applies ``Admission`` before PTB does any work for an
     update: one beyond its sender's share is dropped here, and the one that earns the sender
     a "slow down" goes on only to ``admit``, which says it. It also counts each sender's
-    updates in progress."""
+    updates in progress.
 
-    __slots__ = ("admission", "bot_username", "noticed")
+    Then each update waits for its chat's turn (``ChatOrder``): one chat's updates run in the
+    order they came, different chats' side by side, at most ``max_running`` at once. An
+    update waiting for its chat holds no running slot, so a busy group does not hold up
+    other chats; it is counted in its sender's updates in progress, so a flood is dropped by
+    the admission above rather than queued."""
+
+    __slots__ = ("admission", "bot_username", "chats", "max_running", "noticed", "running")
 
     def __init__(self, admission: Admission, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
+        super().__init__(max_concurrent_updates * HELD_PER_RUNNING)
+        self.max_running = max_concurrent_updates
+        self.running = asyncio.Semaphore(max_concurrent_updates)
+        self.chats = ChatOrder()
         self.admission = admission
         self.bot_username = ""
         """Set once the bot knows its name (``setup_application``): group commands for it
@@ -50,7 +135,7 @@ class FairUpdates(BaseUpdateProcessor):
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         if not isinstance(update, Update) or update.effective_user is None:
-            await coroutine
+            await self._in_turn(update, coroutine)
             return
         user = update.effective_user.id
         if update.edited_message is None and counted(update, self.bot_username):
@@ -71,10 +156,21 @@ class FairUpdates(BaseUpdateProcessor):
                 self.noticed.add(id(update))
         self.admission.started(user)
         try:
-            await coroutine
+            await self._in_turn(update, coroutine)
         finally:
             self.admission.finished(user)
             self.noticed.discard(id(update))
+
+    async def _in_turn(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Run the update once its chats' turn has come and a running slot is free."""
+        started = False
+        try:
+            async with self.chats.turn(chats_of(update)), self.running:
+                started = True
+                await coroutine
+        finally:
+            if not started and isinstance(coroutine, Coroutine):
+                coroutine.close()  # cancelled while waiting: never started
 
     async def initialize(self) -> None:
         """Nothing to open."""

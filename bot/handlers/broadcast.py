@@ -1,6 +1,6 @@
 """/broadcast: an organisers' message to every subscriber, in English and Russian.
 
-The text is typed in two steps (a flow, ``handlers.organisers.flow_conversation``), shown as it
+The text is typed in two steps (a flow, ``handlers.organisers.flow``), shown as it
 will arrive, and sent only after "Send to N subscribers"; the fan-out then runs as a
 background job with a progress report in place of the button.
 """
@@ -14,25 +14,29 @@ from telegram.ext import ConversationHandler
 
 from bot.content.cards import MESSAGE_LIMIT, esc, visible_length
 from bot.context import BotContext
+from bot.handlers import drafts
+from bot.handlers.drafts import BroadcastDraft
 from bot.handlers.organisers import (
     allowed,
+    answer,
     button,
+    cancel_button,
     cancel_markup,
-    flow_conversation,
-    open_flow,
-    organiser_button,
+    cancelled,
+    choice,
+    flow,
 )
 from bot.handlers.replies import reply
 from bot.i18n import Translator
 from bot.reminders import service
 
-BROADCAST_FLOW = "broadcast"
+CANCEL = "bcno"
 
 
-async def broadcast(update: Update, context: BotContext) -> None:
+async def broadcast(update: Update, context: BotContext) -> bool:
     if not await allowed(update, context):
-        return
-    open_flow(update, context, BROADCAST_FLOW, step="en", text={})
+        return False
+    drafts.start(update, context, BroadcastDraft())
     tr = context.tr(update)
     await reply(
         update,
@@ -40,17 +44,18 @@ async def broadcast(update: Update, context: BotContext) -> None:
         esc(
             tr.gettext("Send the message in English, formatted as you want subscribers to see it.")
         ),
-        cancel_markup(tr),
+        cancel_markup(tr, CANCEL),
     )
+    return True
 
 
-async def on_broadcast_text(update: Update, context: BotContext, message: Message) -> None:
+async def on_broadcast_text(
+    update: Update, context: BotContext, draft: BroadcastDraft, message: Message
+) -> bool:
     tr = context.tr(update)
-    pending = context.chat_state.pending
-    assert pending is not None
-    pending["text"][pending["step"]] = message.text_html
-    if pending["step"] == "en":
-        pending["step"] = "ru"
+    draft.text[draft.step] = message.text_html
+    if draft.step == "en":
+        draft.step = "ru"
         await reply(
             update,
             context,
@@ -62,21 +67,20 @@ async def on_broadcast_text(update: Update, context: BotContext, message: Messag
             ),
             russian_step_markup(tr),
         )
-        return
-    await preview_broadcast(update, context)
+        return True
+    await preview_broadcast(update, context, draft)
+    return True
 
 
 def russian_step_markup(tr: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        [[button(tr.gettext("Skip"), "bcskip"), button(tr.gettext("Cancel"), "discard")]]
+        [[button(tr.gettext("Skip"), "bcskip"), cancel_button(tr, CANCEL)]]
     )
 
 
-async def preview_broadcast(update: Update, context: BotContext) -> None:
+async def preview_broadcast(update: Update, context: BotContext, draft: BroadcastDraft) -> None:
     tr = context.tr(update)
-    pending = context.chat_state.pending
-    assert pending is not None
-    texts = pending["text"]
+    texts = draft.text
     chat = update.effective_chat
     assert chat is not None
     for language, text in texts.items():
@@ -94,45 +98,51 @@ def send_markup(tr: Translator, count: int) -> InlineKeyboardMarkup:
     label = tr.ngettext("Send to %(num)d subscriber", "Send to %(num)d subscribers", count) % {
         "num": count
     }
-    return InlineKeyboardMarkup([[button(label, "bcok"), button(tr.gettext("Cancel"), "discard")]])
+    return InlineKeyboardMarkup([[button(label, "bcok"), cancel_button(tr, CANCEL)]])
 
 
-@organiser_button
-async def on_skip(update: Update, context: BotContext, _arg: str | None) -> None:
+async def on_skip(
+    update: Update, context: BotContext, draft: BroadcastDraft, _arg: str | None
+) -> bool:
     """No Russian text: the English one goes to everyone."""
-    pending = context.chat_state.pending or {}
-    if pending.get("flow") == BROADCAST_FLOW and pending["step"] == "ru":
-        await preview_broadcast(update, context)
+    if draft.step == "ru":
+        await preview_broadcast(update, context, draft)
+    return True
 
 
-@organiser_button
-async def on_send(update: Update, context: BotContext, _arg: str | None) -> None:
+async def on_send(
+    update: Update, context: BotContext, draft: BroadcastDraft, _arg: str | None
+) -> bool:
     """ "Send to N subscribers": the fan-out starts, reporting in place of the preview."""
     tr = context.tr(update)
-    pending = context.chat_state.pending or {}
     reminder_service = service.service(context.application)
     chat = update.effective_chat
-    if (
-        pending.get("flow") != BROADCAST_FLOW
-        or not pending.get("text")
-        or reminder_service is None
-    ):
+    if not draft.text or reminder_service is None:
         await reply(update, context, esc(tr.gettext("Nothing to send.")), edit=True)
-        return
-    context.chat_state.pending = None
+        return True
     progress = await reply(update, context, esc(tr.gettext("Sending…")), edit=True)
     key = "b:" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     await reminder_service.fanouts.start_fanout(
         key,
         {
             "kind": "broadcast",
-            "text": pending["text"],
+            "text": draft.text,
             "report_chat": chat.id if chat else None,
             "report_message": progress.message_id if progress else None,
             "report_language": tr.language,
         },
     )
+    return False
 
 
 def conversation() -> ConversationHandler:
-    return flow_conversation(BROADCAST_FLOW, broadcast, on_broadcast_text)
+    return flow(
+        BroadcastDraft,
+        broadcast,
+        [
+            answer(BroadcastDraft, on_broadcast_text),
+            choice(BroadcastDraft, "bcskip", on_skip),
+            choice(BroadcastDraft, "bcok", on_send),
+            choice(BroadcastDraft, CANCEL, cancelled),
+        ],
+    )

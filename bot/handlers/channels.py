@@ -27,7 +27,6 @@ from bot.content.cards import esc, shorten
 from bot.content.library import Library
 from bot.content.schema import Card
 from bot.context import BotContext
-from bot.handlers import conversations
 from bot.handlers.panel import LEAD_BUTTONS, forgotten_text, panel_text
 from bot.handlers.replies import Handler, action_button, command_argument, pressed, reply
 from bot.i18n import N_, Translator
@@ -414,21 +413,21 @@ async def on_change(
     data: callbacks.Callback,
 ) -> None:
     """A choice (``changed``) saved, or "Back": the channel's panel, redrawn. One change of a
-    channel at a time: two admins' presses would each read, await a write and save their own
-    copy, and the second would undo the first."""
+    channel at a time: the update processor runs a channel button in the channel's turn too
+    (``handlers.admission.chats_of``), so two admins' presses never each read, await a write
+    and save their own copy."""
     op = data.args["op"]
     note = None
-    async with conversations.lock_for(context.application, int(data.args["chat"])):
-        settings = stored(context, channel, tr)
-        new = changed(settings, op, data.args.get("arg"))
-        if new is not None:
-            if op == "sub" and not settings.subscribed:
-                reminder_service = service.service(context.application)
-                if reminder_service is not None:
-                    await reminder_service.settle_before_subscribing(new)
-            await context.store.put_chat(new)
-            service.settings_changed(context.application, int(data.args["chat"]))
-            settings, note = new, tr.gettext("Saved.")
+    settings = stored(context, channel, tr)
+    new = changed(settings, op, data.args.get("arg"))
+    if new is not None:
+        if op == "sub" and not settings.subscribed:
+            reminder_service = service.service(context.application)
+            if reminder_service is not None:
+                await reminder_service.settle_before_subscribing(new)
+        await context.store.put_chat(new)
+        service.settings_changed(context.application, int(data.args["chat"]))
+        settings, note = new, tr.gettext("Saved.")
     await query.answer(note)
     await reply(
         update,

@@ -1,20 +1,22 @@
-"""Multi-step flows (a correction, a typed time zone, /event_add, /broadcast) as PTB
-ConversationHandlers: each ends after a quiet spell, any command leaves it, and an edited
-message never starts or feeds one.
+"""Multi-step flows (a correction, a typed time zone, /event_add, /event_edit, /event_message,
+/broadcast) as PTB ConversationHandlers: each ends after a quiet spell, any command leaves it,
+and an edited message never starts or feeds one.
 
-What a flow has collected lives in ``ChatData`` (memory only); the conversation's state says
-only "typing". Each flow sits in its own handler group before the ordinary handlers, so typed
-text it takes is not also searched for (``ApplicationHandlerStop``), and text it does not want
-(its flow was left or finished by a button) falls through to them. Every step runs under the
-chat's lock and re-reads the flow's data, so two quick messages are taken one after the other.
+A conversation is per chat and user. Its state says which handlers listen: the flow's typed
+answers and its own buttons (a button of a flow that is not open reaches the catch-all's "out
+of date"). What an organisers' flow has collected is a typed draft (``handlers.drafts``,
+memory only). Each flow sits in its own handler group before the ordinary handlers: a step
+stops the update there (``stay``/``done``), so typed text it takes is not also searched for,
+and a command goes on to its own handler once each open flow has ended on it. The update
+processor runs one chat's updates in order (``handlers.admission``), as ConversationHandler
+requires, so two quick messages are taken one after the other.
 """
 
 from __future__ import annotations
 
-import asyncio
 import warnings
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, NoReturn
+from collections.abc import Callable
+from typing import NoReturn
 
 from telegram import Update
 from telegram.ext import (
@@ -28,7 +30,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.context import BotContext, ChatData
+from bot.context import BotContext
 
 TYPING = "typing"
 END = ConversationHandler.END
@@ -38,34 +40,17 @@ LONG_TIMEOUT = 30 * 60
 """/event_add has eight steps; an organiser may look up an address between two of them."""
 NEW_MESSAGES = filters.UpdateType.MESSAGE
 """Edits are not answers: editing "/broadcast" or a step's text must not re-run anything."""
-LEAVE_GROUP = -10
-"""Runs before every flow: a command from the flow's user ends whatever flow was open."""
+FIRST_GROUP = -9
+"""The first flow's handler group; each flow has its own, all before group 0."""
 
-Leave = Callable[[ChatData], None]
-
-
-def chat_lock(context: BotContext) -> asyncio.Lock:
-    """One lock per chat: steps of a flow and settings changes of a chat never interleave,
-    whatever ``concurrent_updates`` lets run at once."""
-    data = context.chat_data
-    assert data is not None
-    if data.lock is None:
-        data.lock = asyncio.Lock()
-    return data.lock
+Leave = Callable[[Update, BotContext], None]
+"""Forget what a flow collected, for the update's user (its command, or its last update when
+the flow timed out)."""
 
 
-def lock_for(application: Application, chat_id: int) -> asyncio.Lock:
-    """``chat_lock`` of another chat than the update's (a channel set up from a private chat):
-    PTB makes the chat's ``ChatData`` on first use."""
-    data: ChatData = application.chat_data[chat_id]
-    if data.lock is None:
-        data.lock = asyncio.Lock()
-    return data.lock
-
-
-def stay() -> NoReturn:
-    """Keep the flow open and keep this update from the ordinary handlers."""
-    raise ApplicationHandlerStop(TYPING)
+def stay(state: object = TYPING) -> NoReturn:
+    """Keep the flow open (in ``state``) and keep this update from the ordinary handlers."""
+    raise ApplicationHandlerStop(state)
 
 
 def done() -> NoReturn:
@@ -73,33 +58,20 @@ def done() -> NoReturn:
     raise ApplicationHandlerStop(END)
 
 
-def clear_flows(data: ChatData, user_id: int | None) -> None:
-    """Forget every open flow of this chat that the user started (a group's other members
-    cannot end an admin's flow)."""
-    pending = data.pending
-    if pending and pending.get("user") in (None, user_id):
-        data.pending = None
-    data.awaiting_correction_for = None
-
-
-async def _leave_on_command(update: Update, context: BotContext) -> None:
-    if context.chat_data is not None:
-        user = update.effective_user
-        clear_flows(context.chat_data, user.id if user else None)
-
-
 def conversation(
     name: str,
     entry_points: list[BaseHandler],
-    typing: list[BaseHandler],
-    leave: Leave,
+    states: dict[object, list[BaseHandler]],
     timeout: int,
+    leave: Leave | None = None,
 ) -> ConversationHandler:
-    """A flow: ``entry_points`` start it, ``typing`` handlers take its answers."""
+    """A flow: ``entry_points`` start it, each state's handlers (its typed answers and its
+    buttons) take it on. A command, or ``timeout`` seconds without a word, ends it (``leave``
+    forgets what it collected); the command then goes on to its own handler."""
 
     async def ended(update: object, context: BotContext) -> object:
-        if context.chat_data is not None:
-            leave(context.chat_data)
+        if leave is not None and isinstance(update, Update):
+            leave(update, context)
         return END
 
     with warnings.catch_warnings():
@@ -107,7 +79,7 @@ def conversation(
         warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
         return ConversationHandler(
             entry_points=entry_points,
-            states={TYPING: typing, ConversationHandler.TIMEOUT: [TypeHandler(Update, ended)]},
+            states={**states, ConversationHandler.TIMEOUT: [TypeHandler(Update, ended)]},
             fallbacks=[MessageHandler(filters.COMMAND & NEW_MESSAGES, ended)],
             allow_reentry=True,
             conversation_timeout=timeout,
@@ -116,29 +88,6 @@ def conversation(
 
 
 def register(application: Application, flows: list[ConversationHandler]) -> None:
-    """The leave-on-command handler, then each flow in a group of its own (before group 0)."""
-    application.add_handler(
-        MessageHandler(filters.COMMAND & NEW_MESSAGES, _leave_on_command), group=LEAVE_GROUP
-    )
+    """Each flow in a handler group of its own, before group 0."""
     for number, flow in enumerate(flows):
-        application.add_handler(flow, group=LEAVE_GROUP + 1 + number)
-
-
-Step = Callable[[Update, BotContext], Awaitable[bool | None]]
-
-
-def step(callback: Step) -> Callable[[Update, BotContext], Coroutine[Any, Any, object]]:
-    """Run a typed step under the chat's lock. ``callback`` returns True to stay in the
-    flow, False when the flow is finished, and None when the flow was no longer open (the
-    text then goes on to the ordinary handlers, e.g. as a search)."""
-
-    async def run(update: Update, context: BotContext) -> object:
-        async with chat_lock(context):
-            result = await callback(update, context)
-        if result is None:
-            return END
-        if result:
-            stay()
-        done()
-
-    return run
+        application.add_handler(flow, group=FIRST_GROUP + number)

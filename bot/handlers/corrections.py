@@ -14,13 +14,18 @@ import time
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler
-from telegram.ext import filters as tg_filters
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
 from telegram.helpers import create_deep_linked_url
 
 from bot import callbacks
 from bot.content.cards import esc
-from bot.context import BotContext, ChatData
+from bot.context import BotContext
 from bot.handlers import conversations
 from bot.handlers.replies import pressed, reply, stale_button
 from bot.i18n import Translator
@@ -152,32 +157,33 @@ async def from_deep_link(update: Update, context: BotContext) -> object:
     conversations.done()
 
 
-@conversations.step
-async def on_note(update: Update, context: BotContext) -> bool | None:
+async def on_note(update: Update, context: BotContext) -> object:
     message = update.effective_message
     if not context.chat_state.awaiting_correction_for or message is None or not message.text:
-        return None
+        return conversations.END  # its card was forgotten (/forget): ordinary text again
     await pass_on_correction(update, context, message.text)
-    return False
+    conversations.done()
 
 
-def leave(data: ChatData) -> None:
-    data.awaiting_correction_for = None
+def leave(_update: Update, context: BotContext) -> None:
+    context.chat_state.awaiting_correction_for = None
 
 
 def conversation() -> ConversationHandler:
-    private = tg_filters.ChatType.PRIVATE & conversations.NEW_MESSAGES
-    deep_link_command = tg_filters.Regex(rf"^/start(@\w+)? {PAYLOAD_PREFIX}")
+    private = filters.ChatType.PRIVATE & conversations.NEW_MESSAGES
+    deep_link_command = filters.Regex(rf"^/start(@\w+)? {PAYLOAD_PREFIX}")
     return conversations.conversation(
         "correction",
         entry_points=[
             CallbackQueryHandler(on_fix_button, pattern=callbacks.pattern("fix")),
             CommandHandler("start", from_deep_link, filters=private & deep_link_command),
         ],
-        typing=[
-            MessageHandler(private & tg_filters.TEXT & ~tg_filters.COMMAND, on_note),
-            CallbackQueryHandler(cancel_correction, pattern=callbacks.pattern("fixno")),
-        ],
-        leave=leave,
+        states={
+            conversations.TYPING: [
+                MessageHandler(private & filters.TEXT & ~filters.COMMAND, on_note),
+                CallbackQueryHandler(cancel_correction, pattern=callbacks.pattern("fixno")),
+            ]
+        },
         timeout=conversations.SHORT_TIMEOUT,
+        leave=leave,
     )

@@ -14,12 +14,16 @@ from bot import zones
 from bot.content.cards import esc
 from bot.content.schema import ProtestEvent
 from bot.context import BotContext
+from bot.handlers import drafts
+from bot.handlers.drafts import EditDraft
 from bot.handlers.organisers import (
     allowed,
+    answer,
     button,
-    flow_conversation,
-    open_flow,
-    organiser_button,
+    cancel_button,
+    cancelled,
+    choice,
+    flow,
     organiser_line,
     protests_changed,
     step_prompt,
@@ -28,7 +32,7 @@ from bot.handlers.organisers import (
 )
 from bot.handlers.replies import reply
 from bot.i18n import Translator, translator
-from bot.protests import repository, wording
+from bot.protests import wording
 from bot.protests.form import (
     OPTIONAL,
     STEPS,
@@ -40,58 +44,60 @@ from bot.protests.form import (
 )
 from bot.reminders import service
 
-EDIT_FLOW = "event_edit"
+CANCEL = "editno"
 
 
-async def event_edit(update: Update, context: BotContext) -> None:
+async def event_edit(update: Update, context: BotContext) -> bool:
     """The upcoming protests, one button each: the one pressed is edited."""
     if not await allowed(update, context):
-        return
+        return False
     tr = context.tr(update)
     listed = upcoming_named(context)
     if not listed:
         await reply(update, context, esc(tr.gettext("There is no upcoming protest to change.")))
-        return
-    open_flow(update, context, EDIT_FLOW, step=None, data={})
+        return False
+    drafts.start(update, context, EditDraft())
     coming = {e.id: context.store.marks.coming_count(e.id) for e in listed}
     await reply(
         update, context, esc(tr.gettext("Which protest changes?")), pick_markup(tr, listed, coming)
     )
+    return True
 
 
 def pick_markup(
     tr: Translator, listed: list[ProtestEvent], coming: dict[str, int] | None = None
 ) -> InlineKeyboardMarkup:
     rows = [[button(organiser_line(tr, e, coming), "edit", e.id)] for e in listed[:20]]
-    rows.append([button(tr.gettext("Cancel"), "discard")])
+    rows.append([cancel_button(tr, CANCEL)])
     return InlineKeyboardMarkup(rows)
 
 
-def _editing(context: BotContext) -> dict | None:
-    pending = context.chat_state.pending
-    return pending if pending and pending.get("flow") == EDIT_FLOW else None
-
-
-@organiser_button
-async def on_pick(update: Update, context: BotContext, event_id: str | None) -> None:
+async def on_pick(
+    update: Update, context: BotContext, draft: EditDraft, event_id: str | None
+) -> bool:
     """The protest to change: its first step."""
-    pending = _editing(context)
-    event = repository.find_event(context.library, context.store, event_id) if event_id else None
+    event = context.protests.find(event_id) if event_id else None
     tr = context.tr(update)
-    if pending is None or event is None or event.cancelled:
+    if event is None or event.cancelled:
         await reply(
             update, context, esc(tr.gettext("There is no upcoming protest to change.")), edit=True
         )
-        return
-    pending.update(event=event.id, current=current_values(event), step=STEPS[0], data={})
-    await ask(update, context, STEPS[0])
+        return True
+    draft.event_id, draft.current, draft.step, draft.data = (
+        event.id,
+        current_values(event),
+        STEPS[0],
+        {},
+    )
+    await ask(update, context, draft, STEPS[0])
+    return True
 
 
-async def ask(update: Update, context: BotContext, step: str, problem: str | None = None) -> None:
-    pending = _editing(context)
-    assert pending is not None
+async def ask(
+    update: Update, context: BotContext, draft: EditDraft, step: str, problem: str | None = None
+) -> None:
     tr = context.tr(update)
-    now = tr.gettext("Now: %(value)s") % {"value": shown(pending["current"][step])}
+    now = tr.gettext("Now: %(value)s") % {"value": shown(draft.current[step])}
     text = f"{step_prompt(tr, step)}\n{esc(now)}\n" + esc(
         tr.gettext("Type the new value, or press Keep.")
     )
@@ -106,91 +112,88 @@ def step_markup(tr: Translator, step: str) -> InlineKeyboardMarkup:
     if step in OPTIONAL:
         row.append(button(tr.gettext("Remove"), "eskip"))
     rows.append(row)
-    rows.append([button(tr.gettext("Cancel"), "discard")])
+    rows.append([cancel_button(tr, CANCEL)])
     return InlineKeyboardMarkup(rows)
 
 
-async def on_text(update: Update, context: BotContext, message: Message) -> None:
-    pending = _editing(context)
-    assert pending is not None and message.text is not None
-    step = pending["step"]
+async def on_text(update: Update, context: BotContext, draft: EditDraft, message: Message) -> bool:
+    assert message.text is not None
+    step = draft.step
     tr = context.tr(update)
     if step is None:
         await reply(update, context, esc(tr.gettext("Please press one of the protests above.")))
-        return
-    known = repository.all_events(context.library, context.store)
+        return True
+    known = context.protests.all()
     value, problem = read_answer(tr, step, message.text, known)
     if (
         step == "starts"
         and value is not None
-        and already_passed(
-            str(value), pending["data"].get("timezone", pending["current"]["timezone"])
-        )
+        and already_passed(str(value), str(draft.data.get("timezone", draft.current["timezone"])))
     ):
         value, problem = None, tr.gettext("That time has already passed.")
     if value is None:
-        await ask(update, context, step, problem)
-        return
-    pending["data"][step] = value
-    await advance(update, context)
+        await ask(update, context, draft, step, problem)
+        return True
+    draft.data[step] = value
+    return await advance(update, context, draft)
 
 
-async def take(update: Update, context: BotContext, value: object | None) -> None:
+async def take(
+    update: Update, context: BotContext, draft: EditDraft, value: object | None
+) -> bool:
     """A button's answer to the step (None: keep the current value)."""
-    pending = _editing(context)
-    if pending is None or pending.get("step") is None:
-        return
-    step = pending["step"]
-    pending["data"][step] = pending["current"][step] if value is None else value
-    await advance(update, context)
+    step = draft.step
+    if step is None:
+        return True
+    draft.data[step] = draft.current[step] if value is None else value
+    return await advance(update, context, draft)
 
 
-@organiser_button
-async def on_keep(update: Update, context: BotContext, _arg: str | None) -> None:
+async def on_keep(update: Update, context: BotContext, draft: EditDraft, _arg: str | None) -> bool:
     """Keep: the step's current value stays."""
-    await take(update, context, None)
+    return await take(update, context, draft, None)
 
 
-@organiser_button
-async def on_remove(update: Update, context: BotContext, _arg: str | None) -> None:
+async def on_remove(
+    update: Update, context: BotContext, draft: EditDraft, _arg: str | None
+) -> bool:
     """Remove the link or the note."""
-    pending = _editing(context)
-    if pending is not None and pending.get("step") in OPTIONAL:
-        await take(update, context, "")
+    if draft.step in OPTIONAL:
+        return await take(update, context, draft, "")
+    return True
 
 
-@organiser_button
-async def on_zone(update: Update, context: BotContext, arg: str | None) -> None:
+async def on_zone(update: Update, context: BotContext, draft: EditDraft, arg: str | None) -> bool:
     """A city's button at the time zone step."""
-    pending = _editing(context)
-    if arg in zones.KNOWN_CITIES and pending is not None and pending["step"] == "timezone":
-        await take(update, context, zones.KNOWN_CITIES[arg][0])
+    if arg in zones.KNOWN_CITIES and draft.step == "timezone":
+        return await take(update, context, draft, zones.KNOWN_CITIES[arg][0])
+    return True
 
 
-async def advance(update: Update, context: BotContext) -> None:
-    pending = _editing(context)
-    assert pending is not None
-    data = pending["data"]
+async def advance(update: Update, context: BotContext, draft: EditDraft) -> bool:
+    """The next step, or the preview once every step is answered (False: the protest is gone,
+    and the flow with it)."""
+    data = draft.data
     remaining = [step for step in STEPS if step not in data]
     if remaining:
-        pending["step"] = remaining[0]
-        await ask(update, context, remaining[0])
-        return
+        draft.step = remaining[0]
+        await ask(update, context, draft, remaining[0])
+        return True
     tr = context.tr(update)
-    old = repository.find_event(context.library, context.store, pending["event"])
+    old = context.protests.find(draft.event_id) if draft.event_id else None
     if old is None or old.cancelled:
-        context.chat_state.pending = None
         await reply(update, context, esc(tr.gettext("There is no upcoming protest to change.")))
-        return
+        return False
     new, problem = build_event(tr, data, [], event_id=old.id)
     if new is None:
         data.pop("starts", None)
-        pending["step"] = "starts"
-        await ask(update, context, "starts", problem)
-        return
-    pending["step"] = "preview"
-    pending["new"] = new.model_dump(mode="json")
+        draft.step = "starts"
+        await ask(update, context, draft, "starts", problem)
+        return True
+    draft.step = "preview"
+    draft.new = new
     await reply(update, context, preview(tr, old, new), publish_markup(tr, old, new))
+    return True
 
 
 def preview(tr: Translator, old: ProtestEvent, new: ProtestEvent) -> str:
@@ -204,30 +207,28 @@ def preview(tr: Translator, old: ProtestEvent, new: ProtestEvent) -> str:
 
 
 def publish_markup(tr: Translator, old: ProtestEvent, new: ProtestEvent) -> InlineKeyboardMarkup:
-    cancel = button(tr.gettext("Cancel"), "discard")
+    cancel = cancel_button(tr, CANCEL)
     if not wording.change_lines(tr, old, new):
         return InlineKeyboardMarkup([[cancel]])
     return InlineKeyboardMarkup([[button(tr.gettext("Publish"), "editok"), cancel]])
 
 
-@organiser_button
-async def on_publish(update: Update, context: BotContext, _arg: str | None) -> None:
+async def on_publish(
+    update: Update, context: BotContext, draft: EditDraft, _arg: str | None
+) -> bool:
     """Publish: the new version stored, and those already told of the protest told once."""
     tr = context.tr(update)
-    pending = _editing(context)
-    if pending is None or pending.get("new") is None:
+    new = draft.new
+    if new is None:
         await reply(update, context, esc(tr.gettext("Nothing to publish.")), edit=True)
-        return
-    new = ProtestEvent.model_validate(pending["new"])
-    old = repository.find_event(context.library, context.store, new.id)
+        return True
+    old = context.protests.find(new.id)
     if old is None or old.cancelled:
-        context.chat_state.pending = None
         await reply(
             update, context, esc(tr.gettext("There is no upcoming protest to change.")), edit=True
         )
-        return
-    await repository.save_event(context.store, new)
-    context.chat_state.pending = None
+        return False
+    await context.protests.save(new)
     await protests_changed(context)
     service.settings_changed(context.application)
     text = tr.gettext(
@@ -236,7 +237,20 @@ async def on_publish(update: Update, context: BotContext, _arg: str | None) -> N
         "details."
     )
     await reply(update, context, esc(text), edit=True)
+    return False
 
 
 def conversation() -> ConversationHandler:
-    return flow_conversation(EDIT_FLOW, event_edit, on_text)
+    return flow(
+        EditDraft,
+        event_edit,
+        [
+            answer(EditDraft, on_text),
+            choice(EditDraft, "edit", on_pick),
+            choice(EditDraft, "keep", on_keep),
+            choice(EditDraft, "etz", on_zone),
+            choice(EditDraft, "eskip", on_remove),
+            choice(EditDraft, "editok", on_publish),
+            choice(EditDraft, CANCEL, cancelled),
+        ],
+    )

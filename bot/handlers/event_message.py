@@ -16,34 +16,38 @@ from telegram.ext import ConversationHandler
 from bot.content.cards import esc
 from bot.content.schema import ProtestEvent
 from bot.context import BotContext
+from bot.handlers import drafts
+from bot.handlers.drafts import MessageDraft
 from bot.handlers.organisers import (
     allowed,
+    answer,
     button,
+    cancel_button,
     cancel_markup,
-    flow_conversation,
-    open_flow,
-    organiser_button,
+    cancelled,
+    choice,
+    flow,
     organiser_line,
     upcoming_named,
 )
 from bot.handlers.replies import reply
 from bot.i18n import Translator, translator
-from bot.protests import repository, wording
+from bot.protests import wording
 from bot.reminders import service
 
-MESSAGE_FLOW = "event_message"
+CANCEL = "msno"
 
 
-async def event_message(update: Update, context: BotContext) -> None:
+async def event_message(update: Update, context: BotContext) -> bool:
     """The upcoming protests, one button each: the message goes to that one's city."""
     if not await allowed(update, context):
-        return
+        return False
     tr = context.tr(update)
     listed = upcoming_named(context)
     if not listed:
         await reply(update, context, esc(tr.gettext("There is no upcoming protest.")))
-        return
-    open_flow(update, context, MESSAGE_FLOW, step=None, text={})
+        return False
+    drafts.start(update, context, MessageDraft())
     await reply(
         update,
         context,
@@ -54,49 +58,46 @@ async def event_message(update: Update, context: BotContext) -> None:
         ),
         pick_markup(tr, listed),
     )
+    return True
 
 
 def pick_markup(tr: Translator, listed: list[ProtestEvent]) -> InlineKeyboardMarkup:
     rows = [[button(organiser_line(tr, e), "msgto", e.id)] for e in listed[:20]]
-    rows.append([button(tr.gettext("Cancel"), "discard")])
+    rows.append([cancel_button(tr, CANCEL)])
     return InlineKeyboardMarkup(rows)
 
 
-def _messaging(context: BotContext) -> dict | None:
-    pending = context.chat_state.pending
-    return pending if pending and pending.get("flow") == MESSAGE_FLOW else None
-
-
-@organiser_button
-async def on_pick(update: Update, context: BotContext, event_id: str | None) -> None:
+async def on_pick(
+    update: Update, context: BotContext, draft: MessageDraft, event_id: str | None
+) -> bool:
     """The protest chosen: now the English text."""
-    pending = _messaging(context)
     tr = context.tr(update)
-    event = repository.find_event(context.library, context.store, event_id) if event_id else None
-    if pending is None or event is None or event.cancelled:
+    event = context.protests.find(event_id) if event_id else None
+    if event is None or event.cancelled:
         await reply(update, context, esc(tr.gettext("There is no upcoming protest.")), edit=True)
-        return
-    pending.update(event=event.id, step="en", text={})
+        return True
+    draft.event_id, draft.step, draft.text = event.id, "en", {}
     await reply(
         update,
         context,
         esc(
             tr.gettext("Send the message in English, formatted as you want subscribers to see it.")
         ),
-        cancel_markup(tr),
+        cancel_markup(tr, CANCEL),
     )
+    return True
 
 
-async def on_text(update: Update, context: BotContext, message: Message) -> None:
-    pending = _messaging(context)
-    assert pending is not None
+async def on_text(
+    update: Update, context: BotContext, draft: MessageDraft, message: Message
+) -> bool:
     tr = context.tr(update)
-    if pending["step"] not in ("en", "ru"):
+    if draft.step not in ("en", "ru"):
         await reply(update, context, esc(tr.gettext("Please press one of the protests above.")))
-        return
-    pending["text"][pending["step"]] = message.text_html
-    if pending["step"] == "en":
-        pending["step"] = "ru"
+        return True
+    draft.text[draft.step] = message.text_html
+    if draft.step == "en":
+        draft.step = "ru"
         await reply(
             update,
             context,
@@ -108,39 +109,38 @@ async def on_text(update: Update, context: BotContext, message: Message) -> None
             ),
             russian_step_markup(tr),
         )
-        return
-    await preview(update, context)
+        return True
+    return await preview(update, context, draft)
 
 
 def russian_step_markup(tr: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        [[button(tr.gettext("Skip"), "msskip"), button(tr.gettext("Cancel"), "discard")]]
+        [[button(tr.gettext("Skip"), "msskip"), cancel_button(tr, CANCEL)]]
     )
 
 
-async def preview(update: Update, context: BotContext) -> None:
-    """Each language's message as it will arrive, then "Send to N chats"."""
-    pending = _messaging(context)
-    assert pending is not None
+async def preview(update: Update, context: BotContext, draft: MessageDraft) -> bool:
+    """Each language's message as it will arrive, then "Send to N chats" (False: the protest
+    is gone, and the flow with it)."""
     tr = context.tr(update)
-    event = repository.find_event(context.library, context.store, pending["event"])
+    event = context.protests.find(draft.event_id) if draft.event_id else None
     chat = update.effective_chat
     if event is None or event.cancelled or chat is None:
-        context.chat_state.pending = None
         await reply(update, context, esc(tr.gettext("There is no upcoming protest.")))
-        return
-    pending["step"] = "preview"
-    for language, text in pending["text"].items():
+        return False
+    draft.step = "preview"
+    for language, text in draft.text.items():
         await context.bot.send_message(
             chat.id, wording.city_message(translator(language), event, text)
         )
-    count = repository.city_followers(context.store, event)
+    count = context.protests.city_followers(event)
     await reply(
         update,
         context,
         esc(tr.gettext("This is the preview. Send it?")),
         send_markup(tr, count, event),
     )
+    return True
 
 
 def send_markup(tr: Translator, count: int, event: ProtestEvent) -> InlineKeyboardMarkup:
@@ -149,35 +149,33 @@ def send_markup(tr: Translator, count: int, event: ProtestEvent) -> InlineKeyboa
         "Send to %(num)d chats following %(city)s",
         count,
     ) % {"num": count, "city": event.city.get(tr.language)}
-    return InlineKeyboardMarkup(
-        [[button(label[:60], "msok")], [button(tr.gettext("Cancel"), "discard")]]
-    )
+    return InlineKeyboardMarkup([[button(label[:60], "msok")], [cancel_button(tr, CANCEL)]])
 
 
-@organiser_button
-async def on_skip(update: Update, context: BotContext, _arg: str | None) -> None:
+async def on_skip(
+    update: Update, context: BotContext, draft: MessageDraft, _arg: str | None
+) -> bool:
     """No Russian text: the English one goes to everyone."""
-    pending = _messaging(context)
-    if pending is not None and pending["step"] == "ru":
-        await preview(update, context)
+    if draft.step == "ru":
+        return await preview(update, context, draft)
+    return True
 
 
-@organiser_button
-async def on_send(update: Update, context: BotContext, _arg: str | None) -> None:
+async def on_send(
+    update: Update, context: BotContext, draft: MessageDraft, _arg: str | None
+) -> bool:
     """ "Send": the fan-out starts, reporting in place of the preview, as /broadcast does."""
     tr = context.tr(update)
-    pending = _messaging(context)
     reminder_service = service.service(context.application)
     chat = update.effective_chat
     event = (
-        repository.find_event(context.library, context.store, pending["event"])
-        if pending and pending.get("step") == "preview"
+        context.protests.find(draft.event_id)
+        if draft.event_id and draft.step == "preview"
         else None
     )
-    if pending is None or event is None or event.cancelled or reminder_service is None:
+    if event is None or event.cancelled or reminder_service is None:
         await reply(update, context, esc(tr.gettext("Nothing to send.")), edit=True)
-        return
-    context.chat_state.pending = None
+        return True
     progress = await reply(update, context, esc(tr.gettext("Sending…")), edit=True)
     key = f"m:{event.id}:" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     await reminder_service.fanouts.start_fanout(
@@ -185,14 +183,25 @@ async def on_send(update: Update, context: BotContext, _arg: str | None) -> None
         {
             "kind": "city",
             "event": event.id,
-            "text": pending["text"],
-            "total": repository.city_followers(context.store, event),
+            "text": draft.text,
+            "total": context.protests.city_followers(event),
             "report_chat": chat.id if chat else None,
             "report_message": progress.message_id if progress else None,
             "report_language": tr.language,
         },
     )
+    return False
 
 
 def conversation() -> ConversationHandler:
-    return flow_conversation(MESSAGE_FLOW, event_message, on_text)
+    return flow(
+        MessageDraft,
+        event_message,
+        [
+            answer(MessageDraft, on_text),
+            choice(MessageDraft, "msgto", on_pick),
+            choice(MessageDraft, "msskip", on_skip),
+            choice(MessageDraft, "msok", on_send),
+            choice(MessageDraft, CANCEL, cancelled),
+        ],
+    )

@@ -65,7 +65,7 @@ async def inline_query(update: Update, context: BotContext) -> None:
         query.query,
         query.offset,
         now.date(),
-        shares.event_shares(context.library, context.store, now),
+        shares.event_shares(context.protests, now),
     )
     button = None
     if not page.items and not query.offset:

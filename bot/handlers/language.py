@@ -9,7 +9,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot import callbacks
 from bot.content.cards import esc
 from bot.context import BotContext
-from bot.handlers import conversations
 from bot.handlers.access import may_change_settings
 from bot.handlers.replies import main_menu, pressed, reply
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, translator
@@ -52,11 +51,8 @@ async def set_language(update: Update, context: BotContext, code: str) -> None:
         return
     if not await may_change_settings(update, context):
         return
-    async with conversations.chat_lock(context):  # not between another change's read and write
-        settings = context.store.chat(chat.id) or ChatSettings(
-            chat_id=chat.id, chat_type=chat.type
-        )
-        await context.store.put_chat(dataclasses.replace(settings, language=code))
+    settings = context.store.chat(chat.id) or ChatSettings(chat_id=chat.id, chat_type=chat.type)
+    await context.store.put_chat(dataclasses.replace(settings, language=code))
     tr = translator(code)
     if query:
         await query.answer(tr.gettext("Language saved."))

@@ -5,6 +5,10 @@ and cancel (/event_add, /event_cancel). /broadcast is in ``handlers.broadcast``,
 Only user ids in BOT_ADMIN_IDS, and only in a private chat with the bot (a step-by-step form
 in a group would catch other people's messages). Everyone else gets the same neutral answer,
 so the commands reveal nothing. Fan-outs run as background jobs, never inside the handler.
+
+Each flow is a ConversationHandler (``flow``) with one state, its typed answers and its own
+buttons (``answer``, ``choice``), and a typed draft (``handlers.drafts``). A flow's button
+pressed when the flow is not open reaches the catch-all (``refused_or_out_of_date``).
 """
 
 from __future__ import annotations
@@ -13,19 +17,36 @@ import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import NoReturn
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
-from telegram.ext import CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot import callbacks, zones
 from bot.content.cards import esc
 from bot.content.schema import ProtestEvent
-from bot.context import BotContext, ChatData
-from bot.handlers import conversations
-from bot.handlers.replies import Handler, action_button, command_argument, is_admin, pressed, reply
+from bot.context import BotContext
+from bot.handlers import conversations, drafts
+from bot.handlers.drafts import D, EventDraft
+from bot.handlers.replies import (
+    Handler,
+    action_button,
+    command_argument,
+    is_admin,
+    pressed,
+    reply,
+    stale_button,
+)
 from bot.i18n import Translator, translator
-from bot.protests import model, repository, wording
+from bot.protests import model, wording
 from bot.protests.form import (
     LATEST_ZONE,
     OPTIONAL,
@@ -38,7 +59,6 @@ from bot.protests.form import (
 from bot.reminders import broadcasts, service
 
 ACTION = callbacks.ADMIN
-EVENT_FLOW = "event_add"
 
 button = functools.partial(action_button, ACTION)
 """``button(label, op[, arg])``: a button of the organisers' flows."""
@@ -63,85 +83,122 @@ Press = Callable[[Update, BotContext, str | None], Awaitable[None]]
 
 
 def organiser_button(act: Press) -> Handler:
-    """An organisers' button: refused like the commands, and never run between two steps of a
-    flow (the chat's lock). ``act`` gets the button's argument."""
+    """An organisers' button outside the flows (/event_cancel's): refused like the commands.
+    ``act`` gets the button's argument."""
 
     @functools.wraps(act)
     async def on_press(update: Update, context: BotContext) -> None:
         query, data = pressed(update, context)
         if not await allowed(update, context):
             return
-        async with conversations.chat_lock(context):
-            await query.answer()
-            await act(update, context, data.args.get("arg"))
+        await query.answer()
+        await act(update, context, data.args.get("arg"))
 
     return on_press
 
 
-@organiser_button
-async def on_discard(update: Update, context: BotContext, _arg: str | None) -> None:
-    """Cancel, at any step of any organisers' flow, and No under /event_cancel."""
-    context.chat_state.pending = None
-    await reply(update, context, esc(context.tr(update).gettext("Cancelled.")), edit=True)
+Start = Callable[[Update, BotContext], Awaitable[bool]]
+"""A flow's command: True if the flow is now open (it put its draft), False if it was
+refused or there is nothing to do."""
+Answer = Callable[[Update, BotContext, D, Message], Awaitable[bool]]
+"""A typed answer to the flow's step, with the flow's draft: True while the flow goes on."""
+Choice = Callable[[Update, BotContext, D, str | None], Awaitable[bool]]
+"""A press of one of the flow's buttons (and its argument): True while the flow goes on."""
+TYPED = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND & conversations.NEW_MESSAGES
 
 
-def cancel_markup(tr: Translator) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[button(tr.gettext("Cancel"), "discard")]])
-
-
-TextStep = Callable[[Update, BotContext, Message], Awaitable[None]]
-
-
-def flow_conversation(flow: str, command: Handler, on_text: TextStep) -> ConversationHandler:
-    """An organisers' flow (``bot.handlers.conversations``): ``/<flow>`` starts it,
-    ``on_text`` takes each typed answer while ``ChatData.pending`` is this flow's."""
-    typed = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND & conversations.NEW_MESSAGES
+def flow(kind: type[D], start: Start, steps: list[BaseHandler]) -> ConversationHandler:
+    """An organisers' flow (``bot.handlers.conversations``): ``/<kind.flow>`` starts it, and
+    ``steps`` (``answer`` and ``choice``) take it on until one ends it, a command leaves it or
+    it times out; its draft is then forgotten."""
 
     async def enter(update: Update, context: BotContext) -> object:
-        async with conversations.chat_lock(context):
-            await command(update, context)
-        pending = context.chat_state.pending
-        if pending and pending.get("flow") == flow:
-            conversations.stay()
+        if await start(update, context):
+            conversations.stay(kind.flow)
         conversations.done()  # refused: answered here, not "unknown command" too
 
-    @conversations.step
-    async def on_answer(update: Update, context: BotContext) -> bool | None:
-        message = update.effective_message
-        pending = context.chat_state.pending
-        if message is None or not message.text or not pending or pending.get("flow") != flow:
-            return None  # the flow was left or finished: ordinary text again
-        if not await allowed(update, context):
-            return False
-        await on_text(update, context, message)
-        pending = context.chat_state.pending
-        return bool(pending and pending.get("flow") == flow)
-
-    def leave(data: ChatData) -> None:
-        if data.pending and data.pending.get("flow") == flow:
-            data.pending = None
-
     return conversations.conversation(
-        flow,
-        entry_points=[CommandHandler(flow, enter, filters=conversations.NEW_MESSAGES)],
-        typing=[MessageHandler(typed, on_answer)],
-        leave=leave,
+        kind.flow,
+        entry_points=[CommandHandler(kind.flow, enter, filters=conversations.NEW_MESSAGES)],
+        states={kind.flow: steps},
         timeout=conversations.LONG_TIMEOUT,
+        leave=lambda update, context: drafts.drop(update, context, kind),
     )
 
 
-def open_flow(update: Update, context: BotContext, flow: str, **state: object) -> None:
-    """An organiser's flow begins: its state lives in the chat, owned by the one who opened it."""
-    user = update.effective_user
-    context.chat_state.pending = {"flow": flow, "user": user.id if user else None, **state}
+def answer(kind: type[D], on_text: Answer[D]) -> MessageHandler:
+    """The flow's handler of typed answers."""
+
+    async def on_answer(update: Update, context: BotContext) -> object:
+        message = update.effective_message
+        found = drafts.draft(update, context, kind)
+        if found is None or message is None or not message.text:
+            return conversations.END  # its draft is gone: the text goes on, as any text
+        goes_on = await allowed(update, context) and await on_text(update, context, found, message)
+        return _then(update, context, kind, goes_on)
+
+    return MessageHandler(TYPED, on_answer)
+
+
+def choice(kind: type[D], op: str, act: Choice[D]) -> CallbackQueryHandler:
+    """The flow's handler of its ``op`` buttons."""
+
+    async def on_press(update: Update, context: BotContext) -> object:
+        query, data = pressed(update, context)
+        found = drafts.draft(update, context, kind)
+        if found is None:
+            return conversations.END  # its draft is gone: the catch-all says "out of date"
+        if not await allowed(update, context):
+            return _then(update, context, kind, goes_on=False)
+        await query.answer()
+        goes_on = await act(update, context, found, data.args.get("arg"))
+        return _then(update, context, kind, goes_on)
+
+    return CallbackQueryHandler(on_press, pattern=callbacks.pattern(ACTION, op))
+
+
+def _then(update: Update, context: BotContext, kind: type[D], goes_on: bool) -> NoReturn:
+    if goes_on:
+        conversations.stay(kind.flow)
+    drafts.drop(update, context, kind)
+    conversations.done()
+
+
+async def cancelled(update: Update, context: BotContext, _draft: object, _arg: str | None) -> bool:
+    """Cancel, at any step of a flow: the flow is over."""
+    await say_cancelled(update, context)
+    return False
+
+
+async def say_cancelled(update: Update, context: BotContext) -> None:
+    await reply(update, context, esc(context.tr(update).gettext("Cancelled.")), edit=True)
+
+
+def cancel_button(tr: Translator, op: str = "discard") -> InlineKeyboardButton:
+    """Cancel, as ``op``: each flow has its own (``discard`` is /event_add's)."""
+    return button(tr.gettext("Cancel"), op)
+
+
+def cancel_markup(tr: Translator, op: str = "discard") -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[cancel_button(tr, op)]])
+
+
+async def refused_or_out_of_date(update: Update, context: BotContext) -> None:
+    """A button no handler took (the catch-all, last in group 0): an organisers' button is
+    refused like their commands for anyone else, and out of date for an organiser (its flow
+    is over); any other button is out of date."""
+    query = update.callback_query
+    data = query.data if query is not None and isinstance(query.data, str) else None
+    parsed = callbacks.parse(data)
+    if parsed is not None and parsed.action == ACTION and not await allowed(update, context):
+        return
+    await stale_button(update, context)
 
 
 def upcoming_named(context: BotContext) -> list[ProtestEvent]:
     """The upcoming protests, or only the one whose id follows the command
     (``/event_cancel <id>``, ``/event_edit <id>``, ``/event_message <id>``)."""
-    listed = model.upcoming(
-        repository.all_events(context.library, context.store), datetime.now(UTC)
-    )
+    listed = model.upcoming(context.protests.all(), datetime.now(UTC))
     wanted = command_argument(context)
     return [event for event in listed if event.id == wanted] if wanted else listed
 
@@ -168,10 +225,10 @@ def zone_rows(op: str) -> list[list[InlineKeyboardButton]]:
 # /event_add ----------------------------------------------------------------------------------
 
 
-async def event_add(update: Update, context: BotContext) -> None:
+async def event_add(update: Update, context: BotContext) -> bool:
     if not await allowed(update, context):
-        return
-    open_flow(update, context, EVENT_FLOW, step=STEPS[0], data={})
+        return False
+    drafts.start(update, context, EventDraft())
     tr = context.tr(update)
     await reply(
         update,
@@ -183,6 +240,7 @@ async def event_add(update: Update, context: BotContext) -> None:
         ),
     )
     await ask(update, context, STEPS[0])
+    return True
 
 
 async def ask(update: Update, context: BotContext, step: str, problem: str | None = None) -> None:
@@ -197,84 +255,80 @@ def step_markup(tr: Translator, step: str) -> InlineKeyboardMarkup:
     rows = zone_rows("tz") if step == "timezone" else []
     if step in OPTIONAL:
         rows.append([button(tr.gettext("Skip"), "skip")])
-    rows.append([button(tr.gettext("Cancel"), "discard")])
+    rows.append([cancel_button(tr)])
     return InlineKeyboardMarkup(rows)
 
 
-async def on_event_text(update: Update, context: BotContext, message: Message) -> None:
-    pending = context.chat_state.pending
-    assert pending is not None and message.text is not None
-    step = pending["step"]
-    known = repository.all_events(context.library, context.store)
+async def on_event_text(
+    update: Update, context: BotContext, draft: EventDraft, message: Message
+) -> bool:
+    assert message.text is not None
+    step = draft.step
+    known = context.protests.all()
     value, problem = read_answer(context.tr(update), step, message.text, known)
     if step == "starts" and value is not None and already_passed(str(value), LATEST_ZONE):
         # The zone comes next; a time already past in the latest one is past everywhere.
         value, problem = None, context.tr(update).gettext("That time has already passed.")
     if value is None:
         await ask(update, context, step, problem)
-        return
-    pending["data"][step] = value
-    await advance(update, context)
+        return True
+    draft.data[step] = value
+    await advance(update, context, draft)
+    return True
 
 
-async def advance(update: Update, context: BotContext) -> None:
-    pending = context.chat_state.pending
-    assert pending is not None
-    data = pending["data"]
+async def advance(update: Update, context: BotContext, draft: EventDraft) -> None:
+    data = draft.data
     remaining = [step for step in STEPS if step not in data]
     if remaining:
-        pending["step"] = remaining[0]
+        draft.step = remaining[0]
         await ask(update, context, remaining[0])
         return
     tr = context.tr(update)
-    taken = [e.id for e in repository.all_events(context.library, context.store)]
+    taken = [e.id for e in context.protests.all()]
     event, problem = build_event(tr, data, taken)
     if event is None:
         data.pop("starts", None)
-        pending["step"] = "starts"
+        draft.step = "starts"
         await ask(update, context, "starts", problem)
         return
-    pending["event"] = event.model_dump(mode="json")
+    draft.event = event
     preview = "\n\n".join(wording.describe(translator(lang), event) for lang in ("en", "ru"))
     heading = tr.gettext("Check and publish:")
     await reply(update, context, f"{esc(heading)}\n\n{preview}", publish_markup(tr))
 
 
 def publish_markup(tr: Translator) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[button(tr.gettext("Publish"), "publish"), button(tr.gettext("Cancel"), "discard")]]
-    )
+    return InlineKeyboardMarkup([[button(tr.gettext("Publish"), "publish"), cancel_button(tr)]])
 
 
-@organiser_button
-async def on_zone(update: Update, context: BotContext, arg: str | None) -> None:
+async def on_zone(update: Update, context: BotContext, draft: EventDraft, arg: str | None) -> bool:
     """A city's button at the time zone step."""
-    pending = context.chat_state.pending or {}
-    if arg in zones.KNOWN_CITIES and pending.get("step") == "timezone":
-        pending["data"]["timezone"] = zones.KNOWN_CITIES[arg][0]
-        await advance(update, context)
+    if arg in zones.KNOWN_CITIES and draft.step == "timezone":
+        draft.data["timezone"] = zones.KNOWN_CITIES[arg][0]
+        await advance(update, context, draft)
+    return True
 
 
-@organiser_button
-async def on_skip(update: Update, context: BotContext, _arg: str | None) -> None:
+async def on_skip(
+    update: Update, context: BotContext, draft: EventDraft, _arg: str | None
+) -> bool:
     """Skip an optional step (the link, the note)."""
-    pending = context.chat_state.pending or {}
-    if pending.get("flow") == EVENT_FLOW and pending["step"] in OPTIONAL:
-        pending["data"][pending["step"]] = ""
-        await advance(update, context)
+    if draft.step in OPTIONAL:
+        draft.data[draft.step] = ""
+        await advance(update, context, draft)
+    return True
 
 
-@organiser_button
-async def on_publish(update: Update, context: BotContext, _arg: str | None) -> None:
+async def on_publish(
+    update: Update, context: BotContext, draft: EventDraft, _arg: str | None
+) -> bool:
     tr = context.tr(update)
-    pending = context.chat_state.pending or {}
-    document = pending.get("event")
-    if pending.get("flow") != EVENT_FLOW or document is None:
+    event = draft.event
+    if event is None:
         await reply(update, context, esc(tr.gettext("Nothing to publish.")), edit=True)
-        return
-    event = ProtestEvent.model_validate(document)
-    await repository.save_event(context.store, event)
-    context.chat_state.pending = None
+        return True
+    await context.protests.save(event)
     await protests_changed(context)
     service.settings_changed(context.application)
     text = tr.gettext(
@@ -282,6 +336,7 @@ async def on_publish(update: Update, context: BotContext, _arg: str | None) -> N
         "at their chosen times."
     ) % {"id": event.id, "city": event.city.get(tr.language)}
     await reply(update, context, esc(text), edit=True)
+    return False
 
 
 async def protests_changed(context: BotContext) -> int:
@@ -291,7 +346,17 @@ async def protests_changed(context: BotContext) -> int:
 
 
 def event_conversation() -> ConversationHandler:
-    return flow_conversation(EVENT_FLOW, event_add, on_event_text)
+    return flow(
+        EventDraft,
+        event_add,
+        [
+            answer(EventDraft, on_event_text),
+            choice(EventDraft, "tz", on_zone),
+            choice(EventDraft, "skip", on_skip),
+            choice(EventDraft, "publish", on_publish),
+            choice(EventDraft, "discard", cancelled),
+        ],
+    )
 
 
 # /event_cancel -------------------------------------------------------------------------------
@@ -335,10 +400,16 @@ def confirm_cancel_markup(tr: Translator, event: ProtestEvent) -> InlineKeyboard
         [
             [
                 button(tr.gettext("Yes, cancel it"), "cancelok", event.id),
-                button(tr.gettext("No"), "discard"),
+                button(tr.gettext("No"), "cancelno"),
             ]
         ]
     )
+
+
+@organiser_button
+async def on_keep_protest(update: Update, context: BotContext, _arg: str | None) -> None:
+    """No, under /event_cancel."""
+    await say_cancelled(update, context)
 
 
 @organiser_button
@@ -347,7 +418,7 @@ async def on_cancel(update: Update, context: BotContext, event_id: str | None) -
     if not event_id:
         return
     tr = context.tr(update)
-    event = repository.find_event(context.library, context.store, event_id)
+    event = context.protests.find(event_id)
     if event is None or event.cancelled:
         await reply(
             update, context, esc(tr.gettext("There is no upcoming protest to cancel.")), edit=True
@@ -370,7 +441,7 @@ async def on_cancel_confirmed(update: Update, context: BotContext, event_id: str
     if not event_id:
         return
     tr = context.tr(update)
-    event = await repository.cancel_event(context.library, context.store, event_id)
+    event = await context.protests.cancel(event_id)
     if event is None:
         await reply(
             update, context, esc(tr.gettext("There is no upcoming protest to cancel.")), edit=True

@@ -18,12 +18,12 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 from bot import callbacks, zones
 from bot.content.cards import esc
 from bot.context import BotContext
-from bot.handlers import conversations, protests
+from bot.handlers import protests
 from bot.handlers.access import may_change_settings
 from bot.handlers.replies import Handler, action_button, pressed, reply
 from bot.i18n import N_, Translator
 from bot.ops import backups
-from bot.protests import model, repository
+from bot.protests import model
 from bot.reminders import choices, service
 from bot.reminders.choices import city_label
 from bot.reminders.schedule import LEAD_CHOICES, Reminder
@@ -84,7 +84,7 @@ def when_text(tr: Translator, reminder: Reminder, settings: ChatSettings) -> str
 def what_text(tr: Translator, context: BotContext, reminder: Reminder) -> str:
     _ = tr.gettext
     if reminder.kind == "event":
-        event = repository.find_event(context.library, context.store, reminder.subject_id)
+        event = context.protests.find(reminder.subject_id)
         name = (
             _("Protest in %(city)s") % {"city": event.city.get(tr.language)}
             if event
@@ -117,7 +117,7 @@ def panel_text(
         "hour": delivery_hour(settings.hour),
         "zone": choices.zone_label(settings, tr.language),
     }
-    known = model.known_cities(repository.all_events(context.library, context.store))
+    known = model.known_cities(context.protests.all())
     if "*" in settings.cities:
         cities = _("all cities")
     elif settings.cities:
@@ -225,14 +225,14 @@ async def subscribe(update: Update, context: BotContext) -> None:
     if not await may_change_settings(update, context):
         return
     tr = context.tr(update)
-    async with conversations.chat_lock(context):  # read, await, write: nothing may slip in between
-        settings = current(update, context, tr)
-        if not settings.subscribed:
-            settings = dataclasses.replace(settings, subscribed=True)
-            reminder_service = service.service(context.application)
-            if reminder_service is not None:
-                await reminder_service.settle_before_subscribing(settings)
-            await save(context, settings)
+    # Read, await, write: nothing of this chat slips in between (handlers.admission.ChatOrder).
+    settings = current(update, context, tr)
+    if not settings.subscribed:
+        settings = dataclasses.replace(settings, subscribed=True)
+        reminder_service = service.service(context.application)
+        if reminder_service is not None:
+            await reminder_service.settle_before_subscribing(settings)
+        await save(context, settings)
     await show_panel(
         update,
         context,
@@ -245,10 +245,9 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
     if not await may_change_settings(update, context):
         return
     tr = context.tr(update)
-    async with conversations.chat_lock(context):
-        settings = current(update, context, tr)
-        if settings.subscribed:
-            await save(context, dataclasses.replace(settings, subscribed=False))
+    settings = current(update, context, tr)
+    if settings.subscribed:
+        await save(context, dataclasses.replace(settings, subscribed=False))
     await reply(
         update,
         context,
@@ -332,7 +331,7 @@ async def show_cities(
 ) -> None:
     tr = context.tr(update)
     settings = settings or current(update, context, tr)
-    known = model.known_cities(repository.all_events(context.library, context.store))
+    known = model.known_cities(context.protests.all())
     text = tr.gettext("Which cities' protests should I remind you of?")
     if (total := len(city_keys(settings, known))) > CITY_BUTTONS:
         text += "\n" + tr.gettext(
@@ -366,9 +365,9 @@ Change = Callable[[Update, BotContext, CallbackQuery, callbacks.Callback], Await
 
 
 def panel_button(change: Change) -> Handler:
-    """A button of the chat's panel: only for those who may change the chat's settings, and
-    one change per chat at a time (under concurrent updates two presses would each read,
-    await a write and save their own copy: the second would silently undo the first)."""
+    """A button of the chat's panel: only for those who may change the chat's settings. One
+    change per chat at a time comes from the update processor (``handlers.admission``): two
+    presses run one after the other, so neither saves a copy the other has changed."""
 
     @functools.wraps(change)
     async def on_press(update: Update, context: BotContext) -> None:
@@ -378,8 +377,7 @@ def panel_button(change: Change) -> Handler:
             return
         if not await may_change_settings(update, context):
             return
-        async with conversations.chat_lock(context):
-            await change(update, context, query, data)
+        await change(update, context, query, data)
 
     return on_press
 
@@ -475,7 +473,7 @@ async def on_city(
     key = data.args.get("arg")
     tr = context.tr(update)
     settings = current(update, context, tr)
-    known = model.known_cities(repository.all_events(context.library, context.store))
+    known = model.known_cities(context.protests.all())
     if not key or (
         key != "*"
         and key not in settings.cities
@@ -496,7 +494,7 @@ async def forget_chat(update: Update, context: BotContext) -> None:
     assert chat is not None
     tr = context.tr(update)
     await context.store.forget_chat(chat.id)
-    context.chat_state.pending = None
+    context.chat_state.drafts.clear()
     context.chat_state.awaiting_correction_for = None
     await reply(update, context, esc(forgotten_text(tr, "chat")), edit=True)
 

@@ -9,7 +9,7 @@ from telegram import InputFile, Update
 from bot.content.cards import esc
 from bot.context import BotContext
 from bot.handlers.replies import pressed, reply
-from bot.protests import model, repository, wording
+from bot.protests import model, wording
 from bot.protests.model import wants_event
 from bot.reminders.calendar import CALENDAR_FILE, event_calendar, reminders_calendar
 
@@ -21,7 +21,7 @@ async def send_calendar(update: Update, context: BotContext) -> None:
     tr = context.tr(update)
     now = datetime.now(UTC)
     settings = context.store.chat(chat.id)
-    every = repository.all_events(context.library, context.store)
+    every = context.protests.all()
     upcoming = model.upcoming(every, now, settings)
     if settings and settings.cities:
         upcoming = [e for e in upcoming if wants_event(settings, e)]
@@ -43,9 +43,7 @@ async def show_protests(update: Update, context: BotContext) -> None:
     assert chat is not None
     tr = context.tr(update)
     settings = context.store.chat(chat.id)
-    listed = model.upcoming(
-        repository.all_events(context.library, context.store), datetime.now(UTC), settings
-    )
+    listed = model.upcoming(context.protests.all(), datetime.now(UTC), settings)
     zone_name = settings.timezone if settings else None
     await reply(
         update,
@@ -63,7 +61,7 @@ async def on_calendar_button(update: Update, context: BotContext) -> None:
         await query.answer()
         return
     tr = context.tr(update)
-    event = repository.find_event(context.library, context.store, button.args.get("id", ""))
+    event = context.protests.find(button.args.get("id", ""))
     if event is None:
         await query.answer(tr.gettext("This protest is no longer listed."))
         return
@@ -81,7 +79,7 @@ async def on_coming(update: Update, context: BotContext) -> None:
     says the count. Only a keyed hash is kept (``bot.store.marks``), never who pressed."""
     query, button = pressed(update, context)
     tr = context.tr(update)
-    event = repository.find_event(context.library, context.store, button.args.get("id", ""))
+    event = context.protests.find(button.args.get("id", ""))
     if event is None or event not in model.upcoming([event], datetime.now(UTC)):
         await query.answer(tr.gettext("This protest is no longer upcoming."))
         return

@@ -14,7 +14,7 @@ from bot.handlers.organisers import allowed
 from bot.handlers.replies import reply
 from bot.i18n import N_, Translator
 from bot.ops import backups
-from bot.protests import model, repository, wording
+from bot.protests import model, wording
 from bot.store import snapshots
 
 DELIVERY_LABELS = {
@@ -48,7 +48,7 @@ def stats_text(tr: Translator, context: BotContext) -> str:
         return ", ".join(f"{esc(str(key))}: {count}" for key, count in counter.most_common(limit))
 
     deliveries = store.deliveries.counts()
-    upcoming = model.upcoming(repository.all_events(context.library, store), datetime.now(UTC))
+    upcoming = model.upcoming(context.protests.all(), datetime.now(UTC))
     heading = _("Statistics")
     lines = [
         f"<b>{esc(heading)}</b>",

@@ -2,6 +2,8 @@
 
 The only thing ever typed into the reminder settings is an unusual time zone name; that
 prompt is a ConversationHandler (``zone_conversation``), so only its answer is read as one.
+The conversation is per chat and user: in a group each admin who pressed "Other…" is asked,
+and answers, on their own; nothing else is kept.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandl
 
 from bot import callbacks, zones
 from bot.content.cards import esc
-from bot.context import BotContext, ChatData
+from bot.context import BotContext
 from bot.handlers import conversations
 from bot.handlers.access import may_change_settings
 from bot.handlers.panel import button, current, opens, panel_button, save, show_panel
@@ -23,16 +25,13 @@ from bot.reminders import choices
 from bot.reminders.choices import city_label
 from bot.zones import canonical_zone
 
-TIMEZONE_FLOW = "timezone"
-
 
 async def timezone(update: Update, context: BotContext) -> None:
     """/timezone Europe/Vienna sets it at once; without a name, city buttons."""
     name = command_argument(context)
     if name:
         if await may_change_settings(update, context):
-            async with conversations.chat_lock(context):
-                await set_zone_from_text(update, context, name)
+            await set_zone_from_text(update, context, name)
         return
     await show_zones(update, context, edit=False)
 
@@ -130,11 +129,6 @@ async def ask_for_zone(update: Update, context: BotContext) -> object:
     ):
         conversations.done()
     await query.answer()
-    pending = context.chat_state.pending
-    if pending and pending.get("flow") == TIMEZONE_FLOW:  # another admin is typing one too
-        pending["users"] = [*pending.get("users", ()), user.id]
-    else:
-        context.chat_state.pending = {"flow": TIMEZONE_FLOW, "user": user.id, "users": [user.id]}
     tr = context.tr(update)
     text = esc(
         tr.gettext("Type the time zone name, for example Asia/Tashkent or America/Chicago.")
@@ -150,27 +144,13 @@ async def ask_for_zone(update: Update, context: BotContext) -> object:
     conversations.stay()
 
 
-@conversations.step
-async def on_zone_text(update: Update, context: BotContext) -> bool | None:
+async def on_zone_text(update: Update, context: BotContext) -> object:
+    """The answer of the one who pressed "Other…" (one try; the answer says how to try
+    again)."""
     message = update.effective_message
-    pending = context.chat_state.pending
-    if message is None or not message.text or not pending or pending.get("flow") != TIMEZONE_FLOW:
-        return None
-    # The conversation is per chat and user, the pending prompt per chat: each admin who
-    # pressed "Other…" has one answer (one try; the answer says how to try again).
-    user = update.effective_user.id if update.effective_user else None
-    waiting = [u for u in pending.get("users", [pending.get("user")]) if u != user]
-    if len(waiting) == len(pending.get("users", [pending.get("user")])):
-        return None  # not one of those asked
-    context.chat_state.pending = {**pending, "users": waiting} if waiting else None
-    if await may_change_settings(update, context):
+    if message is not None and message.text and await may_change_settings(update, context):
         await set_zone_from_text(update, context, message.text)
-    return False
-
-
-def leave_zone_flow(data: ChatData) -> None:
-    if data.pending and data.pending.get("flow") == TIMEZONE_FLOW:
-        data.pending = None
+    conversations.done()
 
 
 def zone_conversation() -> ConversationHandler:
@@ -188,7 +168,6 @@ def zone_conversation() -> ConversationHandler:
                 ask_for_zone, pattern=callbacks.pattern(callbacks.SETTINGS, "tzother")
             )
         ],
-        typing=[MessageHandler(answers, on_zone_text)],
-        leave=leave_zone_flow,
+        states={conversations.TYPING: [MessageHandler(answers, on_zone_text)]},
         timeout=conversations.SHORT_TIMEOUT,
     )

@@ -2,6 +2,9 @@
 events added by admins live in the store. An admin's change to a content event (cancelling
 it) is stored under the same id and wins, so a redeploy of the content never un-cancels a
 protest.
+
+One ``ProtestRepository`` per Application (``context.protests``): the stored events are
+validated once after each change to ``events.json``, not on every list, button and sweep.
 """
 
 from __future__ import annotations
@@ -12,40 +15,53 @@ from bot.protests.model import VERSIONS, wants_event
 from bot.store.repository import Store
 
 
-def all_events(library: Library, store: Store) -> list[ProtestEvent]:
-    """Every known event, content and admin-added, the stored version winning, each with
-    the sequence number its changes have reached."""
-    merged = dict(library.content_events)
-    for document in store.events():
-        event = ProtestEvent.model_validate(document)
-        merged[event.id] = event
-    versions = store.meta(VERSIONS, {})
-    return [
-        event.model_copy(update={"sequence": versions[event.id]["s"]})
-        if event.id in versions
-        else event
-        for event in merged.values()
-    ]
+class ProtestRepository:
+    """Every known protest, content and admin-added, read through one cache."""
 
+    def __init__(self, library: Library, store: Store) -> None:
+        self.library = library
+        self.store = store
+        self._cached: tuple[int, list[ProtestEvent]] | None = None
 
-def find_event(library: Library, store: Store, event_id: str) -> ProtestEvent | None:
-    return next((e for e in all_events(library, store) if e.id == event_id), None)
+    def all(self) -> list[ProtestEvent]:
+        """Every known event, the stored version winning, each with the sequence number
+        its changes have reached (the events are frozen, so sharing them is safe)."""
+        revision = self.store.events_revision
+        if self._cached is None or self._cached[0] != revision:
+            self._cached = (revision, self._merge())
+        return list(self._cached[1])
 
+    def _merge(self) -> list[ProtestEvent]:
+        merged = dict(self.library.content_events)
+        for document in self.store.events():
+            event = ProtestEvent.model_validate(document)
+            merged[event.id] = event
+        versions = self.store.meta(VERSIONS, {})
+        return [
+            event.model_copy(update={"sequence": versions[event.id]["s"]})
+            if event.id in versions
+            else event
+            for event in merged.values()
+        ]
 
-async def save_event(store: Store, event: ProtestEvent) -> None:
-    await store.put_event(event.model_dump(mode="json"))
+    def find(self, event_id: str) -> ProtestEvent | None:
+        return next((e for e in self.all() if e.id == event_id), None)
 
+    async def save(self, event: ProtestEvent) -> None:
+        await self.store.put_event(event.model_dump(mode="json"))
 
-async def cancel_event(library: Library, store: Store, event_id: str) -> ProtestEvent | None:
-    """Mark the event cancelled (durably); None if there is no such upcoming event."""
-    event = find_event(library, store, event_id)
-    if event is None or event.cancelled:
-        return None
-    cancelled = event.model_copy(update={"cancelled": True})
-    await save_event(store, cancelled)
-    return cancelled
+    async def cancel(self, event_id: str) -> ProtestEvent | None:
+        """Mark the event cancelled (durably); None if there is no such upcoming event."""
+        event = self.find(event_id)
+        if event is None or event.cancelled:
+            return None
+        cancelled = event.model_copy(update={"cancelled": True})
+        await self.save(cancelled)
+        return cancelled
 
-
-def city_followers(store: Store, event: ProtestEvent) -> int:
-    """How many subscribed chats follow the protest's city (an organiser's message's reach)."""
-    return sum(1 for chat in store.all_chats() if chat.subscribed and wants_event(chat, event))
+    def city_followers(self, event: ProtestEvent) -> int:
+        """How many subscribed chats follow the protest's city (an organiser's message's
+        reach)."""
+        return sum(
+            1 for chat in self.store.all_chats() if chat.subscribed and wants_event(chat, event)
+        )

@@ -9,20 +9,19 @@ from telegram.helpers import create_deep_linked_url
 
 from bot.content.cards import attr, esc, shorten
 from bot.content.inline import DESCRIPTION_LIMIT, TITLE_LIMIT, EventShare, SharedItem, result_id
-from bot.content.library import Library
 from bot.content.schema import ProtestEvent
 from bot.i18n import Translator
-from bot.protests import model, repository, wording
-from bot.store.repository import Store
+from bot.protests import model, wording
+from bot.protests.repository import ProtestRepository
 
 EVENTS_PAYLOAD = "protests"
 """Deep link under a shared protest: /start with it opens the list of protests."""
 
 
-def event_shares(library: Library, store: Store, now: datetime) -> list[EventShare]:
+def event_shares(protests: ProtestRepository, now: datetime) -> list[EventShare]:
     """Upcoming protests as shareable items."""
     shares = []
-    for event in model.upcoming(repository.all_events(library, store), now):
+    for event in model.upcoming(protests.all(), now):
         names = (*event.city.texts.values(), *event.venue.texts.values())
         shares.append(
             EventShare(event.id, names, model.event_start(event), partial(_event_item, event))

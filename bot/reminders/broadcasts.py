@@ -21,7 +21,7 @@ from bot.content.schema import ProtestEvent
 from bot.i18n import card_fallback, translator
 from bot.ops import alerts
 from bot.protests.model import TOLD_SINCE, VERSIONS, city_key, event_start, versioned, wants_event
-from bot.protests.repository import all_events, find_event
+from bot.protests.repository import ProtestRepository
 from bot.protests.wording import cancellation_text, change_text, city_message, reminder_markup
 from bot.reminders.schedule import LEAD_CHOICES, event_due, event_key, event_message_key
 from bot.store.repository import Store
@@ -70,8 +70,12 @@ class AppServices:
     def now() -> datetime:
         return datetime.now(UTC)
 
+    @property
+    def protests(self) -> ProtestRepository:
+        return self.application.bot_data.protests
+
     def events(self) -> list[ProtestEvent]:
-        return all_events(self.library, self.store)
+        return self.protests.all()
 
     def fan_out(self) -> FanOut:
         # Every fan-out paces through the bot's one send budget (bot.telegram.budget).
@@ -155,7 +159,7 @@ class BackgroundFanOuts(AppServices):
         recipients = None
         if spec["kind"] in ("cancel", "change"):
             # Who was told is read from every chat's marks: off the event loop.
-            event = find_event(self.library, self.store, spec["event"])
+            event = self.protests.find(spec["event"])
             recipients = (
                 await asyncio.to_thread(reminded_chats, self.store, event.id, event)
                 if event
@@ -176,7 +180,7 @@ class BackgroundFanOuts(AppServices):
         self, key: str, spec: dict[str, Any], recipients: list[int] | None
     ) -> Iterator[Outgoing]:
         if spec["kind"] == "cancel":
-            event = find_event(self.library, self.store, spec["event"])
+            event = self.protests.find(spec["event"])
             if event is None:
                 return
             for chat_id in recipients or []:
@@ -184,7 +188,7 @@ class BackgroundFanOuts(AppServices):
                 tr = translator(chat.language if chat and chat.language else "en")
                 yield Outgoing(key, chat_id, cancellation_text(tr, event))
         elif spec["kind"] == "change":
-            new = find_event(self.library, self.store, spec["event"])
+            new = self.protests.find(spec["event"])
             if new is None or new.cancelled:
                 return
             old = ProtestEvent.model_validate(spec["old"])
@@ -195,7 +199,7 @@ class BackgroundFanOuts(AppServices):
                     key, chat_id, change_text(tr, old, new), reminder_markup(tr, new), (new.id,)
                 )
         elif spec["kind"] == "city":
-            event = find_event(self.library, self.store, spec["event"])
+            event = self.protests.find(spec["event"])
             if event is None:
                 return
             for chat in self.store.all_chats():

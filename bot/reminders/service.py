@@ -19,7 +19,7 @@ import asyncio
 import dataclasses
 import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -211,7 +211,7 @@ class ReminderService(AppServices):
 
     def _groups(
         self, start: datetime, events: list[ProtestEvent], only_chat: int | None
-    ) -> list[tuple[ChatSettings, list[int]]]:
+    ) -> list[tuple[ChatSettings, Sequence[int]]]:
         """The chats to evaluate, grouped by what decides when they hear: everyone, or just
         ``only_chat``. Cities matter only while a protest is still to come. A chat that
         follows a card is a group of its own (subscribed or not): its news is its own."""

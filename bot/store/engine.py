@@ -39,6 +39,8 @@ from tinydb.table import Table
 
 from bot.store.files import (
     MARKER_TABLE,
+    EncodedTable,
+    Pack,
     StoreError,
     backup_path,
     encode_lines,
@@ -74,7 +76,13 @@ class DurableStorage(Storage):
     """In-memory TinyDB storage with group-committed, atomic, fsynced file replaces."""
 
     def __init__(
-        self, path: Path, kind: str, *, read_only: bool = False, journal: Path | None = None
+        self,
+        path: Path,
+        kind: str,
+        *,
+        read_only: bool = False,
+        pack: Pack | None = None,
+        journal: Path | None = None,
     ) -> None:
         super().__init__()
         self.path = path
@@ -89,6 +97,7 @@ class DurableStorage(Storage):
         self._patches: list[Patch] = []  # changes since the last snapshot, if all are patches
         self._whole = False  # a change since the last snapshot that only the file can hold
         self._outstanding = 0  # snapshots taken and not yet written
+        self._pack = pack
         self._generation = 0  # bumped by every change
         self._durable = 0  # highest generation known to be on disk
         self._written = 0  # same, as seen by the writing thread (under _lock)
@@ -126,9 +135,9 @@ class DurableStorage(Storage):
         """
         journal = self._journal_path
         if journal is None:
-            return load_tables(self.path, self.kind), None
+            return load_tables(self.path, self.kind, self._pack), None
         for _attempt in range(5):
-            loaded = load_tables(self.path, self.kind)
+            loaded = load_tables(self.path, self.kind, self._pack)
             found = read_journal(journal, self.kind)
             epoch = _epoch(loaded) if loaded is not None else 0
             if not (self.read_only and found.epoch is not None and found.epoch > epoch):
@@ -187,6 +196,11 @@ class DurableStorage(Storage):
             data[name] = table
         self._generation += 1
         self._patches.append(patch)
+
+    @property
+    def generation(self) -> int:
+        """Bumped by every change: what is derived from the data stays valid while it holds."""
+        return self._generation
 
     def close(self) -> None:
         self._closed = True
@@ -314,7 +328,9 @@ class DurableStorage(Storage):
         fragments: dict[str, tuple[dict, bytes]] = {}
         for name, table in tables.items():
             cached = self._fragments.get(name)
-            if cached is None or cached[0] is not table:
+            if isinstance(table, EncodedTable):  # kept as its line (bot.store.chats)
+                cached = (table, table.fragment)
+            elif cached is None or cached[0] is not table:
                 # the concatenation is sized exactly; orjson's own buffer is not
                 cached = (table, orjson.dumps(name) + b":" + orjson.dumps(table))
             fragments[name] = cached
@@ -360,7 +376,8 @@ class _Snapshot:
 
 
 def _epoch(data: Mapping[str, Any]) -> int:
-    tag = data.get(MARKER_TABLE, {}).get("1", {})
+    table = data.get(MARKER_TABLE)
+    tag = table.get("1") if isinstance(table, dict) else None
     epoch = tag.get(EPOCH_KEY, 0) if isinstance(tag, dict) else 0
     return epoch if isinstance(epoch, int) else 0
 
@@ -396,15 +413,22 @@ class Database(TinyDB):
 
 
 def open_database(
-    path: Path, kind: str, *, read_only: bool = False, journal: bool = False
+    path: Path,
+    kind: str,
+    *,
+    read_only: bool = False,
+    pack: Pack | None = None,
+    journal: bool = False,
 ) -> Database:
-    """``journal``: commits that only set fields append to ``<name>.journal`` (see
+    """``pack``: what to keep in memory of each table read (``bot.store.files._parse``).
+    ``journal``: commits that only set fields append to ``<name>.journal`` (see
     ``bot.store.journal``) instead of replacing the file."""
     return Database(
         path,
         kind,
         storage=DurableStorage,
         read_only=read_only,
+        pack=pack,
         journal=journal_path(path) if journal else None,
     )
 

@@ -6,8 +6,9 @@ Four TinyDB files in the data dir, each with its own durable storage (see ``bot.
 so a "subscribed" reply is never sent for a subscription that a crash could lose.
 
 Only what the bot needs is kept: ids, settings and delivery states; never names, usernames or
-message text. Chats are sharded over many small TinyDB tables because TinyDB rebuilds a whole
-table on every write; documents use short keys and omit defaults to keep 100,000 chats small.
+message text. Chats are sharded over 1,024 tables, each kept in memory as its line of
+``chats.json`` (``bot.store.chats``); documents use short keys and omit defaults to keep
+100,000 chats small.
 """
 
 from __future__ import annotations
@@ -15,18 +16,20 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Iterator, Mapping
+from array import array
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import orjson
 
+from bot.store import chats
+from bot.store.chats import CHAT_SHARDS
 from bot.store.deliveries import DeliveryLog
 from bot.store.engine import (
     Database,
     DirectoryLock,
     DurableStorage,
-    FastTable,
     json_copy,
     lock_data_dir,
     open_database,
@@ -35,7 +38,7 @@ from bot.store.files import StoreCorrupted, StoreError
 from bot.store.marks import ProtestMarks
 from bot.store.models import ChatSettings, decode_settings, encode_settings
 
-__all__ = ["Store", "StoreCorrupted", "StoreError"]
+__all__ = ["CHAT_SHARDS", "Store", "StoreCorrupted", "StoreError"]
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +47,6 @@ JOURNALED = ("deliveries",)
 """Files whose commits of rows and marks append to ``<kind>.journal`` (``bot.store.journal``)."""
 DATA_NAMES = [f"{kind}.json" for kind in KINDS] + [f"{kind}.journal" for kind in JOURNALED]
 
-CHAT_SHARDS = 1024
 INTENTS = "intents"
 """Table in deliveries.json: cross-file changes (forget, migrate) not yet finished."""
 CONTENT_HASH_TABLE = "_content"
@@ -67,25 +69,10 @@ class Store:
         self._events = databases["events"]
         self._lock = lock
         self._closed = False
-        self._shards = [self._chats.table(f"c{n}") for n in range(CHAT_SHARDS)]
-        self._share_strings()
         self.deliveries = DeliveryLog(self._deliveries_db, self._writable)
         self.marks = ProtestMarks(self._deliveries_db, self._writable)
         if lock is not None:
             self._finish_intents()
-
-    def _share_strings(self) -> None:
-        """One object per distinct time zone, language...: saves ~25 MB per 100,000 chats.
-
-        Runs before the first flush, so editing the loaded documents in place is still safe.
-        """
-        shared: dict[str, str] = {}
-        for shard in self._shards:
-            for doc in shard.raw().values():
-                loaded = cast(dict[str, Any], doc)  # read-only by contract, but not flushed yet
-                for key, value in loaded.items():
-                    if value.__class__ is str:
-                        loaded[key] = shared.setdefault(value, value)
 
     @classmethod
     def open(cls, data_dir: Path, *, read_only: bool = False) -> Store:
@@ -103,6 +90,7 @@ class Store:
                     data_dir / f"{kind}.json",
                     kind,
                     read_only=read_only,
+                    pack=chats.pack if kind == "chats" else None,
                     journal=kind in JOURNALED,
                 )
                 for kind in KINDS
@@ -188,19 +176,25 @@ class Store:
         return [dict(doc) for doc in self._content.table(name).raw().values()]
 
     # Chats ---------------------------------------------------------------------------------
-    def _shard(self, chat_id: int) -> FastTable:
-        return self._shards[chat_id % CHAT_SHARDS]
+    # The chats' tables are the storage's own (``bot.store.chats``: a shard is one line of
+    # bytes), not TinyDB tables; every change replaces a line and goes through ``write``.
+    @property
+    def _chat_tables(self) -> dict[str, Any]:
+        return self._chats.durable.read()
+
+    def _put_chat_doc(self, chat_id: int, doc: Mapping[str, Any] | None) -> None:
+        tables = self._chat_tables
+        if chats.put_doc(tables, chat_id, doc):  # a repeated press rewrites no file
+            self._chats.durable.write(tables)
 
     def chat(self, chat_id: int) -> ChatSettings | None:
-        doc = self._shard(chat_id).raw_doc(chat_id)
+        doc = chats.find_doc(self._chat_tables.get(chats.shard_name(chat_id)), chat_id)
         return None if doc is None else decode_settings(chat_id, doc)
 
     async def put_chat(self, settings: ChatSettings) -> None:
         doc = encode_settings(settings)
         self._writable()
-        shard = self._shard(settings.chat_id)
-        if shard.raw_doc(settings.chat_id) != doc:  # a repeated press rewrites no file
-            shard.put({settings.chat_id: doc})
+        self._put_chat_doc(settings.chat_id, doc)
         await self._chats.durable.commit()  # still waits for an equal change in flight
 
     async def forget_chat(self, chat_id: int) -> None:
@@ -258,15 +252,13 @@ class Store:
 
     def _apply_to_chats(self, intent: dict[str, Any]) -> None:
         if intent["op"] == "forget":
-            shard = self._shard(intent["chat"])
-            if shard.raw_doc(intent["chat"]) is not None:
-                shard.remove(doc_ids=[intent["chat"]])
+            self._put_chat_doc(intent["chat"], None)
             return
         old_id, new_id = intent["old"], intent["new"]
-        doc = self._shard(old_id).raw_doc(old_id)
+        doc = chats.find_doc(self._chat_tables.get(chats.shard_name(old_id)), old_id)
         if doc is not None:
-            self._shard(new_id).put({new_id: {**doc, "t": "supergroup"}})
-            self._shard(old_id).remove(doc_ids=[old_id])
+            self._put_chat_doc(new_id, {**doc, "t": "supergroup"})
+            self._put_chat_doc(old_id, None)
 
     def _finish_intents(self) -> None:
         """Complete cross-file changes a crash interrupted (at open, before anything else)."""
@@ -288,40 +280,39 @@ class Store:
 
     def subscribers(self) -> list[ChatSettings]:
         return [
-            decode_settings(int(chat_id), doc)
-            for shard in self._shards
-            for chat_id, doc in shard.raw().items()
+            decode_settings(chat_id, doc)
+            for chat_id, doc in chats.all_docs(self._chat_tables)
             if doc.get("s")
         ]
 
     def subscriber_count(self) -> int:
-        return sum(1 for shard in self._shards for doc in shard.raw().values() if doc.get("s"))
+        return sum(1 for _, doc in chats.all_docs(self._chat_tables) if doc.get("s"))
 
     def subscriber_groups(
         self, *, by_cities: bool = True, followers_apart: bool = False
-    ) -> list[tuple[ChatSettings, list[int]]]:
+    ) -> list[tuple[ChatSettings, Sequence[int]]]:
         """Subscribed chat ids grouped by the settings that decide when they hear (zone,
         hour, topics, leads, and cities unless ``by_cities`` is false: they matter only when
         there are protests), each group with its settings once.
 
         Reads the stored documents without decoding each into ``ChatSettings``: with 100,000
-        subscribers that is the difference between a few milliseconds and half a second. Safe
-        from a worker thread: tables and documents are copy-on-write. ``followers_apart``
+        subscribers that is the difference between a tenth of a second and a second. Safe
+        from a worker thread: a shard's line is replaced, never changed. ``followers_apart``
         leaves out the chats that follow a card: their news is theirs alone, so the sweep
-        takes each of them on its own (``followers``).
+        takes each of them on its own (``followers``). The ids come in arrays of 64-bit ints:
+        8 bytes a chat instead of a list's 40 (the plan and the catch-up sweep at start each
+        hold all of them at once).
         """
-        groups: dict[tuple, list[int]] = {}
-        for shard in list(self._shards):
-            for chat_id, doc in shard.raw().items():
-                if doc.get("s") and not (followers_apart and "f" in doc):
-                    key = (
-                        doc.get("z"),
-                        doc.get("h"),
-                        doc.get("o"),
-                        doc.get("d"),
-                        doc.get("c") if by_cities else None,
-                    )
-                    groups.setdefault(key, []).append(int(chat_id))
+        groups: dict[tuple, array[int]] = {}
+        for shard in chats.shards(self._chat_tables):
+            for chat_id, doc in chats.shard_docs(shard).items():
+                get = doc.get
+                if get("s") and not (followers_apart and "f" in doc):
+                    key = (get("z"), get("h"), get("o"), get("d"), get("c") if by_cities else None)
+                    found = groups.get(key)
+                    if found is None:
+                        found = groups[key] = array("q")
+                    found.append(int(chat_id))
         return [
             (
                 decode_settings(
@@ -342,28 +333,24 @@ class Store:
         """Every chat that follows a card, subscribed to reminders or not (a few among many:
         the documents are decoded only for them)."""
         return [
-            decode_settings(int(chat_id), doc)
-            for shard in list(self._shards)
-            for chat_id, doc in shard.raw().items()
-            if "f" in doc
+            decode_settings(chat_id, doc)
+            for chat_id, doc in chats.docs_with(self._chat_tables, "f")
         ]
 
     def follow_counts(self) -> dict[str, int]:
         """Card id -> how many chats follow it (for /stats: counts only)."""
         counts: dict[str, int] = {}
-        for shard in self._shards:
-            for doc in shard.raw().values():
-                for card_id in doc.get("f", "").split("|") if "f" in doc else ():
-                    counts[card_id] = counts.get(card_id, 0) + 1
+        for _, doc in chats.docs_with(self._chat_tables, "f"):
+            for card_id in doc["f"].split("|"):
+                counts[card_id] = counts.get(card_id, 0) + 1
         return counts
 
     def chat_count(self) -> int:
-        return sum(len(shard.raw()) for shard in self._shards)
+        return chats.chat_count(self._chat_tables)
 
     def all_chats(self) -> Iterator[ChatSettings]:
-        for shard in self._shards:
-            for chat_id, doc in shard.raw().items():
-                yield decode_settings(int(chat_id), doc)
+        for chat_id, doc in chats.all_docs(self._chat_tables):
+            yield decode_settings(chat_id, doc)
 
     # Protest events and meta ---------------------------------------------------------------
     def events(self) -> list[dict]:
@@ -385,6 +372,12 @@ class Store:
             table.put({found: doc})
         await self._events.durable.commit()
 
+    @property
+    def events_revision(self) -> int:
+        """Changes with every write to ``events.json`` (protests and meta), so what is
+        decoded from the events can be kept until it does (``ProtestRepository``)."""
+        return self._events.durable.generation
+
     def _meta(self) -> Mapping[str, Any]:
         return self._events.table("meta").raw_doc(1) or {}
 
@@ -401,8 +394,9 @@ class Store:
         """The current tables of chats, deliveries and events, in one cheap synchronous step.
 
         Tables and documents are replaced on every write, never changed in place (see
-        ``FastTable``), so these references stay a consistent snapshot that a worker thread
-        can encode while the bot goes on (``snapshots.snapshot_from_tables``).
+        ``FastTable``; a chat shard is its line of bytes, ``bot.store.chats``), so these
+        references stay a consistent snapshot that a worker thread can encode while the bot
+        goes on (``snapshots.snapshot_from_tables``).
         """
         return {
             kind: dict(db.durable.read())

@@ -20,6 +20,7 @@ import orjson
 from pydantic import ValidationError
 
 from bot.content.schema import ProtestEvent
+from bot.store.chats import CHAT_SHARDS, all_docs
 from bot.store.deliveries import (
     DELIVERY_BUCKETS,
     DELIVERY_STATES,
@@ -39,7 +40,7 @@ from bot.store.files import (
 )
 from bot.store.journal import journal_path
 from bot.store.models import SETTINGS_FIELDS, ChatSettings, decode_settings, encode_settings
-from bot.store.repository import CHAT_SHARDS, DATA_NAMES, JOURNALED, Store
+from bot.store.repository import DATA_NAMES, JOURNALED, Store
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +65,7 @@ def snapshot_bytes(store: Store) -> bytes:
 
 def snapshot_from_tables(tables: dict[str, dict[str, dict]]) -> bytes:
     """Encode ``Store.snapshot_tables`` as a snapshot file; reads only, safe in a thread."""
-    chats = (
-        decode_settings(int(chat_id), doc)
-        for n in range(CHAT_SHARDS)
-        for chat_id, doc in tables["chats"].get(f"c{n}", {}).items()
-    )
+    chats = (decode_settings(chat_id, doc) for chat_id, doc in all_docs(tables["chats"]))
     deliveries = {
         name[len(OCCURRENCE_PREFIX) :]: {
             "day": table.get(TOUCHED_KEY, {}).get("day", 0),
