@@ -181,20 +181,27 @@ def build_site(out: Path) -> int:
     return 0
 
 
-def open_checked(config: Config) -> tuple[Store, Content] | None:
+def open_checked(config: Config) -> tuple[Store, Content | None] | None:
     """The store and the content, once both are known to load; else None after one clear
-    message (never a traceback, never a silent reset)."""
-    from bot.content.loading import load_content
+    message (never a traceback, never a silent reset). The content is None when the store
+    already holds it, loaded from these very files (``content_fingerprint``)."""
+    from bot.content.loading import CONTENT_DIR, content_fingerprint, load_content
     from bot.content.schema import ContentError
     from bot.store.repository import Store, StoreError
 
+    root = config.content_dir or CONTENT_DIR
+    store = None
     try:
-        content = load_content()
-        return Store.open(config.data_dir), content
+        store = Store.open(config.data_dir)
+        if store.content_fingerprint() == content_fingerprint(root):
+            return store, None
+        return store, load_content(root)
     except ContentError as exc:
         print(f"Content error, the bot did not start:\n{exc}", file=sys.stderr)
     except StoreError as exc:
         print(f"Data error, the bot did not start: {exc}", file=sys.stderr)
+    if store is not None:
+        store.close()
     return None
 
 

@@ -16,7 +16,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.config import Config
 from bot.content.library import Library, content_documents
-from bot.content.loading import load_content
+from bot.content.loading import CONTENT_DIR, content_fingerprint, load_content
 from bot.content.schema import Content
 from bot.context import BotApplication, BotContext, BotData, ChatData
 from bot.handlers import ALLOWED_UPDATES, register_all
@@ -137,9 +137,13 @@ async def setup_application(application: BotApplication, content: Content | None
     assert config is not None
     if data.store is None:
         data.store = Store.open(config.data_dir)
+    root = config.content_dir or CONTENT_DIR
+    fingerprint = None
     if content is None:
-        content = load_content(config.content_dir) if config.content_dir else load_content()
-    if data.store.sync_content(content_documents(content)):
+        fingerprint = content_fingerprint(root)
+        if data.store.content_fingerprint() != fingerprint:
+            content = load_content(root)
+    if content is not None and data.store.sync_content(content_documents(content), fingerprint):
         log.info("content changed since the last start: reloaded into the store")
     data.library = Library.from_documents(
         {table: data.store.content_table(table) for table in ("cards", "sources", "events")}

@@ -154,15 +154,24 @@ class Store:
             raise StoreError("the store was opened read-only")
 
     # Content -------------------------------------------------------------------------------
-    def sync_content(self, documents: dict[str, list[dict]]) -> bool:
-        """Replace the content tables unless they already hold exactly these documents."""
+    def sync_content(
+        self, documents: dict[str, list[dict]], fingerprint: str | None = None
+    ) -> bool:
+        """Replace the content tables unless they already hold exactly these documents.
+
+        ``fingerprint`` (``loading.content_fingerprint``) names the files they were loaded
+        from; None when they came from elsewhere, so that no later start trusts it."""
         self._writable()
         encoded = orjson.dumps(documents, option=orjson.OPT_SORT_KEYS)
         digest = hashlib.sha256(encoded).hexdigest()
+        stamp = {"sha256": digest} | ({"files": fingerprint} if fingerprint else {})
         current = self._content.table(CONTENT_HASH_TABLE).raw_doc(1)
         if current is not None and current.get("sha256") == digest:
+            if current != stamp:
+                self._content.table(CONTENT_HASH_TABLE).put({1: stamp})
+                self._content.durable.flush_sync()
             return False
-        tables: dict[str, dict] = {CONTENT_HASH_TABLE: {"1": {"sha256": digest}}}
+        tables: dict[str, dict] = {CONTENT_HASH_TABLE: {"1": stamp}}
         for name, docs in orjson.loads(encoded).items():
             if name.startswith("_") or not all(isinstance(doc, dict) for doc in docs):
                 raise ValueError(f"content table {name!r}: bad name or a non-object document")
@@ -170,6 +179,11 @@ class Store:
         self._content.durable.replace_all(tables)
         self._content.durable.flush_sync()
         return True
+
+    def content_fingerprint(self) -> str | None:
+        """The fingerprint of the files the stored content was loaded from, if known."""
+        current = self._content.table(CONTENT_HASH_TABLE).raw_doc(1)
+        return current.get("files") if current is not None else None
 
     def content_table(self, name: str) -> list[dict]:
         """The documents of one content table (treat nested values as read-only)."""
