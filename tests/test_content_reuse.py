@@ -3,6 +3,7 @@ the Library's parsed cards and search index) must never hide an edit, nor be bui
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import threading
 from pathlib import Path
@@ -78,3 +79,34 @@ async def test_content_the_caller_checked_is_not_loaded_again(config: Config, mo
         assert application.bot_data.library.get("roza-tuletaeva")
     finally:
         await stop_application(application)
+
+
+async def test_a_restart_parses_the_content_again_only_when_a_file_changed(
+    config: Config, monkeypatch, tmp_path: Path
+) -> None:
+    """The store keeps the content with a fingerprint of its files: the same files are not
+    parsed and checked again at each start, and an edit is never missed."""
+    root = tmp_path / "content"
+    shutil.copytree(CONTENT_DIR, root)
+    config = dataclasses.replace(config, content_dir=root)
+    loads: list[Path] = []
+    monkeypatch.setattr("bot.app.load_content", lambda at: loads.append(at) or load_content(at))
+
+    async def started_summary() -> str:
+        application = build_application(config)
+        await start_application(application, poll_timeout=1)
+        try:
+            library = application.bot_data.library
+            assert library is not None
+            card = library.get("roza-tuletaeva")
+            assert card is not None
+            return card.summary.en
+        finally:
+            await stop_application(application)
+
+    first = await started_summary()
+    assert await started_summary() == first
+    assert loads == [root]  # the second start read the stored content
+    _summary_edited(root, "Edited between two starts.")
+    assert await started_summary() == "Edited between two starts."
+    assert loads == [root, root]
