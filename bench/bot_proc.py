@@ -21,7 +21,7 @@ import json  # noqa: E402
 import logging  # noqa: E402
 import resource  # noqa: E402
 import sys  # noqa: E402
-from datetime import datetime  # noqa: E402
+from datetime import datetime, timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -196,10 +196,12 @@ def delivery_counts(application: Any) -> dict | None:
 
 async def bare_sender(args: argparse.Namespace) -> None:
     """The ceiling for B2: a bare PTB Bot sending ``--messages`` paid-broadcast messages,
-    ``--workers`` at a time, with no store, no pacing and no handlers. Each message has the
-    shape of the bot's reminder (HTML text, one card button, no link preview), so the
-    ceiling and the bot send the same bytes."""
+    ``--workers`` at a time, with no store, no pacing and no handlers; a 429 is waited out
+    and the message sent again, as the bot does, so a flood answer never ends the run. Each
+    message has the shape of the bot's reminder (HTML text, one card button, no link
+    preview), so the ceiling and the bot send the same bytes."""
     from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+    from telegram.error import RetryAfter
 
     text = (
         "🕯 <b>Zhanaozen massacre</b>\nToday, 16 December. It is 15 years since.\n\n"
@@ -221,14 +223,22 @@ async def bare_sender(args: argparse.Namespace) -> None:
 
     async def worker() -> None:
         for number in numbers:
-            await bot.send_message(
-                args.first_chat + number,
-                text,
-                parse_mode="HTML",
-                reply_markup=markup,
-                link_preview_options=no_preview,
-                allow_paid_broadcast=True,
-            )
+            while True:
+                try:
+                    await bot.send_message(
+                        args.first_chat + number,
+                        text,
+                        parse_mode="HTML",
+                        reply_markup=markup,
+                        link_preview_options=no_preview,
+                        allow_paid_broadcast=True,
+                    )
+                    break
+                except RetryAfter as flood:  # waited out and sent again, as the bot does
+                    delay = flood.retry_after  # seconds, or a timedelta with PTB_TIMEDELTA
+                    await asyncio.sleep(
+                        delay.total_seconds() if isinstance(delay, timedelta) else delay
+                    )
 
     await asyncio.gather(*(worker() for _ in range(args.workers)))
     await bot.shutdown()
