@@ -319,19 +319,29 @@ def get_file(emu: SimulatedUsers, params: dict, name: str) -> dict:
     return {key: file[key] for key in ("file_id", "file_unique_id", "file_size", "file_path")}
 
 
-def claim_query(queries: dict[str, dict], query_id: str) -> dict:
+def claim_query(emu: SimulatedUsers, queries: dict[str, dict], query_id: str) -> dict:
     """The query a bot answers, marked answered: Telegram takes one answer per query, and
-    refuses an unknown or already answered one."""
+    refuses an unknown or already answered one.
+
+    Answering twice is the bot's mistake, unless the update was handed out again after the
+    first answer: a bot killed before it confirmed the update gets it anew and cannot know it
+    answered (Telegram refuses that answer alike, and the bot must cope with the refusal)."""
     query = queries.get(query_id)
-    if query is None or query["answered"]:
+    if query is None:
         raise bad_request(QUERY_INVALID)
+    delivered = emu.deliveries[query["update_id"]]
+    if query["answered"]:
+        mistake = delivered <= query["answered_at"]
+        query["answered_at"] = delivered  # one answer per delivery is the bot's due
+        raise bad_request(QUERY_INVALID, violation=mistake)
     query["answered"] = True
+    query["answered_at"] = delivered
     return query
 
 
 @method("answerCallbackQuery")
 def answer_callback_query(emu: SimulatedUsers, params: dict, name: str) -> bool:
-    query = claim_query(emu._callback_queries, params["callback_query_id"])
+    query = claim_query(emu, emu._callback_queries, params["callback_query_id"])
     answer = CallbackAnswer(
         params["callback_query_id"],
         query["update_id"],
@@ -347,7 +357,7 @@ def answer_callback_query(emu: SimulatedUsers, params: dict, name: str) -> bool:
 
 @method("answerInlineQuery")
 def answer_inline_query(emu: SimulatedUsers, params: dict, name: str) -> bool:
-    query = claim_query(emu._inline_queries, params["inline_query_id"])
+    query = claim_query(emu, emu._inline_queries, params["inline_query_id"])
     answer = InlineAnswer(
         params["inline_query_id"],
         query["update_id"],

@@ -273,7 +273,10 @@ class Emulator(SimulatedUsers):
                 self.pending = [u for u in self.pending if u["update_id"] >= offset]
             self.pending = [u for u in self.pending if self._wanted(u)]
             if self.pending or self._stopping or loop.time() >= deadline:
-                return self.pending[:limit]
+                handed = self.pending[:limit]
+                for update in handed:
+                    self.deliveries[update["update_id"]] += 1
+                return handed
             await self.new_updates.wait(deadline - loop.time())
 
     def _webhook_method(self, method: str, params: dict) -> Any:

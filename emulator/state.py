@@ -76,6 +76,9 @@ class EmulatorState:
         self.changed = Signal()
         self.new_updates = Signal()
         self._update_id = 0
+        self.deliveries: dict[int, int] = defaultdict(int)
+        """Update id -> how many times getUpdates has handed it out (a bot that stops before
+        confirming an update gets it again, as from Telegram)."""
         self._message_ids: dict[int, int] = defaultdict(int)
         self._serial = 0
         self._init_records()

@@ -348,6 +348,27 @@ async def test_violations_are_recorded_and_answered_400(emulator: Emulator, bot:
     assert emulator.violations == [] and emulator.sent() == [] and emulator.requests == []
 
 
+async def test_a_query_answered_again_after_its_update_came_again_is_no_mistake(
+    emulator: Emulator, bot: Bot
+) -> None:
+    """A bot killed after answering a press but before confirming its update gets the update
+    again and answers again: Telegram refuses that answer, and so does the emulator, but it
+    is not the bot's mistake. Answering twice one delivery still is."""
+    await bot.send_message(USER, "x", reply_markup=keyboard())
+    pressed = emulator.press(USER, 1, "more")
+    (update,) = await bot.get_updates(offset=pressed)
+    await bot.answer_callback_query(update.callback_query.id)
+    (again,) = await bot.get_updates(offset=pressed)  # not confirmed: handed out again
+    with pytest.raises(BadRequest, match=r"(?i)query is too old"):
+        await bot.answer_callback_query(again.callback_query.id)
+    assert emulator.violations == []
+    with pytest.raises(BadRequest, match=r"(?i)query is too old"):
+        await bot.answer_callback_query(again.callback_query.id)  # twice for one delivery
+    assert emulator.violations == [
+        "answerCallbackQuery: query is too old and response timeout expired or query ID is invalid"
+    ]
+
+
 async def test_edits_deletes_and_their_errors(emulator: Emulator, bot: Bot) -> None:
     message = await bot.send_message(USER, "a", reply_markup=keyboard())
     with pytest.raises(BadRequest, match=r"(?i)not modified"):
