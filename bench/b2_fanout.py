@@ -227,9 +227,12 @@ def fan_out(
     return summary
 
 
-def bare_ceiling(work: Path, messages: int, args: argparse.Namespace, processes: int = 1) -> float:
+def bare_ceiling(
+    work: Path, messages: int, args: argparse.Namespace, processes: int = 1
+) -> tuple[float, float]:
     """Messages/s bare PTB Bots reach together against the same emulator (``processes`` of
-    them, each sending ``messages``): this machine's ceiling."""
+    them, each sending ``messages``): this machine's ceiling; and their CPU seconds per
+    message, to set beside the bot's."""
     emulator, url = start_emulator(work, "--seed", "1")
     senders = []
     try:
@@ -263,16 +266,17 @@ def bare_ceiling(work: Path, messages: int, args: argparse.Namespace, processes:
                     work / f"sender-{number}.log",
                 )
             )
-        for sender in senders:
-            sender.receive(120)
-        for sender in senders:
-            sender.receive(600)
+        ready = [sender.receive(120)["cpu_s"] for sender in senders]
+        stopped = [sender.receive(600)["cpu_s"] for sender in senders]
         summary = emulator.request("summary", timeout=120, expected=None, per_chat=1)
     finally:
         for sender in senders:
             sender.close()
         emulator.close()
-    return (summary["messages"] - 1) / (summary["last"] - summary["first"])
+    cpu = sum(end - start for start, end in zip(ready, stopped, strict=True))
+    return (summary["messages"] - 1) / (summary["last"] - summary["first"]), cpu / (
+        messages * processes
+    )
 
 
 def wait_for_messages(emulator: Child, goal: int, stall: float) -> bool:
@@ -464,7 +468,7 @@ def main() -> int:
         if args.ceiling_only:
             show_row(
                 "bare PTB sender, same emulator (msg/s)",
-                f"{bare_ceiling(work, args.ceiling, args):,.1f}",
+                f"{bare_ceiling(work, args.ceiling, args)[0]:,.1f}",
             )
         elif not args.skip_paid:
             goal = expected if args.full else min(args.paid_messages, expected)
@@ -488,8 +492,14 @@ def main() -> int:
                 complete=goal >= expected,
             )
             if args.ceiling:
-                ceiling = bare_ceiling(work, args.ceiling, args)
+                ceiling, bare_cpu = bare_ceiling(work, args.ceiling, args)
                 show_row("bare PTB sender, same emulator (msg/s)", f"{ceiling:,.1f}")
+                if paid["bot_cpu"] is not None:
+                    bot_ms = paid["bot_cpu"] / paid["sustained"] * 1000
+                    show_row(
+                        "CPU per message, bot / bare sender (ms)",
+                        f"{bot_ms:.2f} / {bare_cpu * 1000:.2f}",
+                    )
                 share = paid["sustained"] / ceiling
                 show_row(
                     "bot's paid rate / bare sender's",
@@ -498,7 +508,7 @@ def main() -> int:
                     share >= CEILING_SHARE,
                 )
                 if args.ceiling_processes > 1:
-                    together = bare_ceiling(work, args.ceiling, args, args.ceiling_processes)
+                    together, _ = bare_ceiling(work, args.ceiling, args, args.ceiling_processes)
                     show_row(
                         f"{args.ceiling_processes} bare senders at once (msg/s)",
                         f"{together:,.1f}",
