@@ -29,7 +29,6 @@ from bot.logs import configure_logging
 if TYPE_CHECKING:
     from telegram.ext import Application
 
-    from bot.content.schema import Content
     from bot.store.repository import Store
 
 log = logging.getLogger("bot")
@@ -151,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         checked = open_checked(config)
         if checked is None:
             return 2
-        checked[0].close()  # the sandbox opens its own, on its own event loop
+        checked.close()  # the sandbox opens its own, on its own event loop
         return run_sandbox(config, language=getattr(args, "lang", None)) or 0
     return run_bot(config)
 
@@ -181,10 +180,14 @@ def build_site(out: Path) -> int:
     return 0
 
 
-def open_checked(config: Config) -> tuple[Store, Content | None] | None:
-    """The store and the content, once both are known to load; else None after one clear
-    message (never a traceback, never a silent reset). The content is None when the store
-    already holds it, loaded from these very files (``content_fingerprint``)."""
+def open_checked(config: Config) -> Store | None:
+    """The store, holding the content of ``content/`` once both are known to load; else None
+    after one clear message (never a traceback, never a silent reset).
+
+    The files are parsed and checked only when they changed since the store took them in
+    (``content_fingerprint``); what is parsed here is stored with its fingerprint, so the
+    bot's own start finds it there and parses nothing again."""
+    from bot.content.library import content_documents
     from bot.content.loading import CONTENT_DIR, content_fingerprint, load_content
     from bot.content.schema import ContentError
     from bot.store.repository import Store, StoreError
@@ -193,9 +196,10 @@ def open_checked(config: Config) -> tuple[Store, Content | None] | None:
     store = None
     try:
         store = Store.open(config.data_dir)
-        if store.content_fingerprint() == content_fingerprint(root):
-            return store, None
-        return store, load_content(root)
+        fingerprint = content_fingerprint(root)
+        if store.content_fingerprint() != fingerprint:
+            store.sync_content(content_documents(load_content(root)), fingerprint)
+        return store
     except ContentError as exc:
         print(f"Content error, the bot did not start:\n{exc}", file=sys.stderr)
     except StoreError as exc:
@@ -219,11 +223,10 @@ def run_bot(config: Config) -> int:
         print(f"Restore error, the bot did not start: {exc}", file=sys.stderr)
         return 2
     backups.warn_if_ephemeral(config.data_dir)
-    checked = open_checked(config)
-    if checked is None:
+    store = open_checked(config)
+    if store is None:
         return 2
-    store, content = checked
-    application = build_application(config, store, content)  # content checked: not loaded again
+    application = build_application(config, store)  # the content is in the store: not parsed again
     try:
         serve(application, config, ALLOWED_UPDATES)
     except InvalidToken:  # its message quotes the token: never let it reach a traceback

@@ -78,9 +78,9 @@ def build_application(
     config: Config, store: Store | None = None, content: Content | None = None
 ) -> BotApplication:
     """The configured Application with all its handlers; services are opened in
-    ``post_init``. ``content`` is what the caller loaded and checked already (``python -m
-    bot`` does, to refuse to start on bad content): the first start uses it, not a second
-    load of the same files."""
+    ``post_init``. ``content`` is content the caller loaded itself: the first start uses it
+    instead of ``content/`` (``python -m bot`` hands none: ``open_checked`` has already put
+    the files' content in the store, and the start finds it there)."""
     if not config.token:
         raise ValueError("build_application needs a token; the sandbox supplies its own")
     quiet_noisy_loggers()  # httpx logs request URLs, and those carry the token

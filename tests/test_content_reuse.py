@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 from conftest import load_content_once
 
+from bot.__main__ import open_checked
 from bot.app import build_application, start_application, stop_application
 from bot.config import Config
 from bot.content import search
@@ -66,8 +67,7 @@ def test_libraries_of_the_same_documents_share_one_index_built_once(monkeypatch)
 
 
 async def test_content_the_caller_checked_is_not_loaded_again(config: Config, monkeypatch) -> None:
-    """``python -m bot`` loads the content to refuse bad content before it starts: the start
-    itself uses that load instead of parsing the same files a second time."""
+    """Content a caller loaded itself is what the start uses: the files are not parsed."""
     checked = load_content()
     loads: list[object] = []
     monkeypatch.setattr("bot.app.load_content", lambda *args: loads.append(args) or checked)
@@ -110,3 +110,29 @@ async def test_a_restart_parses_the_content_again_only_when_a_file_changed(
     _summary_edited(root, "Edited between two starts.")
     assert await started_summary() == "Edited between two starts."
     assert loads == [root, root]
+
+
+async def test_python_m_bot_checks_the_content_once_and_the_start_parses_nothing(
+    config: Config, monkeypatch, tmp_path: Path
+) -> None:
+    """``python -m bot`` refuses bad content before it starts (``open_checked``); what it
+    parsed is in the store with its fingerprint, so neither the start that follows nor the
+    next restart parses the same files again."""
+    root = tmp_path / "content"
+    shutil.copytree(CONTENT_DIR, root)
+    config = dataclasses.replace(config, content_dir=root)
+    _summary_edited(root, "Checked before the start.")
+    store = open_checked(config)
+    assert store is not None
+    loads: list[Path] = []
+    monkeypatch.setattr("bot.app.load_content", lambda at: loads.append(at) or load_content(at))
+    application = build_application(config, store)
+    await start_application(application, poll_timeout=1)
+    try:
+        library = application.bot_data.library
+        assert library is not None
+        card = library.get("roza-tuletaeva")
+        assert card is not None and card.summary.en == "Checked before the start."
+    finally:
+        await stop_application(application)
+    assert loads == []
