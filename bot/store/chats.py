@@ -60,17 +60,17 @@ def shard_docs(table: Any) -> Mapping[str, Document]:
     return table  # a plain table (a snapshot of an old store)
 
 
-def find_doc(table: Any, chat_id: int) -> Document | None:
-    """One chat's document, parsed alone out of its shard's line.
+def find_doc(tables: Mapping[str, Any], chat_id: int) -> Document | None:
+    """One chat's document in ``tables``, parsed alone out of its shard's line.
 
     The line is orjson's compact encoding, where ``"<id>":{`` can only be a document's key:
     inside a JSON string a quote is always escaped, so digits are never followed by a bare
     quote there. The document ends at its first ``}`` unless a string in it holds one; then
     the slice is not valid JSON and the whole line is decoded instead.
     """
+    table = tables.get(shard_name(chat_id))
     if not isinstance(table, EncodedTable):
-        found = shard_docs(table).get(str(chat_id))
-        return found
+        return shard_docs(table).get(str(chat_id))
     line = table.fragment
     key = b'"%d":{' % chat_id
     start = line.find(key)

@@ -24,7 +24,6 @@ from typing import Any
 import orjson
 
 from bot.store import chats
-from bot.store.chats import CHAT_SHARDS
 from bot.store.deliveries import DeliveryLog
 from bot.store.engine import (
     Database,
@@ -38,7 +37,7 @@ from bot.store.files import StoreCorrupted, StoreError
 from bot.store.marks import ProtestMarks
 from bot.store.models import ChatSettings, decode_settings, encode_settings
 
-__all__ = ["CHAT_SHARDS", "Store", "StoreCorrupted", "StoreError"]
+__all__ = ["Store", "StoreCorrupted", "StoreError"]
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +201,7 @@ class Store:
             self._chats.durable.write(tables)
 
     def chat(self, chat_id: int) -> ChatSettings | None:
-        doc = chats.find_doc(self._chat_tables.get(chats.shard_name(chat_id)), chat_id)
+        doc = chats.find_doc(self._chat_tables, chat_id)
         return None if doc is None else decode_settings(chat_id, doc)
 
     async def put_chat(self, settings: ChatSettings) -> None:
@@ -269,7 +268,7 @@ class Store:
             self._put_chat_doc(intent["chat"], None)
             return
         old_id, new_id = intent["old"], intent["new"]
-        doc = chats.find_doc(self._chat_tables.get(chats.shard_name(old_id)), old_id)
+        doc = chats.find_doc(self._chat_tables, old_id)
         if doc is not None:
             self._put_chat_doc(new_id, {**doc, "t": "supergroup"})
             self._put_chat_doc(old_id, None)

@@ -20,7 +20,7 @@ import orjson
 from pydantic import ValidationError
 
 from bot.content.schema import ProtestEvent
-from bot.store.chats import CHAT_SHARDS, all_docs
+from bot.store.chats import all_docs, shard_name
 from bot.store.deliveries import (
     DELIVERY_BUCKETS,
     DELIVERY_STATES,
@@ -254,7 +254,7 @@ def _tables(data: dict[str, Any]) -> dict[str, dict[str, dict]]:
         if problem := _chat_problem(settings):  # one bad chat must not stop every sweep
             log.warning("restore: chat #%d skipped (%s)", number, problem)
             continue
-        chats.setdefault(f"c{settings.chat_id % CHAT_SHARDS}", {})[str(settings.chat_id)] = doc
+        chats.setdefault(shard_name(settings.chat_id), {})[str(settings.chat_id)] = doc
 
     deliveries: dict[str, dict] = {MARKER_TABLE: marker("deliveries")}
     for occurrence, entry in data["deliveries"].items():
